@@ -1,0 +1,284 @@
+//! `blastmap capabilities`: what a token holding these policies (and no default policy) may do
+//! on each path, as `sys/capabilities` would answer, with the policy and rule behind each answer.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::acl::{self, Acl, AclContext, AclNote, Flavor, ParseOptions, Policy, PolicySource};
+use crate::model::Snapshot;
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["policy_file", "snapshot"])))]
+#[command(group(clap::ArgGroup::new("paths").required(true).args(["path", "paths_file"])))]
+pub struct Args {
+    /// Policy files (HCL or JSON); each policy is named after its file stem.
+    #[arg(long = "policy-file", value_name = "FILE", num_args = 1.., conflicts_with = "snapshot")]
+    policy_file: Vec<PathBuf>,
+    /// A snapshot written by `blastmap export`; pick its policies with --policy.
+    #[arg(long, value_name = "FILE", requires = "policy")]
+    snapshot: Option<PathBuf>,
+    /// Policy names in the snapshot (`root` for the root policy).
+    #[arg(long, value_name = "NAME", num_args = 1..)]
+    policy: Vec<String>,
+    /// Paths to evaluate, relative to --namespace.
+    #[arg(long, value_name = "PATH", num_args = 1.., allow_hyphen_values = true)]
+    path: Vec<String>,
+    /// A file with one path per line (blank lines are skipped).
+    #[arg(long = "paths-file", value_name = "FILE", conflicts_with = "path")]
+    paths_file: Option<PathBuf>,
+    /// Namespace of the token, its policies and the request (e.g. `team-a/`); root by default.
+    #[arg(long, value_name = "NS", default_value = "")]
+    namespace: String,
+    /// Server semantics; defaults to the snapshot's server, else OpenBao.
+    #[arg(long, value_enum)]
+    flavor: Option<FlavorArg>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FlavorArg {
+    Openbao,
+    Vault,
+}
+
+#[derive(Serialize)]
+struct Grant<'a> {
+    policy: &'a str,
+    rule: &'a str,
+    line: u32,
+    capabilities: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Answer<'a> {
+    path: &'a str,
+    capabilities: Vec<&'static str>,
+    granted_by: Vec<Grant<'a>>,
+}
+
+/// `"team-a"` and `"team-a/"` both name the namespace `team-a/`.
+pub(crate) fn namespace_path(ns: &str) -> String {
+    let ns = ns.trim_matches('/');
+    if ns.is_empty() || ns == "root" {
+        String::new()
+    } else {
+        format!("{ns}/")
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let ns = namespace_path(&args.namespace);
+    let paths = read_paths(&args)?;
+
+    let (policies, special_root, flavor) = match &args.snapshot {
+        Some(file) => load_from_snapshot(file, &args, &ns)?,
+        None => {
+            let flavor = args.flavor.map(flavor_of).unwrap_or_default();
+            (
+                load_policy_files(&args.policy_file, &ns, flavor)?,
+                false,
+                flavor,
+            )
+        }
+    };
+    let refs: Vec<&Policy> = policies.iter().collect();
+    let ctx = AclContext {
+        flavor,
+        token_namespace: &ns,
+        ..Default::default()
+    };
+    let acl = Acl::new(&refs, special_root, &ctx)?;
+    report_notes(&acl);
+
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            out.write_all(b"[")?;
+            for (i, p) in paths.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"\n  ")?;
+                serde_json::to_writer(&mut out, &answer(&acl, &ns, p))?;
+            }
+            out.write_all(b"\n]\n")?;
+        }
+        Format::Table => {
+            let rows: Vec<Answer> = paths.iter().map(|p| answer(&acl, &ns, p)).collect();
+            let w = rows.iter().map(|r| r.path.len()).max().unwrap_or(4).max(4);
+            let cw = rows
+                .iter()
+                .map(|r| r.capabilities.join(",").len())
+                .max()
+                .unwrap_or(12)
+                .max(12);
+            writeln!(out, "{:w$}  {:cw$}  GRANTED BY", "PATH", "CAPABILITIES")?;
+            for r in &rows {
+                let by: Vec<String> = r
+                    .granted_by
+                    .iter()
+                    .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
+                    .collect();
+                let by = if by.is_empty() {
+                    "-".to_string()
+                } else {
+                    by.join("; ")
+                };
+                writeln!(out, "{:w$}  {:cw$}  {by}", r.path, r.capabilities.join(","))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn answer<'a>(acl: &'a Acl, ns: &str, path: &'a str) -> Answer<'a> {
+    let d = acl.capabilities(ns, path);
+    let granted_by = if d.is_root {
+        vec![Grant {
+            policy: "root",
+            rule: "",
+            line: 0,
+            capabilities: vec!["root"],
+        }]
+    } else {
+        d.rule
+            .map(|r| {
+                r.deciding_sources()
+                    .map(|s| Grant {
+                        policy: &s.policy,
+                        rule: &s.rule,
+                        line: s.line,
+                        capabilities: s.caps.names(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Answer {
+        path,
+        capabilities: d.names(),
+        granted_by,
+    }
+}
+
+fn flavor_of(f: FlavorArg) -> Flavor {
+    match f {
+        FlavorArg::Openbao => Flavor::OpenBao,
+        FlavorArg::Vault => Flavor::Vault,
+    }
+}
+
+fn read_paths(args: &Args) -> Result<Vec<String>> {
+    match &args.paths_file {
+        None => Ok(args.path.clone()),
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read paths file {}", f.display()))?;
+            Ok(text
+                .lines()
+                .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect())
+        }
+    }
+}
+
+fn load_policy_files(files: &[PathBuf], ns: &str, flavor: Flavor) -> Result<Vec<Policy>> {
+    let opts = ParseOptions {
+        flavor,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read policy file {}", f.display()))?;
+        let name = policy_name_of(f)?;
+        let src = PolicySource {
+            name,
+            text,
+            namespace_path: ns.to_string(),
+            namespace_id: if ns.is_empty() {
+                "root".into()
+            } else {
+                ns.to_string()
+            },
+            ..Default::default()
+        };
+        let p =
+            acl::parse_policy(&src, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        out.push(p);
+    }
+    Ok(out)
+}
+
+fn policy_name_of(f: &Path) -> Result<String> {
+    match f.file_stem().and_then(|s| s.to_str()) {
+        Some(s) if !s.is_empty() => Ok(s.to_lowercase()),
+        _ => bail!("cannot name a policy after {}: no file stem", f.display()),
+    }
+}
+
+fn load_from_snapshot(file: &Path, args: &Args, ns: &str) -> Result<(Vec<Policy>, bool, Flavor)> {
+    let snap = Snapshot::load(file)?;
+    let flavor = args.flavor.map(flavor_of).unwrap_or(snap.server.flavor);
+    let opts = ParseOptions {
+        flavor,
+        ..Default::default()
+    };
+    let mut special_root = false;
+    let mut out = Vec::new();
+    for name in &args.policy {
+        let lname = name.trim().to_lowercase();
+        if lname == "root" {
+            special_root = true;
+            continue;
+        }
+        let namespace = snap
+            .namespace(ns)
+            .with_context(|| format!("namespace \"{ns}\" not found in {}", file.display()))?;
+        let stored = namespace.policy(&lname).with_context(|| {
+            format!(
+                "policy \"{lname}\" not found in namespace \"{ns}\" of {}",
+                file.display()
+            )
+        })?;
+        let src = PolicySource::from_snapshot(namespace, stored);
+        let p = acl::parse_policy(&src, &opts)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        out.push(p);
+    }
+    Ok((out, special_root, flavor))
+}
+
+fn report_notes(acl: &Acl) {
+    for n in acl.notes() {
+        match n {
+            AclNote::TemplateDropped { policy, rule, reason } => eprintln!(
+                "note: policy \"{policy}\", path \"{rule}\": identity template not resolved ({reason}); the server drops this rule for this token"
+            ),
+            AclNote::TemplateBlocked { policy, rule, reason } => eprintln!(
+                "note: policy \"{policy}\", path \"{rule}\": template substitution blocked ({reason}); the server drops this rule for this token"
+            ),
+            AclNote::TemplateForbidden { policy, rule, reason } => eprintln!(
+                "warning: policy \"{policy}\", path \"{rule}\": substituted path refused ({reason}); the server fails every request of such a token"
+            ),
+            AclNote::Expired { policy, rule } => {
+                eprintln!("note: policy \"{policy}\", path \"{rule}\": expired; ignored")
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The command line: argument definitions (clap) and dispatch to one module per command.
+//!
+//! Exit codes are part of the contract: 0 success, 1 a gate failed (findings, diff), 2 an error
+//! (bad input, unreadable file, refused policy).
+
+mod capabilities;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "blastmap",
+    version,
+    about = "If this CI/CD pipeline is compromised, which secrets in Vault or OpenBao can the attacker reach, and through what?"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capabilities a set of policies grants on paths, exactly as sys/capabilities answers.
+    Capabilities(capabilities::Args),
+}
+
+/// Parse the command line, run the command, and map errors to exit code 2.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Capabilities(args) => capabilities::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

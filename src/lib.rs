@@ -1,0 +1,12 @@
+//! blastmap: if this CI/CD pipeline is compromised, which secrets in Vault or OpenBao can the
+//! attacker reach, and through what?
+//!
+//! Data flows one way: `export` → [`model`] (the snapshot) → `graph` → `passes` → `rules` →
+//! `render`. The [`acl`] engine answers "which capabilities does this set of policies grant on this
+//! path", exactly as the server would; [`hcl1`] parses the HCL1 dialect Vault policies are written in.
+//! See `docs/architecture.md`.
+
+pub mod acl;
+pub mod cli;
+pub mod hcl1;
+pub mod model;
