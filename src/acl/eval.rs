@@ -106,7 +106,7 @@ pub struct OpResult {
 
 /// Split a path on `/` without allocating for ordinary depths.
 fn with_parts<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
-    let mut buf: [&str; 48] = [""; 48];
+    let mut buf: [&str; 16] = [""; 16];
     let mut n = 0;
     for part in path.split('/') {
         if n == buf.len() {
@@ -152,13 +152,13 @@ impl Acl {
 
     /// The rule that decides `op` on `full` (already namespace-prefixed, leading `/` stripped).
     fn lookup(&self, full: &str, op: Operation) -> Option<u32> {
-        if let Some(id) = self.exact.get(full.as_bytes()) {
+        if let Some(id) = self.exact.get(full) {
             return Some(*id);
         }
         let listing = op.is_listing();
         let trimmed = full.strip_suffix('/');
-        if listing {
-            if let Some(id) = self.exact.get(trimmed.unwrap_or(full).as_bytes()) {
+        if let (true, Some(t)) = (listing, trimmed) {
+            if let Some(id) = self.exact.get(t) {
                 return Some(*id);
             }
         }
@@ -184,15 +184,13 @@ impl Acl {
         }
     }
 
-    fn full_path(request_namespace: &str, path: &str) -> String {
-        let mut full = String::with_capacity(request_namespace.len() + path.len());
-        full.push_str(request_namespace);
-        full.push_str(path);
-        let trimmed = full.trim_start_matches('/');
-        if trimmed.len() != full.len() {
-            return trimmed.to_string();
+    /// `ns.Path + req.Path` with every leading `/` stripped; borrows in the common case.
+    fn full_path<'p>(request_namespace: &str, path: &'p str) -> std::borrow::Cow<'p, str> {
+        if request_namespace.is_empty() {
+            return std::borrow::Cow::Borrowed(path.trim_start_matches('/'));
         }
-        full
+        let full = format!("{request_namespace}{path}");
+        std::borrow::Cow::Owned(full.trim_start_matches('/').to_string())
     }
 
     /// The root policy applies when the request's namespace is the token's or a descendant.

@@ -117,7 +117,8 @@ pub struct Acl {
     flavor: Flavor,
     /// Namespace path of the root policy when the token is root.
     root: Option<String>,
-    exact: Radix<u32>,
+    /// Exact rules: a hash map beats a trie walk for whole-key lookups.
+    exact: rustc_hash::FxHashMap<Box<str>, u32>,
     prefix: Radix<u32>,
     seg: SegTrie,
     rules: Vec<MergedRule>,
@@ -157,7 +158,7 @@ impl Acl {
         let mut acl = Acl {
             flavor: ctx.flavor,
             root: None,
-            exact: Radix::new(),
+            exact: Default::default(),
             prefix: Radix::new(),
             seg: SegTrie::default(),
             rules: Vec::new(),
@@ -224,9 +225,7 @@ impl Acl {
                 };
                 let next_id = acl.rules.len() as u32;
                 let id = match norm.kind {
-                    RuleKind::Exact => *acl
-                        .exact
-                        .entry_or_insert_with(norm.path.as_bytes(), || next_id),
+                    RuleKind::Exact => *acl.exact.entry(norm.path.as_str().into()).or_insert(next_id),
                     RuleKind::Prefix => *acl
                         .prefix
                         .entry_or_insert_with(norm.path.as_bytes(), || next_id),

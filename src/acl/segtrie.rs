@@ -4,7 +4,9 @@
 //! Here the rules sit in a trie keyed on path segments, with `+` as one more edge, so a lookup only
 //! visits rules that can match. The candidates and their priority are the server's own.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+
+use super::radix::Radix;
 
 /// The priority of a non-exact candidate: larger wins (`acl.go`, the `less` function).
 /// `(first wildcard or glob position, not a prefix rule, -number of + segments, len, path)`.
@@ -24,8 +26,9 @@ struct SegNode {
     /// A non-prefix rule whose segments end exactly here.
     end: Option<u32>,
     /// Prefix rules whose last segment only needs to be a string prefix of the path segment at
-    /// this depth: (that last segment, rule).
-    prefixes: Vec<(Box<str>, u32)>,
+    /// this depth, keyed by that last segment. All of them share the segments before, so the
+    /// server's priority reduces to the longest one that matches.
+    prefixes: Radix<u32>,
 }
 
 /// Segment-wildcard rules indexed by segment.
@@ -81,7 +84,9 @@ impl SegTrie {
         }
         if is_prefix {
             let last = segs[segs.len() - 1];
-            self.nodes[node].prefixes.push((last.into(), entry));
+            *self.nodes[node]
+                .prefixes
+                .entry_or_insert_with(last.as_bytes(), || entry) = entry;
         } else {
             self.nodes[node].end = Some(entry);
         }
@@ -124,10 +129,8 @@ impl SegTrie {
     fn walk(&self, node: usize, parts: &[&str], depth: usize, best: &mut Option<u32>) {
         let n = &self.nodes[node];
         if depth < parts.len() {
-            for (last, entry) in &n.prefixes {
-                if parts[depth].starts_with(&**last) {
-                    self.consider(*entry, best);
-                }
+            if let Some((_, entry)) = n.prefixes.longest_prefix(parts[depth].as_bytes()) {
+                self.consider(*entry, best);
             }
             if let Some(&c) = n.literal.get(parts[depth]) {
                 self.walk(c as usize, parts, depth + 1, best);

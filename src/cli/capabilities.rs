@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME", num_args = 1..)]
     policy: Vec<String>,
     /// Paths to evaluate, relative to --namespace.
-    #[arg(long, value_name = "PATH", num_args = 1.., allow_hyphen_values = true)]
+    #[arg(long, value_name = "PATH", num_args = 1..)]
     path: Vec<String>,
     /// A file with one path per line (blank lines are skipped).
     #[arg(long = "paths-file", value_name = "FILE", conflicts_with = "path")]

@@ -4,6 +4,7 @@
 //! (bad input, unreadable file, refused policy).
 
 mod capabilities;
+mod export;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Capabilities a set of policies grants on paths, exactly as sys/capabilities answers.
     Capabilities(capabilities::Args),
+    /// Export a live Vault/OpenBao estate to a snapshot, read-only, never reading a secret.
+    Export(export::Args),
 }
 
 /// Parse the command line, run the command, and map errors to exit code 2.
@@ -31,6 +34,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Capabilities(args) => capabilities::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(code) => code,

@@ -229,7 +229,12 @@ impl ObjectList {
     /// [`ObjectList::filter`]).
     pub fn children(&self) -> ObjectList {
         ObjectList {
-            items: self.items.iter().filter(|i| !i.keys.is_empty()).cloned().collect(),
+            items: self
+                .items
+                .iter()
+                .filter(|i| !i.keys.is_empty())
+                .cloned()
+                .collect(),
         }
     }
 
@@ -237,7 +242,12 @@ impl ObjectList {
     /// [`ObjectList::filter`]).
     pub fn elem(&self) -> ObjectList {
         ObjectList {
-            items: self.items.iter().filter(|i| i.keys.is_empty()).cloned().collect(),
+            items: self
+                .items
+                .iter()
+                .filter(|i| i.keys.is_empty())
+                .cloned()
+                .collect(),
         }
     }
 }

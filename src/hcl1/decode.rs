@@ -13,8 +13,9 @@
 //! # Repeated keys
 //!
 //! hcl1 decodes a struct field once per matching item, *into the same value*
-//! (`decodeStruct`: first all block-form matches together, then each `key = value` match in
-//! order). So when a key appears several times in one object:
+//! (`decodeStruct`: first all labelled blocks `key "label" { ... }` together, as one object
+//! list, then each `key = value` and `key { ... }` item in order). So when a key appears several
+//! times in one object:
 //! - `string`, `int`, `bool`, `float64`: the last occurrence wins;
 //! - slices (`[]string`, `[]any`): occurrences are appended (`decodeSlice` appends to a
 //!   non-nil slice), so two `capabilities = [...]` lines add up;
@@ -40,7 +41,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::ast::{LiteralKind, Node, ObjectItem, ObjectList, Pos};
-use super::strconv::{go_quote, parse_float, parse_int};
+use super::strconv::{parse_float, parse_int};
 
 /// An error from decoding, printed exactly like hcl1's.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,16 +56,28 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn at(pos: Pos, msg: String) -> Self {
-        DecodeError { pos: Some(pos), msg, go_panic: false }
+        DecodeError {
+            pos: Some(pos),
+            msg,
+            go_panic: false,
+        }
     }
 
-    fn plain(msg: String) -> Self {
-        DecodeError { pos: None, msg, go_panic: false }
+    pub(super) fn plain(msg: String) -> Self {
+        DecodeError {
+            pos: None,
+            msg,
+            go_panic: false,
+        }
     }
 
     /// An error standing for a Go panic with this message.
     pub(super) fn panic(msg: String) -> Self {
-        DecodeError { pos: None, msg, go_panic: true }
+        DecodeError {
+            pos: None,
+            msg,
+            go_panic: true,
+        }
     }
 }
 
@@ -187,7 +200,12 @@ pub trait Decode {
     /// when nil), which hcl1 pushes on its stack.
     fn kind(&self) -> Kind;
     /// Decode `node` into `self` (the body of hcl1's per-kind function).
-    fn decode_into(&mut self, d: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError>;
+    fn decode_into(
+        &mut self,
+        d: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError>;
 }
 
 /// hcl1's `decoder`: the stack of kinds being decoded into.
@@ -206,7 +224,9 @@ impl Decoder {
     /// A decoder positioned inside a struct, as when `hcl.DecodeObject(&someStruct, node)`
     /// decodes its fields.
     pub fn in_struct() -> Self {
-        Decoder { stack: vec![Kind::Struct] }
+        Decoder {
+            stack: vec![Kind::Struct],
+        }
     }
 
     /// hcl1's `decoder.decode`: push the target's kind (unless it is a nil interface) and
@@ -281,7 +301,10 @@ pub fn decode_int(name: &str, node: DNode<'_>, out: &mut i64) -> Result<(), Deco
             _ => {}
         }
     }
-    Err(DecodeError::at(node.pos(), format!("{name}: unknown type {}", node.go_type_name())))
+    Err(DecodeError::at(
+        node.pos(),
+        format!("{name}: unknown type {}", node.go_type_name()),
+    ))
 }
 
 /// Mirrors `decodeBool`: only a BOOL literal; anything else (including the string `"true"`) is
@@ -293,7 +316,10 @@ pub fn decode_bool(name: &str, node: DNode<'_>, out: &mut bool) -> Result<(), De
             return Ok(());
         }
     }
-    Err(DecodeError::at(node.pos(), format!("{name}: unknown type {}", node.go_type_name())))
+    Err(DecodeError::at(
+        node.pos(),
+        format!("{name}: unknown type {}", node.go_type_name()),
+    ))
 }
 
 /// Mirrors `decodeFloat`: a FLOAT or NUMBER literal parsed with `strconv.ParseFloat` (a hex
@@ -305,7 +331,10 @@ pub fn decode_float(name: &str, node: DNode<'_>, out: &mut f64) -> Result<(), De
             return Ok(());
         }
     }
-    Err(DecodeError::at(node.pos(), format!("{name}: unknown type {}", node.go_type_name())))
+    Err(DecodeError::at(
+        node.pos(),
+        format!("{name}: unknown type {}", node.go_type_name()),
+    ))
 }
 
 /// Mirrors `decodeSlice`: the elements are a list's elements, an object list's items (each an
@@ -360,7 +389,9 @@ pub fn decode_map<T: Decode + Default + Clone>(
     let wrapped;
     let node = match node {
         DNode::Item(item) => {
-            wrapped = ObjectList { items: vec![item.clone()] };
+            wrapped = ObjectList {
+                items: vec![item.clone()],
+            };
             DNode::List(&wrapped)
         }
         DNode::Node(Node::ObjectType(ot)) => DNode::List(&ot.list),
@@ -369,14 +400,20 @@ pub fn decode_map<T: Decode + Default + Clone>(
     let DNode::List(list) = node else {
         return Err(DecodeError::at(
             node.pos(),
-            format!("{name}: not an object type for map ({})", node.go_type_name()),
+            format!(
+                "{name}: not an object type for map ({})",
+                node.go_type_name()
+            ),
         ));
     };
     let mut map = out.take().unwrap_or_default();
     let mut done: HashSet<String> = HashSet::new();
     for item in &list.items {
         let Some(first) = item.keys.first() else {
-            return Err(DecodeError::at(list.pos(), format!("{name}: map must have string keys")));
+            return Err(DecodeError::at(
+                list.pos(),
+                format!("{name}: map must have string keys"),
+            ));
         };
         let key = first.go_value()?.to_string();
         if done.contains(&key) {
@@ -441,7 +478,12 @@ impl Decode for String {
     fn kind(&self) -> Kind {
         Kind::String
     }
-    fn decode_into(&mut self, _: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        _: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         decode_string(name, node, self)
     }
 }
@@ -450,7 +492,12 @@ impl Decode for i64 {
     fn kind(&self) -> Kind {
         Kind::Int
     }
-    fn decode_into(&mut self, _: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        _: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         decode_int(name, node, self)
     }
 }
@@ -459,7 +506,12 @@ impl Decode for bool {
     fn kind(&self) -> Kind {
         Kind::Bool
     }
-    fn decode_into(&mut self, _: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        _: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         decode_bool(name, node, self)
     }
 }
@@ -468,7 +520,12 @@ impl Decode for f64 {
     fn kind(&self) -> Kind {
         Kind::Float64
     }
-    fn decode_into(&mut self, _: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        _: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         decode_float(name, node, self)
     }
 }
@@ -477,7 +534,12 @@ impl<T: Decode + Default> Decode for Option<Vec<T>> {
     fn kind(&self) -> Kind {
         Kind::Slice
     }
-    fn decode_into(&mut self, d: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        d: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         decode_slice(d, name, node, self)
     }
 }
@@ -486,7 +548,12 @@ impl<T: Decode + Default + Clone> Decode for Option<GoMap<T>> {
     fn kind(&self) -> Kind {
         Kind::Map
     }
-    fn decode_into(&mut self, d: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        d: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         decode_map(d, name, node, self)
     }
 }
@@ -506,7 +573,12 @@ impl Decode for Value {
 
     /// An `interface{}` holding a value is decoded as that value's type (hcl1 dispatches on
     /// `result.Elem()`); a nil one goes through [`decode_interface`].
-    fn decode_into(&mut self, d: &mut Decoder, name: &str, node: DNode<'_>) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        d: &mut Decoder,
+        name: &str,
+        node: DNode<'_>,
+    ) -> Result<(), DecodeError> {
         match self {
             Value::Nil => decode_interface(d, name, node, self),
             Value::Int(i) => decode_int(name, node, i),
@@ -526,8 +598,12 @@ impl Decode for Value {
                 r
             }
             Value::MapList(maps) => {
-                let mut slice: Option<Vec<Option<GoMap<Value>>>> =
-                    Some(std::mem::take(maps).into_iter().map(|m| Some(GoMap(m))).collect());
+                let mut slice: Option<Vec<Option<GoMap<Value>>>> = Some(
+                    std::mem::take(maps)
+                        .into_iter()
+                        .map(|m| Some(GoMap(m)))
+                        .collect(),
+                );
                 let r = decode_slice(d, name, node, &mut slice);
                 *maps = slice
                     .unwrap_or_default()
@@ -569,17 +645,24 @@ impl<'a> StructDecoder<'a> {
         };
         let list = match (node, item) {
             (DNode::List(l), _) => Cow::Borrowed(l),
-            (DNode::Node(Node::Literal(_)), Some(it)) => {
-                Cow::Owned(ObjectList { items: vec![it.clone()] })
-            }
+            (DNode::Node(Node::Literal(_)), Some(it)) => Cow::Owned(ObjectList {
+                items: vec![it.clone()],
+            }),
             _ => {
                 return Err(DecodeError::at(
                     node.pos(),
-                    format!("{name}: not an object type for struct ({})", node.go_type_name()),
+                    format!(
+                        "{name}: not an object type for struct ({})",
+                        node.go_type_name()
+                    ),
                 ))
             }
         };
-        Ok(StructDecoder { name: name.to_string(), list, decoder: Decoder::in_struct() })
+        Ok(StructDecoder {
+            name: name.to_string(),
+            list,
+            decoder: Decoder::in_struct(),
+        })
     }
 
     /// The object list the struct is decoded from.
@@ -594,7 +677,11 @@ impl<'a> StructDecoder<'a> {
     /// order into the same `out` (an object value as its item list). See the module docs for
     /// what repeated keys do. Returns whether the key was present (an absent key leaves `out`
     /// untouched). Errors name the field `<struct name>.<key>`.
-    pub fn field<T: Decode + ?Sized>(&mut self, key: &str, out: &mut T) -> Result<bool, DecodeError> {
+    pub fn field<T: Decode + ?Sized>(
+        &mut self,
+        key: &str,
+        out: &mut T,
+    ) -> Result<bool, DecodeError> {
         let filtered = self.list.filter(key)?;
         let prefix_matches = filtered.children();
         let matches = filtered.elem();
@@ -603,7 +690,8 @@ impl<'a> StructDecoder<'a> {
         }
         let field_name = format!("{}.{key}", self.name);
         if !prefix_matches.items.is_empty() {
-            self.decoder.decode(&field_name, DNode::List(&prefix_matches), out)?;
+            self.decoder
+                .decode(&field_name, DNode::List(&prefix_matches), out)?;
         }
         for m in &matches.items {
             let node = match &m.val {
@@ -614,54 +702,4 @@ impl<'a> StructDecoder<'a> {
         }
         Ok(true)
     }
-}
-
-/// A key rejected by [`check_hcl_keys`]: the key and the line of its `=` (0 for the block form,
-/// as Vault reports it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidKey {
-    pub key: String,
-    pub line: usize,
-}
-
-impl fmt::Display for InvalidKey {
-    /// Vault's message for one invalid key: `invalid key "foo" on line 3`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid key {} on line {}", go_quote(&self.key), self.line)
-    }
-}
-
-/// The object list of an `ObjectList` or `ObjectType` node (what Vault's `hclutil` helpers
-/// accept), or `None` for other nodes.
-pub fn object_list_of<'n>(node: DNode<'n>) -> Option<&'n ObjectList> {
-    match node {
-        DNode::List(l) => Some(l),
-        DNode::Node(Node::ObjectType(ot)) => Some(&ot.list),
-        _ => None,
-    }
-}
-
-/// Mirrors Vault's `hclutil.CheckHCLKeys` (OpenBao `sdk/helper/hclutil/hcl.go`): every item
-/// whose first key (compared exactly, case-sensitively) is not in `valid`, in order. A node that
-/// is not an object is the error `cannot check HCL keys of type <type>`. Vault joins the invalid
-/// keys into a multierror; that formatting is left to the caller.
-pub fn check_hcl_keys(node: DNode<'_>, valid: &[&str]) -> Result<Vec<InvalidKey>, DecodeError> {
-    let Some(list) = object_list_of(node) else {
-        return Err(DecodeError::plain(format!(
-            "cannot check HCL keys of type {}",
-            node.go_type_name()
-        )));
-    };
-    let mut invalid = Vec::new();
-    for item in &list.items {
-        let Some(first) = item.keys.first() else {
-            // Go indexes Keys[0] and panics; parsed objects always have keys.
-            return Err(DecodeError::panic("runtime error: index out of range [0] with length 0".into()));
-        };
-        let key = first.go_value()?;
-        if !valid.contains(&key) {
-            invalid.push(InvalidKey { key: key.to_string(), line: item.assign_line() });
-        }
-    }
-    Ok(invalid)
 }

@@ -20,7 +20,9 @@
 //! After parsing, objects are flattened as hcl1 does, so that JSON looks like HCL blocks:
 //! `{"path": {"a": {...}}}` becomes the item `path "a" {...}`.
 
-use super::ast::{Literal, LiteralKind, ListType, Node, ObjectItem, ObjectKey, ObjectList, ObjectType, Pos};
+use super::ast::{
+    ListType, Literal, LiteralKind, Node, ObjectItem, ObjectKey, ObjectList, ObjectType, Pos,
+};
 use super::parser::unquote_panic;
 use super::scanner::{digit_val, is_decimal, is_digit, is_letter, is_whitespace, Reader, EOF};
 use super::strconv::go_unquote;
@@ -154,7 +156,11 @@ impl<'a> JScanner<'a> {
                 }
             }
         };
-        let text = self.r.src.get(tok_start..self.r.src_pos.offset).unwrap_or("");
+        let text = self
+            .r
+            .src
+            .get(tok_start..self.r.src_pos.offset)
+            .unwrap_or("");
         JToken { typ, pos, text }
     }
 
@@ -311,8 +317,15 @@ struct JParser<'a> {
 /// Parse JSON text as hcl1's `json/parser.Parse` does, flattening the result.
 pub fn parse_json(src: &str) -> Result<ObjectList, ParseError> {
     let mut p = JParser {
-        sc: JScanner { r: Reader::new(src), error: None },
-        tok: JToken { typ: JType::Illegal, pos: Pos::default(), text: "" },
+        sc: JScanner {
+            r: Reader::new(src),
+            error: None,
+        },
+        tok: JToken {
+            typ: JType::Illegal,
+            pos: Pos::default(),
+            text: "",
+        },
         buffered: false,
         depth: 0,
     };
@@ -323,7 +336,11 @@ pub fn parse_json(src: &str) -> Result<ObjectList, ParseError> {
     let mut list = match result {
         Ok(o) => o.list,
         Err(JErr::Eof) => {
-            return Err(ParseError::new(ErrorStyle::Plain, p.tok.pos, "EOF token found".into()))
+            return Err(ParseError::new(
+                ErrorStyle::Plain,
+                p.tok.pos,
+                "EOF token found".into(),
+            ))
         }
         Err(JErr::Msg(pos, msg)) => return Err(ParseError::new(ErrorStyle::Plain, pos, msg)),
     };
@@ -344,7 +361,10 @@ impl<'a> JParser<'a> {
     fn enter(&mut self) -> JResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(JErr::Msg(self.tok.pos, format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(JErr::Msg(
+                self.tok.pos,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
         }
         Ok(())
     }
@@ -372,7 +392,11 @@ impl<'a> JParser<'a> {
         // object_key only returns successfully on a colon.
         let assign = self.tok.pos;
         let val = self.object_value()?;
-        Ok(ObjectItem { keys, assign: Some(assign), val })
+        Ok(ObjectItem {
+            keys,
+            assign: Some(assign),
+            val,
+        })
     }
 
     /// `objectKey`: one or more strings, then `:`.
@@ -391,7 +415,10 @@ impl<'a> JParser<'a> {
                 }
                 JType::Illegal => return Err(JErr::Msg(tok.pos, "illegal".into())),
                 other => {
-                    return Err(JErr::Msg(tok.pos, format!("expected: STRING got: {}", other.name())))
+                    return Err(JErr::Msg(
+                        tok.pos,
+                        format!("expected: STRING got: {}", other.name()),
+                    ))
                 }
             }
         }
@@ -408,7 +435,10 @@ impl<'a> JParser<'a> {
             JType::Eof => Err(JErr::Eof),
             _ => Err(JErr::Msg(
                 tok.pos,
-                format!("Expected object value, got unknown token: {}", tok.describe()),
+                format!(
+                    "Expected object value, got unknown token: {}",
+                    tok.describe()
+                ),
             )),
         }
     }
@@ -436,7 +466,11 @@ impl<'a> JParser<'a> {
             }
         }
         self.depth -= 1;
-        Ok(ObjectType { lbrace: Pos::default(), rbrace: Pos::default(), list })
+        Ok(ObjectType {
+            lbrace: Pos::default(),
+            rbrace: Pos::default(),
+            list,
+        })
     }
 
     fn list_type(&mut self) -> JResult<ListType> {
@@ -455,7 +489,11 @@ impl<'a> JParser<'a> {
                 JType::Bool | JType::LBrack => {}
                 JType::RBrack => {
                     self.depth -= 1;
-                    return Ok(ListType { lbrack: Pos::default(), rbrack: Pos::default(), items });
+                    return Ok(ListType {
+                        lbrack: Pos::default(),
+                        rbrack: Pos::default(),
+                        items,
+                    });
                 }
                 other => {
                     return Err(JErr::Msg(
@@ -475,7 +513,13 @@ fn json_key(tok: &JToken<'_>) -> ObjectKey {
         Ok(v) => (v, None),
         Err(()) => (tok.text.to_string(), Some(unquote_panic(tok.text))),
     };
-    ObjectKey { value, quoted: true, text: tok.text.to_string(), pos: Pos::default(), value_error }
+    ObjectKey {
+        value,
+        quoted: true,
+        text: tok.text.to_string(),
+        pos: Pos::default(),
+        value_error,
+    }
 }
 
 /// A literal from a JSON token (hcl1's `HCLToken()`), without position. `null` becomes a STRING
@@ -495,7 +539,12 @@ fn json_literal(tok: &JToken<'_>) -> Literal {
             }
         },
     };
-    Literal { kind, text: text.to_string(), pos: Pos::default(), value_error }
+    Literal {
+        kind,
+        text: text.to_string(),
+        pos: Pos::default(),
+        value_error,
+    }
 }
 
 /// hcl1's `flattenObjects`: walk the tree top-down and, in every object list, replace items
@@ -516,12 +565,20 @@ pub(super) fn flatten_list(list: &mut ObjectList) {
         match val {
             Node::ObjectType(ot)
                 if !ot.list.items.is_empty()
-                    && ot.list.items.iter().all(|s| matches!(s.val, Node::ObjectType(_))) =>
+                    && ot
+                        .list
+                        .items
+                        .iter()
+                        .all(|s| matches!(s.val, Node::ObjectType(_))) =>
             {
                 for sub in ot.list.items {
                     let mut k = keys.clone();
                     k.extend(sub.keys);
-                    frontier.push(ObjectItem { keys: k, assign, val: sub.val });
+                    frontier.push(ObjectItem {
+                        keys: k,
+                        assign,
+                        val: sub.val,
+                    });
                 }
             }
             Node::ListType(lt)
@@ -529,7 +586,11 @@ pub(super) fn flatten_list(list: &mut ObjectList) {
                     && lt.items.iter().all(|n| matches!(n, Node::ObjectType(_))) =>
             {
                 for elem in lt.items {
-                    frontier.push(ObjectItem { keys: keys.clone(), assign, val: elem });
+                    frontier.push(ObjectItem {
+                        keys: keys.clone(),
+                        assign,
+                        val: elem,
+                    });
                 }
             }
             val => items.push(ObjectItem { keys, assign, val }),

@@ -14,14 +14,22 @@
 //!   [`ast`] (JSON objects are flattened into multi-key items the way hcl1 does).
 //! - [`decode`]: hcl1's `decoder.go` for the Go types Vault's policy structs use, with the
 //!   same coercions, duplicate-key behaviour and error texts.
+//! - [`hclutil`]: Vault's key checks (`CheckHCLKeys`) on the tree.
 //!
-//! Errors print like hcl1's (`At 2:7: expected: IDENT | STRING got: LBRACE`), and parsing never
-//! panics. Where hcl1 itself would panic (string escapes it scans but cannot unquote, a JSON
-//! escape cut off by the end of input), an error is returned instead; see
-//! [`ast::ObjectKey::value_error`].
+//! Errors print like hcl1's (`At 2:7: expected: IDENT | STRING got: LBRACE`), and nothing here
+//! panics. Where hcl1 itself would panic, an error is returned instead, at the same point: a JSON
+//! escape cut off by the end of input fails the parse; a string hcl1 scans but cannot unquote
+//! (`"\400"`) parses, and fails only when something reads its value, as in Go (see
+//! [`ast::ObjectKey::value_error`] and [`DecodeError::go_panic`]).
+//!
+//! Known, deliberate differences from hcl1, all on input no real policy contains: nesting is
+//! limited to [`MAX_DEPTH`]; input is `&str`, so hcl1's invalid-UTF-8 errors cannot arise, and
+//! strings that unquote to invalid UTF-8 (`"\xff"`) hold U+FFFD per bad byte; identifier
+//! letters follow Go's Unicode 13 tables.
 
 pub mod ast;
 pub mod decode;
+pub mod hclutil;
 mod json;
 mod parser;
 mod scanner;
@@ -34,21 +42,23 @@ mod tests;
 use std::fmt;
 
 pub use ast::{
-    equal_fold, ListType, Literal, LiteralKind, Node, ObjectItem, ObjectKey, ObjectList, ObjectType, Pos,
+    equal_fold, ListType, Literal, LiteralKind, Node, ObjectItem, ObjectKey, ObjectList,
+    ObjectType, Pos,
 };
 pub use decode::{
-    check_hcl_keys, decode_bool, decode_float, decode_int, decode_interface, decode_map, decode_object,
-    decode_slice, decode_string, object_list_of, DNode, Decode, DecodeError, Decoder, GoMap, InvalidKey,
-    Kind, StructDecoder, Value,
+    decode_bool, decode_float, decode_int, decode_interface, decode_map, decode_object,
+    decode_slice, decode_string, DNode, Decode, DecodeError, Decoder, GoMap, Kind, StructDecoder,
+    Value,
 };
+pub use hclutil::{check_hcl_keys, object_list_of, InvalidKey};
 pub use json::parse_json;
 pub use parser::parse_hcl;
 pub use strconv::go_quote;
 
 /// The deepest nesting of objects and lists accepted. hcl1 has no limit (Go stacks grow); this
-/// one keeps recursion within a thread's stack on hostile input, far above anything a policy
-/// uses.
-pub const MAX_DEPTH: usize = 500;
+/// one keeps parsing and decoding within a 2 MiB thread stack even in unoptimised builds on
+/// hostile input, and is far above anything a policy uses (a handful of levels).
+pub const MAX_DEPTH: usize = 100;
 
 /// Parse a policy as Vault does (`hclutil.ParseConfig`): JSON when the text, trimmed of
 /// whitespace, starts with `{`, HCL otherwise. Returns the root object list (`ast.File.Node`).
@@ -85,7 +95,11 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(style: ErrorStyle, pos: Pos, message: String) -> Self {
-        ParseError { pos, message, style }
+        ParseError {
+            pos,
+            message,
+            style,
+        }
     }
 
     /// 1-based line of the error (0 when unknown).

@@ -8,7 +8,9 @@
 //! hcl1 accepts silently are accepted here too, e.g. a trailing `key =` at the end of the file
 //! (the item is dropped).
 
-use super::ast::{Literal, LiteralKind, ListType, Node, ObjectItem, ObjectKey, ObjectList, ObjectType, Pos};
+use super::ast::{
+    ListType, Literal, LiteralKind, Node, ObjectItem, ObjectKey, ObjectList, ObjectType, Pos,
+};
 use super::scanner::{Scanner, Token, TokenType};
 use super::strconv::{hcl_unquote, unindent_heredoc};
 use super::{ErrorStyle, ParseError, MAX_DEPTH};
@@ -51,7 +53,11 @@ pub fn parse_hcl(src: &str) -> Result<ObjectList, ParseError> {
         Ok(list) => Ok(list),
         Err(PErr::At(pos, msg)) => Err(ParseError::new(ErrorStyle::Hcl, pos, msg)),
         // objectList(false) ends quietly at EOF; kept for completeness.
-        Err(PErr::Eof) => Err(ParseError::new(ErrorStyle::Plain, Pos::default(), "EOF token found".into())),
+        Err(PErr::Eof) => Err(ParseError::new(
+            ErrorStyle::Plain,
+            Pos::default(),
+            "EOF token found".into(),
+        )),
     }
 }
 
@@ -67,7 +73,11 @@ impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
         Parser {
             sc: Scanner::new(src),
-            tok: Token { typ: TokenType::Illegal, pos: Pos::default(), text: "" },
+            tok: Token {
+                typ: TokenType::Illegal,
+                pos: Pos::default(),
+                text: "",
+            },
             buffered: false,
             depth: 0,
         }
@@ -96,7 +106,10 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, pos: Pos) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(PErr::At(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(PErr::At(
+                pos,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
         }
         Ok(())
     }
@@ -180,18 +193,24 @@ impl<'a> Parser<'a> {
                     if keys.len() > 1 {
                         return (
                             Vec::new(),
-                            Some(PErr::At(tok.pos, "nested object expected: LBRACE got: ASSIGN".into())),
+                            Some(PErr::At(
+                                tok.pos,
+                                "nested object expected: LBRACE got: ASSIGN".into(),
+                            )),
                         );
                     }
                     if keys.is_empty() {
-                        return (Vec::new(), Some(PErr::At(tok.pos, "no object keys found!".into())));
+                        return (
+                            Vec::new(),
+                            Some(PErr::At(tok.pos, "no object keys found!".into())),
+                        );
                     }
                     return (keys, None);
                 }
                 TokenType::LBrace => {
-                    let err = keys.is_empty().then(|| {
-                        PErr::At(tok.pos, "expected: IDENT | STRING got: LBRACE".into())
-                    });
+                    let err = keys
+                        .is_empty()
+                        .then(|| PErr::At(tok.pos, "expected: IDENT | STRING got: LBRACE".into()));
                     return (keys, err);
                 }
                 TokenType::Ident | TokenType::String => keys.push(make_key(&tok)),
@@ -203,7 +222,10 @@ impl<'a> Parser<'a> {
                         keys,
                         Some(PErr::At(
                             tok.pos,
-                            format!("expected: IDENT | STRING | ASSIGN | LBRACE got: {}", other.name()),
+                            format!(
+                                "expected: IDENT | STRING | ASSIGN | LBRACE got: {}",
+                                other.name()
+                            ),
                         )),
                     );
                 }
@@ -223,7 +245,10 @@ impl<'a> Parser<'a> {
             TokenType::LBrace => Ok(Node::ObjectType(self.object_type()?)),
             TokenType::LBrack => Ok(Node::ListType(self.list_type()?)),
             TokenType::Eof => Err(PErr::Eof),
-            _ => Err(PErr::At(tok.pos, format!("Unknown token: {}", tok.describe()))),
+            _ => Err(PErr::At(
+                tok.pos,
+                format!("Unknown token: {}", tok.describe()),
+            )),
         }
     }
 
@@ -240,7 +265,11 @@ impl<'a> Parser<'a> {
             ));
         }
         self.depth -= 1;
-        Ok(ObjectType { lbrace, rbrace: self.tok.pos, list })
+        Ok(ObjectType {
+            lbrace,
+            rbrace: self.tok.pos,
+            list,
+        })
     }
 
     /// hcl1's `listType`: the current token is `[`. Elements are literals, objects or lists;
@@ -285,7 +314,10 @@ impl<'a> Parser<'a> {
                     Err(e) => {
                         return Err(PErr::At(
                             tok.pos,
-                            format!("error while trying to parse object within list: {}", e.text()),
+                            format!(
+                                "error while trying to parse object within list: {}",
+                                e.text()
+                            ),
                         ))
                     }
                 },
@@ -300,7 +332,11 @@ impl<'a> Parser<'a> {
                 },
                 TokenType::RBrack => {
                     self.depth -= 1;
-                    return Ok(ListType { lbrack, rbrack: self.tok.pos, items });
+                    return Ok(ListType {
+                        lbrack,
+                        rbrack: self.tok.pos,
+                        items,
+                    });
                 }
                 other => {
                     return Err(PErr::At(
@@ -333,7 +369,13 @@ fn make_key(tok: &Token<'_>) -> ObjectKey {
         Ok(v) => (v, None),
         Err(()) => (tok.text.to_string(), Some(unquote_panic(tok.text))),
     };
-    ObjectKey { value, quoted: true, text: tok.text.to_string(), pos: tok.pos, value_error }
+    ObjectKey {
+        value,
+        quoted: true,
+        text: tok.text.to_string(),
+        pos: tok.pos,
+        value_error,
+    }
 }
 
 /// A literal node from a NUMBER, FLOAT, BOOL, STRING or HEREDOC token.
@@ -352,5 +394,10 @@ fn make_literal(tok: &Token<'_>) -> Literal {
             }
         },
     };
-    Literal { kind, text: tok.text.to_string(), pos: tok.pos, value_error }
+    Literal {
+        kind,
+        text: tok.text.to_string(),
+        pos: tok.pos,
+        value_error,
+    }
 }

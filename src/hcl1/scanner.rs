@@ -100,7 +100,11 @@ impl<'a> Reader<'a> {
     pub(super) fn new(src: &'a str) -> Self {
         Reader {
             src,
-            src_pos: Pos { offset: 0, line: 1, column: 0 },
+            src_pos: Pos {
+                offset: 0,
+                line: 1,
+                column: 0,
+            },
             prev_pos: Pos::default(),
             last_char_len: 0,
             last_line_len: 0,
@@ -111,7 +115,11 @@ impl<'a> Reader<'a> {
 
     /// Read one character; at the end, return `None` after advancing the column as Go does.
     pub(super) fn read(&mut self) -> Option<char> {
-        match self.src.get(self.src_pos.offset..).and_then(|s| s.chars().next()) {
+        match self
+            .src
+            .get(self.src_pos.offset..)
+            .and_then(|s| s.chars().next())
+        {
             None => {
                 self.src_pos.column += 1;
                 self.last_char_len = 0;
@@ -158,11 +166,23 @@ impl<'a> Reader<'a> {
     pub(super) fn recent_position(&self) -> Pos {
         let offset = self.src_pos.offset.saturating_sub(self.last_char_len);
         if self.src_pos.column > 0 {
-            Pos { offset, line: self.src_pos.line, column: self.src_pos.column }
+            Pos {
+                offset,
+                line: self.src_pos.line,
+                column: self.src_pos.column,
+            }
         } else if self.last_line_len > 0 {
-            Pos { offset, line: self.src_pos.line.saturating_sub(1), column: self.last_line_len }
+            Pos {
+                offset,
+                line: self.src_pos.line.saturating_sub(1),
+                column: self.last_line_len,
+            }
         } else {
-            Pos { offset, line: 1, column: 1 }
+            Pos {
+                offset,
+                line: 1,
+                column: 1,
+            }
         }
     }
 
@@ -170,7 +190,11 @@ impl<'a> Reader<'a> {
     pub(super) fn token_start_pos(&self) -> Pos {
         let offset = self.src_pos.offset.saturating_sub(self.last_char_len);
         if self.src_pos.column > 0 {
-            Pos { offset, line: self.src_pos.line, column: self.src_pos.column }
+            Pos {
+                offset,
+                line: self.src_pos.line,
+                column: self.src_pos.column,
+            }
         } else {
             Pos {
                 offset,
@@ -214,7 +238,10 @@ pub(super) struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     pub(super) fn new(src: &'a str) -> Self {
-        Scanner { r: Reader::new(src), error: None }
+        Scanner {
+            r: Reader::new(src),
+            error: None,
+        }
     }
 
     #[cfg(test)]

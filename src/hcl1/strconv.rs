@@ -7,11 +7,32 @@
 //! error texts, which the decoder returns verbatim.
 //!
 //! Go strings are byte strings and may hold invalid UTF-8 (`"\xff"` unquotes to the single byte
-//! 0xff); Rust strings cannot, so such bytes are replaced with U+FFFD (lossy conversion). Valid
+//! 0xff); Rust strings cannot, so each byte that is not part of a valid UTF-8 sequence becomes
+//! U+FFFD, as Go itself does when it decodes such a string (`for range`, `json.Marshal`). Valid
 //! byte sequences spelled with escapes (`"\xc3\xa9"`) come out right.
 
 /// Go's `utf8.RuneError`.
 const RUNE_ERROR: char = '\u{FFFD}';
+
+/// Bytes to a string the way Go decodes invalid UTF-8: one U+FFFD per offending byte (Rust's
+/// `from_utf8_lossy` would merge a truncated sequence into one).
+fn go_lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push(RUNE_ERROR);
+                bytes = &rest[1..];
+            }
+        }
+    }
+}
 
 /// Append Go's `utf8.EncodeRune(r)`: surrogates and values above U+10FFFF encode as U+FFFD.
 fn push_rune(buf: &mut Vec<u8>, r: u32) {
@@ -149,7 +170,7 @@ pub fn hcl_unquote(text: &str) -> Result<String, ()> {
         return Err(());
     }
     if !has(s, b'\\') && !has(s, quote) && !has(s, b'$') {
-        return Ok(String::from_utf8_lossy(s).into_owned());
+        return Ok(go_lossy(s));
     }
     let mut buf = Vec::with_capacity(s.len());
     while !s.is_empty() {
@@ -188,7 +209,7 @@ pub fn hcl_unquote(text: &str) -> Result<String, ()> {
         s = &s[used..];
         push_char(&mut buf, v, multibyte);
     }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    Ok(go_lossy(&buf))
 }
 
 /// Go's `strconv.Unquote` for a double-quoted string, which hcl1 uses for JSON string tokens.
@@ -224,7 +245,7 @@ pub fn go_unquote(text: &str) -> Result<String, ()> {
     if s != [quote] {
         return Err(());
     }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    Ok(go_lossy(&buf))
 }
 
 /// hcl1's `token.unindentHeredoc`: the value of a HEREDOC token, whose text runs from `<<` to
@@ -249,16 +270,18 @@ pub fn unindent_heredoc(text: &str) -> String {
     };
     let unindent = b.get(2) == Some(&b'-');
     if !unindent {
-        return String::from_utf8_lossy(slice(idx + 1, (b.len() + 1).saturating_sub(idx)))
-            .into_owned();
+        return go_lossy(slice(idx + 1, (b.len() + 1).saturating_sub(idx)));
     }
     let body = slice(idx + 1, (b.len() + 2).saturating_sub(idx));
     let lines: Vec<&[u8]> = body.split(|&c| c == b'\n').collect();
     let prefix = lines[lines.len() - 1];
     if !lines.iter().all(|l| l.starts_with(prefix)) {
         let kept = slice(idx + 1, (b.len() + 1).saturating_sub(idx));
-        let end = kept.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(0, |i| i + 1);
-        return String::from_utf8_lossy(&kept[..end]).into_owned();
+        let end = kept
+            .iter()
+            .rposition(|&c| c != b' ' && c != b'\t')
+            .map_or(0, |i| i + 1);
+        return go_lossy(&kept[..end]);
     }
     let mut out: Vec<u8> = Vec::with_capacity(body.len());
     for (k, line) in lines.iter().enumerate() {
@@ -270,7 +293,7 @@ pub fn unindent_heredoc(text: &str) -> String {
         }
         out.extend_from_slice(&line[prefix.len()..]);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    go_lossy(&out)
 }
 
 /// Go's `strconv.Quote`, as `NumError` prints the offending text.
@@ -328,7 +351,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -363,11 +386,11 @@ fn parse_uint_base0(s: &str) -> Result<u64, UintError> {
     }
     let b = s.as_bytes();
     let (base, digits): (u64, &[u8]) = if b[0] == b'0' {
-        if b.len() >= 3 && b[1].to_ascii_lowercase() == b'b' {
+        if b.len() >= 3 && b[1].eq_ignore_ascii_case(&b'b') {
             (2, &b[2..])
-        } else if b.len() >= 3 && b[1].to_ascii_lowercase() == b'o' {
+        } else if b.len() >= 3 && b[1].eq_ignore_ascii_case(&b'o') {
             (8, &b[2..])
-        } else if b.len() >= 3 && b[1].to_ascii_lowercase() == b'x' {
+        } else if b.len() >= 3 && b[1].eq_ignore_ascii_case(&b'x') {
             (16, &b[2..])
         } else {
             (8, &b[1..])
@@ -431,7 +454,11 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
     if neg && un > cutoff {
         return Err(num_error("ParseInt", s, RANGE));
     }
-    Ok(if neg { (un as i64).wrapping_neg() } else { un as i64 })
+    Ok(if neg {
+        (un as i64).wrapping_neg()
+    } else {
+        un as i64
+    })
 }
 
 /// Go's `strconv.ParseFloat(s, 64)` on the texts hcl1's decoder hands it: NUMBER and FLOAT
@@ -441,7 +468,9 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 pub fn parse_float(s: &str) -> Result<f64, String> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let plain = !body.is_empty()
-        && body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
     if !plain {
         return Err(num_error("ParseFloat", s, SYNTAX));
     }
@@ -462,6 +491,8 @@ mod tests {
         assert_eq!(hcl_unquote(r#""a\nb\t\"\\""#).unwrap(), "a\nb\t\"\\");
         assert_eq!(hcl_unquote(r#""\u00e9\U0001F600""#).unwrap(), "é😀");
         assert_eq!(hcl_unquote(r#""\xc3\xa9""#).unwrap(), "é");
+        // Invalid bytes become one U+FFFD each, as when Go decodes the string.
+        assert_eq!(hcl_unquote(r#""\xf3\xa9!""#).unwrap(), "\u{FFFD}\u{FFFD}!");
         assert_eq!(hcl_unquote(r#""\101""#).unwrap(), "A");
         assert!(hcl_unquote(r#""\400""#).is_err());
         assert!(hcl_unquote(r#""\U00110000""#).is_err());
@@ -488,8 +519,14 @@ mod tests {
     fn heredocs() {
         assert_eq!(unindent_heredoc("<<EOF\nfoo\nbar\nEOF\n"), "foo\nbar\n");
         assert_eq!(unindent_heredoc("<<EOF\nfoo\n  EOF\n"), "foo\n  ");
-        assert_eq!(unindent_heredoc("<<-EOF\n    foo\n      bar\n    EOF\n"), "foo\n  bar\n");
-        assert_eq!(unindent_heredoc("<<-EOF\n  foo\n bar\n    EOF\n"), "  foo\n bar\n");
+        assert_eq!(
+            unindent_heredoc("<<-EOF\n    foo\n      bar\n    EOF\n"),
+            "foo\n  bar\n"
+        );
+        assert_eq!(
+            unindent_heredoc("<<-EOF\n  foo\n bar\n    EOF\n"),
+            "  foo\n bar\n"
+        );
     }
 
     #[test]

@@ -161,62 +161,101 @@ pub struct TokenFields {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "string_list"
+        deserialize_with = "tf::token_policies"
     )]
     pub token_policies: Vec<String>,
     /// Legacy alias of `token_policies` (also the only policy field of LDAP groups and users).
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "string_list"
+        deserialize_with = "tf::policies"
     )]
     pub policies: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_duration"
+        deserialize_with = "tf::token_ttl"
     )]
     pub token_ttl: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_duration"
+        deserialize_with = "tf::token_max_ttl"
     )]
     pub token_max_ttl: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_duration"
+        deserialize_with = "tf::token_explicit_max_ttl"
     )]
     pub token_explicit_max_ttl: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_duration"
+        deserialize_with = "tf::token_period"
     )]
     pub token_period: Option<i64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_bool"
+        deserialize_with = "tf::token_no_default_policy"
     )]
     pub token_no_default_policy: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tf::token_num_uses"
+    )]
     pub token_num_uses: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "tf::token_type"
+    )]
     pub token_type: Option<String>,
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "string_list"
+        deserialize_with = "tf::token_bound_cidrs"
     )]
     pub token_bound_cidrs: Vec<String>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_bool"
+        deserialize_with = "tf::token_strictly_bind_ip"
     )]
     pub token_strictly_bind_ip: Option<bool>,
+}
+
+/// Deserializers for the token fields that name the field in their errors: the fields are
+/// flattened into the role object, where the error's JSON path can only name the role.
+mod tf {
+    use super::de::{opt_bool, opt_duration, string_list};
+    use serde::{Deserialize, Deserializer};
+
+    macro_rules! named {
+        ($($f:ident: $ty:ty = $inner:expr;)*) => {$(
+            pub(super) fn $f<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                $inner(d).map_err(|e: D::Error| {
+                    serde::de::Error::custom(format_args!("field `{}`: {}", stringify!($f), e))
+                })
+            }
+        )*};
+    }
+
+    named! {
+        token_policies: Vec<String> = string_list;
+        policies: Vec<String> = string_list;
+        token_ttl: Option<i64> = opt_duration;
+        token_max_ttl: Option<i64> = opt_duration;
+        token_explicit_max_ttl: Option<i64> = opt_duration;
+        token_period: Option<i64> = opt_duration;
+        token_no_default_policy: Option<bool> = opt_bool;
+        token_num_uses: Option<i64> = Option::<i64>::deserialize;
+        token_type: Option<String> = Option::<String>::deserialize;
+        token_bound_cidrs: Vec<String> = string_list;
+        token_strictly_bind_ip: Option<bool> = opt_bool;
+    }
 }
 
 impl TokenFields {

@@ -133,7 +133,9 @@ impl CoverageGap {
     pub fn concerns(&self, namespace: &str, affects: &Affects, mount: Option<&str>) -> bool {
         let gap_ns = namespace_path(&self.namespace);
         let q_ns = namespace_path(namespace);
-        if self.affects == Affects::Namespaces && q_ns.len() > gap_ns.len() && q_ns.starts_with(gap_ns.as_ref())
+        if self.affects == Affects::Namespaces
+            && q_ns.len() > gap_ns.len()
+            && q_ns.starts_with(gap_ns.as_ref())
         {
             return true;
         }

@@ -109,15 +109,11 @@ impl EntityAlias {
 open_string_enum! {
     /// `internal` groups list their members; `external` groups get members from an auth method
     /// at login, through their group alias.
+    #[derive(Default)]
     pub enum GroupType {
+        #[default]
         Internal => "internal",
         External => "external",
-    }
-}
-
-impl Default for GroupType {
-    fn default() -> Self {
-        GroupType::Internal
     }
 }
 

@@ -176,9 +176,7 @@ impl<'a> SnapshotIndex<'a> {
 
     /// A namespace by id (`"root"` for the root).
     pub fn namespace_by_id(&self, id: &str) -> Option<&'a Namespace> {
-        self.ns_by_id
-            .get(id)
-            .map(|&i| &self.snapshot.namespaces[i])
+        self.ns_by_id.get(id).map(|&i| &self.snapshot.namespaces[i])
     }
 
     /// A policy by name in a namespace, looked up as the policy store does (trimmed,
@@ -248,9 +246,9 @@ impl<'a> SnapshotIndex<'a> {
             ns.entities
                 .iter()
                 .find(|e| {
-                    e.aliases.iter().any(|a| {
-                        a.mount_accessor == mount_accessor && a.meta(key) == Some(value)
-                    })
+                    e.aliases
+                        .iter()
+                        .any(|a| a.mount_accessor == mount_accessor && a.meta(key) == Some(value))
                 })
                 .map(|e| (ns, e))
         })
@@ -304,7 +302,11 @@ impl<'a> SnapshotIndex<'a> {
         self.walk_up(start, &mut seen)
     }
 
-    fn walk_up(&self, start: Vec<Loc>, seen: &mut HashSet<&'a str>) -> Vec<(&'a Namespace, &'a Group)> {
+    fn walk_up(
+        &self,
+        start: Vec<Loc>,
+        seen: &mut HashSet<&'a str>,
+    ) -> Vec<(&'a Namespace, &'a Group)> {
         let mut out = Vec::new();
         let mut queue: VecDeque<Loc> = start.into();
         while let Some(loc) = queue.pop_front() {

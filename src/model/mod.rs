@@ -411,10 +411,11 @@ impl Namespace {
 
     /// A group by name (exact, then case-insensitive).
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
-        self.groups
-            .iter()
-            .find(|g| g.name == name)
-            .or_else(|| self.groups.iter().find(|g| g.name.eq_ignore_ascii_case(name)))
+        self.groups.iter().find(|g| g.name == name).or_else(|| {
+            self.groups
+                .iter()
+                .find(|g| g.name.eq_ignore_ascii_case(name))
+        })
     }
 }
 

@@ -132,10 +132,7 @@ mod tests {
         );
         assert_eq!(sanitize_policies(&["a", "ROOT"], true), ["root"]);
         assert_eq!(sanitize_policies(&["default", "a"], true), ["default", "a"]);
-        assert_eq!(
-            sanitize_policies::<&str>(&[], false),
-            Vec::<String>::new()
-        );
+        assert_eq!(sanitize_policies::<&str>(&[], false), Vec::<String>::new());
     }
 
     #[test]

@@ -220,6 +220,7 @@ impl SecretInventory {
 
 open_string_enum! {
     /// How complete a mount's inventory is.
+    #[derive(Default)]
     pub enum ListingStatus {
         /// Every key (or role) was listed.
         Complete => "complete",
@@ -228,13 +229,8 @@ open_string_enum! {
         /// Some LIST calls failed (see coverage); what was listed is kept.
         Partial => "partial",
         /// Not inventoried (`--no-kv`, an engine without a listable collection, or LIST denied).
+        #[default]
         NotListed => "not_listed",
-    }
-}
-
-impl Default for ListingStatus {
-    fn default() -> Self {
-        ListingStatus::NotListed
     }
 }
 
@@ -445,7 +441,10 @@ impl<'de> Deserialize<'de> for KeyStr<'de> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a key string")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
                 Ok(KeyStr(std::borrow::Cow::Borrowed(v)))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -470,7 +469,7 @@ mod tests {
         assert_eq!(l.get(2), Some("c/d"));
         assert_eq!(l.get(4), Some(""));
         assert_eq!(l.get(5), None);
-        assert_eq!(l.iter().rev().next(), Some(""));
+        assert_eq!(l.iter().next_back(), Some(""));
         let json = serde_json::to_string(&l).unwrap();
         assert_eq!(json, r#"["b","a","c/d","a",""]"#);
         let back: KeyList = serde_json::from_str(&json).unwrap();
@@ -518,7 +517,11 @@ mod tests {
         db.secrets
             .collections
             .insert("weird".into(), vec!["x".into()]);
-        let p: Vec<_> = db.secret_paths().into_iter().map(|p| (p.api_path, p.kind)).collect();
+        let p: Vec<_> = db
+            .secret_paths()
+            .into_iter()
+            .map(|p| (p.api_path, p.kind))
+            .collect();
         assert_eq!(
             p,
             [

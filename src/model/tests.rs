@@ -62,7 +62,10 @@ fn demo_loads_and_validates_clean() {
     assert!(kv.secrets.keys.len() >= 25 && kv.secrets.is_complete());
     assert!(kv.secrets.keys.contains("payments/db"));
     assert_eq!(root.secret_mount("kv1/").unwrap().kv_version(), Some(1));
-    assert!(root.audit_devices.iter().all(|d| !d.log_raw() && d.hmac_accessor()));
+    assert!(root
+        .audit_devices
+        .iter()
+        .all(|d| !d.log_raw() && d.hmac_accessor()));
     // every auth mount type of the demo is typed, none falls back to raw roles
     for ns in &s.namespaces {
         for m in &ns.auth_mounts {
@@ -176,7 +179,10 @@ fn unknown_fields_are_preserved_everywhere() {
     assert_eq!(root.extra["quota"], 5);
     let gha = root.auth_mount("gha").unwrap();
     assert_eq!(gha.extra["plugin_version"], "v0.20.0");
-    assert_eq!(gha.roles.jwt[0].extra["oauth2_metadata"], json!(["id_token"]));
+    assert_eq!(
+        gha.roles.jwt[0].extra["oauth2_metadata"],
+        json!(["id_token"])
+    );
     assert!(gha.roles.extra.contains_key("future_kind"));
     // the round trip writes every one of them back
     let back: serde_json::Value = serde_json::from_str(&s.to_json_string()).unwrap();
@@ -186,7 +192,10 @@ fn unknown_fields_are_preserved_everywhere() {
     assert_eq!(back["scope"]["mounts_filter"], json!(["secret/"]));
     assert_eq!(back["coverage"][0]["attempts"], 3);
     assert_eq!(ns["auth_mounts"][1]["tune"]["listing_visibility"], "unauth");
-    assert_eq!(ns["auth_mounts"][1]["roles"]["future_kind"], json!([{"name": "x"}]));
+    assert_eq!(
+        ns["auth_mounts"][1]["roles"]["future_kind"],
+        json!([{"name": "x"}])
+    );
     assert_eq!(
         ns["auth_mounts"][0]["roles"]["token"][0]["token_auth_metadata"],
         json!({"k": "v"})
@@ -307,7 +316,10 @@ fn error_names_file_json_path_and_line() {
     assert!(*column > 0);
     assert!(message.contains("list of strings"), "{message}");
     let shown = err.to_string();
-    assert!(shown.starts_with(&format!("fixtures/broken.json:{line}:{column}: ")), "{shown}");
+    assert!(
+        shown.starts_with(&format!("fixtures/broken.json:{line}:{column}: ")),
+        "{shown}"
+    );
     assert!(shown.contains("namespaces[0].auth_mounts[1].roles.jwt[0].bound_audiences"));
 }
 
@@ -338,7 +350,15 @@ fn truncated_file_is_an_error() {
         other => panic!("{other:?}"),
     }
     assert!(err.to_string().starts_with("cut.json:"));
-    for bad in ["", "   ", "{", "[]", "null", "42", "{\"schema_version\": 1,}"] {
+    for bad in [
+        "",
+        "   ",
+        "{",
+        "[]",
+        "null",
+        "42",
+        "{\"schema_version\": 1,}",
+    ] {
         assert!(Snapshot::from_json_str(bad, "x").is_err(), "{bad:?} loaded");
     }
 }
@@ -386,7 +406,7 @@ fn unknown_schema_version() {
         v["schema_version"] = bad.clone();
         let err = load_value(&v).unwrap_err();
         assert!(
-            matches!(&err, SnapshotError::UnsupportedVersion { found, .. } if *found == bad.to_string()),
+            matches!(&err, SnapshotError::UnsupportedVersion { found, .. } if found.as_str() == bad.to_string().as_str()),
             "{bad}: {err:?}"
         );
     }
@@ -397,9 +417,15 @@ fn missing_schema_version() {
     let mut v = minimal();
     v.as_object_mut().unwrap().remove("schema_version");
     let err = load_value(&v).unwrap_err();
-    assert!(matches!(err, SnapshotError::MissingVersion { .. }), "{err:?}");
+    assert!(
+        matches!(err, SnapshotError::MissingVersion { .. }),
+        "{err:?}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("test.json") && msg.contains("schema_version"), "{msg}");
+    assert!(
+        msg.contains("test.json") && msg.contains("schema_version"),
+        "{msg}"
+    );
     let err = Snapshot::from_json_str(r#"{"policies": []}"#, "p.json").unwrap_err();
     assert!(matches!(err, SnapshotError::MissingVersion { .. }));
 }
@@ -465,7 +491,10 @@ fn namespace_lookups() {
     assert_eq!(s.namespace("/data/").unwrap().path, "data/");
     assert!(s.namespace("datax").is_none());
     assert_eq!(s.namespace_by_id("Hq2Tz").unwrap().path, "data/");
-    assert_eq!(s.children("").map(|n| n.path.as_str()).collect::<Vec<_>>(), ["data/"]);
+    assert_eq!(
+        s.children("").map(|n| n.path.as_str()).collect::<Vec<_>>(),
+        ["data/"]
+    );
     let data = s.namespace("data").unwrap();
     assert_eq!(data.parent_path().as_deref(), Some(""));
     assert_eq!(data.depth(), 1);
@@ -485,9 +514,15 @@ fn namespace_lookups() {
 fn policy_lookup_is_case_insensitive() {
     let s = demo();
     let ix = s.index();
-    assert_eq!(ix.policy("", "Payments-Read ").unwrap().name, "payments-read");
+    assert_eq!(
+        ix.policy("", "Payments-Read ").unwrap().name,
+        "payments-read"
+    );
     assert_eq!(ix.policy("root", "DEFAULT").unwrap().name, "default");
-    assert!(ix.policy("data", "payments-read").is_none(), "policies are per namespace");
+    assert!(
+        ix.policy("data", "payments-read").is_none(),
+        "policies are per namespace"
+    );
     assert_eq!(ix.policy("data", "data-etl").unwrap().name, "data-etl");
     assert!(ix.policy("", "root").is_none());
     assert!(s.root().unwrap().policy("CI-SHARED").is_some());
@@ -502,14 +537,29 @@ fn mount_lookups() {
     assert_eq!((ns.path.as_str(), m.path.as_str()), ("data/", "gha/"));
     assert!(ix.auth_mount_by_accessor("auth_nope").is_none());
     for p in ["gha", "gha/", "auth/gha", "auth/gha/", "/auth/gha/"] {
-        assert_eq!(ix.auth_mount("", p).unwrap().accessor, "auth_jwt_5d2e8b41", "{p}");
+        assert_eq!(
+            ix.auth_mount("", p).unwrap().accessor,
+            "auth_jwt_5d2e8b41",
+            "{p}"
+        );
     }
-    assert_eq!(ix.auth_mount("data", "gha").unwrap().accessor, "auth_jwt_61c0a9d2");
-    assert_eq!(ix.secret_mount("", "secret").unwrap().accessor, "kv_8c1f5e27");
-    assert_eq!(ix.secret_mount("data/", "secret/").unwrap().accessor, "kv_3f7b1d90");
+    assert_eq!(
+        ix.auth_mount("data", "gha").unwrap().accessor,
+        "auth_jwt_61c0a9d2"
+    );
+    assert_eq!(
+        ix.secret_mount("", "secret").unwrap().accessor,
+        "kv_8c1f5e27"
+    );
+    assert_eq!(
+        ix.secret_mount("data/", "secret/").unwrap().accessor,
+        "kv_3f7b1d90"
+    );
     let root = s.root().unwrap();
     assert_eq!(
-        root.secret_mount_for_path("secret/data/payments/db").unwrap().path,
+        root.secret_mount_for_path("secret/data/payments/db")
+            .unwrap()
+            .path,
         "secret/"
     );
     assert!(root.secret_mount_for_path("secretx/data").is_none());
@@ -519,28 +569,34 @@ fn mount_lookups() {
     let role = gha.role("payments-deploy").unwrap();
     assert_eq!(role.kind(), RoleKind::Jwt);
     assert_eq!(role.api_path(gha), "auth/gha/role/payments-deploy");
-    assert_eq!(role.token().unwrap().login_policies(), ["payments-deploy", "default"]);
+    assert_eq!(
+        role.token().unwrap().login_policies(),
+        ["payments-deploy", "default"]
+    );
     let token = root.auth_mount("token").unwrap();
     let tr = token.role("ci-orphan").unwrap();
     assert_eq!(tr.api_path(token), "auth/token/roles/ci-orphan");
     assert_eq!(gha.api_prefix(), "auth/gha/");
     let approle = root.auth_mount("approle").unwrap();
-    assert!(approle
-        .roles
-        .approle
-        .iter()
-        .any(|r| !r.binds_secret_id()));
+    assert!(approle.roles.approle.iter().any(|r| !r.binds_secret_id()));
 }
 
 #[test]
 fn identity_lookups() {
     let s = demo();
     let ix = s.index();
-    let (ns, e) = ix.entity_by_alias("auth_jwt_5d2e8b41", "acme/payments").unwrap();
+    let (ns, e) = ix
+        .entity_by_alias("auth_jwt_5d2e8b41", "acme/payments")
+        .unwrap();
     assert_eq!((ns.path.as_str(), e.name.as_str()), ("", "acme-payments"));
     assert_eq!(ix.entity(&e.id).unwrap().1.name, "acme-payments");
-    assert_eq!(ix.entity_by_name("", "acme-checkout").unwrap().id, "0b6f3c1e-6a53-4e0a-9d55-3f7f0f3a1c02");
-    assert!(ix.entity_by_alias("auth_jwt_61c0a9d2", "acme/payments").is_none());
+    assert_eq!(
+        ix.entity_by_name("", "acme-checkout").unwrap().id,
+        "0b6f3c1e-6a53-4e0a-9d55-3f7f0f3a1c02"
+    );
+    assert!(ix
+        .entity_by_alias("auth_jwt_61c0a9d2", "acme/payments")
+        .is_none());
     let (_, j) = ix
         .entity_by_alias_metadata("auth_approle_0f6b2d77", "role_name", "jenkins-payments")
         .unwrap();
@@ -549,13 +605,20 @@ fn identity_lookups() {
 
     let (_, g) = ix.group("3a9f1d7e-0c4b-4e6a-9b2d-5f8e1c3a7d01").unwrap();
     assert_eq!(g.name, "engineering");
-    assert_eq!(ix.group_by_name("", "CI-Pipelines").unwrap().name, "ci-pipelines");
+    assert_eq!(
+        ix.group_by_name("", "CI-Pipelines").unwrap().name,
+        "ci-pipelines"
+    );
     let (_, sre) = ix.group_by_alias("auth_ldap_2b8f7c55", "sre").unwrap();
     assert!(sre.is_external());
 
     let groups = ix.groups_of_entity(&e.id);
     let direct: Vec<_> = groups.direct.iter().map(|(_, g)| g.name.as_str()).collect();
-    let inherited: Vec<_> = groups.inherited.iter().map(|(_, g)| g.name.as_str()).collect();
+    let inherited: Vec<_> = groups
+        .inherited
+        .iter()
+        .map(|(_, g)| g.name.as_str())
+        .collect();
     assert_eq!(direct, ["ci-pipelines"]);
     assert_eq!(inherited, ["engineering"]);
     assert_eq!(groups.all().count(), 2);
@@ -590,14 +653,20 @@ fn group_ancestry_is_cycle_safe_and_uses_both_directions() {
     inherited.sort();
     assert_eq!(direct, ["a", "x"]);
     assert_eq!(inherited, ["b", "c", "d"]);
-    let mut anc: Vec<_> = ix.group_ancestors("b").iter().map(|(_, g)| g.id.clone()).collect();
+    let mut anc: Vec<_> = ix
+        .group_ancestors("b")
+        .iter()
+        .map(|(_, g)| g.id.clone())
+        .collect();
     anc.sort();
     assert_eq!(anc, ["a", "c", "d"]);
     assert!(ix.group_ancestors("nope").is_empty());
     assert_eq!(ix.parent_groups("a").len(), 2);
     // validate reports the self-membership and the dangling id
     let issues = s.validate();
-    assert!(issues.iter().any(|i| i.message.contains("cannot contain itself")));
+    assert!(issues
+        .iter()
+        .any(|i| i.message.contains("cannot contain itself")));
     assert!(issues.iter().any(|i| i.message.contains("\"missing\"")));
 }
 
@@ -647,7 +716,10 @@ fn address_redaction_and_sensitive_config() {
         redact_address("https://user:pw@vault.example:8200/v1?token=x#f"),
         "https://vault.example:8200/v1"
     );
-    assert_eq!(redact_address("http://127.0.0.1:8200"), "http://127.0.0.1:8200");
+    assert_eq!(
+        redact_address("http://127.0.0.1:8200"),
+        "http://127.0.0.1:8200"
+    );
     assert_eq!(redact_address("vault:8200"), "vault:8200");
     let mut cfg = serde_json::Map::new();
     cfg.insert("bound_issuer".into(), json!("x"));
@@ -682,6 +754,82 @@ fn ttl_helpers() {
     let lint = gha.roles.jwt.iter().find(|r| r.name == "lint").unwrap();
     assert_eq!(lint.token.ttl(), None);
     assert_eq!(lint.token.max_ttl(), None);
-    let bootstrap = &s.root().unwrap().auth_mount("approle").unwrap().roles.approle[2];
+    let bootstrap = &s
+        .root()
+        .unwrap()
+        .auth_mount("approle")
+        .unwrap()
+        .roles
+        .approle[2];
     assert_eq!(bootstrap.token.period(), Some(86400));
+}
+
+#[test]
+fn timestamps_round_trip_at_the_edges() {
+    for t in [
+        "2026-11-20T09:30:00Z",
+        "2026-11-20T10:30:00.123456789+01:00",
+        "0000-01-01T00:30:00+01:00",
+        "9999-12-31T23:30:00-01:00",
+    ] {
+        let mut v = minimal();
+        v["exported_at"] = json!(t);
+        let s = load_value(&v).unwrap();
+        let back = Snapshot::from_json_str(&s.to_json_string(), "again").unwrap();
+        assert_eq!(s.exported_at, back.exported_at, "{t}");
+    }
+    let s = load_value(&minimal()).unwrap();
+    assert_eq!(s.exported_at.to_string(), "2026-11-20T09:30:00Z");
+}
+
+#[test]
+fn the_documented_example_loads() {
+    let doc = include_str!("../../docs/snapshot.md");
+    let start = doc
+        .find("```json\n")
+        .expect("docs/snapshot.md has a JSON example")
+        + 8;
+    let len = doc[start..].find("```").unwrap();
+    let s = Snapshot::from_json_str(&doc[start..start + len], "docs/snapshot.md").unwrap();
+    assert_eq!(s.namespaces.len(), 2);
+    let ix = s.index();
+    assert!(ix
+        .entity_by_alias("auth_jwt_5d2e8b41", "acme/payments")
+        .is_some());
+    assert_eq!(
+        s.root().unwrap().secret_mounts[1].secret_paths()[0].api_path,
+        "database/creds/payments-rw"
+    );
+}
+
+#[test]
+fn documented_error_message_shape() {
+    let mut v = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
+    v["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][0]["bound_audiences"] = json!({"x": 1});
+    let err = load_value(&v).unwrap_err().to_string();
+    assert!(
+        err.contains(": malformed snapshot at JSON path `namespaces[0].auth_mounts[1].roles.jwt[0].bound_audiences`: invalid type: map, expected a list of strings, a comma-separated string, or null"),
+        "{err}"
+    );
+}
+
+#[test]
+fn errors_in_flattened_token_fields_name_the_role() {
+    let mut v = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
+    v["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][2]["token_ttl"] = json!("soon");
+    let err = load_value(&v).unwrap_err();
+    let SnapshotError::Malformed {
+        json_path, message, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(
+        json_path.starts_with("namespaces[0].auth_mounts[1].roles.jwt[2]"),
+        "{json_path}"
+    );
+    assert!(
+        message.contains("field `token_ttl`: invalid duration \"soon\""),
+        "{message}"
+    );
 }

@@ -28,9 +28,8 @@ impl Snapshot {
     /// key material in auth configs. Empty when all is well.
     pub fn validate(&self) -> Vec<ValidationIssue> {
         let mut out = Vec::new();
-        let mut issue = |json_path: String, message: String| {
-            out.push(ValidationIssue { json_path, message })
-        };
+        let mut issue =
+            |json_path: String, message: String| out.push(ValidationIssue { json_path, message });
 
         if self.server.address.contains('@') {
             issue(
@@ -70,13 +69,19 @@ impl Snapshot {
             if let Some(prev) = ns_paths.insert(norm.clone().into_owned(), ni) {
                 issue(
                     format!("{at}.path"),
-                    format!("duplicate namespace path {:?} (also namespaces[{prev}])", ns.path),
+                    format!(
+                        "duplicate namespace path {:?} (also namespaces[{prev}])",
+                        ns.path
+                    ),
                 );
             }
             if let Some(prev) = ns_ids.insert(ns.id.as_str(), ni) {
                 issue(
                     format!("{at}.id"),
-                    format!("duplicate namespace id {:?} (also namespaces[{prev}])", ns.id),
+                    format!(
+                        "duplicate namespace id {:?} (also namespaces[{prev}])",
+                        ns.id
+                    ),
                 );
             }
             if norm.is_empty() != (ns.id == "root") {
@@ -87,7 +92,12 @@ impl Snapshot {
             }
             if let Some(parent) = parent_namespace_path(&ns.path) {
                 let in_scope = parent.starts_with(scope.as_str());
-                if in_scope && !self.namespaces.iter().any(|n| namespace_path(&n.path) == parent.as_str()) {
+                if in_scope
+                    && !self
+                        .namespaces
+                        .iter()
+                        .any(|n| namespace_path(&n.path) == parent.as_str())
+                {
                     issue(
                         format!("{at}.path"),
                         format!("the parent namespace {parent:?} is not in the snapshot"),
@@ -98,7 +108,8 @@ impl Snapshot {
             let mut auth_paths = HashSet::new();
             for (mi, m) in ns.auth_mounts.iter().enumerate() {
                 let mat = format!("{at}.auth_mounts[{mi}]");
-                if !m.path.ends_with('/') || m.path.starts_with('/') || m.path.starts_with("auth/") {
+                if !m.path.ends_with('/') || m.path.starts_with('/') || m.path.starts_with("auth/")
+                {
                     issue(
                         format!("{mat}.path"),
                         format!(
@@ -108,7 +119,10 @@ impl Snapshot {
                     );
                 }
                 if !auth_paths.insert(m.name()) {
-                    issue(format!("{mat}.path"), format!("duplicate auth mount {:?}", m.path));
+                    issue(
+                        format!("{mat}.path"),
+                        format!("duplicate auth mount {:?}", m.path),
+                    );
                 }
                 if m.accessor.is_empty() {
                     issue(format!("{mat}.accessor"), "empty accessor".into());
@@ -150,11 +164,17 @@ impl Snapshot {
                 if !m.path.ends_with('/') || m.path.starts_with('/') {
                     issue(
                         format!("{mat}.path"),
-                        format!("secret mount path {:?} must end with `/` and not start with one", m.path),
+                        format!(
+                            "secret mount path {:?} must end with `/` and not start with one",
+                            m.path
+                        ),
                     );
                 }
                 if !secret_paths.insert(m.name()) {
-                    issue(format!("{mat}.path"), format!("duplicate secret mount {:?}", m.path));
+                    issue(
+                        format!("{mat}.path"),
+                        format!("duplicate secret mount {:?}", m.path),
+                    );
                 }
                 for (ki, k) in m.secrets.keys.iter().enumerate() {
                     if k.is_empty() || k.starts_with('/') || k.contains("//") {
@@ -186,7 +206,10 @@ impl Snapshot {
             let mut seen_entities = HashSet::new();
             for (ei, e) in ns.entities.iter().enumerate() {
                 if !seen_entities.insert(e.id.as_str()) {
-                    issue(format!("{at}.entities[{ei}].id"), format!("duplicate entity id {:?}", e.id));
+                    issue(
+                        format!("{at}.entities[{ei}].id"),
+                        format!("duplicate entity id {:?}", e.id),
+                    );
                 }
                 for (ai, a) in e.aliases.iter().enumerate() {
                     if !accessors.contains_key(a.mount_accessor.as_str()) {
@@ -202,11 +225,17 @@ impl Snapshot {
             for (gi, g) in ns.groups.iter().enumerate() {
                 let gat = format!("{at}.groups[{gi}]");
                 if !seen_groups.insert(g.id.as_str()) {
-                    issue(format!("{gat}.id"), format!("duplicate group id {:?}", g.id));
+                    issue(
+                        format!("{gat}.id"),
+                        format!("duplicate group id {:?}", g.id),
+                    );
                 }
                 for e in &g.member_entity_ids {
                     if !entity_ids.contains(e.as_str()) {
-                        issue(format!("{gat}.member_entity_ids"), format!("unknown entity {e:?}"));
+                        issue(
+                            format!("{gat}.member_entity_ids"),
+                            format!("unknown entity {e:?}"),
+                        );
                     }
                 }
                 for (field, ids) in [
@@ -217,13 +246,19 @@ impl Snapshot {
                         if !group_ids.contains(id.as_str()) {
                             issue(format!("{gat}.{field}"), format!("unknown group {id:?}"));
                         } else if id == &g.id {
-                            issue(format!("{gat}.{field}"), "a group cannot contain itself".into());
+                            issue(
+                                format!("{gat}.{field}"),
+                                "a group cannot contain itself".into(),
+                            );
                         }
                     }
                 }
                 if let Some(a) = &g.alias {
                     if !g.is_external() {
-                        issue(format!("{gat}.alias"), "only external groups have an alias".into());
+                        issue(
+                            format!("{gat}.alias"),
+                            "only external groups have an alias".into(),
+                        );
                     }
                     if !accessors.contains_key(a.mount_accessor.as_str()) {
                         issue(

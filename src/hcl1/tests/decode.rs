@@ -27,7 +27,8 @@ fn paths(src: &str) -> Vec<Result<PathRules, String>> {
         .iter()
         .map(|item| {
             let mut pc = PathRules::default();
-            let mut sd = StructDecoder::new("root", DNode::Node(&item.val)).map_err(|e| e.to_string())?;
+            let mut sd =
+                StructDecoder::new("root", DNode::Node(&item.val)).map_err(|e| e.to_string())?;
             (|| {
                 sd.field("Policy", &mut pc.policy)?;
                 sd.field("Capabilities", &mut pc.capabilities)?;
@@ -69,7 +70,9 @@ fn st(v: &str) -> Value {
 
 #[test]
 fn vault_examples_decode() {
-    let pc = one(r#"path "secret/*" { capabilities = ["read", "list"] allowed_parameters = { "foo" = [] } }"#);
+    let pc = one(
+        r#"path "secret/*" { capabilities = ["read", "list"] allowed_parameters = { "foo" = [] } }"#,
+    );
     assert_eq!(pc.capabilities.unwrap(), ["read", "list"]);
     assert_eq!(params(&pc.allowed), [("foo".to_string(), vec![])]);
     assert_eq!(pc.denied, None);
@@ -82,42 +85,61 @@ fn vault_examples_decode() {
         params(&pc.allowed),
         [
             ("foo".to_string(), vec![]),
-            ("bar".to_string(), vec![st("a"), Value::Int(1), Value::Float(2.5), Value::Bool(true)]),
+            (
+                "bar".to_string(),
+                vec![st("a"), Value::Int(1), Value::Float(2.5), Value::Bool(true)]
+            ),
         ]
     );
 
     let pc = one("path \"x\" {\n  policy = <<EOF\nwrite\nEOF\n}\n");
     assert_eq!(pc.policy, "write\n");
 
-    let all = paths(r#"{"path": {"a": {"capabilities": ["read"]}, "b": {"capabilities": ["list"], "pagination_limit": 5}}}"#);
+    let all = paths(
+        r#"{"path": {"a": {"capabilities": ["read"]}, "b": {"capabilities": ["list"], "pagination_limit": 5}}}"#,
+    );
     assert_eq!(all.len(), 2);
     let b = all[1].as_ref().unwrap();
-    assert_eq!((b.capabilities.clone().unwrap(), b.pagination_limit), (vec!["list".to_string()], 5));
+    assert_eq!(
+        (b.capabilities.clone().unwrap(), b.pagination_limit),
+        (vec!["list".to_string()], 5)
+    );
 }
 
 #[test]
 fn repeated_keys_in_one_block() {
     // Slices append, strings: last wins.
-    let pc = one(r#"path "x" { capabilities = ["read"] capabilities = ["list"] policy = "read" policy = "write" }"#);
+    let pc = one(
+        r#"path "x" { capabilities = ["read"] capabilities = ["list"] policy = "read" policy = "write" }"#,
+    );
     assert_eq!(pc.capabilities.unwrap(), ["read", "list"]);
     assert_eq!(pc.policy, "write");
     // Maps merge; list values of a repeated map key append.
-    let pc = one(r#"path "x" { allowed_parameters = { "a" = [1] "a" = [2] } allowed_parameters { "a" = [3] "b" = [] } }"#);
+    let pc = one(
+        r#"path "x" { allowed_parameters = { "a" = [1] "a" = [2] } allowed_parameters { "a" = [3] "b" = [] } }"#,
+    );
     assert_eq!(
         params(&pc.allowed),
         [
-            ("a".to_string(), vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
+            (
+                "a".to_string(),
+                vec![Value::Int(1), Value::Int(2), Value::Int(3)]
+            ),
             ("b".to_string(), vec![]),
         ]
     );
     // `any`: the first value fixes the type.
-    assert_eq!(one(r#"path "x" { min_wrapping_ttl = "1h" min_wrapping_ttl = 30 }"#).min_wrapping_ttl, st("30"));
+    assert_eq!(
+        one(r#"path "x" { min_wrapping_ttl = "1h" min_wrapping_ttl = 30 }"#).min_wrapping_ttl,
+        st("30")
+    );
     assert_eq!(
         one_err(r#"path "x" { min_wrapping_ttl = 30 min_wrapping_ttl = "1h" }"#),
         r#"strconv.ParseInt: parsing "1h": invalid syntax"#
     );
     assert_eq!(
-        one(r#"path "x" { max_wrapping_ttl = [1, "a", {b = 2}] max_wrapping_ttl = [2] }"#).max_wrapping_ttl,
+        one(r#"path "x" { max_wrapping_ttl = [1, "a", {b = 2}] max_wrapping_ttl = [2] }"#)
+            .max_wrapping_ttl,
         Value::List(vec![
             Value::Int(1),
             st("a"),
@@ -132,12 +154,22 @@ fn any_values() {
     let pc = one(r#"path "x" { min_wrapping_ttl = 1.5 max_wrapping_ttl = { a = 1 } }"#);
     assert_eq!(pc.min_wrapping_ttl, Value::Float(1.5));
     // In a struct field (not the root, not inside a slice) an object is a []map[string]any.
-    assert_eq!(pc.max_wrapping_ttl, Value::MapList(vec![vec![("a".into(), Value::Int(1))]]));
-    assert_eq!(one(r#"path "x" { min_wrapping_ttl = 0x10 }"#).min_wrapping_ttl, Value::Int(16));
-    assert_eq!(one(r#"path "x" { min_wrapping_ttl = <<EOF
+    assert_eq!(
+        pc.max_wrapping_ttl,
+        Value::MapList(vec![vec![("a".into(), Value::Int(1))]])
+    );
+    assert_eq!(
+        one(r#"path "x" { min_wrapping_ttl = 0x10 }"#).min_wrapping_ttl,
+        Value::Int(16)
+    );
+    assert_eq!(
+        one(r#"path "x" { min_wrapping_ttl = <<EOF
 1h
 EOF
-}"#).min_wrapping_ttl, st("1h\n"));
+}"#)
+        .min_wrapping_ttl,
+        st("1h\n")
+    );
     assert_eq!(one(r#"path "x" { }"#).min_wrapping_ttl, Value::Nil);
     // At the root an object is a map.
     let list = p("a = { b = 1 }\nc = [{ d = true }]");
@@ -146,8 +178,14 @@ EOF
     assert_eq!(
         v,
         Value::Map(vec![
-            ("a".into(), Value::MapList(vec![vec![("b".into(), Value::Int(1))]])),
-            ("c".into(), Value::List(vec![Value::Map(vec![("d".into(), Value::Bool(true))])])),
+            (
+                "a".into(),
+                Value::MapList(vec![vec![("b".into(), Value::Int(1))]])
+            ),
+            (
+                "c".into(),
+                Value::List(vec![Value::Map(vec![("d".into(), Value::Bool(true))])])
+            ),
         ])
     );
 }
@@ -156,9 +194,18 @@ EOF
 fn map_value_shapes() {
     // Block with a label: decoded as the label's entry holding the object.
     let pc = one(r#"path "x" { allowed_parameters "a" { } }"#);
-    assert_eq!(params(&pc.allowed), [("a".to_string(), vec![Value::Map(vec![])])]);
+    assert_eq!(
+        params(&pc.allowed),
+        [("a".to_string(), vec![Value::Map(vec![])])]
+    );
     let pc = one(r#"path "x" { allowed_parameters = { "a" = {x = 1} } }"#);
-    assert_eq!(params(&pc.allowed), [("a".to_string(), vec![Value::Map(vec![("x".into(), Value::Int(1))])])]);
+    assert_eq!(
+        params(&pc.allowed),
+        [(
+            "a".to_string(),
+            vec![Value::Map(vec![("x".into(), Value::Int(1))])]
+        )]
+    );
     assert_eq!(
         one_err(r#"path "x" { allowed_parameters = { "a" = "b" } }"#),
         "At 1:41: unknown slice type: *ast.LiteralType"
@@ -177,7 +224,10 @@ fn map_value_shapes() {
 
 #[test]
 fn string_and_slice_coercions() {
-    assert_eq!(one_err(r#"path "x" { capabilities = "read" }"#), "At 1:27: unknown slice type: *ast.LiteralType");
+    assert_eq!(
+        one_err(r#"path "x" { capabilities = "read" }"#),
+        "At 1:27: unknown slice type: *ast.LiteralType"
+    );
     assert_eq!(
         one_err(r#"path "x" { capabilities = [true] }"#),
         "At 1:28: root.Capabilities[0]: unknown type for string *ast.LiteralType"
@@ -187,7 +237,12 @@ fn string_and_slice_coercions() {
         "At 1:37: root.Capabilities[2]: unknown type for string *ast.LiteralType"
     );
     // Numbers decode into strings as written.
-    assert_eq!(one(r#"path "x" { capabilities = [1, 0x10] }"#).capabilities.unwrap(), ["1", "0x10"]);
+    assert_eq!(
+        one(r#"path "x" { capabilities = [1, 0x10] }"#)
+            .capabilities
+            .unwrap(),
+        ["1", "0x10"]
+    );
     assert_eq!(
         one_err(r#"path "x" { capabilities { a = 1 } }"#),
         "At 1:27: root.Capabilities[0]: unknown type for string *ast.ObjectItem"
@@ -199,16 +254,31 @@ fn string_and_slice_coercions() {
     );
     // Field names match case-insensitively, like hcl1's Filter.
     let pc = one(r#"path "x" { Policy = "read" CAPABILITIES = ["x"] }"#);
-    assert_eq!((pc.policy.as_str(), pc.capabilities.unwrap()), ("read", vec!["x".to_string()]));
+    assert_eq!(
+        (pc.policy.as_str(), pc.capabilities.unwrap()),
+        ("read", vec!["x".to_string()])
+    );
     // An empty list is a non-nil empty slice.
-    assert_eq!(one(r#"path "x" { required_parameters = [] }"#).required, Some(vec![]));
+    assert_eq!(
+        one(r#"path "x" { required_parameters = [] }"#).required,
+        Some(vec![])
+    );
 }
 
 #[test]
 fn int_coercions() {
-    assert_eq!(one(r#"path "x" { pagination_limit = "0x10" }"#).pagination_limit, 16);
-    assert_eq!(one(r#"path "x" { pagination_limit = 010 }"#).pagination_limit, 8);
-    assert_eq!(one(r#"path "x" { pagination_limit = -3 }"#).pagination_limit, -3);
+    assert_eq!(
+        one(r#"path "x" { pagination_limit = "0x10" }"#).pagination_limit,
+        16
+    );
+    assert_eq!(
+        one(r#"path "x" { pagination_limit = 010 }"#).pagination_limit,
+        8
+    );
+    assert_eq!(
+        one(r#"path "x" { pagination_limit = -3 }"#).pagination_limit,
+        -3
+    );
     assert_eq!(
         one_err(r#"path "x" { pagination_limit = 1.5 }"#),
         "At 1:31: root.pagination_limit: unknown type *ast.LiteralType"
@@ -252,13 +322,23 @@ fn bool_and_float() {
 fn struct_preamble() {
     let list = p("path = [1]");
     let item = &list.filter("path").unwrap().items[0];
-    let e = StructDecoder::new("root", DNode::Node(&item.val)).err().unwrap();
-    assert_eq!(e.to_string(), "At 1:8: root: not an object type for struct (*ast.ListType)");
+    let e = StructDecoder::new("root", DNode::Node(&item.val))
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "At 1:8: root: not an object type for struct (*ast.ListType)"
+    );
     // JSON nodes have no position.
     let list = p(r#"{"path": 1}"#);
     let item = &list.filter("path").unwrap().items[0];
-    let e = StructDecoder::new("root", DNode::Node(&item.val)).err().unwrap();
-    assert_eq!(e.to_string(), "At -: root: not an object type for struct (*ast.LiteralType)");
+    let e = StructDecoder::new("root", DNode::Node(&item.val))
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "At -: root: not an object type for struct (*ast.LiteralType)"
+    );
     // An item whose value is a literal decodes as a one-item list of itself.
     let sd = StructDecoder::new("root", DNode::Item(item)).unwrap();
     assert_eq!(sd.list().items.len(), 1);
@@ -272,18 +352,35 @@ fn panics_become_errors() {
     let mut caps: Option<Vec<String>> = None;
     let e = sd.field("capabilities", &mut caps).unwrap_err();
     assert!(e.go_panic);
-    assert_eq!(e.to_string(), r#"hcl1 would panic: unquote "\400" err: invalid syntax"#);
+    assert_eq!(
+        e.to_string(),
+        r#"hcl1 would panic: unquote "\400" err: invalid syntax"#
+    );
 }
 
 #[test]
 fn check_keys_like_hclutil() {
     let list = p("name = \"x\"\npath \"a\" { }\nbogus = 1\nother { }");
     let bad = check_hcl_keys(DNode::List(&list), &["name", "path"]).unwrap();
-    assert_eq!(bad, [InvalidKey { key: "bogus".into(), line: 3 }, InvalidKey { key: "other".into(), line: 0 }]);
+    assert_eq!(
+        bad,
+        [
+            InvalidKey {
+                key: "bogus".into(),
+                line: 3
+            },
+            InvalidKey {
+                key: "other".into(),
+                line: 0
+            }
+        ]
+    );
     assert_eq!(bad[0].to_string(), r#"invalid key "bogus" on line 3"#);
     let list = p("a = 1");
     assert_eq!(
-        check_hcl_keys(DNode::Node(&list.items[0].val), &[]).unwrap_err().to_string(),
+        check_hcl_keys(DNode::Node(&list.items[0].val), &[])
+            .unwrap_err()
+            .to_string(),
         "cannot check HCL keys of type *ast.LiteralType"
     );
 }

@@ -17,19 +17,40 @@ fn unclosed_constructs() {
     assert_eq!(err("a = \"multi\nline\""), "At 2:6: literal not terminated");
     assert_eq!(err("a = <<EOF\nbar\nEOF"), "At 3:4: heredoc not terminated");
     // `<<-EOF` needs its closing anchor line to be at least as long as `-EOF`.
-    assert_eq!(err("foo = <<-EOF\n  bar\nEOF\n"), "At 4:1: heredoc not terminated");
+    assert_eq!(
+        err("foo = <<-EOF\n  bar\nEOF\n"),
+        "At 4:1: heredoc not terminated"
+    );
 }
 
 #[test]
 fn unexpected_tokens() {
-    assert_eq!(err("a { b }"), "At 1:7: key 'b' expected start of object ('{') or assignment ('=')");
-    assert_eq!(err("a"), "At 1:3: key 'a' expected start of object ('{') or assignment ('=')");
-    assert_eq!(err("a = 1 }"), "At 1:7: expected: IDENT | STRING | ASSIGN | LBRACE got: RBRACE");
-    assert_eq!(err("foo bar = 1"), "At 1:9: nested object expected: LBRACE got: ASSIGN");
+    assert_eq!(
+        err("a { b }"),
+        "At 1:7: key 'b' expected start of object ('{') or assignment ('=')"
+    );
+    assert_eq!(
+        err("a"),
+        "At 1:3: key 'a' expected start of object ('{') or assignment ('=')"
+    );
+    assert_eq!(
+        err("a = 1 }"),
+        "At 1:7: expected: IDENT | STRING | ASSIGN | LBRACE got: RBRACE"
+    );
+    assert_eq!(
+        err("foo bar = 1"),
+        "At 1:9: nested object expected: LBRACE got: ASSIGN"
+    );
     assert_eq!(err("= 1"), "At 1:1: no object keys found!");
-    assert_eq!(err("a = 1\n  {}"), "At 2:3: expected: IDENT | STRING got: LBRACE");
+    assert_eq!(
+        err("a = 1\n  {}"),
+        "At 2:3: expected: IDENT | STRING got: LBRACE"
+    );
     assert_eq!(err("a = b"), "At 1:5: Unknown token: 1:5 IDENT b");
-    assert_eq!(err("a = [1 2]"), "At 1:8: error parsing list, expected comma or list end, got: NUMBER");
+    assert_eq!(
+        err("a = [1 2]"),
+        "At 1:8: error parsing list, expected comma or list end, got: NUMBER"
+    );
     assert_eq!(
         err("a = [{b = }]"),
         "At 1:6: error while trying to parse object within list: At 1:11: Unknown token: 1:11 RBRACE }"
@@ -38,7 +59,10 @@ fn unexpected_tokens() {
         err("a = [[}]"),
         "At 1:6: error while trying to parse list within list: At 1:7: unexpected token while parsing list: RBRACE"
     );
-    assert_eq!(err("\"a\" \"b\" = 1"), "At 1:9: nested object expected: LBRACE got: ASSIGN");
+    assert_eq!(
+        err("\"a\" \"b\" = 1"),
+        "At 1:9: nested object expected: LBRACE got: ASSIGN"
+    );
 }
 
 #[test]
@@ -50,12 +74,24 @@ fn bad_characters_and_literals() {
     assert_eq!(err("a = \"\\z\""), "At 1:7: illegal char escape");
     // A NUL reads as the end of input: the string is then unterminated (hcl1 keeps the last error).
     assert_eq!(err("a = \"\u{0}\""), "At 1:8: literal not terminated");
-    assert_eq!(err("a = \"\u{E123}\""), "At 1:6: unicode code point U+E123 reserved for internal use");
+    assert_eq!(
+        err("a = \"\u{E123}\""),
+        "At 1:6: unicode code point U+E123 reserved for internal use"
+    );
     // hcl1 scans `.5e3` as `.5e` then `3`, so this is a stray number.
-    assert_eq!(err("a = .5e3"), "At 1:8: expected: IDENT | STRING | ASSIGN | LBRACE got: NUMBER");
+    assert_eq!(
+        err("a = .5e3"),
+        "At 1:8: expected: IDENT | STRING | ASSIGN | LBRACE got: NUMBER"
+    );
     assert_eq!(err("a = <<\nx\n"), "At 1:7: zero-length heredoc anchor");
-    assert_eq!(err("a = <<EOF x\n"), "At 1:10: invalid characters in heredoc anchor");
-    assert_eq!(err("a = < 1"), "At 1:6: heredoc expected second '<', didn't see it");
+    assert_eq!(
+        err("a = <<EOF x\n"),
+        "At 1:10: invalid characters in heredoc anchor"
+    );
+    assert_eq!(
+        err("a = < 1"),
+        "At 1:6: heredoc expected second '<', didn't see it"
+    );
 }
 
 #[test]
@@ -82,21 +118,44 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(parse(&deep).is_err());
     let deep = format!("a = {}", "{ b = ".repeat(MAX_DEPTH + 10));
     assert!(parse(&deep).is_err());
-    let deep = format!("{}", "{\"a\": ".repeat(MAX_DEPTH + 10));
+    let deep = "{\"a\": ".repeat(MAX_DEPTH + 10);
     assert!(parse(&deep).is_err());
-    // Within the limit it parses (run on a small stack, as test threads have).
-    let ok = format!("a = {}1{}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
-    let handle = std::thread::Builder::new()
-        .stack_size(1 << 20)
-        .spawn(move || parse(&ok).map(|l| l.items.len()))
-        .unwrap();
-    assert_eq!(handle.join().unwrap(), Ok(1));
+    // Within the limit, parsing, flattening and decoding fit in a small thread stack.
+    let n = MAX_DEPTH - 1;
+    let inputs = [
+        format!("a = {}1{}", "[".repeat(n), "]".repeat(n)),
+        format!("a = {}1{}", "{ b = ".repeat(n), "}".repeat(n)),
+        format!("{}1{}", "{\"a\": ".repeat(n), "}".repeat(n)),
+        format!(
+            "{{\"a\": {}{{}}{}}}",
+            "[{\"b\": ".repeat(n / 2),
+            "}]".repeat(n / 2)
+        ),
+    ];
+    for src in inputs {
+        let handle = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let list = parse(&src).expect("parses");
+                let mut v = Value::Nil;
+                let _ = decode_object(DNode::List(&list), &mut v);
+                list.items.len()
+            })
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), 1);
+    }
 }
 
 #[test]
 fn scanner_never_misuses_unread() {
     // hcl1's HCL scanner always has a character to push back; check the port agrees.
-    for src in ["a = 1", "a = 0x1F b = 017", "a = \"\\u00e9\\x41\" # c\n", "a = <<EOF\nx\nEOF\n", "x = 1.5e3 // c"] {
+    for src in [
+        "a = 1",
+        "a = 0x1F b = 017",
+        "a = \"\\u00e9\\x41\" # c\n",
+        "a = <<EOF\nx\nEOF\n",
+        "x = 1.5e3 // c",
+    ] {
         let mut sc = scanner::Scanner::new(src);
         while sc.scan().typ != scanner::TokenType::Eof {}
         assert_eq!(sc.unread_misses(), 0, "{src}");

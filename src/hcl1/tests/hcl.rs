@@ -4,7 +4,9 @@ use super::*;
 
 #[test]
 fn vault_one_line_policy() {
-    let l = p(r#"path "secret/*" { capabilities = ["read", "list"] allowed_parameters = { "foo" = [] } }"#);
+    let l = p(
+        r#"path "secret/*" { capabilities = ["read", "list"] allowed_parameters = { "foo" = [] } }"#,
+    );
     assert_eq!(l.items.len(), 1);
     let path = &l.items[0];
     assert_eq!(keys(path), ["path", "secret/*"]);
@@ -67,7 +69,8 @@ fn block_forms_and_labels() {
 
 #[test]
 fn comments() {
-    let src = "# hash\n// slashes\n/* block\n comment */ a = 1 # trailing\nb = /* inline */ 2 // end";
+    let src =
+        "# hash\n// slashes\n/* block\n comment */ a = 1 # trailing\nb = /* inline */ 2 // end";
     let l = p(src);
     assert_eq!(l.items.len(), 2);
     assert_eq!(lit(&l.items[1].val), &LiteralKind::Number("2".into()));
@@ -97,7 +100,10 @@ fn quoted_keys_and_escapes() {
 #[test]
 fn interpolation_is_kept_verbatim() {
     let l = p(r#"a = "x ${foo("bar\n", {a = 1})} y\n""#);
-    assert_eq!(lit(&l.items[0].val), &s("x ${foo(\"bar\\n\", {a = 1})} y\n"));
+    assert_eq!(
+        lit(&l.items[0].val),
+        &s("x ${foo(\"bar\\n\", {a = 1})} y\n")
+    );
     // Inside `${...}` a newline does not end the string.
     let l = p("a = \"${x\ny}\"");
     assert_eq!(lit(&l.items[0].val), &s("${x\ny}"));
@@ -136,12 +142,18 @@ fn numbers_and_bools() {
 #[test]
 fn lists() {
     let l = p("a = [1, \"two\", 3.0, true,]\nb = []\nc = [[1, 2], [3]]\nd = [[1] [2]]\ne = [{x = 1}, {y = 2}]\nf = [\n  \"a\", # c\n  \"b\",\n]");
-    let Node::ListType(a) = &l.items[0].val else { panic!() };
+    let Node::ListType(a) = &l.items[0].val else {
+        panic!()
+    };
     assert_eq!(a.items.len(), 4);
-    let Node::ListType(d) = &l.items[3].val else { panic!() };
+    let Node::ListType(d) = &l.items[3].val else {
+        panic!()
+    };
     // No comma is needed after a nested list.
     assert_eq!(d.items.len(), 2);
-    let Node::ListType(e) = &l.items[4].val else { panic!() };
+    let Node::ListType(e) = &l.items[4].val else {
+        panic!()
+    };
     assert!(matches!(e.items[1], Node::ObjectType(_)));
     assert_eq!(strings(&l.items[5].val), ["a", "b"]);
 }
@@ -161,24 +173,43 @@ fn heredocs() {
     let src = "path \"x\" {\n  policy = <<EOF\nwrite\nEOF\n  capabilities = [<<-EOT\n    read\n      list\n    EOT\n  ]\n}\n";
     let l = p(src);
     let b = body(&l.items[0]);
-    assert_eq!(lit(&b.items[0].val), &LiteralKind::Heredoc("write\n".into()));
-    let Node::ListType(caps) = &b.items[1].val else { panic!() };
-    assert_eq!(lit(&caps.items[0]), &LiteralKind::Heredoc("read\n  list\n".into()));
+    assert_eq!(
+        lit(&b.items[0].val),
+        &LiteralKind::Heredoc("write\n".into())
+    );
+    let Node::ListType(caps) = &b.items[1].val else {
+        panic!()
+    };
+    assert_eq!(
+        lit(&caps.items[0]),
+        &LiteralKind::Heredoc("read\n  list\n".into())
+    );
     // `<<EOF` with an indented closing anchor keeps the indentation at the end.
-    assert_eq!(lit(&p("a = <<EOF\nx\n  EOF\n").items[0].val), &LiteralKind::Heredoc("x\n  ".into()));
+    assert_eq!(
+        lit(&p("a = <<EOF\nx\n  EOF\n").items[0].val),
+        &LiteralKind::Heredoc("x\n  ".into())
+    );
     // `<<-` when a line is less indented than the anchor: kept as is, trailing blanks trimmed.
     assert_eq!(
         lit(&p("a = <<-EOF\n  x\n y\n    EOF\n").items[0].val),
         &LiteralKind::Heredoc("  x\n y\n".into())
     );
     // Anchors may contain digits and non-ASCII letters; a CRLF file works.
-    assert_eq!(lit(&p("a = <<E0F\nx\nE0F\n").items[0].val), &LiteralKind::Heredoc("x\n".into()));
-    assert_eq!(lit(&p("a = <<FIN\r\nx\r\nFIN\r\n").items[0].val), &LiteralKind::Heredoc("x\n".into()));
+    assert_eq!(
+        lit(&p("a = <<E0F\nx\nE0F\n").items[0].val),
+        &LiteralKind::Heredoc("x\n".into())
+    );
+    assert_eq!(
+        lit(&p("a = <<FIN\r\nx\r\nFIN\r\n").items[0].val),
+        &LiteralKind::Heredoc("x\n".into())
+    );
 }
 
 #[test]
 fn duplicate_keys_are_kept() {
-    let l = p("path \"a\" { policy = \"read\" }\npath \"a\" { policy = \"write\" }\nname = 1\nname = 2");
+    let l = p(
+        "path \"a\" { policy = \"read\" }\npath \"a\" { policy = \"write\" }\nname = 1\nname = 2",
+    );
     assert_eq!(l.items.len(), 4);
     assert_eq!(keys(&l.items[1]), ["path", "a"]);
 }
@@ -187,18 +218,69 @@ fn duplicate_keys_are_kept() {
 fn positions() {
     let l = p("# c\npath \"é/x\" {\n  capabilities = [\"read\"]\n}");
     let item = &l.items[0];
-    assert_eq!(item.keys[0].pos, Pos { offset: 4, line: 2, column: 1 });
-    assert_eq!(item.keys[1].pos, Pos { offset: 9, line: 2, column: 6 });
-    let Node::ObjectType(o) = &item.val else { panic!() };
+    assert_eq!(
+        item.keys[0].pos,
+        Pos {
+            offset: 4,
+            line: 2,
+            column: 1
+        }
+    );
+    assert_eq!(
+        item.keys[1].pos,
+        Pos {
+            offset: 9,
+            line: 2,
+            column: 6
+        }
+    );
+    let Node::ObjectType(o) = &item.val else {
+        panic!()
+    };
     // Columns count characters, offsets bytes.
-    assert_eq!(o.lbrace, Pos { offset: 16, line: 2, column: 12 });
-    assert_eq!(o.rbrace, Pos { offset: 44, line: 4, column: 1 });
+    assert_eq!(
+        o.lbrace,
+        Pos {
+            offset: 16,
+            line: 2,
+            column: 12
+        }
+    );
+    assert_eq!(
+        o.rbrace,
+        Pos {
+            offset: 44,
+            line: 4,
+            column: 1
+        }
+    );
     let caps = &o.list.items[0];
-    assert_eq!(caps.pos(), Pos { offset: 20, line: 3, column: 3 });
-    assert_eq!(caps.assign, Some(Pos { offset: 33, line: 3, column: 16 }));
+    assert_eq!(
+        caps.pos(),
+        Pos {
+            offset: 20,
+            line: 3,
+            column: 3
+        }
+    );
+    assert_eq!(
+        caps.assign,
+        Some(Pos {
+            offset: 33,
+            line: 3,
+            column: 16
+        })
+    );
     assert_eq!(caps.assign_line(), 3);
     assert_eq!(item.assign_line(), 0);
-    assert_eq!(caps.val.pos(), Pos { offset: 35, line: 3, column: 18 });
+    assert_eq!(
+        caps.val.pos(),
+        Pos {
+            offset: 35,
+            line: 3,
+            column: 18
+        }
+    );
     assert_eq!(format!("{}", caps.val.pos()), "3:18");
     assert_eq!(format!("{}", Pos::default()), "-");
 }
@@ -206,7 +288,14 @@ fn positions() {
 #[test]
 fn crlf_is_normalised_like_hcl1() {
     let l = p("a = 1\r\nb = \"x\"\r\n");
-    assert_eq!(l.items[1].keys[0].pos, Pos { offset: 6, line: 2, column: 1 });
+    assert_eq!(
+        l.items[1].keys[0].pos,
+        Pos {
+            offset: 6,
+            line: 2,
+            column: 1
+        }
+    );
     // A lone CR is whitespace.
     assert_eq!(p("a = 1\rb = 2").items.len(), 2);
 }
@@ -245,7 +334,9 @@ fn equal_fold_matches_go() {
 fn unquote_failures_surface_lazily() {
     // hcl1's scanner accepts `\400`, but unquoting it fails (Go panics in Token.Value()).
     let l = p(r#"comment = "\400""#);
-    let Node::Literal(lit) = &l.items[0].val else { panic!() };
+    let Node::Literal(lit) = &l.items[0].val else {
+        panic!()
+    };
     assert!(lit.value_error.is_some());
     let e = lit.string_value().unwrap().unwrap_err();
     assert!(e.go_panic);

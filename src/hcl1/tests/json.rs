@@ -9,7 +9,10 @@ fn detection_follows_hclutil() {
     // JSON's own scanner does not skip U+00A0, so this is a JSON scanner error.
     assert_eq!(err("\u{a0}{}"), "1:1: illegal char: \u{a0}");
     // Anything else is HCL: `{}` in HCL is an error, so this proves the dispatch.
-    assert_eq!(err("a = {}\n{}"), "At 2:1: expected: IDENT | STRING got: LBRACE");
+    assert_eq!(
+        err("a = {}\n{}"),
+        "At 2:1: expected: IDENT | STRING got: LBRACE"
+    );
 }
 
 #[test]
@@ -20,7 +23,14 @@ fn single_path_flattens_into_labelled_block() {
     assert_eq!(keys(item), ["path", "secret/sample"]);
     // JSON keys and values carry no position in hcl1; the colon does.
     assert_eq!(item.keys[0].pos, Pos::default());
-    assert_eq!(item.assign, Some(Pos { offset: 7, line: 1, column: 8 }));
+    assert_eq!(
+        item.assign,
+        Some(Pos {
+            offset: 7,
+            line: 1,
+            column: 8
+        })
+    );
     let b = body(item);
     assert_eq!(keys(&b.items[0]), ["capabilities"]);
     assert_eq!(strings(&b.items[0].val), ["read"]);
@@ -59,7 +69,10 @@ fn objects_of_only_objects_flatten_further() {
     // hcl1 flattens any object whose entries are all objects: a path body holding only
     // allowed_parameters becomes a three-key item (which Vault then rejects).
     let l = p(r#"{"path": {"secret/a": {"allowed_parameters": {"foo": []}}}}"#);
-    assert_eq!(keys(&l.items[0]), ["path", "secret/a", "allowed_parameters"]);
+    assert_eq!(
+        keys(&l.items[0]),
+        ["path", "secret/a", "allowed_parameters"]
+    );
     assert_eq!(keys(&body(&l.items[0]).items[0]), ["foo"]);
     // Empty objects and lists are left alone.
     let l = p(r#"{"a": {}, "b": [], "c": {"d": {}}}"#);
@@ -69,7 +82,9 @@ fn objects_of_only_objects_flatten_further() {
 
 #[test]
 fn duplicate_keys_are_kept_in_order() {
-    let l = p(r#"{"a": 1, "a": 2, "path": {"x": {"policy": "read"}}, "path": {"x": {"policy": "write"}}}"#);
+    let l = p(
+        r#"{"a": 1, "a": 2, "path": {"x": {"policy": "read"}}, "path": {"x": {"policy": "write"}}}"#,
+    );
     assert_eq!(l.items.len(), 4);
     assert_eq!(lit(&l.items[0].val), &LiteralKind::Number("1".into()));
     assert_eq!(lit(&l.items[1].val), &LiteralKind::Number("2".into()));
@@ -78,20 +93,26 @@ fn duplicate_keys_are_kept_in_order() {
 
 #[test]
 fn literals() {
-    let l = p(r#"{"i": -12, "f": 1.5e3, "t": true, "n": null, "s": "a\"b\u00e9", "x": "${foo(\"y\")}"}"#);
+    let l = p(
+        r#"{"i": -12, "f": 1.5e3, "t": true, "n": null, "s": "a\"b\u00e9", "x": "${foo(\"y\")}"}"#,
+    );
     use LiteralKind::*;
     assert_eq!(lit(&l.items[0].val), &Number("-12".into()));
     assert_eq!(lit(&l.items[1].val), &Float("1.5e3".into()));
     assert_eq!(lit(&l.items[2].val), &Bool(true));
     // null is an empty string, with empty token text, as in hcl1.
-    let Node::Literal(null) = &l.items[3].val else { panic!() };
+    let Node::Literal(null) = &l.items[3].val else {
+        panic!()
+    };
     assert_eq!((&null.kind, null.text.as_str()), (&s(""), ""));
     assert_eq!(lit(&l.items[4].val), &s("a\"bé"));
     // JSON strings are unquoted with Go's strconv: escapes inside ${} are processed.
     assert_eq!(lit(&l.items[5].val), &s("${foo(\"y\")}"));
     // A lone surrogate cannot be unquoted by Go's strconv (hcl1 would panic on use).
     let l = p(r#"{"a": "\ud800"}"#);
-    let Node::Literal(bad) = &l.items[0].val else { panic!() };
+    let Node::Literal(bad) = &l.items[0].val else {
+        panic!()
+    };
     assert!(bad.value_error.is_some());
 }
 
@@ -99,11 +120,16 @@ fn literals() {
 fn array_quirks() {
     // Booleans in arrays are dropped; nested arrays' brackets are skipped.
     let l = p(r#"{"a": ["x", true, 1, 2.5]}"#);
-    let Node::ListType(a) = &l.items[0].val else { panic!() };
+    let Node::ListType(a) = &l.items[0].val else {
+        panic!()
+    };
     assert_eq!(a.items.len(), 3);
     let l = p(r#"{"a": [["x", "y"]]}"#);
     assert_eq!(strings(&l.items[0].val), ["x", "y"]);
-    assert_eq!(err(r#"{"a": ["x", null]}"#), "unexpected token while parsing list: NULL");
+    assert_eq!(
+        err(r#"{"a": ["x", null]}"#),
+        "unexpected token while parsing list: NULL"
+    );
 }
 
 #[test]
@@ -127,10 +153,16 @@ fn json_errors() {
     assert_eq!(err(r#"{"a": nul}"#), "1:9: illegal char");
     assert_eq!(err(r#"{"a": -}"#), "1:7: illegal char");
     assert_eq!(err("{\"a\": @}"), "1:7: illegal char: @");
-    assert_eq!(err(r#"{"a": ]}"#), "Expected object value, got unknown token: 1:7 RBRACK ]");
+    assert_eq!(
+        err(r#"{"a": ]}"#),
+        "Expected object value, got unknown token: 1:7 RBRACK ]"
+    );
     // The newline ends the string with an error, then `y` is scanned: the last error wins.
     assert_eq!(err("{\"a\": \"x\ny\"}"), "2:1: illegal char");
-    assert_eq!(err(r#"{"a": [["x"], "y"], "b": 1}"#), "expected: STRING got: RBRACK");
+    assert_eq!(
+        err(r#"{"a": [["x"], "y"], "b": 1}"#),
+        "expected: STRING got: RBRACK"
+    );
     // Plain (unpositioned) errors still carry the offending token's position.
     let e = parse(r#"{"a": ]}"#).unwrap_err();
     assert_eq!((e.line(), e.column(), e.style), (1, 7, ErrorStyle::Plain));
