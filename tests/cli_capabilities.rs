@@ -42,7 +42,11 @@ fn json_output_is_one_object_per_path_in_order() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
@@ -57,7 +61,11 @@ fn json_output_is_one_object_per_path_in_order() {
         .iter()
         .map(|g| g["policy"].as_str().unwrap())
         .collect();
-    assert_eq!(by, ["ci", "ops"], "policy names are the lowercased file stems");
+    assert_eq!(
+        by,
+        ["ci", "ops"],
+        "policy names are the lowercased file stems"
+    );
     assert_eq!(arr[0]["granted_by"][0]["rule"], "secret/data/ci/*");
     assert_eq!(arr[1]["capabilities"], serde_json::json!(["deny"]));
     assert_eq!(arr[1]["granted_by"][0]["rule"], "secret/data/ci/prod/*");
@@ -68,7 +76,11 @@ fn json_output_is_one_object_per_path_in_order() {
 #[test]
 fn paths_file_and_table_format() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "kv.hcl", "path \"kv/+/config\" {\n  capabilities = [\"read\"]\n}\n");
+    let p = write(
+        &dir,
+        "kv.hcl",
+        "path \"kv/+/config\" {\n  capabilities = [\"read\"]\n}\n",
+    );
     let paths = write(&dir, "paths.txt", "kv/a/config\r\n\nkv/a/b/config\n");
     blastmap()
         .args(["capabilities", "--policy-file"])
@@ -78,7 +90,9 @@ fn paths_file_and_table_format() {
         .assert()
         .success()
         .stdout(predicate::str::contains("kv/a/config"))
-        .stdout(predicate::str::contains("kv (path \"kv/+/config\", line 1)"))
+        .stdout(predicate::str::contains(
+            "kv (path \"kv/+/config\", line 1)",
+        ))
         .stdout(predicate::str::contains("kv/a/b/config"));
 }
 
@@ -105,7 +119,11 @@ fn refused_policy_exits_non_zero_with_reason() {
 #[test]
 fn malformed_hcl_names_file_and_position() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "broken.hcl", "path \"a\" {\n  capabilities = [\"read\"\n");
+    let p = write(
+        &dir,
+        "broken.hcl",
+        "path \"a\" {\n  capabilities = [\"read\"\n",
+    );
     blastmap()
         .args(["capabilities", "--policy-file"])
         .arg(&p)
@@ -128,7 +146,9 @@ fn missing_file_is_a_clear_error() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot read policy file /nonexistent/p.hcl"));
+        .stderr(predicate::str::contains(
+            "cannot read policy file /nonexistent/p.hcl",
+        ));
 }
 
 #[test]
@@ -142,7 +162,14 @@ fn vault_flavor_changes_list_fallback_order() {
     );
     let run = |flavor: &str| -> Value {
         let out = blastmap()
-            .args(["capabilities", "--format", "json", "--flavor", flavor, "--policy-file"])
+            .args([
+                "capabilities",
+                "--format",
+                "json",
+                "--flavor",
+                flavor,
+                "--policy-file",
+            ])
             .arg(&p)
             .args(["--path", "foo/metadata/private/"])
             .output()
@@ -150,7 +177,10 @@ fn vault_flavor_changes_list_fallback_order() {
         assert!(out.status.success());
         serde_json::from_slice(&out.stdout).unwrap()
     };
-    assert_eq!(run("openbao")[0]["capabilities"], serde_json::json!(["deny"]));
+    assert_eq!(
+        run("openbao")[0]["capabilities"],
+        serde_json::json!(["deny"])
+    );
     assert_eq!(run("vault")[0]["capabilities"], serde_json::json!(["list"]));
 }
 

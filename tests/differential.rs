@@ -29,7 +29,7 @@ use common::BaoServer;
 use serde_json::Value;
 
 const DEFAULT_SEED: u64 = 0x00b1_a57a_9c11_2026;
-const DEFAULT_PAIRS: usize = 6000;
+const DEFAULT_PAIRS: usize = 20_000;
 /// Mismatching sets reported in full in the failure message.
 const REPORTED_SETS: usize = 5;
 

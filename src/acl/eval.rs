@@ -301,18 +301,15 @@ impl Acl {
         {
             return ret;
         }
-        match op {
+        let conditions_met = match op {
             Operation::Read | Operation::Update | Operation::Create | Operation::Patch => {
-                if !parameters_allowed(p, &req.data) {
-                    return ret;
-                }
+                parameters_allowed(p, &req.data)
             }
-            Operation::List | Operation::Scan => {
-                if !pagination_allowed(p, &req.data) {
-                    return ret;
-                }
-            }
-            _ => {}
+            Operation::List | Operation::Scan => pagination_allowed(p, &req.data),
+            _ => true,
+        };
+        if !conditions_met {
+            return ret;
         }
         ret.allowed = true;
         ret

@@ -225,7 +225,10 @@ impl Acl {
                 };
                 let next_id = acl.rules.len() as u32;
                 let id = match norm.kind {
-                    RuleKind::Exact => *acl.exact.entry(norm.path.as_str().into()).or_insert(next_id),
+                    RuleKind::Exact => *acl
+                        .exact
+                        .entry(norm.path.as_str().into())
+                        .or_insert(next_id),
                     RuleKind::Prefix => *acl
                         .prefix
                         .entry_or_insert_with(norm.path.as_bytes(), || next_id),

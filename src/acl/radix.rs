@@ -127,7 +127,7 @@ impl<V> Radix<V> {
             }
             let c = self.child(node, rest[0])?;
             let label = &self.nodes[c].label;
-            if rest.len() < label.len() || &rest[..label.len()] != &label[..] {
+            if !rest.starts_with(label) {
                 return None;
             }
             rest = &rest[label.len()..];
@@ -149,7 +149,7 @@ impl<V> Radix<V> {
                 return best;
             };
             let label = &self.nodes[c].label;
-            if rest.len() < label.len() || &rest[..label.len()] != &label[..] {
+            if !rest.starts_with(label) {
                 return best;
             }
             consumed += label.len();

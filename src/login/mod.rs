@@ -1,0 +1,432 @@
+//! Login admission: which auth roles a pipeline's credential can log into, decided the way the
+//! server's auth plugin decides it, and what identity and token each login yields.
+//!
+//! [`admit`] judges one role, [`admit_all`] every role of a mount (the "no role named" case: a
+//! compromised pipeline can present its credential to any role). Each [`Admission`] says
+//! [`Verdict::Admitted`], [`Verdict::Refused`] or [`Verdict::Unknown`], with one sentence naming
+//! the deciding check (`why`), the `conditions` an admission rests on (CIDRs, signatures,
+//! secret-ids, passwords …), what could not be decided offline (`unknowns`), the entity alias and
+//! external group aliases the login maps to, and the resulting token (policies, TTLs, type).
+//!
+//! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), reproduced quirks
+//! included: go-glob's greedy matcher ([`go_glob`]), the JWT plugin's typed claim comparison
+//! (top-level float claims truncated to integers, numbers inside claim lists never equal a bound
+//! number), `encoding/json`'s case-insensitive registered claims, `policyutil.SanitizePolicies`,
+//! `framework.CalculateTTL` and the router's token-type resolution.
+//!
+//! Expiry (`exp`, `nbf`, `iat`) is not judged: the pipeline's token is assumed fresh, and signed by
+//! a key the mount trusts (both are listed as conditions).
+
+mod approle;
+mod cert;
+mod cidr;
+mod glob;
+mod jwt;
+mod kubernetes;
+mod ldap;
+mod template;
+mod token;
+mod tokenrole;
+mod userpass;
+
+use crate::model::{AuthMount, EntityAlias, RoleRef, ServerInfo};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+pub use cidr::{any_cidr_contains, cidr_contains};
+pub use glob::{go_glob, list_contains_glob, GlobPanic};
+pub use template::{go_format_float, render as render_policy_template, TemplateOutcome};
+pub use token::{calculate_ttl, resolve_token_type, sanitize_sorted, TokenOutcome, TokenType};
+
+/// How a pipeline authenticates: the inventory's `auth.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// A JWT presented to `auth/<m>/login` (GitHub Actions, GitLab, CircleCI, Buildkite …).
+    Jwt,
+    /// Same login endpoint as `Jwt` (a pipeline cannot complete the interactive OIDC flow): the
+    /// inventory's `oidc` means "a JWT/OIDC mount", typically one of type `oidc`. Roles with
+    /// `role_type = "oidc"` are only usable by the browser flow and are refused.
+    Oidc,
+    Kubernetes,
+    AppRole,
+    Cert,
+    Userpass,
+    Ldap,
+    /// A token the pipeline holds, possibly minted from a token role (`auth/token/create/<role>`).
+    Token,
+}
+
+impl Method {
+    pub const ALL: [Method; 8] = [
+        Method::Jwt,
+        Method::Oidc,
+        Method::Kubernetes,
+        Method::AppRole,
+        Method::Cert,
+        Method::Userpass,
+        Method::Ldap,
+        Method::Token,
+    ];
+
+    /// The inventory spelling (`jwt`, `oidc`, `kubernetes`, `approle`, `cert`, `userpass`, `ldap`,
+    /// `token`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Jwt => "jwt",
+            Method::Oidc => "oidc",
+            Method::Kubernetes => "kubernetes",
+            Method::AppRole => "approle",
+            Method::Cert => "cert",
+            Method::Userpass => "userpass",
+            Method::Ldap => "ldap",
+            Method::Token => "token",
+        }
+    }
+
+    /// Parse the inventory spelling (case-insensitive).
+    pub fn parse(s: &str) -> Option<Method> {
+        let s = s.trim();
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether a credential of this method is presented to an auth mount of this type (`jwt` and
+    /// `oidc` mounts run the same plugin and both serve `login`).
+    pub fn serves_mount_type(self, mount_type: &str) -> bool {
+        match self {
+            Method::Jwt | Method::Oidc => matches!(mount_type, "jwt" | "oidc"),
+            Method::Token => matches!(mount_type, "token" | "ns_token"),
+            m => m.as_str() == mount_type,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Method, String> {
+        Method::parse(s).ok_or_else(|| {
+            format!(
+                "unknown auth method {s:?} (expected one of: {})",
+                Method::ALL.map(Method::as_str).join(", ")
+            )
+        })
+    }
+}
+
+/// What a pipeline presents. Fields not relevant to the method are `None`/empty; a `None` that the
+/// method needs makes the admission [`Verdict::Unknown`], never a refusal.
+#[derive(Debug, Clone, Copy)]
+pub struct Credential<'a> {
+    pub method: Method,
+    /// JWT/OIDC: the claims of the token (any JSON values; nested objects allowed). Kubernetes:
+    /// optional claims of the service account token (`aud`, `iss`, uid claims), when known.
+    pub claims: Option<&'a Map<String, Value>>,
+    /// Kubernetes: service account name and namespace.
+    pub service_account: Option<&'a str>,
+    pub service_account_namespace: Option<&'a str>,
+    /// Kubernetes: the service account's UID, when known (the default alias name).
+    pub service_account_uid: Option<&'a str>,
+    /// AppRole: the role it holds a role-id (and secret-id) for. Token: the token role its token
+    /// was created from. Set it from the inventory's `role_name`, else its `role`.
+    pub role_name: Option<&'a str>,
+    /// Cert: the client certificate's subject CN.
+    pub common_name: Option<&'a str>,
+    /// Cert: the certificate's DNS / email / URI SANs and subject OUs; `None` = not known
+    /// (constraints on them are then unknown), `Some(&[])` = the certificate has none.
+    pub dns_sans: Option<&'a [String]>,
+    pub email_sans: Option<&'a [String]>,
+    pub uri_sans: Option<&'a [String]>,
+    pub organizational_units: Option<&'a [String]>,
+    /// Userpass / LDAP: the user name.
+    pub user: Option<&'a str>,
+    /// LDAP: the user's directory groups, if known (empty = not known).
+    pub groups: &'a [String],
+}
+
+impl<'a> Credential<'a> {
+    /// A credential of `method` with nothing known yet.
+    pub fn new(method: Method) -> Credential<'a> {
+        Credential {
+            method,
+            claims: None,
+            service_account: None,
+            service_account_namespace: None,
+            service_account_uid: None,
+            role_name: None,
+            common_name: None,
+            dns_sans: None,
+            email_sans: None,
+            uri_sans: None,
+            organizational_units: None,
+            user: None,
+            groups: &[],
+        }
+    }
+
+    /// A JWT/OIDC credential with these claims.
+    pub fn jwt(claims: &'a Map<String, Value>) -> Credential<'a> {
+        Credential {
+            claims: Some(claims),
+            ..Credential::new(Method::Jwt)
+        }
+    }
+}
+
+/// The server's decision, as far as it can be made offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The server would accept the login (subject to `conditions`).
+    Admitted,
+    /// The server would refuse the login whatever the unknowns.
+    Refused,
+    /// Depends on something not known offline (`unknowns` says what). Treat as possibly
+    /// admitted: never as "no access".
+    Unknown,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Admitted => "admitted",
+            Verdict::Refused => "refused",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// The entity alias a login maps to (identity resolves it to an entity by accessor + name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alias {
+    pub mount_accessor: String,
+    /// The alias name the plugin reports. Meaningful only when `name_known`; otherwise a
+    /// placeholder ([`crate::model::REDACTED_ROLE_ID`] for AppRole, `<uid of ns/name>` for a
+    /// Kubernetes UID not given).
+    pub name: String,
+    pub name_known: bool,
+    /// The alias metadata the login sets (JWT `claim_mappings` targets plus `role`, AppRole
+    /// `role_name`, Kubernetes service account fields …), where known.
+    pub metadata: BTreeMap<String, String>,
+    /// When the name is not known: the metadata an existing entity alias on this accessor must
+    /// carry to be this login's alias (AppRole: `role_name`; Kubernetes: service account name and
+    /// namespace). Empty when the name is known.
+    pub match_metadata: BTreeMap<String, String>,
+}
+
+impl Alias {
+    /// Whether an exported entity alias is this login's alias: same accessor and same name, or,
+    /// when the name is not known, the `match_metadata` entries present in its metadata.
+    pub fn matches(&self, alias: &EntityAlias) -> bool {
+        if alias.mount_accessor != self.mount_accessor {
+            return false;
+        }
+        if self.name_known {
+            return alias.name == self.name;
+        }
+        !self.match_metadata.is_empty()
+            && self
+                .match_metadata
+                .iter()
+                .all(|(k, v)| alias.meta(k) == Some(v.as_str()))
+    }
+}
+
+/// One role's admission for one credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Admission {
+    pub verdict: Verdict,
+    /// One sentence: which check admitted or refused, e.g.
+    /// `bound_claims.repository "acme/*" (glob) matches "acme/payments"`.
+    pub why: String,
+    /// What an admission rests on: CIDRs the login must come from, the signature, a secret-id or
+    /// password, a namespace selector, a CEL program …
+    pub conditions: Vec<String>,
+    /// What could not be decided offline.
+    pub unknowns: Vec<String>,
+    /// CIDRs the login request must come from (`token_bound_cidrs` checked at login,
+    /// AppRole `secret_id_bound_cidrs`, LDAP config `token_bound_cidrs`); empty = anywhere.
+    /// Each also appears as a condition.
+    pub login_cidrs: Vec<String>,
+    /// The entity alias the login maps to.
+    pub alias: Option<Alias>,
+    /// External group alias names the login reports (JWT `groups_claim`, LDAP groups), on the
+    /// same mount accessor as the alias.
+    pub group_aliases: Vec<String>,
+    /// The token the login yields.
+    pub token: TokenOutcome,
+}
+
+impl Admission {
+    fn new(verdict: Verdict, why: impl Into<String>) -> Admission {
+        Admission {
+            verdict,
+            why: why.into(),
+            conditions: Vec::new(),
+            unknowns: Vec::new(),
+            login_cidrs: Vec::new(),
+            alias: None,
+            group_aliases: Vec::new(),
+            token: TokenOutcome::default(),
+        }
+    }
+
+    pub(crate) fn refused(why: impl Into<String>) -> Admission {
+        Admission::new(Verdict::Refused, why)
+    }
+
+    pub(crate) fn unknown(why: impl Into<String>, unknown: impl Into<String>) -> Admission {
+        let mut a = Admission::new(Verdict::Unknown, why);
+        a.unknowns.push(unknown.into());
+        a
+    }
+
+    pub fn is_admitted(&self) -> bool {
+        self.verdict == Verdict::Admitted
+    }
+
+    /// Admitted or unknown: the role must be counted in a blast radius.
+    pub fn is_possible(&self) -> bool {
+        self.verdict != Verdict::Refused
+    }
+
+    /// Whether a login from `ip` passes the login-time CIDR checks (`login_cidrs`).
+    pub fn login_allowed_from(&self, ip: IpAddr) -> bool {
+        any_cidr_contains(&self.login_cidrs, ip)
+    }
+
+    /// Require the login to come from `cidrs` (no-op when empty).
+    pub(crate) fn require_login_cidrs(&mut self, field: &str, cidrs: &[String]) {
+        if cidrs.is_empty() {
+            return;
+        }
+        self.conditions.push(format!(
+            "the login comes from {} ({field})",
+            cidrs.join(", ")
+        ));
+        self.login_cidrs.extend(cidrs.iter().cloned());
+    }
+
+    /// Add the token-use conditions of the token (bound CIDRs, strict IP binding) and collapse
+    /// an admitted login whose token would carry `root` (core refuses it).
+    pub(crate) fn finish(mut self) -> Admission {
+        if !self.token.bound_cidrs.is_empty() {
+            self.conditions.push(format!(
+                "the token is usable only from {} (token_bound_cidrs)",
+                self.token.bound_cidrs.join(", ")
+            ));
+        }
+        if self.token.strictly_bind_ip {
+            self.conditions.push(
+                "the token is usable only from the login's source address (token_strictly_bind_ip)"
+                    .to_owned(),
+            );
+        }
+        for p in self.token.unresolved_policies.clone() {
+            let note = format!("token policy {p:?} cannot be resolved offline");
+            if !self.unknowns.contains(&note) {
+                self.unknowns.push(note);
+            }
+        }
+        if self.verdict != Verdict::Refused {
+            if self.token.is_root() {
+                self.verdict = Verdict::Refused;
+                self.why = "the role's token policies include \"root\": the server refuses the \
+                            login (auth methods cannot create root tokens)"
+                    .to_owned();
+            } else if self.token.policies.iter().any(|p| p == "response-wrapping") {
+                self.verdict = Verdict::Refused;
+                self.why = "the role's token policies include \"response-wrapping\", which \
+                            cannot be assigned: the server refuses the login"
+                    .to_owned();
+            }
+        }
+        self
+    }
+}
+
+/// Judge whether `cred` can log in through `role` of `mount`, exactly as the server would.
+///
+/// `role` must be a role of `mount`. JWT/Kubernetes/cert/userpass roles are judged from the
+/// credential's claims or names; AppRole and token roles admit only the role named by
+/// `cred.role_name` (the role the pipeline holds credentials for); LDAP entries apply when the
+/// user (or one of its groups) matches, and every LDAP entry's admission carries the token of the
+/// user's whole login. CEL roles and roles of unmodelled mount types are [`Verdict::Unknown`].
+pub fn admit(
+    mount: &AuthMount,
+    role: RoleRef<'_>,
+    cred: &Credential<'_>,
+    server: &ServerInfo,
+) -> Admission {
+    if !cred.method.serves_mount_type(&mount.mount_type) {
+        return Admission::refused(format!(
+            "the pipeline authenticates with {} but auth mount {:?} is of type {:?}",
+            cred.method,
+            mount.path,
+            mount.mount_type
+        ));
+    }
+    let a = match (cred.method, role) {
+        (Method::Jwt | Method::Oidc, RoleRef::Jwt(r)) => jwt::admit(mount, r, cred, server),
+        (Method::Jwt | Method::Oidc, RoleRef::Cel(r)) => jwt::admit_cel(mount, r, cred),
+        (Method::Kubernetes, RoleRef::Kubernetes(r)) => kubernetes::admit(mount, r, cred, server),
+        (Method::AppRole, RoleRef::AppRole(r)) => approle::admit(mount, r, cred, server),
+        (Method::Cert, RoleRef::Cert(r)) => cert::admit(mount, r, cred, server),
+        (Method::Userpass, RoleRef::Userpass(u)) => userpass::admit(mount, u, cred, server),
+        (Method::Ldap, RoleRef::LdapUser(_) | RoleRef::LdapGroup(_)) => {
+            ldap::admit(mount, role, cred, server)
+        }
+        (Method::Token, RoleRef::Token(r)) => tokenrole::admit(mount, r, cred, server),
+        (_, RoleRef::Other(o)) => Admission::unknown(
+            format!(
+                "role {:?} ({}) is of a kind blastmap does not model",
+                o.name, o.collection
+            ),
+            format!(
+                "admission to {} role {:?} on mount {:?} is not modelled",
+                mount.mount_type, o.name, mount.path
+            ),
+        ),
+        (m, r) => Admission::refused(format!(
+            "a {m} credential cannot log in through a {} entry",
+            r.kind().as_str()
+        )),
+    };
+    a.finish()
+}
+
+/// Every role of `mount` with its admission, in the mount's role order (the "no role named in the
+/// inventory" case). LDAP mounts also get an entry named after the user when the user has no
+/// `users/` entry: the directory login itself, with the mount's and the groups' policies.
+pub fn admit_all(
+    mount: &AuthMount,
+    cred: &Credential<'_>,
+    server: &ServerInfo,
+) -> Vec<(String, Admission)> {
+    let mut out: Vec<(String, Admission)> = mount
+        .roles()
+        .map(|r| (r.name().to_owned(), admit(mount, r, cred, server)))
+        .collect();
+    if cred.method == Method::Ldap && cred.method.serves_mount_type(&mount.mount_type) {
+        if let Some((name, a)) = ldap::bare_login(mount, cred, server) {
+            out.push((name, a.finish()));
+        }
+    }
+    out
+}
+
+/// JSON text of a value, for messages.
+pub(crate) fn show(v: &Value) -> String {
+    v.to_string()
+}
