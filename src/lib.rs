@@ -8,5 +8,9 @@
 
 pub mod acl;
 pub mod cli;
+pub mod export;
 pub mod hcl1;
+pub mod inventory;
+pub mod login;
 pub mod model;
+pub mod passes;

@@ -1,10 +1,255 @@
-//! `blastmap export` (issue 3): owned by the exporter work; placeholder arguments.
+//! `blastmap export`: write a snapshot of a live Vault/OpenBao estate, read-only.
+//!
+//! Argument parsing and output only; the walk is `crate::export`. The snapshot is written with
+//! `Snapshot::save` (temporary file, mode 0600, rename), so a failed export leaves no file and a
+//! previous snapshot at the same path stays intact.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::export::{
+    connect, coverage, policy, ExportOptions, KvLimits, LoginArgs, Progress, TlsOptions,
+    DEFAULT_CONCURRENCY, DEFAULT_KV_MAX_DEPTH, DEFAULT_KV_MAX_KEYS,
+};
+use crate::model::Flavor;
+
+/// Where the snapshot goes without `--out`.
+pub const DEFAULT_OUT: &str = "snapshot.json";
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Server address [env: BAO_ADDR, VAULT_ADDR; default https://127.0.0.1:8200].
+    #[arg(long, value_name = "URL")]
+    address: Option<String>,
+    /// Namespace to export, with all its descendants [env: BAO_NAMESPACE, VAULT_NAMESPACE;
+    /// default: root].
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Snapshot file to write (temporary file + rename, mode 0600).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_OUT)]
+    out: PathBuf,
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u16,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+    /// Most path segments of a listed KV key; deeper folders are recorded unexpanded.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_KV_MAX_DEPTH,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    kv_max_depth: u32,
+    /// Most KV entries recorded per mount; the listing is then marked truncated.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_KV_MAX_KEYS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    kv_max_keys: u64,
+    /// Do not list KV mounts (their inventory is recorded as not listed).
+    #[arg(long)]
+    no_kv: bool,
+    /// No progress display and no summary; only errors and the coverage warning.
+    #[arg(long, short)]
+    quiet: bool,
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("export is not implemented yet")
+    /// Read the token from this file [else BAO_TOKEN, VAULT_TOKEN, ~/.vault-token].
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Log in with a JWT (CI workload identity) as this role.
+    #[arg(long, value_name = "ROLE", conflicts_with_all = ["token_file", "approle"])]
+    jwt_role: Option<String>,
+    /// File holding the JWT for --jwt-role.
+    #[arg(long, value_name = "FILE", requires = "jwt_role")]
+    jwt_file: Option<PathBuf>,
+    /// Environment variable holding the JWT for --jwt-role when no --jwt-file is given
+    /// (e.g. a GitLab `id_tokens` variable).
+    #[arg(long, value_name = "VAR", default_value = "BLASTMAP_JWT")]
+    jwt_env: String,
+    /// Log in with AppRole; role-id and secret-id from the files below or from
+    /// BLASTMAP_APPROLE_ROLE_ID and BLASTMAP_APPROLE_SECRET_ID.
+    #[arg(long, conflicts_with = "token_file")]
+    approle: bool,
+    /// File holding the AppRole role-id (implies --approle).
+    #[arg(long, value_name = "FILE", conflicts_with = "token_file")]
+    approle_role_id_file: Option<PathBuf>,
+    /// File holding the AppRole secret-id.
+    #[arg(long, value_name = "FILE")]
+    approle_secret_id_file: Option<PathBuf>,
+    /// Auth mount of the login [default: jwt for --jwt-role, approle for --approle].
+    #[arg(long, value_name = "PATH")]
+    auth_mount: Option<String>,
+    /// Namespace of the login's auth mount [default: --namespace].
+    #[arg(long, value_name = "NS")]
+    auth_namespace: Option<String>,
+
+    /// PEM CA bundle to verify the server [env: BAO_CACERT, VAULT_CACERT].
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Directory of PEM CA certificates [env: BAO_CAPATH, VAULT_CAPATH].
+    #[arg(long, value_name = "DIR")]
+    ca_path: Option<PathBuf>,
+    /// Client certificate for TLS authentication [env: VAULT_CLIENT_CERT].
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// Client key for TLS authentication [env: VAULT_CLIENT_KEY].
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// Do not verify the server certificate (tests only) [env: VAULT_SKIP_VERIFY].
+    #[arg(long)]
+    tls_skip_verify: bool,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+    /// Retries of a request that got no answer, 429 or 5xx (exponential backoff).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    retries: u32,
+    /// Server flavour, instead of detecting it.
+    #[arg(long, value_enum)]
+    flavor: Option<FlavorArg>,
+
+    /// Print the least-privilege exporter policy (docs/exporter-policy.hcl) and exit.
+    #[arg(long)]
+    print_policy: bool,
+    /// Child-namespace levels the printed policy covers.
+    #[arg(long, value_name = "N", default_value_t = policy::DEFAULT_DEPTH, requires = "print_policy")]
+    policy_depth: usize,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FlavorArg {
+    Openbao,
+    Vault,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.print_policy {
+        print!("{}", policy::exporter_policy(args.policy_depth));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let address = connect::resolve_address(args.address.as_deref(), &env)?;
+    let namespace = connect::resolve_namespace(args.namespace.as_deref(), &env)?;
+    let login = LoginArgs {
+        token_file: args.token_file.clone(),
+        jwt_role: args.jwt_role.clone(),
+        jwt_file: args.jwt_file.clone(),
+        jwt_env: args.jwt_env.clone(),
+        approle: args.approle,
+        approle_role_id_file: args.approle_role_id_file.clone(),
+        approle_secret_id_file: args.approle_secret_id_file.clone(),
+        auth_mount: args.auth_mount.clone(),
+        auth_namespace: args.auth_namespace.clone(),
+    };
+    let credentials = connect::resolve_credentials(&login, &namespace, &env, home.as_deref())?;
+    let tls = TlsOptions {
+        ca_cert: args.ca_cert.clone(),
+        ca_path: args.ca_path.clone(),
+        client_cert: args.client_cert.clone(),
+        client_key: args.client_key.clone(),
+        skip_verify: args.tls_skip_verify,
+    }
+    .with_env(&env);
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        anyhow::ensure!(
+            parent.is_dir(),
+            "the directory of --out {} does not exist; create it or choose another path",
+            args.out.display()
+        );
+    }
+
+    let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
+    let options = ExportOptions {
+        address,
+        namespace,
+        credentials,
+        tls,
+        kv: (!args.no_kv).then_some(KvLimits {
+            max_depth: args.kv_max_depth,
+            max_keys: args.kv_max_keys,
+        }),
+        flavor: args.flavor.map(|f| match f {
+            FlavorArg::Openbao => Flavor::OpenBao,
+            FlavorArg::Vault => Flavor::Vault,
+        }),
+        concurrency: usize::from(args.concurrency),
+        retries: args.retries,
+        backoff: Duration::from_millis(200),
+        timeout: Duration::from_secs(args.timeout),
+        progress: progress.clone(),
+    };
+    let report = match crate::export::export_blocking(options) {
+        Ok(r) => r,
+        Err(e) => {
+            progress.finish();
+            return Err(anyhow::Error::new(e).context("export failed"));
+        }
+    };
+    let snap = &report.snapshot;
+    snap.save(&args.out)
+        .with_context(|| format!("cannot write the snapshot to {}", args.out.display()))?;
+
+    if !args.quiet {
+        let ns = &snap.namespaces;
+        let count = |f: &dyn Fn(&crate::model::Namespace) -> usize| ns.iter().map(f).sum::<usize>();
+        let keys: usize = ns
+            .iter()
+            .flat_map(|n| &n.secret_mounts)
+            .map(|m| m.secrets.keys.len())
+            .sum();
+        eprintln!(
+            "exported {} {} {} to {}: {} namespace(s), {} auth mount(s) with {} role(s), {} \
+             polic(ies), {} entit(ies), {} group(s), {} secret mount(s) with {} KV key(s); {} \
+             requests ({} retried) in {:.1}s",
+            snap.server.flavor.as_str(),
+            snap.server.version,
+            snap.server.address,
+            args.out.display(),
+            ns.len(),
+            count(&|n| n.auth_mounts.len()),
+            count(&|n| n.auth_mounts.iter().map(|m| m.roles.len()).sum()),
+            count(&|n| n.policies.len()),
+            count(&|n| n.entities.len()),
+            count(&|n| n.groups.len()),
+            count(&|n| n.secret_mounts.len()),
+            keys,
+            report.requests,
+            report.retries,
+            report.elapsed.as_secs_f64(),
+        );
+    }
+    if !snap.coverage.is_empty() {
+        eprintln!(
+            "warning: {} endpoint(s) could not be read; what they leave unknown is recorded in \
+             the snapshot's coverage (later commands report it as unknown, not as no access):",
+            snap.coverage.len()
+        );
+        for line in coverage::summary(&snap.coverage) {
+            eprintln!("{line}");
+        }
+        eprintln!(
+            "  to read everything, give the exporter the policy in docs/exporter-policy.hcl \
+             (`blastmap export --print-policy`)"
+        );
+    }
+    let truncated: Vec<String> = snap
+        .namespaces
+        .iter()
+        .flat_map(|n| {
+            n.secret_mounts
+                .iter()
+                .filter(|m| m.secrets.listing.status == crate::model::ListingStatus::Truncated)
+                .map(move |m| format!("{}{}", n.path, m.path))
+        })
+        .collect();
+    if !truncated.is_empty() {
+        eprintln!(
+            "warning: the KV listing of {} stopped at --kv-max-depth/--kv-max-keys; raise them \
+             for a complete inventory",
+            truncated.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 
 mod capabilities;
 mod export;
+mod reach;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,10 @@ pub enum Command {
     Capabilities(capabilities::Args),
     /// Export a live Vault/OpenBao estate to a snapshot, read-only, never reading a secret.
     Export(export::Args),
+    /// The secrets each pipeline can reach, with capabilities and the chain that grants them.
+    Reach(reach::ReachArgs),
+    /// Who can reach one secret path, and through what.
+    WhoCan(reach::WhoCanArgs),
 }
 
 /// Parse the command line, run the command, and map errors to exit code 2.
@@ -35,6 +40,8 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Capabilities(args) => capabilities::run(args),
         Command::Export(args) => export::run(args),
+        Command::Reach(args) => reach::run_reach(args),
+        Command::WhoCan(args) => reach::run_who_can(args),
     };
     match result {
         Ok(code) => code,

@@ -430,3 +430,6 @@ pub fn admit_all(
 pub(crate) fn show(v: &Value) -> String {
     v.to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,6 +33,9 @@
 
 #![allow(dead_code)]
 
+pub mod jwt;
+pub mod seed;
+
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::Read;

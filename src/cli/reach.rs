@@ -1,0 +1,228 @@
+//! `blastmap reach` and `blastmap who-can`: the blast radius of pipelines, and its reverse.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+
+use crate::acl::Caps;
+use crate::inventory::Inventory;
+use crate::model::Snapshot;
+use crate::passes::reach::{Analysis, PipelineReach, ReachOptions};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReachArgs {
+    /// A snapshot written by `blastmap export`.
+    #[arg(long, value_name = "FILE")]
+    snapshot: PathBuf,
+    /// The pipeline inventory (YAML or JSON; see docs/pipelines.md).
+    #[arg(long, value_name = "FILE")]
+    pipelines: PathBuf,
+    /// Only these pipelines (repeatable).
+    #[arg(long = "pipeline", value_name = "NAME")]
+    pipeline: Vec<String>,
+    /// Also list roles of the mount that refuse the pipeline.
+    #[arg(long)]
+    all_roles: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WhoCanArgs {
+    #[arg(long, value_name = "FILE")]
+    snapshot: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pipelines: PathBuf,
+    /// The API path (e.g. `secret/data/payments/db`), relative to --namespace.
+    #[arg(long, value_name = "PATH")]
+    path: String,
+    /// Namespace of the path (root by default).
+    #[arg(long, value_name = "NS", default_value = "")]
+    namespace: String,
+    /// Only subjects holding this capability.
+    #[arg(long, value_name = "CAP")]
+    capability: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub(crate) fn load(snapshot: &PathBuf, pipelines: &PathBuf) -> Result<(Snapshot, Inventory)> {
+    let snap = Snapshot::load(snapshot)?;
+    let inv = Inventory::load(pipelines)?;
+    Ok((snap, inv))
+}
+
+#[derive(Serialize)]
+struct ReachOut<'a> {
+    pipelines: &'a [PipelineReach],
+}
+
+pub fn run_reach(args: ReachArgs) -> Result<ExitCode> {
+    let (snap, inv) = load(&args.snapshot, &args.pipelines)?;
+    for name in &args.pipeline {
+        if inv.pipeline(name).is_none() {
+            bail!(
+                "pipeline {name:?} is not in {} (known: {})",
+                args.pipelines.display(),
+                inv.pipelines
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let analysis = Analysis::new(&snap, &inv);
+    let opts = ReachOptions {
+        pipelines: args.pipeline.clone(),
+        all_roles: args.all_roles,
+    };
+    let result = analysis.reach(&opts);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &ReachOut { pipelines: &result })?;
+            out.write_all(b"\n")?;
+        }
+        Format::Table => print_reach(&mut out, &result)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {
+    for (i, p) in result.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let team = p
+            .team
+            .as_deref()
+            .map(|t| format!(" (team {t})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "pipeline {}{team}: {} secrets reachable",
+            p.name,
+            p.secrets.len()
+        )?;
+        for r in &p.roles {
+            let mark = match r.verdict {
+                "admitted" => "+",
+                "unknown" => "?",
+                _ => "-",
+            };
+            let conf = if r.configured { " [configured]" } else { "" };
+            let ns = if r.namespace.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", r.namespace)
+            };
+            writeln!(
+                out,
+                "  {mark} role {ns}auth/{}/role/{}{conf}: {} ({} secrets)",
+                r.mount, r.role, r.why, r.secrets
+            )?;
+            if !r.policies.is_empty() {
+                let names: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
+                writeln!(out, "      policies: {}", names.join(", "))?;
+            }
+        }
+        if !p.secrets.is_empty() {
+            let w = p
+                .secrets
+                .iter()
+                .map(|s| s.namespace.len() + s.path.len())
+                .max()
+                .unwrap_or(4);
+            let cw = p
+                .secrets
+                .iter()
+                .map(|s| s.capabilities.join(",").len())
+                .max()
+                .unwrap_or(4);
+            for s in &p.secrets {
+                let full = format!("{}{}", s.namespace, s.path);
+                let via: Vec<String> = s
+                    .via
+                    .iter()
+                    .map(|v| format!("{} → {} \"{}\"", v.role, v.policy, v.rule))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                writeln!(
+                    out,
+                    "    {full:w$}  {:cw$}  via {}",
+                    s.capabilities.join(","),
+                    via.join("; ")
+                )?;
+            }
+        }
+        for u in &p.unknowns {
+            writeln!(out, "  unknown ({}): {}", u.kind, u.detail)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
+    let (snap, inv) = load(&args.snapshot, &args.pipelines)?;
+    let cap = match &args.capability {
+        None => None,
+        Some(c) => Some(Caps::from_name(c).with_context(|| {
+            format!("unknown capability {c:?} (expected one of create, read, update, patch, delete, list, scan, sudo)")
+        })?),
+    };
+    let ns = crate::model::namespace_path(&args.namespace).into_owned();
+    let analysis = Analysis::new(&snap, &inv);
+    let res = analysis.who_can(&ns, &args.path, cap);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &res)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Table => {
+            writeln!(
+                out,
+                "who can reach {}{}: {} subjects",
+                ns,
+                args.path,
+                res.subjects.len()
+            )?;
+            for s in &res.subjects {
+                let via: Vec<String> = s
+                    .via
+                    .iter()
+                    .map(|v| format!("{} \"{}\"", v.policy, v.rule))
+                    .collect();
+                writeln!(
+                    out,
+                    "  {} (team {}) via auth/{}/role/{}: {}  [{}]",
+                    s.pipeline,
+                    s.team.as_deref().unwrap_or("-"),
+                    s.mount,
+                    s.role,
+                    s.capabilities.join(","),
+                    via.join("; ")
+                )?;
+            }
+            for u in &res.unknowns {
+                writeln!(out, "  unknown ({}): {}", u.kind, u.detail)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

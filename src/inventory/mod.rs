@@ -1,0 +1,383 @@
+//! The pipeline inventory: which CI/CD pipelines exist, which team owns each, how each one
+//! authenticates to Vault, and what it needs (`docs/pipelines.md`).
+//!
+//! The file shape is a contract other tools write (discovery, hand-written inventories), so
+//! unknown keys and bad values are errors that name the file, the line and the key path.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A whole inventory file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inventory {
+    #[serde(default)]
+    pub teams: Vec<Team>,
+    #[serde(default)]
+    pub pipelines: Vec<Pipeline>,
+}
+
+/// A team and what it owns: secret path patterns (Vault pattern syntax: `*` suffix, `+`
+/// segments) or namespaces (`ns-payments/`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    pub name: String,
+    #[serde(default)]
+    pub owns: Vec<String>,
+}
+
+/// One pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub auth: PipelineAuth,
+    /// API paths (or Vault patterns) the pipeline needs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// How long a job runs at most (`20m`, `1h30m`, or seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
+    pub max_job_duration: Option<i64>,
+}
+
+/// How a pipeline authenticates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineAuth {
+    pub method: AuthMethod,
+    /// The auth mount path, without `auth/` and without a trailing slash.
+    pub mount: String,
+    /// The namespace of the mount (`""` = root).
+    #[serde(default)]
+    pub namespace: String,
+    /// The role it is configured to use (`role_name` is accepted as a synonym for AppRole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// jwt/oidc: the claims its token carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
+    /// kubernetes: the service account and its namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_namespace: Option<String>,
+    /// approle: the role it holds credentials for (same as `role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    /// cert: the client certificate's common name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    /// userpass / ldap: the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// ldap: the user's directory groups, when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+impl PipelineAuth {
+    /// The role named in the inventory (`role`, or `role_name` for AppRole).
+    pub fn configured_role(&self) -> Option<&str> {
+        self.role
+            .as_deref()
+            .or(self.role_name.as_deref())
+            .filter(|r| !r.is_empty())
+    }
+
+    /// The namespace path (`""` or `"team-a/"`).
+    pub fn namespace_path(&self) -> String {
+        crate::model::namespace_path(&self.namespace).into_owned()
+    }
+
+    /// The mount as `sys/auth` lists it (`"gha/"`).
+    pub fn mount_path(&self) -> String {
+        let m = self.mount.trim_matches('/');
+        let m = m.strip_prefix("auth/").unwrap_or(m);
+        format!("{m}/")
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    #[default]
+    Jwt,
+    Oidc,
+    Kubernetes,
+    Approle,
+    Cert,
+    Userpass,
+    Ldap,
+    Token,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Jwt => "jwt",
+            AuthMethod::Oidc => "oidc",
+            AuthMethod::Kubernetes => "kubernetes",
+            AuthMethod::Approle => "approle",
+            AuthMethod::Cert => "cert",
+            AuthMethod::Userpass => "userpass",
+            AuthMethod::Ldap => "ldap",
+            AuthMethod::Token => "token",
+        }
+    }
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            n.as_i64().filter(|s| *s >= 0).map(Some).ok_or_else(|| {
+                serde::de::Error::custom("expected a non-negative number of seconds")
+            })
+        }
+        Some(Value::String(s)) => parse_duration_seconds(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected a duration such as \"20m\" or a number of seconds, got {other}"
+        ))),
+    }
+}
+
+fn ser_duration<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(secs) => s.serialize_str(&format_duration(*secs)),
+        None => s.serialize_none(),
+    }
+}
+
+/// `20m`, `1h30m`, `2d`, `90s` or a bare number of seconds, as whole seconds.
+pub fn parse_duration_seconds(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return if n >= 0 {
+            Ok(n)
+        } else {
+            Err(format!("invalid duration \"{s}\": negative"))
+        };
+    }
+    if let Some(days) = t.strip_suffix('d') {
+        if let Ok(n) = days.parse::<i64>() {
+            return Ok(n * 86_400);
+        }
+    }
+    match crate::acl::duration::parse_go_duration(t) {
+        Ok(ns) if ns >= 0 => Ok(ns / 1_000_000_000),
+        _ => Err(format!(
+            "invalid duration \"{s}\": use a number of seconds or a value such as \"20m\" or \"1h30m\""
+        )),
+    }
+}
+
+/// Seconds as the shortest `XhYmZs` form (`1200` → `20m`).
+pub fn format_duration(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// Why an inventory could not be read.
+#[derive(Debug)]
+pub struct InventoryError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The key path, such as `pipelines[2].auth.method`.
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for InventoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": invalid pipeline inventory")?;
+        if let Some(p) = self.path.as_ref().filter(|p| !p.is_empty() && *p != ".") {
+            write!(f, " at `{p}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for InventoryError {}
+
+impl Inventory {
+    /// Read an inventory: YAML (`.yaml`, `.yml`) or JSON (`.json`), chosen by extension.
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
+            file: file.clone(),
+            line: None,
+            column: None,
+            path: None,
+            message: format!("cannot read it: {e}"),
+        })?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("json") => Self::from_json_str(&text, &file),
+            Some("yaml") | Some("yml") => Self::from_yaml_str(&text, &file),
+            _ => Err(InventoryError {
+                file,
+                line: None,
+                column: None,
+                path: None,
+                message: "unknown file type: name it *.yaml, *.yml or *.json".to_string(),
+            }),
+        }
+    }
+
+    pub fn from_json_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let inv: Inventory = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            InventoryError {
+                file: file.to_string(),
+                line: Some(inner.line()).filter(|l| *l > 0),
+                column: Some(inner.column()).filter(|c| *c > 0),
+                path: Some(path),
+                message: inner.to_string(),
+            }
+        })?;
+        inv.validate(file)?;
+        Ok(inv)
+    }
+
+    pub fn from_yaml_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
+        let de = yaml_serde::Deserializer::from_str(text);
+        let inv: Inventory = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let loc = inner.location();
+            let mut message = inner.to_string();
+            // The location is reported separately; keep the message itself short.
+            if let Some(i) = message.find(" at line ") {
+                message.truncate(i);
+            }
+            InventoryError {
+                file: file.to_string(),
+                line: loc.as_ref().map(|l| l.line()),
+                column: loc.as_ref().map(|l| l.column()),
+                path: Some(path),
+                message,
+            }
+        })?;
+        inv.validate(file)?;
+        Ok(inv)
+    }
+
+    /// Checks serde cannot express: unique names, known teams, a mount per pipeline.
+    fn validate(&self, file: &str) -> Result<(), InventoryError> {
+        let err = |path: String, message: String| InventoryError {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            path: Some(path),
+            message,
+        };
+        let mut teams = BTreeSet::new();
+        for (i, t) in self.teams.iter().enumerate() {
+            if t.name.trim().is_empty() {
+                return Err(err(
+                    format!("teams[{i}].name"),
+                    "a team needs a name".into(),
+                ));
+            }
+            if !teams.insert(t.name.as_str()) {
+                return Err(err(
+                    format!("teams[{i}].name"),
+                    format!("team \"{}\" is defined twice", t.name),
+                ));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for (i, p) in self.pipelines.iter().enumerate() {
+            if p.name.trim().is_empty() {
+                return Err(err(
+                    format!("pipelines[{i}].name"),
+                    "a pipeline needs a name".into(),
+                ));
+            }
+            if !names.insert(p.name.as_str()) {
+                return Err(err(
+                    format!("pipelines[{i}].name"),
+                    format!("pipeline \"{}\" is defined twice", p.name),
+                ));
+            }
+            if let Some(team) = &p.team {
+                if !teams.contains(team.as_str()) {
+                    return Err(err(
+                        format!("pipelines[{i}].team"),
+                        format!(
+                            "team \"{team}\" is not defined under `teams:` (defined: {})",
+                            teams.iter().copied().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+            if p.auth.mount.trim_matches('/').is_empty() {
+                return Err(err(
+                    format!("pipelines[{i}].auth.mount"),
+                    "the auth mount path is required (e.g. `gha` for auth/gha/)".into(),
+                ));
+            }
+            if let (Some(a), Some(b)) = (&p.auth.role, &p.auth.role_name) {
+                if a != b {
+                    return Err(err(
+                        format!("pipelines[{i}].auth.role_name"),
+                        format!("`role` (\"{a}\") and `role_name` (\"{b}\") disagree"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn pipeline(&self, name: &str) -> Option<&Pipeline> {
+        self.pipelines.iter().find(|p| p.name == name)
+    }
+
+    pub fn team(&self, name: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

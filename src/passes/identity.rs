@@ -1,0 +1,249 @@
+//! From a login to the policies its token holds (semantics doc section 2): the role's token
+//! policies in the mount's namespace, then identity policies recomputed per request: the entity's
+//! (in the entity's namespace) and those of every group containing it and their ancestors, for
+//! groups in the token's namespace or a descendant of it.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::acl::template;
+use crate::login::Admission;
+use crate::model::{AuthMount, Namespace, SnapshotIndex};
+
+/// Where a policy of a token comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PolicyOrigin {
+    /// The role's `token_policies` (and `default`).
+    Role,
+    /// The entity's own `policies`.
+    Entity { id: String, name: String },
+    /// A group the entity is in (directly, through a parent group, or by an external group alias
+    /// the login yields).
+    Group { id: String, name: String },
+}
+
+/// A policy of a token: its namespace, name and origin.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PolicyRef {
+    pub namespace: String,
+    pub name: String,
+    pub origin: PolicyOrigin,
+}
+
+/// Everything that decides a token's ACL.
+#[derive(Debug, Clone, Default)]
+pub struct TokenIdentity {
+    pub token_namespace: String,
+    pub policies: Vec<PolicyRef>,
+    /// The entity templates resolve against (`None`: no entity would exist).
+    pub entity: Option<template::Entity>,
+    pub groups: Vec<template::Group>,
+    /// The entity exists and is disabled: every request of the token is refused.
+    pub entity_disabled: bool,
+    /// The entity the login maps to, when it already exists.
+    pub entity_ref: Option<(String, String)>,
+    /// What could not be resolved.
+    pub notes: Vec<String>,
+}
+
+impl TokenIdentity {
+    /// A key identifying the ACL: two logins with equal keys have equal ACLs.
+    pub fn cache_key(&self) -> String {
+        let mut names: Vec<(&str, &str)> = self
+            .policies
+            .iter()
+            .map(|p| (p.namespace.as_str(), p.name.as_str()))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut k = format!("{}|", self.token_namespace);
+        for (ns, n) in names {
+            k.push_str(ns);
+            k.push(':');
+            k.push_str(n);
+            k.push(',');
+        }
+        if let Some(e) = &self.entity {
+            k.push_str("|e=");
+            k.push_str(&e.id);
+            k.push('/');
+            k.push_str(&e.name);
+            for a in &e.aliases {
+                k.push('/');
+                k.push_str(&a.mount_accessor);
+                k.push('=');
+                k.push_str(&a.name);
+            }
+        }
+        if self.entity_disabled {
+            k.push_str("|disabled");
+        }
+        k
+    }
+}
+
+fn to_template_entity(e: &crate::model::Entity) -> template::Entity {
+    template::Entity {
+        id: e.id.clone(),
+        name: e.name.clone(),
+        metadata: e.metadata.clone(),
+        aliases: e
+            .aliases
+            .iter()
+            .map(|a| template::Alias {
+                id: a.id.clone(),
+                mount_accessor: a.mount_accessor.clone(),
+                name: a.name.clone(),
+                metadata: a.metadata.clone(),
+                custom_metadata: a.custom_metadata.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn ns_id(ns: &Namespace) -> String {
+    if ns.id.is_empty() {
+        "root".to_string()
+    } else {
+        ns.id.clone()
+    }
+}
+
+/// Resolve the token identity of one admitted (or possibly admitted) login on `mount` in
+/// namespace `token_ns`.
+pub fn resolve(
+    index: &SnapshotIndex<'_>,
+    token_ns: &Namespace,
+    mount: &AuthMount,
+    admission: &Admission,
+) -> TokenIdentity {
+    let token_ns_path = crate::model::namespace_path(&token_ns.path).into_owned();
+    let mut id = TokenIdentity {
+        token_namespace: token_ns_path.clone(),
+        ..Default::default()
+    };
+    for p in &admission.token.policies {
+        id.policies.push(PolicyRef {
+            namespace: token_ns_path.clone(),
+            name: p.clone(),
+            origin: PolicyOrigin::Role,
+        });
+    }
+    for p in &admission.token.unresolved_policies {
+        id.notes.push(format!(
+            "token policy {p:?} cannot be resolved offline; its grants are unknown"
+        ));
+    }
+
+    // The entity the alias maps to.
+    let mut entity = None;
+    if let Some(alias) = &admission.alias {
+        let found = if alias.name_known {
+            index.entity_by_alias(&alias.mount_accessor, &alias.name)
+        } else {
+            index.snapshot().namespaces.iter().find_map(|ns| {
+                ns.entities
+                    .iter()
+                    .find(|e| e.aliases.iter().any(|a| alias.matches(a)))
+                    .map(|e| (ns, e))
+            })
+        };
+        match found {
+            Some((ens, e)) => {
+                id.entity_ref = Some((e.id.clone(), e.name.clone()));
+                id.entity_disabled = e.disabled;
+                if e.disabled {
+                    id.notes.push(format!(
+                        "entity {:?} is disabled: the server refuses every request of this token",
+                        e.name
+                    ));
+                }
+                let ens_path = crate::model::namespace_path(&ens.path).into_owned();
+                for p in &e.policies {
+                    id.policies.push(PolicyRef {
+                        namespace: ens_path.clone(),
+                        name: crate::model::normalize_policy_name(p),
+                        origin: PolicyOrigin::Entity {
+                            id: e.id.clone(),
+                            name: e.name.clone(),
+                        },
+                    });
+                }
+                entity = Some(to_template_entity(e));
+            }
+            None => {
+                // The first login creates an entity with just this alias.
+                entity = Some(template::Entity {
+                    id: String::new(),
+                    name: String::new(),
+                    metadata: Default::default(),
+                    aliases: vec![template::Alias {
+                        id: String::new(),
+                        mount_accessor: alias.mount_accessor.clone(),
+                        name: if alias.name_known {
+                            alias.name.clone()
+                        } else {
+                            String::new()
+                        },
+                        metadata: alias.metadata.clone(),
+                        custom_metadata: Default::default(),
+                    }],
+                });
+                if !index.snapshot().is_known(
+                    &token_ns_path,
+                    &crate::model::Affects::Entities,
+                    None,
+                ) {
+                    id.notes.push(
+                        "identity entities could not be exported: entity and group policies of this login are unknown"
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    }
+
+    // Groups: stored memberships of the entity, plus external groups matched by the login's
+    // group aliases, each with its ancestors.
+    let mut groups: Vec<(&Namespace, &crate::model::Group)> = Vec::new();
+    if let Some((eid, _)) = &id.entity_ref {
+        groups.extend(index.groups_of_entity(eid).all());
+    }
+    for name in &admission.group_aliases {
+        if let Some((gns, g)) = index.group_by_alias(&mount.accessor, name) {
+            groups.push((gns, g));
+            groups.extend(index.group_ancestors(&g.id));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (gns, g) in groups {
+        if !seen.insert(g.id.clone()) {
+            continue;
+        }
+        let gns_path = crate::model::namespace_path(&gns.path).into_owned();
+        id.groups.push(template::Group {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            namespace_id: ns_id(gns),
+            metadata: g.metadata.clone(),
+        });
+        // Group policies apply in the token's namespace and its descendants only.
+        if !gns_path.starts_with(&token_ns_path) {
+            continue;
+        }
+        for p in &g.policies {
+            id.policies.push(PolicyRef {
+                namespace: gns_path.clone(),
+                name: crate::model::normalize_policy_name(p),
+                origin: PolicyOrigin::Group {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                },
+            });
+        }
+    }
+    id.entity = entity;
+    id
+}

@@ -1,0 +1,595 @@
+//! Reach: for each pipeline, the roles it can log into, the policies its tokens hold, and every
+//! secret it can reach with the capabilities the server would answer, with the chain that grants
+//! each one. Unknowns (coverage gaps, unresolved templates, undecidable admissions) are listed,
+//! never turned into "no access".
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::identity::{self, PolicyOrigin, PolicyRef, TokenIdentity};
+use super::secrets::SecretIndex;
+use crate::acl::{
+    self, Acl, AclContext, AclNote, Caps, Identity, ParseOptions, Policy, PolicySource,
+};
+use crate::inventory::{AuthMethod, Inventory, Pipeline};
+use crate::login::{self, Admission, Credential, Method, Verdict};
+use crate::model::{Affects, AuthMount, Namespace, SecretKind, Snapshot, SnapshotIndex};
+
+/// Something the analysis could not decide, with what it affects.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Unknown {
+    /// `coverage`, `admission`, `template`, `policy`, `inventory`, `identity`, `unmodelled`.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl Unknown {
+    fn new(kind: &'static str, detail: impl Into<String>) -> Unknown {
+        Unknown {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// One link of the chain that grants a secret: role → (entity/group →) policy → rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Via {
+    pub role: String,
+    pub mount: String,
+    pub policy: String,
+    pub rule: String,
+    /// Line of the rule in the policy text.
+    pub line: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub policy_namespace: String,
+    /// How the token holds the policy: from the role, the entity, or a group.
+    pub origin: PolicyOrigin,
+    /// `admitted`, or `unknown` when the login itself could not be decided.
+    pub admission: &'static str,
+}
+
+/// A role of the pipeline's mount and whether the pipeline can log into it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleReach {
+    pub mount: String,
+    pub role: String,
+    pub namespace: String,
+    pub admitted: bool,
+    pub why: String,
+    pub verdict: &'static str,
+    /// The role named in the inventory.
+    pub configured: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknowns: Vec<String>,
+    /// The policies a token of this login holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyRef>,
+    /// The entity the login maps to, if it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Token lifetime of this login, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_ttl: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_max_ttl: Option<i64>,
+    /// Number of secrets reachable through this role alone.
+    pub secrets: usize,
+}
+
+/// A secret a pipeline can reach.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretReach {
+    /// The API path whose capabilities are given (namespace-relative).
+    pub path: String,
+    pub mount: String,
+    pub key: String,
+    pub namespace: String,
+    /// Union over every role the pipeline can log into.
+    pub capabilities: Vec<&'static str>,
+    pub via: Vec<Via>,
+    /// What the role named in the inventory alone gives (absent when none is named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configured_role_capabilities: Option<Vec<&'static str>>,
+    #[serde(skip)]
+    pub caps: Caps,
+    #[serde(skip)]
+    pub secret_id: u32,
+}
+
+/// The blast radius of one pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineReach {
+    pub name: String,
+    pub team: Option<String>,
+    pub roles: Vec<RoleReach>,
+    pub secrets: Vec<SecretReach>,
+    pub unknowns: Vec<Unknown>,
+}
+
+/// Options of a reach run.
+#[derive(Debug, Clone, Default)]
+pub struct ReachOptions {
+    /// Only these pipelines (all when empty).
+    pub pipelines: Vec<String>,
+    /// List refused roles of the mount too (by default only possible and configured roles).
+    pub all_roles: bool,
+}
+
+/// The ACL of one token identity and what it grants.
+#[derive(Debug)]
+pub struct TokenReach {
+    pub identity: TokenIdentity,
+    pub acl: Acl,
+    /// (secret id, capabilities, winning rule id)
+    pub grants: Vec<(u32, Caps, u32)>,
+    pub unknowns: Vec<Unknown>,
+}
+
+/// One possible login of a pipeline.
+#[derive(Debug)]
+pub struct Login<'a> {
+    pub namespace: &'a Namespace,
+    pub mount: &'a AuthMount,
+    pub role: String,
+    pub admission: Admission,
+    pub configured: bool,
+    /// Index into the analysis' token table, for possible logins.
+    pub token: Option<usize>,
+}
+
+/// A snapshot and an inventory, prepared for queries: parsed policies, secret index, logins.
+pub struct Analysis<'a> {
+    pub snapshot: &'a Snapshot,
+    pub index: SnapshotIndex<'a>,
+    pub inventory: &'a Inventory,
+    pub secrets: SecretIndex,
+    policies: FxHashMap<(String, String), Result<Arc<Policy>, String>>,
+}
+
+/// Mount types that hold no shared secrets to inventory (per-token cubbyholes, the identity and
+/// system backends).
+const NOT_INVENTORIED: &[&str] = &[
+    "cubbyhole",
+    "ns_cubbyhole",
+    "identity",
+    "ns_identity",
+    "system",
+    "ns_system",
+    "token",
+];
+
+fn mount_name(path: &str) -> String {
+    path.trim_end_matches('/').to_string()
+}
+
+impl<'a> Analysis<'a> {
+    /// Index the snapshot and parse every policy once (in parallel).
+    pub fn new(snapshot: &'a Snapshot, inventory: &'a Inventory) -> Analysis<'a> {
+        let opts = ParseOptions {
+            flavor: snapshot.server.flavor,
+            ..Default::default()
+        };
+        let sources: Vec<((String, String), PolicySource)> = snapshot
+            .namespaces
+            .iter()
+            .flat_map(|ns| {
+                ns.policies.iter().map(move |p| {
+                    let src = PolicySource::from_snapshot(ns, p);
+                    ((src.namespace_path.clone(), p.key()), src)
+                })
+            })
+            .collect();
+        let now = time::OffsetDateTime::now_utc();
+        let expired: BTreeSet<(String, String)> = snapshot
+            .namespaces
+            .iter()
+            .flat_map(|ns| {
+                ns.policies
+                    .iter()
+                    .filter(|p| p.is_expired_at(now))
+                    .map(move |p| (crate::model::namespace_path(&ns.path).into_owned(), p.key()))
+            })
+            .collect();
+        let policies = sources
+            .into_par_iter()
+            .filter(|(k, _)| !expired.contains(k))
+            .map(|(k, src)| {
+                let parsed = acl::parse_policy(&src, &opts)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                (k, parsed)
+            })
+            .collect();
+        Analysis {
+            snapshot,
+            index: snapshot.index(),
+            inventory,
+            secrets: SecretIndex::build(snapshot),
+            policies,
+        }
+    }
+
+    fn credential<'p>(p: &'p Pipeline) -> Credential<'p> {
+        let a = &p.auth;
+        let method = match a.method {
+            AuthMethod::Jwt => Method::Jwt,
+            AuthMethod::Oidc => Method::Oidc,
+            AuthMethod::Kubernetes => Method::Kubernetes,
+            AuthMethod::Approle => Method::AppRole,
+            AuthMethod::Cert => Method::Cert,
+            AuthMethod::Userpass => Method::Userpass,
+            AuthMethod::Ldap => Method::Ldap,
+            AuthMethod::Token => Method::Token,
+        };
+        let mut c = Credential::new(method);
+        c.claims = a.claims.as_ref();
+        c.service_account = a.service_account.as_deref();
+        c.service_account_namespace = a.service_account_namespace.as_deref();
+        c.role_name = match method {
+            Method::AppRole | Method::Token => a.configured_role(),
+            _ => None,
+        };
+        c.common_name = a.common_name.as_deref();
+        c.user = a.user.as_deref();
+        c.groups = &a.groups;
+        c
+    }
+
+    /// The logins a pipeline can attempt on its mount, and what is unknown about them.
+    pub fn logins(&self, p: &'a Pipeline) -> (Vec<Login<'a>>, Vec<Unknown>) {
+        let mut unknowns = Vec::new();
+        let ns_path = p.auth.namespace_path();
+        let Some(ns) = self.index.namespace(&ns_path) else {
+            let detail = if self.snapshot.is_known(&ns_path, &Affects::Namespaces, None) {
+                format!("namespace {ns_path:?} is not in the snapshot: the pipeline cannot log in there")
+            } else {
+                format!("namespace {ns_path:?} could not be exported: its logins are unknown")
+            };
+            unknowns.push(Unknown::new("inventory", detail));
+            return (Vec::new(), unknowns);
+        };
+        let mount_path = p.auth.mount_path();
+        let Some(mount) = self.index.auth_mount(&ns_path, &mount_path) else {
+            let kind = if self.snapshot.is_known(&ns_path, &Affects::AuthMounts, None) {
+                "inventory"
+            } else {
+                "coverage"
+            };
+            unknowns.push(Unknown::new(
+                kind,
+                format!(
+                    "auth mount auth/{mount_path} is not in namespace {ns_path:?} of the snapshot"
+                ),
+            ));
+            return (Vec::new(), unknowns);
+        };
+        let api_mount = format!("auth/{mount_path}");
+        if !self
+            .snapshot
+            .is_known(&ns_path, &Affects::Roles, Some(&api_mount))
+        {
+            unknowns.push(Unknown::new(
+                "coverage",
+                format!("the roles of {api_mount} could not be read: roles missing from the snapshot may admit this pipeline"),
+            ));
+        }
+        let cred = Self::credential(p);
+        let configured = p.auth.configured_role().map(str::to_lowercase);
+        let mut out = Vec::new();
+        let mut configured_found = false;
+        for (role, admission) in login::admit_all(mount, &cred, &self.snapshot.server) {
+            let is_conf = configured
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&role));
+            configured_found |= is_conf;
+            out.push(Login {
+                namespace: ns,
+                mount,
+                role,
+                admission,
+                configured: is_conf,
+                token: None,
+            });
+        }
+        if let (Some(c), false) = (&configured, configured_found) {
+            unknowns.push(Unknown::new(
+                "inventory",
+                format!(
+                    "the configured role {c:?} does not exist on {api_mount}: that login fails"
+                ),
+            ));
+        }
+        (out, unknowns)
+    }
+
+    /// Compile the ACL of a token identity and find what it grants.
+    pub fn token_reach(&self, identity: TokenIdentity) -> TokenReach {
+        let mut unknowns: Vec<Unknown> = identity
+            .notes
+            .iter()
+            .map(|n| Unknown::new("identity", n.clone()))
+            .collect();
+        let mut parsed: Vec<Arc<Policy>> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for p in &identity.policies {
+            if !seen.insert((p.namespace.clone(), p.name.clone())) {
+                continue;
+            }
+            match self.policies.get(&(p.namespace.clone(), p.name.clone())) {
+                Some(Ok(pol)) => parsed.push(pol.clone()),
+                Some(Err(e)) => unknowns.push(Unknown::new(
+                    "policy",
+                    format!(
+                        "policy {:?} cannot be parsed ({e}); its grants are unknown",
+                        p.name
+                    ),
+                )),
+                None => {
+                    if !self
+                        .snapshot
+                        .is_known(&p.namespace, &Affects::Policies, None)
+                    {
+                        unknowns.push(Unknown::new(
+                            "coverage",
+                            format!(
+                                "policy {:?} in namespace {:?} could not be exported; its grants are unknown",
+                                p.name, p.namespace
+                            ),
+                        ));
+                    }
+                    // Otherwise the policy does not exist, and the server ignores the name.
+                }
+            }
+        }
+        let refs: Vec<&Policy> = parsed.iter().map(|p| p.as_ref()).collect();
+        let ctx = AclContext {
+            flavor: self.snapshot.server.flavor,
+            token_namespace: &identity.token_namespace,
+            identity: Identity {
+                entity: identity.entity.as_ref(),
+                groups: &identity.groups,
+            },
+            ..Default::default()
+        };
+        let acl = Acl::new(&refs, false, &ctx)
+            .unwrap_or_else(|_| Acl::new(&[], false, &ctx).expect("an empty ACL always compiles"));
+        for n in acl.notes() {
+            match n {
+                AclNote::TemplateDropped { policy, rule, reason }
+                | AclNote::TemplateBlocked { policy, rule, reason } => {
+                    // Only worth saying when the rule could have granted an inventoried secret.
+                    let lit = rule.split("{{").next().unwrap_or("");
+                    let lit = format!("{}{}", identity.token_namespace, lit.trim_start_matches('/'));
+                    if self.secrets.any_with_prefix(&lit) {
+                        unknowns.push(Unknown::new(
+                            "template",
+                            format!("policy {policy:?}, path {rule:?}: identity template not resolved for this login ({reason}); the rule is dropped, as the server drops it"),
+                        ));
+                    }
+                }
+                AclNote::TemplateForbidden { policy, rule, reason } => unknowns.push(Unknown::new(
+                    "template",
+                    format!("policy {policy:?}, path {rule:?}: {reason}; the server fails every request of this token"),
+                )),
+                AclNote::Expired { .. } => {}
+            }
+        }
+        let mut grants = Vec::new();
+        if !identity.entity_disabled && !acl.is_forbidden() {
+            for id in self.secrets.candidates(&acl) {
+                let s = self.secrets.get(id);
+                if !s.namespace.starts_with(&identity.token_namespace) {
+                    continue;
+                }
+                let d = acl.capabilities(&s.namespace, &s.path);
+                if d.caps.is_deny() || d.caps.is_empty() {
+                    continue;
+                }
+                let rule_id = d
+                    .rule
+                    .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
+                    .unwrap_or(0) as u32;
+                grants.push((id, d.caps, rule_id));
+            }
+        }
+        // Inventories that are incomplete where this ACL grants something.
+        for ns in &self.snapshot.namespaces {
+            let ns_path = crate::model::namespace_path(&ns.path);
+            if !ns_path.starts_with(&identity.token_namespace) {
+                continue;
+            }
+            for m in &ns.secret_mounts {
+                if NOT_INVENTORIED.contains(&m.mount_type.as_str())
+                    || self.snapshot.secrets_known(&ns_path, m)
+                {
+                    continue;
+                }
+                let prefix = format!("{ns_path}{}", m.api_prefix());
+                let touches = acl.rules().iter().any(|r| {
+                    !r.perms.caps.is_deny() && {
+                        let lit = r.pattern.split(['*', '+']).next().unwrap_or("");
+                        lit.starts_with(&prefix) || prefix.starts_with(lit)
+                    }
+                });
+                if touches {
+                    unknowns.push(Unknown::new(
+                        "coverage",
+                        format!("the secret inventory of {prefix} is incomplete: reach over unlisted secrets there is unknown"),
+                    ));
+                }
+            }
+        }
+        TokenReach {
+            identity,
+            acl,
+            grants,
+            unknowns,
+        }
+    }
+
+    /// Resolve the logins of the selected pipelines and compile every distinct token identity.
+    pub fn prepare(
+        &self,
+        pipelines: &[&'a Pipeline],
+    ) -> (Vec<(Vec<Login<'a>>, Vec<Unknown>)>, Vec<TokenReach>) {
+        let mut logins: Vec<(Vec<Login<'a>>, Vec<Unknown>)> =
+            pipelines.par_iter().map(|p| self.logins(p)).collect();
+        let mut keys: FxHashMap<String, usize> = FxHashMap::default();
+        let mut identities: Vec<TokenIdentity> = Vec::new();
+        for (ls, _) in logins.iter_mut() {
+            for l in ls.iter_mut() {
+                if !l.admission.is_possible() {
+                    continue;
+                }
+                let id = identity::resolve(&self.index, l.namespace, l.mount, &l.admission);
+                let key = id.cache_key();
+                let next = identities.len();
+                let slot = *keys.entry(key).or_insert(next);
+                if slot == next {
+                    identities.push(id);
+                }
+                l.token = Some(slot);
+            }
+        }
+        let tokens: Vec<TokenReach> = identities
+            .into_par_iter()
+            .map(|id| self.token_reach(id))
+            .collect();
+        (logins, tokens)
+    }
+
+    /// The reach of every selected pipeline.
+    pub fn reach(&self, opts: &ReachOptions) -> Vec<PipelineReach> {
+        let selected: Vec<&'a Pipeline> = self
+            .inventory
+            .pipelines
+            .iter()
+            .filter(|p| opts.pipelines.is_empty() || opts.pipelines.contains(&p.name))
+            .collect();
+        let (logins, tokens) = self.prepare(&selected);
+        selected
+            .par_iter()
+            .zip(logins.par_iter())
+            .map(|(p, (ls, unknowns))| self.assemble(p, ls, unknowns, &tokens, opts))
+            .collect()
+    }
+
+    fn assemble(
+        &self,
+        p: &Pipeline,
+        logins: &[Login<'a>],
+        unknowns: &[Unknown],
+        tokens: &[TokenReach],
+        opts: &ReachOptions,
+    ) -> PipelineReach {
+        let mut unknowns: Vec<Unknown> = unknowns.to_vec();
+        let mut roles = Vec::new();
+        let mut by_secret: BTreeMap<u32, (Caps, Option<Caps>, BTreeSet<Via>)> = BTreeMap::new();
+        for l in logins {
+            let possible = l.admission.is_possible();
+            if !possible && !l.configured && !opts.all_roles {
+                continue;
+            }
+            let verdict = l.admission.verdict;
+            for u in &l.admission.unknowns {
+                unknowns.push(Unknown::new("admission", format!("role {:?}: {u}", l.role)));
+            }
+            let token = l.token.map(|t| &tokens[t]);
+            let mut count = 0;
+            if let Some(t) = token {
+                unknowns.extend(t.unknowns.iter().cloned());
+                count = t.grants.len();
+                for &(sid, caps, rule_id) in &t.grants {
+                    let entry = by_secret
+                        .entry(sid)
+                        .or_insert((Caps::NONE, None, BTreeSet::new()));
+                    entry.0 |= caps;
+                    if l.configured {
+                        entry.1 = Some(entry.1.unwrap_or(Caps::NONE) | caps);
+                    }
+                    let rule = t.acl.rule(rule_id);
+                    for src in rule.deciding_sources() {
+                        for origin in t
+                            .identity
+                            .policies
+                            .iter()
+                            .filter(|r| r.name == src.policy && r.namespace == src.policy_namespace)
+                            .map(|r| r.origin.clone())
+                            .collect::<BTreeSet<_>>()
+                        {
+                            entry.2.insert(Via {
+                                role: l.role.clone(),
+                                mount: mount_name(&l.mount.path),
+                                policy: src.policy.clone(),
+                                rule: src.rule.clone(),
+                                line: src.line,
+                                policy_namespace: src.policy_namespace.clone(),
+                                origin,
+                                admission: verdict.as_str(),
+                            });
+                        }
+                    }
+                }
+            }
+            roles.push(RoleReach {
+                mount: mount_name(&l.mount.path),
+                role: l.role.clone(),
+                namespace: crate::model::namespace_path(&l.namespace.path).into_owned(),
+                admitted: verdict == Verdict::Admitted,
+                why: l.admission.why.clone(),
+                verdict: verdict.as_str(),
+                configured: l.configured,
+                conditions: l.admission.conditions.clone(),
+                unknowns: l.admission.unknowns.clone(),
+                policies: token
+                    .map(|t| t.identity.policies.clone())
+                    .unwrap_or_default(),
+                entity: token.and_then(|t| t.identity.entity_ref.as_ref().map(|e| e.1.clone())),
+                token_ttl: possible.then_some(l.admission.token.ttl),
+                token_max_ttl: possible.then_some(l.admission.token.max_ttl),
+                secrets: count,
+            });
+        }
+        let has_configured = logins.iter().any(|l| l.configured);
+        let secrets = by_secret
+            .into_iter()
+            .map(|(sid, (caps, conf, via))| {
+                let s = self.secrets.get(sid);
+                if s.kind == SecretKind::Unmodelled {
+                    unknowns.push(Unknown::new(
+                        "unmodelled",
+                        format!("{} is an object of an engine blastmap has no endpoint table for; the path is a guess", s.path),
+                    ));
+                }
+                SecretReach {
+                    path: s.path.clone(),
+                    mount: s.mount.clone(),
+                    key: s.key.clone(),
+                    namespace: s.namespace.clone(),
+                    capabilities: caps.names(),
+                    via: via.into_iter().collect(),
+                    configured_role_capabilities: has_configured
+                        .then(|| conf.unwrap_or(Caps::NONE).names()),
+                    caps,
+                    secret_id: sid,
+                }
+            })
+            .collect();
+        unknowns.sort();
+        unknowns.dedup();
+        PipelineReach {
+            name: p.name.clone(),
+            team: p.team.clone(),
+            roles,
+            secrets,
+            unknowns,
+        }
+    }
+}

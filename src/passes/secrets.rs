@@ -1,0 +1,167 @@
+//! Every secret of a snapshot as an absolute API path, indexed so that the secrets a compiled
+//! ACL can grant are found from its rules, not by evaluating every path.
+//!
+//! A secret can only be granted by the rule that wins for it, and that rule grants something, so
+//! the union of the paths each non-deny rule matches is a superset of the reach. Each candidate is
+//! then evaluated exactly with [`Acl::capabilities`]. The cost follows the size of the reach, not
+//! the size of the estate.
+
+use rustc_hash::FxHashMap;
+
+use crate::acl::policy::RuleKind;
+use crate::acl::Acl;
+use crate::model::{SecretKind, Snapshot};
+
+/// One secret: where it lives and the API path that decides access to it.
+#[derive(Debug, Clone)]
+pub struct Secret {
+    /// Namespace path (`""` or `"team-a/"`).
+    pub namespace: String,
+    /// Secret mount path (`"secret/"`).
+    pub mount: String,
+    /// The inventory key (`payments/db`, or `<collection>/<name>` for dynamic engines).
+    pub key: String,
+    /// The API path relative to the namespace (`secret/data/payments/db`).
+    pub path: String,
+    pub kind: SecretKind,
+}
+
+impl Secret {
+    /// Namespace-qualified path, as ACL rules see it (`team-a/secret/data/x`).
+    pub fn full_path(&self) -> String {
+        format!("{}{}", self.namespace, self.path)
+    }
+}
+
+/// All secrets, sorted by full path.
+#[derive(Debug, Default)]
+pub struct SecretIndex {
+    pub secrets: Vec<Secret>,
+    /// Full paths in sorted order, parallel to `secrets`.
+    full: Vec<Box<str>>,
+    by_full: FxHashMap<Box<str>, u32>,
+}
+
+impl SecretIndex {
+    pub fn build(snapshot: &Snapshot) -> SecretIndex {
+        let mut all: Vec<(Box<str>, Secret)> = Vec::new();
+        for ns in &snapshot.namespaces {
+            let ns_path = crate::model::namespace_path(&ns.path).into_owned();
+            for m in &ns.secret_mounts {
+                for sp in m.secret_paths() {
+                    let s = Secret {
+                        namespace: ns_path.clone(),
+                        mount: m.path.clone(),
+                        key: sp.key,
+                        path: sp.api_path,
+                        kind: sp.kind,
+                    };
+                    all.push((s.full_path().into_boxed_str(), s));
+                }
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.dedup_by(|a, b| a.0 == b.0);
+        let mut idx = SecretIndex::default();
+        idx.by_full.reserve(all.len());
+        for (i, (full, s)) in all.into_iter().enumerate() {
+            idx.by_full.insert(full.clone(), i as u32);
+            idx.full.push(full);
+            idx.secrets.push(s);
+        }
+        idx
+    }
+
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    pub fn get(&self, id: u32) -> &Secret {
+        &self.secrets[id as usize]
+    }
+
+    /// The secret at a namespace-qualified path.
+    pub fn find(&self, full_path: &str) -> Option<u32> {
+        self.by_full.get(full_path).copied()
+    }
+
+    /// Whether some secret's full path starts with `prefix`.
+    pub fn any_with_prefix(&self, prefix: &str) -> bool {
+        !self.range(prefix).is_empty()
+    }
+
+    /// Ids of the secrets whose full path starts with `prefix`.
+    fn range(&self, prefix: &str) -> std::ops::Range<usize> {
+        let start = self.full.partition_point(|p| &**p < prefix);
+        let end = start + self.full[start..].partition_point(|p| p.starts_with(prefix));
+        start..end
+    }
+
+    /// The secrets some non-deny rule of `acl` matches: a superset of what it grants.
+    pub fn candidates(&self, acl: &Acl) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        for rule in acl.rules() {
+            if rule.perms.caps.is_deny() || rule.perms.caps.is_empty() {
+                continue;
+            }
+            match rule.kind {
+                RuleKind::Exact => {
+                    if let Some(id) = self.find(&rule.pattern) {
+                        out.push(id);
+                    }
+                }
+                RuleKind::Prefix => {
+                    let prefix = rule.pattern.strip_suffix('*').unwrap_or(&rule.pattern);
+                    out.extend(self.range(prefix).map(|i| i as u32));
+                }
+                RuleKind::Segment => {
+                    // Everything up to the first `+` is literal.
+                    let lit = &rule.pattern[..rule.pattern.find('+').unwrap_or(0)];
+                    out.extend(
+                        self.range(lit)
+                            .filter(|&i| segment_may_match(&rule.pattern, &self.full[i]))
+                            .map(|i| i as u32),
+                    );
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// A quick filter for segment-wildcard patterns (the exact decision is the ACL's): segment
+/// counts and literal segments must fit.
+fn segment_may_match(pattern: &str, path: &str) -> bool {
+    let (pat, prefix) = match pattern.strip_suffix('*') {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let ps: Vec<&str> = pat.split('/').collect();
+    let xs: Vec<&str> = path.split('/').collect();
+    if xs.len() < ps.len() || (!prefix && xs.len() != ps.len()) {
+        return false;
+    }
+    ps.iter().enumerate().all(|(i, p)| {
+        *p == "+" || *p == xs[i] || (prefix && i == ps.len() - 1 && xs[i].starts_with(p))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_filter() {
+        assert!(segment_may_match("secret/+/x", "secret/a/x"));
+        assert!(!segment_may_match("secret/+/x", "secret/a/x/y"));
+        assert!(segment_may_match("secret/+/x*", "secret/a/xyz/w"));
+        assert!(segment_may_match("secret/+/*", "secret/a/b/c"));
+        assert!(!segment_may_match("secret/+/*", "secret/a"));
+    }
+}
