@@ -9,6 +9,7 @@
 pub mod acl;
 pub mod cli;
 pub mod export;
+pub mod graph;
 pub mod hcl1;
 pub mod inventory;
 pub mod login;

@@ -294,14 +294,15 @@ impl Seeder<'_> {
         members: &[(&str, &str)],
         subgroups: &[(&str, &str)],
     ) -> String {
-        let v = self.c(ns).post(
-            "identity/group",
-            &json!({
-                "name": name, "type": kind, "policies": policies,
-                "member_entity_ids": members.iter().map(|m| m.1).collect::<Vec<_>>(),
-                "member_group_ids": subgroups.iter().map(|m| m.1).collect::<Vec<_>>(),
-            }),
-        );
+        let mut body = json!({ "name": name, "type": kind, "policies": policies });
+        // External groups get their members from logins; the API refuses them here.
+        if !members.is_empty() {
+            body["member_entity_ids"] = json!(members.iter().map(|m| m.1).collect::<Vec<_>>());
+        }
+        if !subgroups.is_empty() {
+            body["member_group_ids"] = json!(subgroups.iter().map(|m| m.1).collect::<Vec<_>>());
+        }
+        let v = self.c(ns).post("identity/group", &body);
         let m: Vec<&str> = members.iter().map(|m| m.0).collect();
         let s: Vec<&str> = subgroups.iter().map(|m| m.0).collect();
         self.expected.insert(format!(
@@ -312,6 +313,27 @@ impl Seeder<'_> {
         ));
         v["data"]["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// A self-signed CA certificate (PEM) for the Kubernetes auth config, made with `openssl` (as
+/// the JWT key in `jwt.rs`).
+fn k8s_ca_cert(dir: &std::path::Path) -> String {
+    let key = dir.join("k8s-ca.key");
+    let cert = dir.join("k8s-ca.pem");
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args(["-days", "1", "-subj", "/CN=blastmap-test-k8s-ca", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl (needed for a test CA): {e}"));
+    assert!(
+        out.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&cert).unwrap()
 }
 
 /// Seed the estate into `server` (root token). Takes about a second.
@@ -391,11 +413,12 @@ pub fn seed(server: &BaoServer) -> Estate {
     let reviewer = canary("REVIEWER-JWT");
     s.canaries.push(reviewer.clone());
     s.auth("", "k8s", "kubernetes");
+    let ca = k8s_ca_cert(server.dir());
     s.config(
         "",
         "k8s",
         json!({ "kubernetes_host": "https://127.0.0.1:6443", "token_reviewer_jwt": reviewer,
-                "disable_local_ca_jwt": true }),
+                "disable_local_ca_jwt": true, "kubernetes_ca_cert": ca }),
         &["kubernetes_host"],
     );
     s.role(
