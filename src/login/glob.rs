@@ -1,69 +1,47 @@
-//! `github.com/ryanuber/go-glob`, the matcher behind JWT `bound_claims_type = "glob"`, Kubernetes
-//! service account names/namespaces (`strutil.StrListContainsGlob`) and every cert-auth name
-//! constraint.
+//! `github.com/ryanuber/go-glob` v1.0.0 (the version OpenBao pins), the matcher behind JWT
+//! `bound_claims_type = "glob"`, Kubernetes service account names/namespaces
+//! (`strutil.StrListContainsGlob`) and every cert-auth name constraint.
 //!
-//! The only wildcard is `*`; it matches any run of bytes, `/` included, and may appear anywhere and
-//! several times. The algorithm is the library's own greedy left-to-right scan, reproduced step by
-//! step because its corner cases decide logins:
-//!
-//! * each middle piece is matched at its *first* occurrence, never backtracked;
-//! * when the subject is used up before the last piece, the last piece is not compared at all, so
-//!   `a*b` matches `a` and `ab*b` matches `ab`;
-//! * in that same situation a last piece of two or more bytes makes Go slice out of range: the
-//!   server's matcher panics (the login request fails). That outcome is [`GlobPanic`].
+//! The only wildcard is `*`; it matches any run of bytes, `/` included, anywhere in the pattern and
+//! any number of times. The library's algorithm, reproduced step by step: the pieces between `*`s
+//! are matched left to right at their *first* occurrence (the first piece must be a prefix unless
+//! the pattern starts with `*`), then the last piece must be a suffix of what is left (unless the
+//! pattern ends with `*`). There is no other syntax: `?`, `[`, `\` are literal.
 
-/// go-glob panicked (`slice bounds out of range`): the server's request fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GlobPanic;
-
-/// `glob.Glob(pattern, subj)`: `Ok(true)` when the pattern matches, `Err(GlobPanic)` when the
-/// library would panic on this input.
-pub fn go_glob(pattern: &str, subj: &str) -> Result<bool, GlobPanic> {
+/// `glob.Glob(pattern, subj)`.
+pub fn go_glob(pattern: &str, subj: &str) -> bool {
     let p = pattern.as_bytes();
     let mut s = subj.as_bytes();
     if p.is_empty() {
-        return Ok(s.is_empty());
+        return s.is_empty();
+    }
+    if p == b"*" {
+        return true;
     }
     let parts: Vec<&[u8]> = p.split(|&b| b == b'*').collect();
     if parts.len() == 1 {
-        return Ok(s == p);
+        return s == p;
     }
     let leading = p[0] == b'*';
     let trailing = p[p.len() - 1] == b'*';
     let end = parts.len() - 1;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            if leading {
-                continue;
-            }
-            if !s.starts_with(part) {
-                return Ok(false);
-            }
-        } else if i == end {
-            if !s.is_empty() {
-                return Ok(trailing || s.ends_with(part));
-            }
-        } else if find(s, part).is_none() {
-            return Ok(false);
+    for (i, part) in parts[..end].iter().enumerate() {
+        let idx = find(s, part);
+        match (i, idx) {
+            (0, Some(0)) => {}
+            (0, _) if !leading => return false,
+            (_, None) => return false,
+            _ => {}
         }
-        // idx := strings.Index(subj, part) + len(part); subj = subj[idx:]
-        let idx = find(s, part).map_or(-1, |i| i as isize) + part.len() as isize;
-        if idx < 0 || idx as usize > s.len() {
-            return Err(GlobPanic);
-        }
-        s = &s[idx as usize..];
+        let idx = idx.unwrap_or(0);
+        s = &s[idx + part.len()..];
     }
-    Ok(true)
+    trailing || s.ends_with(parts[end])
 }
 
 /// `strutil.StrListContainsGlob`: any pattern of the list matches.
-pub fn list_contains_glob<S: AsRef<str>>(patterns: &[S], subj: &str) -> Result<bool, GlobPanic> {
-    for p in patterns {
-        if go_glob(p.as_ref(), subj)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+pub fn list_contains_glob<S: AsRef<str>>(patterns: &[S], subj: &str) -> bool {
+    patterns.iter().any(|p| go_glob(p.as_ref(), subj))
 }
 
 /// `strings.Index` on bytes: the first occurrence, `Some(0)` for an empty needle.
@@ -81,63 +59,60 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn g(p: &str, s: &str) -> bool {
-        go_glob(p, s).unwrap()
-    }
-
     #[test]
     fn plain_and_empty() {
-        assert!(g("", ""));
-        assert!(!g("", "a"));
-        assert!(g("abc", "abc"));
-        assert!(!g("abc", "abcd"));
-        assert!(g("*", ""));
-        assert!(g("*", "anything/at/all"));
+        assert!(go_glob("", ""));
+        assert!(!go_glob("", "a"));
+        assert!(go_glob("abc", "abc"));
+        assert!(!go_glob("abc", "abcd"));
+        assert!(go_glob("*", ""));
+        assert!(go_glob("*", "anything/at/all"));
+        assert!(go_glob("**", ""));
+        // No other metacharacters.
+        assert!(go_glob("a?c", "a?c"));
+        assert!(!go_glob("a?c", "abc"));
+        assert!(go_glob("[ab]", "[ab]"));
     }
 
     #[test]
     fn star_anywhere_crosses_slashes() {
-        assert!(g("acme/*", "acme/payments"));
-        assert!(g("acme/*", "acme/team/payments"));
-        assert!(g("acme/*", "acme/"));
-        assert!(!g("acme/*", "acme"));
-        assert!(g("*/payments", "acme/payments"));
-        assert!(g("repo:acme/*:ref:refs/heads/*", "repo:acme/x:ref:refs/heads/main"));
-        assert!(!g("repo:acme/*:ref:refs/heads/*", "repo:acme/x:ref:refs/tags/v1"));
-        assert!(g("a*b*c", "a-b-c"));
-        assert!(g("a**c", "ac"));
-        assert!(g("*mid*", "xmidx"));
-        assert!(!g("*mid*", "xmixd"));
+        assert!(go_glob("acme/*", "acme/payments"));
+        assert!(go_glob("acme/*", "acme/team/payments"));
+        assert!(go_glob("acme/*", "acme/"));
+        assert!(!go_glob("acme/*", "acme"));
+        assert!(go_glob("*/payments", "acme/payments"));
+        assert!(go_glob(
+            "repo:acme/*:ref:refs/heads/*",
+            "repo:acme/x:ref:refs/heads/main"
+        ));
+        assert!(!go_glob(
+            "repo:acme/*:ref:refs/heads/*",
+            "repo:acme/x:ref:refs/tags/v1"
+        ));
+        assert!(go_glob("a*b*c", "a-b-c"));
+        assert!(go_glob("a**c", "ac"));
+        assert!(go_glob("*mid*", "xmidx"));
+        assert!(!go_glob("*mid*", "xmixd"));
     }
 
     #[test]
-    fn greedy_first_occurrence_is_kept() {
-        // Middle pieces are matched at their first occurrence; the last piece is a suffix test on
-        // what is left.
-        assert!(g("*a*b", "xaxb"));
-        assert!(g("a*b", "ab"));
-        assert!(!g("a*b", "ba"));
-        // Leading glob with middle piece: first "b" consumed, suffix check on the rest.
-        assert!(g("*b*c", "bbc"));
-    }
-
-    #[test]
-    fn subject_exhausted_before_last_piece() {
-        // go-glob quirks: the last piece is not compared once the subject is used up.
-        assert!(g("a*b", "a"));
-        assert!(g("a*a", "a"));
-        assert!(g("ab*b", "ab"));
-        assert!(g("*x*b", "x"));
-        // ... and a last piece of two bytes or more panics in Go.
-        assert_eq!(go_glob("a*bc", "a"), Err(GlobPanic));
-        assert_eq!(go_glob("repo:*:ref", "repo:"), Err(GlobPanic));
-        assert_eq!(go_glob("*x*bc", "x"), Err(GlobPanic));
+    fn pieces_do_not_overlap() {
+        assert!(!go_glob("a*b", "a"));
+        assert!(!go_glob("ab*b", "ab"));
+        assert!(go_glob("ab*b", "abb"));
+        assert!(!go_glob("*a*a", "a"));
+        assert!(go_glob("*aa*a", "aaa"));
+        assert!(!go_glob("*ab*bc", "abc"));
+        assert!(!go_glob("repo:*:ref", "repo:"));
+        assert!(go_glob("*a*b", "xaxb"));
+        assert!(!go_glob("a*b", "ba"));
+        assert!(go_glob("*b*c", "bbc"));
     }
 
     #[test]
     fn list_contains() {
-        assert!(list_contains_glob(&["ci", "app-*"], "app-web").unwrap());
-        assert!(!list_contains_glob(&["ci", "app-*"], "web").unwrap());
-        assert!(!list_contains_glob::<&str>(&[], "web").unwrap());
+        assert!(list_contains_glob(&["ci", "app-*"], "app-web"));
+        assert!(!list_contains_glob(&["ci", "app-*"], "web"));
+        assert!(!list_contains_glob::<&str>(&[], "web"));
     }
 }

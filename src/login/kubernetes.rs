@@ -79,49 +79,28 @@ pub(super) fn admit(
     if names.len() == 1 && names[0] == "*" {
         passed.push("bound_service_account_names is \"*\"".to_owned());
     } else {
-        match list_contains_glob(names, name) {
-            Ok(true) => passed.push(format!(
+        if list_contains_glob(names, name) {
+            passed.push(format!(
                 "service account {name:?} matches bound_service_account_names {}",
                 show_names(names)
-            )),
-            Ok(false) => {
-                return Admission::refused(format!(
-                    "service account {name:?} matches none of bound_service_account_names {}",
-                    show_names(names)
-                ))
-            }
-            Err(_) => {
-                return Admission::refused(format!(
-                    "matching service account {name:?} against {} makes go-glob panic: the \
-                     server fails the login",
-                    show_names(names)
-                ))
-            }
+            ));
+        } else {
+            return Admission::refused(format!(
+                "service account {name:?} matches none of bound_service_account_names {}",
+                show_names(names)
+            ));
         }
     }
 
     // Namespaces, OR'ed with the selector.
     let nss = &role.bound_service_account_namespaces;
-    let listed = if nss.is_empty() {
-        Ok(false)
-    } else if nss[0] == "*" {
-        Ok(true)
-    } else {
-        list_contains_glob(nss, ns)
-    };
+    let listed = !nss.is_empty() && (nss[0] == "*" || list_contains_glob(nss, ns));
     match listed {
-        Ok(true) => passed.push(format!(
+        true => passed.push(format!(
             "namespace {ns:?} matches bound_service_account_namespaces {}",
             show_names(nss)
         )),
-        Err(_) => {
-            return Admission::refused(format!(
-                "matching namespace {ns:?} against {} makes go-glob panic: the server fails the \
-                 login",
-                show_names(nss)
-            ))
-        }
-        Ok(false) if !role.bound_service_account_namespace_selector.trim().is_empty() => {
+        false if !role.bound_service_account_namespace_selector.trim().is_empty() => {
             let sel = role.bound_service_account_namespace_selector.trim();
             a.verdict = Verdict::Unknown;
             a.conditions.push(format!(
@@ -133,7 +112,7 @@ pub(super) fn admit(
                 role.name
             ));
         }
-        Ok(false) => {
+        false => {
             return Admission::refused(if nss.is_empty() {
                 format!(
                     "role {:?} binds no namespace (neither a list nor a selector)",

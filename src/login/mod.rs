@@ -9,7 +9,7 @@
 //! external group aliases the login maps to, and the resulting token (policies, TTLs, type).
 //!
 //! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), reproduced quirks
-//! included: go-glob's greedy matcher ([`go_glob`]), the JWT plugin's typed claim comparison
+//! included: go-glob's matcher ([`go_glob`]), the JWT plugin's typed claim comparison
 //! (top-level float claims truncated to integers, numbers inside claim lists never equal a bound
 //! number), `encoding/json`'s case-insensitive registered claims, `policyutil.SanitizePolicies`,
 //! `framework.CalculateTTL` and the router's token-type resolution.
@@ -38,7 +38,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 pub use cidr::{any_cidr_contains, cidr_contains};
-pub use glob::{go_glob, list_contains_glob, GlobPanic};
+pub use glob::{go_glob, list_contains_glob};
 pub use template::{go_format_float, render as render_policy_template, TemplateOutcome};
 pub use token::{calculate_ttl, resolve_token_type, sanitize_sorted, TokenOutcome, TokenType};
 

@@ -46,7 +46,7 @@ pub(super) fn admit(
         || !role.disallowed_policies_glob.is_empty();
     let add_default = !role.token.token_no_default_policy.unwrap_or(false)
         && !role.disallowed_policies.iter().any(|p| p == "default")
-        && !list_contains_glob(&role.disallowed_policies_glob, "default").unwrap_or(false);
+        && !list_contains_glob(&role.disallowed_policies_glob, "default");
     let mut fields = role.token.clone();
     fields.token_no_default_policy = Some(!add_default);
     let mut unresolved = Vec::new();

@@ -345,7 +345,8 @@ pub fn seed(server: &BaoServer) -> Estate {
         canaries: Vec::new(),
         secret_paths: Vec::new(),
     };
-    let pem = signer.public_pem().to_owned();
+    // The server stores the key without its final newline.
+    let pem = signer.public_pem().trim().to_owned();
 
     // ---- root namespace ----
     s.builtins("");
@@ -632,7 +633,7 @@ pub fn seed(server: &BaoServer) -> Estate {
     s.config(
         &sub,
         "jwt",
-        json!({ "jwt_validation_pubkeys": [signer.public_pem()], "bound_issuer": JWT_ISSUER }),
+        json!({ "jwt_validation_pubkeys": [pem], "bound_issuer": JWT_ISSUER }),
         &["bound_issuer", "jwt_validation_pubkeys"],
     );
     s.role(
