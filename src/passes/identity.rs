@@ -49,8 +49,9 @@ pub struct TokenIdentity {
 }
 
 impl TokenIdentity {
-    /// A key identifying the ACL: two logins with equal keys have equal ACLs.
-    pub fn cache_key(&self) -> String {
+    /// A key identifying the ACL: two logins with equal keys have equal ACLs. The entity only
+    /// matters when some policy is `templated`.
+    pub fn cache_key(&self, templated: bool) -> String {
         let mut names: Vec<(&str, &str)> = self
             .policies
             .iter()
@@ -65,7 +66,7 @@ impl TokenIdentity {
             k.push_str(n);
             k.push(',');
         }
-        if let Some(e) = &self.entity {
+        if let Some(e) = self.entity.as_ref().filter(|_| templated) {
             k.push_str("|e=");
             k.push_str(&e.id);
             k.push('/');

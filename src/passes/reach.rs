@@ -140,7 +140,10 @@ pub struct Login<'a> {
     pub role: String,
     pub admission: Admission,
     pub configured: bool,
-    /// Index into the analysis' token table, for possible logins.
+    /// What this login's token holds (policies with their origins, entity), for possible logins.
+    pub identity: Option<TokenIdentity>,
+    /// Index into the analysis' token table (logins with equal ACLs share one), for possible
+    /// logins.
     pub token: Option<usize>,
 }
 
@@ -295,6 +298,7 @@ impl<'a> Analysis<'a> {
                 role,
                 admission,
                 configured: is_conf,
+                identity: None,
                 token: None,
             });
         }
@@ -307,6 +311,16 @@ impl<'a> Analysis<'a> {
             ));
         }
         (out, unknowns)
+    }
+
+    /// Whether any policy of the identity holds identity templates (then the entity matters).
+    fn templated(&self, id: &TokenIdentity) -> bool {
+        id.policies.iter().any(|p| {
+            matches!(
+                self.policies.get(&(p.namespace.clone(), p.name.clone())),
+                Some(Ok(pol)) if pol.templated
+            )
+        })
     }
 
     /// Compile the ACL of a token identity and find what it grants.
@@ -449,12 +463,13 @@ impl<'a> Analysis<'a> {
                     continue;
                 }
                 let id = identity::resolve(&self.index, l.namespace, l.mount, &l.admission);
-                let key = id.cache_key();
+                let key = id.cache_key(self.templated(&id));
                 let next = identities.len();
                 let slot = *keys.entry(key).or_insert(next);
                 if slot == next {
-                    identities.push(id);
+                    identities.push(id.clone());
                 }
+                l.identity = Some(id);
                 l.token = Some(slot);
             }
         }
@@ -515,9 +530,9 @@ impl<'a> Analysis<'a> {
                         entry.1 = Some(entry.1.unwrap_or(Caps::NONE) | caps);
                     }
                     let rule = t.acl.rule(rule_id);
+                    let ident = l.identity.as_ref().unwrap_or(&t.identity);
                     for src in rule.deciding_sources() {
-                        for origin in t
-                            .identity
+                        for origin in ident
                             .policies
                             .iter()
                             .filter(|r| r.name == src.policy && r.namespace == src.policy_namespace)
@@ -548,10 +563,15 @@ impl<'a> Analysis<'a> {
                 configured: l.configured,
                 conditions: l.admission.conditions.clone(),
                 unknowns: l.admission.unknowns.clone(),
-                policies: token
-                    .map(|t| t.identity.policies.clone())
+                policies: l
+                    .identity
+                    .as_ref()
+                    .map(|i| i.policies.clone())
                     .unwrap_or_default(),
-                entity: token.and_then(|t| t.identity.entity_ref.as_ref().map(|e| e.1.clone())),
+                entity: l
+                    .identity
+                    .as_ref()
+                    .and_then(|i| i.entity_ref.as_ref().map(|e| e.1.clone())),
                 token_ttl: possible.then_some(l.admission.token.ttl),
                 token_max_ttl: possible.then_some(l.admission.token.max_ttl),
                 secrets: count,

@@ -57,12 +57,13 @@ impl Analysis<'_> {
                     continue;
                 }
                 let mut via = BTreeSet::new();
+                let ident = l.identity.as_ref().unwrap_or(&t.identity);
                 if let Some(rule) = d.rule {
                     for src in rule.deciding_sources() {
-                        for r in
-                            t.identity.policies.iter().filter(|r| {
-                                r.name == src.policy && r.namespace == src.policy_namespace
-                            })
+                        for r in ident
+                            .policies
+                            .iter()
+                            .filter(|r| r.name == src.policy && r.namespace == src.policy_namespace)
                         {
                             via.insert(Via {
                                 role: l.role.clone(),
