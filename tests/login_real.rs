@@ -19,7 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use blastmap::login::{admit, Admission, Credential, Method, Verdict};
-use blastmap::model::{AppRoleRole, AuthMount, JwtRole, MountTune, RoleRef, ServerInfo};
+use blastmap::model::{
+    AppRoleRole, AuthMount, JwtRole, MountTune, RoleRef, ServerInfo, TokenRole, UserpassUser,
+};
 use common::jwt::{b64url, Signer};
 use common::BaoServer;
 use serde_json::{json, Map, Value};
@@ -129,9 +131,9 @@ fn jwt_roles() -> Vec<(&'static str, Value)> {
                    "token_policies": ["root"]}),
         ),
         (
-            "r-glob-panic",
+            "r-glob-pieces",
             json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault"],
-                   "bound_claims_type": "glob", "bound_claims": {"ref": "repo:*:ref"}}),
+                   "bound_claims_type": "glob", "bound_claims": {"ref": ["repo:*:ref", "x*x"]}}),
         ),
         (
             "r-uncomparable",
@@ -192,26 +194,35 @@ fn claim_sets() -> Vec<(&'static str, Value)> {
         ),
         (
             "gha-tag",
-            with(json!({"sub": "repo:acme/web:ref:refs/tags/v1.2", "ref": "refs/tags/v1.2",
-                         "repository": "acme/web", "aud": ["x", "other"], "teams": "red"})),
+            with(
+                json!({"sub": "repo:acme/web:ref:refs/tags/v1.2", "ref": "refs/tags/v1.2",
+                         "repository": "acme/web", "aud": ["x", "other"], "teams": "red"}),
+            ),
         ),
         (
             "fork",
-            with(json!({"repository": "evil/payments", "repository_owner": "evil",
-                         "sub": "repo:evil/payments:ref:refs/heads/main"})),
+            with(
+                json!({"repository": "evil/payments", "repository_owner": "evil",
+                         "sub": "repo:evil/payments:ref:refs/heads/main"}),
+            ),
         ),
         (
             "gitlab-strings",
-            with(json!({"sub": "project_path:acme/payments:ref_type:branch:ref:main",
+            with(
+                json!({"sub": "project_path:acme/payments:ref_type:branch:ref:main",
                          "project_id": "1234", "ref_protected": "true", "aud": ["vault"],
-                         "groups": "single-group", "run": "5"})),
+                         "groups": "single-group", "run": "5"}),
+            ),
         ),
         ("no-aud", with(json!({"aud": "<remove>"}))),
         ("aud-empty-list", with(json!({"aud": []}))),
         ("wrong-iss", with(json!({"iss": "https://evil.example"}))),
         ("case-aud", with(json!({"aud": "<remove>", "AUD": "vault"}))),
-        ("case-sub", with(json!({"Sub": "repo:acme/payments:ref:refs/heads/main",
-                                 "sub": "<remove>"}))),
+        (
+            "case-sub",
+            with(json!({"Sub": "repo:acme/payments:ref:refs/heads/main",
+                                 "sub": "<remove>"})),
+        ),
         ("aud-null", with(json!({"aud": null}))),
         ("case-iss", with(json!({"ISS": ISS}))),
         ("case-jti", with(json!({"JTI": "x", "jti": "y"}))),
@@ -228,6 +239,8 @@ fn claim_sets() -> Vec<(&'static str, Value)> {
         ("no-sub", with(json!({"sub": "<remove>"}))),
         ("sub-number", with(json!({"sub": 42}))),
         ("glob-edge", with(json!({"ref": "repo:"}))),
+        ("glob-edge-2", with(json!({"ref": "x"}))),
+        ("glob-edge-3", with(json!({"ref": "repo:a:b:ref"}))),
         ("blob", with(json!({"blob": [{"a": 1}]}))),
         ("blob-other", with(json!({"blob": ["a", {"b": 2}]}))),
         ("ptr-miss", with(json!({"ctx": {"org": "acme", "ids": []}}))),
@@ -251,13 +264,47 @@ fn approle_roles() -> Vec<(&'static str, Value)> {
             "a-elsewhere",
             json!({"secret_id_bound_cidrs": ["10.0.0.0/8"], "token_policies": ["far"]}),
         ),
-        (
-            "a-root",
-            json!({"token_policies": ["root"]}),
-        ),
+        ("a-root", json!({"token_policies": ["root"]})),
         (
             "a-batch",
             json!({"token_type": "batch", "token_policies": ["b"], "token_no_default_policy": true}),
+        ),
+    ]
+}
+
+fn userpass_users() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "deployer",
+            json!({"password": "pw-deployer", "token_policies": ["Up", "ci"],
+                   "token_bound_cidrs": ["127.0.0.1"], "token_ttl": "45m"}),
+        ),
+        (
+            "far",
+            json!({"password": "pw-far", "token_bound_cidrs": ["10.0.0.0/8"]}),
+        ),
+        (
+            "batcher",
+            json!({"password": "pw-batcher", "token_type": "batch",
+                   "token_no_default_policy": true, "token_policies": ["b"]}),
+        ),
+    ]
+}
+
+fn token_roles() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "ci",
+            json!({"allowed_policies": ["CI", "read"], "token_period": "1h"}),
+        ),
+        (
+            "nodefault",
+            json!({"allowed_policies": ["a", "b"], "disallowed_policies": ["default"],
+                   "token_explicit_max_ttl": "10m"}),
+        ),
+        (
+            "fixed",
+            json!({"allowed_policies": ["x"], "renewable": false, "token_no_default_policy": true}),
         ),
     ]
 }
@@ -343,7 +390,10 @@ fn compare_login(
     });
     let ttl = auth["lease_duration"].as_i64().unwrap_or(-1);
     tally.check(ttl == adm.token.ttl, || {
-        format!("{ctx}: TTL differs: server {ttl}, blastmap {}", adm.token.ttl)
+        format!(
+            "{ctx}: TTL differs: server {ttl}, blastmap {}",
+            adm.token.ttl
+        )
     });
     let tt = auth["token_type"].as_str().unwrap_or("");
     tally.check(tt == adm.token.token_type.as_str(), || {
@@ -497,10 +547,7 @@ fn admission_agrees_with_real_logins() {
             };
             let cred = Credential::jwt(&signed);
             let adm = admit(&jwt, RoleRef::Jwt(role), &cred, &info);
-            let res = anon.try_post(
-                "auth/jwt/login",
-                &json!({"role": role.name, "jwt": token}),
-            );
+            let res = anon.try_post("auth/jwt/login", &json!({"role": role.name, "jwt": token}));
             let want = expected_admitted(&adm);
             let got = res.is_ok();
             tally.compared += 1;
@@ -578,10 +625,11 @@ fn admission_agrees_with_real_logins() {
             body["secret_id"] = json!(sid);
         }
         let res = anon.try_post("auth/approle/login", &body);
-        let logged_into = res
-            .as_ref()
-            .ok()
-            .and_then(|r| r["auth"]["metadata"]["role_name"].as_str().map(str::to_owned));
+        let logged_into = res.as_ref().ok().and_then(|r| {
+            r["auth"]["metadata"]["role_name"]
+                .as_str()
+                .map(str::to_owned)
+        });
         let cred = Credential {
             role_name: Some(&holder.name),
             ..Credential::new(Method::AppRole)
@@ -591,7 +639,10 @@ fn admission_agrees_with_real_logins() {
             let got = logged_into.as_deref() == Some(role.name.as_str());
             let want = expected_admitted(&adm);
             tally.compared += 1;
-            let ctx = format!("approle credentials of {} × role {}", holder.name, role.name);
+            let ctx = format!(
+                "approle credentials of {} × role {}",
+                holder.name, role.name
+            );
             if tally.verbose {
                 println!(
                     "{ctx}: server {}, blastmap {:?}: {}",
@@ -629,6 +680,109 @@ fn admission_agrees_with_real_logins() {
                 );
             }
         }
+    }
+
+    // ---- Userpass mount --------------------------------------------------------------------
+    server.post(
+        "sys/auth/userpass",
+        &json!({"type": "userpass", "config": {"max_lease_ttl": "1h"}}),
+    );
+    for (name, body) in userpass_users() {
+        server.post(&format!("auth/userpass/users/{name}"), &body);
+    }
+    let mut userpass = read_mount(&server, "userpass");
+    for (name, _) in userpass_users() {
+        let u: UserpassUser = role_from_api(&server, "auth/userpass/users", name);
+        userpass.roles.userpass.push(u);
+    }
+    for (holder, body) in userpass_users() {
+        // The pipeline logs in as `holder` (its name in another case: names are lowercased).
+        let login_name = holder.to_uppercase();
+        let res = anon.try_post(
+            &format!("auth/userpass/login/{login_name}"),
+            &json!({"password": body["password"]}),
+        );
+        let cred = Credential {
+            user: Some(&login_name),
+            ..Credential::new(Method::Userpass)
+        };
+        for user in &userpass.roles.userpass {
+            let adm = admit(&userpass, RoleRef::Userpass(user), &cred, &info);
+            let got = res.is_ok() && user.name == holder;
+            let want = expected_admitted(&adm);
+            tally.compared += 1;
+            let ctx = format!("userpass login {login_name} × user {}", user.name);
+            if got != want {
+                tally.disagreements.push(format!(
+                    "{ctx}: server {}, blastmap {:?} ({})",
+                    match &res {
+                        Ok(_) => "logged in".to_owned(),
+                        Err(e) => format!("REFUSED: {}", e.message()),
+                    },
+                    adm.verdict,
+                    adm.why
+                ));
+                continue;
+            }
+            if got {
+                tally.admitted += 1;
+                compare_login(
+                    &server,
+                    &mut tally,
+                    &ctx,
+                    res.as_ref().unwrap(),
+                    &adm,
+                    &userpass.accessor,
+                    &no_groups,
+                );
+            }
+        }
+    }
+
+    // ---- Token roles: a static token minted from each role --------------------------------
+    for (name, body) in token_roles() {
+        server.post(&format!("auth/token/roles/{name}"), &body);
+    }
+    let mut token_mount = read_mount(&server, "token");
+    for (name, _) in token_roles() {
+        let r: TokenRole = role_from_api(&server, "auth/token/roles", name);
+        token_mount.roles.token.push(r);
+    }
+    for role in &token_mount.roles.token {
+        let resp = server.post(&format!("auth/token/create/{}", role.name), &json!({}));
+        let cred = Credential {
+            role_name: Some(&role.name),
+            ..Credential::new(Method::Token)
+        };
+        let adm = admit(&token_mount, RoleRef::Token(role), &cred, &info);
+        tally.compared += 1;
+        let ctx = format!("token created from role {}", role.name);
+        let auth = &resp["auth"];
+        let got_policies = str_list(&auth["token_policies"]);
+        tally.check(adm.verdict == Verdict::Admitted, || {
+            format!("{ctx}: not admitted")
+        });
+        tally.check(got_policies == adm.token.policies, || {
+            format!(
+                "{ctx}: policies differ: server {got_policies:?}, blastmap {:?}",
+                adm.token.policies
+            )
+        });
+        let ttl = auth["lease_duration"].as_i64().unwrap_or(-1);
+        tally.check(ttl == adm.token.ttl, || {
+            format!(
+                "{ctx}: TTL differs: server {ttl}, blastmap {}",
+                adm.token.ttl
+            )
+        });
+        let renewable = auth["renewable"].as_bool().unwrap_or(true);
+        tally.check(renewable == adm.token.renewable, || {
+            format!(
+                "{ctx}: renewable differs: server {renewable}, blastmap {}",
+                adm.token.renewable
+            )
+        });
+        tally.admitted += 1;
     }
 
     println!(

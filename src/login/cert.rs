@@ -32,16 +32,32 @@ pub(super) fn admit(
         constraint(
             "allowed_names",
             &entry.allowed_names,
-            &[("CN", cn), ("DNS SAN", cred.dns_sans), ("email SAN", cred.email_sans)],
+            &[
+                ("CN", cn),
+                ("DNS SAN", cred.dns_sans),
+                ("email SAN", cred.email_sans),
+            ],
         ),
-        constraint("allowed_common_names", &entry.allowed_common_names, &[("CN", cn)]),
-        constraint("allowed_dns_sans", &entry.allowed_dns_sans, &[("DNS SAN", cred.dns_sans)]),
+        constraint(
+            "allowed_common_names",
+            &entry.allowed_common_names,
+            &[("CN", cn)],
+        ),
+        constraint(
+            "allowed_dns_sans",
+            &entry.allowed_dns_sans,
+            &[("DNS SAN", cred.dns_sans)],
+        ),
         constraint(
             "allowed_email_sans",
             &entry.allowed_email_sans,
             &[("email SAN", cred.email_sans)],
         ),
-        constraint("allowed_uri_sans", &entry.allowed_uri_sans, &[("URI SAN", cred.uri_sans)]),
+        constraint(
+            "allowed_uri_sans",
+            &entry.allowed_uri_sans,
+            &[("URI SAN", cred.uri_sans)],
+        ),
         constraint(
             "allowed_organizational_units",
             &entry.allowed_organizational_units,
@@ -70,7 +86,12 @@ pub(super) fn admit(
         "the client certificate chains to certificate entry {:?}'s certificate and is not \
          revoked{}",
         entry.name,
-        if entry.extra.get("ocsp_enabled").and_then(serde_json::Value::as_bool) == Some(true) {
+        if entry
+            .extra
+            .get("ocsp_enabled")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true)
+        {
             " (OCSP checked)"
         } else {
             ""
@@ -97,7 +118,12 @@ pub(super) fn admit(
             .unknowns
             .push("the client certificate's CN (the alias name)".to_owned()),
     }
-    a.token = resolve(&entry.token, entry.token.configured_policies(), mount, server);
+    a.token = resolve(
+        &entry.token,
+        entry.token.configured_policies(),
+        mount,
+        server,
+    );
     if !unknown.is_empty() {
         a.verdict = Verdict::Unknown;
         a.why = format!(
@@ -137,7 +163,9 @@ fn constraint(
                 Some(vals) => {
                     for v in *vals {
                         if go_glob(p, v) {
-                            return Some(Check::Pass(format!("{field} {p:?} matches {kind} {v:?}")));
+                            return Some(Check::Pass(format!(
+                                "{field} {p:?} matches {kind} {v:?}"
+                            )));
                         }
                     }
                 }

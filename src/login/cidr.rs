@@ -20,7 +20,11 @@ pub fn cidr_contains(cidr: &str, ip: IpAddr) -> Option<bool> {
             if bits > 32 {
                 return None;
             }
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             Some(u32::from(n) & mask == u32::from(i) & mask)
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
@@ -28,7 +32,11 @@ pub fn cidr_contains(cidr: &str, ip: IpAddr) -> Option<bool> {
             if bits > 128 {
                 return None;
             }
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             Some(u128::from(n) & mask == u128::from(i) & mask)
         }
         // An IPv4 address written as IPv6 (::ffff:a.b.c.d) against an IPv4 block.
@@ -72,7 +80,10 @@ mod tests {
     fn v6_and_mixed() {
         assert_eq!(cidr_contains("fd00::/8", ip("fd12::1")), Some(true));
         assert_eq!(cidr_contains("::1", ip("::1")), Some(true));
-        assert_eq!(cidr_contains("127.0.0.0/8", ip("::ffff:127.0.0.1")), Some(true));
+        assert_eq!(
+            cidr_contains("127.0.0.0/8", ip("::ffff:127.0.0.1")),
+            Some(true)
+        );
         assert_eq!(cidr_contains("::/0", ip("127.0.0.1")), Some(false));
         assert!(any_cidr_contains::<&str>(&[], ip("1.1.1.1")));
         assert!(any_cidr_contains(&["bogus", "1.1.1.0/24"], ip("1.1.1.1")));

@@ -5,8 +5,9 @@
 //! 1. `role_type = "oidc"` roles are refused by the `login` endpoint;
 //! 2. `token_bound_cidrs` against the client address (a condition here);
 //! 3. signature and algorithm (assumed), then the registered claims as `hashicorp/cap` decodes them
-//!    into go-jose's `jwt.Claims` (through `encoding/json`, so key matching is case-insensitive
-//!    and a wrongly typed `iss`/`sub`/`aud`/`jti`/`exp`/`nbf`/`iat` fails the login): `iss`
+//!    into go-jose's `jwt.Claims` (a wrongly typed `iss`/`sub`/`aud`/`jti`/`exp`/`nbf`/`iat`
+//!    fails the login; `encoding/json` matches keys case-insensitively, and OpenBao 2.7 refuses a
+//!    key that only case-folds onto a registered claim, such as `AUD`): `iss`
 //!    against the mount's `bound_issuer`, `sub` against `bound_subject`, `aud` against
 //!    `bound_audiences` (any), and the time claims (assumed fresh);
 //! 4. OpenBao's rule that a token carrying `aud` (the exact key) needs bound audiences;
@@ -53,7 +54,7 @@ pub(super) fn admit(
     let mut passed: Vec<String> = Vec::new();
 
     // 3. Registered claims, issuer, subject, audiences.
-    let reg = match Registered::parse(claims) {
+    let reg = match Registered::parse(claims, strict_registered_keys(server)) {
         Ok(r) => r,
         Err(e) => return Admission::refused(e),
     };
@@ -201,17 +202,27 @@ pub(super) fn admit(
         match_metadata: BTreeMap::new(),
     });
     passed.push(format!("user_claim {:?} = {user:?}", role.user_claim));
-    a.why = format!("role {:?} admits the token: {}", role.name, passed.join("; "));
+    a.why = format!(
+        "role {:?} admits the token: {}",
+        role.name,
+        passed.join("; ")
+    );
     if !a.token.unresolved_policies.is_empty() {
         // Admission itself is decided; only the policy set is partly unknown.
-        a.why.push_str(" (some token policies are templates not resolved offline)");
+        a.why
+            .push_str(" (some token policies are templates not resolved offline)");
     }
     a
 }
 
 /// A CEL role (`auth/<m>/cel/login`): the server checks the issuer and `bound_audiences`, then the
 /// program decides admission, alias and policies. Refused when a pre-check fails, else unknown.
-pub(super) fn admit_cel(mount: &AuthMount, role: &CelRole, cred: &Credential<'_>) -> Admission {
+pub(super) fn admit_cel(
+    mount: &AuthMount,
+    role: &CelRole,
+    cred: &Credential<'_>,
+    server: &ServerInfo,
+) -> Admission {
     let program = role
         .cel_program
         .get("expression")
@@ -234,7 +245,7 @@ pub(super) fn admit_cel(mount: &AuthMount, role: &CelRole, cred: &Credential<'_>
     let mut a = Admission::new(Verdict::Unknown, String::new());
     a.conditions.push(signature_condition(mount));
     let mut passed = Vec::new();
-    let reg = match Registered::parse(claims) {
+    let reg = match Registered::parse(claims, strict_registered_keys(server)) {
         Ok(r) => r,
         Err(e) => return Admission::refused(e),
     };
@@ -250,8 +261,10 @@ pub(super) fn admit_cel(mount: &AuthMount, role: &CelRole, cred: &Credential<'_>
             show_list(&role.bound_audiences)
         ));
     }
-    a.conditions
-        .push(format!("CEL program of role {:?} accepts the claims", role.name));
+    a.conditions.push(format!(
+        "CEL program of role {:?} accepts the claims",
+        role.name
+    ));
     a.why = format!(
         "CEL role {:?}: the issuer and audience checks pass; its program decides the rest",
         role.name
@@ -321,9 +334,18 @@ fn check_issuer(
     Ok(())
 }
 
+/// Whether a claim key that only case-folds onto a registered claim (`AUD`, `Sub`, `ſub`) makes
+/// the login fail: OpenBao 2.7 refuses such tokens as ambiguous ("ambiguous claim: key "AUD"
+/// collides with registered claim "aud" under case folding"). Vault still decodes them
+/// case-insensitively.
+pub(super) fn strict_registered_keys(server: &ServerInfo) -> bool {
+    server.flavor == crate::model::Flavor::OpenBao
+}
+
 /// The registered claims as `cap` decodes them into go-jose's `jwt.Claims` with
-/// `encoding/json`: keys match case-insensitively (Unicode simple folding), the last matching key
-/// in sorted order wins, `null` leaves a field unset, and a wrongly typed value fails the login.
+/// `encoding/json`: keys match case-insensitively (Unicode simple folding; with `strict`, a key
+/// that is not exactly the registered name fails the login instead), the last matching key in
+/// sorted order wins, `null` leaves a field unset, and a wrongly typed value fails the login.
 #[derive(Debug, Default)]
 pub(super) struct Registered {
     pub(super) iss: Option<String>,
@@ -333,7 +355,7 @@ pub(super) struct Registered {
 }
 
 impl Registered {
-    pub(super) fn parse(claims: &Map<String, Value>) -> Result<Registered, String> {
+    pub(super) fn parse(claims: &Map<String, Value>, strict: bool) -> Result<Registered, String> {
         let mut keys: Vec<&String> = claims.keys().collect();
         keys.sort();
         let mut r = Registered::default();
@@ -345,8 +367,7 @@ impl Registered {
             else {
                 continue;
             };
-            // OpenBao 2.7 refuses a key that only case-folds onto a registered claim.
-            if k != field {
+            if strict && k != field {
                 return Err(format!(
                     "claim key {k:?} collides with the registered claim {field:?} under case \
                      folding: the server refuses such tokens as ambiguous"
@@ -493,7 +514,7 @@ fn common<'a>(v: &'a Value, num: impl Fn(&serde_json::Number) -> Go<'a>) -> Go<'
 /// math.MinInt64.
 fn go_int_string(f: f64) -> String {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-    if f.is_nan() || f >= TWO_63 || f < -TWO_63 {
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN.to_string()
     } else {
         (f.trunc() as i64).to_string()
@@ -608,7 +629,10 @@ fn check_bound_claim(
         if exp.len() == 1 {
             describe(&exp[0])
         } else {
-            format!("[{}]", exp.iter().map(describe).collect::<Vec<_>>().join(", "))
+            format!(
+                "[{}]",
+                exp.iter().map(describe).collect::<Vec<_>>().join(", ")
+            )
         },
         show(actual)
     ))

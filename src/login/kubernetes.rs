@@ -38,7 +38,12 @@ pub(super) fn admit(
     let mut a = Admission::new(Verdict::Admitted, String::new());
     a.require_login_cidrs("token_bound_cidrs", &role.token.token_bound_cidrs);
     let mut passed = Vec::new();
-    let reg = match cred.claims.map(Registered::parse).transpose() {
+    let strict = super::jwt::strict_registered_keys(server);
+    let reg = match cred
+        .claims
+        .map(|c| Registered::parse(c, strict))
+        .transpose()
+    {
         Ok(r) => r,
         Err(e) => return Admission::refused(e),
     };
@@ -100,7 +105,12 @@ pub(super) fn admit(
             "namespace {ns:?} matches bound_service_account_namespaces {}",
             show_names(nss)
         )),
-        false if !role.bound_service_account_namespace_selector.trim().is_empty() => {
+        false
+            if !role
+                .bound_service_account_namespace_selector
+                .trim()
+                .is_empty() =>
+        {
             let sel = role.bound_service_account_namespace_selector.trim();
             a.verdict = Verdict::Unknown;
             a.conditions.push(format!(
@@ -131,8 +141,11 @@ pub(super) fn admit(
     if !role.audience.is_empty() {
         match reg.as_ref() {
             Some(r) if !r.aud.is_empty() || cred.claims.is_some_and(|c| c.contains_key("aud")) => {
-                if r.aud.iter().any(|x| *x == role.audience) {
-                    passed.push(format!("aud contains the role's audience {:?}", role.audience));
+                if r.aud.contains(&role.audience) {
+                    passed.push(format!(
+                        "aud contains the role's audience {:?}",
+                        role.audience
+                    ));
                 } else {
                     return Admission::refused(format!(
                         "the service account token's aud {:?} does not contain the role's \
@@ -215,7 +228,11 @@ pub(super) fn admit(
             role.name,
             passed.join("; ")
         ),
-        _ => format!("role {:?} admits {ns}/{name}: {}", role.name, passed.join("; ")),
+        _ => format!(
+            "role {:?} admits {ns}/{name}: {}",
+            role.name,
+            passed.join("; ")
+        ),
     };
     a
 }

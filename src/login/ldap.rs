@@ -38,7 +38,11 @@ fn same(a: &str, b: &str, cs: bool) -> bool {
     }
 }
 
-fn login<'m>(mount: &'m AuthMount, cred: &Credential<'_>, server: &ServerInfo) -> Option<Login<'m>> {
+fn login<'m>(
+    mount: &'m AuthMount,
+    cred: &Credential<'_>,
+    server: &ServerInfo,
+) -> Option<Login<'m>> {
     let raw_user = cred.user?.trim();
     let cs = case_sensitive(mount);
     let user = if cs {
@@ -56,7 +60,12 @@ fn login<'m>(mount: &'m AuthMount, cred: &Credential<'_>, server: &ServerInfo) -
 
     let mut policies: Vec<String> = Vec::new();
     for g in &all_groups {
-        if let Some(ge) = mount.roles.ldap_groups.iter().find(|e| same(&e.name, g, cs)) {
+        if let Some(ge) = mount
+            .roles
+            .ldap_groups
+            .iter()
+            .find(|e| same(&e.name, g, cs))
+        {
             policies.extend(ge.token.configured_policies().iter().cloned());
         }
     }
@@ -79,7 +88,10 @@ fn login<'m>(mount: &'m AuthMount, cred: &Credential<'_>, server: &ServerInfo) -
     a.conditions.push(format!(
         "user {user:?} binds to the directory{url} with its password"
     ));
-    a.require_login_cidrs("token_bound_cidrs of the mount config", &cfg.token_bound_cidrs);
+    a.require_login_cidrs(
+        "token_bound_cidrs of the mount config",
+        &cfg.token_bound_cidrs,
+    );
     if cred.groups.is_empty() {
         a.unknowns.push(format!(
             "the directory groups of LDAP user {user:?} (only local groups are counted)"
@@ -156,7 +168,10 @@ pub(super) fn admit(
                     l.user, u.name
                 ));
             }
-            a.why = format!("user entry {:?} applies to the pipeline's LDAP login", u.name);
+            a.why = format!(
+                "user entry {:?} applies to the pipeline's LDAP login",
+                u.name
+            );
         }
         RoleRef::LdapGroup(g) => {
             let local = l

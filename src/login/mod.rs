@@ -11,8 +11,9 @@
 //! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), reproduced quirks
 //! included: go-glob's matcher ([`go_glob`]), the JWT plugin's typed claim comparison
 //! (top-level float claims truncated to integers, numbers inside claim lists never equal a bound
-//! number), `encoding/json`'s case-insensitive registered claims, `policyutil.SanitizePolicies`,
-//! `framework.CalculateTTL` and the router's token-type resolution.
+//! number), the registered claims as go-jose decodes them (OpenBao 2.7 refuses keys such as `AUD`
+//! that only case-fold onto `aud`), `policyutil.SanitizePolicies`, `framework.CalculateTTL` and the
+//! router's token-type resolution.
 //!
 //! Expiry (`exp`, `nbf`, `iat`) is not judged: the pipeline's token is assumed fresh, and signed by
 //! a key the mount trusts (both are listed as conditions).
@@ -372,14 +373,12 @@ pub fn admit(
     if !cred.method.serves_mount_type(&mount.mount_type) {
         return Admission::refused(format!(
             "the pipeline authenticates with {} but auth mount {:?} is of type {:?}",
-            cred.method,
-            mount.path,
-            mount.mount_type
+            cred.method, mount.path, mount.mount_type
         ));
     }
     let a = match (cred.method, role) {
         (Method::Jwt | Method::Oidc, RoleRef::Jwt(r)) => jwt::admit(mount, r, cred, server),
-        (Method::Jwt | Method::Oidc, RoleRef::Cel(r)) => jwt::admit_cel(mount, r, cred),
+        (Method::Jwt | Method::Oidc, RoleRef::Cel(r)) => jwt::admit_cel(mount, r, cred, server),
         (Method::Kubernetes, RoleRef::Kubernetes(r)) => kubernetes::admit(mount, r, cred, server),
         (Method::AppRole, RoleRef::AppRole(r)) => approle::admit(mount, r, cred, server),
         (Method::Cert, RoleRef::Cert(r)) => cert::admit(mount, r, cred, server),

@@ -137,7 +137,7 @@ pub fn go_format_float(f: f64) -> String {
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let m = if digits.len() > 1 {
             format!("{}.{}", &digits[..1], &digits[1..])
         } else {
@@ -211,17 +211,26 @@ mod tests {
     #[test]
     fn failures_and_unsupported() {
         let c = claims();
-        assert!(matches!(render("{{.missing}}", &c), TemplateOutcome::Fails(_)));
+        assert!(matches!(
+            render("{{.missing}}", &c),
+            TemplateOutcome::Fails(_)
+        ));
         assert!(matches!(
             render("{{.repository_owner.x}}", &c),
             TemplateOutcome::Fails(_)
         ));
-        assert!(matches!(render("{{.nul.x}}", &c), TemplateOutcome::Fails(_)));
+        assert!(matches!(
+            render("{{.nul.x}}", &c),
+            TemplateOutcome::Fails(_)
+        ));
         assert!(matches!(
             render("{{ lowercase .ctx.org }}", &c),
             TemplateOutcome::Unsupported(_)
         ));
-        assert!(matches!(render("{{.}}", &c), TemplateOutcome::Unsupported(_)));
+        assert!(matches!(
+            render("{{.}}", &c),
+            TemplateOutcome::Unsupported(_)
+        ));
         assert!(matches!(
             render("{{.list}}", &c),
             TemplateOutcome::Unsupported(_)

@@ -72,7 +72,12 @@ fn with(mut c: Map<String, Value>, changes: Value) -> Map<String, Value> {
 }
 
 fn judge(role: &JwtRole, claims: &Map<String, Value>) -> Admission {
-    admit(&jwt_mount(), RoleRef::Jwt(role), &Credential::jwt(claims), &server())
+    admit(
+        &jwt_mount(),
+        RoleRef::Jwt(role),
+        &Credential::jwt(claims),
+        &server(),
+    )
 }
 
 #[track_caller]
@@ -146,7 +151,10 @@ fn bound_subject_exact() {
         "bound_subject": "repo:acme/payments:ref:refs/heads/main"
     }));
     assert_verdict(&judge(&role, &base_claims()), Verdict::Admitted);
-    let other = with(base_claims(), json!({"sub": "repo:acme/payments:ref:refs/heads/dev"}));
+    let other = with(
+        base_claims(),
+        json!({"sub": "repo:acme/payments:ref:refs/heads/dev"}),
+    );
     assert_verdict(&judge(&role, &other), Verdict::Refused);
     let none = with(base_claims(), json!({"sub": "<remove>"}));
     // The user claim (sub) is missing too, but the subject check comes first.
@@ -164,7 +172,8 @@ fn bound_claims_string_every_key_required() {
     let a = judge(&role, &base_claims());
     assert_verdict(&a, Verdict::Admitted);
     assert!(
-        a.why.contains("bound_claims.repository \"acme/payments\" matches \"acme/payments\""),
+        a.why
+            .contains("bound_claims.repository \"acme/payments\" matches \"acme/payments\""),
         "{}",
         a.why
     );
@@ -263,7 +272,10 @@ fn json_pointer_claims() {
         "bound_claims": {"/ctx/org": "acme", "/ctx/ids/1": "c2", "/ctx/a~1b": "slash"}
     }));
     assert_verdict(&judge(&role, &base_claims()), Verdict::Admitted);
-    let c = with(base_claims(), json!({"ctx": {"org": "acme", "ids": ["c1"], "a/b": "slash"}}));
+    let c = with(
+        base_claims(),
+        json!({"ctx": {"org": "acme", "ids": ["c1"], "a/b": "slash"}}),
+    );
     let a = judge(&role, &c);
     assert_verdict(&a, Verdict::Refused);
     assert!(a.why.contains("/ctx/ids/1"), "{}", a.why);
@@ -293,7 +305,8 @@ fn typed_comparison_like_the_plugin() {
     let c = with(base_claims(), json!({"project_id": 1234.5}));
     assert_verdict(&judge(&f, &c), Verdict::Refused);
     // Booleans: typed.
-    let b = jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"ref_protected": true}}));
+    let b =
+        jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"ref_protected": true}}));
     assert_verdict(&judge(&b, &base_claims()), Verdict::Admitted);
     let c = with(base_claims(), json!({"ref_protected": "true"}));
     assert_verdict(&judge(&b, &c), Verdict::Refused);
@@ -312,8 +325,13 @@ fn objects_and_uncomparable_values() {
     let role = jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"ctx": "acme"}}));
     let a = judge(&role, &base_claims());
     assert_verdict(&a, Verdict::Refused);
-    assert!(a.why.contains("not a string, bool, number or list"), "{}", a.why);
-    let role = jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"blob": [{"a": 1}]}}));
+    assert!(
+        a.why.contains("not a string, bool, number or list"),
+        "{}",
+        a.why
+    );
+    let role =
+        jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"blob": [{"a": 1}]}}));
     let c = with(base_claims(), json!({"blob": [{"a": 1}]}));
     let a = judge(&role, &c);
     assert_verdict(&a, Verdict::Refused);
@@ -322,7 +340,8 @@ fn objects_and_uncomparable_values() {
     let c = with(base_claims(), json!({"blob": ["x"]}));
     assert_verdict(&judge(&role, &c), Verdict::Refused);
     // A bound object value can never match.
-    let role = jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"ctx": {"org": "acme"}}}));
+    let role =
+        jwt_role(json!({"bound_audiences": ["vault"], "bound_claims": {"ctx": {"org": "acme"}}}));
     assert_verdict(&judge(&role, &base_claims()), Verdict::Refused);
 }
 
@@ -381,7 +400,13 @@ fn groups_claim_yields_group_aliases() {
     assert_eq!(a.group_aliases, ["red", "blue"]);
     let c = with(base_claims(), json!({"teams": "solo"}));
     assert_eq!(judge(&role, &c).group_aliases, ["solo"]);
-    for bad in [json!("<remove>"), json!(7), json!(["a", 1]), json!({"a": "b"}), json!(true)] {
+    for bad in [
+        json!("<remove>"),
+        json!(7),
+        json!(["a", 1]),
+        json!({"a": "b"}),
+        json!(true),
+    ] {
         let c = with(base_claims(), json!({"teams": bad}));
         assert_verdict(&judge(&role, &c), Verdict::Refused);
     }
@@ -430,21 +455,48 @@ fn registered_claims_are_typed_and_case_insensitive() {
         assert_verdict(&a, Verdict::Refused);
         assert!(a.why.contains("registered claims"), "{bad}: {}", a.why);
     }
-    // "AUD" satisfies bound_audiences (encoding/json folds case) but is not the `aud` the
-    // plugin's own rule looks at.
-    let c = with(base_claims(), json!({"aud": "<remove>", "AUD": "vault"}));
+    // OpenBao 2.7: a key that only case-folds onto a registered claim is refused as ambiguous.
+    for key in ["AUD", "Sub", "\u{17f}ub", "Exp", "JTI"] {
+        let mut c = base_claims();
+        c.insert(key.to_owned(), json!("vault"));
+        let a = judge(&role, &c);
+        assert_verdict(&a, Verdict::Refused);
+        assert!(a.why.contains("collides"), "{key}: {}", a.why);
+    }
+    // Keys that do not fold onto a registered name are plain claims.
+    let c = with(base_claims(), json!({"\u{212a}ey": "x", "audience": "y"}));
     assert_verdict(&judge(&role, &c), Verdict::Admitted);
+}
+
+#[test]
+fn vault_decodes_registered_claims_case_insensitively() {
+    let vault = ServerInfo {
+        flavor: crate::model::Flavor::Vault,
+        ..ServerInfo::default()
+    };
+    let run = |role: &JwtRole, c: &Map<String, Value>| {
+        admit(
+            &jwt_mount(),
+            RoleRef::Jwt(role),
+            &Credential::jwt(c),
+            &vault,
+        )
+    };
+    let role = jwt_role(json!({"bound_audiences": ["vault"]}));
+    // "AUD" satisfies bound_audiences, but is not the `aud` the plugin's own rule looks at.
+    let c = with(base_claims(), json!({"aud": "<remove>", "AUD": "vault"}));
+    assert_verdict(&run(&role, &c), Verdict::Admitted);
     let loose = jwt_role(json!({"token_bound_cidrs": ["127.0.0.1"]}));
-    assert_verdict(&judge(&loose, &c), Verdict::Admitted);
+    assert_verdict(&run(&loose, &c), Verdict::Admitted);
     // "Sub" satisfies bound_subject, but user_claim "sub" is an exact key.
     let subj = jwt_role(json!({
         "bound_audiences": ["vault"], "bound_subject": "x", "user_claim": "repository"
     }));
     let c = with(base_claims(), json!({"sub": "<remove>", "Sub": "x"}));
-    assert_verdict(&judge(&subj, &c), Verdict::Admitted);
+    assert_verdict(&run(&subj, &c), Verdict::Admitted);
     // The last matching key in sorted order wins ("sub" sorts after "Sub").
     let c = with(base_claims(), json!({"sub": "y", "Sub": "x"}));
-    assert_verdict(&judge(&subj, &c), Verdict::Refused);
+    assert_verdict(&run(&subj, &c), Verdict::Refused);
 }
 
 #[test]
@@ -486,7 +538,10 @@ fn claim_templated_policies() {
     assert!(a.unknowns.iter().any(|u| u.contains("lowercase")));
     // Without the flag, braces are literal policy names.
     let role = jwt_role(json!({"bound_audiences": ["vault"], "token_policies": ["ci-{{.x}}"]}));
-    assert_eq!(judge(&role, &base_claims()).token.policies, ["ci-{{.x}}", "default"]);
+    assert_eq!(
+        judge(&role, &base_claims()).token.policies,
+        ["ci-{{.x}}", "default"]
+    );
 }
 
 #[test]
@@ -494,13 +549,19 @@ fn policies_are_sanitized_like_policyutil() {
     let role = jwt_role(json!({
         "bound_audiences": ["vault"], "token_policies": ["Deploy", " ci ", "deploy", ""]
     }));
-    assert_eq!(judge(&role, &base_claims()).token.policies, ["ci", "default", "deploy"]);
+    assert_eq!(
+        judge(&role, &base_claims()).token.policies,
+        ["ci", "default", "deploy"]
+    );
     let role = jwt_role(json!({
         "bound_audiences": ["vault"], "token_policies": ["ci"], "token_no_default_policy": true
     }));
     assert_eq!(judge(&role, &base_claims()).token.policies, ["ci"]);
     let role = jwt_role(json!({"bound_audiences": ["vault"], "policies": ["Legacy"]}));
-    assert_eq!(judge(&role, &base_claims()).token.policies, ["default", "legacy"]);
+    assert_eq!(
+        judge(&role, &base_claims()).token.policies,
+        ["default", "legacy"]
+    );
     // root: the server refuses to mint root tokens at login.
     let role = jwt_role(json!({"bound_audiences": ["vault"], "token_policies": ["a", "Root"]}));
     let a = judge(&role, &base_claims());
@@ -539,7 +600,10 @@ fn token_ttls_against_mount_tune() {
 
 #[test]
 fn conditions_name_the_signature_source() {
-    let a = judge(&jwt_role(json!({"bound_audiences": ["vault"]})), &base_claims());
+    let a = judge(
+        &jwt_role(json!({"bound_audiences": ["vault"]})),
+        &base_claims(),
+    );
     assert!(
         a.conditions
             .iter()
@@ -558,14 +622,33 @@ fn cel_roles_are_unknown_unless_prechecks_fail() {
     }))
     .unwrap();
     let c = base_claims();
-    let a = admit(&jwt_mount(), RoleRef::Cel(&cel), &Credential::jwt(&c), &server());
+    let a = admit(
+        &jwt_mount(),
+        RoleRef::Cel(&cel),
+        &Credential::jwt(&c),
+        &server(),
+    );
     assert_verdict(&a, Verdict::Unknown);
-    assert!(a.unknowns.iter().any(|u| u.contains("startsWith")), "{:?}", a.unknowns);
+    assert!(
+        a.unknowns.iter().any(|u| u.contains("startsWith")),
+        "{:?}",
+        a.unknowns
+    );
     let c = with(base_claims(), json!({"aud": "other"}));
-    let a = admit(&jwt_mount(), RoleRef::Cel(&cel), &Credential::jwt(&c), &server());
+    let a = admit(
+        &jwt_mount(),
+        RoleRef::Cel(&cel),
+        &Credential::jwt(&c),
+        &server(),
+    );
     assert_verdict(&a, Verdict::Refused);
     let c = with(base_claims(), json!({"iss": "https://evil"}));
-    let a = admit(&jwt_mount(), RoleRef::Cel(&cel), &Credential::jwt(&c), &server());
+    let a = admit(
+        &jwt_mount(),
+        RoleRef::Cel(&cel),
+        &Credential::jwt(&c),
+        &server(),
+    );
     assert_verdict(&a, Verdict::Refused);
 }
 
@@ -583,7 +666,12 @@ fn method_and_kind_mismatches_are_refused() {
         ..AppRoleRole::default()
     };
     assert_verdict(
-        &admit(&jwt_mount(), RoleRef::AppRole(&ar), &Credential::jwt(&c), &server()),
+        &admit(
+            &jwt_mount(),
+            RoleRef::AppRole(&ar),
+            &Credential::jwt(&c),
+            &server(),
+        ),
         Verdict::Refused,
     );
     // An oidc-type mount serves JWT logins too.
@@ -678,7 +766,11 @@ fn k8s_namespaces_and_selector() {
     assert_verdict(&k8s(&sel, "runner", "ci"), Verdict::Admitted);
     let a = k8s(&sel, "runner", "other");
     assert_verdict(&a, Verdict::Unknown);
-    assert!(a.unknowns.iter().any(|u| u.contains("selector")), "{:?}", a.unknowns);
+    assert!(
+        a.unknowns.iter().any(|u| u.contains("selector")),
+        "{:?}",
+        a.unknowns
+    );
     let only_sel = k8s_role(json!({
         "bound_service_account_names": ["runner"],
         "bound_service_account_namespace_selector": "team: a"
@@ -696,11 +788,20 @@ fn k8s_audience_and_missing_account() {
     }));
     let a = k8s(&role, "runner", "ci");
     assert_verdict(&a, Verdict::Admitted);
-    assert!(a.conditions.iter().any(|c| c.contains("audience includes \"vault\"")));
+    assert!(a
+        .conditions
+        .iter()
+        .any(|c| c.contains("audience includes \"vault\"")));
     let good = obj(json!({"aud": ["https://kubernetes.default.svc", "vault"]}));
-    assert_verdict(&k8s_with(&role, "runner", "ci", Some(&good)), Verdict::Admitted);
+    assert_verdict(
+        &k8s_with(&role, "runner", "ci", Some(&good)),
+        Verdict::Admitted,
+    );
     let bad = obj(json!({"aud": ["https://kubernetes.default.svc"]}));
-    assert_verdict(&k8s_with(&role, "runner", "ci", Some(&bad)), Verdict::Refused);
+    assert_verdict(
+        &k8s_with(&role, "runner", "ci", Some(&bad)),
+        Verdict::Refused,
+    );
     let m = mount("kubernetes", json!({}));
     let cred = Credential::new(Method::Kubernetes);
     assert_verdict(
@@ -726,7 +827,10 @@ fn k8s_alias_name_source() {
     let alias = a.alias.clone().unwrap();
     assert!(!alias.name_known);
     assert_eq!(
-        alias.match_metadata.get("service_account_namespace").map(String::as_str),
+        alias
+            .match_metadata
+            .get("service_account_namespace")
+            .map(String::as_str),
         Some("ci")
     );
     let exported = EntityAlias {
@@ -763,7 +867,10 @@ fn k8s_issuer_only_when_enabled() {
     }));
     let claims = obj(json!({"iss": "https://other"}));
     // Default: validation disabled.
-    assert_verdict(&k8s_with(&role, "runner", "ci", Some(&claims)), Verdict::Admitted);
+    assert_verdict(
+        &k8s_with(&role, "runner", "ci", Some(&claims)),
+        Verdict::Admitted,
+    );
     let m = mount(
         "kubernetes",
         json!({"disable_iss_validation": false, "issuer": "https://k8s"}),
@@ -798,7 +905,12 @@ fn approle_admits_the_held_role_only() {
     let m = mount("approle", json!({}));
     let r = approle(json!({"name": "payments", "token_policies": ["pay"],
                            "secret_id_bound_cidrs": ["10.0.0.0/8"]}));
-    let a = admit(&m, RoleRef::AppRole(&r), &approle_cred(Some("Payments")), &server());
+    let a = admit(
+        &m,
+        RoleRef::AppRole(&r),
+        &approle_cred(Some("Payments")),
+        &server(),
+    );
     assert_verdict(&a, Verdict::Admitted);
     assert_eq!(a.login_cidrs, ["10.0.0.0/8"]);
     assert!(a.conditions.iter().any(|c| c.contains("secret-id")));
@@ -816,7 +928,12 @@ fn approle_admits_the_held_role_only() {
     };
     assert!(alias.matches(&exported));
     assert_verdict(
-        &admit(&m, RoleRef::AppRole(&r), &approle_cred(Some("web")), &server()),
+        &admit(
+            &m,
+            RoleRef::AppRole(&r),
+            &approle_cred(Some("web")),
+            &server(),
+        ),
         Verdict::Refused,
     );
     assert_verdict(
@@ -830,9 +947,17 @@ fn approle_without_secret_id_and_token_cidrs() {
     let m = mount("approle", json!({}));
     let r = approle(json!({"name": "open", "bind_secret_id": false,
                            "token_bound_cidrs": ["127.0.0.1/32"]}));
-    let a = admit(&m, RoleRef::AppRole(&r), &approle_cred(Some("open")), &server());
+    let a = admit(
+        &m,
+        RoleRef::AppRole(&r),
+        &approle_cred(Some("open")),
+        &server(),
+    );
     assert_verdict(&a, Verdict::Admitted);
-    assert!(a.conditions.iter().any(|c| c.contains("bind_secret_id = false")));
+    assert!(a
+        .conditions
+        .iter()
+        .any(|c| c.contains("bind_secret_id = false")));
     // token_bound_cidrs bind the token; they are not checked at AppRole login.
     assert!(a.login_cidrs.is_empty());
     assert_eq!(a.token.bound_cidrs, ["127.0.0.1/32"]);
@@ -845,7 +970,12 @@ fn cert(v: Value) -> CertRole {
 }
 
 fn cert_admit(entry: &CertRole, cred: Credential<'_>) -> Admission {
-    admit(&mount("cert", json!({})), RoleRef::Cert(entry), &cred, &server())
+    admit(
+        &mount("cert", json!({})),
+        RoleRef::Cert(entry),
+        &cred,
+        &server(),
+    )
 }
 
 #[test]
@@ -912,9 +1042,15 @@ fn userpass_named_user() {
         user: Some("other"),
         ..Credential::new(Method::Userpass)
     };
-    assert_verdict(&admit(&m, RoleRef::Userpass(&u), &other, &server()), Verdict::Refused);
+    assert_verdict(
+        &admit(&m, RoleRef::Userpass(&u), &other, &server()),
+        Verdict::Refused,
+    );
     let none = Credential::new(Method::Userpass);
-    assert_verdict(&admit(&m, RoleRef::Userpass(&u), &none, &server()), Verdict::Unknown);
+    assert_verdict(
+        &admit(&m, RoleRef::Userpass(&u), &none, &server()),
+        Verdict::Unknown,
+    );
 }
 
 // ---- LDAP ---------------------------------------------------------------------------------------
@@ -930,7 +1066,11 @@ fn ldap_mount() -> AuthMount {
         }))
         .unwrap(),
     );
-    for (g, p) in [("local-ops", "ops-pol"), ("devs", "dev-pol"), ("admins", "admin-pol")] {
+    for (g, p) in [
+        ("local-ops", "ops-pol"),
+        ("devs", "dev-pol"),
+        ("admins", "admin-pol"),
+    ] {
         m.roles.ldap_groups.push(
             serde_json::from_value::<LdapGroup>(json!({"name": g, "policies": [p]})).unwrap(),
         );
@@ -967,7 +1107,10 @@ fn ldap_entries_and_policies() {
     assert_eq!(a.group_aliases, ["local-ops", "Devs"]);
     let alias = a.alias.as_ref().unwrap();
     assert!(!alias.name_known);
-    assert_eq!(alias.match_metadata.get("name").map(String::as_str), Some("deployer"));
+    assert_eq!(
+        alias.match_metadata.get("name").map(String::as_str),
+        Some("deployer")
+    );
     assert!(a.why.contains("local group"), "{}", a.why);
 }
 
@@ -1021,7 +1164,12 @@ fn ldap_case_sensitive_names() {
         user: Some("Deployer"),
         ..Credential::new(Method::Ldap)
     };
-    let a = admit(&m, RoleRef::LdapUser(&m.roles.ldap_users[0]), &cred, &server());
+    let a = admit(
+        &m,
+        RoleRef::LdapUser(&m.roles.ldap_users[0]),
+        &cred,
+        &server(),
+    );
     assert_verdict(&a, Verdict::Refused);
 }
 
@@ -1051,17 +1199,32 @@ fn token_roles() {
     .unwrap();
     let a = admit(&m, RoleRef::Token(&no_default), &cred, &server());
     assert_eq!(a.token.policies, ["ci"]);
-    assert_eq!(a.token.unresolved_policies, ["team-* (allowed_policies_glob)"]);
+    assert_eq!(
+        a.token.unresolved_policies,
+        ["team-* (allowed_policies_glob)"]
+    );
     let open: TokenRole = serde_json::from_value(json!({"name": "ci"})).unwrap();
     let a = admit(&m, RoleRef::Token(&open), &cred, &server());
-    assert!(a.unknowns.iter().any(|u| u.contains("parent token")), "{:?}", a.unknowns);
+    assert!(
+        a.unknowns.iter().any(|u| u.contains("parent token")),
+        "{:?}",
+        a.unknowns
+    );
     let other = Credential {
         role_name: Some("other"),
         ..Credential::new(Method::Token)
     };
-    assert_verdict(&admit(&m, RoleRef::Token(&r), &other, &server()), Verdict::Refused);
     assert_verdict(
-        &admit(&m, RoleRef::Token(&r), &Credential::new(Method::Token), &server()),
+        &admit(&m, RoleRef::Token(&r), &other, &server()),
+        Verdict::Refused,
+    );
+    assert_verdict(
+        &admit(
+            &m,
+            RoleRef::Token(&r),
+            &Credential::new(Method::Token),
+            &server(),
+        ),
         Verdict::Unknown,
     );
 }
@@ -1071,8 +1234,12 @@ fn token_roles() {
 #[test]
 fn admit_all_covers_every_role_of_the_mount() {
     let mut m = jwt_mount();
-    m.roles.jwt.push(jwt_role(json!({"name": "a", "bound_audiences": ["vault"]})));
-    m.roles.jwt.push(jwt_role(json!({"name": "b", "bound_audiences": ["other"]})));
+    m.roles
+        .jwt
+        .push(jwt_role(json!({"name": "a", "bound_audiences": ["vault"]})));
+    m.roles
+        .jwt
+        .push(jwt_role(json!({"name": "b", "bound_audiences": ["other"]})));
     m.roles.cel.push(
         serde_json::from_value(json!({"name": "c", "cel_program": {"expression": "true"}}))
             .unwrap(),

@@ -172,7 +172,12 @@ pub fn resolve_token_type(role_type: Option<&str>, mount: &AuthMount) -> TokenTy
         };
     }
     let role = role_type.unwrap_or("default");
-    match mount.tune.token_type.as_deref().unwrap_or("default-service") {
+    match mount
+        .tune
+        .token_type
+        .as_deref()
+        .unwrap_or("default-service")
+    {
         "service" => TokenType::Service,
         "batch" => TokenType::Batch,
         "default-batch" => match role {
@@ -224,7 +229,10 @@ mod tests {
         let s = server();
         assert_eq!(calculate_ttl(&m, &s, None, None, None, None).0, 3600);
         // token_ttl above the mount max is capped.
-        assert_eq!(calculate_ttl(&m, &s, Some(10_000), None, None, None).0, 7200);
+        assert_eq!(
+            calculate_ttl(&m, &s, Some(10_000), None, None, None).0,
+            7200
+        );
         // token_max_ttl lowers the cap.
         assert_eq!(
             calculate_ttl(&m, &s, None, None, Some(600), None),
@@ -250,13 +258,19 @@ mod tests {
     fn token_type_resolution() {
         let svc = mount(None, None, None);
         assert_eq!(resolve_token_type(None, &svc), TokenType::Service);
-        assert_eq!(resolve_token_type(Some("default"), &svc), TokenType::Service);
+        assert_eq!(
+            resolve_token_type(Some("default"), &svc),
+            TokenType::Service
+        );
         assert_eq!(resolve_token_type(Some("batch"), &svc), TokenType::Batch);
         let db = mount(None, None, Some("default-batch"));
         assert_eq!(resolve_token_type(Some("default"), &db), TokenType::Batch);
         assert_eq!(resolve_token_type(Some("service"), &db), TokenType::Service);
         let forced = mount(None, None, Some("service"));
-        assert_eq!(resolve_token_type(Some("batch"), &forced), TokenType::Service);
+        assert_eq!(
+            resolve_token_type(Some("batch"), &forced),
+            TokenType::Service
+        );
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub(super) fn admit(
     let Some(name) = cred.user else {
         return Admission::unknown(
             "the pipeline's userpass user is not known",
-            format!("whether the pipeline logs in as userpass user {:?}", user.name),
+            format!(
+                "whether the pipeline logs in as userpass user {:?}",
+                user.name
+            ),
         );
     };
     let login = name.to_lowercase();
@@ -30,8 +33,10 @@ pub(super) fn admit(
         Verdict::Admitted,
         format!("the pipeline logs in as userpass user {:?}", user.name),
     );
-    a.conditions
-        .push(format!("the pipeline knows the password of user {:?}", user.name));
+    a.conditions.push(format!(
+        "the pipeline knows the password of user {:?}",
+        user.name
+    ));
     a.require_login_cidrs("token_bound_cidrs", &user.token.token_bound_cidrs);
     a.alias = Some(Alias {
         mount_accessor: mount.accessor.clone(),

@@ -455,6 +455,12 @@ impl<'a> Analysis<'a> {
     ) -> (Vec<(Vec<Login<'a>>, Vec<Unknown>)>, Vec<TokenReach>) {
         let mut logins: Vec<(Vec<Login<'a>>, Vec<Unknown>)> =
             pipelines.par_iter().map(|p| self.logins(p)).collect();
+        let tokens = self.compile_logins(&mut logins);
+        (logins, tokens)
+    }
+
+    /// Resolve the token identity of every possible login and compile each distinct one.
+    pub fn compile_logins(&self, logins: &mut [(Vec<Login<'a>>, Vec<Unknown>)]) -> Vec<TokenReach> {
         let mut keys: FxHashMap<String, usize> = FxHashMap::default();
         let mut identities: Vec<TokenIdentity> = Vec::new();
         for (ls, _) in logins.iter_mut() {
@@ -473,11 +479,71 @@ impl<'a> Analysis<'a> {
                 l.token = Some(slot);
             }
         }
-        let tokens: Vec<TokenReach> = identities
+        identities
             .into_par_iter()
             .map(|id| self.token_reach(id))
-            .collect();
-        (logins, tokens)
+            .collect()
+    }
+
+    /// Reach of every role of the estate as if a workload could log into it, for estates without
+    /// an inventory: one virtual pipeline per role, named `<ns>auth/<mount>/role/<name>`. The
+    /// login's entity is not known, so only the role's token policies count (said in unknowns).
+    pub fn role_reach(&self) -> Vec<PipelineReach> {
+        let mut virtual_pipelines = Vec::new();
+        let mut logins: Vec<(Vec<Login<'a>>, Vec<Unknown>)> = Vec::new();
+        for ns in &self.snapshot.namespaces {
+            let nsp = crate::model::namespace_path(&ns.path).into_owned();
+            for m in &ns.auth_mounts {
+                for r in m.roles() {
+                    let name = format!("{nsp}auth/{}role/{}", m.path, r.name());
+                    let mut admission = Admission {
+                        verdict: Verdict::Admitted,
+                        why: "role-level analysis: any workload the role admits".to_string(),
+                        conditions: Vec::new(),
+                        unknowns: Vec::new(),
+                        login_cidrs: Vec::new(),
+                        alias: None,
+                        group_aliases: Vec::new(),
+                        token: Default::default(),
+                    };
+                    match r.token() {
+                        Some(t) => admission.token.policies = t.login_policies(),
+                        None => {
+                            admission.verdict = Verdict::Unknown;
+                            admission
+                                .unknowns
+                                .push("the role's policies come from a program (CEL)".into());
+                        }
+                    }
+                    virtual_pipelines.push(Pipeline {
+                        name: name.clone(),
+                        ..Default::default()
+                    });
+                    logins.push((
+                        vec![Login {
+                            namespace: ns,
+                            mount: m,
+                            role: r.name().to_string(),
+                            admission,
+                            configured: true,
+                            identity: None,
+                            token: None,
+                        }],
+                        vec![Unknown::new(
+                            "identity",
+                            "role-level analysis: entity and group policies of the logins are not included",
+                        )],
+                    ));
+                }
+            }
+        }
+        let tokens = self.compile_logins(&mut logins);
+        let opts = ReachOptions::default();
+        virtual_pipelines
+            .par_iter()
+            .zip(logins.par_iter())
+            .map(|(p, (ls, u))| self.assemble(p, ls, u, &tokens, &opts))
+            .collect()
     }
 
     /// The reach of every selected pipeline.

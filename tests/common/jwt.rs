@@ -96,7 +96,12 @@ impl Signer {
         );
         let mut sig = vec![0u8; self.key.public().modulus_len()];
         self.key
-            .sign(&RSA_PKCS1_SHA256, &self.rng, signing_input.as_bytes(), &mut sig)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                signing_input.as_bytes(),
+                &mut sig,
+            )
             .expect("RSA signing failed");
         format!("{signing_input}.{}", b64url(&sig))
     }

@@ -1,0 +1,666 @@
+//! Changes a what-if applies to a snapshot: policy files, a change file of roles, entities,
+//! groups and policies, or a Terraform plan (see [`super::terraform`]).
+//!
+//! A change is applied to the snapshot's JSON form and the result is loaded back through the
+//! model, so a change that would make the estate malformed (a role field of the wrong type …) is
+//! refused with the model's own error.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::acl::{parse_policy, ParseOptions, PolicySource};
+use crate::model::{namespace_path, Snapshot};
+
+/// One change to an estate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    UpsertPolicy {
+        namespace: String,
+        name: String,
+        text: String,
+    },
+    DeletePolicy {
+        namespace: String,
+        name: String,
+    },
+    /// Create a role or merge `fields` into it (`replace`: set exactly `fields`).
+    UpsertRole {
+        namespace: String,
+        mount: String,
+        kind: Option<String>,
+        name: String,
+        fields: Map<String, Value>,
+        replace: bool,
+    },
+    DeleteRole {
+        namespace: String,
+        mount: String,
+        kind: Option<String>,
+        name: String,
+    },
+    /// Create an entity or merge `fields` (policies, metadata, disabled …) into it.
+    UpsertEntity {
+        namespace: String,
+        name: String,
+        fields: Map<String, Value>,
+    },
+    DeleteEntity {
+        namespace: String,
+        name: String,
+    },
+    /// Create a group or merge `fields` (policies, member_entity_ids, member_group_ids, type …).
+    UpsertGroup {
+        namespace: String,
+        name: String,
+        fields: Map<String, Value>,
+    },
+    DeleteGroup {
+        namespace: String,
+        name: String,
+    },
+    AddAuthMount {
+        namespace: String,
+        path: String,
+        mount_type: String,
+    },
+    DeleteAuthMount {
+        namespace: String,
+        path: String,
+    },
+    AddSecretMount {
+        namespace: String,
+        path: String,
+        mount_type: String,
+        options: Map<String, Value>,
+    },
+    AddNamespace {
+        path: String,
+    },
+}
+
+impl Change {
+    /// A one-line description for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::UpsertPolicy {
+                namespace, name, ..
+            } => format!("policy {namespace}{name} written"),
+            Change::DeletePolicy { namespace, name } => format!("policy {namespace}{name} deleted"),
+            Change::UpsertRole {
+                namespace,
+                mount,
+                name,
+                ..
+            } => {
+                format!(
+                    "role {namespace}auth/{}/role/{name} written",
+                    mount.trim_end_matches('/')
+                )
+            }
+            Change::DeleteRole {
+                namespace,
+                mount,
+                name,
+                ..
+            } => {
+                format!(
+                    "role {namespace}auth/{}/role/{name} deleted",
+                    mount.trim_end_matches('/')
+                )
+            }
+            Change::UpsertEntity {
+                namespace, name, ..
+            } => format!("entity {namespace}{name} written"),
+            Change::DeleteEntity { namespace, name } => format!("entity {namespace}{name} deleted"),
+            Change::UpsertGroup {
+                namespace, name, ..
+            } => format!("group {namespace}{name} written"),
+            Change::DeleteGroup { namespace, name } => format!("group {namespace}{name} deleted"),
+            Change::AddAuthMount {
+                namespace,
+                path,
+                mount_type,
+            } => {
+                format!("auth mount {namespace}auth/{path} ({mount_type}) enabled")
+            }
+            Change::DeleteAuthMount { namespace, path } => {
+                format!("auth mount {namespace}auth/{path} disabled")
+            }
+            Change::AddSecretMount {
+                namespace,
+                path,
+                mount_type,
+                ..
+            } => {
+                format!("secret mount {namespace}{path} ({mount_type}) enabled")
+            }
+            Change::AddNamespace { path } => format!("namespace {path} created"),
+        }
+    }
+}
+
+/// The change file (`--apply changes.yaml`): lists of policies, roles, entities and groups.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeFile {
+    /// Default namespace of every entry.
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub policies: Vec<PolicyChange>,
+    #[serde(default)]
+    pub roles: Vec<RoleChange>,
+    #[serde(default)]
+    pub entities: Vec<IdentityChange>,
+    #[serde(default)]
+    pub groups: Vec<IdentityChange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChange {
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The policy text (HCL or JSON).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// A file holding the policy text, relative to the change file.
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub delete: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// The auth mount (`gha`, `auth/gha/`).
+    pub mount: String,
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The role collection (`jwt`, `kubernetes`, `approle`, `cert`, `userpass`, `ldap_groups`,
+    /// `ldap_users`, `token`); inferred from the mount type when absent.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Fields to set (API field names), merged into the existing role.
+    #[serde(default)]
+    pub set: Map<String, Value>,
+    /// Replace the whole role with `set`.
+    #[serde(default)]
+    pub replace: bool,
+    #[serde(default)]
+    pub delete: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityChange {
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub set: Map<String, Value>,
+    #[serde(default)]
+    pub delete: bool,
+}
+
+fn mount_path(m: &str) -> String {
+    let m = m.trim_matches('/');
+    let m = m.strip_prefix("auth/").unwrap_or(m);
+    format!("{m}/")
+}
+
+/// Read a `--apply` argument: a directory or file of policies, a change file, or a Terraform
+/// plan. Returns the changes and what could not be mapped.
+pub fn load_changes(path: &Path, default_namespace: &str) -> Result<(Vec<Change>, Vec<String>)> {
+    if path.is_dir() {
+        return Ok((policy_dir(path, default_namespace)?, Vec::new()));
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if ext == "hcl" {
+        return Ok((vec![policy_file(path, default_namespace)?], Vec::new()));
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read change {}", path.display()))?;
+    if ext == "json" {
+        let v: Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: malformed JSON: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
+        if v.get("resource_changes").is_some() || v.get("format_version").is_some() {
+            return super::terraform::changes(&v)
+                .with_context(|| format!("cannot apply Terraform plan {}", path.display()));
+        }
+        if v.get("path").is_some() {
+            // A JSON policy named after its file.
+            return Ok((vec![policy_file(path, default_namespace)?], Vec::new()));
+        }
+        let cf: ChangeFile = serde_path_to_error::deserialize(v).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: invalid change file at `{}`: {}",
+                path.display(),
+                e.path(),
+                e.inner()
+            )
+        })?;
+        return Ok((change_file(cf, path)?, Vec::new()));
+    }
+    if ext == "yaml" || ext == "yml" {
+        let de = yaml_serde::Deserializer::from_str(&text);
+        let cf: ChangeFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: invalid change file at `{}`: {}",
+                path.display(),
+                e.path(),
+                e.inner()
+            )
+        })?;
+        return Ok((change_file(cf, path)?, Vec::new()));
+    }
+    bail!(
+        "{}: unknown change type: give a directory of policies, a *.hcl or *.json policy, a *.yaml/*.json change file, or a Terraform plan (`terraform show -json plan > plan.json`)",
+        path.display()
+    )
+}
+
+fn policy_file(path: &Path, namespace: &str) -> Result<Change> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy file {}", path.display()))?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .with_context(|| format!("cannot name a policy after {}", path.display()))?
+        .to_lowercase();
+    check_policy(&name, &text, namespace)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Change::UpsertPolicy {
+        namespace: namespace_path(namespace).into_owned(),
+        name,
+        text,
+    })
+}
+
+fn policy_dir(dir: &Path, namespace: &str) -> Result<Vec<Change>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read policy directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("hcl") | Some("json")
+                )
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no *.hcl or *.json policy files", dir.display());
+    }
+    files.iter().map(|f| policy_file(f, namespace)).collect()
+}
+
+/// Refuse a policy the server would refuse.
+fn check_policy(name: &str, text: &str, namespace: &str) -> Result<(), String> {
+    let src = PolicySource {
+        name: name.to_string(),
+        text: text.to_string(),
+        namespace_path: namespace_path(namespace).into_owned(),
+        namespace_id: "root".into(),
+        ..Default::default()
+    };
+    parse_policy(&src, &ParseOptions::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn change_file(cf: ChangeFile, path: &Path) -> Result<Vec<Change>> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let ns_of =
+        |n: &Option<String>| namespace_path(n.as_deref().unwrap_or(&cf.namespace)).into_owned();
+    let mut out = Vec::new();
+    for p in &cf.policies {
+        let ns = ns_of(&p.namespace);
+        let name = p.name.trim().to_lowercase();
+        if p.delete {
+            out.push(Change::DeletePolicy {
+                namespace: ns,
+                name,
+            });
+            continue;
+        }
+        let text = match (&p.policy, &p.file) {
+            (Some(t), None) => t.clone(),
+            (None, Some(f)) => std::fs::read_to_string(dir.join(f))
+                .with_context(|| format!("{}: cannot read policy file {f}", path.display()))?,
+            _ => bail!(
+                "{}: policy {:?}: give exactly one of `policy` (the text) or `file`, or `delete: true`",
+                path.display(),
+                p.name
+            ),
+        };
+        check_policy(&name, &text, &ns).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        out.push(Change::UpsertPolicy {
+            namespace: ns,
+            name,
+            text,
+        });
+    }
+    for r in &cf.roles {
+        let ns = ns_of(&r.namespace);
+        let mount = r
+            .mount
+            .trim_matches('/')
+            .trim_start_matches("auth/")
+            .to_string();
+        if r.delete {
+            out.push(Change::DeleteRole {
+                namespace: ns,
+                mount,
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+            });
+        } else {
+            out.push(Change::UpsertRole {
+                namespace: ns,
+                mount,
+                kind: r.kind.clone(),
+                name: r.name.clone(),
+                fields: r.set.clone(),
+                replace: r.replace,
+            });
+        }
+    }
+    for e in &cf.entities {
+        let ns = ns_of(&e.namespace);
+        out.push(if e.delete {
+            Change::DeleteEntity {
+                namespace: ns,
+                name: e.name.clone(),
+            }
+        } else {
+            Change::UpsertEntity {
+                namespace: ns,
+                name: e.name.clone(),
+                fields: e.set.clone(),
+            }
+        });
+    }
+    for g in &cf.groups {
+        let ns = ns_of(&g.namespace);
+        out.push(if g.delete {
+            Change::DeleteGroup {
+                namespace: ns,
+                name: g.name.clone(),
+            }
+        } else {
+            Change::UpsertGroup {
+                namespace: ns,
+                name: g.name.clone(),
+                fields: g.set.clone(),
+            }
+        });
+    }
+    Ok(out)
+}
+
+fn role_kind(mount_type: &str) -> Option<&'static str> {
+    Some(match mount_type {
+        "jwt" | "oidc" => "jwt",
+        "kubernetes" => "kubernetes",
+        "approle" => "approle",
+        "cert" => "cert",
+        "userpass" => "userpass",
+        "token" => "token",
+        _ => return None,
+    })
+}
+
+fn ns_obj<'a>(snap: &'a mut Value, ns: &str, create: bool) -> Result<&'a mut Map<String, Value>> {
+    let list = snap["namespaces"]
+        .as_array_mut()
+        .context("snapshot has no namespaces")?;
+    let pos = list
+        .iter()
+        .position(|n| namespace_path(n["path"].as_str().unwrap_or("")) == ns);
+    let i = match pos {
+        Some(i) => i,
+        None if create => {
+            list.push(json!({"path": ns, "id": format!("whatif-{}", ns.trim_end_matches('/'))}));
+            list.len() - 1
+        }
+        None => bail!("namespace {ns:?} is not in the snapshot"),
+    };
+    list[i]
+        .as_object_mut()
+        .context("namespace is not an object")
+}
+
+fn array<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
+    let v = obj.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    if !v.is_array() {
+        *v = Value::Array(Vec::new());
+    }
+    v.as_array_mut().expect("just made an array")
+}
+
+fn merge(into: &mut Map<String, Value>, fields: &Map<String, Value>) {
+    for (k, v) in fields {
+        into.insert(k.clone(), v.clone());
+    }
+}
+
+/// Apply changes to a snapshot, giving the new snapshot.
+pub fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
+    let mut v = serde_json::to_value(base).context("cannot serialize the snapshot")?;
+    for c in changes {
+        apply_one(&mut v, c).with_context(|| format!("cannot apply change: {}", c.describe()))?;
+    }
+    let text = serde_json::to_string(&v)?;
+    Snapshot::from_json_str(&text, "<snapshot with changes applied>")
+        .context("the changes make the snapshot invalid")
+}
+
+fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
+    match c {
+        Change::AddNamespace { path } => {
+            ns_obj(v, &namespace_path(path), true)?;
+        }
+        Change::UpsertPolicy {
+            namespace,
+            name,
+            text,
+        } => {
+            let ns = ns_obj(v, namespace, true)?;
+            let ps = array(ns, "policies");
+            match ps.iter_mut().find(|p| p["name"].as_str() == Some(name)) {
+                Some(p) => p["policy"] = json!(text),
+                None => ps.push(json!({"name": name, "policy": text})),
+            }
+        }
+        Change::DeletePolicy { namespace, name } => {
+            let ns = ns_obj(v, namespace, false)?;
+            array(ns, "policies").retain(|p| p["name"].as_str() != Some(name));
+        }
+        Change::UpsertRole {
+            namespace,
+            mount,
+            kind,
+            name,
+            fields,
+            replace,
+        } => {
+            let mount = &mount_path(mount);
+            let ns = ns_obj(v, namespace, false)?;
+            let mounts = array(ns, "auth_mounts");
+            let m = mounts
+                .iter_mut()
+                .find(|m| m["path"].as_str().map(mount_path).as_deref() == Some(mount.as_str()))
+                .with_context(|| {
+                    format!("auth mount auth/{mount} is not in namespace {namespace:?}")
+                })?;
+            let mt = m["type"].as_str().unwrap_or("").to_string();
+            let kind = match kind.as_deref() {
+                Some(k) => k.to_string(),
+                None => role_kind(&mt)
+                    .with_context(|| {
+                        format!("give the role `kind`: mount auth/{mount} is of type {mt:?}")
+                    })?
+                    .to_string(),
+            };
+            let mo = m.as_object_mut().context("mount is not an object")?;
+            let roles = mo.entry("roles").or_insert_with(|| json!({}));
+            let roles = roles.as_object_mut().context("roles is not an object")?;
+            let list = roles.entry(kind.clone()).or_insert_with(|| json!([]));
+            let list = list.as_array_mut().context("role list is not an array")?;
+            match list.iter_mut().find(|r| r["name"].as_str() == Some(name)) {
+                Some(r) if !replace => {
+                    merge(r.as_object_mut().context("role is not an object")?, fields)
+                }
+                Some(r) => {
+                    let mut new = fields.clone();
+                    new.insert("name".into(), json!(name));
+                    *r = Value::Object(new);
+                }
+                None => {
+                    let mut new = fields.clone();
+                    new.insert("name".into(), json!(name));
+                    if kind == "jwt" && !new.contains_key("role_type") {
+                        // The API defaults role_type to oidc on every write that omits it.
+                        new.insert("role_type".into(), json!("oidc"));
+                    }
+                    list.push(Value::Object(new));
+                }
+            }
+        }
+        Change::DeleteRole {
+            namespace,
+            mount,
+            kind,
+            name,
+        } => {
+            let mount = &mount_path(mount);
+            let ns = ns_obj(v, namespace, false)?;
+            for m in array(ns, "auth_mounts") {
+                if m["path"].as_str().map(mount_path).as_deref() != Some(mount.as_str()) {
+                    continue;
+                }
+                if let Some(roles) = m.get_mut("roles").and_then(Value::as_object_mut) {
+                    for (k, list) in roles.iter_mut() {
+                        if kind.as_deref().is_some_and(|want| want != k) {
+                            continue;
+                        }
+                        if let Some(l) = list.as_array_mut() {
+                            l.retain(|r| r["name"].as_str() != Some(name));
+                        }
+                    }
+                }
+            }
+        }
+        Change::UpsertEntity {
+            namespace,
+            name,
+            fields,
+        } => {
+            let ns = ns_obj(v, namespace, false)?;
+            let es = array(ns, "entities");
+            match es.iter_mut().find(|e| e["name"].as_str() == Some(name)) {
+                Some(e) => merge(
+                    e.as_object_mut().context("entity is not an object")?,
+                    fields,
+                ),
+                None => {
+                    let mut new = fields.clone();
+                    new.insert("name".into(), json!(name));
+                    new.entry("id")
+                        .or_insert_with(|| json!(format!("whatif-entity-{name}")));
+                    es.push(Value::Object(new));
+                }
+            }
+        }
+        Change::DeleteEntity { namespace, name } => {
+            let ns = ns_obj(v, namespace, false)?;
+            array(ns, "entities").retain(|e| e["name"].as_str() != Some(name));
+        }
+        Change::UpsertGroup {
+            namespace,
+            name,
+            fields,
+        } => {
+            let ns = ns_obj(v, namespace, false)?;
+            let gs = array(ns, "groups");
+            match gs.iter_mut().find(|g| g["name"].as_str() == Some(name)) {
+                Some(g) => merge(g.as_object_mut().context("group is not an object")?, fields),
+                None => {
+                    let mut new = fields.clone();
+                    new.insert("name".into(), json!(name));
+                    new.entry("id")
+                        .or_insert_with(|| json!(format!("whatif-group-{name}")));
+                    new.entry("type").or_insert_with(|| json!("internal"));
+                    gs.push(Value::Object(new));
+                }
+            }
+        }
+        Change::DeleteGroup { namespace, name } => {
+            let ns = ns_obj(v, namespace, false)?;
+            array(ns, "groups").retain(|g| g["name"].as_str() != Some(name));
+        }
+        Change::AddAuthMount {
+            namespace,
+            path,
+            mount_type,
+        } => {
+            let ns = ns_obj(v, namespace, true)?;
+            let p = mount_path(path);
+            let ms = array(ns, "auth_mounts");
+            if !ms
+                .iter()
+                .any(|m| m["path"].as_str().map(mount_path).as_deref() == Some(p.as_str()))
+            {
+                ms.push(json!({
+                    "path": p,
+                    "type": mount_type,
+                    "accessor": format!("auth_{mount_type}_whatif_{}", p.trim_end_matches('/').replace('/', "_")),
+                }));
+            }
+        }
+        Change::DeleteAuthMount { namespace, path } => {
+            let ns = ns_obj(v, namespace, false)?;
+            let p = mount_path(path);
+            array(ns, "auth_mounts")
+                .retain(|m| m["path"].as_str().map(mount_path).as_deref() != Some(p.as_str()));
+        }
+        Change::AddSecretMount {
+            namespace,
+            path,
+            mount_type,
+            options,
+        } => {
+            let ns = ns_obj(v, namespace, true)?;
+            let p = format!("{}/", path.trim_matches('/'));
+            let ms = array(ns, "secret_mounts");
+            if !ms.iter().any(|m| m["path"].as_str() == Some(p.as_str())) {
+                ms.push(json!({
+                    "path": p,
+                    "type": mount_type,
+                    "accessor": format!("{mount_type}_whatif"),
+                    "options": options,
+                }));
+            }
+        }
+    }
+    Ok(())
+}

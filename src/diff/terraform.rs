@@ -1,0 +1,387 @@
+//! Terraform plans (`terraform show -json plan`) as what-if changes: the `resource_changes` of
+//! the Vault provider's resources, mapped onto the snapshot.
+//!
+//! The provider's habits matter: `vault_jwt_auth_backend_role.bound_claims` values are split on
+//! commas into lists (unless `disable_bound_claims_parsing`), `role_type` defaults to `oidc`,
+//! `backend` defaults to the method's type, and every resource's `namespace` is relative to the
+//! provider's. Resources the mapping does not understand are returned as unknowns, never dropped.
+
+use anyhow::{bail, Result};
+use serde_json::{Map, Value};
+
+use super::change::Change;
+use crate::model::namespace_path;
+
+/// Changes and unmapped resources of a plan.
+pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>)> {
+    if let Some(v) = plan.get("format_version").and_then(Value::as_str) {
+        if !v.starts_with("1.") && v != "1" {
+            bail!("unsupported plan format_version {v:?} (this blastmap reads 1.x)");
+        }
+    }
+    let Some(rcs) = plan.get("resource_changes") else {
+        bail!("not a Terraform plan: no `resource_changes` (produce one with `terraform show -json plan.tfplan > plan.json`)");
+    };
+    let rcs = rcs
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("`resource_changes` is not an array"))?;
+    let mut out = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, rc) in rcs.iter().enumerate() {
+        let ty = rc.get("type").and_then(Value::as_str).unwrap_or("");
+        let address = rc
+            .get("address")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("resource_changes[{i}]"));
+        if !ty.starts_with("vault_") || rc.get("mode").and_then(Value::as_str) == Some("data") {
+            continue;
+        }
+        let change = rc
+            .get("change")
+            .ok_or_else(|| anyhow::anyhow!("{address}: no `change`"))?;
+        let actions: Vec<&str> = change
+            .get("actions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| anyhow::anyhow!("{address}: `change.actions` missing"))?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        if actions.iter().all(|a| *a == "no-op" || *a == "read") {
+            continue;
+        }
+        let deletes = actions.contains(&"delete");
+        let creates = actions.contains(&"create") || actions.contains(&"update");
+        let before = change.get("before").and_then(Value::as_object);
+        let after = change.get("after").and_then(Value::as_object);
+        let after_unknown = change.get("after_unknown").and_then(Value::as_object);
+        let unknown_keys: Vec<String> = after_unknown
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, v)| {
+                        v.as_bool() == Some(true) && !matches!(k.as_str(), "id" | "accessor")
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !unknown_keys.is_empty() && creates {
+            unknown.push(format!(
+                "{address}: {} known only after apply; assumed as planned where a value is given",
+                unknown_keys.join(", ")
+            ));
+        }
+        let mapped = map_resource(ty, deletes, creates, before, after, &mut out);
+        match mapped {
+            Ok(true) => {}
+            Ok(false) => unknown.push(format!(
+                "{address}: resource type {ty} is not modelled; its effect on reach is unknown"
+            )),
+            Err(e) => bail!("{address}: {e}"),
+        }
+    }
+    Ok((out, unknown))
+}
+
+fn s<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+fn ns_of(m: &Map<String, Value>) -> String {
+    namespace_path(s(m, "namespace").unwrap_or("")).into_owned()
+}
+
+/// Role fields the API knows, from a provider resource's attributes.
+fn role_fields(ty: &str, m: &Map<String, Value>) -> Map<String, Value> {
+    const SKIP: &[&str] = &[
+        "id",
+        "backend",
+        "role_name",
+        "namespace",
+        "role_id",
+        "disable_bound_claims_parsing",
+    ];
+    let mut f = Map::new();
+    for (k, v) in m {
+        if SKIP.contains(&k.as_str()) || v.is_null() {
+            continue;
+        }
+        f.insert(k.clone(), v.clone());
+    }
+    if ty == "vault_jwt_auth_backend_role" {
+        let parse = !m
+            .get("disable_bound_claims_parsing")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if let (true, Some(Value::Object(bc))) = (parse, m.get("bound_claims")) {
+            let split: Map<String, Value> = bc
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v.as_str() {
+                        Some(s) if s.contains(',') => Value::Array(
+                            s.split(',')
+                                .map(|x| Value::String(x.trim().to_string()))
+                                .collect(),
+                        ),
+                        _ => v.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect();
+            f.insert("bound_claims".into(), Value::Object(split));
+        }
+        if !f.contains_key("role_type") {
+            f.insert("role_type".into(), Value::String("oidc".into()));
+        }
+        // Legacy `policies` maps to token_policies.
+        if let Some(p) = f.remove("policies") {
+            f.entry("token_policies").or_insert(p);
+        }
+    }
+    f
+}
+
+fn map_resource(
+    ty: &str,
+    deletes: bool,
+    creates: bool,
+    before: Option<&Map<String, Value>>,
+    after: Option<&Map<String, Value>>,
+    out: &mut Vec<Change>,
+) -> Result<bool> {
+    let need = |m: Option<&Map<String, Value>>, k: &str| -> Result<String> {
+        m.and_then(|m| s(m, k))
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("attribute `{k}` missing"))
+    };
+    match ty {
+        "vault_policy" => {
+            if deletes {
+                let b = before.or(after);
+                out.push(Change::DeletePolicy {
+                    namespace: b.map(ns_of).unwrap_or_default(),
+                    name: need(b, "name")?.to_lowercase(),
+                });
+            }
+            if creates || (deletes && after.is_some()) {
+                let a = after;
+                out.push(Change::UpsertPolicy {
+                    namespace: a.map(ns_of).unwrap_or_default(),
+                    name: need(a, "name")?.to_lowercase(),
+                    text: need(a, "policy")?,
+                });
+            }
+        }
+        "vault_jwt_auth_backend_role"
+        | "vault_approle_auth_backend_role"
+        | "vault_kubernetes_auth_backend_role"
+        | "vault_token_auth_backend_role"
+        | "vault_cert_auth_backend_role" => {
+            let (default_backend, kind) = match ty {
+                "vault_jwt_auth_backend_role" => ("jwt", "jwt"),
+                "vault_approle_auth_backend_role" => ("approle", "approle"),
+                "vault_kubernetes_auth_backend_role" => ("kubernetes", "kubernetes"),
+                "vault_token_auth_backend_role" => ("token", "token"),
+                _ => ("cert", "cert"),
+            };
+            let name_key = if ty == "vault_cert_auth_backend_role" {
+                "name"
+            } else {
+                "role_name"
+            };
+            if deletes {
+                let b = before.or(after);
+                out.push(Change::DeleteRole {
+                    namespace: b.map(ns_of).unwrap_or_default(),
+                    mount: b
+                        .and_then(|m| s(m, "backend"))
+                        .unwrap_or(default_backend)
+                        .to_string(),
+                    kind: Some(kind.to_string()),
+                    name: need(b, name_key)?,
+                });
+            }
+            if creates || (deletes && after.is_some()) {
+                let a = after.ok_or_else(|| anyhow::anyhow!("`change.after` missing"))?;
+                out.push(Change::UpsertRole {
+                    namespace: ns_of(a),
+                    mount: s(a, "backend").unwrap_or(default_backend).to_string(),
+                    kind: Some(kind.to_string()),
+                    name: need(Some(a), name_key)?,
+                    fields: role_fields(ty, a),
+                    replace: true,
+                });
+            }
+        }
+        "vault_identity_entity" => {
+            if deletes {
+                let b = before.or(after);
+                out.push(Change::DeleteEntity {
+                    namespace: b.map(ns_of).unwrap_or_default(),
+                    name: need(b, "name")?,
+                });
+            }
+            if creates || (deletes && after.is_some()) {
+                let a = after.ok_or_else(|| anyhow::anyhow!("`change.after` missing"))?;
+                let mut f = Map::new();
+                for k in ["policies", "metadata", "disabled"] {
+                    if let Some(v) = a.get(k).filter(|v| !v.is_null()) {
+                        f.insert(k.into(), v.clone());
+                    }
+                }
+                out.push(Change::UpsertEntity {
+                    namespace: ns_of(a),
+                    name: need(Some(a), "name")?,
+                    fields: f,
+                });
+            }
+        }
+        "vault_identity_group" => {
+            if deletes {
+                let b = before.or(after);
+                out.push(Change::DeleteGroup {
+                    namespace: b.map(ns_of).unwrap_or_default(),
+                    name: need(b, "name")?,
+                });
+            }
+            if creates || (deletes && after.is_some()) {
+                let a = after.ok_or_else(|| anyhow::anyhow!("`change.after` missing"))?;
+                let mut f = Map::new();
+                for k in [
+                    "policies",
+                    "metadata",
+                    "member_entity_ids",
+                    "member_group_ids",
+                    "type",
+                ] {
+                    if let Some(v) = a.get(k).filter(|v| !v.is_null()) {
+                        f.insert(k.into(), v.clone());
+                    }
+                }
+                out.push(Change::UpsertGroup {
+                    namespace: ns_of(a),
+                    name: need(Some(a), "name")?,
+                    fields: f,
+                });
+            }
+        }
+        "vault_auth_backend" | "vault_jwt_auth_backend" => {
+            let m = after.or(before);
+            let mt = m
+                .and_then(|m| s(m, "type"))
+                .unwrap_or(if ty == "vault_jwt_auth_backend" {
+                    "jwt"
+                } else {
+                    ""
+                })
+                .to_string();
+            let path = m
+                .and_then(|m| s(m, "path"))
+                .map(str::to_string)
+                .unwrap_or_else(|| mt.clone());
+            if deletes && !creates {
+                out.push(Change::DeleteAuthMount {
+                    namespace: m.map(ns_of).unwrap_or_default(),
+                    path,
+                });
+            } else {
+                out.push(Change::AddAuthMount {
+                    namespace: m.map(ns_of).unwrap_or_default(),
+                    path,
+                    mount_type: mt,
+                });
+            }
+        }
+        "vault_mount" => {
+            let Some(a) = after else { return Ok(false) };
+            let mut options = a
+                .get("options")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let mut mt = need(Some(a), "type")?;
+            if mt == "kv-v2" {
+                mt = "kv".into();
+                options.insert("version".into(), Value::String("2".into()));
+            }
+            out.push(Change::AddSecretMount {
+                namespace: ns_of(a),
+                path: need(Some(a), "path")?,
+                mount_type: mt,
+                options,
+            });
+        }
+        "vault_namespace" => {
+            let Some(a) = after else { return Ok(false) };
+            let parent = ns_of(a);
+            out.push(Change::AddNamespace {
+                path: format!("{parent}{}", need(Some(a), "path")?),
+            });
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bound_claims_are_comma_split_and_role_type_defaults_to_oidc() {
+        let plan = json!({"format_version": "1.2", "resource_changes": [{
+            "address": "vault_jwt_auth_backend_role.ci", "mode": "managed",
+            "type": "vault_jwt_auth_backend_role",
+            "change": {"actions": ["update"], "before": {}, "after": {
+                "backend": "gha", "role_name": "ci", "user_claim": "sub",
+                "bound_claims": {"repository": "acme/a, acme/b", "ref": "refs/heads/main"},
+                "token_policies": ["ci"], "namespace": null}}}]});
+        let (cs, unknown) = changes(&plan).unwrap();
+        assert!(unknown.is_empty());
+        match &cs[0] {
+            Change::UpsertRole {
+                mount,
+                name,
+                fields,
+                ..
+            } => {
+                assert_eq!(mount, "gha");
+                assert_eq!(name, "ci");
+                assert_eq!(
+                    fields["bound_claims"]["repository"],
+                    json!(["acme/a", "acme/b"])
+                );
+                assert_eq!(fields["bound_claims"]["ref"], json!("refs/heads/main"));
+                assert_eq!(fields["role_type"], json!("oidc"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unmapped_vault_resources_are_unknown_and_others_ignored() {
+        let plan = json!({"format_version": "1.2", "resource_changes": [
+            {"address": "vault_ldap_auth_backend.x", "type": "vault_ldap_auth_backend",
+             "change": {"actions": ["create"], "before": null, "after": {"path": "ldap"}}},
+            {"address": "aws_s3_bucket.b", "type": "aws_s3_bucket",
+             "change": {"actions": ["create"], "before": null, "after": {}}}]});
+        let (cs, unknown) = changes(&plan).unwrap();
+        assert!(cs.is_empty());
+        assert_eq!(unknown.len(), 1);
+        assert!(unknown[0].contains("vault_ldap_auth_backend.x"));
+    }
+
+    #[test]
+    fn malformed_plans_are_errors() {
+        assert!(changes(&json!({"format_version": "2.0", "resource_changes": []})).is_err());
+        assert!(changes(&json!({"format_version": "1.0"})).is_err());
+        let e = changes(
+            &json!({"resource_changes": [{"address": "vault_policy.p", "type": "vault_policy",
+            "change": {"actions": ["create"], "before": null, "after": {"name": "p"}}}]}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("vault_policy.p") && e.contains("policy"), "{e}");
+    }
+}
