@@ -87,7 +87,12 @@ fn assert_no_canary(run: &Run, estate: &Estate, extra: &[&str]) {
         ("stderr", run.stderr()),
         ("snapshot", snapshot),
     ];
-    for secret in estate.canaries.iter().map(String::as_str).chain(extra.iter().copied()) {
+    for secret in estate
+        .canaries
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+    {
         for (name, text) in &outputs {
             assert!(
                 !text.contains(secret),
@@ -146,7 +151,12 @@ fn export_equals_the_seeded_estate() {
     // Key material never reaches the snapshot, and the root token does not either.
     assert_no_canary(&run, &estate, &[server.root_token()]);
     let k8s = loaded.namespaces[0].auth_mount("k8s").unwrap();
-    assert!(k8s.config.as_ref().unwrap().get("token_reviewer_jwt").is_none());
+    assert!(k8s
+        .config
+        .as_ref()
+        .unwrap()
+        .get("token_reviewer_jwt")
+        .is_none());
 }
 
 #[test]
@@ -186,7 +196,10 @@ fn exporter_policy_alone_reads_everything_and_no_secret() {
         if v["type"] != "request" {
             continue;
         }
-        let policies = v["auth"]["policies"].as_array().cloned().unwrap_or_default();
+        let policies = v["auth"]["policies"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if !policies.iter().any(|p| p == EXPORTER_POLICY_NAME) {
             continue;
         }
@@ -271,7 +284,10 @@ fn exporter_logs_in_with_its_own_jwt_or_approle() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("JWT login to auth/gha/ as role \"nope\""), "{err}");
+    assert!(
+        err.contains("JWT login to auth/gha/ as role \"nope\""),
+        "{err}"
+    );
     assert!(!err.contains(&jwt) && !out.exists());
 
     // AppRole, role-id and secret-id from files.
@@ -307,7 +323,8 @@ fn exporter_logs_in_with_its_own_jwt_or_approle() {
         .collect();
     assert!(aliases
         .iter()
-        .all(|a| a["name"] == blastmap::model::REDACTED_ROLE_ID && a["metadata"]["role_name"].is_string()));
+        .all(|a| a["name"] == blastmap::model::REDACTED_ROLE_ID
+            && a["metadata"]["role_name"].is_string()));
     let aliases = aliases.len();
     assert_eq!(aliases, 2, "one alias per AppRole login, both redacted");
 }

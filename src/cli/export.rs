@@ -51,6 +51,33 @@ pub struct Args {
     #[arg(long, short)]
     quiet: bool,
 
+    /// Credentials and TLS (boxed: they are most of the arguments' size).
+    #[command(flatten)]
+    access: Box<Access>,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+    /// Retries of a request that got no answer, 429 or 5xx (exponential backoff).
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    retries: u32,
+    /// Server flavour, instead of detecting it.
+    #[arg(long, value_enum)]
+    flavor: Option<FlavorArg>,
+
+    /// Print the least-privilege exporter policy (docs/exporter-policy.hcl) and exit.
+    #[arg(long)]
+    print_policy: bool,
+    /// Child-namespace levels the printed policy covers.
+    #[arg(long, value_name = "N", default_value_t = policy::DEFAULT_DEPTH, requires = "print_policy")]
+    policy_depth: usize,
+}
+
+/// How to authenticate and verify the server.
+#[derive(Debug, clap::Args)]
+struct Access {
     /// Read the token from this file [else BAO_TOKEN, VAULT_TOKEN, ~/.vault-token].
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
@@ -96,25 +123,6 @@ pub struct Args {
     /// Do not verify the server certificate (tests only) [env: VAULT_SKIP_VERIFY].
     #[arg(long)]
     tls_skip_verify: bool,
-
-    /// Per-request timeout in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=3600))]
-    timeout: u64,
-    /// Retries of a request that got no answer, 429 or 5xx (exponential backoff).
-    #[arg(long, value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(0..=20))]
-    retries: u32,
-    /// Server flavour, instead of detecting it.
-    #[arg(long, value_enum)]
-    flavor: Option<FlavorArg>,
-
-    /// Print the least-privilege exporter policy (docs/exporter-policy.hcl) and exit.
-    #[arg(long)]
-    print_policy: bool,
-    /// Child-namespace levels the printed policy covers.
-    #[arg(long, value_name = "N", default_value_t = policy::DEFAULT_DEPTH, requires = "print_policy")]
-    policy_depth: usize,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -133,23 +141,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let address = connect::resolve_address(args.address.as_deref(), &env)?;
     let namespace = connect::resolve_namespace(args.namespace.as_deref(), &env)?;
     let login = LoginArgs {
-        token_file: args.token_file.clone(),
-        jwt_role: args.jwt_role.clone(),
-        jwt_file: args.jwt_file.clone(),
-        jwt_env: args.jwt_env.clone(),
-        approle: args.approle,
-        approle_role_id_file: args.approle_role_id_file.clone(),
-        approle_secret_id_file: args.approle_secret_id_file.clone(),
-        auth_mount: args.auth_mount.clone(),
-        auth_namespace: args.auth_namespace.clone(),
+        token_file: args.access.token_file.clone(),
+        jwt_role: args.access.jwt_role.clone(),
+        jwt_file: args.access.jwt_file.clone(),
+        jwt_env: args.access.jwt_env.clone(),
+        approle: args.access.approle,
+        approle_role_id_file: args.access.approle_role_id_file.clone(),
+        approle_secret_id_file: args.access.approle_secret_id_file.clone(),
+        auth_mount: args.access.auth_mount.clone(),
+        auth_namespace: args.access.auth_namespace.clone(),
     };
     let credentials = connect::resolve_credentials(&login, &namespace, &env, home.as_deref())?;
     let tls = TlsOptions {
-        ca_cert: args.ca_cert.clone(),
-        ca_path: args.ca_path.clone(),
-        client_cert: args.client_cert.clone(),
-        client_key: args.client_key.clone(),
-        skip_verify: args.tls_skip_verify,
+        ca_cert: args.access.ca_cert.clone(),
+        ca_path: args.access.ca_path.clone(),
+        client_cert: args.access.client_cert.clone(),
+        client_key: args.access.client_key.clone(),
+        skip_verify: args.access.tls_skip_verify,
     }
     .with_env(&env);
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -125,8 +125,14 @@ impl ApiError {
     pub fn is_unsupported(&self) -> bool {
         match self {
             ApiError::Http { status: 405, .. } => true,
-            ApiError::Http { status: 404, errors } => !self.is_not_found() && errors.iter().any(|e| e.contains("unsupported")),
-            ApiError::Http { status: 400, errors } => errors.iter().any(|e| e.contains("unsupported operation")),
+            ApiError::Http {
+                status: 404,
+                errors,
+            } => !self.is_not_found() && errors.iter().any(|e| e.contains("unsupported")),
+            ApiError::Http {
+                status: 400,
+                errors,
+            } => errors.iter().any(|e| e.contains("unsupported operation")),
             _ => false,
         }
     }
@@ -226,8 +232,15 @@ impl Api {
     /// A `GET` with a query string, not retried on HTTP errors (`sys/health`, whose non-200
     /// statuses describe the node rather than a failure).
     pub async fn probe(&self, ns: &str, path: &str, query: &str) -> Result<Value, ApiError> {
-        self.send(ns, RequestMethod::GET, path, Some(query.to_owned()), None, false)
-            .await
+        self.send(
+            ns,
+            RequestMethod::GET,
+            path,
+            Some(query.to_owned()),
+            None,
+            false,
+        )
+        .await
     }
 
     /// A `POST` with a JSON body (logins). Not retried on HTTP errors: a refused login does not
@@ -269,7 +282,10 @@ impl Api {
                     .map_err(|_| ApiError::Transport("the exporter is shutting down".into()))?;
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 self.progress.request_done();
-                endpoint.with_middleware(&middle).exec(self.client.http()).await
+                endpoint
+                    .with_middleware(&middle)
+                    .exec(self.client.http())
+                    .await
             };
             let err = match result {
                 Ok(resp) => {

@@ -87,8 +87,12 @@ impl TlsOptions {
     /// Fill the unset fields from `BAO_*`/`VAULT_*` variables.
     pub fn with_env(mut self, env: Env<'_>) -> TlsOptions {
         let path = |names: &[&str]| env_first(env, names).map(PathBuf::from);
-        self.ca_cert = self.ca_cert.or_else(|| path(&["BAO_CACERT", "VAULT_CACERT"]));
-        self.ca_path = self.ca_path.or_else(|| path(&["BAO_CAPATH", "VAULT_CAPATH"]));
+        self.ca_cert = self
+            .ca_cert
+            .or_else(|| path(&["BAO_CACERT", "VAULT_CACERT"]));
+        self.ca_path = self
+            .ca_path
+            .or_else(|| path(&["BAO_CAPATH", "VAULT_CAPATH"]));
         self.client_cert = self
             .client_cert
             .or_else(|| path(&["BAO_CLIENT_CERT", "VAULT_CLIENT_CERT"]));
@@ -206,7 +210,12 @@ pub fn resolve_credentials(
     let mount = |default: &str| {
         args.auth_mount
             .as_deref()
-            .map(|m| m.trim().trim_start_matches("auth/").trim_matches('/').to_owned())
+            .map(|m| {
+                m.trim()
+                    .trim_start_matches("auth/")
+                    .trim_matches('/')
+                    .to_owned()
+            })
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| default.to_owned())
     };
@@ -417,7 +426,10 @@ mod tests {
 
     #[test]
     fn address_precedence_and_validation() {
-        let env = env_of(&[("VAULT_ADDR", "http://v:8200"), ("BAO_ADDR", "http://b:8200/")]);
+        let env = env_of(&[
+            ("VAULT_ADDR", "http://v:8200"),
+            ("BAO_ADDR", "http://b:8200/"),
+        ]);
         assert_eq!(resolve_address(None, &env).unwrap(), "http://b:8200");
         assert_eq!(
             resolve_address(Some("https://f:1"), &env).unwrap(),
@@ -445,14 +457,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".vault-token"), "hvs.fromhome\n").unwrap();
         let args = LoginArgs::default();
-        let env = env_of(&[("VAULT_TOKEN", "hvs.fromvault"), ("BAO_TOKEN", "hvs.frombao")]);
+        let env = env_of(&[
+            ("VAULT_TOKEN", "hvs.fromvault"),
+            ("BAO_TOKEN", "hvs.frombao"),
+        ]);
         let c = resolve_credentials(&args, "", &env, Some(dir.path())).unwrap();
         assert!(matches!(&c, Credentials::Token { token, .. } if token == "hvs.frombao"));
         assert!(!format!("{c:?}").contains("frombao"));
         let c = resolve_credentials(&args, "", &env_of(&[]), Some(dir.path())).unwrap();
         assert!(matches!(&c, Credentials::Token { token, .. } if token == "hvs.fromhome"));
         let bad = env_of(&[("VAULT_TOKEN", "hvs.secret withspace")]);
-        let e = resolve_credentials(&args, "", &bad, None).unwrap_err().to_string();
+        let e = resolve_credentials(&args, "", &bad, None)
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("secret"), "{e}");
         assert!(resolve_credentials(&args, "", &env_of(&[]), None).is_err());
     }

@@ -136,7 +136,8 @@ mod tests {
         let mut b = json!({"name": "x", "mount_accessor": "auth_approle_1"});
         redact_alias(&mut b);
         assert_eq!(b["name"], REDACTED_ROLE_ID);
-        let mut c = json!({"name": "repo:acme/app", "mount_type": "jwt", "mount_accessor": "auth_jwt_1"});
+        let mut c =
+            json!({"name": "repo:acme/app", "mount_type": "jwt", "mount_accessor": "auth_jwt_1"});
         redact_alias(&mut c);
         assert_eq!(c["name"], "repo:acme/app");
     }

@@ -44,7 +44,9 @@ pub async fn inventory(
     };
     let mount_prefix = mount.api_prefix();
     let max_depth = limits.max_depth.max(1);
-    let max_keys = usize::try_from(limits.max_keys).unwrap_or(usize::MAX).max(1);
+    let max_keys = usize::try_from(limits.max_keys)
+        .unwrap_or(usize::MAX)
+        .max(1);
 
     let list = |prefix: String, depth: u32| {
         let endpoint = format!("{base}{prefix}");
@@ -57,6 +59,9 @@ pub async fn inventory(
     let mut keys: Vec<String> = Vec::new();
     let mut pending = FuturesUnordered::new();
     pending.push(list(String::new(), 0));
+    // `limit_reached`: --kv-max-keys hit, no new LIST; `truncated`: anything left unexpanded by
+    // either bound (the listing status).
+    let mut limit_reached = false;
     let mut truncated = false;
     let mut failed_folders = 0usize;
     let mut root_error: Option<ApiError> = None;
@@ -86,8 +91,9 @@ pub async fn inventory(
                 continue;
             }
         };
-        if truncated {
-            // The limit was reached while this LIST was in flight: keep the folder unexpanded.
+        if limit_reached {
+            // The key limit was reached while this LIST was in flight: keep the folder
+            // unexpanded.
             if !prefix.is_empty() {
                 keys.push(prefix);
             }
@@ -96,6 +102,7 @@ pub async fn inventory(
         let mut found = 0u64;
         for (i, child) in children.iter().enumerate() {
             if keys.len() >= max_keys {
+                limit_reached = true;
                 truncated = true;
                 // Part of this folder was recorded; mark it as not fully expanded.
                 if i > 0 && !prefix.is_empty() {
@@ -118,6 +125,7 @@ pub async fn inventory(
         }
         ctx.api.progress().keys_found(found);
         if keys.len() >= max_keys {
+            limit_reached = true;
             truncated = true;
         }
     }
@@ -131,7 +139,9 @@ pub async fn inventory(
         listing.status = ListingStatus::NotListed;
         listing.reason = Some(format!(
             "LIST {base} failed (HTTP {}): {}",
-            e.status().map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            e.status()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
             e.reason()
         ));
         return Ok(SecretInventory {

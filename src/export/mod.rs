@@ -217,7 +217,10 @@ async fn run(
     options.progress.finish();
     Ok(ExportReport {
         snapshot,
-        requests: api.stats.requests.load(std::sync::atomic::Ordering::Relaxed),
+        requests: api
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
         retries: api.stats.retries.load(std::sync::atomic::Ordering::Relaxed),
         elapsed: start.elapsed(),
     })

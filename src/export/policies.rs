@@ -27,7 +27,9 @@ pub async fn read_policies(ctx: &Ctx, ns: &str) -> Result<Vec<Policy>, ExportErr
             let info = data(&v).get("key_info").and_then(Value::as_object);
             let keys = list_keys(&v);
             // A server that lists names without bodies: read them one by one.
-            if let Some(info) = info.filter(|i| keys.iter().all(|k| is_root_policy(k) || i.contains_key(k))) {
+            if let Some(info) =
+                info.filter(|i| keys.iter().all(|k| is_root_policy(k) || i.contains_key(k)))
+            {
                 let mut out = Vec::new();
                 for name in keys.iter().filter(|k| !is_root_policy(k)) {
                     if let Some(obj) = info.get(name).and_then(Value::as_object) {

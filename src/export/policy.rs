@@ -94,11 +94,7 @@ const RULES: &[(&str, &str, &str)] = &[
         r#""read", "list""#,
         "OpenBao CEL roles",
     ),
-    (
-        "auth/+/certs/+",
-        r#""read", "list""#,
-        "cert auth entries",
-    ),
+    ("auth/+/certs/+", r#""read", "list""#, "cert auth entries"),
     (
         "auth/+/users/+",
         r#""read", "list""#,
@@ -197,6 +193,7 @@ mod tests {
     fn prefixes_per_depth() {
         let p = exporter_policy(2);
         assert!(p.contains("path \"+/+/auth/+/role/+/role-id\" { capabilities = [\"deny\"] }"));
-        assert_eq!(p.matches("sys/audit").count(), 1);
+        assert_eq!(p.matches("path \"sys/audit\"").count(), 1);
+        assert!(!p.contains("path \"+/sys/audit\""));
     }
 }

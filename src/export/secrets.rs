@@ -21,10 +21,14 @@ use super::{kv, Ctx};
 pub fn engine_collections(engine: &str) -> &'static [(&'static str, &'static str)] {
     match engine {
         "database" => &[("roles", "roles"), ("static-roles", "static-roles")],
-        "aws" | "pki" | "ssh" | "kubernetes" | "azure" | "consul" | "rabbitmq"
-        | "mongodbatlas" => &[("roles", "roles")],
+        "aws" | "pki" | "ssh" | "kubernetes" | "azure" | "consul" | "rabbitmq" | "mongodbatlas" => {
+            &[("roles", "roles")]
+        }
         "transit" | "totp" => &[("keys", "keys")],
-        "gcp" => &[("rolesets", "rolesets"), ("static-account", "static-accounts")],
+        "gcp" => &[
+            ("rolesets", "rolesets"),
+            ("static-account", "static-accounts"),
+        ],
         "nomad" | "terraform" => &[("role", "role")],
         "ldap" | "openldap" => &[
             ("role", "role"),

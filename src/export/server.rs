@@ -139,7 +139,10 @@ fn unreachable(e: &ApiError, address: &str) -> ExportError {
         other => ExportError::Unreachable(format!(
             "the server at {address} did not answer sys/seal-status as Vault or OpenBao does \
              (HTTP {}: {}); check --address",
-            other.status().map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            other
+                .status()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
             other.reason()
         )),
     }
@@ -152,7 +155,10 @@ mod tests {
 
     #[test]
     fn flavors() {
-        assert_eq!(detect_flavor("2.7.2", Some(&json!({"version": "2.7.2"}))), Flavor::OpenBao);
+        assert_eq!(
+            detect_flavor("2.7.2", Some(&json!({"version": "2.7.2"}))),
+            Flavor::OpenBao
+        );
         assert_eq!(
             detect_flavor("1.18.0", Some(&json!({"enterprise": false}))),
             Flavor::Vault

@@ -69,8 +69,7 @@ pub async fn discover(ctx: &Ctx, scope: &str) -> Result<Vec<NsInfo>, ExportError
         Err(_) => {
             let mut frontier = vec![scope.to_owned()];
             while !frontier.is_empty() {
-                let levels =
-                    try_join_all(frontier.iter().map(|ns| list_children(ctx, ns))).await?;
+                let levels = try_join_all(frontier.iter().map(|ns| list_children(ctx, ns))).await?;
                 frontier = Vec::new();
                 for child in levels.into_iter().flatten() {
                     frontier.push(child.path.clone());

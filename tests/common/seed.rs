@@ -190,10 +190,14 @@ impl Seeder<'_> {
         self.expected.insert(format!("ns {ns}"));
         self.expected
             .insert(format!("auth {ns} token/ {}", t("token", "ns_token")));
-        self.expected
-            .insert(format!("mount {ns} cubbyhole/ {}", t("cubbyhole", "ns_cubbyhole")));
-        self.expected
-            .insert(format!("mount {ns} identity/ {}", t("identity", "ns_identity")));
+        self.expected.insert(format!(
+            "mount {ns} cubbyhole/ {}",
+            t("cubbyhole", "ns_cubbyhole")
+        ));
+        self.expected.insert(format!(
+            "mount {ns} identity/ {}",
+            t("identity", "ns_identity")
+        ));
         self.expected
             .insert(format!("mount {ns} sys/ {}", t("system", "ns_system")));
         self.expected.insert(format!("policy {ns} default"));
@@ -229,7 +233,15 @@ impl Seeder<'_> {
     }
 
     /// Write a role at `auth/<mount>/<collection>/<name>` and expect it as `kind`.
-    fn role(&mut self, ns: &str, mount: &str, collection: &str, kind: &str, name: &str, body: Value) {
+    fn role(
+        &mut self,
+        ns: &str,
+        mount: &str,
+        collection: &str,
+        kind: &str,
+        name: &str,
+        body: Value,
+    ) {
         self.c(ns)
             .post(&format!("auth/{mount}/{collection}/{name}"), &body);
         self.expected
@@ -273,15 +285,20 @@ impl Seeder<'_> {
         v["data"]["id"].as_str().unwrap().to_owned()
     }
 
-    fn entity_alias(&mut self, ns: &str, entity: (&str, &str), mount: &str, accessor: &str, name: &str) {
+    fn entity_alias(
+        &mut self,
+        ns: &str,
+        entity: (&str, &str),
+        mount: &str,
+        accessor: &str,
+        name: &str,
+    ) {
         self.c(ns).post(
             "identity/entity-alias",
             &json!({ "name": name, "canonical_id": entity.1, "mount_accessor": accessor }),
         );
-        self.expected.insert(format!(
-            "alias {ns} auth/{mount}/ {name} -> {}",
-            entity.0
-        ));
+        self.expected
+            .insert(format!("alias {ns} auth/{mount}/ {name} -> {}", entity.0));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -321,7 +338,15 @@ fn k8s_ca_cert(dir: &std::path::Path) -> String {
     let key = dir.join("k8s-ca.key");
     let cert = dir.join("k8s-ca.pem");
     let out = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
         .args(["-days", "1", "-subj", "/CN=blastmap-test-k8s-ca", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -475,12 +500,10 @@ pub fn seed(server: &BaoServer) -> Estate {
         .as_str()
         .unwrap()
         .to_owned();
-    let login = root
-        .without_token()
-        .post(
-            "auth/approle/login",
-            &json!({ "role_id": role_id, "secret_id": secret_id }),
-        );
+    let login = root.without_token().post(
+        "auth/approle/login",
+        &json!({ "role_id": role_id, "secret_id": secret_id }),
+    );
     let login_token = login["auth"]["client_token"].as_str().unwrap().to_owned();
     s.canaries
         .extend([role_id.clone(), secret_id.clone(), login_token]);
@@ -492,15 +515,18 @@ pub fn seed(server: &BaoServer) -> Estate {
         .as_str()
         .unwrap()
         .to_owned();
-    let exporter_secret_id = root.post("auth/approle/role/blastmap/secret-id", &json!({}))
-        ["data"]["secret_id"]
+    let exporter_secret_id = root.post("auth/approle/role/blastmap/secret-id", &json!({}))["data"]
+        ["secret_id"]
         .as_str()
         .unwrap()
         .to_owned();
 
     // userpass with passwords.
     let userpass = s.auth("", "userpass", "userpass");
-    for (user, policies) in [("alice", vec!["platform-admin"]), ("bob", vec!["ci-deploy"])] {
+    for (user, policies) in [
+        ("alice", vec!["platform-admin"]),
+        ("bob", vec!["ci-deploy"]),
+    ] {
         let pw = canary("PASSWORD");
         s.canaries.push(pw.clone());
         s.c("").post(
@@ -550,7 +576,8 @@ pub fn seed(server: &BaoServer) -> Estate {
     s.secrets_engine("", "transit", "transit", json!({}));
     for key in ["payments", "ci-signing"] {
         s.c("").post(&format!("transit/keys/{key}"), &json!({}));
-        s.expected.insert(format!("collection  transit/ keys/{key}"));
+        s.expected
+            .insert(format!("collection  transit/ keys/{key}"));
     }
     s.expected.insert("listing  transit/ complete".into());
 
@@ -695,7 +722,12 @@ pub fn seed(server: &BaoServer) -> Estate {
 pub fn facts(snapshot: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let empty = Vec::new();
-    let arr = |v: &Value, k: &str| v.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let arr = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     for ns in snapshot["namespaces"].as_array().unwrap_or(&empty) {
         let p = str_of(ns, "path");
@@ -760,7 +792,11 @@ pub fn facts(snapshot: &Value) -> BTreeSet<String> {
                     "alias {p} {} {} -> {}",
                     str_of(&a, "mount_path"),
                     str_of(&a, "name"),
-                    if auto { "auto".to_owned() } else { name.clone() }
+                    if auto {
+                        "auto".to_owned()
+                    } else {
+                        name.clone()
+                    }
                 ));
             }
         }
@@ -780,8 +816,14 @@ pub fn facts(snapshot: &Value) -> BTreeSet<String> {
                     .filter_map(|x| x.as_str().map(str::to_owned))
                     .collect()
             };
-            let members: Vec<String> = ids("member_entity_ids").iter().map(|i| entity_name(i)).collect();
-            let subgroups: Vec<String> = ids("member_group_ids").iter().map(|i| group_name(i)).collect();
+            let members: Vec<String> = ids("member_entity_ids")
+                .iter()
+                .map(|i| entity_name(i))
+                .collect();
+            let subgroups: Vec<String> = ids("member_group_ids")
+                .iter()
+                .map(|i| group_name(i))
+                .collect();
             out.insert(format!(
                 "group {p} {name} {} policies={} members={} subgroups={}",
                 str_of(g, "type"),
@@ -801,7 +843,9 @@ pub fn facts(snapshot: &Value) -> BTreeSet<String> {
             let mp = str_of(&m, "path");
             out.insert(format!("mount {p} {mp} {}", str_of(&m, "type")));
             let secrets = &m["secrets"];
-            let status = secrets["listing"]["status"].as_str().unwrap_or("not_listed");
+            let status = secrets["listing"]["status"]
+                .as_str()
+                .unwrap_or("not_listed");
             if status != "not_listed" {
                 out.insert(format!("listing {p} {mp} {status}"));
             }
