@@ -1,7 +1,7 @@
 //! `blastmap reach` and `blastmap who-can`: the blast radius of pipelines, and its reverse.
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -55,7 +55,7 @@ pub struct WhoCanArgs {
     format: Format,
 }
 
-pub(crate) fn load(snapshot: &PathBuf, pipelines: &PathBuf) -> Result<(Snapshot, Inventory)> {
+pub(crate) fn load(snapshot: &Path, pipelines: &Path) -> Result<(Snapshot, Inventory)> {
     let snap = Snapshot::load(snapshot)?;
     let inv = Inventory::load(pipelines)?;
     Ok((snap, inv))

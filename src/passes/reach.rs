@@ -147,6 +147,9 @@ pub struct Login<'a> {
     pub token: Option<usize>,
 }
 
+/// The possible logins of one pipeline and what is unknown about them.
+pub type PipelineLogins<'a> = (Vec<Login<'a>>, Vec<Unknown>);
+
 /// A snapshot and an inventory, prepared for queries: parsed policies, secret index, logins.
 pub struct Analysis<'a> {
     pub snapshot: &'a Snapshot,
@@ -452,15 +455,15 @@ impl<'a> Analysis<'a> {
     pub fn prepare(
         &self,
         pipelines: &[&'a Pipeline],
-    ) -> (Vec<(Vec<Login<'a>>, Vec<Unknown>)>, Vec<TokenReach>) {
-        let mut logins: Vec<(Vec<Login<'a>>, Vec<Unknown>)> =
+    ) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
+        let mut logins: Vec<PipelineLogins<'a>> =
             pipelines.par_iter().map(|p| self.logins(p)).collect();
         let tokens = self.compile_logins(&mut logins);
         (logins, tokens)
     }
 
     /// Resolve the token identity of every possible login and compile each distinct one.
-    pub fn compile_logins(&self, logins: &mut [(Vec<Login<'a>>, Vec<Unknown>)]) -> Vec<TokenReach> {
+    pub fn compile_logins(&self, logins: &mut [PipelineLogins<'a>]) -> Vec<TokenReach> {
         let mut keys: FxHashMap<String, usize> = FxHashMap::default();
         let mut identities: Vec<TokenIdentity> = Vec::new();
         for (ls, _) in logins.iter_mut() {
@@ -490,7 +493,7 @@ impl<'a> Analysis<'a> {
     /// login's entity is not known, so only the role's token policies count (said in unknowns).
     pub fn role_reach(&self) -> Vec<PipelineReach> {
         let mut virtual_pipelines = Vec::new();
-        let mut logins: Vec<(Vec<Login<'a>>, Vec<Unknown>)> = Vec::new();
+        let mut logins: Vec<PipelineLogins<'a>> = Vec::new();
         for ns in &self.snapshot.namespaces {
             let nsp = crate::model::namespace_path(&ns.path).into_owned();
             for m in &ns.auth_mounts {
