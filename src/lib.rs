@@ -8,10 +8,15 @@
 
 pub mod acl;
 pub mod cli;
+pub mod diff;
 pub mod export;
+pub mod facts;
 pub mod graph;
 pub mod hcl1;
 pub mod inventory;
 pub mod login;
 pub mod model;
 pub mod passes;
+pub mod render;
+pub mod rules;
+pub mod synth;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# End-to-end timing and peak memory of blastmap on a synthetic estate (issue 8).
+#
+# Generates the estate with `blastmap synth` (default: the issue's large estate, 1M secrets,
+# 20k policies, 10k roles, 5k pipelines, 50 namespaces), then times
+# `blastmap reach --format json > /dev/null` with /usr/bin/time -v and reports wall time and
+# peak RSS of each step.
+#
+# Usage: scripts/bench-e2e.sh [DIR]        (DIR defaults to a temporary directory, removed after)
+# Sizes and seed: SECRETS, POLICIES, ROLES, PIPELINES, NAMESPACES, SEED environment variables.
+# BLASTMAP=path/to/blastmap skips the release build. MEMORY_LIMIT_KB caps the address space of
+# the timed commands (ulimit -v; default 16 GiB) so a runaway run fails instead of exhausting
+# the machine; 0 disables the cap.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if [[ ! -x /usr/bin/time ]]; then
+    echo "error: /usr/bin/time is missing (GNU time, for peak RSS); install it with: apt-get install time" >&2
+    exit 2
+fi
+
+SECRETS=${SECRETS:-1000000}
+POLICIES=${POLICIES:-20000}
+ROLES=${ROLES:-10000}
+PIPELINES=${PIPELINES:-5000}
+NAMESPACES=${NAMESPACES:-50}
+SEED=${SEED:-1}
+MEMORY_LIMIT_KB=${MEMORY_LIMIT_KB:-16777216}
+
+if [[ -z "${BLASTMAP:-}" ]]; then
+    cargo build --release --quiet
+    BLASTMAP=target/release/blastmap
+fi
+
+if [[ $# -ge 1 ]]; then
+    DIR=$1
+    mkdir -p "$DIR"
+else
+    DIR=$(mktemp -d -t blastmap-e2e.XXXXXX)
+    trap 'rm -rf "$DIR"' EXIT
+fi
+
+# Run a command under /usr/bin/time -v; print wall time and peak RSS.
+timed() {
+    local label=$1
+    shift
+    local log
+    log=$(mktemp -t blastmap-time.XXXXXX)
+    local status=0
+    (
+        if [[ "$MEMORY_LIMIT_KB" != 0 ]]; then ulimit -v "$MEMORY_LIMIT_KB"; fi
+        /usr/bin/time -v "$@"
+    ) 2>"$log" || status=$?
+    local wall rss
+    wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
+    rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$log")
+    printf '%-8s wall %-10s peak RSS %8.1f MiB  exit %s\n' "$label" "$wall" "$(awk -v k="${rss:-0}" 'BEGIN { print k / 1024 }')" "$status"
+    if [[ $status != 0 ]]; then
+        grep -v '^[[:space:]]' "$log" | grep -v '^Command' >&2 || true
+        rm -f "$log"
+        return "$status"
+    fi
+    rm -f "$log"
+}
+
+echo "estate: $SECRETS secrets, $POLICIES policies, $ROLES roles, $PIPELINES pipelines, $NAMESPACES namespaces, seed $SEED"
+echo "binary: $BLASTMAP; directory: $DIR; machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB"
+timed synth "$BLASTMAP" synth --secrets "$SECRETS" --policies "$POLICIES" --roles "$ROLES" \
+    --pipelines "$PIPELINES" --namespaces "$NAMESPACES" --seed "$SEED" --out "$DIR"
+ls -l "$DIR"
+timed reach sh -c "\"\$0\" reach --snapshot \"\$1\" --pipelines \"\$2\" --format json > /dev/null" \
+    "$BLASTMAP" "$DIR/snapshot.json" "$DIR/pipelines.yaml"
+# Later issues: time `findings` here too, once it exists.

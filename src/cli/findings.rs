@@ -1,0 +1,190 @@
+//! `blastmap findings`: evaluate the rule families (and the user's rules) over the facts of an
+//! estate, then print the findings as a table, JSON, SARIF or Markdown. Exit code 1 when a
+//! finding at or above `--fail-on` is not suppressed (`docs/findings.md`).
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::facts::{self, FactsOptions};
+use crate::inventory::Inventory;
+use crate::model::Snapshot;
+use crate::passes::reach::Analysis;
+use crate::rules::engine::RunOptions;
+use crate::rules::{self, render, sarif, RuleSet, Severity, Suppressions};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A snapshot written by `blastmap export`.
+    #[arg(long, value_name = "FILE", required_unless_present = "list_rules")]
+    snapshot: Option<PathBuf>,
+    /// The pipeline inventory (YAML or JSON; see docs/pipelines.md). Without it only the
+    /// estate-wide rules (roles, policies, audit devices) can fire.
+    #[arg(long, value_name = "FILE")]
+    pipelines: Option<PathBuf>,
+    /// A directory of your own .rego rules (repeatable); see docs/findings.md.
+    #[arg(long = "queries", value_name = "DIR")]
+    queries: Vec<PathBuf>,
+    /// Run only the rules of --queries, not the built-in families.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Only these rules (repeatable).
+    #[arg(long = "rule", value_name = "ID")]
+    rule: Vec<String>,
+    /// Show only findings at or above this severity (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEV", default_value = "info")]
+    min_severity: Severity,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Exit with code 1 when an unsuppressed finding is at or above this severity.
+    #[arg(long, value_name = "SEV")]
+    fail_on: Option<Severity>,
+    /// Accepted findings with their reasons (YAML or JSON; see docs/findings.md).
+    #[arg(long, value_name = "FILE")]
+    suppress: Option<PathBuf>,
+    /// Override a rule's severity (repeatable), e.g. `--severity team-isolation.shared-auth-mount=info`.
+    #[arg(long = "severity", value_name = "RULE=SEV")]
+    severity: Vec<String>,
+    /// A token may outlive the pipeline's max_job_duration by this factor.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.5)]
+    ttl_slack: f64,
+    /// Follow privilege-escalation chains this many steps deep (0 disables the search).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    escalation_depth: usize,
+    /// Write the output to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// List the rules (id, practice, default severity, title) and exit.
+    #[arg(long)]
+    list_rules: bool,
+    /// Print the time each stage took to standard error.
+    #[arg(long)]
+    timings: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let t0 = Instant::now();
+    let mut rules = if args.no_builtin {
+        RuleSet::empty()
+    } else {
+        RuleSet::builtin()
+    };
+    for dir in &args.queries {
+        rules.add_dir(dir)?;
+    }
+    if args.list_rules {
+        return list(&rules, &args);
+    }
+    let Some(snapshot_path) = args.snapshot.as_ref() else {
+        bail!("--snapshot is required");
+    };
+    if !(args.ttl_slack.is_finite() && args.ttl_slack > 0.0) {
+        bail!("--ttl-slack must be a positive number");
+    }
+    let severity = rules::parse_severity_overrides(&args.severity).map_err(anyhow::Error::msg)?;
+    let suppressions = match &args.suppress {
+        Some(p) => Some(Suppressions::load(p)?),
+        None => None,
+    };
+    let snap = Snapshot::load(snapshot_path)?;
+    let inv = match &args.pipelines {
+        Some(p) => Inventory::load(p)?,
+        None => Inventory::default(),
+    };
+    let t_load = t0.elapsed();
+    let t1 = Instant::now();
+    let opts = FactsOptions {
+        ttl_slack: args.ttl_slack,
+        escalation_depth: args.escalation_depth,
+        ..FactsOptions::default()
+    };
+    let analysis = Analysis::new(&snap, &inv);
+    let facts = facts::build_with(&analysis, &opts);
+    let t_facts = t1.elapsed();
+    let t2 = Instant::now();
+    let json = serde_json::to_string(&facts).context("serialising the facts")?;
+    let run_opts = RunOptions {
+        severity,
+        suppressions,
+        only: args.rule.clone(),
+    };
+    let mut report = rules.run(&json, &run_opts)?;
+    let t_rules = t2.elapsed();
+    let gate = args.fail_on.map(|s| report.count_at_least(s)).unwrap_or(0);
+    report.retain_min_severity(args.min_severity);
+
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(&mut sink);
+    match args.format {
+        Format::Table => render::table(&mut out, &report)?,
+        Format::Json => render::json(&mut out, &report)?,
+        Format::Markdown => render::markdown(&mut out, &report)?,
+        Format::Sarif => {
+            let snap_text = std::fs::read_to_string(snapshot_path).unwrap_or_default();
+            let pipes_text = args
+                .pipelines
+                .as_ref()
+                .map(|p| std::fs::read_to_string(p).unwrap_or_default());
+            let snap_name = snapshot_path.display().to_string();
+            let pipes_name = args.pipelines.as_ref().map(|p| p.display().to_string());
+            let artifacts = sarif::Artifacts {
+                snapshot: (&snap_name, &snap_text),
+                pipelines: pipes_name.as_deref().zip(pipes_text.as_deref()),
+            };
+            serde_json::to_writer_pretty(&mut out, &sarif::log(&report, &artifacts))?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    if args.timings {
+        eprintln!(
+            "timings: load {:.3}s, facts (analysis, reach, escalation) {:.3}s, rules {:.3}s ({} KiB of facts), total {:.3}s",
+            t_load.as_secs_f64(),
+            t_facts.as_secs_f64(),
+            t_rules.as_secs_f64(),
+            json.len() / 1024,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    if gate > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(rules: &RuleSet, args: &Args) -> Result<ExitCode> {
+    let cat = rules.catalogue()?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "rules": cat }))?;
+            out.write_all(b"\n")?;
+        }
+        _ => {
+            let w = cat.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            for r in &cat {
+                writeln!(out, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.title)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

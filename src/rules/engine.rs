@@ -1,0 +1,469 @@
+//! The Rego side: load rule files (built-in `queries/*.rego`, embedded at build time, and the
+//! user's directories), evaluate them with regorus over the facts, and validate what they return.
+//!
+//! Each built-in family file and each user directory is one *unit*: one regorus engine with its
+//! files loaded, evaluated in parallel with the others over the same input (the facts document,
+//! converted once; regorus values are reference-counted with `Arc`, so the input is shared, not
+//! copied). Every package under `blastmap.rules` must define `rules` (metadata, keyed by rule id)
+//! and may define `findings` (a set of objects); other packages are helpers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use super::{
+    fingerprint, sort_findings, Finding, Report, RuleMeta, Severity, Suppressions, PRACTICES,
+};
+
+/// The built-in rule families, embedded in the binary.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "queries/identity-isolation.rego",
+        include_str!("../../queries/identity-isolation.rego"),
+    ),
+    (
+        "queries/least-privilege.rego",
+        include_str!("../../queries/least-privilege.rego"),
+    ),
+    (
+        "queries/token-ttl.rego",
+        include_str!("../../queries/token-ttl.rego"),
+    ),
+    (
+        "queries/bootstrap-credentials.rego",
+        include_str!("../../queries/bootstrap-credentials.rego"),
+    ),
+    (
+        "queries/exposure.rego",
+        include_str!("../../queries/exposure.rego"),
+    ),
+    (
+        "queries/workload-constraints.rego",
+        include_str!("../../queries/workload-constraints.rego"),
+    ),
+    (
+        "queries/team-isolation.rego",
+        include_str!("../../queries/team-isolation.rego"),
+    ),
+    (
+        "queries/escalation.rego",
+        include_str!("../../queries/escalation.rego"),
+    ),
+];
+
+/// The package prefix every rule package lives under.
+pub const RULES_PACKAGE: &str = "data.blastmap.rules.";
+
+/// One Rego file.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// How the file is named in messages (`queries/exposure.rego`, `org/prod.rego`).
+    pub name: String,
+    pub text: String,
+}
+
+/// Files evaluated together in one engine.
+#[derive(Debug, Clone)]
+struct Unit {
+    sources: Vec<Source>,
+    builtin: bool,
+}
+
+/// The rules to run.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    units: Vec<Unit>,
+}
+
+/// What a run needs beside the rules and the facts.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Per-rule severity overrides (`--severity RULE=SEV`).
+    pub severity: BTreeMap<String, Severity>,
+    pub suppressions: Option<Suppressions>,
+    /// Only these rules (all when empty).
+    pub only: Vec<String>,
+}
+
+impl RuleSet {
+    /// The built-in families.
+    pub fn builtin() -> RuleSet {
+        RuleSet {
+            units: BUILTIN
+                .iter()
+                .map(|(name, text)| Unit {
+                    sources: vec![Source {
+                        name: (*name).to_string(),
+                        text: (*text).to_string(),
+                    }],
+                    builtin: true,
+                })
+                .collect(),
+        }
+    }
+
+    /// No rules (for tests and for running user rules alone).
+    pub fn empty() -> RuleSet {
+        RuleSet::default()
+    }
+
+    /// Add every `.rego` file under `dir` (recursively, in path order) as one unit: files of a
+    /// directory may share helper packages.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<()> {
+        let mut files = Vec::new();
+        collect_rego(dir, &mut files)
+            .with_context(|| format!("reading the rule directory {}", dir.display()))?;
+        if files.is_empty() {
+            bail!("{}: no .rego file in this directory", dir.display());
+        }
+        files.sort();
+        let mut sources = Vec::new();
+        for f in files {
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            sources.push(Source {
+                name: f.display().to_string(),
+                text,
+            });
+        }
+        self.add_sources(sources);
+        Ok(())
+    }
+
+    /// Add files evaluated together.
+    pub fn add_sources(&mut self, sources: Vec<Source>) {
+        self.units.push(Unit {
+            sources,
+            builtin: false,
+        });
+    }
+
+    /// Evaluate every rule over the facts (JSON text) and apply overrides and suppressions.
+    pub fn run(&self, facts_json: &str, opts: &RunOptions) -> Result<Report> {
+        let clock = std::time::Instant::now();
+        let debug = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
+        let input = regorus::Value::from_json_str(facts_json)
+            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))?;
+        if debug {
+            eprintln!(
+                "rules: input loaded at {:.3}s",
+                clock.elapsed().as_secs_f64()
+            );
+        }
+        let results: Vec<Result<(Vec<RuleMeta>, Vec<Value>)>> = self
+            .units
+            .par_iter()
+            .map(|u| eval_unit(u, input.clone()))
+            .collect();
+        let mut rules: BTreeMap<String, RuleMeta> = BTreeMap::new();
+        let mut raw: Vec<Value> = Vec::new();
+        for r in results {
+            let (metas, findings) = r?;
+            for m in metas {
+                if let Some(prev) = rules.get(&m.id) {
+                    bail!(
+                        "rule {:?} is declared twice: in {} and in {}",
+                        m.id,
+                        prev.source,
+                        m.source
+                    );
+                }
+                rules.insert(m.id.clone(), m);
+            }
+            raw.extend(findings);
+        }
+        for id in opts.severity.keys() {
+            if !rules.contains_key(id) {
+                bail!("--severity names rule {id:?}, which no rule file declares");
+            }
+        }
+        for id in &opts.only {
+            if !rules.contains_key(id) {
+                bail!("--rule names rule {id:?}, which no rule file declares");
+            }
+        }
+        let mut findings = Vec::with_capacity(raw.len());
+        for v in raw {
+            let f = to_finding(v, &rules, opts)?;
+            if !opts.only.is_empty() && !opts.only.contains(&f.rule) {
+                continue;
+            }
+            findings.push(f);
+        }
+        sort_findings(&mut findings);
+        let mut unused = Vec::new();
+        if let Some(s) = &opts.suppressions {
+            unused = s.apply(&mut findings);
+        }
+        let rules = rules
+            .into_values()
+            .filter(|r| opts.only.is_empty() || opts.only.contains(&r.id))
+            .collect();
+        Ok(Report {
+            rules,
+            findings,
+            unused_suppressions: unused,
+        })
+    }
+
+    /// The metadata of every rule, without evaluating findings (`--list-rules`).
+    pub fn catalogue(&self) -> Result<Vec<RuleMeta>> {
+        let empty = regorus::Value::new_object();
+        let mut out = Vec::new();
+        for u in &self.units {
+            let (metas, _) = eval_unit_inner(u, empty.clone(), false)?;
+            out.extend(metas);
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+}
+
+fn collect_rego(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            collect_rego(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "rego") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn eval_unit(u: &Unit, input: regorus::Value) -> Result<(Vec<RuleMeta>, Vec<Value>)> {
+    let clock = std::time::Instant::now();
+    let r = eval_unit_inner(u, input, true);
+    if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
+        eprintln!(
+            "rules: {} evaluated in {:.3}s",
+            u.sources.first().map(|s| s.name.as_str()).unwrap_or(""),
+            clock.elapsed().as_secs_f64()
+        );
+    }
+    r
+}
+
+fn eval_unit_inner(
+    u: &Unit,
+    input: regorus::Value,
+    with_findings: bool,
+) -> Result<(Vec<RuleMeta>, Vec<Value>)> {
+    let mut engine = regorus::Engine::new();
+    let mut package_file: BTreeMap<String, String> = BTreeMap::new();
+    for s in &u.sources {
+        let pkg = engine
+            .add_policy(s.name.clone(), s.text.clone())
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("loading rule file {}", s.name))?;
+        package_file.entry(pkg).or_insert_with(|| s.name.clone());
+    }
+    engine.set_input(input);
+    let mut metas = Vec::new();
+    let mut findings = Vec::new();
+    let mut any = false;
+    for (pkg, file) in &package_file {
+        if !pkg.starts_with(RULES_PACKAGE) {
+            continue;
+        }
+        any = true;
+        let rules = eval(&mut engine, &format!("{pkg}.rules"), file)?;
+        let Some(Value::Object(rules)) = rules else {
+            bail!(
+                "{file}: package {} declares no `rules` object (rule id → {{title, severity, practice, description, remediation}})",
+                pkg.trim_start_matches("data.")
+            );
+        };
+        for (id, meta) in rules {
+            metas.push(to_meta(&id, meta, file, u.builtin)?);
+        }
+        if with_findings {
+            match eval(&mut engine, &format!("{pkg}.findings"), file)? {
+                None => {}
+                Some(Value::Array(xs)) => findings.extend(xs),
+                Some(other) => bail!(
+                    "{file}: `findings` must be a set of objects, got {}",
+                    short(&other)
+                ),
+            }
+        }
+    }
+    if !any {
+        let names: Vec<&str> = u.sources.iter().map(|s| s.name.as_str()).collect();
+        bail!(
+            "{}: no package under `blastmap.rules` (rule files must start with `package blastmap.rules.<name>`)",
+            names.join(", ")
+        );
+    }
+    Ok((metas, findings))
+}
+
+/// Evaluate a reference (`data.blastmap.rules.x.rules`); `None` when it is undefined.
+/// A query, not `eval_rule`: Rego v1 ref heads (`rules["id"] := …`) register only the full
+/// paths as rules, while a query reads the object they build.
+fn eval(engine: &mut regorus::Engine, path: &str, file: &str) -> Result<Option<Value>> {
+    let results = engine
+        .eval_query(path.to_string(), false)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("evaluating {path} ({file})"))?;
+    let Some(v) = results
+        .result
+        .into_iter()
+        .next()
+        .and_then(|r| r.expressions.into_iter().next())
+        .map(|e| e.value)
+    else {
+        return Ok(None);
+    };
+    if v == regorus::Value::Undefined {
+        return Ok(None);
+    }
+    let j = serde_json::to_value(&v).with_context(|| format!("converting {path} ({file})"))?;
+    Ok(Some(j))
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+fn to_meta(id: &str, v: Value, file: &str, builtin: bool) -> Result<RuleMeta> {
+    let ctx = || format!("{file}: rule {id:?}");
+    if id.is_empty() || id.contains(char::is_whitespace) {
+        bail!("{file}: rule ids must be non-empty and without spaces, got {id:?}");
+    }
+    let Value::Object(m) = v else {
+        bail!("{}: metadata must be an object", ctx());
+    };
+    let field = |k: &str| -> Result<String> {
+        match m.get(k) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+            _ => bail!("{}: metadata needs a non-empty string `{k}`", ctx()),
+        }
+    };
+    for k in m.keys() {
+        if ![
+            "title",
+            "severity",
+            "practice",
+            "description",
+            "remediation",
+        ]
+        .contains(&k.as_str())
+        {
+            bail!(
+                "{}: unknown metadata field `{k}` (expected title, severity, practice, description, remediation)",
+                ctx()
+            );
+        }
+    }
+    let severity: Severity = field("severity")?
+        .parse()
+        .map_err(|e: String| anyhow!("{}: {e}", ctx()))?;
+    let practice = field("practice")?;
+    if !PRACTICES.contains(&practice.as_str()) {
+        bail!(
+            "{}: practice {practice:?} is not one of {}",
+            ctx(),
+            PRACTICES.join(", ")
+        );
+    }
+    Ok(RuleMeta {
+        id: id.to_string(),
+        title: field("title")?,
+        severity,
+        practice,
+        description: field("description")?,
+        remediation: field("remediation")?,
+        source: file.to_string(),
+        help: builtin.then(|| format!("docs/rules/{id}.md")),
+    })
+}
+
+fn to_finding(v: Value, rules: &BTreeMap<String, RuleMeta>, opts: &RunOptions) -> Result<Finding> {
+    let Value::Object(mut m) = v else {
+        bail!("a finding must be an object, got {}", short(&v));
+    };
+    let rule = match m.remove("rule") {
+        Some(Value::String(s)) => s,
+        _ => bail!(
+            "a finding has no string `rule`: {}",
+            short(&Value::Object(m))
+        ),
+    };
+    let Some(meta) = rules.get(&rule) else {
+        bail!("a finding names rule {rule:?}, which no `rules` object declares");
+    };
+    let subject = match m.remove("subject") {
+        Some(Value::Object(s)) => s,
+        _ => bail!(
+            "{}: finding of {rule:?} needs an object `subject`",
+            meta.source
+        ),
+    };
+    let message = match m.remove("message") {
+        Some(Value::String(s)) => s,
+        _ => bail!(
+            "{}: finding of {rule:?} needs a string `message`",
+            meta.source
+        ),
+    };
+    let evidence = match m.remove("evidence") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(e)) => e,
+        Some(other) => bail!(
+            "{}: `evidence` of {rule:?} must be an object, got {}",
+            meta.source,
+            short(&other)
+        ),
+    };
+    let mut severity = match m.remove("severity") {
+        None | Some(Value::Null) => meta.severity,
+        Some(Value::String(s)) => s
+            .parse()
+            .map_err(|e: String| anyhow!("{}: finding of {rule:?}: {e}", meta.source))?,
+        Some(other) => bail!(
+            "{}: `severity` of {rule:?} must be a string, got {}",
+            meta.source,
+            short(&other)
+        ),
+    };
+    if let Some(k) = m.keys().next() {
+        bail!(
+            "{}: finding of {rule:?} has unknown field `{k}` (expected rule, subject, message, evidence, severity)",
+            meta.source
+        );
+    }
+    if let Some(s) = opts.severity.get(&rule) {
+        severity = *s;
+    }
+    let fp = fingerprint(&rule, &subject);
+    Ok(Finding {
+        severity,
+        practice: meta.practice.clone(),
+        title: meta.title.clone(),
+        remediation: meta.remediation.clone(),
+        subject,
+        message,
+        evidence,
+        suppressed: None,
+        fingerprint: fp,
+        rule,
+    })
+}
+
+/// Ids of the built-in rules (from their metadata).
+pub fn builtin_rule_ids() -> Result<BTreeSet<String>> {
+    Ok(RuleSet::builtin()
+        .catalogue()?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}

@@ -1,0 +1,220 @@
+//! Human and machine renderings of a findings report: a terminal table, JSON (the contract of
+//! `docs/findings.md`), and Markdown for pull-request comments and review documents.
+
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Finding, Report, Severity};
+
+/// The JSON document: `{"findings": [...], "summary": {...}, "unused_suppressions": [...]}`.
+#[derive(Serialize)]
+pub struct JsonOut<'a> {
+    pub findings: &'a [Finding],
+    pub summary: Summary,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub unused_suppressions: &'a [super::Suppression],
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    pub total: usize,
+    /// Unsuppressed findings per severity.
+    pub by_severity: std::collections::BTreeMap<&'static str, usize>,
+    pub suppressed: usize,
+    pub rules: usize,
+}
+
+pub fn summary(r: &Report) -> Summary {
+    let (by, suppressed) = r.counts();
+    Summary {
+        total: r.findings.len(),
+        by_severity: Severity::ALL
+            .iter()
+            .map(|s| (s.as_str(), by.get(s).copied().unwrap_or(0)))
+            .collect(),
+        suppressed,
+        rules: r.rules.len(),
+    }
+}
+
+pub fn json(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    let doc = JsonOut {
+        findings: &r.findings,
+        summary: summary(r),
+        unused_suppressions: &r.unused_suppressions,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
+}
+
+fn summary_line(r: &Report) -> String {
+    let (by, suppressed) = r.counts();
+    let total: usize = by.values().sum();
+    let parts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|s| by.get(s).map(|n| format!("{n} {s}")))
+        .collect();
+    let mut line = format!("{total} finding{}", if total == 1 { "" } else { "s" });
+    if !parts.is_empty() {
+        line.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if suppressed > 0 {
+        line.push_str(&format!(", {suppressed} suppressed"));
+    }
+    line.push_str(&format!(
+        ", {} rule{} evaluated",
+        r.rules.len(),
+        if r.rules.len() == 1 { "" } else { "s" }
+    ));
+    line
+}
+
+/// Short evidence for the table: scalar fields only.
+fn evidence_line(f: &Finding) -> Option<String> {
+    let parts: Vec<String> = f
+        .evidence
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) if s.len() <= 80 => Some(format!("{k}={s}")),
+            Value::Number(n) => Some(format!("{k}={n}")),
+            Value::Bool(b) => Some(format!("{k}={b}")),
+            Value::Array(xs) if !xs.is_empty() && xs.iter().all(Value::is_string) => {
+                let items: Vec<&str> = xs.iter().filter_map(Value::as_str).take(4).collect();
+                let more = if xs.len() > 4 {
+                    format!(" (+{})", xs.len() - 4)
+                } else {
+                    String::new()
+                };
+                Some(format!("{k}={}{more}", items.join(",")))
+            }
+            _ => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("  "))
+}
+
+/// The terminal table: one block per finding, most severe first.
+pub fn table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    if r.findings.is_empty() {
+        writeln!(out, "No findings.")?;
+    }
+    for f in &r.findings {
+        let sup = if f.suppressed.is_some() {
+            " [suppressed]"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{:<8} {}  {}{sup}",
+            f.severity.as_str().to_uppercase(),
+            f.rule,
+            f.subject_label()
+        )?;
+        writeln!(out, "         {}", f.message)?;
+        if let Some(e) = evidence_line(f) {
+            writeln!(out, "         evidence: {e}")?;
+        }
+        if let Some(s) = &f.suppressed {
+            writeln!(out, "         suppressed: {}", s.reason)?;
+        }
+        writeln!(out)?;
+    }
+    for s in &r.unused_suppressions {
+        writeln!(
+            out,
+            "unused suppression: rule {} {}: {}",
+            s.rule,
+            if s.subject.is_empty() {
+                String::new()
+            } else {
+                Value::Object(s.subject.clone()).to_string()
+            },
+            s.status.as_deref().unwrap_or("")
+        )?;
+    }
+    writeln!(out, "{}", summary_line(r))
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown: a summary, a table, then one section per finding with its evidence.
+pub fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    writeln!(out, "# blastmap findings\n")?;
+    writeln!(out, "{}\n", summary_line(r))?;
+    let (by, suppressed) = r.counts();
+    writeln!(out, "| severity | findings |")?;
+    writeln!(out, "|---|---|")?;
+    for s in Severity::ALL.iter().rev() {
+        writeln!(out, "| {s} | {} |", by.get(s).copied().unwrap_or(0))?;
+    }
+    writeln!(out, "| suppressed | {suppressed} |\n")?;
+    if r.findings.is_empty() {
+        writeln!(out, "No findings.")?;
+        return Ok(());
+    }
+    writeln!(out, "| # | severity | rule | subject | finding |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for (i, f) in r.findings.iter().enumerate() {
+        let sev = if f.suppressed.is_some() {
+            format!("~~{}~~ (suppressed)", f.severity)
+        } else {
+            format!("**{}**", f.severity)
+        };
+        writeln!(
+            out,
+            "| {} | {sev} | `{}` | {} | {} |",
+            i + 1,
+            f.rule,
+            md_escape(&f.subject_label()),
+            md_escape(&f.message)
+        )?;
+    }
+    writeln!(out, "\n## Details\n")?;
+    for (i, f) in r.findings.iter().enumerate() {
+        writeln!(
+            out,
+            "### {}. {} — {}\n",
+            i + 1,
+            md_escape(&f.title),
+            md_escape(&f.subject_label())
+        )?;
+        writeln!(
+            out,
+            "- **Rule:** `{}` ({}, {})",
+            f.rule, f.practice, f.severity
+        )?;
+        if let Some(h) = r.rule(&f.rule).and_then(|m| m.help.as_ref()) {
+            writeln!(out, "- **Documentation:** `{h}`")?;
+        }
+        if let Some(s) = &f.suppressed {
+            writeln!(out, "- **Suppressed:** {}", md_escape(&s.reason))?;
+        }
+        writeln!(out, "\n{}\n", f.message)?;
+        writeln!(out, "**Fix:** {}\n", f.remediation)?;
+        if !f.evidence.is_empty() {
+            writeln!(out, "<details><summary>Evidence</summary>\n")?;
+            writeln!(out, "```json")?;
+            serde_json::to_writer_pretty(&mut *out, &f.evidence)?;
+            writeln!(out, "\n```\n</details>\n")?;
+        }
+    }
+    if !r.unused_suppressions.is_empty() {
+        writeln!(out, "## Unused suppressions\n")?;
+        for s in &r.unused_suppressions {
+            writeln!(
+                out,
+                "- `{}` {}: {}",
+                s.rule,
+                md_escape(&Value::Object(s.subject.clone()).to_string()),
+                s.status.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    Ok(())
+}
