@@ -144,7 +144,11 @@ pub(crate) fn resolve_path(
     let mut best = String::new();
     for ns in &analysis.snapshot.namespaces {
         let p = crate::model::namespace_path(&ns.path);
-        if !p.is_empty() && path.starts_with(p.as_ref()) && p.len() > best.len() && path.len() > p.len() {
+        if !p.is_empty()
+            && path.starts_with(p.as_ref())
+            && p.len() > best.len()
+            && path.len() > p.len()
+        {
             best = p.into_owned();
         }
     }

@@ -144,10 +144,10 @@ impl<'a, 'b> Escalations<'a, 'b> {
         seen.insert(start_key.clone());
         let mut out: Vec<Reached> = Vec::new();
         let mut frontier: Vec<(Arc<TokenReach>, Vec<Step>)> = Vec::new();
-        let mut first: BTreeSet<(&'static str, String)> = BTreeSet::new();
+        let mut first: BTreeSet<(&'static str, String, String)> = BTreeSet::new();
         for (step, gain) in self.primitives(start) {
             let key = Self::key(&step, &gain);
-            if key == start_key || !first.insert((step.kind, key.clone())) {
+            if key == start_key || !first.insert((step.kind, step.target.clone(), key.clone())) {
                 continue;
             }
             let explore = seen.insert(key.clone());

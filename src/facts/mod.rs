@@ -1539,11 +1539,11 @@ impl Ctx<'_, '_> {
     ) -> (Vec<EscalationFacts>, BlastRadius) {
         let n = self.analysis.secrets.len();
         // Merge the reached nodes of every token, keeping the shortest chain per node.
-        let mut nodes: BTreeMap<(&str, &str), (&Reached, BTreeSet<&str>)> = BTreeMap::new();
+        let mut nodes: BTreeMap<(&str, &str, &str), (&Reached, BTreeSet<&str>)> = BTreeMap::new();
         for (t, rid) in used {
             for r in &self.infos[*t].escalations {
                 let e = nodes
-                    .entry((r.chain[0].kind, r.key.as_str()))
+                    .entry((r.chain[0].kind, r.chain[0].target.as_str(), r.key.as_str()))
                     .or_insert((r, BTreeSet::new()));
                 if r.chain.len() < e.0.chain.len() {
                     e.0 = r;
@@ -1669,13 +1669,22 @@ fn coverage(
     pat: &Pattern,
     index: &crate::passes::SecretIndex,
     owners: &Owners,
+    runs: &[(u32, u16)],
 ) -> (usize, Vec<String>, usize) {
     let r = paths::range(index, pat.literal());
+    let names = |own: &mut dyn Iterator<Item = u16>| -> Vec<String> {
+        sorted(own.map(|o| owners.teams[o as usize].clone()))
+    };
+    if pat.kind == RuleKind::Prefix {
+        let n = r.len();
+        let (own, unowned) = Owners::in_range(runs, r);
+        return (n, names(&mut own.into_iter()), unowned);
+    }
     let mut n = 0;
     let mut unowned = 0;
     let mut own: FxHashSet<u16> = FxHashSet::default();
     for i in r {
-        if pat.kind == RuleKind::Segment && !pat.matches_secret(&index.secrets[i]) {
+        if !pat.matches_secret(&index.secrets[i]) {
             continue;
         }
         n += 1;
@@ -1686,8 +1695,7 @@ fn coverage(
             }
         }
     }
-    let names = sorted(own.into_iter().map(|o| owners.teams[o as usize].clone()));
-    (n, names, unowned)
+    (n, names(&mut own.into_iter()), unowned)
 }
 
 /// The first `d` segments of a folder path.
@@ -1797,15 +1805,24 @@ fn policy_facts(
             }
         }
     }
+    let t0 = std::time::Instant::now();
+    let runs = owners.runs();
     let covered: FxHashMap<&str, (usize, Vec<String>, usize)> = patterns
         .par_iter()
         .map(|full| {
             (
                 full.as_str(),
-                coverage(&Pattern::new(full), &analysis.secrets, owners),
+                coverage(&Pattern::new(full), &analysis.secrets, owners, &runs),
             )
         })
         .collect();
+    if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
+        eprintln!(
+            "facts: coverage of {} distinct wildcard patterns in {:.3}s",
+            patterns.len(),
+            t0.elapsed().as_secs_f64()
+        );
+    }
     list.par_iter()
         .map(|(ns, p)| {
             let nsp = ns_of(&ns.path);
@@ -1886,7 +1903,7 @@ fn policy_facts(
                 let (covered, own, unowned) = covered
                     .get(full.as_str())
                     .cloned()
-                    .unwrap_or_else(|| coverage(&pat, &analysis.secrets, owners));
+                    .unwrap_or_else(|| coverage(&pat, &analysis.secrets, owners, &runs));
                 f.wildcard_rules.push(WildcardRuleFacts {
                     pattern: r.key.clone(),
                     line: r.line,

@@ -171,6 +171,47 @@ pub struct Owners {
 impl Owners {
     pub const NONE: u16 = u16::MAX;
 
+    /// The owner array as runs `(first secret id, owner)`: secrets are sorted by path and teams
+    /// own prefixes, so runs are long and a range's owners are found without visiting it.
+    pub fn runs(&self) -> Vec<(u32, u16)> {
+        let mut runs: Vec<(u32, u16)> = Vec::new();
+        for (i, &o) in self.owner.iter().enumerate() {
+            if runs.last().is_none_or(|r| r.1 != o) {
+                runs.push((i as u32, o));
+            }
+        }
+        runs
+    }
+
+    /// Owners of the secrets in `range` (ids), and how many have none, using [`Owners::runs`].
+    pub fn in_range(
+        runs: &[(u32, u16)],
+        range: std::ops::Range<usize>,
+    ) -> (std::collections::BTreeSet<u16>, usize) {
+        let mut owners = std::collections::BTreeSet::new();
+        let mut unowned = 0;
+        if range.is_empty() {
+            return (owners, 0);
+        }
+        // The run containing range.start.
+        let mut k = runs.partition_point(|r| (r.0 as usize) <= range.start) - 1;
+        while k < runs.len() && (runs[k].0 as usize) < range.end {
+            let start = (runs[k].0 as usize).max(range.start);
+            let end = runs
+                .get(k + 1)
+                .map(|r| r.0 as usize)
+                .unwrap_or(usize::MAX)
+                .min(range.end);
+            if runs[k].1 == Owners::NONE {
+                unowned += end - start;
+            } else {
+                owners.insert(runs[k].1);
+            }
+            k += 1;
+        }
+        (owners, unowned)
+    }
+
     pub fn build(index: &SecretIndex, inventory: &Inventory) -> Owners {
         let mut owner = vec![Owners::NONE; index.len()];
         let mut specificity = vec![0usize; index.len()];
@@ -264,6 +305,29 @@ mod tests {
         assert!(segment_match("a/+/c", "a/b/c"));
         assert!(!segment_match("a/+/c", "a/b/c/d"));
         assert!(segment_match("a/+/c*", "a/b/cd/e"));
+    }
+
+    #[test]
+    fn owner_runs() {
+        let o = Owners {
+            owner: vec![0, 0, Owners::NONE, 1, 1, 1, Owners::NONE, 0],
+            teams: vec!["a".into(), "b".into()],
+        };
+        let runs = o.runs();
+        assert_eq!(
+            runs,
+            vec![(0, 0), (2, Owners::NONE), (3, 1), (6, Owners::NONE), (7, 0)]
+        );
+        let (own, un) = Owners::in_range(&runs, 1..5);
+        assert_eq!(own.into_iter().collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(un, 1);
+        let (own, un) = Owners::in_range(&runs, 4..8);
+        assert_eq!(own.into_iter().collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(un, 1);
+        let (own, un) = Owners::in_range(&runs, 2..3);
+        assert!(own.is_empty());
+        assert_eq!(un, 1);
+        assert_eq!(Owners::in_range(&runs, 3..3).1, 0);
     }
 
     #[test]

@@ -302,7 +302,11 @@ impl Diagram {
             Stmt::Attribute(attr("fontsize", dot_value("11"))),
             Stmt::Attribute(attr(
                 "style",
-                dot_value(if c.dashed { "dashed,rounded,filled" } else { "rounded,filled" }),
+                dot_value(if c.dashed {
+                    "dashed,rounded,filled"
+                } else {
+                    "rounded,filled"
+                }),
             )),
             Stmt::Attribute(attr(
                 "fillcolor",
@@ -379,10 +383,26 @@ impl Diagram {
             row("BGCOLOR=\"#e5e7eb\"", "secret owned by no team");
         }
         let edge_rows = [
-            (EdgeStyle::CrossTeam, "#dc2626", "red edge: crosses a team boundary"),
-            (EdgeStyle::Escalation, "#b91c1c", "dashed edge: escalation step"),
-            (EdgeStyle::Unknown, "#64748b", "dotted edge: admission not decidable offline"),
-            (EdgeStyle::Refused, "#94a3b8", "grey dotted edge: configured role refuses the login"),
+            (
+                EdgeStyle::CrossTeam,
+                "#dc2626",
+                "red edge: crosses a team boundary",
+            ),
+            (
+                EdgeStyle::Escalation,
+                "#b91c1c",
+                "dashed edge: escalation step",
+            ),
+            (
+                EdgeStyle::Unknown,
+                "#64748b",
+                "dotted edge: admission not decidable offline",
+            ),
+            (
+                EdgeStyle::Refused,
+                "#94a3b8",
+                "grey dotted edge: configured role refuses the login",
+            ),
         ];
         for (s, colour, text) in edge_rows {
             if styles.contains(&s) {
@@ -514,7 +534,11 @@ fn node_stmt(id: &str, n: &DNode) -> GNode {
     if n.emphasis {
         attrs.push(attr("penwidth", dot_value("2.5")));
     }
-    let tip = if n.tooltip.is_empty() { &n.label } else { &n.tooltip };
+    let tip = if n.tooltip.is_empty() {
+        &n.label
+    } else {
+        &n.tooltip
+    };
     attrs.push(attr("tooltip", dot_label(&capped(tip))));
     GNode::new(NodeId(Id::Escaped(dot_id(id)), None), attrs)
 }
@@ -532,7 +556,11 @@ fn edge_stmt(from: &str, to: &str, e: &DEdge) -> GEdge {
     attrs.push(attr("color", dot_value(colour)));
     attrs.push(attr(
         "style",
-        dot_value(if e.write && style == "solid" { "bold" } else { style }),
+        dot_value(if e.write && style == "solid" {
+            "bold"
+        } else {
+            style
+        }),
     ));
     if e.style == EdgeStyle::CrossTeam {
         attrs.push(attr("fontcolor", dot_value(colour)));
@@ -550,7 +578,11 @@ fn edge_stmt(from: &str, to: &str, e: &DEdge) -> GEdge {
     if !e.label.is_empty() {
         attrs.push(attr("label", dot_label(&e.label)));
     }
-    let tip = if e.tooltip.is_empty() { &e.label } else { &e.tooltip };
+    let tip = if e.tooltip.is_empty() {
+        &e.label
+    } else {
+        &e.tooltip
+    };
     if !tip.is_empty() {
         attrs.push(attr("tooltip", dot_label(&capped(tip))));
     }

@@ -27,6 +27,11 @@ use super::escape::{fnv, shorten};
 use super::estate::{EscChain, EstateReach, SecretSet, WRITE};
 use super::group::{self, Group, Item};
 
+/// (role id, the entity or group the policy comes through (id, kind, name), policy id).
+type PolicyLink = (String, Option<(String, Kind, String)>, String);
+/// (from team, to owner) → (secrets, writable).
+type Flows = BTreeMap<(Option<String>, Option<String>), (usize, usize)>;
+
 /// The smallest `--max-nodes` a view can honour (legend, subject, a few groups).
 pub const MIN_NODES: usize = 8;
 /// The default `--max-nodes`.
@@ -214,7 +219,10 @@ fn draw_secret_groups(
             (
                 format!("group:{owner_key}:{full}"),
                 Kind::SecretGroup,
-                vec![shorten(&full, LABEL_MAX), plural(g.count, "secret", "secrets")],
+                vec![
+                    shorten(&full, LABEL_MAX),
+                    plural(g.count, "secret", "secrets"),
+                ],
                 vec![full, plural(g.count, "secret", "secrets")],
             )
         };
@@ -301,7 +309,11 @@ pub fn pipeline_view(
             let cl = d.cluster(c, None, vec![format!("team {t}")]);
             cl.fill = Some(team_colour(t));
         }
-        let n = d.node(pid.clone(), Kind::Pipeline, vec!["pipeline".into(), reach.name.clone()]);
+        let n = d.node(
+            pid.clone(),
+            Kind::Pipeline,
+            vec!["pipeline".into(), reach.name.clone()],
+        );
         n.emphasis = true;
         n.cluster = team_cluster;
     }
@@ -316,7 +328,7 @@ pub fn pipeline_view(
     #[derive(Default)]
     struct Chain {
         // role id → (identity node id, label, kind) → policy id
-        policies: BTreeSet<(String, Option<(String, Kind, String)>, String)>,
+        policies: BTreeSet<PolicyLink>,
         // policy id → rule id
         rules: BTreeSet<(String, String)>,
         rule_info: BTreeMap<String, (String, String, u32, String)>, // id → (pattern, policy, line, pns)
@@ -357,7 +369,12 @@ pub fn pipeline_view(
             ch.rules.insert((pid_.clone(), ruid.clone()));
             ch.rule_info.insert(
                 ruid.clone(),
-                (v.rule.clone(), v.policy.clone(), v.line, v.policy_namespace.clone()),
+                (
+                    v.rule.clone(),
+                    v.policy.clone(),
+                    v.line,
+                    v.policy_namespace.clone(),
+                ),
             );
             u.entry(Detail::Rules).or_default().insert(ruid);
             u.entry(Detail::Policies).or_default().insert(pid_);
@@ -443,9 +460,9 @@ pub fn pipeline_view(
         Detail::Policies => d
             .notes
             .push("rules folded into their policies to stay under --max-nodes".into()),
-        _ => d.notes.push(
-            "policies and rules folded into the roles to stay under --max-nodes".into(),
-        ),
+        _ => d
+            .notes
+            .push("policies and rules folded into the roles to stay under --max-nodes".into()),
     }
 
     // Role nodes and pipeline → role edges.
@@ -454,7 +471,11 @@ pub fn pipeline_view(
         let rid = role_id(&r.namespace, &r.mount, &r.role);
         let label_role = format!("{}auth/{}/role/{}", r.namespace, r.mount, r.role);
         let (target, style) = if kept_roles.contains(&rid) {
-            let n = d.node(rid.clone(), Kind::Role, vec![shorten(&label_role, LABEL_MAX)]);
+            let n = d.node(
+                rid.clone(),
+                Kind::Role,
+                vec![shorten(&label_role, LABEL_MAX)],
+            );
             n.emphasis = r.configured;
             let mut tip = vec![label_role.clone(), r.why.clone()];
             if !r.policies.is_empty() {
@@ -525,7 +546,11 @@ pub fn pipeline_view(
                     d.edge(rid, pol, EdgeStyle::Normal).label = vec!["token policy".into()];
                 }
                 Some((iid, kind, iname)) => {
-                    let what = if *kind == Kind::Entity { "entity" } else { "group" };
+                    let what = if *kind == Kind::Entity {
+                        "entity"
+                    } else {
+                        "group"
+                    };
                     let n = d.node(
                         iid.clone(),
                         *kind,
@@ -558,7 +583,9 @@ pub fn pipeline_view(
                 if wild { Kind::WildcardRule } else { Kind::Rule },
                 label,
             );
-            n.tooltip = vec![format!("policy {pns}{policy}, line {line}: path \"{pattern}\"")];
+            n.tooltip = vec![format!(
+                "policy {pns}{policy}, line {line}: path \"{pattern}\""
+            )];
             d.edge(pol, rule, EdgeStyle::Normal);
         }
     }
@@ -631,15 +658,22 @@ pub fn pipeline_view(
         d.node(
             id.clone(),
             Kind::More,
-            vec![plural(more_chains, "more escalation chain", "more escalation chains")],
+            vec![plural(
+                more_chains,
+                "more escalation chain",
+                "more escalation chains",
+            )],
         );
         d.edge(&pid, &id, EdgeStyle::Escalation);
     }
 
     // Secrets, grouped when needed.
     let budget = max_nodes.saturating_sub(d.node_count()).max(1);
-    let owner_names: Vec<Option<&str>> =
-        reach.secrets.iter().map(|s| owners.of(s.secret_id)).collect();
+    let owner_names: Vec<Option<&str>> = reach
+        .secrets
+        .iter()
+        .map(|s| owners.of(s.secret_id))
+        .collect();
     let ranks = OwnerRanks::new(owner_names.iter().copied(), team);
     let nss: Vec<String> = reach
         .secrets
@@ -712,7 +746,11 @@ pub fn pipeline_view(
         let e = d.edge(
             &u,
             &gn.ids[g],
-            if cr { EdgeStyle::CrossTeam } else { EdgeStyle::Normal },
+            if cr {
+                EdgeStyle::CrossTeam
+            } else {
+                EdgeStyle::Normal
+            },
         );
         e.weight = count;
         e.write = caps.intersects(WRITE);
@@ -823,7 +861,10 @@ pub fn secret_view(
     for s in &who.subjects {
         for v in &s.via {
             policies.insert(format!("{}{}", v.policy_namespace, v.policy));
-            rules.insert(format!("{}{}:{}:{}", v.policy_namespace, v.policy, v.line, v.rule));
+            rules.insert(format!(
+                "{}{}:{}:{}",
+                v.policy_namespace, v.policy, v.line, v.rule
+            ));
             match &v.origin {
                 PolicyOrigin::Role => {}
                 PolicyOrigin::Entity { id, .. } => {
@@ -836,7 +877,7 @@ pub fn secret_view(
         }
     }
     let fixed = 2; // secret, legend
-    // Levels: (pipelines individually?, roles individually?, with policies?, with rules?)
+                   // Levels: (pipelines individually?, roles individually?, with policies?, with rules?)
     let options = [
         (true, true, true, true),
         (true, true, true, false),
@@ -859,7 +900,8 @@ pub fn secret_view(
         .unwrap_or((false, false, false, false));
     let (per_pipeline, per_role, with_policies, with_rules) = chosen;
     if !per_pipeline {
-        d.notes.push("pipelines folded into their teams to stay under --max-nodes".into());
+        d.notes
+            .push("pipelines folded into their teams to stay under --max-nodes".into());
     }
     if !per_role {
         d.notes.push("roles folded into their auth mounts".into());
@@ -873,9 +915,7 @@ pub fn secret_view(
     // Teams beyond the budget in the last resort.
     let mut team_room = usize::MAX;
     if count(chosen) > max_nodes {
-        team_room = max_nodes
-            .saturating_sub(fixed + mounts.len() + 1)
-            .max(1);
+        team_room = max_nodes.saturating_sub(fixed + mounts.len() + 1).max(1);
     }
     let mut team_sizes: BTreeMap<Option<&str>, usize> = BTreeMap::new();
     for p in &pipelines {
@@ -912,7 +952,11 @@ pub fn secret_view(
             id
         } else if per_pipeline {
             let id = format!("pipeline:{}", s.pipeline);
-            let n = d.node(id.clone(), Kind::Pipeline, vec!["pipeline".into(), s.pipeline.clone()]);
+            let n = d.node(
+                id.clone(),
+                Kind::Pipeline,
+                vec!["pipeline".into(), s.pipeline.clone()],
+            );
             if let Some(t) = team {
                 let c = cluster_id(&["team", t]);
                 n.cluster = Some(c.clone());
@@ -973,7 +1017,12 @@ pub fn secret_view(
             );
             e.weight += 1;
             if per_pipeline && kept_teams.contains(&team) {
-                e.label = vec![if s.admission == "unknown" { "login?" } else { "login" }.into()];
+                e.label = vec![if s.admission == "unknown" {
+                    "login?"
+                } else {
+                    "login"
+                }
+                .into()];
                 e.weight = 1;
             } else {
                 e.label = vec![plural(e.weight, "login", "logins")];
@@ -1011,8 +1060,12 @@ pub fn secret_view(
                         } else {
                             (format!("group:{id}"), Kind::Group, "group")
                         };
-                        d.node(iid.clone(), kind, vec![what.into(), shorten(name, LABEL_MAX)])
-                            .tooltip = vec![format!("{what} {name}")];
+                        d.node(
+                            iid.clone(),
+                            kind,
+                            vec![what.into(), shorten(name, LABEL_MAX)],
+                        )
+                        .tooltip = vec![format!("{what} {name}")];
                         d.edge(&rid, &iid, EdgeStyle::Normal);
                         d.edge(&iid, &pol, EdgeStyle::Normal).label =
                             vec!["identity policy".into()];
@@ -1053,7 +1106,8 @@ pub fn secret_view(
         e.write = caps.intersects(WRITE);
     }
     if who.subjects.is_empty() {
-        d.notes.push("no pipeline of the inventory can reach this path".into());
+        d.notes
+            .push("no pipeline of the inventory can reach this path".into());
     }
     d
 }
@@ -1067,8 +1121,12 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
     let analysis = est.analysis;
     let idx = &analysis.secrets;
     let n_secrets = idx.len();
-    let mut team_names: BTreeSet<String> =
-        analysis.inventory.teams.iter().map(|t| t.name.clone()).collect();
+    let mut team_names: BTreeSet<String> = analysis
+        .inventory
+        .teams
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
     for p in &est.pipelines {
         if let Some(t) = &p.team {
             team_names.insert(t.clone());
@@ -1109,7 +1167,7 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
         })
         .collect();
     // (from team, to owner) → (secrets, writable)
-    let mut flows: BTreeMap<(Option<String>, Option<String>), (usize, usize)> = BTreeMap::new();
+    let mut flows: Flows = BTreeMap::new();
     for (k, set) in keys.iter().zip(&team_sets) {
         let mut per: BTreeMap<Option<&str>, (usize, usize)> = BTreeMap::new();
         for sid in set.ids() {
@@ -1135,8 +1193,7 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             .entry(idx.get(sid).namespace.as_str())
             .or_insert(0) += 1;
     }
-    let n_pipes =
-        |k: &Option<String>| pipes_by_team.get(&k.as_deref()).map(Vec::len).unwrap_or(0);
+    let n_pipes = |k: &Option<String>| pipes_by_team.get(&k.as_deref()).map(Vec::len).unwrap_or(0);
     let teams_with_pipes: Vec<&Option<String>> = keys.iter().filter(|k| n_pipes(k) > 0).collect();
 
     // Home namespace of a team: where most of its pipelines log in, else where it owns most.
@@ -1205,11 +1262,19 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             });
             c.dashed = p.team.is_none();
             let nc = cluster_id(&["secrets", "owner", key, "ns", &p.namespace]);
-            d.cluster(&nc, Some(&tc), vec![format!("namespace {}", ns_name(&p.namespace))]);
+            d.cluster(
+                &nc,
+                Some(&tc),
+                vec![format!("namespace {}", ns_name(&p.namespace))],
+            );
             let id = if lvl1 {
                 let id = format!("pipeline:{}", p.name);
-                d.node(id.clone(), Kind::Pipeline, vec!["pipeline".into(), p.name.clone()])
-                    .cluster = Some(nc);
+                d.node(
+                    id.clone(),
+                    Kind::Pipeline,
+                    vec!["pipeline".into(), p.name.clone()],
+                )
+                .cluster = Some(nc);
                 id
             } else {
                 let id = format!("pipelines:{key}");
@@ -1234,7 +1299,8 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             src_of_pipe.push(id);
         }
         if !lvl1 {
-            d.notes.push("pipelines folded into one node per team to stay under --max-nodes".into());
+            d.notes
+                .push("pipelines folded into one node per team to stay under --max-nodes".into());
         }
         // Secret groups.
         let mut items: Vec<Item> = (0..n_secrets as u32)
@@ -1325,7 +1391,11 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
                 let e = d.edge(
                     &src,
                     &gn.ids[g as usize],
-                    if cr { EdgeStyle::CrossTeam } else { EdgeStyle::Normal },
+                    if cr {
+                        EdgeStyle::CrossTeam
+                    } else {
+                        EdgeStyle::Normal
+                    },
                 );
                 e.weight = n;
                 e.write = w > 0;
@@ -1356,7 +1426,10 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             .get(b)
             .unwrap_or(&0)
             .cmp(importance.get(a).unwrap_or(&0))
-            .then((n_pipes(b) + owned.get(&b.as_deref()).unwrap_or(&0)).cmp(&(n_pipes(a) + owned.get(&a.as_deref()).unwrap_or(&0))))
+            .then(
+                (n_pipes(b) + owned.get(&b.as_deref()).unwrap_or(&0))
+                    .cmp(&(n_pipes(a) + owned.get(&a.as_deref()).unwrap_or(&0))),
+            )
             .then(a.cmp(b))
     });
     let per_node = if per_team_two { 2 } else { 1 };
@@ -1370,9 +1443,11 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
     };
     let kept_set: BTreeSet<&Option<String>> = kept.iter().copied().collect();
     if per_team_two {
-        d.notes.push("one node for each team's pipelines and one for its secrets".into());
+        d.notes
+            .push("one node for each team's pipelines and one for its secrets".into());
     } else {
-        d.notes.push("one node per team (pipelines and owned secrets together)".into());
+        d.notes
+            .push("one node per team (pipelines and owned secrets together)".into());
     }
     if !fits {
         d.notes.push(format!(
@@ -1414,7 +1489,10 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
         d.cluster(&nc, None, vec![format!("namespace {}", ns_name(&ns))]);
         let np = n_pipes(k);
         let no = owned.get(&k.as_deref()).copied().unwrap_or(0);
-        let self_reach = flows.get(&((*k).clone(), (*k).clone())).map(|x| x.0).unwrap_or(0);
+        let self_reach = flows
+            .get(&((*k).clone(), (*k).clone()))
+            .map(|x| x.0)
+            .unwrap_or(0);
         if per_team_two {
             let tc = cluster_id(&["ns", &ns, "team", &okey(k.as_deref())]);
             let c = d.cluster(&tc, Some(&nc), vec![team_label(k)]);
@@ -1436,7 +1514,11 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
                     vec!["owned secrets".into(), no.to_string()],
                 );
                 n.cluster = Some(tc.clone());
-                n.tone = if k.is_some() { Tone::Own } else { Tone::Unowned };
+                n.tone = if k.is_some() {
+                    Tone::Own
+                } else {
+                    Tone::Unowned
+                };
             }
         } else {
             let n = d.node(
@@ -1455,8 +1537,10 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
         }
     }
     if !fits {
-        let others: Vec<&&Option<String>> =
-            all_keys.iter().filter(|k| !kept_set.contains(**k)).collect();
+        let others: Vec<&&Option<String>> = all_keys
+            .iter()
+            .filter(|k| !kept_set.contains(**k))
+            .collect();
         let np: usize = others.iter().map(|k| n_pipes(k)).sum();
         let no: usize = others
             .iter()
@@ -1467,7 +1551,10 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             Kind::More,
             vec![
                 plural(others.len(), "more team", "more teams"),
-                format!("{}, {no} owned secrets", plural(np, "pipeline", "pipelines")),
+                format!(
+                    "{}, {no} owned secrets",
+                    plural(np, "pipeline", "pipelines")
+                ),
             ],
         );
         n.tooltip = vec![format!(
@@ -1495,8 +1582,11 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
         e.write |= *w > 0;
         let wsum: usize = *w;
         e.label = vec![e.weight.to_string()];
-        e.tooltip
-            .push(format!("{} → {}: {n} secrets ({wsum} writable)", team_label(from), team_label(to)));
+        e.tooltip.push(format!(
+            "{} → {}: {n} secrets ({wsum} writable)",
+            team_label(from),
+            team_label(to)
+        ));
     }
     d
 }
@@ -1508,7 +1598,7 @@ fn teams_focus(
     focus: &Option<String>,
     keys: &[Option<String>],
     team_sets: &[SecretSet],
-    flows: &BTreeMap<(Option<String>, Option<String>), (usize, usize)>,
+    flows: &Flows,
     max_nodes: usize,
 ) -> Diagram {
     let analysis = est.analysis;
@@ -1549,18 +1639,26 @@ fn teams_focus(
     };
     let dropped = ranked.len() - kept_others.len();
     let other_nodes = kept_others.len() + usize::from(dropped > 0);
-    let per_pipeline = my_pipes.len() + other_nodes + legend + 1 <= max_nodes;
+    let per_pipeline = my_pipes.len() + other_nodes + legend < max_nodes;
     let fc = cluster_id(&["team", fname]);
     d.cluster(&fc, None, vec![format!("team {fname}")]).fill = Some(team_colour(fname));
     let mut pipe_src: Vec<String> = Vec::new();
     for &i in &my_pipes {
         let p = &est.pipelines[i];
         let nc = cluster_id(&["team", fname, "ns", &p.namespace]);
-        d.cluster(&nc, Some(&fc), vec![format!("namespace {}", ns_name(&p.namespace))]);
+        d.cluster(
+            &nc,
+            Some(&fc),
+            vec![format!("namespace {}", ns_name(&p.namespace))],
+        );
         let id = if per_pipeline {
             let id = format!("pipeline:{}", p.name);
-            d.node(id.clone(), Kind::Pipeline, vec!["pipeline".into(), p.name.clone()])
-                .cluster = Some(nc);
+            d.node(
+                id.clone(),
+                Kind::Pipeline,
+                vec!["pipeline".into(), p.name.clone()],
+            )
+            .cluster = Some(nc);
             id
         } else {
             let id = format!("pipelines:{fname}");
@@ -1630,7 +1728,16 @@ fn teams_focus(
     let budget = max_nodes.saturating_sub(d.nodes.len() + legend).max(1);
     let groups = group::group(&items, budget, 2);
     let owner_of_item = |_: usize| Some(fname.to_string());
-    let gn = draw_secret_groups(d, &items, &groups, &ranks, &nss, Some(fname), &owner_of_item, "focus");
+    let gn = draw_secret_groups(
+        d,
+        &items,
+        &groups,
+        &ranks,
+        &nss,
+        Some(fname),
+        &owner_of_item,
+        "focus",
+    );
     // Put the focus team's secret clusters inside the team cluster.
     for (cid, c) in d.clusters.iter_mut() {
         if cid.starts_with("cluster:focus:owner:") && c.parent.is_none() {
@@ -1677,7 +1784,11 @@ fn teams_focus(
             let e = d.edge(
                 &src,
                 &to,
-                if cr { EdgeStyle::CrossTeam } else { EdgeStyle::Normal },
+                if cr {
+                    EdgeStyle::CrossTeam
+                } else {
+                    EdgeStyle::Normal
+                },
             );
             e.weight += n;
             e.write |= w > 0;
@@ -1705,7 +1816,11 @@ fn teams_focus(
             let e = d.edge(
                 &other_id(k),
                 &to,
-                if k.is_some() { EdgeStyle::CrossTeam } else { EdgeStyle::Normal },
+                if k.is_some() {
+                    EdgeStyle::CrossTeam
+                } else {
+                    EdgeStyle::Normal
+                },
             );
             e.weight += n;
             e.write |= w > 0;
@@ -1713,7 +1828,8 @@ fn teams_focus(
         }
     }
     if !per_pipeline {
-        d.notes.push("the team's pipelines folded into one node".into());
+        d.notes
+            .push("the team's pipelines folded into one node".into());
     }
     if dropped > 0 {
         d.notes.push(format!(
@@ -1740,7 +1856,11 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
             "{}, {} in {}, {}",
             plural(analysis.inventory.teams.len(), "team", "teams"),
             plural(n, "secret", "secrets"),
-            plural(analysis.snapshot.namespaces.len(), "namespace", "namespaces"),
+            plural(
+                analysis.snapshot.namespaces.len(),
+                "namespace",
+                "namespaces"
+            ),
             plural(est.pipelines.len(), "pipeline", "pipelines")
         ),
     ]);
@@ -1759,7 +1879,11 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
     let team_room = ((max_nodes - legend) / 3).max(1);
     let mut order: Vec<usize> = (0..team_keys.len()).collect();
     let sizes: Vec<usize> = sets.iter().map(|s| s.len()).collect();
-    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(team_keys[a].cmp(&team_keys[b])));
+    order.sort_by(|&a, &b| {
+        sizes[b]
+            .cmp(&sizes[a])
+            .then(team_keys[a].cmp(&team_keys[b]))
+    });
     let kept: BTreeSet<usize> = if order.len() <= team_room {
         order.iter().copied().collect()
     } else {
@@ -1785,7 +1909,11 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
                 k.as_deref()
                     .map(|t| format!("team {t}"))
                     .unwrap_or_else(|| "no team".into()),
-                format!("{}, reach {}", plural(np, "pipeline", "pipelines"), sizes[i]),
+                format!(
+                    "{}, reach {}",
+                    plural(np, "pipeline", "pipelines"),
+                    sizes[i]
+                ),
             ],
         );
         node.cluster = Some(tc.clone());
@@ -1877,11 +2005,7 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
                 .and_then(|n| n.secret_mounts.iter().find(|m| &m.path == mount))
                 .map(|m| m.mount_type.clone())
                 .unwrap_or_default();
-            d.cluster(
-                &mc,
-                Some(&nc),
-                vec![format!("mount {mount} ({mtype})")],
-            );
+            d.cluster(&mc, Some(&nc), vec![format!("mount {mount} ({mtype})")]);
         }
         // Owners of the group.
         let mut owners: BTreeMap<Option<&str>, usize> = BTreeMap::new();
@@ -1987,14 +2111,19 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
             let e = d.edge(
                 &src,
                 &ids[g as usize],
-                if cr > 0 { EdgeStyle::CrossTeam } else { EdgeStyle::Normal },
+                if cr > 0 {
+                    EdgeStyle::CrossTeam
+                } else {
+                    EdgeStyle::Normal
+                },
             );
             e.weight += n;
             e.write |= w > 0;
             e.label = vec![e.weight.to_string()];
             e.tooltip.push(format!(
                 "{}: {n} secrets, {w} writable, {cr} owned by other teams",
-                k.map(|t| format!("team {t}")).unwrap_or_else(|| "no team".into())
+                k.map(|t| format!("team {t}"))
+                    .unwrap_or_else(|| "no team".into())
             ));
         }
     }

@@ -128,7 +128,10 @@ impl<'a, 'b> EstateReach<'a, 'b> {
     }
 
     /// The union of what the given pipelines reach.
-    pub fn reach_of<'p>(&self, pipelines: impl IntoIterator<Item = &'p PipelineTokens>) -> SecretSet {
+    pub fn reach_of<'p>(
+        &self,
+        pipelines: impl IntoIterator<Item = &'p PipelineTokens>,
+    ) -> SecretSet {
         let mut set = SecretSet::new(self.secret_count());
         let mut seen = rustc_hash::FxHashSet::default();
         for p in pipelines {

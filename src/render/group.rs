@@ -97,12 +97,18 @@ pub fn prefix<'a>(items: &[Item<'a>], g: &Group) -> &'a str {
 }
 
 fn is_leaf(items: &[Item<'_>], depth: usize, r: &Range<usize>) -> bool {
-    r.len() == 1 && depth >= 3 && seg_end(items[r.start].path, depth - 2) == items[r.start].path.len()
+    r.len() == 1
+        && depth >= 3
+        && seg_end(items[r.start].path, depth - 2) == items[r.start].path.len()
 }
 
 /// The children of a one-range group, single-child chains followed down (so a child is either
 /// a leaf or a real fork). `None` when the group cannot be split (a leaf).
-fn children(items: &[Item<'_>], depth: usize, r: Range<usize>) -> Option<(usize, Vec<Range<usize>>)> {
+fn children(
+    items: &[Item<'_>],
+    depth: usize,
+    r: Range<usize>,
+) -> Option<(usize, Vec<Range<usize>>)> {
     let mut depth = depth;
     let mut r = r;
     loop {
@@ -121,7 +127,10 @@ fn children(items: &[Item<'_>], depth: usize, r: Range<usize>) -> Option<(usize,
         out.push(start..r.end);
         if out.len() == 1 {
             // Same set one level down: keep going (a path cannot be deeper than its length).
-            if depth > 2 && seg_end(items[r.start].path, d - 2) == seg_end(items[r.start].path, depth - 2) && r.len() > 1 {
+            if depth > 2
+                && seg_end(items[r.start].path, d - 2) == seg_end(items[r.start].path, depth - 2)
+                && r.len() > 1
+            {
                 // Identical paths (should not happen): stop.
                 return None;
             }
@@ -143,7 +152,7 @@ pub fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<Group> 
     let budget = budget.max(1);
     let root = Group {
         depth: 0,
-        ranges: vec![0..items.len()],
+        ranges: std::iter::once(0..items.len()).collect(),
         count: items.len(),
         rest: false,
         lumped: 0,
@@ -301,7 +310,9 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        let paths: Vec<String> = (0..500).map(|i| format!("kv/{}/{}/{}", i % 7, i % 13, i)).collect();
+        let paths: Vec<String> = (0..500)
+            .map(|i| format!("kv/{}/{}/{}", i % 7, i % 13, i))
+            .collect();
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
         let it = items(&refs);
         assert_eq!(group(&it, 30, 2), group(&it, 30, 2));
@@ -310,9 +321,21 @@ mod tests {
     #[test]
     fn heads_split_first() {
         let mut it = vec![
-            Item { head: [1, 0], path: "a/x", id: 0 },
-            Item { head: [1, 0], path: "a/y", id: 1 },
-            Item { head: [2, 0], path: "a/z", id: 2 },
+            Item {
+                head: [1, 0],
+                path: "a/x",
+                id: 0,
+            },
+            Item {
+                head: [1, 0],
+                path: "a/y",
+                id: 1,
+            },
+            Item {
+                head: [2, 0],
+                path: "a/z",
+                id: 2,
+            },
         ];
         it.sort();
         let g = group(&it, 2, 2);

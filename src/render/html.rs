@@ -221,7 +221,7 @@ th button::after{content:" \2195";color:var(--muted);font-weight:400}
 th[aria-sort=ascending] button::after{content:" \2191"}
 th[aria-sort=descending] button::after{content:" \2193"}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
 .sev{display:inline-block;min-width:64px;text-align:center;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:700;color:#fff}
 .sev-critical{background:#7f1d1d}.sev-high{background:#dc2626}.sev-medium{background:#d97706}.sev-low{background:#2563eb}.sev-info{background:#64748b}
 tr.suppressed td{opacity:.55}
@@ -330,10 +330,7 @@ const SCRIPT: &str = r#"
 "#;
 
 fn sev_badge(s: Severity) -> String {
-    format!(
-        "<span class=\"sev sev-{0}\">{0}</span>",
-        s.as_str()
-    )
+    format!("<span class=\"sev sev-{0}\">{0}</span>", s.as_str())
 }
 
 fn sev_rank(s: Severity) -> u8 {
@@ -486,8 +483,16 @@ pub fn base64(data: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(A[(n >> 18) as usize & 63] as char);
         out.push(A[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { A[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            A[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            A[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -504,7 +509,7 @@ fn finding_rows(out: &mut String, findings: &[Finding]) {
                 Some(s) => format!("<br><span class=\"muted\">suppressed: {}</span>", h(&s.reason)),
                 None => String::new(),
             },
-            h(&f.rule),
+            h(&f.rule).replace('.', ".<wbr>").replace('-', "-<wbr>"),
             h(&f.title),
             h(&f.practice),
             h(&f.subject_label()),
@@ -542,9 +547,9 @@ pub fn page(d: &ReportData<'_>) -> String {
         h(&title)
     );
     // Header.
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<header><h1>{}</h1><div class=\"meta\">{} {} at {} · snapshot {} ({}, exported {}) · inventory {} · blastmap {}</div></header>\n",
+        "<header><h1>{}</h1><div class=\"meta\">{} {} at {} · snapshot {} ({}, exported {}) · inventory {} · blastmap {}</div></header>",
         h(&title),
         h(snap.server.flavor.as_str()),
         h(&snap.server.version),
@@ -665,9 +670,17 @@ pub fn page(d: &ReportData<'_>) -> String {
     for (p, m) in &practices {
         let _ = write!(o, "<tr><td>{}</td>", h(p));
         for s in Severity::ALL.iter().rev() {
-            let _ = write!(o, "<td class=\"num\">{}</td>", m.get(s).copied().unwrap_or(0));
+            let _ = write!(
+                o,
+                "<td class=\"num\">{}</td>",
+                m.get(s).copied().unwrap_or(0)
+            );
         }
-        let _ = write!(o, "<td class=\"num\">{}</td></tr>", m.values().sum::<usize>());
+        let _ = write!(
+            o,
+            "<td class=\"num\">{}</td></tr>",
+            m.values().sum::<usize>()
+        );
     }
     o.push_str("</tbody></table></section>\n");
 
@@ -762,17 +775,17 @@ pub fn page(d: &ReportData<'_>) -> String {
     o.push_str("</tbody></table></section>\n");
 
     // Diagrams.
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<section id=\"teams\"><h2>Teams</h2><p class=\"muted\">One cluster per team and namespace: \
          its pipelines and the secrets it owns (grouped by prefix, with counts). Edges are \
-         weighted by the number of secrets reached; red edges cross a team boundary.</p>{}</section>\n",
+         weighted by the number of secrets reached; red edges cross a team boundary.</p>{}</section>",
         diagram_html(&d.teams_svg, "teams diagram")
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<section id=\"overview\"><h2>Estate overview</h2><p class=\"muted\">Every secret by \
-         namespace, mount and path prefix, and each team's reach into it.</p>{}</section>\n",
+         namespace, mount and path prefix, and each team's reach into it.</p>{}</section>",
         diagram_html(&d.overview_svg, "estate overview diagram")
     );
 
@@ -808,8 +821,15 @@ pub fn page(d: &ReportData<'_>) -> String {
             let _ = write!(
                 o,
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                h(&format!("{}auth/{}/role/{}", role.namespace, role.mount, role.role)),
-                if role.configured { " <b>(configured)</b>" } else { "" },
+                h(&format!(
+                    "{}auth/{}/role/{}",
+                    role.namespace, role.mount, role.role
+                )),
+                if role.configured {
+                    " <b>(configured)</b>"
+                } else {
+                    ""
+                },
                 h(role.verdict),
                 h(&role.why),
                 h(&pols.into_iter().collect::<Vec<_>>().join(", ")),
@@ -819,7 +839,12 @@ pub fn page(d: &ReportData<'_>) -> String {
         // Secrets.
         let _ = write!(o, "<h3>Secrets ({})</h3>", p.secrets.len());
         let sid = format!("secrets-p{i}");
-        o.push_str(&search_box(&sid, &format!("s{i}"), "Search these secrets…", false));
+        o.push_str(&search_box(
+            &sid,
+            &format!("s{i}"),
+            "Search these secrets…",
+            false,
+        ));
         let _ = write!(o, "<table id=\"{sid}\"><thead><tr>");
         o.push_str(&th("secret", false));
         o.push_str(&th("capabilities", false));
@@ -855,7 +880,11 @@ pub fn page(d: &ReportData<'_>) -> String {
         // Escalations.
         let chains = &d.chains[i];
         if !chains.is_empty() {
-            let _ = write!(o, "<h3>Escalation chains ({})</h3><ul class=\"tight\">", chains.len());
+            let _ = write!(
+                o,
+                "<h3>Escalation chains ({})</h3><ul class=\"tight\">",
+                chains.len()
+            );
             for c in chains.iter().take(20) {
                 let steps: Vec<String> = c
                     .steps
@@ -872,7 +901,8 @@ pub fn page(d: &ReportData<'_>) -> String {
                     ),
                     _ => "no new reach modelled (persistence, tampering)".to_string(),
                 };
-                let roles: Vec<String> = c.roles.iter().map(|(_, m, r)| format!("{m}/{r}")).collect();
+                let roles: Vec<String> =
+                    c.roles.iter().map(|(_, m, r)| format!("{m}/{r}")).collect();
                 let _ = write!(
                     o,
                     "<li>from {}: {} → <b>{}</b></li>",

@@ -82,7 +82,12 @@ fn evidence_line(f: &Finding) -> Option<String> {
             Value::Number(n) => Some(format!("{k}={n}")),
             Value::Bool(b) => Some(format!("{k}={b}")),
             Value::Array(xs) if !xs.is_empty() && xs.iter().all(Value::is_string) => {
-                let items: Vec<&str> = xs.iter().filter_map(Value::as_str).take(4).collect();
+                let items: Vec<&str> = xs
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| if s.is_empty() { "\"\"" } else { s })
+                    .take(4)
+                    .collect();
                 let more = if xs.len() > 4 {
                     format!(" (+{})", xs.len() - 4)
                 } else {

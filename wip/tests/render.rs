@@ -24,7 +24,12 @@ const TEAMS: [&str; 4] = ["payments", "checkout", "platform", "data"];
 fn all_views() -> Vec<Vec<String>> {
     let mut v: Vec<Vec<String>> = Vec::new();
     for p in PIPELINES {
-        v.push(vec!["--view".into(), "pipeline".into(), "--pipeline".into(), p.into()]);
+        v.push(vec![
+            "--view".into(),
+            "pipeline".into(),
+            "--pipeline".into(),
+            p.into(),
+        ]);
     }
     for path in [
         "secret/data/ci/shared/npm-token",
@@ -34,7 +39,12 @@ fn all_views() -> Vec<Vec<String>> {
         "kv1/legacy/payments-ftp",
         "secret/data/not/inventoried",
     ] {
-        v.push(vec!["--view".into(), "secret".into(), "--path".into(), path.into()]);
+        v.push(vec![
+            "--view".into(),
+            "secret".into(),
+            "--path".into(),
+            path.into(),
+        ]);
     }
     v.push(vec![
         "--view".into(),
@@ -46,7 +56,12 @@ fn all_views() -> Vec<Vec<String>> {
     ]);
     v.push(vec!["--view".into(), "teams".into()]);
     for t in TEAMS {
-        v.push(vec!["--view".into(), "teams".into(), "--team".into(), t.into()]);
+        v.push(vec![
+            "--view".into(),
+            "teams".into(),
+            "--team".into(),
+            t.into(),
+        ]);
     }
     v.push(vec!["--view".into(), "overview".into()]);
     v
@@ -66,7 +81,11 @@ fn every_view_renders_and_validates_with_dot() {
         assert!(n <= 150, "{args:?}: {n} nodes");
         assert!(n >= 2, "{args:?}: an empty diagram");
         let svg = dot_svg(&dot);
-        assert_eq!(svg_node_count(&svg), n, "{args:?}: Graphviz drew another number of nodes");
+        assert_eq!(
+            svg_node_count(&svg),
+            n,
+            "{args:?}: Graphviz drew another number of nodes"
+        );
         assert!(dot.contains("\"legend\""), "{args:?}: no legend");
         let name = args[1..].join("-").replace('/', "_");
         std::fs::write(dir.join(format!("{name}.svg")), svg).unwrap();
@@ -84,7 +103,16 @@ fn output_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("teams.dot");
     blastmap()
-        .args(["dot", "--snapshot", SNAP, "--pipelines", PIPES, "--view", "teams", "--out"])
+        .args([
+            "dot",
+            "--snapshot",
+            SNAP,
+            "--pipelines",
+            PIPES,
+            "--view",
+            "teams",
+            "--out",
+        ])
         .arg(&f)
         .assert()
         .success();
@@ -120,8 +148,12 @@ fn pipeline_view_marks_wildcards_cross_team_edges_and_escalations() {
     // The chain pipeline → role → policy → rule → secret.
     assert!(dot.contains("\"pipeline:payments-deploy\" -> \"role:auth/gha/role/payments-deploy\""));
     assert!(dot.contains("\"role:auth/gha/role/payments-deploy\" -> \"policy:payments-deploy\""));
-    assert!(dot.contains("\"policy:payments-deploy\" -> \"rule:payments-deploy:2:secret/data/payments/*\""));
-    assert!(dot.contains("\"rule:payments-deploy:2:secret/data/payments/*\" -> \"secret:secret/data/payments/db\""));
+    assert!(dot.contains(
+        "\"policy:payments-deploy\" -> \"rule:payments-deploy:2:secret/data/payments/*\""
+    ));
+    assert!(dot.contains(
+        "\"rule:payments-deploy:2:secret/data/payments/*\" -> \"secret:secret/data/payments/db\""
+    ));
     // Wildcard rules are marked; the other teams' secrets are reached through red edges.
     assert!(dot.contains("wildcard grant"));
     assert!(dot.contains("-> \"secret:secret/data/ci/shared/npm-token\" [color=\"#dc2626\""));
@@ -143,9 +175,15 @@ fn pipeline_view_marks_wildcards_cross_team_edges_and_escalations() {
 fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
     let dot = demo_dot(&["--view".into(), "teams".into()]);
     for t in TEAMS {
-        assert!(dot.contains(&format!("label=\"team {t}\"")), "no cluster for team {t}");
+        assert!(
+            dot.contains(&format!("label=\"team {t}\"")),
+            "no cluster for team {t}"
+        );
     }
-    assert!(dot.contains("label=\"namespace data\""), "no namespace cluster");
+    assert!(
+        dot.contains("label=\"namespace data\""),
+        "no namespace cluster"
+    );
     // Weighted, aggregated edges; cross-team ones red.
     assert!(dot.contains("\"pipeline:platform-terraform\" -> \"group:team=payments:secret/data/payments/\" [color=\"#dc2626\""));
     assert!(dot.contains("penwidth="));
@@ -155,7 +193,12 @@ fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
     assert!(dot.contains("\"team:team=platform\" -> "));
     assert!(dot.contains("#dc2626"));
     // Focus on one team: the others become one node each.
-    let dot = demo_dot(&["--view".into(), "teams".into(), "--team".into(), "data".into()]);
+    let dot = demo_dot(&[
+        "--view".into(),
+        "teams".into(),
+        "--team".into(),
+        "data".into(),
+    ]);
     assert!(dot.contains("\"team:team=platform\""));
 }
 
@@ -163,10 +206,22 @@ fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
 fn svg_and_png_are_rendered_through_dot() {
     dot_binary();
     let dir = tempfile::tempdir().unwrap();
-    for (file, magic) in [("o.svg", b"<?xml".as_slice()), ("o.png", b"\x89PNG".as_slice())] {
+    for (file, magic) in [
+        ("o.svg", b"<?xml".as_slice()),
+        ("o.png", b"\x89PNG".as_slice()),
+    ] {
         let f = dir.path().join(file);
         blastmap()
-            .args(["dot", "--snapshot", SNAP, "--pipelines", PIPES, "--view", "overview", "--out"])
+            .args([
+                "dot",
+                "--snapshot",
+                SNAP,
+                "--pipelines",
+                PIPES,
+                "--view",
+                "overview",
+                "--out",
+            ])
             .arg(&f)
             .assert()
             .success();
@@ -195,17 +250,57 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         v.extend_from_slice(extra);
         v
     }
-    fails_with(&with(&["--view", "pipeline"]), None, "--view pipeline needs --pipeline");
-    fails_with(&with(&["--view", "pipeline", "--pipeline", "nope"]), None, "pipeline \"nope\" is not in");
-    fails_with(&with(&["--view", "secret"]), None, "--view secret needs --path");
-    fails_with(&with(&["--view", "teams", "--team", "nope"]), None, "team \"nope\" is not in");
-    fails_with(&with(&["--view", "teams", "--pipeline", "payments-ci"]), None, "--pipeline applies to --view pipeline only");
-    fails_with(&with(&["--view", "overview", "--team", "data"]), None, "--team applies to --view teams only");
-    fails_with(&with(&["--view", "bogus"]), None, "invalid value");
-    fails_with(&with(&["--view", "teams", "--max-nodes", "3"]), None, "--max-nodes must be at least");
-    fails_with(&with(&["--view", "teams", "--out", "x.pdf"]), None, "unknown extension");
     fails_with(
-        &["dot", "--snapshot", "/nonexistent/s.json", "--pipelines", PIPES, "--view", "teams"],
+        &with(&["--view", "pipeline"]),
+        None,
+        "--view pipeline needs --pipeline",
+    );
+    fails_with(
+        &with(&["--view", "pipeline", "--pipeline", "nope"]),
+        None,
+        "pipeline \"nope\" is not in",
+    );
+    fails_with(
+        &with(&["--view", "secret"]),
+        None,
+        "--view secret needs --path",
+    );
+    fails_with(
+        &with(&["--view", "teams", "--team", "nope"]),
+        None,
+        "team \"nope\" is not in",
+    );
+    fails_with(
+        &with(&["--view", "teams", "--pipeline", "payments-ci"]),
+        None,
+        "--pipeline applies to --view pipeline only",
+    );
+    fails_with(
+        &with(&["--view", "overview", "--team", "data"]),
+        None,
+        "--team applies to --view teams only",
+    );
+    fails_with(&with(&["--view", "bogus"]), None, "invalid value");
+    fails_with(
+        &with(&["--view", "teams", "--max-nodes", "3"]),
+        None,
+        "--max-nodes must be at least",
+    );
+    fails_with(
+        &with(&["--view", "teams", "--out", "x.pdf"]),
+        None,
+        "unknown extension",
+    );
+    fails_with(
+        &[
+            "dot",
+            "--snapshot",
+            "/nonexistent/s.json",
+            "--pipelines",
+            PIPES,
+            "--view",
+            "teams",
+        ],
         None,
         "/nonexistent/s.json",
     );
@@ -226,5 +321,7 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         .env("BLASTMAP_DOT", "/nonexistent/dot")
         .assert()
         .success();
-    assert!(std::fs::read_to_string(&dotf).unwrap().starts_with("digraph"));
+    assert!(std::fs::read_to_string(&dotf)
+        .unwrap()
+        .starts_with("digraph"));
 }

@@ -30,7 +30,11 @@ fn hostile_names_do_not_break_or_inject_into_dot() {
         // Graphviz agree on the node count, and no injected id exists.
         let n = count_nodes(&dot);
         let svg = dot_svg(&dot);
-        assert_eq!(svg_node_count(&svg), n, "{args:?}: Graphviz drew other nodes");
+        assert_eq!(
+            svg_node_count(&svg),
+            n,
+            "{args:?}: Graphviz drew other nodes"
+        );
         for injected in ["injected", "a", "b", "x"] {
             assert!(
                 !svg.contains(&format!("<title>{injected}</title>")),
@@ -41,8 +45,14 @@ fn hostile_names_do_not_break_or_inject_into_dot() {
         for raw in ["<script", "<img", "<b>", "<i>", "</text><"] {
             assert!(!svg.contains(raw), "{args:?}: raw {raw:?} in the SVG");
         }
-        assert!(!dot.contains('\r'), "{args:?}: a raw carriage return in the DOT");
-        assert!(!dot.contains('\u{202e}'), "{args:?}: a raw bidi override in the DOT");
+        assert!(
+            !dot.contains('\r'),
+            "{args:?}: a raw carriage return in the DOT"
+        );
+        assert!(
+            !dot.contains('\u{202e}'),
+            "{args:?}: a raw bidi override in the DOT"
+        );
         // Each name is drawn as it is.
         let texts = svg_texts(&svg);
         let all = texts.join("\n");
@@ -59,22 +69,39 @@ fn hostile_names_do_not_break_or_inject_into_dot() {
     }
     // Every hostile name was drawn, intact, in some view.
     for what in ["policy", "group", "team", "pipeline", "secret"] {
-        assert!(seen.contains(&what), "the hostile {what} name was never drawn intact");
+        assert!(
+            seen.contains(&what),
+            "the hostile {what} name was never drawn intact"
+        );
     }
 }
 
 #[test]
 fn hostile_pipeline_view_keeps_the_chain() {
     let h = hostile_estate();
-    let dot = dot_of(&h.snapshot, &h.pipelines, &["--view", "pipeline", "--pipeline", PIPELINE]);
+    let dot = dot_of(
+        &h.snapshot,
+        &h.pipelines,
+        &["--view", "pipeline", "--pipeline", PIPELINE],
+    );
     let svg = dot_svg(&dot);
     let texts = svg_texts(&svg);
     // The hostile policy decides the hostile secret, through a wildcard rule.
-    assert!(texts.iter().any(|t| t == &shown(POLICY)), "policy not drawn: {texts:?}");
-    assert!(texts.iter().any(|t| t == "path \"secret/data/payments/evil*\""));
-    assert!(texts.iter().any(|t| t == &format!("secret/data/{}", shown(SECRET_KEY))));
+    assert!(
+        texts.iter().any(|t| t == &shown(POLICY)),
+        "policy not drawn: {texts:?}"
+    );
+    assert!(texts
+        .iter()
+        .any(|t| t == "path \"secret/data/payments/evil*\""));
+    assert!(texts
+        .iter()
+        .any(|t| t == &format!("secret/data/{}", shown(SECRET_KEY))));
     assert!(texts.iter().any(|t| t == &shown(GROUP)), "group not drawn");
-    assert!(texts.iter().any(|t| t == &shown(PIPELINE)), "pipeline not drawn");
+    assert!(
+        texts.iter().any(|t| t == &shown(PIPELINE)),
+        "pipeline not drawn"
+    );
 }
 
 #[test]

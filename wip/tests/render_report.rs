@@ -28,7 +28,15 @@ fn report(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> String {
 
 fn findings_count() -> usize {
     let o = blastmap()
-        .args(["findings", "--snapshot", SNAP, "--pipelines", PIPES, "--format", "json"])
+        .args([
+            "findings",
+            "--snapshot",
+            SNAP,
+            "--pipelines",
+            PIPES,
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -76,14 +84,30 @@ fn report_has_every_section_and_is_self_contained() {
     assert!(html.contains("<th data-sort><button type=\"button\">remediation</button></th>"));
     // Every pipeline: a row, details and an inline diagram; teams and overview diagrams too.
     assert_eq!(rows(&html, "pipelines-table"), 7);
-    for p in ["payments-deploy", "checkout-ci", "data-etl", "platform-terraform"] {
+    for p in [
+        "payments-deploy",
+        "checkout-ci",
+        "data-etl",
+        "platform-terraform",
+    ] {
         assert!(html.contains(&format!(">{p}<")), "{p} missing");
     }
-    assert_eq!(html.matches("<svg").count(), 2 + 7, "teams, overview and 7 pipelines");
+    assert_eq!(
+        html.matches("<svg").count(),
+        2 + 7,
+        "teams, overview and 7 pipelines"
+    );
     // The coverage gap of the demo export is listed.
     assert!(html.contains("auth/ldap/groups"));
     // Self-contained: nothing is loaded from anywhere.
-    for bad in ["src=\"http", "href=\"http", "<link", "<script src", "@import", "url(http"] {
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "<script src",
+        "@import",
+        "url(http",
+    ] {
         assert!(!html.contains(bad), "external reference {bad:?}");
     }
     assert!(html.contains("Content-Security-Policy"));
@@ -149,7 +173,17 @@ findings contains f if {
 #[test]
 fn report_bad_input_exits_2() {
     let o = blastmap()
-        .args(["report", "--snapshot", SNAP, "--pipelines", PIPES, "--queries", "/nonexistent/q", "--out", "/tmp/never.html"])
+        .args([
+            "report",
+            "--snapshot",
+            SNAP,
+            "--pipelines",
+            PIPES,
+            "--queries",
+            "/nonexistent/q",
+            "--out",
+            "/tmp/never.html",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -161,7 +195,15 @@ fn report_bad_input_exits_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
     let o = blastmap()
-        .args(["report", "--snapshot", SNAP, "--pipelines", "/nonexistent/p.yaml", "--out", "/tmp/never.html"])
+        .args([
+            "report",
+            "--snapshot",
+            SNAP,
+            "--pipelines",
+            "/nonexistent/p.yaml",
+            "--out",
+            "/tmp/never.html",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -14,7 +14,11 @@ use blastmap::synth::{generate, Params};
 use render_fixture::*;
 
 fn check(what: &str, d: &blastmap::render::diagram::Diagram, max: usize, render: bool) -> String {
-    assert!(d.node_count() <= max, "{what}: {} nodes > {max}", d.node_count());
+    assert!(
+        d.node_count() <= max,
+        "{what}: {} nodes > {max}",
+        d.node_count()
+    );
     let dot = d.to_dot();
     let n = count_nodes(&dot);
     assert!(n <= max, "{what}: {n} nodes in the DOT > {max}");
@@ -22,7 +26,10 @@ fn check(what: &str, d: &blastmap::render::diagram::Diagram, max: usize, render:
         let t = Instant::now();
         let svg = dot_svg(&dot);
         assert_eq!(svg_node_count(&svg), n, "{what}");
-        eprintln!("{what}: {n} nodes, dot -Tsvg {:.2}s", t.elapsed().as_secs_f64());
+        eprintln!(
+            "{what}: {n} nodes, dot -Tsvg {:.2}s",
+            t.elapsed().as_secs_f64()
+        );
     }
     dot
 }
@@ -41,7 +48,9 @@ fn run(params: Params, budgets: &[usize]) {
     );
     assert!(analysis.secrets.len() >= params.secrets);
     let per = est.per_pipeline();
-    let biggest = (0..per.len()).max_by_key(|&i| (per[i].len(), std::cmp::Reverse(i))).unwrap();
+    let biggest = (0..per.len())
+        .max_by_key(|&i| (per[i].len(), std::cmp::Reverse(i)))
+        .unwrap();
     let pipe = &inv.pipelines[biggest];
     let reach = analysis
         .reach(&ReachOptions {
@@ -57,7 +66,9 @@ fn run(params: Params, budgets: &[usize]) {
             hits[id as usize] += 1;
         }
     }
-    let popular = (0..hits.len()).max_by_key(|&i| (hits[i], std::cmp::Reverse(i))).unwrap();
+    let popular = (0..hits.len())
+        .max_by_key(|&i| (hits[i], std::cmp::Reverse(i)))
+        .unwrap();
     let secret = analysis.secrets.get(popular as u32);
     let who = analysis.who_can(&secret.namespace, &secret.path, None);
     eprintln!(
@@ -74,14 +85,37 @@ fn run(params: Params, budgets: &[usize]) {
         let t = Instant::now();
         let d = teams_view(&est, None, max);
         let teams_s = t.elapsed().as_secs_f64();
-        let a = check(&format!("teams (max {max}, view {teams_s:.2}s)"), &d, max, render);
-        assert_eq!(a, teams_view(&est, None, max).to_dot(), "teams view not deterministic");
+        let a = check(
+            &format!("teams (max {max}, view {teams_s:.2}s)"),
+            &d,
+            max,
+            render,
+        );
+        assert_eq!(
+            a,
+            teams_view(&est, None, max).to_dot(),
+            "teams view not deterministic"
+        );
         let t = Instant::now();
         let d = overview_view(&est, max);
         let ov_s = t.elapsed().as_secs_f64();
-        let a = check(&format!("overview (max {max}, view {ov_s:.2}s)"), &d, max, render);
-        assert_eq!(a, overview_view(&est, max).to_dot(), "overview not deterministic");
-        check(&format!("teams --team {team} (max {max})"), &teams_view(&est, Some(&team), max), max, render);
+        let a = check(
+            &format!("overview (max {max}, view {ov_s:.2}s)"),
+            &d,
+            max,
+            render,
+        );
+        assert_eq!(
+            a,
+            overview_view(&est, max).to_dot(),
+            "overview not deterministic"
+        );
+        check(
+            &format!("teams --team {team} (max {max})"),
+            &teams_view(&est, Some(&team), max),
+            max,
+            render,
+        );
         check(
             &format!("pipeline {} (max {max})", pipe.name),
             &pipeline_view(&est.owners, &reach, &chains, max),

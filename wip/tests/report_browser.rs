@@ -24,7 +24,12 @@ fn chromium() -> String {
     if let Ok(c) = std::env::var("BLASTMAP_CHROMIUM") {
         return c;
     }
-    for c in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
+    for c in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
         if Command::new(c)
             .arg("--version")
             .stdout(Stdio::null())
@@ -110,7 +115,11 @@ fn console_messages(stderr: &[u8]) -> Vec<String> {
 
 fn dump_dom(file: &Path, query: &str) -> (String, Vec<String>) {
     let out = headless(
-        &["--enable-logging=stderr".into(), "--v=0".into(), "--dump-dom".into()],
+        &[
+            "--enable-logging=stderr".into(),
+            "--v=0".into(),
+            "--dump-dom".into(),
+        ],
         &url(file, query),
     );
     assert!(
@@ -138,6 +147,12 @@ fn body_rows(dom: &str, table: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `<body …>` start tag (where the page records readiness and script errors).
+fn body_tag(dom: &str) -> &str {
+    let i = dom.find("<body").expect("no body in the DOM");
+    &dom[i..i + dom[i..].find('>').unwrap() + 1]
+}
+
 fn is_hidden(row: &str) -> bool {
     let open = &row[..row.find('>').unwrap()];
     open.contains(" hidden")
@@ -154,7 +169,10 @@ fn text(row: &str) -> String {
             _ => {}
         }
     }
-    out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"")
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
 }
 
 fn make_report(dir: &Path, snapshot: &Path, pipelines: &Path) -> PathBuf {
@@ -182,25 +200,43 @@ fn report_works_in_headless_chromium() {
     // 1. Loads with no console message, script ran, findings table and SVG present.
     let (dom, console) = dump_dom(&report, "");
     assert!(console.is_empty(), "console messages: {console:#?}");
-    assert!(dom.contains("data-ready=\"1\""), "the page's script did not run");
-    assert!(!dom.contains("data-js-errors"), "script errors recorded in the DOM");
+    let body = body_tag(&dom);
+    assert!(
+        body.contains("data-ready=\"1\""),
+        "the page's script did not run: {body}"
+    );
+    assert!(
+        !body.contains("data-js-errors"),
+        "script errors recorded: {body}"
+    );
     let findings = body_rows(&dom, "findings-table");
     assert!(!findings.is_empty(), "empty findings table");
     assert!(findings.iter().all(|r| !is_hidden(r)));
-    assert!(dom.matches("<svg").count() >= 9, "inline SVG diagrams missing");
+    assert!(
+        dom.matches("<svg").count() >= 9,
+        "inline SVG diagrams missing"
+    );
     assert_eq!(body_rows(&dom, "pipelines-table").len(), 7);
 
     // 2. Search from the query string filters rows; sort orders them.
     let term = {
         // A word of the first finding's rule id, present in some rows and not others.
         let first = text(&findings[0]);
-        first.split_whitespace().nth(1).unwrap_or("identity").to_lowercase()
+        first
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("identity")
+            .to_lowercase()
     };
     let q = format!("?pipelines=checkout&findings={term}&sort=pipelines-table:4:desc");
     let (dom, console) = dump_dom(&report, &q);
     assert!(console.is_empty(), "console messages: {console:#?}");
     let rows = body_rows(&dom, "pipelines-table");
-    let shown: Vec<String> = rows.iter().filter(|r| !is_hidden(r)).map(|r| text(r)).collect();
+    let shown: Vec<String> = rows
+        .iter()
+        .filter(|r| !is_hidden(r))
+        .map(|r| text(r))
+        .collect();
     assert_eq!(shown.len(), 2, "checkout filter: {shown:?}");
     assert!(shown.iter().all(|r| r.contains("checkout")));
     assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 5);
@@ -213,9 +249,15 @@ fn report_works_in_headless_chromium() {
         .filter(|r| text(r).to_lowercase().contains(&term))
         .count();
     assert!(expect > 0);
-    assert_eq!(frows.iter().filter(|r| !is_hidden(r)).count(), expect, "findings filter {term:?}");
+    assert_eq!(
+        frows.iter().filter(|r| !is_hidden(r)).count(),
+        expect,
+        "findings filter {term:?}"
+    );
     let (dom, _) = dump_dom(&report, "#findings=no-such-finding-anywhere");
-    assert!(body_rows(&dom, "findings-table").iter().all(|r| is_hidden(r)));
+    assert!(body_rows(&dom, "findings-table")
+        .iter()
+        .all(|r| is_hidden(r)));
 
     // 3. A screenshot for people.
     let shot = dir.join("report.png");
@@ -227,10 +269,18 @@ fn report_works_in_headless_chromium() {
         ],
         &url(&report, ""),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let png = std::fs::read(&shot).expect("no screenshot written");
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
-    assert!(png.len() > 20_000, "the screenshot looks empty ({} bytes)", png.len());
+    assert!(
+        png.len() > 20_000,
+        "the screenshot looks empty ({} bytes)",
+        png.len()
+    );
     eprintln!("screenshot: {}", shot.display());
 }
 
@@ -242,8 +292,16 @@ fn hostile_names_run_no_code_in_the_browser() {
     let report = make_report(h.dir.path(), &h.snapshot, &h.pipelines);
     let (dom, console) = dump_dom(&report, "?q=evil");
     assert!(console.is_empty(), "console messages: {console:#?}");
-    assert!(dom.contains("data-ready=\"1\""));
-    assert_eq!(dom.matches("<script").count(), 1, "an injected script element");
+    let body = body_tag(&dom);
+    assert!(
+        body.contains("data-ready=\"1\"") && !body.contains("data-js-errors"),
+        "{body}"
+    );
+    assert_eq!(
+        dom.matches("<script").count(),
+        1,
+        "an injected script element"
+    );
     assert!(!dom.contains("<img"), "an injected img element");
     assert!(!dom.contains("<b>b</b>") && !dom.contains("<i>it</i>"));
     // The hostile names are shown as text.

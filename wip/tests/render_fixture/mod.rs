@@ -112,7 +112,9 @@ fn xml_unescape(s: &str) -> String {
             "amp" => Some('&'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            _ if ent.starts_with("#x") => u32::from_str_radix(&ent[2..], 16).ok().and_then(char::from_u32),
+            _ if ent.starts_with("#x") => u32::from_str_radix(&ent[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             _ if ent.starts_with('#') => ent[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -138,7 +140,9 @@ pub fn svg_texts(svg: &str) -> Vec<String> {
     while let Some(i) = rest.find("<text") {
         let after = &rest[i..];
         let Some(gt) = after.find('>') else { break };
-        let Some(end) = after.find("</text>") else { break };
+        let Some(end) = after.find("</text>") else {
+            break;
+        };
         out.push(xml_unescape(&after[gt + 1..end]));
         rest = &after[end + 7..];
     }
@@ -166,13 +170,18 @@ pub fn hostile_estate() -> Hostile {
     let policies = root["policies"].as_array_mut().unwrap();
     let mut p = policies[0].clone();
     p["name"] = POLICY.into();
-    p["policy"] = "path \"secret/data/payments/evil*\" {\n  capabilities = [\"read\", \"update\"]\n}\n".into();
+    p["policy"] =
+        "path \"secret/data/payments/evil*\" {\n  capabilities = [\"read\", \"update\"]\n}\n"
+            .into();
     policies.push(p);
     for m in root["auth_mounts"].as_array_mut().unwrap() {
         if m["path"] == "gha/" {
             for r in m["roles"]["jwt"].as_array_mut().unwrap() {
                 if r["name"] == "payments-deploy" {
-                    r["token_policies"].as_array_mut().unwrap().push(POLICY.into());
+                    r["token_policies"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(POLICY.into());
                 }
             }
         }
@@ -184,7 +193,10 @@ pub fn hostile_estate() -> Hostile {
     }
     for m in root["secret_mounts"].as_array_mut().unwrap() {
         if m["path"] == "secret/" {
-            m["secrets"]["keys"].as_array_mut().unwrap().push(SECRET_KEY.into());
+            m["secrets"]["keys"]
+                .as_array_mut()
+                .unwrap()
+                .push(SECRET_KEY.into());
         }
     }
     let mut inv = blastmap::inventory::Inventory::load(Path::new(PIPES)).unwrap();

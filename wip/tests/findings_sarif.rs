@@ -1,0 +1,150 @@
+//! `blastmap findings --format sarif` is valid SARIF 2.1.0 (checked against the OASIS JSON schema
+//! vendored in `tests/schemas/`, see its NOTICE.md) and carries what GitHub code scanning needs:
+//! rule metadata with `security-severity`, a relative file location with a line per result,
+//! stable `partialFingerprints`, and SARIF suppressions for suppressed findings.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn sarif(args: &[&str]) -> Value {
+    let out = Command::cargo_bin("blastmap")
+        .unwrap()
+        .current_dir(ROOT)
+        .args(["findings", "--format", "sarif"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn validate(doc: &Value) {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.set_default_draft(boon::Draft::V7);
+    compiler
+        .add_resource("http://blastmap.test/sarif-schema-2.1.0.json", schema)
+        .unwrap();
+    let idx = compiler
+        .compile("http://blastmap.test/sarif-schema-2.1.0.json", &mut schemas)
+        .unwrap();
+    if let Err(e) = schemas.validate(doc, idx) {
+        panic!("SARIF output does not validate against the SARIF 2.1.0 schema:\n{e:#}");
+    }
+}
+
+#[test]
+fn demo_sarif_is_valid_and_fit_for_code_scanning() {
+    let doc = sarif(&[
+        "--snapshot",
+        "fixtures/demo/snapshot.json",
+        "--pipelines",
+        "fixtures/demo/pipelines.yaml",
+    ]);
+    validate(&doc);
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "blastmap");
+    let rules = driver["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 41);
+    for r in rules {
+        let sev: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.0..=10.0).contains(&sev));
+        assert!(r["shortDescription"]["text"].is_string());
+        assert!(r["help"]["markdown"].is_string());
+        assert!(["error", "warning", "note"]
+            .contains(&r["defaultConfiguration"]["level"].as_str().unwrap()));
+    }
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for res in results {
+        let idx = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], res["ruleId"]);
+        let loc = &res["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(
+            uri == "fixtures/demo/snapshot.json" || uri == "fixtures/demo/pipelines.yaml",
+            "{uri}"
+        );
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(res["partialFingerprints"]["blastmapFinding/v1"].is_string());
+    }
+    // Pipeline findings point into the inventory at the pipeline, role findings into the
+    // snapshot at the role.
+    let pipelines =
+        std::fs::read_to_string(format!("{ROOT}/fixtures/demo/pipelines.yaml")).unwrap();
+    let snapshot = std::fs::read_to_string(format!("{ROOT}/fixtures/demo/snapshot.json")).unwrap();
+    let line_of = |text: &str, n: u64| text.lines().nth(n as usize - 1).unwrap().to_string();
+    let esc = results
+        .iter()
+        .find(|r| r["ruleId"] == "escalation.policy-write")
+        .unwrap();
+    let l = &esc["locations"][0]["physicalLocation"];
+    assert_eq!(l["artifactLocation"]["uri"], "fixtures/demo/pipelines.yaml");
+    assert!(
+        line_of(&pipelines, l["region"]["startLine"].as_u64().unwrap())
+            .contains("platform-terraform")
+    );
+    let owner = results
+        .iter()
+        .find(|r| r["ruleId"] == "workload-constraints.owner-unbound")
+        .unwrap();
+    let l = &owner["locations"][0]["physicalLocation"];
+    assert_eq!(l["artifactLocation"]["uri"], "fixtures/demo/snapshot.json");
+    assert!(line_of(&snapshot, l["region"]["startLine"].as_u64().unwrap()).contains("\"lint\""));
+    assert_eq!(owner["level"], "error");
+}
+
+#[test]
+fn suppressed_findings_carry_sarif_suppressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "suppressions:\n  - rule: exposure.audit-log-raw\n    reason: accepted for the SIEM migration\n",
+    )
+    .unwrap();
+    let doc = sarif(&[
+        "--snapshot",
+        "fixtures/rules/exposure.audit-log-raw/trigger/snapshot.json",
+        "--pipelines",
+        "fixtures/rules/exposure.audit-log-raw/trigger/pipelines.json",
+        "--suppress",
+        file.to_str().unwrap(),
+    ]);
+    validate(&doc);
+    let res = &doc["runs"][0]["results"][0];
+    assert_eq!(res["ruleId"], "exposure.audit-log-raw");
+    assert_eq!(res["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        res["suppressions"][0]["justification"],
+        "accepted for the SIEM migration"
+    );
+}
+
+#[test]
+fn empty_result_is_valid() {
+    let doc = sarif(&[
+        "--snapshot",
+        "fixtures/rules/clean/snapshot.json",
+        "--pipelines",
+        "fixtures/rules/clean/pipelines.json",
+    ]);
+    validate(&doc);
+    assert!(doc["runs"][0]["results"].as_array().unwrap().is_empty());
+}
