@@ -166,6 +166,8 @@ fn identical_inputs_yield_an_empty_diff() {
     assert_eq!(code, 0);
     assert_eq!(v["pipelines"], serde_json::json!([]));
     assert_eq!(v["findings"]["new"], serde_json::json!([]));
+    assert_eq!(v["findings"]["resolved"], serde_json::json!([]));
+    assert_eq!(v["findings"]["changed"], serde_json::json!([]));
     // Role-level (no inventory) too.
     let (v, _) = diff_json(&["--base", &snap, "--head", &snap]);
     assert_eq!(v["pipelines"], serde_json::json!([]));
@@ -272,3 +274,168 @@ fn malformed_plans_and_changes_are_clear_errors() {
     }
     assert!(Path::new(&path("fixtures/whatif/plan.json")).exists());
 }
+
+fn finding<'a>(list: &'a Value, rule: &str, id: &str) -> Option<&'a Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule && f["subject"]["id"] == id)
+}
+
+#[test]
+fn findings_delta_of_a_terraform_plan_gates_on_severity() {
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "--snapshot".to_string(),
+            path("fixtures/demo/snapshot.json"),
+            "--apply".to_string(),
+            path("fixtures/whatif/plan.json"),
+            "--pipelines".to_string(),
+            path("fixtures/demo/pipelines.yaml"),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        diff_json(&refs)
+    };
+    let (v, code) = run(&["--fail-on", "medium"]);
+    assert_eq!(code, 1, "new medium findings fail a medium gate");
+    let new = &v["findings"]["new"];
+    // The plan attaches payments-read to checkout-ci's role: the policy is now shared by two
+    // teams, and checkout-deploy (admitted by the changed Kubernetes role) over-reaches.
+    let shared = finding(new, "identity-isolation.shared-policy", "payments-read")
+        .expect("payments-read is now shared between teams");
+    assert_eq!(shared["severity"], "medium");
+    assert_eq!(shared["practice"], "identity-isolation");
+    for key in [
+        "rule",
+        "severity",
+        "practice",
+        "title",
+        "subject",
+        "message",
+        "evidence",
+        "remediation",
+        "fingerprint",
+    ] {
+        assert!(shared.get(key).is_some(), "new finding lacks {key}");
+    }
+    assert!(finding(new, "team-isolation.cross-team-reach", "checkout-deploy").is_some());
+    // The plan shortens checkout-runner's TTL: that finding is resolved.
+    assert!(
+        finding(
+            &v["findings"]["resolved"],
+            "token-ttl.exceeds-job",
+            "checkout-deploy"
+        )
+        .is_some(),
+        "{:#}",
+        v["findings"]["resolved"]
+    );
+    // Nothing new is critical: a critical gate passes.
+    let (_, code) = run(&["--fail-on", "critical"]);
+    assert_eq!(code, 0);
+
+    // Accepted findings are listed, marked, and do not fail the gate.
+    let dir = tempfile::tempdir().unwrap();
+    let sup = dir.path().join("accepted.yaml");
+    std::fs::write(
+        &sup,
+        "suppressions:\n  - rule: \"*\"\n    reason: \"migration window, SEC-42\"\n",
+    )
+    .unwrap();
+    let (v, code) = run(&["--fail-on", "medium", "--suppress", sup.to_str().unwrap()]);
+    assert_eq!(code, 0, "suppressed findings do not fail the gate");
+    let shared = finding(
+        &v["findings"]["new"],
+        "identity-isolation.shared-policy",
+        "payments-read",
+    )
+    .expect("suppressed findings are still listed");
+    assert_eq!(shared["suppressed"]["reason"], "migration window, SEC-42");
+}
+
+#[test]
+fn findings_delta_reports_changed_findings_with_their_before() {
+    let (v, code) = diff_json(&[
+        "--snapshot",
+        &path("fixtures/demo/snapshot.json"),
+        "--apply",
+        &path("fixtures/whatif/widen-ci"),
+        "--pipelines",
+        &path("fixtures/demo/pipelines.yaml"),
+        "--fail-on",
+        "medium",
+    ]);
+    // The widened policy's findings already existed (same rule and subject): changed, not new,
+    // and no severity rose, so a severity gate passes.
+    assert_eq!(code, 0);
+    assert_eq!(v["findings"]["new"], serde_json::json!([]));
+    let c = finding(
+        &v["findings"]["changed"],
+        "least-privilege.broad-wildcard",
+        "ci-shared",
+    )
+    .expect("ci-shared's broad-wildcard finding changes");
+    let now = c["message"].as_str().unwrap();
+    let before = c["before"]["message"].as_str().unwrap();
+    assert!(now.contains("3 broad wildcard rule(s)"), "{now}");
+    assert!(now.contains("secret/data/payments/*"), "{now}");
+    assert!(before.contains("2 broad wildcard rule(s)"), "{before}");
+    assert!(!before.contains("secret/data/payments/*"), "{before}");
+    assert_eq!(c["before"]["severity"], "medium");
+
+    // A user rule given with --queries judges both estates.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("payments.rego"), PAYMENTS_RULE).unwrap();
+    let (v, code) = diff_json(&[
+        "--snapshot",
+        &path("fixtures/demo/snapshot.json"),
+        "--apply",
+        &path("fixtures/whatif/widen-ci"),
+        "--pipelines",
+        &path("fixtures/demo/pipelines.yaml"),
+        "--queries",
+        dir.path().to_str().unwrap(),
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(code, 1, "the user's rule fires on the head only");
+    let mine: Vec<&Value> = v["findings"]["new"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "org.ci-shared-payments")
+        .collect();
+    assert_eq!(mine.len(), 1, "{:#}", v["findings"]);
+}
+
+/// An organisation rule: the CI-wide policy must never cover a team's secret tree.
+const PAYMENTS_RULE: &str = r#"package blastmap.rules.org
+
+import rego.v1
+
+rules["org.ci-shared-payments"] := {
+	"title": "The CI-wide policy covers payments secrets",
+	"severity": "high",
+	"practice": "team-isolation",
+	"description": "ci-shared is held by every team's pipelines.",
+	"remediation": "Grant payments secrets through payments' own policies.",
+}
+
+findings contains f if {
+	some p in input.policies
+	p.name == "ci-shared"
+	some r in p.wildcard_rules
+	startswith(r.pattern, "secret/data/payments/")
+	f := {
+		"rule": "org.ci-shared-payments",
+		"subject": {"kind": "policy", "id": p.name, "pattern": r.pattern},
+		"message": sprintf("ci-shared grants %s", [r.pattern]),
+		"evidence": {"line": r.line},
+	}
+}
+"#;

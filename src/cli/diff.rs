@@ -38,6 +38,14 @@ pub struct Args {
     /// `high`, `critical`) of new findings at or above it. Repeatable.
     #[arg(long = "fail-on", value_name = "RULE")]
     fail_on: Vec<String>,
+    /// A directory of your own .rego rules (repeatable), judged on both estates beside the
+    /// built-in families; see docs/findings.md.
+    #[arg(long = "queries", value_name = "DIR")]
+    queries: Vec<PathBuf>,
+    /// Accepted findings with their reasons (see docs/findings.md): a new finding that matches is
+    /// still listed, marked suppressed, and does not fail a severity gate.
+    #[arg(long, value_name = "FILE")]
+    suppress: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -89,7 +97,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut report = diff::diff(&base, &head, inventory.as_ref());
     report.changes = changes;
     report.unknowns.extend(unknowns);
-    report.findings = super::diff_findings::findings_delta(&base, &head, inventory.as_ref())?;
+    let config = super::diff_findings::FindingsConfig {
+        queries: args.queries.clone(),
+        suppress: args.suppress.clone(),
+    };
+    report.findings =
+        super::diff_findings::findings_delta(&base, &head, inventory.as_ref(), &config)?;
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -110,17 +123,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn gate_fails(r: &DiffReport, fail_on: &[String]) -> bool {
+    let rank = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|s| SEVERITIES.iter().position(|x| *x == s))
+    };
     fail_on.iter().any(|f| match f.as_str() {
         "new-access" => r.new_access(),
         "new-cross-team" => r.new_cross_team(),
         sev => {
             let min = SEVERITIES.iter().position(|s| *s == sev).unwrap_or(0);
-            r.findings.new.iter().any(|f| {
-                f["severity"]
-                    .as_str()
-                    .and_then(|s| SEVERITIES.iter().position(|x| *x == s))
-                    .is_some_and(|i| i >= min)
-            })
+            let at_least = |f: &serde_json::Value| rank(&f["severity"]).is_some_and(|i| i >= min);
+            // New findings at or above the severity, and known findings that rose into it;
+            // suppressed findings never fail the gate.
+            let new = r
+                .findings
+                .new
+                .iter()
+                .any(|f| f.get("suppressed").is_none() && at_least(f));
+            let raised = r.findings.changed.iter().any(|f| {
+                f.get("suppressed").is_none()
+                    && at_least(f)
+                    && !rank(&f["before"]["severity"]).is_some_and(|i| i >= min)
+            });
+            new || raised
         }
     })
 }
@@ -188,6 +213,16 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
             out,
             "new finding [{}] {}: {}",
             f["severity"].as_str().unwrap_or(""),
+            f["rule"].as_str().unwrap_or(""),
+            f["message"].as_str().unwrap_or("")
+        )?;
+    }
+    for f in &r.findings.changed {
+        writeln!(
+            out,
+            "changed finding [{}, was {}] {}: {}",
+            f["severity"].as_str().unwrap_or(""),
+            f["before"]["severity"].as_str().unwrap_or(""),
             f["rule"].as_str().unwrap_or(""),
             f["message"].as_str().unwrap_or("")
         )?;

@@ -70,11 +70,16 @@ impl PipelineDelta {
     }
 }
 
-/// New and resolved findings.
+/// New, resolved and changed findings. A finding is identified by its rule and fingerprint (the
+/// rule and its subject): `new` are the head's findings the base lacks, `resolved` the reverse,
+/// `changed` the head's findings whose subject the base already had but whose severity or
+/// message differs (a policy that gains one more broad wildcard), each with a `before` object
+/// holding the base's `severity` and `message`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FindingsDelta {
     pub new: Vec<serde_json::Value>,
     pub resolved: Vec<serde_json::Value>,
+    pub changed: Vec<serde_json::Value>,
 }
 
 /// The whole what-if.
@@ -244,7 +249,11 @@ pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> 
 /// The report as Markdown, fit for a pull-request comment.
 pub fn markdown(r: &DiffReport) -> String {
     let mut s = String::from("## blastmap what-if\n\n");
-    if r.pipelines.is_empty() && r.findings.new.is_empty() && r.findings.resolved.is_empty() {
+    if r.pipelines.is_empty()
+        && r.findings.new.is_empty()
+        && r.findings.resolved.is_empty()
+        && r.findings.changed.is_empty()
+    {
         s.push_str("No change to any pipeline's blast radius.\n");
     } else {
         let gained: usize = r.pipelines.iter().map(|p| p.gained.len()).sum();
@@ -308,6 +317,19 @@ pub fn markdown(r: &DiffReport) -> String {
                     md(f["severity"].as_str().unwrap_or("")),
                     md(f["rule"].as_str().unwrap_or("")),
                     md(f["message"].as_str().unwrap_or(""))
+                ));
+            }
+        }
+        if !r.findings.changed.is_empty() {
+            s.push_str("\n### Changed findings\n\n");
+            for f in &r.findings.changed {
+                s.push_str(&format!(
+                    "- **{}** `{}`: {} (was **{}**: {})\n",
+                    md(f["severity"].as_str().unwrap_or("")),
+                    md(f["rule"].as_str().unwrap_or("")),
+                    md(f["message"].as_str().unwrap_or("")),
+                    md(f["before"]["severity"].as_str().unwrap_or("")),
+                    md(f["before"]["message"].as_str().unwrap_or(""))
                 ));
             }
         }
