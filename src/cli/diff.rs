@@ -143,7 +143,7 @@ fn gate_fails(r: &DiffReport, fail_on: &[String]) -> bool {
             let raised = r.findings.changed.iter().any(|f| {
                 f.get("suppressed").is_none()
                     && at_least(f)
-                    && !rank(&f["before"]["severity"]).is_some_and(|i| i >= min)
+                    && rank(&f["before"]["severity"]).is_none_or(|i| i < min)
             });
             new || raised
         }
