@@ -463,6 +463,35 @@ fn merge(into: &mut Map<String, Value>, fields: &Map<String, Value>) {
     }
 }
 
+/// Merge `fields` into the identity object (`kind`: entity or group) called `name`, or add it
+/// with a what-if id and the given defaults.
+fn upsert_named(
+    list: &mut Vec<Value>,
+    kind: &str,
+    name: &str,
+    fields: &Map<String, Value>,
+    defaults: &[(&str, Value)],
+) -> Result<()> {
+    match list.iter_mut().find(|e| e["name"].as_str() == Some(name)) {
+        Some(e) => merge(
+            e.as_object_mut()
+                .with_context(|| format!("{kind} is not an object"))?,
+            fields,
+        ),
+        None => {
+            let mut new = fields.clone();
+            new.insert("name".into(), json!(name));
+            new.entry("id")
+                .or_insert_with(|| json!(format!("whatif-{kind}-{name}")));
+            for (k, v) in defaults {
+                new.entry(*k).or_insert_with(|| v.clone());
+            }
+            list.push(Value::Object(new));
+        }
+    }
+    Ok(())
+}
+
 /// Apply changes to a snapshot, giving the new snapshot.
 pub fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
     let mut v = serde_json::to_value(base).context("cannot serialize the snapshot")?;
@@ -576,20 +605,7 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             fields,
         } => {
             let ns = ns_obj(v, namespace, false)?;
-            let es = array(ns, "entities");
-            match es.iter_mut().find(|e| e["name"].as_str() == Some(name)) {
-                Some(e) => merge(
-                    e.as_object_mut().context("entity is not an object")?,
-                    fields,
-                ),
-                None => {
-                    let mut new = fields.clone();
-                    new.insert("name".into(), json!(name));
-                    new.entry("id")
-                        .or_insert_with(|| json!(format!("whatif-entity-{name}")));
-                    es.push(Value::Object(new));
-                }
-            }
+            upsert_named(array(ns, "entities"), "entity", name, fields, &[])?;
         }
         Change::DeleteEntity { namespace, name } => {
             let ns = ns_obj(v, namespace, false)?;
@@ -601,18 +617,13 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             fields,
         } => {
             let ns = ns_obj(v, namespace, false)?;
-            let gs = array(ns, "groups");
-            match gs.iter_mut().find(|g| g["name"].as_str() == Some(name)) {
-                Some(g) => merge(g.as_object_mut().context("group is not an object")?, fields),
-                None => {
-                    let mut new = fields.clone();
-                    new.insert("name".into(), json!(name));
-                    new.entry("id")
-                        .or_insert_with(|| json!(format!("whatif-group-{name}")));
-                    new.entry("type").or_insert_with(|| json!("internal"));
-                    gs.push(Value::Object(new));
-                }
-            }
+            upsert_named(
+                array(ns, "groups"),
+                "group",
+                name,
+                fields,
+                &[("type", json!("internal"))],
+            )?;
         }
         Change::DeleteGroup { namespace, name } => {
             let ns = ns_obj(v, namespace, false)?;

@@ -14,7 +14,7 @@ use crate::model::{
     SENSITIVE_CONFIG_FIELDS,
 };
 
-use super::client::{data, list_keys, Op};
+use super::client::{data, list_keys, mount_entries, Op};
 use super::coverage::GapSpec;
 use super::error::ExportError;
 use super::Ctx;
@@ -91,14 +91,7 @@ pub async fn read_auth_mounts(ctx: &Ctx, ns: &str) -> Result<Vec<AuthMount>, Exp
             return Ok(Vec::new());
         }
     };
-    let mounts: Vec<(String, Map<String, Value>)> = data(&answer)
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mounts = mount_entries(&answer);
     let mut out = try_join_all(
         mounts
             .into_iter()

@@ -368,6 +368,18 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     capped + jitter
 }
 
+/// The `(path, entry)` pairs of a `sys/auth` or `sys/mounts` answer.
+pub fn mount_entries(answer: &Value) -> Vec<(String, serde_json::Map<String, Value>)> {
+    data(answer)
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The `data` object of an answer (`Value::Null` when absent).
 pub fn data(v: &Value) -> &Value {
     v.get("data").unwrap_or(&Value::Null)

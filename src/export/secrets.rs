@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::model::{Affects, Listing, ListingStatus, SecretInventory, SecretMount};
 
 use super::auth::mount_parts;
-use super::client::{data, list_keys, Op};
+use super::client::{list_keys, mount_entries, Op};
 use super::coverage::GapSpec;
 use super::error::ExportError;
 use super::{kv, Ctx};
@@ -66,14 +66,7 @@ pub async fn read_secret_mounts(ctx: &Ctx, ns: &str) -> Result<Vec<SecretMount>,
             return Ok(Vec::new());
         }
     };
-    let mounts: Vec<(String, Map<String, Value>)> = data(&answer)
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mounts = mount_entries(&answer);
     let mut out = try_join_all(
         mounts
             .into_iter()
