@@ -76,8 +76,10 @@ pub enum AclNote {
         rule: String,
         reason: String,
     },
-    /// A template substituted a blocked character (`/`, `*`, `+`, OpenBao 2.6+) into the rule;
-    /// the server drops the rule for this token.
+    /// A template substituted a blocked string (`/`, `*`, `+`, OpenBao 2.6+) into the rule: the
+    /// server refuses to build the token's ACL, so **every request of the token fails**
+    /// (verified against OpenBao 2.7.2 in `tests/template_live.rs`: even `lookup-self` is
+    /// refused). The ACL is marked [`Acl::is_forbidden`].
     TemplateBlocked {
         policy: String,
         rule: String,
@@ -192,6 +194,7 @@ impl Acl {
                         Ok(k) => key = k,
                         Err((blocked, reason)) => {
                             let note = if blocked {
+                                acl.forbidden = true;
                                 AclNote::TemplateBlocked {
                                     policy: p.name.clone(),
                                     rule: rule.key.clone(),
@@ -281,7 +284,9 @@ impl Acl {
         &self.notes
     }
 
-    /// A templated rule could not be parsed after substitution: the server fails every request.
+    /// A templated rule substituted a blocked string, or could not be parsed after substitution:
+    /// the server fails every request of the token. The rules are still compiled (for
+    /// explanations), but callers must treat the token as able to do nothing.
     pub fn is_forbidden(&self) -> bool {
         self.forbidden
     }

@@ -271,7 +271,7 @@ fn report_notes(acl: &Acl) {
                 "note: policy \"{policy}\", path \"{rule}\": identity template not resolved ({reason}); the server drops this rule for this token"
             ),
             AclNote::TemplateBlocked { policy, rule, reason } => eprintln!(
-                "note: policy \"{policy}\", path \"{rule}\": template substitution blocked ({reason}); the server drops this rule for this token"
+                "note: policy \"{policy}\", path \"{rule}\": template substitution blocked ({reason}); the server fails every request of such a token"
             ),
             AclNote::TemplateForbidden { policy, rule, reason } => eprintln!(
                 "warning: policy \"{policy}\", path \"{rule}\": substituted path refused ({reason}); the server fails every request of such a token"

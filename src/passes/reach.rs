@@ -379,8 +379,7 @@ impl<'a> Analysis<'a> {
             .unwrap_or_else(|_| Acl::new(&[], false, &ctx).expect("an empty ACL always compiles"));
         for n in acl.notes() {
             match n {
-                AclNote::TemplateDropped { policy, rule, reason }
-                | AclNote::TemplateBlocked { policy, rule, reason } => {
+                AclNote::TemplateDropped { policy, rule, reason } => {
                     // Only worth saying when the rule could have granted an inventoried secret.
                     let lit = rule.split("{{").next().unwrap_or("");
                     let lit = format!("{}{}", identity.token_namespace, lit.trim_start_matches('/'));
@@ -391,7 +390,8 @@ impl<'a> Analysis<'a> {
                         ));
                     }
                 }
-                AclNote::TemplateForbidden { policy, rule, reason } => unknowns.push(Unknown::new(
+                AclNote::TemplateForbidden { policy, rule, reason }
+                | AclNote::TemplateBlocked { policy, rule, reason } => unknowns.push(Unknown::new(
                     "template",
                     format!("policy {policy:?}, path {rule:?}: {reason}; the server fails every request of this token"),
                 )),
