@@ -64,6 +64,9 @@ const KV1: &[&str] = &[
 ];
 
 const INVENTORY: &str = r#"
+teams:
+  - name: payments
+    owns: ["secret/data/payments/*"]
 pipelines:
   - name: payments-deploy
     team: payments
@@ -491,7 +494,14 @@ fn usage_reports_unused_grants_and_policies_that_hold() {
         }
         // ... and the requests themselves succeed (writes now update what the first run created).
         for d in dids {
-            perform(&sc, d);
+            if d.path == "auth/token/create" {
+                // A child token can only carry its parent's policies.
+                let mut d = d.clone();
+                d.body = Some(json!({"policies": [name], "ttl": "10m"}));
+                perform(&sc, &d);
+            } else {
+                perform(&sc, d);
+            }
         }
         // Nothing on any exported secret the role never used; on used secrets, only what was
         // used (a create also gets update).

@@ -217,13 +217,16 @@ pub struct Collector {
     pub last_time: Option<String>,
 }
 
-/// A compact key for an accessor: the first 128 bits of an `hmac-sha256:<hex>` value, otherwise
+/// A compact key for an accessor: the two 128-bit halves of an `hmac-sha256:<hex>` value XORed, otherwise
 /// (an accessor logged in clear with `hmac_accessor = false` or `log_raw = true`) a 128-bit hash.
 pub fn accessor_key(s: &str) -> u128 {
     if let Some(hex) = s.strip_prefix("hmac-sha256:") {
-        if hex.len() >= 32 {
-            if let Ok(v) = u128::from_str_radix(&hex[..32], 16) {
-                return v;
+        if hex.len() == 64 {
+            if let (Ok(a), Ok(b)) = (
+                u128::from_str_radix(&hex[..32], 16),
+                u128::from_str_radix(&hex[32..], 16),
+            ) {
+                return a ^ b;
             }
         }
     }
@@ -232,6 +235,16 @@ pub fn accessor_key(s: &str) -> u128 {
     let mut b = FxHasher::default();
     (s, 0x9e37_79b9_7f4a_7c15u64).hash(&mut b);
     ((a.finish() as u128) << 64) | b.finish() as u128
+}
+
+/// `auth/<mount…>/login` or `auth/<mount…>/login/<name>` (userpass, LDAP, cert).
+fn is_login_path(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').collect();
+    // `login` after the mount, as the last segment or followed by one name.
+    segs.first() == Some(&"auth")
+        && segs.len() >= 3
+        && (segs[segs.len() - 1] == "login" || segs[segs.len() - 2] == "login")
+        && segs.iter().skip(2).any(|s| *s == "login")
 }
 
 fn non_empty<'s>(s: &'s Option<std::borrow::Cow<'_, str>>) -> Option<&'s str> {
@@ -431,6 +444,11 @@ impl Collector {
             }
         }
 
+        if minted.is_none() && !is_token_store && is_login_path(path) {
+            // A failed login: unauthenticated, whatever token the client happened to send.
+            self.stats.unauthenticated += 1;
+            return;
+        }
         let Some(caller) = caller else {
             self.stats.unauthenticated += 1;
             return;

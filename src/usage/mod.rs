@@ -19,3 +19,6 @@ pub mod report;
 
 pub use collect::{Collector, RoleKey};
 pub use report::{build, ReportOptions, UsageReport};
+
+#[cfg(test)]
+mod tests;

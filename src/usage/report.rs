@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::collect::{Collector, Malformed, RoleAgg, RoleKey, Stats, UseAgg, UseKey};
 use super::policy::{self, SuggestedPolicy};
-use crate::acl::{Caps, Operation};
+use crate::acl::{template, Caps, Operation};
 use crate::inventory::Inventory;
 use crate::login::{self, Admission, Verdict};
 use crate::model::Snapshot;
@@ -482,7 +482,7 @@ fn role_snapshot(
         agg.entities.iter().map(Some).collect()
     };
     for ent in entities {
-        let mut admission = Admission {
+        let admission = Admission {
             verdict: Verdict::Admitted,
             why: "seen logging in in the audit log".to_string(),
             conditions: Vec::new(),
@@ -490,52 +490,20 @@ fn role_snapshot(
             login_cidrs: Vec::new(),
             alias: None,
             group_aliases: Vec::new(),
-            token: Default::default(),
+            token: login::TokenOutcome {
+                policies: token.login_policies(),
+                ..Default::default()
+            },
         };
-        admission.token.policies = token.login_policies();
+        // The role's token policies; the entity is known by id from the log, so it is added
+        // directly (not through its alias: AppRole alias names are redacted in snapshots).
+        let mut id: TokenIdentity = identity::resolve(&analysis.index, ns, mount, &admission);
         if let Some(eid) = ent {
             match analysis.index.entity(eid) {
-                Some((_, e)) => {
-                    let a = e
-                        .aliases
-                        .iter()
-                        .find(|a| a.mount_accessor == mount.accessor);
-                    match a {
-                        Some(a) => {
-                            admission.alias = Some(login::Alias {
-                                mount_accessor: a.mount_accessor.clone(),
-                                name: a.name.clone(),
-                                name_known: true,
-                                metadata: a.metadata.clone(),
-                                match_metadata: Default::default(),
-                            })
-                        }
-                        None => rs.notes.push(format!(
-                            "entity {eid} has no alias on auth/{}/ in the snapshot",
-                            key.mount
-                        )),
-                    }
-                }
+                Some((ens, e)) => add_entity(analysis, &mut id, ens, e),
                 None => rs.notes.push(format!(
                     "entity {eid} is not in the snapshot: its entity and group policies are not counted"
                 )),
-            }
-        }
-        let mut id: TokenIdentity = identity::resolve(&analysis.index, ns, mount, &admission);
-        if let (Some(eid), None) = (ent, &admission.alias) {
-            // The entity exists but is not found through an alias: still count its policies.
-            if let Some((ens, e)) = analysis.index.entity(eid) {
-                let ens_path = crate::model::namespace_path(&ens.path).into_owned();
-                for p in &e.policies {
-                    id.policies.push(PolicyRef {
-                        namespace: ens_path.clone(),
-                        name: crate::model::normalize_policy_name(p),
-                        origin: PolicyOrigin::Entity {
-                            id: e.id.clone(),
-                            name: e.name.clone(),
-                        },
-                    });
-                }
             }
         }
         rs.policy_names
@@ -563,6 +531,83 @@ fn role_snapshot(
     rs
 }
 
+/// Add an entity's policies, its groups' (direct and inherited, in the token's namespace or
+/// below) and its templating data to a token identity, as `passes::identity::resolve` does for
+/// an entity found through an alias.
+fn add_entity(
+    analysis: &Analysis<'_>,
+    id: &mut TokenIdentity,
+    ens: &crate::model::Namespace,
+    e: &crate::model::Entity,
+) {
+    id.entity_ref = Some((e.id.clone(), e.name.clone()));
+    id.entity_disabled = e.disabled;
+    if e.disabled {
+        id.notes.push(format!(
+            "entity {:?} is disabled: the server refuses every request of this token",
+            e.name
+        ));
+    }
+    let ens_path = crate::model::namespace_path(&ens.path).into_owned();
+    for p in &e.policies {
+        id.policies.push(PolicyRef {
+            namespace: ens_path.clone(),
+            name: crate::model::normalize_policy_name(p),
+            origin: PolicyOrigin::Entity {
+                id: e.id.clone(),
+                name: e.name.clone(),
+            },
+        });
+    }
+    id.entity = Some(template::Entity {
+        id: e.id.clone(),
+        name: e.name.clone(),
+        metadata: e.metadata.clone(),
+        aliases: e
+            .aliases
+            .iter()
+            .map(|a| template::Alias {
+                id: a.id.clone(),
+                mount_accessor: a.mount_accessor.clone(),
+                name: a.name.clone(),
+                metadata: a.metadata.clone(),
+                custom_metadata: a.custom_metadata.clone(),
+            })
+            .collect(),
+    });
+    let groups = analysis.index.groups_of_entity(&e.id);
+    let mut seen = BTreeSet::new();
+    for (gns, g) in groups.all() {
+        if !seen.insert(g.id.clone()) {
+            continue;
+        }
+        let gns_path = crate::model::namespace_path(&gns.path).into_owned();
+        id.groups.push(template::Group {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            namespace_id: if gns.id.is_empty() {
+                "root".to_string()
+            } else {
+                gns.id.clone()
+            },
+            metadata: g.metadata.clone(),
+        });
+        if !gns_path.starts_with(&id.token_namespace) {
+            continue;
+        }
+        for p in &g.policies {
+            id.policies.push(PolicyRef {
+                namespace: gns_path.clone(),
+                name: crate::model::normalize_policy_name(p),
+                origin: PolicyOrigin::Group {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                },
+            });
+        }
+    }
+}
+
 fn used_entries(
     map: &BTreeMap<UseKey, UseAgg>,
     tokens: &[&TokenReach],
@@ -570,7 +615,11 @@ fn used_entries(
 ) -> Vec<Used> {
     map.iter()
         .map(|(k, u)| {
-            let covered_by = if u.granted_by.iter().any(|g| g == "default") {
+            let covered_by = if u
+                .granted_by
+                .iter()
+                .any(|g| g == "default" || g.ends_with(":default"))
+            {
                 Some("default")
             } else if u.allowed_without_policy && u.granted_by.is_empty() {
                 Some("no_policy")
