@@ -89,6 +89,16 @@ pipelines:
         aud: "https://github.com/acme"
         repository: acme/tools
         ref: refs/heads/main
+  - name: web
+    auth:
+      method: jwt
+      mount: gha
+      role: ci
+      claims:
+        sub: "repo:acme/web:ref:refs/heads/main"
+        aud: "https://github.com/acme"
+        repository: acme/web
+        ref: refs/heads/main
   - name: batch
     auth:
       method: approle
@@ -553,8 +563,59 @@ fn usage_reports_unused_grants_and_policies_that_hold() {
         BTreeSet::from(["payments-deploy".to_string()])
     );
     assert!(strings(&by_key["auth/gha/role/ci"]["pipelines"]).contains("ci"));
-    let pipes = report["pipelines"].as_array().unwrap();
-    assert_eq!(pipes.len(), 3);
+    let pipes: BTreeMap<&str, &Value> = report["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p))
+        .collect();
+    assert_eq!(pipes.len(), 4);
+    // The ci role admits ci and web; only ci's entity logged in, so web used nothing.
+    assert_eq!(
+        strings(&by_key["auth/gha/role/ci"]["pipelines"]),
+        BTreeSet::from(["ci".to_string(), "web".to_string()])
+    );
+    let ci_requests = by_key["auth/gha/role/ci"]["requests"].as_u64().unwrap();
+    assert!(ci_requests > 0);
+    assert_eq!(
+        pipes["ci"]["roles"][0]["requests"].as_u64(),
+        Some(ci_requests)
+    );
+    assert_eq!(pipes["web"]["roles"][0]["requests"], 0);
+    assert_eq!(pipes["web"]["used"].as_array().unwrap().len(), 0);
+    assert!(
+        pipes["ci"]["roles"][0]["shared_with"].is_null(),
+        "{:#}",
+        pipes["ci"]
+    );
+    // Unused per pipeline: web used nothing of its reach; ci's equals the ci role's.
+    let unused_paths = |v: &Value| -> BTreeSet<String> {
+        v["unused"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} {}",
+                    u["path"].as_str().unwrap(),
+                    strings(&u["unused"])
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        unused_paths(pipes["ci"]),
+        unused_paths(by_key["auth/gha/role/ci"])
+    );
+    assert!(pipes["web"]["unused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["used"].as_array().unwrap().is_empty()));
+    assert!(!pipes["web"]["unused"].as_array().unwrap().is_empty());
 
     // The token that logged in before the log began is unattributed, with its role hint.
     let un = report["unattributed"].as_array().unwrap();

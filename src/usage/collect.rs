@@ -109,7 +109,8 @@ pub struct RoleAgg {
     pub logins: u64,
     /// Tokens created by this role's tokens (`auth/token/create*`), attributed to the role.
     pub child_tokens: u64,
-    /// Entity ids of the logins (bounded: the first 1,000).
+    /// Entity ids of the logins. The collector keeps one aggregate per (role, entity), so
+    /// this holds at most one id there; merged per role in the report.
     pub entities: BTreeSet<String>,
     pub display_names: BTreeSet<String>,
     /// Distinct policy sets the logins' tokens held.
@@ -118,6 +119,41 @@ pub struct RoleAgg {
     pub linked_by_entity: u64,
     pub used: BTreeMap<UseKey, UseAgg>,
     pub denied: BTreeMap<UseKey, UseAgg>,
+}
+
+impl UseAgg {
+    /// Fold another aggregate of the same key into this one.
+    pub fn merge(&mut self, o: &UseAgg) {
+        self.count += o.count;
+        if self.first.is_empty() || (!o.first.is_empty() && o.first < self.first) {
+            self.first = o.first.clone();
+        }
+        if o.last > self.last {
+            self.last = o.last.clone();
+        }
+        self.granted_by.extend(o.granted_by.iter().cloned());
+        self.allowed_without_policy |= o.allowed_without_policy;
+        self.no_policy_results |= o.no_policy_results;
+        self.errors += o.errors;
+    }
+}
+
+impl RoleAgg {
+    /// Fold the aggregate of another entity of the same role into this one.
+    pub fn merge(&mut self, o: &RoleAgg) {
+        self.logins += o.logins;
+        self.child_tokens += o.child_tokens;
+        self.entities.extend(o.entities.iter().cloned());
+        self.display_names.extend(o.display_names.iter().cloned());
+        self.policy_sets.extend(o.policy_sets.iter().cloned());
+        self.linked_by_entity += o.linked_by_entity;
+        for (k, u) in &o.used {
+            self.used.entry(k.clone()).or_default().merge(u);
+        }
+        for (k, u) in &o.denied {
+            self.denied.entry(k.clone()).or_default().merge(u);
+        }
+    }
 }
 
 /// Requests no login in the logs explains, grouped by what their token says about itself.
@@ -206,7 +242,7 @@ pub struct Collector {
     since: Option<i128>,
     tokens: FxHashMap<u128, TokenLink>,
     entity_hints: FxHashMap<(String, String, String), Hint>,
-    role_ids: FxHashMap<RoleKey, u32>,
+    role_ids: FxHashMap<(RoleKey, String), u32>,
     pub roles: Vec<RoleAgg>,
     pub unattributed: BTreeMap<UnattributedKey, UnattributedAgg>,
     unattributed_tokens: FxHashMap<u128, ()>,
@@ -313,16 +349,22 @@ impl Collector {
         Ok(())
     }
 
-    fn role_id(&mut self, key: RoleKey) -> u32 {
-        if let Some(&id) = self.role_ids.get(&key) {
+    /// The aggregate of (role, entity id of the login; empty when none).
+    fn role_id(&mut self, key: RoleKey, entity: &str) -> u32 {
+        let k = (key, entity.to_string());
+        if let Some(&id) = self.role_ids.get(&k) {
             return id;
         }
         let id = self.roles.len() as u32;
-        self.roles.push(RoleAgg {
-            key: Some(key.clone()),
+        let mut agg = RoleAgg {
+            key: Some(k.0.clone()),
             ..Default::default()
-        });
-        self.role_ids.insert(key, id);
+        };
+        if !entity.is_empty() {
+            agg.entities.insert(entity.to_string());
+        }
+        self.roles.push(agg);
+        self.role_ids.insert(k, id);
         id
     }
 
@@ -376,11 +418,14 @@ impl Collector {
                         .strip_prefix("auth/token/create/")
                         .filter(|r| !r.is_empty() && !r.contains('/'))
                         .map(|r| {
-                            self.role_id(RoleKey {
-                                namespace: ns.clone(),
-                                mount: "token".into(),
-                                role: r.to_string(),
-                            })
+                            self.role_id(
+                                RoleKey {
+                                    namespace: ns.clone(),
+                                    mount: "token".into(),
+                                    role: r.to_string(),
+                                },
+                                "",
+                            )
                         }),
                 };
                 self.stats.child_tokens += 1;
@@ -412,14 +457,11 @@ impl Collector {
                     mount,
                     role: role_name.clone(),
                 };
-                let id = self.role_id(key);
+                let entity = non_empty(&new.entity_id).unwrap_or("").to_string();
+                let id = self.role_id(key, &entity);
                 self.stats.logins += 1;
                 let agg = &mut self.roles[id as usize];
                 agg.logins += 1;
-                let entity = non_empty(&new.entity_id).unwrap_or("").to_string();
-                if !entity.is_empty() && agg.entities.len() < 1000 {
-                    agg.entities.insert(entity.clone());
-                }
                 let display = non_empty(&new.display_name).unwrap_or("").to_string();
                 if agg.display_names.len() < 100 {
                     agg.display_names.insert(display.clone());
@@ -574,10 +616,24 @@ impl Collector {
         }
     }
 
-    /// The aggregate of each role, with its key.
-    pub fn role_aggs(&self) -> impl Iterator<Item = (&RoleKey, &RoleAgg)> {
+    /// The aggregate of each (role, login entity), with its role key.
+    pub fn role_entity_aggs(&self) -> impl Iterator<Item = (&RoleKey, &RoleAgg)> {
         self.roles
             .iter()
             .filter_map(|r| r.key.as_ref().map(|k| (k, r)))
+    }
+
+    /// The aggregate of each role (all its login entities merged), sorted by key.
+    pub fn role_aggs(&self) -> BTreeMap<RoleKey, RoleAgg> {
+        let mut out: BTreeMap<RoleKey, RoleAgg> = BTreeMap::new();
+        for (k, a) in self.role_entity_aggs() {
+            match out.get_mut(k) {
+                Some(m) => m.merge(a),
+                None => {
+                    out.insert(k.clone(), a.clone());
+                }
+            }
+        }
+        out
     }
 }

@@ -127,6 +127,10 @@ pub struct PipelineUsage {
 #[derive(Debug, Serialize)]
 pub struct PipelineRole {
     pub key: String,
+    /// The entity the pipeline's login maps to, when the snapshot tells: then only that
+    /// entity's logins count for the pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
     /// Requests the role's tokens made in the window.
     pub requests: u64,
     /// Other pipelines the same role admits: its usage may be theirs.
@@ -171,6 +175,9 @@ pub fn op_caps(op: &str) -> (Caps, Caps) {
     }
 }
 
+/// The entity of a pipeline's login on a role (see `build`).
+type PipeEntity = Option<Option<String>>;
+
 struct RoleSnapshot {
     in_snapshot: bool,
     tokens: Vec<usize>,
@@ -191,17 +198,22 @@ pub fn build(
     let mut notes = Vec::new();
 
     // Compile each role's token identities (one per entity seen logging in).
+    let merged = c.role_aggs();
     let mut tokens: Vec<TokenReach> = Vec::new();
     let mut token_keys: FxHashMap<String, usize> = FxHashMap::default();
     let mut role_snap: BTreeMap<RoleKey, RoleSnapshot> = BTreeMap::new();
-    for (key, agg) in c.role_aggs() {
+    for (key, agg) in &merged {
         let rs = role_snapshot(&analysis, key, agg, &mut tokens, &mut token_keys);
         role_snap.insert(key.clone(), rs);
     }
 
-    // Pipelines a role admits.
-    let mut role_pipelines: BTreeMap<RoleKey, Vec<String>> = BTreeMap::new();
-    let mut pipeline_roles: Vec<Vec<RoleKey>> = Vec::new();
+    // Pipelines a role admits, with the entity each pipeline's login maps to when the snapshot
+    // tells (JWT and Kubernetes alias names are known from the claims; AppRole's are not).
+    // Entity of a pipeline's login: `Some(Some(id))` the snapshot has it; `Some(None)` the alias
+    // name is known and no entity has it (the pipeline never logged in before the export);
+    // `None` not known (AppRole: the alias name is the secret role-id).
+    let mut role_pipelines: BTreeMap<RoleKey, Vec<(String, PipeEntity)>> = BTreeMap::new();
+    let mut pipeline_roles: Vec<Vec<(RoleKey, PipeEntity)>> = Vec::new();
     if inventory.is_some() {
         for p in &inv.pipelines {
             let (logins, _) = analysis.logins(p);
@@ -212,19 +224,29 @@ pub fn build(
                     mount: l.mount.path.trim_end_matches('/').to_string(),
                     role: l.role.clone(),
                 };
+                let entity = l
+                    .admission
+                    .alias
+                    .as_ref()
+                    .filter(|a| a.name_known)
+                    .map(|a| {
+                        analysis
+                            .index
+                            .entity_by_alias(&a.mount_accessor, &a.name)
+                            .map(|(_, e)| e.id.clone())
+                    });
                 role_pipelines
                     .entry(lower(&k))
                     .or_default()
-                    .push(p.name.clone());
-                keys.push(k);
+                    .push((p.name.clone(), entity.clone()));
+                keys.push((k, entity));
             }
             pipeline_roles.push(keys);
         }
     }
 
     let mut roles = Vec::new();
-    let mut used_by_role: BTreeMap<RoleKey, Vec<Used>> = BTreeMap::new();
-    for (key, agg) in c.role_aggs() {
+    for (key, agg) in &merged {
         let rs = &role_snap[key];
         let role_tokens: Vec<&TokenReach> = rs.tokens.iter().map(|&i| &tokens[i]).collect();
         let used = used_entries(&agg.used, &role_tokens, rs.in_snapshot);
@@ -246,7 +268,6 @@ pub fn build(
         let suggested = policy::suggest(key, &used, snapshot, &mut rnotes);
         let requests = agg.used.values().map(|u| u.count).sum();
         let denied_requests = agg.denied.values().map(|u| u.count).sum();
-        used_by_role.insert(key.clone(), used.clone());
         roles.push(RoleUsage {
             key: key.display(),
             namespace: key.namespace.clone(),
@@ -261,9 +282,14 @@ pub fn build(
             entities: agg.entities.iter().cloned().collect(),
             display_names: agg.display_names.iter().cloned().collect(),
             token_policies: agg.policy_sets.iter().cloned().collect(),
-            pipelines: inventory
-                .is_some()
-                .then(|| role_pipelines.get(&lower(key)).cloned().unwrap_or_default()),
+            pipelines: inventory.is_some().then(|| {
+                let mut v: Vec<String> = role_pipelines
+                    .get(&lower(key))
+                    .map(|v| v.iter().map(|(n, _)| n.clone()).collect())
+                    .unwrap_or_default();
+                v.dedup();
+                v
+            }),
             used,
             denied,
             unused,
@@ -282,47 +308,66 @@ pub fn build(
             .zip(reach)
             .map(|((p, keys), r)| {
                 let mut prs = Vec::new();
-                let mut used_keys: BTreeMap<(String, String, String), Used> = BTreeMap::new();
-                for k in keys {
+                let mut pagg = RoleAgg::default();
+                let mut pnotes = Vec::new();
+                for (k, entity) in keys {
                     let lk = lower(k);
+                    // Pipelines whose logins on this role are indistinguishable from this one's.
                     let shared_with: Vec<String> = role_pipelines
                         .get(&lk)
-                        .map(|v| v.iter().filter(|n| **n != p.name).cloned().collect())
+                        .map(|v| {
+                            v.iter()
+                                .filter(|(n, e)| {
+                                    *n != p.name
+                                        && match (e, entity) {
+                                            (Some(Some(a)), Some(Some(b))) => a == b,
+                                            (Some(None), _) | (_, Some(None)) => false,
+                                            _ => true,
+                                        }
+                                })
+                                .map(|(n, _)| n.clone())
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    let found = used_by_role.iter().find(|(rk, _)| lower(rk) == lk);
-                    let requests = found
-                        .map(|(_, u)| u.iter().map(|x| x.count).sum())
-                        .unwrap_or(0);
-                    if let Some((_, us)) = found {
-                        for u in us {
-                            let e = used_keys
-                                .entry((u.namespace.clone(), u.path.clone(), u.operation.clone()))
-                                .or_insert_with(|| Used {
-                                    count: 0,
-                                    granted_by: Vec::new(),
-                                    ..u.clone()
-                                });
-                            e.count += u.count;
-                            e.errors += u.errors;
-                            if u.first < e.first {
-                                e.first = u.first.clone();
-                            }
-                            if u.last > e.last {
-                                e.last = u.last.clone();
-                            }
-                            let mut g: BTreeSet<String> = e.granted_by.drain(..).collect();
-                            g.extend(u.granted_by.iter().cloned());
-                            e.granted_by = g.into_iter().collect();
+                    let mut requests = 0;
+                    let mut any_entity_match = false;
+                    for (rk, a) in c.role_entity_aggs() {
+                        if lower(rk) != lk {
+                            continue;
                         }
+                        let take = match entity {
+                            Some(Some(e)) => a.entities.contains(e),
+                            Some(None) => false,
+                            None => true,
+                        };
+                        if take {
+                            any_entity_match = true;
+                            requests += a.used.values().map(|u| u.count).sum::<u64>();
+                            pagg.merge(a);
+                        }
+                    }
+                    if entity == &Some(None) {
+                        pnotes.push(format!(
+                            "{}: no entity has this pipeline's alias in the snapshot: no login of the pipeline is counted (export after the log window)",
+                            k.display()
+                        ));
+                    }
+                    if entity.is_none() && any_entity_match {
+                        pnotes.push(format!(
+                            "{}: the pipeline's entity is not known from the snapshot; all the role's usage is counted",
+                            k.display()
+                        ));
                     }
                     prs.push(PipelineRole {
                         key: k.display(),
+                        entity: entity.clone().flatten(),
                         requests,
                         shared_with,
                     });
                 }
+                let used = used_entries(&pagg.used, &[], false);
                 let mut used_caps: BTreeMap<(String, String), Caps> = BTreeMap::new();
-                for u in used_keys.values() {
+                for u in &used {
                     *used_caps
                         .entry((u.namespace.clone(), u.path.clone()))
                         .or_default() |= op_caps(&u.operation).0;
@@ -338,15 +383,14 @@ pub fn build(
                         unused_entry(&s.namespace, &s.path, s.caps, used)
                     })
                     .collect();
-                let mut pnotes = Vec::new();
                 if prs.iter().any(|r| !r.shared_with.is_empty()) {
-                    pnotes.push("some roles admit other pipelines too: their usage is counted for every pipeline they admit".to_string());
+                    pnotes.push("some roles admit other pipelines the logs cannot tell apart: their usage is counted for each of them".to_string());
                 }
                 PipelineUsage {
                     name: p.name.clone(),
                     team: p.team.clone(),
                     roles: prs,
-                    used: used_keys.into_values().collect(),
+                    used,
                     unused,
                     notes: pnotes,
                 }
@@ -368,7 +412,7 @@ pub fn build(
                     _ => false,
                 };
                 if before {
-                    "no login or parent token for these tokens in the logs; some were issued before the logs begin".to_string()
+                    "no login or parent token for these tokens in the logs; some were issued before the first request of the window (login before the logs begin)".to_string()
                 } else {
                     "no login or parent token for these tokens in the logs".to_string()
                 }

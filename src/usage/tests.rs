@@ -77,8 +77,9 @@ fn run(lines: &[String], since: Option<&str>) -> Collector {
     c
 }
 
-fn role<'a>(c: &'a Collector, mount: &str, name: &str) -> &'a super::collect::RoleAgg {
+fn role(c: &Collector, mount: &str, name: &str) -> super::collect::RoleAgg {
     c.role_aggs()
+        .into_iter()
         .find(|(k, _)| k.mount == mount && k.role == name)
         .map(|(_, a)| a)
         .unwrap_or_else(|| panic!("no role {mount}/{name}"))
@@ -172,10 +173,10 @@ fn vault_lines_with_prefix_namespace_and_any_metadata() {
     ];
     let c = run(&lines, None);
     assert_eq!(c.stats.malformed, 0, "{:?}", c.malformed);
-    let (k, r) = c.role_aggs().next().unwrap();
+    let (k, r) = c.role_aggs().into_iter().next().unwrap();
     assert_eq!(
         k,
-        &RoleKey {
+        RoleKey {
             namespace: "team-a/".into(),
             mount: "jwt".into(),
             role: "deploy".into()
