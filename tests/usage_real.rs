@@ -260,6 +260,19 @@ fn usage_reports_unused_grants_and_policies_that_hold() {
         &json!({"type": "file", "options": {"file_path": audit_log.display().to_string()}}),
     );
 
+    // Two more devices: accessors in clear (`hmac_accessor = false`) and everything in clear
+    // (`log_raw = true`). Linking must give the same roles from their logs.
+    let plain_log = server.dir().join("audit-plain.log");
+    server.post(
+        "sys/audit/plain",
+        &json!({"type": "file", "options": {"file_path": plain_log.display().to_string(), "hmac_accessor": "false"}}),
+    );
+    let raw_log = server.dir().join("audit-raw.log");
+    server.post(
+        "sys/audit/raw",
+        &json!({"type": "file", "options": {"file_path": raw_log.display().to_string(), "log_raw": "true"}}),
+    );
+
     // What each role's tokens do: (role key, requests).
     let deploy_claims = json!({"sub": "repo:acme/payments:environment:production", "aud": AUD,
         "repository": "acme/payments", "environment": "production"});
@@ -372,6 +385,59 @@ fn usage_reports_unused_grants_and_policies_that_hold() {
             &audit_log,
         ],
     );
+    // The same roles, usage, unused grants and policies from the clear-accessor and raw logs
+    // (read now: the checks below make more requests).
+    for log in [&plain_log, &raw_log] {
+        let text = std::fs::read_to_string(log).unwrap();
+        let login = text
+            .lines()
+            .find(|l| {
+                l.contains("\"path\":\"auth/approle/login\"") && l.contains("\"type\":\"response\"")
+            })
+            .unwrap();
+        let v: Value = serde_json::from_str(login).unwrap();
+        let acc = v["response"]["auth"]["accessor"].as_str().unwrap();
+        assert!(
+            !acc.starts_with("hmac-sha256:"),
+            "accessor in clear in {}: {acc}",
+            log.display()
+        );
+        let other = blastmap(
+            &["usage", "--format", "json", "--snapshot"],
+            &[&snap_path, Path::new("--audit-log"), log],
+        );
+        assert_eq!(other["stats"]["logins"], report["stats"]["logins"]);
+        assert_eq!(other["stats"]["attributed"], report["stats"]["attributed"]);
+        let strip = |r: &Value| -> Vec<Value> {
+            r["roles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| {
+                    // Each device stamps its own `time`: compare everything else.
+                    let mut x = x.clone();
+                    let o = x.as_object_mut().unwrap();
+                    o.remove("pipelines");
+                    o["suggested_policy"].as_object_mut().unwrap().remove("hcl");
+                    for list in ["used", "denied"] {
+                        for u in o[list].as_array_mut().unwrap() {
+                            let u = u.as_object_mut().unwrap();
+                            u.remove("first");
+                            u.remove("last");
+                        }
+                    }
+                    x
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(&other),
+            strip(&report),
+            "roles from {}",
+            log.display()
+        );
+    }
+
     assert_eq!(report["format"], "blastmap-usage/1");
     assert_eq!(report["stats"]["malformed"], 0, "{report:#}");
     assert_eq!(report["stats"]["logins"], 6, "{:#}", report["stats"]);
