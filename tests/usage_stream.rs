@@ -136,3 +136,46 @@ fn streams_a_large_log_in_bounded_memory() {
     );
     println!("{lines} lines, {size} bytes; peak RSS grew by {grown} bytes");
 }
+
+/// The CLI on a small log: malformed lines shown as `file:line`, exit 0; a bad `--since` or a
+/// missing log is an error (exit 2).
+#[test]
+fn cli_reports_malformed_lines_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snapshot.json");
+    blastmap::model::Snapshot::new(Default::default())
+        .save(&snap)
+        .unwrap();
+    let log = dir.path().join("audit.log");
+    std::fs::write(
+        &log,
+        "{\"type\":\"response\",\"time\":\"2026-01-01T00:00:00Z\",\"request\":{\"path\":\"sys/health\"}}\nnot json\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_blastmap"))
+            .arg("usage")
+            .arg("--snapshot")
+            .arg(&snap)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--audit-log", log.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(&format!("{}:2: not a JSON audit entry", log.display())),
+        "{out}"
+    );
+    assert!(out.contains("1 unauthenticated"), "{out}");
+    let o = run(&["--audit-log", log.to_str().unwrap(), "--since", "last week"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RFC 3339"));
+    let o = run(&[
+        "--audit-log",
+        dir.path().join("missing.log").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot open"));
+}
