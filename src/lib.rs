@@ -20,3 +20,4 @@ pub mod passes;
 pub mod render;
 pub mod rules;
 pub mod synth;
+pub mod usage;

@@ -13,6 +13,7 @@ mod findings;
 mod reach;
 mod report;
 mod synth;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Dot(dot::Args),
     /// The review report: one self-contained HTML file with findings, blast radii and diagrams.
     Report(report::Args),
+    /// Usage from audit logs: what each role used, granted-but-unused access, least-privilege policies.
+    Usage(usage::Args),
 }
 
 /// Parse the command line, run the command, and map errors to exit code 2.
@@ -67,6 +70,7 @@ pub fn run() -> ExitCode {
         Command::Synth(args) => synth::run(args),
         Command::Dot(args) => dot::run(args),
         Command::Report(args) => report::run(args),
+        Command::Usage(args) => usage::run(args),
     };
     match result {
         Ok(code) => code,

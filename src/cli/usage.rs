@@ -1,0 +1,279 @@
+//! `blastmap usage`: what pipelines' roles actually used, from audit logs, against what the
+//! snapshot grants; granted-but-unused access and a suggested least-privilege policy per role.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use crate::inventory::Inventory;
+use crate::model::Snapshot;
+use crate::usage::report::{RoleUsage, Used};
+use crate::usage::{self, Collector, ReportOptions, UsageReport};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A snapshot written by `blastmap export`.
+    #[arg(long, value_name = "FILE")]
+    snapshot: PathBuf,
+    /// File audit device logs (JSON lines), oldest first; repeatable. Logs of one device only:
+    /// accessors are HMAC'd with a salt per device.
+    #[arg(long = "audit-log", value_name = "FILE", required = true, num_args = 1..)]
+    audit_log: Vec<PathBuf>,
+    /// The pipeline inventory: map roles to the pipelines they admit, and report per pipeline.
+    #[arg(long, value_name = "FILE")]
+    pipelines: Option<PathBuf>,
+    /// Only count requests at or after this time (RFC 3339). Earlier logins still link tokens.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write one suggested policy per role, `<DIR>/<name>.hcl` (atomically; the directory is
+    /// created if missing).
+    #[arg(long, value_name = "DIR")]
+    policy_dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let since = match &args.since {
+        None => None,
+        Some(s) => Some(usage::parse::parse_time(s).with_context(|| {
+            format!("--since {s:?} is not an RFC 3339 time (e.g. 2026-01-31T00:00:00Z)")
+        })?),
+    };
+    let snap = Snapshot::load(&args.snapshot)?;
+    let inv = match &args.pipelines {
+        Some(p) => Some(Inventory::load(p)?),
+        None => None,
+    };
+    let mut c = Collector::new(since);
+    for f in &args.audit_log {
+        c.read_file(f)?;
+    }
+    let report = usage::build(
+        &c,
+        &snap,
+        inv.as_ref(),
+        &ReportOptions {
+            since: args.since.clone(),
+        },
+    );
+    if let Some(dir) = &args.policy_dir {
+        write_policies(dir, &report)?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Table => print_table(&mut out, &report)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_policies(dir: &std::path::Path, report: &UsageReport) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the policy directory {}", dir.display()))?;
+    for r in &report.roles {
+        let f = &r.suggested_policy.file;
+        if f.contains('/') || f.starts_with('.') {
+            bail!("refusing to write policy file name {f:?}");
+        }
+        let path = dir.join(f);
+        crate::render::write_atomic(&path, r.suggested_policy.hcl.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn print_used(out: &mut impl Write, list: &[Used]) -> Result<()> {
+    let ow = list.iter().map(|u| u.operation.len()).max().unwrap_or(4);
+    let pw = list
+        .iter()
+        .map(|u| u.namespace.len() + u.path.len())
+        .max()
+        .unwrap_or(4);
+    for u in list {
+        let full = format!("{}{}", u.namespace, u.path);
+        let mut extra = Vec::new();
+        if let Some(c) = u.covered_by {
+            extra.push(format!("no rule needed: {c}"));
+        }
+        if u.errors > 0 {
+            extra.push(format!("{} failed after the ACL", u.errors));
+        }
+        if let Some(s) = &u.snapshot_capabilities {
+            if s == &["deny"] && u.needs_rule {
+                extra.push("the snapshot grants nothing here".into());
+            }
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", extra.join("; "))
+        };
+        writeln!(
+            out,
+            "    {:ow$}  {full:pw$}  {}×{extra}",
+            u.operation, u.count
+        )?;
+    }
+    Ok(())
+}
+
+fn print_role(out: &mut impl Write, r: &RoleUsage) -> Result<()> {
+    let pipelines = match &r.pipelines {
+        Some(p) if !p.is_empty() => format!("; pipelines: {}", p.join(", ")),
+        Some(_) => "; no pipeline of the inventory".to_string(),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "role {} ({} logins, {} requests{pipelines})",
+        r.key, r.logins, r.requests
+    )?;
+    if !r.used.is_empty() {
+        writeln!(out, "  used:")?;
+        print_used(out, &r.used)?;
+    }
+    if !r.denied.is_empty() {
+        writeln!(out, "  denied:")?;
+        print_used(out, &r.denied)?;
+    }
+    if !r.in_snapshot {
+        writeln!(
+            out,
+            "  granted but unused: unknown (the role is not in the snapshot)"
+        )?;
+    } else if r.unused.is_empty() {
+        writeln!(out, "  granted but unused: nothing")?;
+    } else {
+        writeln!(out, "  granted but unused:")?;
+        let w = r
+            .unused
+            .iter()
+            .map(|u| u.namespace.len() + u.path.len())
+            .max()
+            .unwrap_or(4);
+        for u in &r.unused {
+            let used = if u.used.is_empty() {
+                "never used".to_string()
+            } else {
+                format!("used: {}", u.used.join(","))
+            };
+            writeln!(
+                out,
+                "    {:w$}  {}  ({used})",
+                format!("{}{}", u.namespace, u.path),
+                u.unused.join(",")
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "  suggested policy {} ({} rules)",
+        r.suggested_policy.file,
+        r.suggested_policy.rules.len()
+    )?;
+    for n in &r.notes {
+        writeln!(out, "  note: {n}")?;
+    }
+    Ok(())
+}
+
+fn print_table(out: &mut impl Write, r: &UsageReport) -> Result<()> {
+    let s = &r.stats;
+    writeln!(
+        out,
+        "audit logs: {} files, {} lines ({} malformed), window {} .. {}",
+        r.files.len(),
+        s.lines,
+        s.malformed,
+        r.window.first.as_deref().unwrap_or("-"),
+        r.window.last.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "  {} logins, {} child tokens; requests: {} attributed, {} unattributed, {} denied, {} unauthenticated{}",
+        s.logins,
+        s.child_tokens,
+        s.attributed,
+        s.unattributed,
+        s.denied,
+        s.unauthenticated,
+        if r.window.since.is_some() {
+            format!(", {} before --since", s.before_since)
+        } else {
+            String::new()
+        }
+    )?;
+    for role in &r.roles {
+        writeln!(out)?;
+        print_role(out, role)?;
+    }
+    if let Some(ps) = &r.pipelines {
+        for p in ps {
+            writeln!(out)?;
+            let roles: Vec<String> = p
+                .roles
+                .iter()
+                .map(|r| format!("{} ({} requests)", r.key, r.requests))
+                .collect();
+            writeln!(out, "pipeline {}: roles {}", p.name, roles.join(", "))?;
+            writeln!(out, "  used: {} (path, operation) pairs", p.used.len())?;
+            if p.unused.is_empty() {
+                writeln!(out, "  granted but unused: nothing")?;
+            } else {
+                writeln!(out, "  granted but unused:")?;
+                for u in &p.unused {
+                    writeln!(out, "    {}{}  {}", u.namespace, u.path, u.unused.join(","))?;
+                }
+            }
+            for n in &p.notes {
+                writeln!(out, "  note: {n}")?;
+            }
+        }
+    }
+    if !r.unattributed.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "unattributed (not linked to a login in the logs):")?;
+        for u in &r.unattributed {
+            let hint = if u.role_hint.is_empty() {
+                String::new()
+            } else {
+                format!(" role {:?}", u.role_hint)
+            };
+            writeln!(
+                out,
+                "  {:?}{hint} policies [{}]: {} requests ({} denied), {} tokens: {}",
+                u.display_name,
+                u.policies.join(", "),
+                u.requests,
+                u.denied,
+                u.tokens,
+                u.reason
+            )?;
+        }
+    }
+    if !r.malformed.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "malformed lines:")?;
+        for m in &r.malformed {
+            writeln!(out, "  {}:{}: {}", m.file, m.line, m.error)?;
+        }
+    }
+    for n in &r.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    Ok(())
+}
