@@ -216,11 +216,7 @@ pub fn scan(
         if touches {
             if let Some(x) = xtrace {
                 out.uses.push(SecretUse::Traced {
-                    what: format!(
-                        "`set -x` (line {}) traces {}",
-                        x + 1,
-                        describe(&refs, uses_vault_here)
-                    ),
+                    what: format!("`set -x` traces {}", describe(&refs, uses_vault_here)),
                     line: x,
                 });
                 xtrace = None; // one finding per tracing section
