@@ -797,3 +797,60 @@ fn discovered_inventory_feeds_reach_and_findings() {
     // GitLab jobs log in to a mount the demo estate does not have: nothing to judge.
     assert!(!ci.iter().any(|(_, j)| j.contains("gitlab")), "{ci:?}");
 }
+
+mod never_panics {
+    use blastmap::discover::{jenkins, shell, yaml};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    fn text() -> impl Strategy<Value = String> {
+        // Mostly CI-ish characters, some arbitrary ones.
+        prop::collection::vec(
+            prop_oneof![
+                8 => prop::sample::select(vec![
+                    " ", "  ", "\n", "- ", ":", "'", "\"", "$", "{", "}", "[", "]", "(", ")", ",",
+                    "|", ">", ";", "#", "\\", "vault ", "kv get ", "-mount=", "secret/", "/v1/",
+                    "curl ", "echo ", "set -x", "withVault(", "path: ", "stage('", "sh '''",
+                    "'''", "${{ ", " }}", "auth/", "/login", "jwt=", "role=", "ü", "é:", "\t",
+                ]).prop_map(str::to_string),
+                1 => any::<char>().prop_map(|c| c.to_string()),
+            ],
+            0..80,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn shell_scan(s in text()) {
+            let vars: BTreeSet<String> = ["TOKEN".to_string()].into();
+            let _ = shell::scan(&s, &vars, &vars);
+        }
+
+        #[test]
+        fn groovy_literals(s in text()) {
+            let _ = jenkins::parse_literal(&s, &Default::default());
+        }
+
+        #[test]
+        fn jenkinsfiles(s in text()) {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("Jenkinsfile");
+            std::fs::write(&f, format!("withVault({s}")).unwrap();
+            let mut out = blastmap::discover::Discovery::default();
+            let _ = jenkins::discover(&f, &Default::default(), &mut out);
+        }
+
+        #[test]
+        fn yaml_lines(s in text(), keys in prop::collection::vec(prop::sample::select(vec!["jobs", "steps", "run", "a", "-"]), 0..5), idx in 0usize..3) {
+            if let Ok(y) = yaml::YamlFile::parse(&s, "x.yml") {
+                let mut path: Vec<yaml::Seg> = keys.iter().map(|k| if *k == "-" { yaml::Seg::Item(idx) } else { yaml::Seg::Key(k) }).collect();
+                let _ = y.line(&path);
+                path.push(yaml::Seg::Item(idx));
+                let _ = y.scalar_line(&path, idx);
+            }
+        }
+    }
+}

@@ -856,6 +856,12 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
                 Some(Val::Dynamic(e)) => d.dynamic("auth.user", e.clone()),
                 None => {}
             }
+            if method == AuthMethod::Kubernetes {
+                d.dynamic(
+                    "auth.service_account",
+                    "the runner pod's service account (kubernetesTokenPath)",
+                );
+            }
             if method == AuthMethod::Approle && d.auth.role.is_none() {
                 d.dynamic(
                     "auth.role",

@@ -48,6 +48,10 @@ struct P<'a> {
 impl P<'_> {
     fn ws(&mut self) {
         loop {
+            if self.i >= self.s.len() {
+                self.i = self.s.len();
+                return;
+            }
             while self.i < self.s.len() && (self.s[self.i] as char).is_whitespace() {
                 self.i += 1;
             }
@@ -265,7 +269,7 @@ fn stage_before(text: &str, pos: usize) -> Option<String> {
     let head = &text[..pos];
     let i = head.rfind("stage(")?;
     let rest = &head[i + 6..];
-    let q = rest.chars().next()?;
+    let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let rest = &rest[1..];
     Some(rest[..rest.find(q)?].to_string())
 }
