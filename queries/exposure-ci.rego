@@ -111,9 +111,9 @@ jobs(kind) := {[p.ci.file, p.ci.job] |
 	count(exposed(p, kind)) > 0
 }
 
-where(e, file) := sprintf("%s:%d", [object.get(e, "file", file), e.line]) if e.line
+where(file, 0) := file
 
-else := object.get(e, "file", file)
+where(file, line) := sprintf("%s:%d", [file, line]) if line > 0
 
 findings contains f if {
 	some id, kind in kinds
@@ -127,15 +127,20 @@ findings contains f if {
 		can_login(p)
 		count(exposed(p, kind)) > 0
 	]
-	es := {{"where": where(e, file), "detail": e.detail} | some p in ps; some e in exposed(p, kind)}
-	first := sort([x | some x in es])[0]
-	more := count(es) - 1
+	# [file, line, detail], sorted by file and line; identical ones (one per trigger) merged.
+	es := sort({[object.get(e, "file", file), object.get(e, "line", 0), e.detail] |
+		some p in ps
+		some e in exposed(p, kind)
+	})
+	first := es[0]
 	f := {
 		"rule": id,
 		"subject": {"kind": "ci_job", "id": sprintf("%s#%s", [file, name]), "file": file, "job": name, "provider": ps[0].ci.provider},
-		"message": sprintf("%s: %s%s", [first.where, first.detail, more_note(more)]),
+		"message": sprintf("%s: %s%s", [where(first[0], first[1]), first[2], more_note(count(es) - 1)]),
 		"evidence": {
-			"exposures": sort([x | some x in es]),
+			"file": first[0],
+			"line": first[1],
+			"exposures": [{"where": where(x[0], x[1]), "detail": x[2]} | some x in es],
 			"pipelines": sort([p.name | some p in ps]),
 			"secrets_reachable": max([p.reach.secrets | some p in ps]),
 			"roles": sort({l.role | some p in ps; some l in p.logins}),

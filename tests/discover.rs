@@ -794,6 +794,38 @@ fn discovered_inventory_feeds_reach_and_findings() {
             .count(),
         1
     );
+    // SARIF points at the CI file and line, for code scanning.
+    let o = run(&[
+        "findings",
+        "--snapshot",
+        "fixtures/demo/snapshot.json",
+        "--pipelines",
+        inv.to_str().unwrap(),
+        "--format",
+        "sarif",
+        "--rule",
+        "exposure.ci-export-token",
+    ]);
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let locs: Vec<(String, u64)> = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let pl = &r["locations"][0]["physicalLocation"];
+            (
+                pl["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                pl["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        locs.contains(&(
+            "fixtures/discover/github/payments/.github/workflows/deploy.yml".to_string(),
+            29
+        )),
+        "{locs:?}"
+    );
     // GitLab jobs log in to a mount the demo estate does not have: nothing to judge.
     assert!(!ci.iter().any(|(_, j)| j.contains("gitlab")), "{ci:?}");
 }

@@ -102,6 +102,7 @@ pub fn discover(
                 inputs: BTreeMap::new(),
                 caller_permissions: Vec::new(),
                 job_workflow: None,
+                caller_job: None,
             };
             job_pipelines(&ctx, &call, job, opts, out);
         }
@@ -143,6 +144,8 @@ struct Call<'a> {
     /// `job_workflow_ref` without the ref (`owner/repo/.github/workflows/x.yml`) and the
     /// ref when fixed by the caller (`@v1`); `None` for jobs of the triggering workflow.
     job_workflow: Option<(String, Option<String>)>,
+    /// The calling job's id (reusable workflows).
+    caller_job: Option<String>,
 }
 
 /// One way a workflow is triggered, as it shapes the token.
@@ -382,6 +385,7 @@ fn reusable_call(
             inputs: inputs.clone(),
             caller_permissions: caller_permissions.clone(),
             job_workflow: Some((jwr.clone(), fixed_ref.clone())),
+            caller_job: Some(job_id.to_string()),
         };
         let caller_ctx = Workflow {
             repo: ctx.repo,
@@ -389,17 +393,7 @@ fn reusable_call(
             file: ctx.file,
             triggers: ctx.triggers.clone(),
         };
-        let before = out.pipelines.len();
         job_pipelines(&caller_ctx, &call, cjob, opts, out);
-        // Name the pipelines after the caller job.
-        for p in &mut out.pipelines[before..] {
-            p.name = p
-                .name
-                .replacen(&format!("/{}", cid), &format!("/{job_id}/{cid}"), 1);
-            if let Some(ci) = &mut p.ci {
-                ci.job = format!("{job_id} → {}#{cid}", callee_rel);
-            }
-        }
     }
 }
 
@@ -786,10 +780,12 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    let base_name = if call.job_workflow.is_some() {
-        format!("{}/{caller_stem}/{jid}", ctx.repo.full())
-    } else {
-        format!("{}/{stem}/{jid}", ctx.repo.full())
+    let (base_name, ci_job) = match &call.caller_job {
+        Some(cj) => (
+            format!("{}/{caller_stem}/{cj}/{jid}", ctx.repo.full()),
+            format!("{cj} → {}#{jid}", call.rel),
+        ),
+        None => (format!("{}/{stem}/{jid}", ctx.repo.full()), jid.to_string()),
     };
     let fork_triggers = ["pull_request_target", "workflow_run", "issue_comment"];
 
@@ -828,7 +824,7 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
             let ci = CiEvidence {
                 provider: "github".into(),
                 file: file.name.clone(),
-                job: jid.to_string(),
+                job: ci_job.clone(),
                 line: job_line,
                 events: vec![t.event.clone()],
                 exposures: Vec::new(),
