@@ -254,6 +254,13 @@ fn github_immutable_ids_default_branch_and_static_tokens() {
         "acme/platform-infra/apply/terraform@workflow_dispatch",
     );
     assert!(dynamic(w, "auth.claims.ref").is_some());
+    // AppRole login (the role behind a role-id secret is unknown), `namespace`, and `pki`
+    // entries (`;`-separated, JSON parameters after the path).
+    let c = pipeline(&inv, "acme/platform-infra/certs/issue");
+    assert_eq!(c.auth.method.as_str(), "approle");
+    assert_eq!(c.auth.namespace, "edge");
+    assert_eq!(c.needs, ["pki/issue/checkout", "pki_int/issue/edge"]);
+    assert!(dynamic(c, "auth.role").is_some());
     // The nightly job has no login: `bao` with the workflow-level VAULT_TOKEN.
     let n = pipeline(&inv, "acme/platform-infra/nightly/drift");
     assert_eq!(n.auth.method.as_str(), "token");
@@ -402,6 +409,19 @@ fn gitlab_is_the_expected_inventory() {
             ("secret-echoed".to_string(), Some(24)),
         ]
     );
+    // Short form without @mount: the kv-v2 mount. `$VAR`s in a secret path and in the
+    // environment name are dynamic, never guessed.
+    let rv = pipeline(&inv, "acme/data/pipelines/review");
+    assert_eq!(rv.needs, ["kv-v2/data/previews/shared-db"]);
+    assert_eq!(
+        dynamic(rv, "needs").as_deref(),
+        Some("secret/data/previews/$CI_COMMIT_REF_SLUG")
+    );
+    assert_eq!(
+        dynamic(rv, "auth.claims.environment").as_deref(),
+        Some("review/$CI_COMMIT_REF_SLUG")
+    );
+    assert_eq!(claim(rv, "environment"), None);
     // `report` reads nothing.
     assert!(inv.pipelines.iter().all(|p| !p.name.contains("report")));
 }
@@ -885,4 +905,30 @@ mod never_panics {
             }
         }
     }
+}
+
+/// The inventory extensions are optional, typed, and strict like the rest of the file.
+#[test]
+fn inventory_extensions_are_strict() {
+    let ok = "pipelines:\n  - name: p\n    auth: {method: jwt, mount: gha}\n    dynamic: [{field: needs, expression: \"secret/data/${{ matrix.x }}\"}]\n    ci:\n      provider: github\n      file: .github/workflows/x.yml\n      job: build\n      exposures: [{kind: export-token, detail: d, later_steps: 0}]\n";
+    let inv = Inventory::from_yaml_str(ok, "p.yaml").unwrap();
+    assert_eq!(inv.pipelines[0].dynamic[0].field, "needs");
+    assert_eq!(
+        inv.pipelines[0].ci.as_ref().unwrap().exposures[0].later_steps,
+        Some(0)
+    );
+    let bad = ok.replace("job: build", "job: build\n      jobb: x");
+    let e = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("p.yaml:"), "{e}");
+    assert!(
+        e.contains("pipelines[0].ci") && e.contains("unknown field `jobb`"),
+        "{e}"
+    );
+    let bad = ok.replace("expression:", "expr:");
+    let e = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("pipelines[0].dynamic[0]"), "{e}");
 }
