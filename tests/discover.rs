@@ -342,6 +342,30 @@ fn github_repository_from_git_config_and_missing_permissions() {
     assert!(dynamic(p, "auth.claims.ref").is_some());
 }
 
+#[test]
+fn github_fork_guard_is_respected() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&wf).unwrap();
+    let body = |guard: &str| {
+        format!(
+            "on: pull_request_target\npermissions: {{id-token: write}}\njobs:\n  preview:\n    {guard}runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n        with: {{ref: \"${{{{ github.event.pull_request.head.sha }}}}\"}}\n      - uses: hashicorp/vault-action@v3\n        with: {{url: https://bao, method: jwt, path: gha, secrets: secret/data/x y}}\n"
+        )
+    };
+    std::fs::write(wf.join("open.yml"), body("")).unwrap();
+    std::fs::write(
+        wf.join("guarded.yml"),
+        body("if: github.event.pull_request.head.repo.full_name == github.repository\n    "),
+    )
+    .unwrap();
+    let inv = discover(&["--github", dir.path().to_str().unwrap(), "--repo", "acme/x"]);
+    assert_eq!(
+        kinds(pipeline(&inv, "acme/x/open/preview")),
+        ["pull-request-target", "fork-code"]
+    );
+    assert!(kinds(pipeline(&inv, "acme/x/guarded/preview")).is_empty());
+}
+
 const GITLAB: &[&str] = &[
     "--gitlab",
     "fixtures/discover/gitlab/data-pipelines/.gitlab-ci.yml",

@@ -788,6 +788,28 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
         None => (format!("{}/{stem}/{jid}", ctx.repo.full()), jid.to_string()),
     };
     let fork_triggers = ["pull_request_target", "workflow_run", "issue_comment"];
+    // `if:` guards that keep pull requests from forks out of the job.
+    let cond = get(job, "if")
+        .and_then(scalar)
+        .unwrap_or_default()
+        .replace(' ', "");
+    let fork_guard = cond.contains("head.repo.full_name==github.repository")
+        || cond.contains("github.repository==github.event.pull_request.head.repo.full_name")
+        || cond.contains("head.repo.fork==false")
+        || cond.contains("!github.event.pull_request.head.repo.fork");
+    if fork_guard
+        && ctx
+            .triggers
+            .iter()
+            .any(|t| fork_triggers.contains(&t.event.as_str()))
+    {
+        out.notes.push(format!(
+            "{}:{}: job `{jid}` runs only for pull requests from the repository itself (`if: {}`): not reported as running fork code",
+            file.name,
+            job_line.unwrap_or(0),
+            get(job, "if").and_then(scalar).unwrap_or_default()
+        ));
+    }
 
     for (li, login) in distinct.iter().enumerate() {
         let Some(method) = method_of(&login.method) else {
@@ -893,7 +915,7 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
                 d.expose(e.clone());
             }
             let has_access = !d.needs.is_empty() || d.dynamic.iter().any(|x| x.field == "needs");
-            if t.event == "pull_request_target" && has_access {
+            if t.event == "pull_request_target" && has_access && !fork_guard {
                 d.expose(CiExposure {
                     kind: "pull-request-target".into(),
                     line: file.line(&[Seg::Key("on")]),
@@ -903,7 +925,7 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
                     ..Default::default()
                 });
             }
-            if let Some(step) = fork_checkout {
+            if let Some(step) = fork_checkout.filter(|_| !fork_guard) {
                 if fork_triggers.contains(&t.event.as_str()) {
                     d.expose(CiExposure {
                         kind: "fork-code".into(),
