@@ -286,6 +286,8 @@ fn github_custom_sub_template() {
         "acme/platform-infra",
         "--sub-template",
         "repo,context,job_workflow_ref",
+        "--github-issuer",
+        "https://github.acme.example/_services/token",
     ]);
     let p = pipeline(
         &inv,
@@ -294,6 +296,10 @@ fn github_custom_sub_template() {
     assert_eq!(
         claim(p, "sub"),
         Some("repo:acme/platform-infra:environment:production:job_workflow_ref:acme/platform-infra/.github/workflows/apply.yml@refs/heads/main")
+    );
+    assert_eq!(
+        claim(p, "iss"),
+        Some("https://github.acme.example/_services/token")
     );
     // The dispatch run's job_workflow_ref is unknown, so its templated sub is too.
     let w = pipeline(

@@ -39,6 +39,10 @@ pub struct Args {
     /// (`include_claim_keys`), comma-separated: e.g. `repo,context,job_workflow_ref`.
     #[arg(long, value_name = "KEYS")]
     sub_template: Option<String>,
+    /// GitHub: the OIDC issuer, when not github.com's (GHES: https://HOST/_services/token;
+    /// an enterprise-specific issuer: https://token.actions.githubusercontent.com/SLUG).
+    #[arg(long, value_name = "URL")]
+    github_issuer: Option<String>,
     /// The default branch (runs of `schedule`, `workflow_run`, GitLab `$CI_DEFAULT_BRANCH`).
     /// Without it those refs are recorded as dynamic.
     #[arg(long, value_name = "BRANCH")]
@@ -118,6 +122,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let opts = Options {
         sub_template,
+        github_issuer: args.github_issuer.clone(),
         default_branch: args.default_branch.clone(),
         gitlab_url: args.gitlab_url.clone(),
         protected_refs: (!args.protected_ref.is_empty()).then(|| args.protected_ref.clone()),

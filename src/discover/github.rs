@@ -976,7 +976,10 @@ fn claims(
     opts: &Options,
 ) {
     let repo = ctx.repo;
-    d.claim("iss", Val::Known(ISSUER.into()));
+    d.claim(
+        "iss",
+        Val::Known(opts.github_issuer.clone().unwrap_or_else(|| ISSUER.into())),
+    );
     let aud = login
         .audience
         .clone()

@@ -78,6 +78,9 @@ pub struct Options {
     /// GitHub: an org's or repo's custom `sub` template (`include_claim_keys`), e.g.
     /// `repo,context,job_workflow_ref`.
     pub sub_template: Option<Vec<String>>,
+    /// GitHub: the OIDC issuer (`iss`) when it is not github.com's (GHES
+    /// `https://HOST/_services/token`, an enterprise-specific issuer).
+    pub github_issuer: Option<String>,
     /// The default branch (for `schedule`, `workflow_dispatch` without input, GitLab
     /// `$CI_DEFAULT_BRANCH`). Unknown (dynamic) when not given.
     pub default_branch: Option<String>,
