@@ -383,7 +383,6 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
                 });
                 continue;
             };
-            let c = cond.replace(' ', "");
             for clause in cond.split("||") {
                 let cl = clause.trim();
                 let eq = |var: &str| -> Option<String> {
@@ -392,13 +391,12 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
                 };
                 if let Some(b) = eq("$CI_COMMIT_BRANCH").or_else(|| eq("$CI_COMMIT_REF_NAME")) {
                     out.push(branch(Val::of(&b)));
-                } else if cl.contains("$CI_COMMIT_BRANCH==$CI_DEFAULT_BRANCH")
-                    || cl
-                        .replace(' ', "")
-                        .contains("$CI_COMMIT_BRANCH==$CI_DEFAULT_BRANCH")
-                    || cl
-                        .replace(' ', "")
-                        .contains("$CI_COMMIT_REF_NAME==$CI_DEFAULT_BRANCH")
+                } else if [
+                    "$CI_COMMIT_BRANCH==$CI_DEFAULT_BRANCH",
+                    "$CI_COMMIT_REF_NAME==$CI_DEFAULT_BRANCH",
+                ]
+                .iter()
+                .any(|x| cl.replace(' ', "").contains(x))
                 {
                     out.push(branch(default_branch()));
                 } else if cl.contains("$CI_COMMIT_TAG") {
@@ -430,7 +428,6 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
                     });
                 }
             }
-            let _ = c;
         }
     } else if let Some(only) = get(job, "only") {
         let refs = match only {
@@ -669,8 +666,8 @@ fn analyze_job(
             .into_iter()
             .map(|(k, v)| (k, get(v, "aud").map(strings).unwrap_or_default()))
             .collect();
-    let (mount, role, namespace, jwt_var, login_line) = match logins.first() {
-        Some((l, at)) if get(job, "secrets").is_none() => (
+    let (mount, role, namespace, jwt_var) = match logins.first() {
+        Some((l, _)) if get(job, "secrets").is_none() => (
             Val::of(&l.mount),
             l.role.as_deref().map(Val::of),
             l.namespace
@@ -678,7 +675,6 @@ fn analyze_job(
                 .or(vars.get("VAULT_NAMESPACE").map(String::as_str))
                 .map(Val::of),
             l.jwt_var.clone(),
-            at.1,
         ),
         _ => {
             let var = |k: &str| vars.get(k).map(|v| Val::of(v));
@@ -687,7 +683,6 @@ fn analyze_job(
                 var("VAULT_AUTH_ROLE"),
                 var("VAULT_NAMESPACE"),
                 token_var.clone(),
-                locate(&[Seg::Key("secrets")]).1,
             )
         }
     };
@@ -829,7 +824,6 @@ fn analyze_job(
         for e in &exposures {
             d.expose(e.clone());
         }
-        let _ = login_line;
         out.pipelines.push(d.finish());
     }
 }
