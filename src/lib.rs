@@ -9,6 +9,7 @@
 pub mod acl;
 pub mod cli;
 pub mod diff;
+pub mod discover;
 pub mod export;
 pub mod facts;
 pub mod graph;

@@ -174,6 +174,14 @@ rule_tests! {
     exposure_audit_hmac_accessor => "exposure.audit-hmac-accessor",
     exposure_no_audit_device => "exposure.no-audit-device",
     exposure_wrapped_secret_handoff => "exposure.wrapped-secret-handoff",
+    exposure_ci_export_token => "exposure.ci-export-token",
+    exposure_ci_secret_echoed => "exposure.ci-secret-echoed",
+    exposure_ci_secret_in_artifact => "exposure.ci-secret-in-artifact",
+    exposure_ci_debug_logging => "exposure.ci-debug-logging",
+    exposure_ci_step_debug => "exposure.ci-step-debug",
+    exposure_ci_workflow_env_token => "exposure.ci-workflow-env-token",
+    exposure_ci_pull_request_target => "exposure.ci-pull-request-target",
+    exposure_ci_fork_code => "exposure.ci-fork-code",
     workload_owner_unbound => "workload-constraints.owner-unbound",
     workload_no_workload_binding => "workload-constraints.no-workload-binding",
     workload_no_audience => "workload-constraints.no-audience",
@@ -241,7 +249,7 @@ fn clean_estate_yields_no_finding() {
     let (code, v) = findings(&estate("fixtures/rules/clean"));
     assert_eq!(code, 0);
     assert!(list(&v).is_empty(), "{v:#}");
-    assert_eq!(v["summary"]["rules"], 41);
+    assert_eq!(v["summary"]["rules"], TESTED.len());
     // The gate passes too.
     let mut a = estate("fixtures/rules/clean").to_vec();
     a.extend(["--fail-on".into(), "info".into()]);
@@ -608,7 +616,11 @@ fn formats_table_markdown_and_facts() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("CRITICAL"), "{text}");
     assert!(text.contains("workload-constraints.owner-unbound  role auth/gha/role/lint"));
-    assert!(text.trim_end().ends_with("41 rules evaluated"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with(&format!("{} rules evaluated", TESTED.len())),
+        "{text}"
+    );
 
     a.extend(["--format".into(), "markdown".into()]);
     let out = run(&a);
@@ -670,7 +682,7 @@ fn library_api_evaluates_an_estate() {
         &blastmap::rules::engine::RunOptions::default(),
     )
     .unwrap();
-    assert_eq!(report.rules.len(), 41);
+    assert_eq!(report.rules.len(), TESTED.len());
     assert!(report.count_at_least(blastmap::rules::Severity::Critical) > 0);
     // Fingerprints are stable across runs and distinct per finding.
     let again = blastmap::rules::evaluate(

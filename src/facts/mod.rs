@@ -523,6 +523,12 @@ pub struct PipelineFacts {
     pub needs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_job_duration: Option<i64>,
+    /// Inventory fields built from CI expressions (`blastmap discover`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dynamic: Vec<crate::inventory::DynamicValue>,
+    /// Where the pipeline was discovered and what its CI configuration exposes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<crate::inventory::CiEvidence>,
     pub logins: Vec<LoginFacts>,
     pub reach: ReachFacts,
     pub escalations: Vec<EscalationFacts>,
@@ -1443,7 +1449,12 @@ impl Ctx<'_, '_> {
         let direct: FxHashSet<u32> = reach.iter().map(|r| r.0).collect();
         let (escalations, blast) = self.escalations(&used_tokens, &direct);
 
-        let unknowns_all: Vec<String> = unknown_set.into_iter().collect();
+        let mut unknowns_all: Vec<String> = unknown_set.into_iter().collect();
+        unknowns_all.extend(
+            p.dynamic
+                .iter()
+                .map(|d| format!("dynamic: {} = {}", d.field, d.expression)),
+        );
         PipelineFacts {
             name: p.name.clone(),
             team: p.team.clone(),
@@ -1456,6 +1467,8 @@ impl Ctx<'_, '_> {
             claims: p.auth.claims.clone(),
             needs: p.needs.clone(),
             max_job_duration: p.max_job_duration,
+            dynamic: p.dynamic.clone(),
+            ci: p.ci.clone(),
             logins: login_facts,
             reach: rf,
             escalations,

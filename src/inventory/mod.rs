@@ -50,6 +50,66 @@ pub struct Pipeline {
         serialize_with = "ser_duration"
     )]
     pub max_job_duration: Option<i64>,
+    /// Values the CI configuration builds from expressions (`${{ … }}`, `$VAR`): the field they
+    /// would fill and the expression as written. Written by `blastmap discover`, which never
+    /// guesses them; the field itself is left out (or holds only the literal part).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic: Vec<DynamicValue>,
+    /// Where the pipeline was found in a CI configuration, and what that configuration exposes
+    /// (written by `blastmap discover`; read by the `exposure.ci-*` rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiEvidence>,
+}
+
+/// A value built from an expression, so unknown until the job runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicValue {
+    /// The inventory field it would fill: `auth.role`, `auth.claims.environment`, `needs` …
+    pub field: String,
+    /// The expression as written in the CI configuration.
+    pub expression: String,
+}
+
+/// The CI configuration a pipeline was discovered in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiEvidence {
+    /// `github`, `gitlab` or `jenkins`.
+    pub provider: String,
+    /// The configuration file, as given to `discover`.
+    pub file: String,
+    /// The job id (GitHub, GitLab) or the stage / `withVault` block (Jenkins).
+    pub job: String,
+    /// 1-based line of the job in `file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The events that run the job (GitHub `on:`; GitLab pipeline sources when known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// What the configuration exposes: tokens handed to later steps, secrets printed, …
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exposures: Vec<CiExposure>,
+}
+
+/// One exposure found in a CI configuration (`docs/discover.md` lists the kinds).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiExposure {
+    /// `export-token`, `secret-echoed`, `secret-in-artifact`, `debug-logging`, `step-debug`,
+    /// `workflow-env-token`, `pull-request-target`, `fork-code`.
+    pub kind: String,
+    /// The file the exposure is in, when it is not `ci.file` (a GitLab `include:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What was found, in words.
+    pub detail: String,
+    /// `export-token`: steps of the job that run after the login and so hold the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub later_steps: Option<usize>,
 }
 
 /// How a pipeline authenticates.

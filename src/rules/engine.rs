@@ -41,6 +41,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../queries/exposure.rego"),
     ),
     (
+        "queries/exposure-ci.rego",
+        include_str!("../../queries/exposure-ci.rego"),
+    ),
+    (
         "queries/workload-constraints.rego",
         include_str!("../../queries/workload-constraints.rego"),
     ),

@@ -188,6 +188,18 @@ fn locate(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
             return (uri(pp), line);
         }
     }
+    // A CI job (`exposure.ci-*`): the CI configuration file itself, at the exposure's line.
+    if kind == "ci_job" {
+        if let Some(file) = f
+            .evidence
+            .get("file")
+            .and_then(Value::as_str)
+            .or(s(subj, "file"))
+        {
+            let line = f.evidence.get("line").and_then(Value::as_u64).unwrap_or(0);
+            return (uri(file), (line as usize).max(1));
+        }
+    }
     let line = match kind {
         "role" => {
             let mount = s(subj, "mount").unwrap_or("");

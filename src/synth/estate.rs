@@ -1080,6 +1080,7 @@ fn build_inventory(
                 auth,
                 needs: needs(team, j, &mut rng),
                 max_job_duration: Some(*rng.pick(&[600, 900, 1200, 1800, 2700, 3600, 5400])),
+                ..Default::default()
             });
         }
     }

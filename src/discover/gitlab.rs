@@ -1,0 +1,829 @@
+//! GitLab CI: `.gitlab-ci.yml` with its local `include:`s.
+//!
+//! A job is a pipeline when it has Vault `secrets:` or its scripts call `vault`/`bao` or the
+//! HTTP API. The login is GitLab's: an ID token (`id_tokens`, its `aud`) presented to the JWT
+//! mount `VAULT_AUTH_PATH` (default `jwt`) with role `VAULT_AUTH_ROLE`, in `VAULT_NAMESPACE`,
+//! resolved from `variables:` (global, then job); the token's claims per ref the job runs on
+//! (`../shared/ci-inputs.md` §2).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use yaml_serde::{Mapping, Value};
+
+use super::shell::{self, SecretUse};
+use super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
+use super::{kv2_data, Discovery, Draft, Options, Val};
+use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+
+const RESERVED: &[&str] = &[
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "types",
+    "spec",
+];
+
+/// Where something is: the file when it is not the job's own, and the line.
+type At = (Option<String>, Option<usize>);
+
+struct Config {
+    files: Vec<YamlFile>,
+    /// Top-level keys merged over the files (later files win), with the file defining each job.
+    top: Mapping,
+    origin: BTreeMap<String, usize>,
+}
+
+pub fn discover(
+    file: &Path,
+    project: Option<&str>,
+    opts: &Options,
+    out: &mut Discovery,
+) -> Result<()> {
+    let root = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let project = match project {
+        Some(p) => p.trim_matches('/').to_string(),
+        None => infer_project(&root).ok_or_else(|| {
+            anyhow!(
+                "{}: cannot tell which GitLab project this is (no GitLab remote in .git/config): pass --project GROUP/PROJECT",
+                file.display()
+            )
+        })?,
+    };
+    if !project.contains('/') {
+        bail!("project \"{project}\": expected GROUP/PROJECT (the full project path)");
+    }
+    let mut cfg = Config {
+        files: Vec::new(),
+        top: Mapping::new(),
+        origin: BTreeMap::new(),
+    };
+    let mut seen = BTreeSet::new();
+    load(
+        &root,
+        file,
+        &file.display().to_string(),
+        &mut cfg,
+        &mut seen,
+        out,
+        0,
+    )?;
+
+    let top = Value::Mapping(cfg.top.clone());
+    let global_vars = variables(get(&top, "variables"));
+    let default = get(&top, "default").cloned().unwrap_or(Value::Null);
+    let main = &cfg.files[cfg.files.len() - 1];
+
+    let jobs: Vec<String> = entries(&top)
+        .into_iter()
+        .filter(|(k, v)| !RESERVED.contains(&k.as_str()) && !k.starts_with('.') && v.is_mapping())
+        .map(|(k, _)| k)
+        .collect();
+    for name in jobs {
+        let (job, chain) = resolve(&cfg, &name, 0)?;
+        let job = with_default(job, &default);
+        let mut vars = global_vars.clone();
+        vars.extend(variables(get(&job, "variables")));
+        let fidx = cfg
+            .origin
+            .get(&name)
+            .copied()
+            .unwrap_or(cfg.files.len() - 1);
+        let jfile = &cfg.files[fidx];
+        let locate = |sub: &[Seg]| -> (Option<String>, Option<usize>) {
+            for n in &chain {
+                let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
+                let mut p = vec![Seg::Key(n)];
+                p.extend_from_slice(sub);
+                let deep = f.line(&p);
+                let shallow = f.line(&[Seg::Key(n)]);
+                if deep.is_some() && deep != shallow || sub.is_empty() {
+                    return ((f.name != jfile.name).then(|| f.name.clone()), deep);
+                }
+            }
+            (None, jfile.line(&[Seg::Key(&name)]))
+        };
+        analyze_job(
+            &name, &job, &vars, &locate, jfile, main, &top, &project, opts, out,
+        );
+    }
+    Ok(())
+}
+
+fn infer_project(root: &Path) -> Option<String> {
+    let mut dir = Some(root);
+    while let Some(d) = dir {
+        if let Ok(cfg) = std::fs::read_to_string(d.join(".git/config")) {
+            let url = cfg
+                .lines()
+                .map(str::trim)
+                .filter_map(|l| l.strip_prefix("url"))
+                .map(|l| l.trim_start().trim_start_matches('=').trim().to_string())
+                .find(|u| u.contains("gitlab"))?;
+            let tail = if let Some((_, t)) = url.split_once("://") {
+                t.split_once('/').map(|x| x.1.to_string())?
+            } else {
+                url.split_once(':').map(|x| x.1.to_string())?
+            };
+            return Some(tail.trim_end_matches(".git").trim_matches('/').to_string());
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+fn load(
+    root: &Path,
+    path: &Path,
+    shown: &str,
+    cfg: &mut Config,
+    seen: &mut BTreeSet<PathBuf>,
+    out: &mut Discovery,
+    depth: usize,
+) -> Result<()> {
+    if depth > 20 {
+        bail!("{shown}: includes nest deeper than 20 levels");
+    }
+    let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if !seen.insert(canon) {
+        return Ok(()); // GitLab includes a file once
+    }
+    let y = YamlFile::read(path, shown)?;
+    if !(y.value.is_mapping() || y.value.is_null()) {
+        bail!("{shown}: not a GitLab CI configuration (the top level is not a mapping)");
+    }
+    // Includes first: the including file's keys win.
+    let incs: Vec<(Value, usize)> = match get(&y.value, "include") {
+        Some(Value::Sequence(s)) => s.iter().cloned().enumerate().map(|(i, v)| (v, i)).collect(),
+        Some(v) => vec![(v.clone(), usize::MAX)],
+        None => Vec::new(),
+    };
+    for (inc, idx) in incs {
+        let line = if idx == usize::MAX {
+            y.line(&[Seg::Key("include")])
+        } else {
+            y.line(&[Seg::Key("include"), Seg::Item(idx)])
+        };
+        let local = match &inc {
+            Value::String(s) if !s.contains("://") => Some(s.clone()),
+            Value::Mapping(_) => get(&inc, "local").and_then(scalar),
+            _ => None,
+        };
+        match local {
+            Some(l) if !l.contains('*') && !super::is_expression(&l) => {
+                let p = root.join(l.trim_start_matches('/'));
+                if !p.is_file() {
+                    bail!(
+                        "{shown}:{}: include {l:?} not found (looked for {})",
+                        line.unwrap_or(0),
+                        p.display()
+                    );
+                }
+                let s = p.display().to_string();
+                load(root, &p, &s, cfg, seen, out, depth + 1)?;
+            }
+            _ => out.notes.push(format!(
+                "{shown}:{}: include {} is not a local file: not read",
+                line.unwrap_or(0),
+                yaml_serde::to_string(&inc)
+                    .unwrap_or_default()
+                    .trim()
+                    .replace('\n', " ")
+            )),
+        }
+    }
+    let idx = cfg.files.len();
+    for (k, v) in entries(&y.value) {
+        if k == "include" {
+            continue;
+        }
+        let key = Value::String(k.clone());
+        let merged = match cfg.top.get(&key) {
+            Some(old) if !RESERVED.contains(&k.as_str()) || k == "variables" || k == "default" => {
+                deep_merge(old, v)
+            }
+            _ => v.clone(),
+        };
+        cfg.top.insert(key, merged);
+        cfg.origin.insert(k, idx);
+    }
+    cfg.files.push(y);
+    Ok(())
+}
+
+/// GitLab's deep merge: mappings merge key by key, anything else is replaced.
+fn deep_merge(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            let mut m = b.clone();
+            for (k, v) in o {
+                let nv = match m.get(k) {
+                    Some(old) => deep_merge(old, v),
+                    None => v.clone(),
+                };
+                m.insert(k.clone(), nv);
+            }
+            Value::Mapping(m)
+        }
+        _ => over.clone(),
+    }
+}
+
+/// A job with its `extends` applied; also the chain of names it was built from (the job
+/// first), for line look-ups.
+fn resolve(cfg: &Config, name: &str, depth: usize) -> Result<(Value, Vec<String>)> {
+    if depth > 11 {
+        bail!("job `{name}`: `extends` nests deeper than 11 levels (or loops)");
+    }
+    let job = cfg
+        .top
+        .get(name)
+        .cloned()
+        .ok_or_else(|| anyhow!("`extends: {name}`: no such job or hidden job"))?;
+    let parents = get(&job, "extends").map(strings).unwrap_or_default();
+    let mut base = Value::Mapping(Mapping::new());
+    let mut chain = vec![name.to_string()];
+    for p in &parents {
+        let (pv, pc) = resolve(cfg, p, depth + 1)?;
+        base = deep_merge(&base, &pv);
+        chain.extend(pc);
+    }
+    let mut merged = deep_merge(&base, &job);
+    if let Value::Mapping(m) = &mut merged {
+        m.remove("extends");
+    }
+    Ok((merged, chain))
+}
+
+fn with_default(mut job: Value, default: &Value) -> Value {
+    if let (Value::Mapping(j), Value::Mapping(d)) = (&mut job, default) {
+        for k in ["id_tokens", "before_script", "after_script", "artifacts"] {
+            if !j.contains_key(k) {
+                if let Some(v) = d.get(k) {
+                    j.insert(Value::String(k.into()), v.clone());
+                }
+            }
+        }
+    }
+    job
+}
+
+fn variables(v: Option<&Value>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(v) = v {
+        for (k, val) in entries(v) {
+            let s = match val {
+                Value::Mapping(_) => get(val, "value").and_then(scalar),
+                other => scalar(other),
+            };
+            if let Some(s) = s {
+                out.insert(k, s);
+            }
+        }
+    }
+    out
+}
+
+/// Script lines (`before_script`, `script`, `after_script`) with their key and index.
+fn scripts(job: &Value) -> Vec<(&'static str, usize, String)> {
+    let mut out = Vec::new();
+    for key in ["before_script", "script", "after_script"] {
+        match get(job, key) {
+            Some(Value::Sequence(s)) => {
+                for (i, item) in s.iter().enumerate() {
+                    match item {
+                        Value::Sequence(inner) => {
+                            for x in inner.iter().filter_map(scalar) {
+                                out.push((key, i, x));
+                            }
+                        }
+                        other => {
+                            if let Some(x) = scalar(other) {
+                                out.push((key, i, x));
+                            }
+                        }
+                    }
+                }
+            }
+            Some(other) => {
+                if let Some(x) = scalar(other) {
+                    out.push((key, 0, x));
+                }
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// Where a job runs: `(pipeline source, ref (short name), ref_type)`.
+#[derive(Debug, Clone)]
+struct Run {
+    source: Val,
+    ref_: Val,
+    ref_type: Option<&'static str>,
+}
+
+impl Run {
+    fn label(&self) -> String {
+        match (&self.ref_, &self.source) {
+            (Val::Known(r), _) => format!("{}:{r}", self.ref_type.unwrap_or("ref")),
+            (Val::Dynamic(_), Val::Known(s)) => s.clone(),
+            _ => self.ref_type.unwrap_or("any").to_string(),
+        }
+    }
+}
+
+fn quoted(s: &str) -> Option<String> {
+    let s = s.trim();
+    let q = s.chars().next()?;
+    if q != '"' && q != '\'' {
+        return None;
+    }
+    let rest = &s[1..];
+    let end = rest.find(q)?;
+    Some(rest[..end].to_string())
+}
+
+fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
+    let default_branch = || match &opts.default_branch {
+        Some(b) => Val::Known(b.clone()),
+        None => Val::Dynamic("$CI_DEFAULT_BRANCH (pass --default-branch)".into()),
+    };
+    let branch = |b: Val| Run {
+        source: Val::Known("push".into()),
+        ref_: b,
+        ref_type: Some("branch"),
+    };
+    let mut out: Vec<Run> = Vec::new();
+    let rules = get(job, "rules")
+        .or_else(|| get(top, "workflow").and_then(|w| get(w, "rules")))
+        .and_then(Value::as_sequence);
+    if let Some(rules) = rules {
+        for r in rules {
+            if get(r, "when").and_then(scalar).as_deref() == Some("never") {
+                continue;
+            }
+            let Some(cond) = get(r, "if").and_then(scalar) else {
+                out.push(Run {
+                    source: Val::Dynamic("any pipeline source".into()),
+                    ref_: Val::Dynamic("any ref".into()),
+                    ref_type: None,
+                });
+                continue;
+            };
+            for clause in cond.split("||") {
+                let cl = clause.trim();
+                let eq = |var: &str| -> Option<String> {
+                    let i = cl.find(&format!("{var} =="))?;
+                    quoted(&cl[i + var.len() + 3..])
+                };
+                if let Some(b) = eq("$CI_COMMIT_BRANCH").or_else(|| eq("$CI_COMMIT_REF_NAME")) {
+                    out.push(branch(Val::of(&b)));
+                } else if [
+                    "$CI_COMMIT_BRANCH==$CI_DEFAULT_BRANCH",
+                    "$CI_COMMIT_REF_NAME==$CI_DEFAULT_BRANCH",
+                ]
+                .iter()
+                .any(|x| cl.replace(' ', "").contains(x))
+                {
+                    out.push(branch(default_branch()));
+                } else if cl.contains("$CI_COMMIT_TAG") {
+                    out.push(Run {
+                        source: Val::Known("push".into()),
+                        ref_: Val::Dynamic(format!("a tag ({cl})")),
+                        ref_type: Some("tag"),
+                    });
+                } else if let Some(src) = eq("$CI_PIPELINE_SOURCE") {
+                    let mr = src == "merge_request_event";
+                    out.push(Run {
+                        ref_: if mr {
+                            Val::Dynamic("the merge request's source branch".into())
+                        } else if src == "schedule" {
+                            default_branch()
+                        } else {
+                            Val::Dynamic(format!("the ref of the {src} pipeline"))
+                        },
+                        source: Val::Known(src),
+                        ref_type: Some("branch"),
+                    });
+                } else if cl.contains("$CI_COMMIT_BRANCH") {
+                    out.push(branch(Val::Dynamic(format!("a branch matching {cl}"))));
+                } else {
+                    out.push(Run {
+                        source: Val::Dynamic(format!("pipelines where {cl}")),
+                        ref_: Val::Dynamic(format!("refs where {cl}")),
+                        ref_type: None,
+                    });
+                }
+            }
+        }
+    } else if let Some(only) = get(job, "only") {
+        let refs = match only {
+            Value::Mapping(_) => get(only, "refs").map(strings).unwrap_or_default(),
+            other => strings(other),
+        };
+        for r in refs {
+            match r.as_str() {
+                "tags" => out.push(Run {
+                    source: Val::Known("push".into()),
+                    ref_: Val::Dynamic("any tag".into()),
+                    ref_type: Some("tag"),
+                }),
+                "branches" => out.push(branch(Val::Dynamic("any branch".into()))),
+                "merge_requests" => out.push(Run {
+                    source: Val::Known("merge_request_event".into()),
+                    ref_: Val::Dynamic("the merge request's source branch".into()),
+                    ref_type: Some("branch"),
+                }),
+                "schedules" => out.push(Run {
+                    source: Val::Known("schedule".into()),
+                    ref_: default_branch(),
+                    ref_type: Some("branch"),
+                }),
+                r if r.starts_with('/') => {
+                    out.push(branch(Val::Dynamic(format!("a ref matching {r}"))))
+                }
+                r => out.push(branch(Val::Known(r.to_string()))),
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(Run {
+            source: Val::Dynamic("any pipeline source".into()),
+            ref_: Val::Dynamic("any branch or tag".into()),
+            ref_type: None,
+        });
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|r| seen.insert(r.label()));
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn analyze_job(
+    name: &str,
+    job: &Value,
+    vars: &BTreeMap<String, String>,
+    locate: &dyn Fn(&[Seg]) -> At,
+    jfile: &YamlFile,
+    main: &YamlFile,
+    top: &Value,
+    project: &str,
+    opts: &Options,
+    out: &mut Discovery,
+) {
+    let mut needs: Vec<String> = Vec::new();
+    let mut secret_vars = BTreeSet::new();
+    let mut file_vars = BTreeSet::new();
+    let mut token_var: Option<String> = None;
+    let mut exposures: Vec<CiExposure> = Vec::new();
+    let expose = |kind: &str, at: (Option<String>, Option<usize>), detail: String| CiExposure {
+        kind: kind.into(),
+        file: at.0,
+        line: at.1,
+        detail,
+        ..Default::default()
+    };
+
+    for (var, s) in entries(get(job, "secrets").unwrap_or(&Value::Null)) {
+        let Some(v) = get(s, "vault") else { continue };
+        let is_file = get(s, "file")
+            .map(|f| !matches!(f, Value::Bool(false)))
+            .unwrap_or(true);
+        if is_file {
+            file_vars.insert(var.clone());
+        } else {
+            secret_vars.insert(var.clone());
+        }
+        if let Some(t) = get(s, "token").and_then(scalar) {
+            token_var = Some(
+                t.trim_start_matches('$')
+                    .trim_matches(['{', '}'])
+                    .to_string(),
+            );
+        }
+        match v {
+            Value::String(short) => {
+                // path/to/secret/field[@mount]: the last segment is the field.
+                let (p, mount) = match short.rsplit_once('@') {
+                    Some((p, m)) => (p.to_string(), m.to_string()),
+                    None => (short.clone(), "kv-v2".to_string()),
+                };
+                let secret = p.rsplit_once('/').map(|x| x.0).unwrap_or(&p);
+                needs.push(kv2_data(&mount, secret));
+            }
+            Value::Mapping(_) => {
+                let engine = get(v, "engine");
+                let ename = engine
+                    .and_then(|e| get(e, "name"))
+                    .and_then(scalar)
+                    .unwrap_or_else(|| "kv-v2".into());
+                let mount = engine
+                    .and_then(|e| get(e, "path"))
+                    .and_then(scalar)
+                    .unwrap_or_else(|| "kv-v2".into());
+                let path = get(v, "path").and_then(scalar).unwrap_or_default();
+                if ename == "kv-v2" {
+                    needs.push(kv2_data(&mount, &path));
+                } else {
+                    needs.push(format!(
+                        "{}/{}",
+                        mount.trim_matches('/'),
+                        path.trim_matches('/')
+                    ));
+                    out.notes.push(format!(
+                        "{}: job `{name}` secret {var}: engine `{ename}`: path taken as {mount}/{path} without `data/`",
+                        jfile.name
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Scripts.
+    let mut logins = Vec::new();
+    let mut files: Vec<(String, String, At)> = Vec::new();
+    let all = secret_vars.clone();
+    // `before_script` and `script` run in one shell (so `set -x` carries over), `after_script`
+    // in another: scan each as one script, mapping its lines back to the items.
+    let items = scripts(job);
+    for group in [&["before_script", "script"][..], &["after_script"][..]] {
+        let mut text = String::new();
+        let mut map: Vec<(&'static str, usize, usize)> = Vec::new();
+        for (key, idx, t) in items.iter().filter(|x| group.contains(&x.0)) {
+            for (k, l) in t.lines().enumerate() {
+                text.push_str(l);
+                text.push('\n');
+                map.push((key, *idx, k));
+            }
+        }
+        let scan = shell::scan(&text, &all, &file_vars);
+        let at = |off: usize| {
+            let Some(&(key, idx, k)) = map.get(off) else {
+                return (None, None);
+            };
+            let (f, l) = locate(&[Seg::Key(key), Seg::Item(idx)]);
+            let l = l.or_else(|| locate(&[Seg::Key(key)]).1);
+            (f, l.map(|l| l + k))
+        };
+        for l in &scan.logins {
+            logins.push((l.clone(), at(l.line)));
+        }
+        for a in &scan.accesses {
+            needs.push(a.path.clone());
+        }
+        let key = |off: usize| map.get(off).map(|m| m.0).unwrap_or("script");
+        for u in scan.uses {
+            match u {
+                SecretUse::Echoed { var, line } => exposures.push(expose(
+                    "secret-echoed",
+                    at(line),
+                    format!("{} prints {var} to the job log", key(line)),
+                )),
+                SecretUse::File { var, file, line } => files.push((var, file, at(line))),
+                SecretUse::Traced { what, line } => exposures.push(expose(
+                    "debug-logging",
+                    at(line),
+                    format!("{}: {what}", key(line)),
+                )),
+            }
+        }
+    }
+    if needs.is_empty() && logins.is_empty() {
+        return;
+    }
+    // Artifacts are uploaded when the job ends: any secret written to a path they cover leaks.
+    let artifacts = get(job, "artifacts");
+    let mut art_paths: Vec<String> = artifacts
+        .and_then(|a| get(a, "paths"))
+        .map(strings)
+        .unwrap_or_default();
+    if let Some(reports) = artifacts.and_then(|a| get(a, "reports")) {
+        for (_, v) in entries(reports) {
+            art_paths.extend(strings(v));
+        }
+    }
+    for (var, f, at) in &files {
+        if let Some(p) = art_paths.iter().find(|p| super::path_covered(p, f)) {
+            exposures.push(expose(
+                "secret-in-artifact",
+                at.clone(),
+                format!("writes {var} to {f}, uploaded as a job artifact (artifacts: {p})"),
+            ));
+        }
+    }
+    for (scope, vs, is_global) in [
+        ("job", get(job, "variables"), false),
+        ("global", get(top, "variables"), true),
+    ] {
+        for (k, v) in entries(vs.unwrap_or(&Value::Null)) {
+            let val = match v {
+                Value::Mapping(_) => get(v, "value").and_then(scalar),
+                other => scalar(other),
+            }
+            .unwrap_or_default();
+            let at = if is_global {
+                (None, main.line(&[Seg::Key("variables"), Seg::Key(&k)]))
+            } else {
+                locate(&[Seg::Key("variables"), Seg::Key(&k)])
+            };
+            let at = (at.0.filter(|f| *f != jfile.name), at.1);
+            if (k == "CI_DEBUG_TRACE" || k == "CI_DEBUG_SERVICES")
+                && val.eq_ignore_ascii_case("true")
+            {
+                exposures.push(expose("step-debug", at, format!("{scope} variables set {k}: \"true\": the job log shows every variable, secrets included")));
+            } else if is_global
+                && !val.is_empty()
+                && (k == "VAULT_TOKEN"
+                    || k == "BAO_TOKEN"
+                    || super::credential_name(&k) && !super::is_expression(&val))
+            {
+                exposures.push(expose(
+                    "workflow-env-token",
+                    at,
+                    format!("global variables set {k}: every job of the pipeline, and every script it runs, gets it"),
+                ));
+            }
+        }
+    }
+
+    // Login: GitLab's native `secrets:` flow, or one found in the scripts.
+    let id_tokens: Vec<(String, Vec<String>)> =
+        entries(get(job, "id_tokens").unwrap_or(&Value::Null))
+            .into_iter()
+            .map(|(k, v)| (k, get(v, "aud").map(strings).unwrap_or_default()))
+            .collect();
+    let (mount, role, namespace, jwt_var) = match logins.first() {
+        Some((l, _)) if get(job, "secrets").is_none() => (
+            Val::of(&l.mount),
+            l.role.as_deref().map(Val::of),
+            l.namespace
+                .as_deref()
+                .or(vars.get("VAULT_NAMESPACE").map(String::as_str))
+                .map(Val::of),
+            l.jwt_var.clone(),
+        ),
+        _ => {
+            let var = |k: &str| vars.get(k).map(|v| Val::of(v));
+            (
+                var("VAULT_AUTH_PATH").unwrap_or(Val::Known("jwt".into())),
+                var("VAULT_AUTH_ROLE"),
+                var("VAULT_NAMESPACE"),
+                token_var.clone(),
+            )
+        }
+    };
+    if get(job, "secrets").is_some() && !vars.contains_key("VAULT_SERVER_URL") {
+        out.notes.push(format!(
+            "{}: job `{name}` has Vault secrets but VAULT_SERVER_URL is not in `variables:` (it may be a project or group CI/CD variable)",
+            jfile.name
+        ));
+    }
+    let token = match &jwt_var {
+        Some(v) => id_tokens.iter().find(|(k, _)| k == v).cloned(),
+        None => (id_tokens.len() == 1).then(|| id_tokens[0].clone()),
+    };
+    if id_tokens.is_empty() {
+        out.notes.push(format!(
+            "{}:{}: job `{name}` reads Vault secrets but defines no `id_tokens`: it gets no ID token (CI_JOB_JWT was removed in GitLab 17.0)",
+            jfile.name,
+            locate(&[]).1.unwrap_or(0)
+        ));
+    }
+    let environment = get(job, "environment").and_then(|e| match e {
+        Value::Mapping(_) => get(e, "name").and_then(scalar),
+        other => scalar(other),
+    });
+    let group = project.rsplit_once('/').map(|x| x.0).unwrap_or("");
+    let (efile, eline) = locate(&[]);
+    let runs = runs(job, top, opts);
+    for run in &runs {
+        let mut pname = format!("{project}/{name}");
+        if runs.len() > 1 {
+            pname.push_str(&format!("@{}", run.label()));
+        }
+        let ci = CiEvidence {
+            provider: "gitlab".into(),
+            file: efile.clone().unwrap_or_else(|| jfile.name.clone()),
+            job: name.to_string(),
+            line: eline,
+            events: run
+                .source
+                .known()
+                .map(|s| vec![s.to_string()])
+                .unwrap_or_default(),
+            exposures: Vec::new(),
+        };
+        let m = mount.known().unwrap_or("jwt").to_string();
+        let mut d = Draft::new(pname, AuthMethod::Jwt, &m, ci);
+        if let Val::Dynamic(e) = &mount {
+            d.dynamic("auth.mount", e.clone());
+        }
+        match &role {
+            Some(Val::Known(r)) => d.auth.role = Some(r.clone()),
+            Some(Val::Dynamic(e)) => d.dynamic("auth.role", e.clone()),
+            None => {}
+        }
+        match &namespace {
+            Some(Val::Known(n)) => d.auth.namespace = n.clone(),
+            Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
+            None => {}
+        }
+        match &opts.gitlab_url {
+            Some(u) => d.claim("iss", Val::Known(u.trim_end_matches('/').to_string())),
+            None => d.dynamic(
+                "auth.claims.iss",
+                "the GitLab instance URL (pass --gitlab-url)",
+            ),
+        }
+        match &token {
+            Some((_, aud)) if aud.len() == 1 => d.claim("aud", Val::of(&aud[0])),
+            Some((_, aud)) if aud.len() > 1 => {
+                if aud.iter().any(|a| super::is_expression(a)) {
+                    d.dynamic("auth.claims.aud", aud.join(", "));
+                } else {
+                    d.claims.insert(
+                        "aud".into(),
+                        serde_json::Value::Array(
+                            aud.iter()
+                                .map(|a| serde_json::Value::String(a.clone()))
+                                .collect(),
+                        ),
+                    );
+                }
+            }
+            _ => match &opts.gitlab_url {
+                Some(u) => d.claim("aud", Val::Known(u.trim_end_matches('/').to_string())),
+                None => d.dynamic(
+                    "auth.claims.aud",
+                    "the GitLab instance URL (no aud in id_tokens)",
+                ),
+            },
+        }
+        d.claim("project_path", Val::Known(project.to_string()));
+        d.claim("namespace_path", Val::Known(group.to_string()));
+        d.claim("pipeline_source", run.source.clone());
+        d.claim("ref", run.ref_.clone());
+        if let Some(t) = run.ref_type {
+            d.claim("ref_type", Val::Known(t.into()));
+        }
+        if let (Val::Known(r), Some(t)) = (&run.ref_, run.ref_type) {
+            let path = if t == "tag" {
+                format!("refs/tags/{r}")
+            } else {
+                format!("refs/heads/{r}")
+            };
+            d.claim("ref_path", Val::Known(path));
+            d.claim(
+                "sub",
+                Val::Known(format!("project_path:{project}:ref_type:{t}:ref:{r}")),
+            );
+            match &opts.protected_refs {
+                Some(p) => d.claim(
+                    "ref_protected",
+                    Val::Known(p.iter().any(|x| x == r).to_string()),
+                ),
+                None => d.dynamic(
+                    "auth.claims.ref_protected",
+                    "project settings (pass --protected-ref)",
+                ),
+            }
+        } else {
+            let e = match &run.ref_ {
+                Val::Dynamic(e) => e.clone(),
+                Val::Known(r) => r.clone(),
+            };
+            d.dynamic(
+                "auth.claims.sub",
+                format!(
+                    "project_path:{project}:ref_type:{}:ref:<{e}>",
+                    run.ref_type.unwrap_or("<ref_type>")
+                ),
+            );
+            d.dynamic("auth.claims.ref_protected", "depends on the ref");
+        }
+        if let Some(e) = &environment {
+            d.claim("environment", Val::of(e));
+        }
+        for n in &needs {
+            d.need(n);
+        }
+        for e in &exposures {
+            d.expose(e.clone());
+        }
+        out.pipelines.push(d.finish());
+    }
+}

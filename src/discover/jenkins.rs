@@ -1,0 +1,518 @@
+//! Jenkins: literal `withVault` configurations in a `Jenkinsfile` (HashiCorp Vault plugin).
+//!
+//! `withVault([configuration: [...], vaultSecrets: [[path: ..., engineVersion: 2, secretValues:
+//! [[envVar: 'X', vaultKey: 'y']]]]])`, with the maps written inline or in variables assigned
+//! earlier in the file (`def secrets = [...]`). The login is the configured Vault credential:
+//! an AppRole credential whose role is given with `--jenkins-role CREDENTIAL=ROLE` (otherwise
+//! recorded as dynamic). KV v2 paths are logical in the plugin: `data/` is inserted after the
+//! mount (`prefixPath` when set, else the first segment).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+
+use super::shell::{self, SecretUse};
+use super::{kv2_data, Discovery, Draft, Options};
+use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+
+/// A Groovy literal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum G {
+    Str(String),
+    /// A GString with `${…}` or `$x`: not evaluated.
+    Dyn(String),
+    Num(i64),
+    Bool(bool),
+    List(Vec<G>),
+    Map(Vec<(String, G)>),
+    /// A reference to a variable or an expression that is not a literal.
+    Ref(String),
+}
+
+impl G {
+    pub fn get(&self, k: &str) -> Option<&G> {
+        match self {
+            G::Map(m) => m.iter().find(|(x, _)| x == k).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+struct P<'a> {
+    s: &'a [u8],
+    i: usize,
+    vars: &'a BTreeMap<String, G>,
+}
+
+impl P<'_> {
+    fn ws(&mut self) {
+        loop {
+            if self.i >= self.s.len() {
+                self.i = self.s.len();
+                return;
+            }
+            while self.i < self.s.len() && (self.s[self.i] as char).is_whitespace() {
+                self.i += 1;
+            }
+            if self.s[self.i..].starts_with(b"//") {
+                while self.i < self.s.len() && self.s[self.i] != b'\n' {
+                    self.i += 1;
+                }
+            } else if self.s[self.i..].starts_with(b"/*") {
+                match find(&self.s[self.i + 2..], b"*/") {
+                    Some(e) => self.i += e + 4,
+                    None => self.i = self.s.len(),
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Option<G> {
+        match self.peek()? {
+            b'[' => {
+                self.i += 1;
+                if self.peek() == Some(b':') {
+                    self.i += 1;
+                    self.peek();
+                    self.i += 1; // ]
+                    return Some(G::Map(Vec::new()));
+                }
+                let mut items = Vec::new();
+                let mut map = Vec::new();
+                loop {
+                    if self.peek()? == b']' {
+                        self.i += 1;
+                        break;
+                    }
+                    let save = self.i;
+                    if let Some(k) = self.key() {
+                        if self.peek() == Some(b':') {
+                            self.i += 1;
+                            let v = self.value()?;
+                            map.push((k, v));
+                        } else {
+                            self.i = save;
+                            items.push(self.value()?);
+                        }
+                    } else {
+                        items.push(self.value()?);
+                    }
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {}
+                        _ => return None,
+                    }
+                }
+                Some(if map.is_empty() {
+                    G::List(items)
+                } else {
+                    G::Map(map)
+                })
+            }
+            b'\'' | b'"' => {
+                let q = self.s[self.i];
+                let triple = self.s[self.i..].starts_with(&[q, q, q]);
+                let start = self.i + if triple { 3 } else { 1 };
+                let end = if triple {
+                    start + find(&self.s[start..], &[q, q, q])?
+                } else {
+                    let mut j = start;
+                    while j < self.s.len() && self.s[j] != q {
+                        if self.s[j] == b'\\' {
+                            j += 1;
+                        }
+                        j += 1;
+                    }
+                    j
+                };
+                let text =
+                    String::from_utf8_lossy(&self.s[start..end.min(self.s.len())]).to_string();
+                self.i = end + if triple { 3 } else { 1 };
+                Some(if q == b'"' && super::is_expression(&text) {
+                    G::Dyn(text)
+                } else {
+                    G::Str(text)
+                })
+            }
+            c if c == b'-' || c.is_ascii_digit() => {
+                let start = self.i;
+                self.i += 1;
+                while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
+                    self.i += 1;
+                }
+                let t = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+                Some(G::Num(t.parse().ok()?))
+            }
+            _ => {
+                let start = self.i;
+                while self.i < self.s.len() {
+                    let c = self.s[self.i];
+                    if c == b',' || c == b']' || c == b')' || c == b'\n' {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                let t = String::from_utf8_lossy(&self.s[start..self.i])
+                    .trim()
+                    .to_string();
+                Some(match t.as_str() {
+                    "true" => G::Bool(true),
+                    "false" => G::Bool(false),
+                    _ => self.vars.get(&t).cloned().unwrap_or(G::Ref(t)),
+                })
+            }
+        }
+    }
+
+    /// A map key: an identifier or a quoted string.
+    fn key(&mut self) -> Option<String> {
+        let c = self.peek()?;
+        if c == b'\'' || c == b'"' {
+            let save = self.i;
+            if let Some(G::Str(s)) = self.value() {
+                return Some(s);
+            }
+            self.i = save;
+            return None;
+        }
+        let start = self.i;
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric()
+                || self.s[self.i] == b'_'
+                || self.s[self.i] == b'$')
+        {
+            self.i += 1;
+        }
+        if self.i == start {
+            return None;
+        }
+        Some(String::from_utf8_lossy(&self.s[start..self.i]).to_string())
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+fn line_at(text: &str, pos: usize) -> usize {
+    text[..pos.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Parse a literal at the start of `s`.
+pub fn parse_literal(s: &str, vars: &BTreeMap<String, G>) -> Option<G> {
+    P {
+        s: s.as_bytes(),
+        i: 0,
+        vars,
+    }
+    .value()
+}
+
+/// `def x = <literal>` / `x = <literal>` assignments, in file order.
+fn assignments(text: &str) -> BTreeMap<String, G> {
+    let mut vars = BTreeMap::new();
+    for (pos, _) in text.match_indices('=') {
+        let b = text.as_bytes();
+        if b.get(pos + 1) == Some(&b'=')
+            || pos > 0 && matches!(b[pos - 1], b'=' | b'!' | b'<' | b'>')
+        {
+            continue;
+        }
+        let line_start = text[..pos].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let lhs = text[line_start..pos].trim();
+        let lhs = lhs.strip_prefix("def ").unwrap_or(lhs).trim();
+        let lhs = lhs.rsplit(' ').next().unwrap_or(lhs);
+        if lhs.is_empty() || !lhs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rhs = text[pos + 1..].trim_start();
+        if !rhs.starts_with('[')
+            && !rhs.starts_with('\'')
+            && !rhs.starts_with('"')
+            && !rhs.starts_with(|c: char| c.is_ascii_digit())
+        {
+            continue;
+        }
+        if let Some(v) = parse_literal(rhs, &vars) {
+            vars.insert(lhs.to_string(), v);
+        }
+    }
+    vars
+}
+
+/// The argument of a `withVault(` call: a map literal, or named arguments.
+fn call_arg(text: &str, open: usize, vars: &BTreeMap<String, G>) -> Option<G> {
+    let inner = &text[open + 1..];
+    let t = inner.trim_start();
+    if t.starts_with('[') {
+        return parse_literal(t, vars);
+    }
+    // Named arguments `configuration: x, vaultSecrets: y`: parse as a map without brackets.
+    let wrapped = format!("[{}", t.replacen(')', "]", 1));
+    parse_literal(&wrapped, vars)
+}
+
+/// The name of the innermost `stage('…')` before `pos`.
+fn stage_before(text: &str, pos: usize) -> Option<String> {
+    let head = &text[..pos];
+    let i = head.rfind("stage(")?;
+    let rest = &head[i + 6..];
+    let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let rest = &rest[1..];
+    Some(rest[..rest.find(q)?].to_string())
+}
+
+fn s(g: Option<&G>) -> Option<String> {
+    match g? {
+        G::Str(s) => Some(s.clone()),
+        G::Num(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn dynamic_text(g: Option<&G>) -> Option<String> {
+    match g? {
+        G::Dyn(s) | G::Ref(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> {
+    let shown = file.display().to_string();
+    let text =
+        std::fs::read_to_string(file).map_err(|e| anyhow!("{shown}: cannot read it: {e}"))?;
+    let vars = assignments(&text);
+    let job = file
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().to_string())
+        .filter(|n| !n.is_empty() && n != ".")
+        .unwrap_or_else(|| "jenkins".into());
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for (pos, _) in text.match_indices("withVault(") {
+        let line = line_at(&text, pos);
+        let Some(arg) = call_arg(&text, pos + "withVault".len(), &vars) else {
+            out.notes.push(format!(
+                "{shown}:{line}: withVault arguments are not a literal map: skipped"
+            ));
+            continue;
+        };
+        let empty = G::Map(Vec::new());
+        let config = arg.get("configuration").unwrap_or(&empty);
+        let secrets = match arg.get("vaultSecrets") {
+            Some(G::List(l)) => l.clone(),
+            Some(other) => {
+                out.notes.push(format!(
+                    "{shown}:{line}: vaultSecrets is not a literal list ({other:?}): its paths are not discovered"
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let stage = stage_before(&text, pos).unwrap_or_else(|| "pipeline".into());
+        let n = count.entry(stage.clone()).or_insert(0);
+        *n += 1;
+        let mut name = format!("jenkins/{job}/{stage}");
+        if *n > 1 {
+            name.push_str(&format!("#{n}"));
+        }
+        let ci = CiEvidence {
+            provider: "jenkins".into(),
+            file: shown.clone(),
+            job: format!("{job}: stage {stage}"),
+            line: Some(line),
+            events: Vec::new(),
+            exposures: Vec::new(),
+        };
+        let mount = opts
+            .jenkins_mount
+            .clone()
+            .unwrap_or_else(|| "approle".into());
+        let mut d = Draft::new(name, AuthMethod::Approle, &mount, ci);
+        match s(config.get("vaultCredentialId")) {
+            Some(cred) => match opts.jenkins_roles.get(&cred) {
+                Some(role) => {
+                    d.auth.role = Some(role.clone());
+                    d.auth.role_name = Some(role.clone());
+                }
+                None => d.dynamic(
+                    "auth.role",
+                    format!("the AppRole of Jenkins credential {cred:?} (pass --jenkins-role {cred}=ROLE)"),
+                ),
+            },
+            None => d.dynamic(
+                "auth.role",
+                dynamic_text(config.get("vaultCredentialId"))
+                    .unwrap_or_else(|| "the globally configured Vault credential".into()),
+            ),
+        }
+        match (
+            s(config.get("vaultNamespace")),
+            dynamic_text(config.get("vaultNamespace")),
+        ) {
+            (Some(ns), _) => d.auth.namespace = ns,
+            (None, Some(e)) => d.dynamic("auth.namespace", e),
+            _ => {}
+        }
+        let default_engine = s(config.get("engineVersion")).unwrap_or_else(|| "2".into());
+        let prefix = s(config.get("prefixPath"));
+        let mut env_vars = BTreeSet::new();
+        for sec in &secrets {
+            let path = match (s(sec.get("path")), dynamic_text(sec.get("path"))) {
+                (Some(p), _) => p,
+                (None, Some(e)) => {
+                    d.dynamic("needs", e);
+                    continue;
+                }
+                _ => continue,
+            };
+            let engine = s(sec.get("engineVersion")).unwrap_or_else(|| default_engine.clone());
+            let need = match (&prefix, engine.as_str()) {
+                (Some(pf), "2") => kv2_data(pf, &path),
+                (Some(pf), _) => format!("{}/{}", pf.trim_matches('/'), path.trim_matches('/')),
+                (None, "2") => super::kv2_from_logical(&path),
+                (None, _) => path.trim_matches('/').to_string(),
+            };
+            d.need(&need);
+            if let Some(G::List(vals)) = sec.get("secretValues") {
+                for v in vals {
+                    if let Some(e) = s(v.get("envVar")).or_else(|| s(v.get("vaultKey"))) {
+                        env_vars.insert(e);
+                    }
+                }
+            }
+        }
+        // `sh` steps inside the block: secrets printed or written to archived files.
+        let body = block_after(&text, pos);
+        let archived = archive_patterns(&text);
+        for (off, script) in sh_scripts(body) {
+            let scan = shell::scan(&script, &env_vars, &BTreeSet::new());
+            let base = line_at(&text, pos + off);
+            for u in scan.uses {
+                match u {
+                    SecretUse::Echoed { var, line } => d.expose(CiExposure {
+                        kind: "secret-echoed".into(),
+                        line: Some(base + line),
+                        detail: format!("an sh step prints {var} to the build log (withVault masks exact values only)"),
+                        ..Default::default()
+                    }),
+                    SecretUse::File { var, file: f, line } => {
+                        if let Some(p) = archived.iter().find(|p| super::path_covered(p, &f)) {
+                            d.expose(CiExposure {
+                                kind: "secret-in-artifact".into(),
+                                line: Some(base + line),
+                                detail: format!("an sh step writes {var} to {f}, archived by archiveArtifacts ({p})"),
+                                ..Default::default()
+                            });
+                        }
+                    }
+                    SecretUse::Traced { what, line } => d.expose(CiExposure {
+                        kind: "debug-logging".into(),
+                        line: Some(base + line),
+                        detail: what,
+                        ..Default::default()
+                    }),
+                }
+            }
+            for a in &scan.accesses {
+                d.need(&a.path);
+            }
+        }
+        out.pipelines.push(d.finish());
+    }
+    Ok(())
+}
+
+/// The `{ … }` block following a call at `pos` (the closure `withVault(…) { … }` runs).
+fn block_after(text: &str, pos: usize) -> &str {
+    let Some(open) = text[pos..].find('{').map(|i| pos + i) else {
+        return "";
+    };
+    let mut depth = 0usize;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[pos..open + i];
+                }
+            }
+            _ => {}
+        }
+    }
+    &text[pos..]
+}
+
+/// `sh '…'`, `sh "…"`, `sh '''…'''`, `sh(script: '…')` inside a block, with byte offsets.
+fn sh_scripts(body: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let vars = BTreeMap::new();
+    for (pos, _) in body.match_indices("sh ").chain(body.match_indices("sh(")) {
+        if pos > 0 && body.as_bytes()[pos - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let rest = body[pos + 3..].trim_start();
+        let rest = rest
+            .strip_prefix("script:")
+            .map(str::trim_start)
+            .unwrap_or(rest);
+        if let Some(G::Str(s) | G::Dyn(s)) = parse_literal(rest, &vars) {
+            let lead = body[pos..].find(['\'', '"']).unwrap_or(0);
+            // Triple-quoted scripts start on the next line.
+            let skip = usize::from(rest.starts_with("'''") || rest.starts_with("\"\"\""));
+            let (s, nl) = match s.strip_prefix('\n') {
+                Some(x) if skip == 1 => (x.to_string(), 1),
+                _ => (s, 0),
+            };
+            out.push((pos + lead + skip * 3 + nl, s));
+        }
+    }
+    out.sort_by_key(|x| x.0);
+    out
+}
+
+fn archive_patterns(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let vars = BTreeMap::new();
+    for (pos, _) in text.match_indices("archiveArtifacts") {
+        let rest = text[pos + "archiveArtifacts".len()..].trim_start();
+        let rest = rest.strip_prefix('(').unwrap_or(rest).trim_start();
+        let rest = rest
+            .strip_prefix("artifacts:")
+            .map(str::trim_start)
+            .unwrap_or(rest);
+        if let Some(G::Str(s)) = parse_literal(rest, &vars) {
+            out.extend(s.split(',').map(|x| x.trim().to_string()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groovy_literals() {
+        let vars = assignments("def cfg = [vaultUrl: 'https://v', engineVersion: 2]\ndef list = [[path: \"a/${env.X}\"]]\n");
+        assert_eq!(vars["cfg"].get("engineVersion"), Some(&G::Num(2)));
+        assert!(
+            matches!(vars["list"], G::List(ref l) if matches!(l[0].get("path"), Some(G::Dyn(_))))
+        );
+        let g = parse_literal("[configuration: cfg, vaultSecrets: []]", &vars).unwrap();
+        assert_eq!(g.get("configuration"), Some(&vars["cfg"]));
+    }
+}

@@ -1,0 +1,439 @@
+//! Pipeline discovery (issue 9): read CI configurations — GitHub Actions workflows, GitLab CI,
+//! Jenkinsfiles — and write the pipeline inventory (`docs/pipelines.md`) they imply: how each
+//! job logs in to Vault, the claims its OIDC token carries per trigger, the API paths it reads
+//! (`needs`), and what the configuration exposes (`ci.exposures`, judged by the
+//! `exposure.ci-*` rules). See `docs/discover.md`.
+//!
+//! Values built from expressions (`${{ … }}`, `$VAR`) are never guessed: the field is left out
+//! and the expression is recorded in the pipeline's `dynamic` list.
+
+pub mod github;
+pub mod gitlab;
+pub mod jenkins;
+pub mod shell;
+pub mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use serde_json::{Map, Value};
+
+use crate::inventory::{
+    AuthMethod, CiEvidence, CiExposure, DynamicValue, Inventory, Pipeline, PipelineAuth,
+};
+
+/// A GitHub repository name, optionally with the immutable ids (`OWNER@ID/REPO@ID`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoName {
+    pub owner: String,
+    pub name: String,
+    pub owner_id: Option<String>,
+    pub repo_id: Option<String>,
+}
+
+impl RepoName {
+    /// `owner/repo`, or `owner@123/repo@456` for the immutable-id `sub` form.
+    pub fn parse(s: &str) -> Result<RepoName> {
+        let s = s.trim().trim_end_matches(".git");
+        let Some((o, r)) = s.split_once('/') else {
+            bail!("repository \"{s}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)")
+        };
+        let split = |x: &str| match x.split_once('@') {
+            Some((n, id)) => (n.to_string(), Some(id.to_string())),
+            None => (x.to_string(), None),
+        };
+        let (owner, owner_id) = split(o);
+        let (name, repo_id) = split(r);
+        if owner.is_empty() || name.is_empty() || name.contains('/') {
+            bail!("repository \"{s}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)");
+        }
+        if owner_id.is_some() != repo_id.is_some() {
+            bail!("repository \"{s}\": the immutable form needs both ids: OWNER@OWNER_ID/REPO@REPO_ID");
+        }
+        Ok(RepoName {
+            owner,
+            name,
+            owner_id,
+            repo_id,
+        })
+    }
+
+    pub fn full(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The repository as the default `sub` names it.
+    pub fn sub_repo(&self) -> String {
+        match (&self.owner_id, &self.repo_id) {
+            (Some(o), Some(r)) => format!("{}@{o}/{}@{r}", self.owner, self.name),
+            _ => self.full(),
+        }
+    }
+}
+
+/// Discovery options shared by the providers.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// GitHub: an org's or repo's custom `sub` template (`include_claim_keys`), e.g.
+    /// `repo,context,job_workflow_ref`.
+    pub sub_template: Option<Vec<String>>,
+    /// GitHub: the OIDC issuer (`iss`) when it is not github.com's (GHES
+    /// `https://HOST/_services/token`, an enterprise-specific issuer).
+    pub github_issuer: Option<String>,
+    /// The default branch (for `schedule`, `workflow_dispatch` without input, GitLab
+    /// `$CI_DEFAULT_BRANCH`). Unknown (dynamic) when not given.
+    pub default_branch: Option<String>,
+    /// GitLab: the instance URL (the tokens' `iss`, and the default `aud`).
+    pub gitlab_url: Option<String>,
+    /// GitLab: the project's protected branches and tags, when known (`ref_protected`).
+    pub protected_refs: Option<Vec<String>>,
+    /// Jenkins: Vault credential id → AppRole role name.
+    pub jenkins_roles: BTreeMap<String, String>,
+    /// Jenkins: the AppRole auth mount (default `approle`).
+    pub jenkins_mount: Option<String>,
+}
+
+/// One source to read.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A repository checkout (or its `.github/workflows` directory) and its name.
+    Github {
+        dir: PathBuf,
+        repo: Option<RepoName>,
+    },
+    /// A `.gitlab-ci.yml` and the project path (`group/sub/project`).
+    Gitlab {
+        file: PathBuf,
+        project: Option<String>,
+    },
+    /// A `Jenkinsfile`.
+    Jenkins { file: PathBuf },
+}
+
+/// What discovery found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub pipelines: Vec<Pipeline>,
+    /// Warnings: jobs skipped and why, values left dynamic, configuration that cannot work.
+    pub notes: Vec<String>,
+}
+
+impl Discovery {
+    pub fn inventory(&self) -> Inventory {
+        Inventory {
+            teams: Vec::new(),
+            pipelines: self.pipelines.clone(),
+        }
+    }
+}
+
+/// Read every source.
+pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
+    let mut out = Discovery::default();
+    for s in sources {
+        match s {
+            Source::Github { dir, repo } => github::discover(dir, repo.as_ref(), opts, &mut out)?,
+            Source::Gitlab { file, project } => {
+                gitlab::discover(file, project.as_deref(), opts, &mut out)?
+            }
+            Source::Jenkins { file } => jenkins::discover(file, opts, &mut out)?,
+        }
+    }
+    // Unique names: a second pipeline of the same name gets `#2`, `#3` …
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &mut out.pipelines {
+        let n = seen.entry(p.name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            p.name = format!("{}#{n}", p.name);
+        }
+    }
+    Ok(out)
+}
+
+/// Merge discovered pipelines into a hand-written inventory: hand-written pipelines win (a
+/// discovered pipeline of the same name only fills the fields the hand-written one leaves
+/// empty: `team`, `needs`, `max_job_duration`, `dynamic`, `ci`, and claims it does not set);
+/// discovered pipelines with new names are appended; teams come from the hand-written file.
+pub fn merge(hand: &Inventory, found: &Inventory) -> Inventory {
+    let mut out = hand.clone();
+    for d in &found.pipelines {
+        match out.pipelines.iter_mut().find(|p| p.name == d.name) {
+            Some(p) => {
+                if p.team.is_none() {
+                    p.team = d.team.clone();
+                }
+                if p.needs.is_empty() {
+                    p.needs = d.needs.clone();
+                }
+                if p.max_job_duration.is_none() {
+                    p.max_job_duration = d.max_job_duration;
+                }
+                if p.dynamic.is_empty() {
+                    p.dynamic = d.dynamic.clone();
+                }
+                if p.ci.is_none() {
+                    p.ci = d.ci.clone();
+                }
+                let same_login = p.auth.method == d.auth.method
+                    && p.auth.mount_path() == d.auth.mount_path()
+                    && p.auth.namespace_path() == d.auth.namespace_path();
+                if same_login {
+                    if p.auth.role.is_none() && p.auth.role_name.is_none() {
+                        p.auth.role = d.auth.role.clone();
+                    }
+                    if let Some(dc) = &d.auth.claims {
+                        let pc = p.auth.claims.get_or_insert_with(Map::new);
+                        for (k, v) in dc {
+                            pc.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                }
+            }
+            None => {
+                let mut d = d.clone();
+                if let Some(t) = &d.team {
+                    if out.team(t).is_none() {
+                        d.team = None;
+                    }
+                }
+                out.pipelines.push(d);
+            }
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------------------------
+// Building pipelines.
+
+/// A pipeline under construction.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub name: String,
+    pub auth: PipelineAuth,
+    pub claims: Map<String, Value>,
+    pub needs: BTreeSet<String>,
+    pub dynamic: Vec<DynamicValue>,
+    pub ci: CiEvidence,
+}
+
+impl Draft {
+    pub fn new(name: String, method: AuthMethod, mount: &str, ci: CiEvidence) -> Draft {
+        Draft {
+            name,
+            auth: PipelineAuth {
+                method,
+                mount: mount.trim_matches('/').to_string(),
+                ..PipelineAuth::default()
+            },
+            claims: Map::new(),
+            needs: BTreeSet::new(),
+            dynamic: Vec::new(),
+            ci,
+        }
+    }
+
+    pub fn dynamic(&mut self, field: impl Into<String>, expression: impl Into<String>) {
+        let d = DynamicValue {
+            field: field.into(),
+            expression: expression.into(),
+        };
+        if !self.dynamic.contains(&d) {
+            self.dynamic.push(d);
+        }
+    }
+
+    /// Set a claim, or record it as dynamic when its value is an expression.
+    pub fn claim(&mut self, key: &str, v: Val) {
+        match v {
+            Val::Known(s) => {
+                self.claims.insert(key.to_string(), Value::String(s));
+            }
+            Val::Dynamic(e) => self.dynamic(format!("auth.claims.{key}"), e),
+        }
+    }
+
+    /// Add a need, or record it as dynamic.
+    pub fn need(&mut self, path: &str) {
+        let p = path.trim().trim_start_matches('/');
+        if p.is_empty() {
+            return;
+        }
+        if is_expression(p) {
+            self.dynamic("needs", p);
+        } else {
+            self.needs.insert(p.to_string());
+        }
+    }
+
+    pub fn expose(&mut self, e: CiExposure) {
+        if !self.ci.exposures.contains(&e) {
+            self.ci.exposures.push(e);
+        }
+    }
+
+    pub fn finish(mut self) -> Pipeline {
+        if matches!(self.auth.method, AuthMethod::Jwt | AuthMethod::Oidc) {
+            self.auth.claims = Some(self.claims);
+        }
+        self.ci
+            .exposures
+            .sort_by(|a, b| (a.line, &a.kind).cmp(&(b.line, &b.kind)));
+        Pipeline {
+            name: self.name,
+            team: None,
+            auth: self.auth,
+            needs: self.needs.into_iter().collect(),
+            max_job_duration: None,
+            dynamic: self.dynamic,
+            ci: Some(self.ci),
+        }
+    }
+}
+
+/// A configuration value: literal, or built from an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Val {
+    Known(String),
+    Dynamic(String),
+}
+
+impl Val {
+    pub fn of(s: &str) -> Val {
+        if is_expression(s) {
+            Val::Dynamic(s.to_string())
+        } else {
+            Val::Known(s.to_string())
+        }
+    }
+
+    pub fn known(&self) -> Option<&str> {
+        match self {
+            Val::Known(s) => Some(s),
+            Val::Dynamic(_) => None,
+        }
+    }
+}
+
+/// Whether a value is built from an expression: GitHub `${{ … }}`, shell/GitLab `$VAR` or
+/// `${VAR}`, Groovy `${…}`.
+pub fn is_expression(s: &str) -> bool {
+    if s.contains("${{") {
+        return true;
+    }
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c == b'$'
+            && b.get(i + 1)
+                .is_some_and(|&n| n == b'{' || n == b'_' || n.is_ascii_alphabetic())
+    })
+}
+
+/// The KV v2 API path of a logical path: `data/` inserted after the mount.
+pub fn kv2_data(mount: &str, path: &str) -> String {
+    let m = mount.trim_matches('/');
+    let p = path.trim_matches('/');
+    let p = p.strip_prefix("data/").unwrap_or(p);
+    format!("{m}/data/{p}")
+}
+
+/// A logical KV v2 path whose first segment is the mount (`secret/app/db` →
+/// `secret/data/app/db`); unchanged when it already names `data/`.
+pub fn kv2_from_logical(path: &str) -> String {
+    let p = path.trim_matches('/');
+    match p.split_once('/') {
+        Some((m, rest)) if rest.starts_with("data/") => format!("{m}/{rest}"),
+        Some((m, rest)) => kv2_data(m, rest),
+        None => p.to_string(),
+    }
+}
+
+/// Simple glob match for artifact paths: `*` within a segment, `**` across segments; a
+/// pattern naming a directory covers everything below it.
+pub fn path_covered(pattern: &str, file: &str) -> bool {
+    let norm = |s: &str| {
+        s.trim()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string()
+    };
+    let (pat, f) = (norm(pattern), norm(file));
+    if pat.is_empty() || pat.starts_with('!') {
+        return false;
+    }
+    if f == pat || f.starts_with(&format!("{pat}/")) || pat == "." {
+        return true;
+    }
+    glob(pat.as_bytes(), f.as_bytes())
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some(b'*') if p.get(1) == Some(&b'*') => {
+            let rest = &p[2..];
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            (0..=s.len()).any(|i| glob(rest, &s[i..]))
+        }
+        Some(b'*') => (0..=s.len())
+            .take_while(|&i| i == 0 || s[i - 1] != b'/')
+            .any(|i| glob(&p[1..], &s[i..])),
+        Some(b'?') => !s.is_empty() && s[0] != b'/' && glob(&p[1..], &s[1..]),
+        Some(&c) => s.first() == Some(&c) && glob(&p[1..], &s[1..]),
+    }
+}
+
+/// Names that look like they hold a credential.
+pub fn credential_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PRIVATE_KEY",
+        "ROLE_ID",
+        "API_KEY",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions() {
+        assert!(is_expression("${{ inputs.env }}"));
+        assert!(is_expression("secret/data/$APP/db"));
+        assert!(is_expression("${CI_PROJECT_NAME}"));
+        assert!(!is_expression("secret/data/app/db"));
+        assert!(!is_expression("cost: 5$"));
+    }
+
+    #[test]
+    fn kv_paths_and_globs() {
+        assert_eq!(kv2_from_logical("secret/app/db"), "secret/data/app/db");
+        assert_eq!(kv2_from_logical("secret/data/app/db"), "secret/data/app/db");
+        assert_eq!(
+            kv2_data("kv-v2", "production/db"),
+            "kv-v2/data/production/db"
+        );
+        assert!(path_covered("dist/", "dist/creds.txt"));
+        assert!(path_covered("out/*.env", "out/prod.env"));
+        assert!(path_covered("**/*.env", "a/b/prod.env"));
+        assert!(!path_covered("dist", "distant/x"));
+    }
+
+    #[test]
+    fn repo_names() {
+        let r = RepoName::parse("acme@41870000/payments@998877").unwrap();
+        assert_eq!(r.sub_repo(), "acme@41870000/payments@998877");
+        assert_eq!(r.full(), "acme/payments");
+        assert!(RepoName::parse("acme").is_err());
+        assert!(RepoName::parse("acme@1/payments").is_err());
+    }
+}

@@ -1,0 +1,663 @@
+//! Heuristics over shell scripts (`run:`, `script:`, `sh '…'`): Vault/OpenBao CLI calls
+//! (`vault|bao kv get|read|write|login`), `curl …/v1/…`, and what a script does with secrets
+//! (prints them, writes them to files, traces them with `set -x`).
+//!
+//! Line numbers are 0-based offsets into the script; callers map them to file lines.
+
+use std::collections::BTreeSet;
+
+use super::{kv2_data, kv2_from_logical};
+
+/// A login found in a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellLogin {
+    /// `jwt`, `approle`, `kubernetes`, `userpass`, `ldap`, `cert`, `token`, or another name.
+    pub method: String,
+    /// The auth mount path (may be an expression).
+    pub mount: String,
+    pub role: Option<String>,
+    pub namespace: Option<String>,
+    /// The variable holding the JWT (`jwt=$VAULT_ID_TOKEN`), if named.
+    pub jwt_var: Option<String>,
+    pub line: usize,
+}
+
+/// A secret path read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellAccess {
+    /// API path (may contain an expression).
+    pub path: String,
+    pub write: bool,
+    pub line: usize,
+}
+
+/// Something a script does with a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretUse {
+    /// Printed to the job log (or the step summary).
+    Echoed { var: String, line: usize },
+    /// Written to a file.
+    File {
+        var: String,
+        file: String,
+        line: usize,
+    },
+    /// Traced by `set -x` / `curl -v` while secrets are used.
+    Traced { what: String, line: usize },
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ScriptScan {
+    pub logins: Vec<ShellLogin>,
+    pub accesses: Vec<ShellAccess>,
+    pub uses: Vec<SecretUse>,
+    /// Variables assigned from Vault output (`X=$(vault kv get …)`).
+    pub assigned: BTreeSet<String>,
+    /// Checks out pull-request code (`gh pr checkout`, `git fetch origin pull/…`, head refs).
+    pub fork_checkout: Option<usize>,
+}
+
+impl ScriptScan {
+    pub fn uses_vault(&self) -> bool {
+        !self.logins.is_empty() || !self.accesses.is_empty()
+    }
+}
+
+/// Split a command line into words (quotes removed, no expansion).
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                any = true;
+            }
+            None if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            None => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Shell statements of a line: split on `;`, `&&`, `||`, `|`, `$(` (roughly).
+fn statements(line: &str) -> Vec<String> {
+    let mut s = line.to_string();
+    for sep in ["&&", "||", "$(", "`"] {
+        s = s.replace(sep, ";");
+    }
+    s.split([';', '|', ')'])
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+fn is_cli(w: &str) -> bool {
+    let base = w.rsplit('/').next().unwrap_or(w);
+    base == "vault" || base == "bao"
+}
+
+fn flag_value(ws: &[String], i: &mut usize, name: &str) -> Option<String> {
+    let w = &ws[*i];
+    let w2 = w.trim_start_matches('-');
+    if !w.starts_with('-') {
+        return None;
+    }
+    if let Some(v) = w2.strip_prefix(&format!("{name}=")) {
+        return Some(v.to_string());
+    }
+    if w2 == name && *i + 1 < ws.len() {
+        *i += 1;
+        return Some(ws[*i].clone());
+    }
+    None
+}
+
+/// Scan one script. `secrets` are the variables known to hold secrets before the script runs;
+/// `file_secrets` those holding a path to a file with the secret (GitLab `file: true`).
+pub fn scan(
+    script: &str,
+    secrets: &BTreeSet<String>,
+    file_secrets: &BTreeSet<String>,
+) -> ScriptScan {
+    let mut out = ScriptScan::default();
+    let mut known: BTreeSet<String> = secrets.clone();
+    let mut xtrace: Option<usize> = None;
+    // Join continuation lines, keeping the first line's offset.
+    let mut logical: Vec<(usize, String)> = Vec::new();
+    let mut pending: Option<(usize, String)> = None;
+    for (i, raw) in script.lines().enumerate() {
+        let t = raw.trim_end();
+        let (start, mut acc) = pending.take().unwrap_or((i, String::new()));
+        if let Some(x) = t.strip_suffix('\\') {
+            acc.push_str(x);
+            acc.push(' ');
+            pending = Some((start, acc));
+        } else {
+            acc.push_str(t);
+            logical.push((start, acc));
+        }
+    }
+    if let Some(p) = pending {
+        logical.push(p);
+    }
+
+    for (ln, line) in logical {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        // Tracing.
+        let ws = words(trimmed);
+        if ws.first().map(String::as_str) == Some("set") {
+            for w in &ws[1..] {
+                if w == "-o" {
+                    continue;
+                }
+                if w == "xtrace" || (w.starts_with('-') && !w.starts_with("--") && w.contains('x'))
+                {
+                    xtrace = Some(ln);
+                }
+                if w.starts_with('+') && w.contains('x') {
+                    xtrace = None;
+                }
+            }
+        }
+        let shell_x = ws.len() >= 2
+            && matches!(ws[0].as_str(), "bash" | "sh" | "zsh")
+            && ws[1].starts_with('-')
+            && !ws[1].starts_with("--")
+            && ws[1].contains('x');
+
+        let before = out.accesses.len() + out.logins.len();
+        let mut vault_output = false;
+        for st in statements(trimmed) {
+            let sw = words(&st);
+            if let Some(pos) = sw.iter().position(|w| is_cli(w)) {
+                vault_output |= cli(&sw[pos + 1..], ln, &mut out);
+            }
+            if sw.first().is_some_and(|w| w == "curl") {
+                vault_output |= curl(&sw, &st, ln, &mut out);
+            }
+        }
+        let uses_vault_here = out.accesses.len() + out.logins.len() > before;
+
+        // Assignments from Vault output.
+        if uses_vault_here || vault_output {
+            let lhs = trimmed
+                .trim_start_matches("export ")
+                .trim_start_matches("local ");
+            if let Some((name, rhs)) = lhs.split_once('=') {
+                if is_ident(name)
+                    && (rhs.starts_with("$(") || rhs.starts_with("\"$(") || rhs.starts_with('`'))
+                {
+                    known.insert(name.to_string());
+                    out.assigned.insert(name.to_string());
+                }
+            }
+        }
+
+        let refs = referenced(trimmed, &known);
+        let file_refs = referenced(trimmed, file_secrets);
+        let touches = uses_vault_here || !refs.is_empty() || !file_refs.is_empty();
+
+        if touches {
+            if let Some(x) = xtrace {
+                out.uses.push(SecretUse::Traced {
+                    what: format!("`set -x` traces {}", describe(&refs, uses_vault_here)),
+                    line: x,
+                });
+                xtrace = None; // one finding per tracing section
+            } else if shell_x {
+                out.uses.push(SecretUse::Traced {
+                    what: format!(
+                        "`{} {}` traces {}",
+                        ws[0],
+                        ws[1],
+                        describe(&refs, uses_vault_here)
+                    ),
+                    line: ln,
+                });
+            }
+        }
+        if ws.first().is_some_and(|w| w == "curl")
+            && ws
+                .iter()
+                .any(|w| w == "-v" || w == "--verbose" || w == "--trace" || w == "--trace-ascii")
+            && (trimmed.contains("X-Vault-Token") || trimmed.contains("/v1/"))
+        {
+            out.uses.push(SecretUse::Traced {
+                what: "`curl -v` prints the request headers, the Vault token included".into(),
+                line: ln,
+            });
+        }
+
+        // Pull-request code.
+        if trimmed.contains("gh pr checkout")
+            || trimmed.contains("pull/") && trimmed.contains("git fetch")
+            || (trimmed.contains("git checkout") || trimmed.contains("git switch"))
+                && (trimmed.contains("head.sha")
+                    || trimmed.contains("head.ref")
+                    || trimmed.contains("github.head_ref"))
+        {
+            out.fork_checkout.get_or_insert(ln);
+        }
+
+        if trimmed.contains("::add-mask::") {
+            continue;
+        }
+        let redirect = redirect_target(trimmed);
+        let first = ws.first().map(String::as_str).unwrap_or("");
+        let prints =
+            matches!(first, "echo" | "printf" | "cat" | "tee") || trimmed.contains("| tee");
+        let dumps_env = matches!(first, "env" | "printenv" | "export" | "set") && ws.len() == 1
+            || (matches!(first, "env" | "printenv") && redirect.is_some());
+        let cat_file: Vec<String> = if matches!(
+            first,
+            "cat" | "base64" | "xxd" | "od" | "head" | "tail" | "less" | "more"
+        ) {
+            file_refs.clone()
+        } else {
+            Vec::new()
+        };
+        let mut leaked: Vec<String> = Vec::new();
+        if prints {
+            leaked.extend(refs.iter().cloned());
+        }
+        leaked.extend(cat_file);
+        if dumps_env && (!known.is_empty() || !file_secrets.is_empty()) {
+            leaked.push("the whole environment".into());
+        }
+        // A read whose output is neither captured nor redirected goes to the job log.
+        if vault_output
+            && redirect.is_none()
+            && (is_cli(first) || first == "curl")
+            && !trimmed.contains('|')
+            && !trimmed.contains("$(")
+        {
+            leaked.push(format!(
+                "the secret read by `{}`",
+                ws.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
+            ));
+        }
+        if (uses_vault_here || vault_output) && redirect.is_some() && !trimmed.contains("auth/") {
+            leaked.push(format!(
+                "{} output",
+                ws.first().cloned().unwrap_or_default()
+            ));
+        }
+        if first == "cp" && !file_refs.is_empty() && ws.len() >= 3 {
+            for v in &file_refs {
+                out.uses.push(SecretUse::File {
+                    var: v.clone(),
+                    file: ws[ws.len() - 1].clone(),
+                    line: ln,
+                });
+            }
+        }
+        for v in leaked {
+            match &redirect {
+                Some(f) if f.contains("GITHUB_STEP_SUMMARY") => out.uses.push(SecretUse::Echoed {
+                    var: format!("{v} (to the step summary)"),
+                    line: ln,
+                }),
+                Some(f)
+                    if f.contains("GITHUB_ENV")
+                        || f.contains("GITHUB_OUTPUT")
+                        || f == "/dev/null"
+                        || f.starts_with("&") => {}
+                Some(f) => out.uses.push(SecretUse::File {
+                    var: v,
+                    file: f.clone(),
+                    line: ln,
+                }),
+                None if prints
+                    || dumps_env
+                    || is_cli(first)
+                    || first == "curl"
+                    || matches!(first, "base64" | "xxd" | "od" | "head" | "tail") =>
+                {
+                    out.uses.push(SecretUse::Echoed { var: v, line: ln })
+                }
+                None => {}
+            }
+        }
+    }
+    out
+}
+
+fn describe(refs: &[String], vault: bool) -> String {
+    match (refs.is_empty(), vault) {
+        (false, _) => format!("commands using {}", refs.join(", ")),
+        (true, true) => "Vault CLI/API calls and their tokens".into(),
+        (true, false) => "secret use".into(),
+    }
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// Which of `names` a line references (`$X`, `${X}`, `${{ env.X }}`, `${{ steps.s.outputs.X }}`).
+pub fn referenced(line: &str, names: &BTreeSet<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        let dollar = [format!("${n}"), format!("${{{n}}}"), format!("${{{n}:")];
+        let hit_dollar = dollar.iter().any(|p| {
+            line.match_indices(p.as_str()).any(|(i, m)| {
+                let after = line[i + m.len()..].chars().next();
+                p.ends_with('}')
+                    || p.ends_with(':')
+                    || !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        });
+        let hit_expr = line.contains("${{")
+            && (line.contains(&format!("env.{n} "))
+                || line.contains(&format!("env.{n}}}"))
+                || line.contains(&format!("outputs.{n} "))
+                || line.contains(&format!("outputs.{n}}}")));
+        if hit_dollar || hit_expr {
+            out.push(n.clone());
+        }
+    }
+    out
+}
+
+/// The file a line's output goes to (`> f`, `>> f`, `| tee f`), if any.
+fn redirect_target(line: &str) -> Option<String> {
+    let ws = words(line);
+    for (i, w) in ws.iter().enumerate() {
+        if w == "tee" || w == "tee -a" {
+            return ws[i + 1..].iter().find(|x| !x.starts_with('-')).cloned();
+        }
+        for op in [">>", ">"] {
+            if w == op {
+                return ws.get(i + 1).cloned();
+            }
+            if let Some(rest) = w.strip_prefix(op) {
+                if !rest.is_empty() && !rest.starts_with('&') && !rest.starts_with('>') {
+                    return Some(rest.to_string());
+                }
+            }
+            if w.starts_with("2>") || w.starts_with("&>") {
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// A `vault`/`bao` invocation; true when its output is a secret (a read).
+fn cli(args: &[String], ln: usize, out: &mut ScriptScan) -> bool {
+    let mut i = 0;
+    let mut namespace = None;
+    // Global flags before the subcommand are rare; skip them.
+    while i < args.len() && args[i].starts_with('-') {
+        i += 1;
+    }
+    let Some(cmd) = args.get(i) else { return false };
+    let sub = args.get(i + 1).cloned().unwrap_or_default();
+    let (rest_start, kv) = if cmd == "kv" {
+        (i + 2, true)
+    } else {
+        (i + 1, false)
+    };
+    let mut mount: Option<String> = None;
+    let mut method: Option<String> = None;
+    let mut path_flag: Option<String> = None;
+    let mut positional: Vec<String> = Vec::new();
+    let mut j = rest_start;
+    while j < args.len() {
+        if let Some(v) = flag_value(args, &mut j, "mount") {
+            mount = Some(v);
+        } else if let Some(v) =
+            flag_value(args, &mut j, "namespace").or_else(|| flag_value(args, &mut j, "ns"))
+        {
+            namespace = Some(v);
+        } else if let Some(v) = flag_value(args, &mut j, "method") {
+            method = Some(v);
+        } else if let Some(v) = flag_value(args, &mut j, "path") {
+            path_flag = Some(v);
+        } else if args[j].starts_with('-') {
+            // Other flags (`-field=x`, `-format json` …): a separate value is not consumed.
+        } else if args[j].starts_with('>') || args[j] == "2>&1" {
+            break;
+        } else {
+            positional.push(args[j].clone());
+        }
+        j += 1;
+    }
+    let kvarg = |k: &str| {
+        positional
+            .iter()
+            .find_map(|p| p.strip_prefix(&format!("{k}=")).map(str::to_string))
+    };
+    if kv {
+        let Some(p) = positional.first() else {
+            return false;
+        };
+        let path = match &mount {
+            Some(m) => kv2_data(m, p),
+            None => kv2_from_logical(p),
+        };
+        let write = matches!(
+            sub.as_str(),
+            "put" | "patch" | "delete" | "destroy" | "undelete" | "rollback"
+        );
+        if matches!(
+            sub.as_str(),
+            "get" | "put" | "patch" | "delete" | "destroy" | "undelete" | "rollback"
+        ) {
+            out.accesses.push(ShellAccess {
+                path,
+                write,
+                line: ln,
+            });
+            return sub == "get";
+        }
+        return false;
+    }
+    match cmd.as_str() {
+        "login" => {
+            let method = method.unwrap_or_else(|| "token".into());
+            out.logins.push(ShellLogin {
+                mount: path_flag.unwrap_or_else(|| method.clone()),
+                method,
+                role: kvarg("role"),
+                namespace,
+                jwt_var: kvarg("jwt").map(|v| {
+                    v.trim_start_matches('$')
+                        .trim_matches(['{', '}'])
+                        .to_string()
+                }),
+                line: ln,
+            });
+            false
+        }
+        "read" | "write" => {
+            let Some(p) = positional.first() else {
+                return false;
+            };
+            let p = p.trim_start_matches('/');
+            if let Some(rest) = p.strip_prefix("auth/") {
+                if let Some(i) = rest.find("/login") {
+                    let mount = rest[..i].to_string();
+                    let method = if kvarg("jwt").is_some() {
+                        "jwt"
+                    } else if kvarg("role_id").is_some() {
+                        "approle"
+                    } else if mount.contains("kubernetes") || mount.contains("k8s") {
+                        "kubernetes"
+                    } else {
+                        mount.split('/').next_back().unwrap_or("jwt")
+                    };
+                    out.logins.push(ShellLogin {
+                        method: method.to_string(),
+                        mount,
+                        role: kvarg("role"),
+                        namespace,
+                        jwt_var: kvarg("jwt").map(|v| {
+                            v.trim_start_matches('$')
+                                .trim_matches(['{', '}'])
+                                .to_string()
+                        }),
+                        line: ln,
+                    });
+                    return false;
+                }
+            }
+            out.accesses.push(ShellAccess {
+                path: p.to_string(),
+                write: cmd == "write",
+                line: ln,
+            });
+            cmd == "read" && secret_path(p)
+        }
+        _ => false,
+    }
+}
+
+/// A `curl` to the Vault HTTP API; true when it reads a secret.
+fn curl(ws: &[String], st: &str, ln: usize, out: &mut ScriptScan) -> bool {
+    let Some(url) = ws.iter().find(|w| w.contains("/v1/")) else {
+        return false;
+    };
+    let path = url.split("/v1/").nth(1).unwrap_or("");
+    let path: String = path
+        .split(['?', '#', '"', '\''])
+        .next()
+        .unwrap_or("")
+        .to_string();
+    if path.is_empty() {
+        return false;
+    }
+    let write = ws.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "-d" | "--data" | "--data-raw" | "--data-binary" | "--json"
+        ) || w.starts_with("--data")
+    }) || ws
+        .windows(2)
+        .any(|p| (p[0] == "-X" || p[0] == "--request") && p[1] != "GET");
+    if let Some(rest) = path.strip_prefix("auth/") {
+        if let Some(i) = rest.find("/login") {
+            let mount = rest[..i].to_string();
+            let role = find_json_field(st, "role");
+            let method = if st.contains("\"jwt\"") || st.contains("jwt=") {
+                "jwt"
+            } else if st.contains("role_id") {
+                "approle"
+            } else {
+                mount.split('/').next_back().unwrap_or("jwt")
+            };
+            out.logins.push(ShellLogin {
+                method: method.to_string(),
+                mount,
+                role,
+                namespace: None,
+                jwt_var: None,
+                line: ln,
+            });
+            return false;
+        }
+    }
+    let secret = !write && secret_path(&path);
+    out.accesses.push(ShellAccess {
+        path,
+        write,
+        line: ln,
+    });
+    secret
+}
+
+/// Whether reading this API path returns a secret (not system or identity configuration).
+fn secret_path(p: &str) -> bool {
+    !["sys/", "auth/", "identity/"]
+        .iter()
+        .any(|x| p.starts_with(x))
+}
+
+/// `"field": "value"` or `"field":"value"` in a line (for JSON bodies in curl calls).
+fn find_json_field(s: &str, field: &str) -> Option<String> {
+    let key = format!("\"{field}\"");
+    let i = s.find(&key)?;
+    let rest = s[i + key.len()..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let rest = rest
+        .strip_prefix('"')
+        .or_else(|| rest.strip_prefix("\\\""))?;
+    let end = rest.find(['"', '\\'])?;
+    Some(rest[..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(xs: &[&str]) -> BTreeSet<String> {
+        xs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cli_reads_and_logins() {
+        let s = scan(
+            "export VAULT_TOKEN=$(vault write -field=token auth/gitlab/login role=deploy jwt=$VAULT_ID_TOKEN)\n\
+             DB=$(vault kv get -mount=secret -field=password app/db)\n\
+             bao read database/creds/app\n\
+             vault kv get secret/ci/npm\n\
+             curl -sS -H \"X-Vault-Token: $VAULT_TOKEN\" $VAULT_ADDR/v1/secret/data/ci/x\n",
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+        );
+        assert_eq!(s.logins.len(), 1);
+        assert_eq!(s.logins[0].mount, "gitlab");
+        assert_eq!(s.logins[0].role.as_deref(), Some("deploy"));
+        assert_eq!(s.logins[0].jwt_var.as_deref(), Some("VAULT_ID_TOKEN"));
+        let paths: Vec<&str> = s.accesses.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "secret/data/app/db",
+                "database/creds/app",
+                "secret/data/ci/npm",
+                "secret/data/ci/x"
+            ]
+        );
+        assert!(s.assigned.contains("DB"));
+    }
+
+    #[test]
+    fn echo_files_and_tracing() {
+        let s = scan(
+            "set -x\ncurl -u \"$NPM_TOKEN\" https://registry\nset +x\necho \"::add-mask::$NPM_TOKEN\"\necho $NPM_TOKEN\necho \"$NPM_TOKEN\" > dist/.npmrc\nprintf '%s' \"${NPM_TOKEN}x\" | base64\n",
+            &set(&["NPM_TOKEN"]),
+            &BTreeSet::new(),
+        );
+        let kinds: Vec<String> = s
+            .uses
+            .iter()
+            .map(|u| match u {
+                SecretUse::Echoed { line, .. } => format!("echo@{line}"),
+                SecretUse::File { file, line, .. } => format!("file:{file}@{line}"),
+                SecretUse::Traced { line, .. } => format!("trace@{line}"),
+            })
+            .collect();
+        assert_eq!(kinds, ["trace@0", "echo@4", "file:dist/.npmrc@5", "echo@6"]);
+    }
+}
