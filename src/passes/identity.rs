@@ -139,7 +139,6 @@ pub fn resolve(
     }
 
     // The entity the alias maps to.
-    let mut entity = None;
     if let Some(alias) = &admission.alias {
         let found = if alias.name_known {
             index.entity_by_alias(&alias.mount_accessor, &alias.name)
@@ -152,31 +151,10 @@ pub fn resolve(
             })
         };
         match found {
-            Some((ens, e)) => {
-                id.entity_ref = Some((e.id.clone(), e.name.clone()));
-                id.entity_disabled = e.disabled;
-                if e.disabled {
-                    id.notes.push(format!(
-                        "entity {:?} is disabled: the server refuses every request of this token",
-                        e.name
-                    ));
-                }
-                let ens_path = crate::model::namespace_path(&ens.path).into_owned();
-                for p in &e.policies {
-                    id.policies.push(PolicyRef {
-                        namespace: ens_path.clone(),
-                        name: crate::model::normalize_policy_name(p),
-                        origin: PolicyOrigin::Entity {
-                            id: e.id.clone(),
-                            name: e.name.clone(),
-                        },
-                    });
-                }
-                entity = Some(to_template_entity(e));
-            }
+            Some((ens, e)) => attach_entity(&mut id, ens, e),
             None => {
                 // The first login creates an entity with just this alias.
-                entity = Some(template::Entity {
+                id.entity = Some(template::Entity {
                     id: String::new(),
                     name: String::new(),
                     metadata: Default::default(),
@@ -218,6 +196,43 @@ pub fn resolve(
             groups.extend(index.group_ancestors(&g.id));
         }
     }
+    attach_groups(&mut id, groups);
+    id
+}
+
+/// Give a token identity the entity it maps to: the entity's policies (in the entity's
+/// namespace), its templating data, and a note when it is disabled (the server then refuses
+/// every request of the token).
+pub fn attach_entity(id: &mut TokenIdentity, ens: &Namespace, e: &crate::model::Entity) {
+    id.entity_ref = Some((e.id.clone(), e.name.clone()));
+    id.entity_disabled = e.disabled;
+    if e.disabled {
+        id.notes.push(format!(
+            "entity {:?} is disabled: the server refuses every request of this token",
+            e.name
+        ));
+    }
+    let ens_path = crate::model::namespace_path(&ens.path).into_owned();
+    for p in &e.policies {
+        id.policies.push(PolicyRef {
+            namespace: ens_path.clone(),
+            name: crate::model::normalize_policy_name(p),
+            origin: PolicyOrigin::Entity {
+                id: e.id.clone(),
+                name: e.name.clone(),
+            },
+        });
+    }
+    id.entity = Some(to_template_entity(e));
+}
+
+/// Give a token identity its groups (each once, in order): their templating data, and their
+/// policies when the group lives in the token's namespace or above it; group policies apply in
+/// the token's namespace and its descendants only.
+pub fn attach_groups<'a>(
+    id: &mut TokenIdentity,
+    groups: impl IntoIterator<Item = (&'a Namespace, &'a crate::model::Group)>,
+) {
     let mut seen = BTreeSet::new();
     for (gns, g) in groups {
         if !seen.insert(g.id.clone()) {
@@ -230,8 +245,7 @@ pub fn resolve(
             namespace_id: ns_id(gns),
             metadata: g.metadata.clone(),
         });
-        // Group policies apply in the token's namespace and its descendants only.
-        if !gns_path.starts_with(&token_ns_path) {
+        if !gns_path.starts_with(&id.token_namespace) {
             continue;
         }
         for p in &g.policies {
@@ -245,6 +259,4 @@ pub fn resolve(
             });
         }
     }
-    id.entity = entity;
-    id
 }

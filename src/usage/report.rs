@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::collect::{Collector, Malformed, RoleAgg, RoleKey, Stats, UseAgg, UseKey};
 use super::policy::{self, SuggestedPolicy};
-use crate::acl::{template, Caps, Operation};
+use crate::acl::{Caps, Operation};
 use crate::inventory::Inventory;
 use crate::login::{self, Admission, Verdict};
 use crate::model::Snapshot;
-use crate::passes::identity::{self, PolicyOrigin, PolicyRef, TokenIdentity};
+use crate::passes::identity::{self, TokenIdentity};
 use crate::passes::reach::{Analysis, ReachOptions, TokenReach};
 
 /// Version of the JSON shape (`docs/usage.md`).
@@ -584,72 +584,8 @@ fn add_entity(
     ens: &crate::model::Namespace,
     e: &crate::model::Entity,
 ) {
-    id.entity_ref = Some((e.id.clone(), e.name.clone()));
-    id.entity_disabled = e.disabled;
-    if e.disabled {
-        id.notes.push(format!(
-            "entity {:?} is disabled: the server refuses every request of this token",
-            e.name
-        ));
-    }
-    let ens_path = crate::model::namespace_path(&ens.path).into_owned();
-    for p in &e.policies {
-        id.policies.push(PolicyRef {
-            namespace: ens_path.clone(),
-            name: crate::model::normalize_policy_name(p),
-            origin: PolicyOrigin::Entity {
-                id: e.id.clone(),
-                name: e.name.clone(),
-            },
-        });
-    }
-    id.entity = Some(template::Entity {
-        id: e.id.clone(),
-        name: e.name.clone(),
-        metadata: e.metadata.clone(),
-        aliases: e
-            .aliases
-            .iter()
-            .map(|a| template::Alias {
-                id: a.id.clone(),
-                mount_accessor: a.mount_accessor.clone(),
-                name: a.name.clone(),
-                metadata: a.metadata.clone(),
-                custom_metadata: a.custom_metadata.clone(),
-            })
-            .collect(),
-    });
-    let groups = analysis.index.groups_of_entity(&e.id);
-    let mut seen = BTreeSet::new();
-    for (gns, g) in groups.all() {
-        if !seen.insert(g.id.clone()) {
-            continue;
-        }
-        let gns_path = crate::model::namespace_path(&gns.path).into_owned();
-        id.groups.push(template::Group {
-            id: g.id.clone(),
-            name: g.name.clone(),
-            namespace_id: if gns.id.is_empty() {
-                "root".to_string()
-            } else {
-                gns.id.clone()
-            },
-            metadata: g.metadata.clone(),
-        });
-        if !gns_path.starts_with(&id.token_namespace) {
-            continue;
-        }
-        for p in &g.policies {
-            id.policies.push(PolicyRef {
-                namespace: gns_path.clone(),
-                name: crate::model::normalize_policy_name(p),
-                origin: PolicyOrigin::Group {
-                    id: g.id.clone(),
-                    name: g.name.clone(),
-                },
-            });
-        }
-    }
+    identity::attach_entity(id, ens, e);
+    identity::attach_groups(id, analysis.index.groups_of_entity(&e.id).all());
 }
 
 fn used_entries(
