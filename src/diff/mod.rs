@@ -119,12 +119,7 @@ type Key = (String, String);
 fn by_path(p: &PipelineReach) -> BTreeMap<Key, (Caps, &[Via])> {
     p.secrets
         .iter()
-        .map(|s| {
-            (
-                (s.namespace.clone(), s.path.clone()),
-                (s.caps, s.via.as_slice()),
-            )
-        })
+        .map(|s| ((s.namespace.clone(), s.path.clone()), (s.caps, &s.via[..])))
         .collect()
 }
 

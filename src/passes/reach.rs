@@ -3,7 +3,7 @@
 //! each one. Unknowns (coverage gaps, unresolved templates, undecidable admissions) are listed,
 //! never turned into "no access".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -93,7 +93,8 @@ pub struct SecretReach {
     pub namespace: String,
     /// Union over every role the pipeline can log into.
     pub capabilities: Vec<&'static str>,
-    pub via: Vec<Via>,
+    /// Shared between the secrets a rule decides for the same login (serialised as a list).
+    pub via: Arc<[Via]>,
     /// What the role named in the inventory alone gives (absent when none is named).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub configured_role_capabilities: Option<Vec<&'static str>>,
@@ -111,6 +112,43 @@ pub struct PipelineReach {
     pub roles: Vec<RoleReach>,
     pub secrets: Vec<SecretReach>,
     pub unknowns: Vec<Unknown>,
+}
+
+/// A reached secret while a pipeline is assembled: (secret id, capabilities, capabilities of the
+/// configured role, chains).
+type SecretRow = (u32, Caps, Option<Caps>, Arc<[Via]>);
+
+/// The selected pipelines of a reach run with their logins and compiled tokens
+/// ([`Analysis::prepare_reach`]).
+pub struct PreparedReach<'r, 'a> {
+    analysis: &'r Analysis<'a>,
+    selected: Vec<&'a Pipeline>,
+    logins: Vec<PipelineLogins<'a>>,
+    tokens: Vec<TokenReach>,
+    opts: ReachOptions,
+}
+
+impl PreparedReach<'_, '_> {
+    /// Number of selected pipelines.
+    pub fn len(&self) -> usize {
+        self.selected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.selected.is_empty()
+    }
+
+    /// The reach of the selected pipelines in `range` (in inventory order), in parallel.
+    pub fn assemble(&self, range: std::ops::Range<usize>) -> Vec<PipelineReach> {
+        self.selected[range.clone()]
+            .par_iter()
+            .zip(self.logins[range].par_iter())
+            .map(|(p, (ls, unknowns))| {
+                self.analysis
+                    .assemble(p, ls, unknowns, &self.tokens, &self.opts)
+            })
+            .collect()
+    }
 }
 
 /// Options of a reach run.
@@ -405,15 +443,22 @@ impl<'a> Analysis<'a> {
                 if !s.namespace.starts_with(&identity.token_namespace) {
                     continue;
                 }
-                let d = acl.capabilities(&s.namespace, &s.path);
+                let full = self.secrets.full_path(id);
+                let (d, rule_id) = if full.starts_with('/') {
+                    // Not produced by the index today; keep the general path exact anyway.
+                    let d = acl.capabilities(&s.namespace, &s.path);
+                    let rid = d
+                        .rule
+                        .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
+                        .map(|i| i as u32);
+                    (d, rid)
+                } else {
+                    acl.capabilities_full(&s.namespace, full)
+                };
                 if d.caps.is_deny() || d.caps.is_empty() {
                     continue;
                 }
-                let rule_id = d
-                    .rule
-                    .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
-                    .unwrap_or(0) as u32;
-                grants.push((id, d.caps, rule_id));
+                grants.push((id, d.caps, rule_id.unwrap_or(0)));
             }
         }
         // Inventories that are incomplete where this ACL grants something.
@@ -551,6 +596,14 @@ impl<'a> Analysis<'a> {
 
     /// The reach of every selected pipeline.
     pub fn reach(&self, opts: &ReachOptions) -> Vec<PipelineReach> {
+        let prepared = self.prepare_reach(opts);
+        prepared.assemble(0..prepared.len())
+    }
+
+    /// Logins resolved and tokens compiled for the selected pipelines; their reach is then
+    /// assembled a range at a time ([`PreparedReach::assemble`]), so a caller can stream the
+    /// results of a large estate instead of holding all of them.
+    pub fn prepare_reach<'r>(&'r self, opts: &ReachOptions) -> PreparedReach<'r, 'a> {
         let selected: Vec<&'a Pipeline> = self
             .inventory
             .pipelines
@@ -558,11 +611,13 @@ impl<'a> Analysis<'a> {
             .filter(|p| opts.pipelines.is_empty() || opts.pipelines.contains(&p.name))
             .collect();
         let (logins, tokens) = self.prepare(&selected);
-        selected
-            .par_iter()
-            .zip(logins.par_iter())
-            .map(|(p, (ls, unknowns))| self.assemble(p, ls, unknowns, &tokens, opts))
-            .collect()
+        PreparedReach {
+            analysis: self,
+            selected,
+            logins,
+            tokens,
+            opts: opts.clone(),
+        }
     }
 
     fn assemble(
@@ -575,7 +630,11 @@ impl<'a> Analysis<'a> {
     ) -> PipelineReach {
         let mut unknowns: Vec<Unknown> = unknowns.to_vec();
         let mut roles = Vec::new();
-        let mut by_secret: BTreeMap<u32, (Caps, Option<Caps>, BTreeSet<Via>)> = BTreeMap::new();
+        // One row per (secret, login that grants it): (secret id, caps, configured login, chain
+        // list). Chains depend on the login and the deciding rule only, so each (login, rule)
+        // list is built once and shared by every secret that rule decides.
+        let mut rows: Vec<(u32, Caps, bool, u32)> = Vec::new();
+        let mut lists: Vec<Arc<[Via]>> = Vec::new();
         for l in logins {
             let possible = l.admission.is_possible();
             if !possible && !l.configured && !opts.all_roles {
@@ -590,36 +649,39 @@ impl<'a> Analysis<'a> {
             if let Some(t) = token {
                 unknowns.extend(t.unknowns.iter().cloned());
                 count = t.grants.len();
+                let ident = l.identity.as_ref().unwrap_or(&t.identity);
+                let mut by_rule: FxHashMap<u32, u32> = FxHashMap::default();
+                rows.reserve(t.grants.len());
                 for &(sid, caps, rule_id) in &t.grants {
-                    let entry = by_secret
-                        .entry(sid)
-                        .or_insert((Caps::NONE, None, BTreeSet::new()));
-                    entry.0 |= caps;
-                    if l.configured {
-                        entry.1 = Some(entry.1.unwrap_or(Caps::NONE) | caps);
-                    }
-                    let rule = t.acl.rule(rule_id);
-                    let ident = l.identity.as_ref().unwrap_or(&t.identity);
-                    for src in rule.deciding_sources() {
-                        for origin in ident
-                            .policies
-                            .iter()
-                            .filter(|r| r.name == src.policy && r.namespace == src.policy_namespace)
-                            .map(|r| r.origin.clone())
-                            .collect::<BTreeSet<_>>()
-                        {
-                            entry.2.insert(Via {
-                                role: l.role.clone(),
-                                mount: mount_name(&l.mount.path),
-                                policy: src.policy.clone(),
-                                rule: src.rule.clone(),
-                                line: src.line,
-                                policy_namespace: src.policy_namespace.clone(),
-                                origin,
-                                admission: verdict.as_str(),
-                            });
+                    let list = *by_rule.entry(rule_id).or_insert_with(|| {
+                        let rule = t.acl.rule(rule_id);
+                        let mut vias: BTreeSet<Via> = BTreeSet::new();
+                        for src in rule.deciding_sources() {
+                            for origin in ident
+                                .policies
+                                .iter()
+                                .filter(|r| {
+                                    r.name == src.policy && r.namespace == src.policy_namespace
+                                })
+                                .map(|r| r.origin.clone())
+                                .collect::<BTreeSet<_>>()
+                            {
+                                vias.insert(Via {
+                                    role: l.role.clone(),
+                                    mount: mount_name(&l.mount.path),
+                                    policy: src.policy.clone(),
+                                    rule: src.rule.clone(),
+                                    line: src.line,
+                                    policy_namespace: src.policy_namespace.clone(),
+                                    origin,
+                                    admission: verdict.as_str(),
+                                });
+                            }
                         }
-                    }
+                        lists.push(vias.into_iter().collect());
+                        (lists.len() - 1) as u32
+                    });
+                    rows.push((sid, caps, l.configured, list));
                 }
             }
             roles.push(RoleReach {
@@ -646,10 +708,40 @@ impl<'a> Analysis<'a> {
                 secrets: count,
             });
         }
+        // By secret id; stable, so a secret's rows stay in login order.
+        rows.sort_by_key(|r| r.0);
+        let mut by_secret: Vec<SecretRow> = Vec::new();
+        let mut merged: FxHashMap<Vec<u32>, Arc<[Via]>> = FxHashMap::default();
+        for group in rows.chunk_by(|a, b| a.0 == b.0) {
+            let mut caps = Caps::NONE;
+            let mut conf: Option<Caps> = None;
+            for &(_, c, configured, _) in group {
+                caps |= c;
+                if configured {
+                    conf = Some(conf.unwrap_or(Caps::NONE) | c);
+                }
+            }
+            let via = if group.len() == 1 {
+                lists[group[0].3 as usize].clone()
+            } else {
+                let mut ids: Vec<u32> = group.iter().map(|r| r.3).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                merged
+                    .entry(ids)
+                    .or_insert_with_key(|ids| {
+                        let all: BTreeSet<&Via> =
+                            ids.iter().flat_map(|&i| lists[i as usize].iter()).collect();
+                        all.into_iter().cloned().collect()
+                    })
+                    .clone()
+            };
+            by_secret.push((group[0].0, caps, conf, via));
+        }
         let has_configured = logins.iter().any(|l| l.configured);
         let secrets = by_secret
             .into_iter()
-            .map(|(sid, (caps, conf, via))| {
+            .map(|(sid, caps, conf, via)| {
                 let s = self.secrets.get(sid);
                 if s.kind == SecretKind::Unmodelled {
                     unknowns.push(Unknown::new(
@@ -663,7 +755,7 @@ impl<'a> Analysis<'a> {
                     key: s.key.clone(),
                     namespace: s.namespace.clone(),
                     capabilities: caps.names(),
-                    via: via.into_iter().collect(),
+                    via,
                     configured_role_capabilities: has_configured
                         .then(|| conf.unwrap_or(Caps::NONE).names()),
                     caps,
