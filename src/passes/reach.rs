@@ -194,7 +194,10 @@ pub struct Analysis<'a> {
     pub index: SnapshotIndex<'a>,
     pub inventory: &'a Inventory,
     pub secrets: SecretIndex,
+    /// Every policy of the snapshot, parsed once, expired ones included (see `expired`).
     policies: FxHashMap<(String, String), Result<Arc<Policy>, String>>,
+    /// Policies past their expiration: the server ignores them, so tokens do not get them.
+    expired: BTreeSet<(String, String)>,
 }
 
 /// Mount types that hold no shared secrets to inventory (per-token cubbyholes, the identity and
@@ -243,7 +246,6 @@ impl<'a> Analysis<'a> {
             .collect();
         let policies = sources
             .into_par_iter()
-            .filter(|(k, _)| !expired.contains(k))
             .map(|(k, src)| {
                 let parsed = acl::parse_policy(&src, &opts)
                     .map(Arc::new)
@@ -257,7 +259,22 @@ impl<'a> Analysis<'a> {
             inventory,
             secrets: SecretIndex::build(snapshot),
             policies,
+            expired,
         }
+    }
+
+    /// Every policy of the snapshot parsed (expired ones included), keyed by (namespace path,
+    /// name), for passes that describe policies rather than tokens (facts).
+    pub fn parsed_policies(&self) -> &FxHashMap<(String, String), Result<Arc<Policy>, String>> {
+        &self.policies
+    }
+
+    /// A policy a token can hold: parsed, or why not; `None` when it does not exist or expired.
+    fn live_policy(&self, key: &(String, String)) -> Option<&Result<Arc<Policy>, String>> {
+        if self.expired.contains(key) {
+            return None;
+        }
+        self.policies.get(key)
     }
 
     fn credential<'p>(p: &'p Pipeline) -> Credential<'p> {
@@ -358,7 +375,7 @@ impl<'a> Analysis<'a> {
     fn templated(&self, id: &TokenIdentity) -> bool {
         id.policies.iter().any(|p| {
             matches!(
-                self.policies.get(&(p.namespace.clone(), p.name.clone())),
+                self.live_policy(&(p.namespace.clone(), p.name.clone())),
                 Some(Ok(pol)) if pol.templated
             )
         })
@@ -377,7 +394,7 @@ impl<'a> Analysis<'a> {
             if !seen.insert((p.namespace.clone(), p.name.clone())) {
                 continue;
             }
-            match self.policies.get(&(p.namespace.clone(), p.name.clone())) {
+            match self.live_policy(&(p.namespace.clone(), p.name.clone())) {
                 Some(Ok(pol)) => parsed.push(pol.clone()),
                 Some(Err(e)) => unknowns.push(Unknown::new(
                     "policy",
@@ -501,9 +518,21 @@ impl<'a> Analysis<'a> {
         &self,
         pipelines: &[&'a Pipeline],
     ) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
+        let clock = std::time::Instant::now();
         let mut logins: Vec<PipelineLogins<'a>> =
             pipelines.par_iter().map(|p| self.logins(p)).collect();
+        let t_logins = clock.elapsed().as_secs_f64();
         let tokens = self.compile_logins(&mut logins);
+        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
+            eprintln!(
+                "reach: logins of {} pipelines in {t_logins:.3}s; {} distinct tokens compiled and \
+                 evaluated in {:.3}s ({} token grants)",
+                pipelines.len(),
+                tokens.len(),
+                clock.elapsed().as_secs_f64() - t_logins,
+                tokens.iter().map(|t| t.grants.len()).sum::<usize>(),
+            );
+        }
         (logins, tokens)
     }
 
