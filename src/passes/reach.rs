@@ -244,20 +244,26 @@ impl<'a> Analysis<'a> {
                     .map(move |p| (crate::model::namespace_path(&ns.path).into_owned(), p.key()))
             })
             .collect();
-        let policies = sources
-            .into_par_iter()
-            .map(|(k, src)| {
-                let parsed = acl::parse_policy(&src, &opts)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string());
-                (k, parsed)
-            })
-            .collect();
+        // Policies and the secret index are independent: build them side by side.
+        let (policies, secrets) = rayon::join(
+            || {
+                sources
+                    .into_par_iter()
+                    .map(|(k, src)| {
+                        let parsed = acl::parse_policy(&src, &opts)
+                            .map(Arc::new)
+                            .map_err(|e| e.to_string());
+                        (k, parsed)
+                    })
+                    .collect()
+            },
+            || SecretIndex::build(snapshot),
+        );
         Analysis {
             snapshot,
             index: snapshot.index(),
             inventory,
-            secrets: SecretIndex::build(snapshot),
+            secrets,
             policies,
             expired,
         }

@@ -49,11 +49,19 @@ pub struct SecretIndex {
 
 impl SecretIndex {
     pub fn build(snapshot: &Snapshot) -> SecretIndex {
-        let mut all: Vec<(Box<str>, Secret)> = Vec::new();
-        for ns in &snapshot.namespaces {
-            let ns_path = crate::model::namespace_path(&ns.path).into_owned();
-            for m in &ns.secret_mounts {
-                for sp in m.secret_paths() {
+        let mounts: Vec<(String, &crate::model::SecretMount)> = snapshot
+            .namespaces
+            .iter()
+            .flat_map(|ns| {
+                let ns_path = crate::model::namespace_path(&ns.path).into_owned();
+                ns.secret_mounts.iter().map(move |m| (ns_path.clone(), m))
+            })
+            .collect();
+        // Mounts in parallel; collected in snapshot order (rayon keeps it).
+        let mut all: Vec<(Box<str>, Secret)> = mounts
+            .par_iter()
+            .flat_map_iter(|(ns_path, m)| {
+                m.secret_paths().into_iter().map(move |sp| {
                     let s = Secret {
                         namespace: ns_path.clone(),
                         mount: m.path.clone(),
@@ -61,10 +69,10 @@ impl SecretIndex {
                         path: sp.api_path,
                         kind: sp.kind,
                     };
-                    all.push((s.full_path().into_boxed_str(), s));
-                }
-            }
-        }
+                    (s.full_path().into_boxed_str(), s)
+                })
+            })
+            .collect();
         // Stable, so the first of equal full paths is kept, as before.
         all.par_sort_by(|a, b| a.0.cmp(&b.0));
         all.dedup_by(|a, b| a.0 == b.0);
