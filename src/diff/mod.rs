@@ -168,11 +168,19 @@ fn diff_streamed(base: &Snapshot, head: &Snapshot, inv: &Inventory) -> Vec<Pipel
     let opts = ReachOptions::default();
     let (bp, hp) = rayon::join(|| ba.prepare_reach(&opts), || ha.prepare_reach(&opts));
     let n = bp.len();
+    // A pipeline whose possible logins and per-secret capabilities are the same on both sides
+    // has no delta (chains only matter for what is gained): only the others are assembled.
+    let changed: Vec<usize> = if ba.secrets.same_paths(&ha.secrets) {
+        (0..n)
+            .into_par_iter()
+            .filter(|&i| bp.summary(i) != hp.summary(i))
+            .collect()
+    } else {
+        (0..n).collect()
+    };
     let mut out = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let end = (start + CHUNK).min(n);
-        let (before, after) = rayon::join(|| bp.assemble(start..end), || hp.assemble(start..end));
+    for chunk in changed.chunks(CHUNK) {
+        let (before, after) = rayon::join(|| bp.assemble_at(chunk), || hp.assemble_at(chunk));
         let deltas: Vec<PipelineDelta> = before
             .par_iter()
             .zip(after.par_iter())
@@ -184,7 +192,6 @@ fn diff_streamed(base: &Snapshot, head: &Snapshot, inv: &Inventory) -> Vec<Pipel
         out.extend(deltas);
         // Freeing millions of strings is work too: in parallel.
         rayon::join(|| drop(before), || drop(after));
-        start = end;
     }
     // By name, as the whole comparison orders them.
     out.sort_by(|a, b| a.name.cmp(&b.name));

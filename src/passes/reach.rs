@@ -138,6 +138,58 @@ impl PreparedReach<'_, '_> {
         self.selected.is_empty()
     }
 
+    /// What a pipeline's reach amounts to for a what-if, without its chains: the union of the
+    /// capabilities its possible logins' tokens grant, per secret id (ascending), and its possible
+    /// logins as (namespace, mount, role). Two reaches with equal summaries (over secret indexes
+    /// with the same paths) differ at most in their chains.
+    pub fn summary(&self, i: usize) -> ReachSummary {
+        let mut grants: Vec<(u32, Caps)> = Vec::new();
+        let mut roles = BTreeSet::new();
+        for l in &self.logins[i].0 {
+            if !l.admission.is_possible() {
+                continue;
+            }
+            roles.insert((
+                crate::model::namespace_path(&l.namespace.path).into_owned(),
+                mount_name(&l.mount.path),
+                l.role.clone(),
+            ));
+            if let Some(t) = l.token {
+                grants.extend(
+                    self.tokens[t]
+                        .grants
+                        .iter()
+                        .map(|&(sid, caps, _)| (sid, caps)),
+                );
+            }
+        }
+        grants.sort_unstable_by_key(|g| g.0);
+        let mut merged: Vec<(u32, Caps)> = Vec::with_capacity(grants.len());
+        for (sid, caps) in grants {
+            match merged.last_mut() {
+                Some(last) if last.0 == sid => last.1 |= caps,
+                _ => merged.push((sid, caps)),
+            }
+        }
+        ReachSummary {
+            grants: merged,
+            roles,
+        }
+    }
+
+    /// The reach of the selected pipelines at `indices` (each below [`len`](Self::len)), in
+    /// parallel, in the order given.
+    pub fn assemble_at(&self, indices: &[usize]) -> Vec<PipelineReach> {
+        indices
+            .par_iter()
+            .map(|&i| {
+                let (ls, unknowns) = &self.logins[i];
+                self.analysis
+                    .assemble(self.selected[i], ls, unknowns, &self.tokens, &self.opts)
+            })
+            .collect()
+    }
+
     /// The reach of the selected pipelines in `range` (in inventory order), in parallel.
     pub fn assemble(&self, range: std::ops::Range<usize>) -> Vec<PipelineReach> {
         self.selected[range.clone()]
@@ -149,6 +201,13 @@ impl PreparedReach<'_, '_> {
             })
             .collect()
     }
+}
+
+/// See [`PreparedReach::summary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachSummary {
+    pub grants: Vec<(u32, Caps)>,
+    pub roles: BTreeSet<(String, String, String)>,
 }
 
 /// Options of a reach run.

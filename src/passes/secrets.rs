@@ -104,6 +104,17 @@ impl SecretIndex {
             .map(|i| i as u32)
     }
 
+    /// Whether two indexes hold the same secrets under the same ids: equal full paths, split
+    /// into namespace and path the same way.
+    pub fn same_paths(&self, other: &SecretIndex) -> bool {
+        self.full == other.full
+            && self
+                .secrets
+                .iter()
+                .zip(&other.secrets)
+                .all(|(a, b)| a.namespace == b.namespace)
+    }
+
     /// The namespace-qualified path of a secret (`namespace + path`).
     pub fn full_path(&self, id: u32) -> &str {
         &self.full[id as usize]
