@@ -1,30 +1,37 @@
 //! Per-stage cost of the whole analysis over synthetic estates (issue 8): snapshot load, analysis
-//! build (policies parsed, secrets indexed), reach for every pipeline, graph build, and the
-//! generator itself.
+//! build (policies parsed, secrets indexed), reach for every pipeline, graph build, findings
+//! (facts, then the Rego rules over them), the `teams` and `overview` diagrams, a what-if diff of
+//! two snapshots that differ in one role, and the generator itself.
 //!
 //! Sizes: small (10k secrets, 200 policies, 100 roles, 50 pipelines, 5 namespaces) and medium
 //! (100k / 2k / 1k / 500 / 20) always; large (the issue's 1M / 20k / 10k / 5k / 50) with
-//! `BLASTMAP_BENCH_LARGE=1`. On the large estate, reach and graph take tens of seconds each, so
-//! criterion measures only its fast stages (synth, load, analysis) and reach and graph are timed
-//! once (printed before the group, as for every size):
+//! `BLASTMAP_BENCH_LARGE=1`. On the large estate criterion measures only the fast stages (synth,
+//! load, analysis); every stage is also timed once per size and printed before its group:
 //!
 //! ```text
 //! cargo bench --bench pipeline
+//! cargo bench --bench pipeline -- medium        # one size
 //! BLASTMAP_BENCH_LARGE=1 cargo bench --bench pipeline -- large
 //! ```
 //!
 //! Estates are written with `blastmap::synth::write` into a temporary directory, so the load
 //! stage reads a real file. Sampling is flat with 10 samples: a stage that takes seconds runs
-//! 10 times, not 55. End-to-end time and peak memory: `scripts/bench-e2e.sh`.
+//! 10 times, not 55. End-to-end time and peak memory of the commands: `scripts/bench-e2e.sh`
+//! (figures in `docs/performance.md`).
 
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
+use blastmap::facts::{self, FactsOptions};
 use blastmap::graph::BlastGraph;
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
 use blastmap::passes::reach::{Analysis, ReachOptions};
+use blastmap::render::dot as views;
+use blastmap::render::estate::EstateReach;
+use blastmap::rules::engine::RunOptions;
+use blastmap::rules::RuleSet;
 use blastmap::synth::{self, Params};
 
 const SEED: u64 = 8;
@@ -79,6 +86,29 @@ fn bench(c: &mut Criterion) {
             graph.edge_count(),
         );
         drop(graph);
+        let rules = RuleSet::builtin();
+        let started = Instant::now();
+        let found = findings(&analysis, &rules);
+        let findings_secs = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let est = EstateReach::build(&analysis);
+        let teams = views::teams_view(&est, None, views::DEFAULT_MAX_NODES).to_dot();
+        let overview = views::overview_view(&est, views::DEFAULT_MAX_NODES).to_dot();
+        let dot_secs = started.elapsed().as_secs_f64();
+        drop(est);
+        let head = one_role_changed(&written.snapshot);
+        let started = Instant::now();
+        let delta = blastmap::diff::diff(&snapshot, &head, Some(&inventory));
+        let diff_secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "estate {name}: {found} findings in {findings_secs:.2}s; teams and overview \
+             diagrams ({} + {} bytes of DOT) in {dot_secs:.2}s; diff of one changed role \
+             ({} pipelines change) in {diff_secs:.2}s",
+            teams.len(),
+            overview.len(),
+            delta.pipelines.len(),
+        );
+        drop(delta);
 
         let mut g = c.benchmark_group(format!("pipeline/{name}"));
         g.sample_size(10)
@@ -103,12 +133,68 @@ fn bench(c: &mut Criterion) {
             });
             g.bench_function("graph", |b| b.iter(|| BlastGraph::build(&analysis, &reach)));
         }
-        // Stages of later issues go here, over the same `analysis` and `reach`:
-        // - findings (issue 5): the facts document and the Rego rules over it;
-        // - dot views (issue 6): rendering the graph per pipeline and per team;
-        // - diff (issue 7): a what-if change applied to `snapshot`, reach before and after.
+        if slow_stages {
+            g.throughput(Throughput::Elements(params.pipelines as u64));
+            g.bench_function("findings (facts + rules)", |b| {
+                b.iter(|| findings(&analysis, &rules))
+            });
+            g.bench_function("dot teams + overview", |b| {
+                b.iter(|| {
+                    let est = EstateReach::build(&analysis);
+                    let t = views::teams_view(&est, None, views::DEFAULT_MAX_NODES).to_dot();
+                    let o = views::overview_view(&est, views::DEFAULT_MAX_NODES).to_dot();
+                    t.len() + o.len()
+                })
+            });
+            g.bench_function("diff (one role changed)", |b| {
+                b.iter(|| blastmap::diff::diff(&snapshot, &head, Some(&inventory)))
+            });
+        }
         g.finish();
     }
+}
+
+/// The findings of an analysis: the facts document, then the built-in rules over it. Returns
+/// the number of findings.
+fn findings(analysis: &Analysis<'_>, rules: &RuleSet) -> usize {
+    let facts = facts::build_with(analysis, &FactsOptions::default());
+    let json = serde_json::to_string(&facts).expect("facts serialise");
+    rules
+        .run(&json, &RunOptions::default())
+        .expect("rules run")
+        .findings
+        .len()
+}
+
+/// The snapshot at `path` with one role changed: the first role with token policies also gets
+/// the last policy of its namespace (the what-if of issue 7: a one-line change to a large estate).
+fn one_role_changed(path: &std::path::Path) -> Snapshot {
+    let text = std::fs::read_to_string(path).expect("snapshot text");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("snapshot JSON");
+    'done: for ns in v["namespaces"].as_array_mut().expect("namespaces") {
+        let Some(policy) = ns["policies"]
+            .as_array()
+            .and_then(|p| p.last())
+            .and_then(|p| p["name"].as_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        for m in ns["auth_mounts"].as_array_mut().into_iter().flatten() {
+            let Some(kinds) = m.get_mut("roles").and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            for roles in kinds.values_mut() {
+                for r in roles.as_array_mut().into_iter().flatten() {
+                    if let Some(tp) = r.get_mut("token_policies").and_then(|t| t.as_array_mut()) {
+                        tp.push(policy.into());
+                        break 'done;
+                    }
+                }
+            }
+        }
+    }
+    Snapshot::from_json_str(&v.to_string(), "head.json").expect("changed snapshot loads")
 }
 
 criterion_group!(benches, bench);

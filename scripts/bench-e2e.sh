@@ -2,15 +2,22 @@
 # End-to-end timing and peak memory of blastmap on a synthetic estate (issue 8).
 #
 # Generates the estate with `blastmap synth` (default: the issue's large estate, 1M secrets,
-# 20k policies, 10k roles, 5k pipelines, 50 namespaces), then times
-# `blastmap reach --format json > /dev/null` with /usr/bin/time -v and reports wall time and
-# peak RSS of each step.
+# 20k policies, 10k roles, 5k pipelines, 50 namespaces), then times each command with
+# /usr/bin/time -v and reports its wall time and peak RSS:
+#
+#   reach     `reach --format json > /dev/null` (every pipeline, every secret, every chain)
+#   findings  `findings --format json` (load + analysis + reach of every token + facts + rules)
+#   teams     `dot --view teams` (DOT to /dev/null)
+#   overview  `dot --view overview`
+#   diff      `diff --base A --head B --pipelines P --format json`, B = A with one role given one
+#             more policy (made with python3; skipped when python3 is missing)
 #
 # Usage: scripts/bench-e2e.sh [DIR]        (DIR defaults to a temporary directory, removed after)
 # Sizes and seed: SECRETS, POLICIES, ROLES, PIPELINES, NAMESPACES, SEED environment variables.
+# STEPS: the steps to run (default "reach findings teams overview diff").
 # BLASTMAP=path/to/blastmap skips the release build. MEMORY_LIMIT_KB caps the address space of
 # the timed commands (ulimit -v; default 16 GiB) so a runaway run fails instead of exhausting
-# the machine; 0 disables the cap.
+# the machine; 0 disables the cap. The figures are in docs/performance.md.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,6 +34,7 @@ PIPELINES=${PIPELINES:-5000}
 NAMESPACES=${NAMESPACES:-50}
 SEED=${SEED:-1}
 MEMORY_LIMIT_KB=${MEMORY_LIMIT_KB:-16777216}
+STEPS=${STEPS:-reach findings teams overview diff}
 
 if [[ -z "${BLASTMAP:-}" ]]; then
     cargo build --release --quiet
@@ -55,7 +63,7 @@ timed() {
     local wall rss
     wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
     rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$log")
-    printf '%-8s wall %-10s peak RSS %8.1f MiB  exit %s\n' "$label" "$wall" "$(awk -v k="${rss:-0}" 'BEGIN { print k / 1024 }')" "$status"
+    printf '%-9s wall %-10s peak RSS %8.1f MiB  exit %s\n' "$label" "$wall" "$(awk -v k="${rss:-0}" 'BEGIN { print k / 1024 }')" "$status"
     if [[ $status != 0 ]]; then
         grep -v '^[[:space:]]' "$log" | grep -v '^Command' >&2 || true
         rm -f "$log"
@@ -69,6 +77,51 @@ echo "binary: $BLASTMAP; directory: $DIR; machine: $(nproc) cores, $(free -g | a
 timed synth "$BLASTMAP" synth --secrets "$SECRETS" --policies "$POLICIES" --roles "$ROLES" \
     --pipelines "$PIPELINES" --namespaces "$NAMESPACES" --seed "$SEED" --out "$DIR"
 ls -l "$DIR"
-timed reach sh -c "\"\$0\" reach --snapshot \"\$1\" --pipelines \"\$2\" --format json > /dev/null" \
-    "$BLASTMAP" "$DIR/snapshot.json" "$DIR/pipelines.yaml"
-# Later issues: time `findings` here too, once it exists.
+SNAP=$DIR/snapshot.json
+PIPES=$DIR/pipelines.yaml
+for step in $STEPS; do
+    case $step in
+    reach)
+        timed reach sh -c "\"\$0\" reach --snapshot \"\$1\" --pipelines \"\$2\" --format json > /dev/null" \
+            "$BLASTMAP" "$SNAP" "$PIPES"
+        ;;
+    findings)
+        timed findings "$BLASTMAP" findings --snapshot "$SNAP" --pipelines "$PIPES" --format json \
+            --output /dev/null
+        ;;
+    teams | overview)
+        timed "$step" sh -c "\"\$0\" dot --snapshot \"\$1\" --pipelines \"\$2\" --view \"\$3\" > /dev/null" \
+            "$BLASTMAP" "$SNAP" "$PIPES" "$step"
+        ;;
+    diff)
+        if ! command -v python3 > /dev/null; then
+            echo "diff      skipped: python3 is needed to make the head snapshot" >&2
+            continue
+        fi
+        # The head: the first role with token policies gets the last policy of its namespace.
+        python3 - "$SNAP" "$DIR/head.json" <<'PY'
+import json, sys
+snap = json.load(open(sys.argv[1]))
+def change():
+    for ns in snap["namespaces"]:
+        policies = ns.get("policies") or []
+        if not policies:
+            continue
+        for m in ns.get("auth_mounts") or []:
+            for roles in (m.get("roles") or {}).values():
+                for r in roles:
+                    if isinstance(r.get("token_policies"), list):
+                        r["token_policies"].append(policies[-1]["name"])
+                        return
+change()
+json.dump(snap, open(sys.argv[2], "w"))
+PY
+        timed diff sh -c "\"\$0\" diff --base \"\$1\" --head \"\$2\" --pipelines \"\$3\" --format json > /dev/null" \
+            "$BLASTMAP" "$SNAP" "$DIR/head.json" "$PIPES"
+        ;;
+    *)
+        echo "unknown step $step (expected reach, findings, teams, overview, diff)" >&2
+        exit 2
+        ;;
+    esac
+done

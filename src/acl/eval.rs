@@ -215,6 +215,42 @@ impl Acl {
         self.decide(&full, Operation::List)
     }
 
+    /// [`capabilities`](Self::capabilities) for a path already joined with the request namespace
+    /// and stripped of leading `/` (`full` is `(request_namespace + path).trim_start_matches('/')`),
+    /// without building that string again; also gives the winning rule's id (see
+    /// [`rule`](Self::rule)).
+    pub fn capabilities_full(
+        &self,
+        request_namespace: &str,
+        full: &str,
+    ) -> (Decision<'_>, Option<u32>) {
+        if let Some(applies) = self.root_applies(request_namespace) {
+            let d = Decision {
+                is_root: applies,
+                caps: Caps::NONE,
+                rule: None,
+            };
+            return (d, None);
+        }
+        let id = self.lookup(full, Operation::List);
+        let d = match id {
+            Some(id) => {
+                let rule = &self.rules[id as usize];
+                Decision {
+                    is_root: false,
+                    caps: rule.perms.caps,
+                    rule: Some(rule),
+                }
+            }
+            None => Decision {
+                is_root: false,
+                caps: Caps::NONE,
+                rule: None,
+            },
+        };
+        (d, id)
+    }
+
     /// The decision for a specific operation (no parameter checks): unlike
     /// [`capabilities`](Self::capabilities), a non-listing operation gets no trailing-slash
     /// fallback.

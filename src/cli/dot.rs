@@ -158,7 +158,9 @@ pub(crate) fn resolve_path(
 
 /// Build the diagram a `dot` invocation asks for.
 fn build(args: &Args, snap: &Snapshot, inv: &Inventory, t: &mut Timings) -> Result<Diagram> {
-    let analysis = Analysis::new(snap, inv);
+    // Leaked: the process ends after this command, and freeing a million indexed secrets one
+    // allocation at a time would only delay the exit.
+    let analysis: &Analysis<'_> = Box::leak(Box::new(Analysis::new(snap, inv)));
     t.lap("analysis (index, parse policies)");
     Ok(match args.view {
         View::Pipeline => {
@@ -178,7 +180,7 @@ fn build(args: &Args, snap: &Snapshot, inv: &Inventory, t: &mut Timings) -> Resu
                 .into_iter()
                 .next()
                 .context("reach returned no pipeline")?;
-            let chains = escalation_chains(&analysis, &[p], args.escalation_depth)
+            let chains = escalation_chains(analysis, &[p], args.escalation_depth)
                 .into_iter()
                 .next()
                 .unwrap_or_default();
@@ -187,7 +189,7 @@ fn build(args: &Args, snap: &Snapshot, inv: &Inventory, t: &mut Timings) -> Resu
         }
         View::Secret => {
             let (ns, rel) = resolve_path(
-                &analysis,
+                analysis,
                 args.path.as_deref().unwrap_or_default(),
                 args.namespace.as_deref(),
             );
@@ -196,7 +198,7 @@ fn build(args: &Args, snap: &Snapshot, inv: &Inventory, t: &mut Timings) -> Resu
             }
             let owners = Owners::build(&analysis.secrets, inv);
             let who = analysis.who_can(&ns, &rel, None);
-            views::secret_view(&analysis, &owners, &who, args.max_nodes)
+            views::secret_view(analysis, &owners, &who, args.max_nodes)
         }
         View::Teams => {
             if let Some(t) = &args.team {
@@ -210,14 +212,18 @@ fn build(args: &Args, snap: &Snapshot, inv: &Inventory, t: &mut Timings) -> Resu
                     );
                 }
             }
-            let est = EstateReach::build(&analysis);
+            let est = EstateReach::build(analysis);
             t.lap("reach (logins, tokens, grants)");
-            views::teams_view(&est, args.team.as_deref(), args.max_nodes)
+            let d = views::teams_view(&est, args.team.as_deref(), args.max_nodes);
+            std::mem::forget(est);
+            d
         }
         View::Overview => {
-            let est = EstateReach::build(&analysis);
+            let est = EstateReach::build(analysis);
             t.lap("reach (logins, tokens, grants)");
-            views::overview_view(&est, args.max_nodes)
+            let d = views::overview_view(&est, args.max_nodes);
+            std::mem::forget(est);
+            d
         }
     })
 }

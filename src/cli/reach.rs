@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 
 use crate::acl::Caps;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
-use crate::passes::reach::{Analysis, PipelineReach, ReachOptions};
+use crate::passes::reach::{Analysis, PipelineReach, PreparedReach, ReachOptions};
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -61,11 +61,6 @@ pub(crate) fn load(snapshot: &Path, pipelines: &Path) -> Result<(Snapshot, Inven
     Ok((snap, inv))
 }
 
-#[derive(Serialize)]
-struct ReachOut<'a> {
-    pipelines: &'a [PipelineReach],
-}
-
 pub fn run_reach(args: ReachArgs) -> Result<ExitCode> {
     let (snap, inv) = load(&args.snapshot, &args.pipelines)?;
     for name in &args.pipeline {
@@ -86,18 +81,77 @@ pub fn run_reach(args: ReachArgs) -> Result<ExitCode> {
         pipelines: args.pipeline.clone(),
         all_roles: args.all_roles,
     };
-    let result = analysis.reach(&opts);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &ReachOut { pipelines: &result })?;
+            // Streamed a chunk of pipelines at a time, each pipeline assembled and serialised in
+            // parallel: on a large estate the whole result is gigabytes of JSON.
+            let prepared = analysis.prepare_reach(&opts);
+            write_reach_json(&mut out, &prepared)?;
             out.write_all(b"\n")?;
+            std::mem::forget(prepared);
         }
-        Format::Table => print_reach(&mut out, &result)?,
+        Format::Table => {
+            let result = analysis.reach(&opts);
+            print_reach(&mut out, &result)?;
+            std::mem::forget(result);
+        }
     }
     out.flush()?;
+    drop(out);
+    // The process ends after this command: leave the large structures (a million secrets) to
+    // the operating system instead of freeing them one allocation at a time.
+    std::mem::forget(analysis);
+    std::mem::forget((inv, snap));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pipelines per chunk of the streamed JSON.
+const CHUNK: usize = 128;
+
+/// `{"pipelines": [...]}` exactly as `serde_json::to_writer_pretty` writes a struct with one field `pipelines`
+/// (a list of [`PipelineReach`]), without
+/// holding every pipeline's reach at once: each pipeline is serialised on its own (in parallel)
+/// and indented to its depth. Pretty JSON strings never hold a raw newline, so indenting after
+/// every newline is exact.
+fn write_reach_json(out: &mut impl Write, prepared: &PreparedReach<'_, '_>) -> Result<()> {
+    if prepared.is_empty() {
+        out.write_all(b"{\n  \"pipelines\": []\n}")?;
+        return Ok(());
+    }
+    out.write_all(b"{\n  \"pipelines\": [")?;
+    let mut first = true;
+    let mut start = 0;
+    while start < prepared.len() {
+        let end = (start + CHUNK).min(prepared.len());
+        let texts: Vec<Vec<u8>> = prepared
+            .assemble(start..end)
+            .into_par_iter()
+            .map(|p| -> Result<Vec<u8>> {
+                let text = serde_json::to_vec_pretty(&p)?;
+                // Freeing a pipeline's reach is work too: done here, in parallel.
+                drop(p);
+                let mut indented = Vec::with_capacity(text.len() + text.len() / 8);
+                indented.extend_from_slice(b"    ");
+                for &b in &text {
+                    indented.push(b);
+                    if b == b'\n' {
+                        indented.extend_from_slice(b"    ");
+                    }
+                }
+                Ok(indented)
+            })
+            .collect::<Result<_>>()?;
+        for t in texts {
+            out.write_all(if first { b"\n" } else { b",\n" })?;
+            first = false;
+            out.write_all(&t)?;
+        }
+        start = end;
+    }
+    out.write_all(b"\n  ]\n}")?;
+    Ok(())
 }
 
 fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {

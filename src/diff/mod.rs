@@ -6,13 +6,14 @@ pub mod terraform;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::acl::Caps;
 use crate::graph::owns_match;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
-use crate::passes::reach::{Analysis, PipelineReach, ReachOptions, Via};
+use crate::passes::reach::{Analysis, PipelineReach, ReachOptions, SecretReach, Via};
 
 /// Access a pipeline gains on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -119,18 +120,15 @@ fn reach_of(snapshot: &Snapshot, inventory: Option<&Inventory>) -> Vec<PipelineR
     }
 }
 
-type Key = (String, String);
-
-fn by_path(p: &PipelineReach) -> BTreeMap<Key, (Caps, &[Via])> {
-    p.secrets
-        .iter()
-        .map(|s| {
-            (
-                (s.namespace.clone(), s.path.clone()),
-                (s.caps, s.via.as_slice()),
-            )
-        })
-        .collect()
+/// Order of two reached secrets by full path (namespace + path), without building it.
+fn cmp_full(x: &SecretReach, y: &SecretReach) -> std::cmp::Ordering {
+    if x.namespace == y.namespace {
+        return x.path.cmp(&y.path);
+    }
+    x.namespace
+        .bytes()
+        .chain(x.path.bytes())
+        .cmp(y.namespace.bytes().chain(y.path.bytes()))
 }
 
 fn roles_of(p: &PipelineReach) -> BTreeSet<RoleRef> {
@@ -145,9 +143,72 @@ fn roles_of(p: &PipelineReach) -> BTreeSet<RoleRef> {
         .collect()
 }
 
+/// Pipelines assembled per chunk when both sides are streamed.
+const CHUNK: usize = 256;
+
 /// Compare the reach of every pipeline in `base` and `head`. Without an inventory every role is a
 /// virtual pipeline (role-level what-if).
 pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> DiffReport {
+    let pipelines = match inventory {
+        Some(inv) if unique_names(inv) => diff_streamed(base, head, inv),
+        _ => diff_whole(base, head, inventory),
+    };
+    DiffReport {
+        pipelines,
+        findings: FindingsDelta::default(),
+        changes: Vec::new(),
+        unknowns: Vec::new(),
+    }
+}
+
+fn unique_names(inv: &Inventory) -> bool {
+    let names: BTreeSet<&str> = inv.pipelines.iter().map(|p| p.name.as_str()).collect();
+    names.len() == inv.pipelines.len()
+}
+
+/// With an inventory both sides select the same pipelines in the same order: compare them a
+/// chunk at a time (each side assembled in parallel), so neither side's whole reach is held.
+fn diff_streamed(base: &Snapshot, head: &Snapshot, inv: &Inventory) -> Vec<PipelineDelta> {
+    let (ba, ha) = rayon::join(|| Analysis::new(base, inv), || Analysis::new(head, inv));
+    let opts = ReachOptions::default();
+    let (bp, hp) = rayon::join(|| ba.prepare_reach(&opts), || ha.prepare_reach(&opts));
+    let n = bp.len();
+    // A pipeline whose possible logins and per-secret capabilities are the same on both sides
+    // has no delta (chains only matter for what is gained): only the others are assembled.
+    let changed: Vec<usize> = if ba.secrets.same_paths(&ha.secrets) {
+        (0..n)
+            .into_par_iter()
+            .filter(|&i| bp.summary(i) != hp.summary(i))
+            .collect()
+    } else {
+        (0..n).collect()
+    };
+    let mut out = Vec::new();
+    for chunk in changed.chunks(CHUNK) {
+        let (before, after) = rayon::join(|| bp.assemble_at(chunk), || hp.assemble_at(chunk));
+        let deltas: Vec<PipelineDelta> = before
+            .par_iter()
+            .zip(after.par_iter())
+            .filter_map(|(b, a)| {
+                let d = delta(&a.name, b, a, Some(inv));
+                (!d.is_empty()).then_some(d)
+            })
+            .collect();
+        out.extend(deltas);
+        // Freeing millions of strings is work too: in parallel.
+        rayon::join(|| drop(before), || drop(after));
+    }
+    // By name, as the whole comparison orders them.
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Both sides whole, matched by name (role-level what-if, or duplicate pipeline names).
+fn diff_whole(
+    base: &Snapshot,
+    head: &Snapshot,
+    inventory: Option<&Inventory>,
+) -> Vec<PipelineDelta> {
     let (before, after) = rayon::join(|| reach_of(base, inventory), || reach_of(head, inventory));
     let before_by: BTreeMap<&str, &PipelineReach> =
         before.iter().map(|p| (p.name.as_str(), p)).collect();
@@ -179,70 +240,115 @@ pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> 
                 &a_owned
             }
         };
-        let team = a.team.clone().or_else(|| b.team.clone());
-        let bm = by_path(b);
-        let am = by_path(a);
-        let mut gained = Vec::new();
-        let mut lost = Vec::new();
-        for (k, (acaps, via)) in &am {
-            let bcaps = bm.get(k).map(|x| x.0).unwrap_or(Caps::NONE);
-            let g = Caps(acaps.0 & !bcaps.0);
-            if !g.is_empty() {
-                let full = format!("{}{}", k.0, k.1);
-                let owners: Vec<String> = inventory
-                    .map(|inv| {
-                        inv.teams
-                            .iter()
-                            .filter(|t| t.owns.iter().any(|o| owns_match(o, &full)))
-                            .map(|t| t.name.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let cross_team = match &team {
-                    Some(t) if !owners.is_empty() && !owners.contains(t) => owners,
-                    _ => Vec::new(),
-                };
-                gained.push(Gained {
-                    path: k.1.clone(),
-                    namespace: k.0.clone(),
-                    capabilities: g.names(),
-                    via: via.to_vec(),
-                    cross_team,
-                });
-            }
-        }
-        for (k, (bcaps, _)) in &bm {
-            let acaps = am.get(k).map(|x| x.0).unwrap_or(Caps::NONE);
-            let l = Caps(bcaps.0 & !acaps.0);
-            if !l.is_empty() {
-                lost.push(Lost {
-                    path: k.1.clone(),
-                    namespace: k.0.clone(),
-                    capabilities: l.names(),
-                });
-            }
-        }
-        let rb = roles_of(b);
-        let ra = roles_of(a);
-        let d = PipelineDelta {
-            name: name.to_string(),
-            team,
-            gained,
-            lost,
-            roles_gained: ra.difference(&rb).cloned().collect(),
-            roles_lost: rb.difference(&ra).cloned().collect(),
-            reach_before: b.secrets.len(),
-            reach_after: a.secrets.len(),
-        };
+        let d = delta(name, b, a, inventory);
         if !d.is_empty() {
             pipelines.push(d);
         }
     }
-    DiffReport {
-        pipelines,
-        findings: FindingsDelta::default(),
-        changes: Vec::new(),
-        unknowns: Vec::new(),
+    pipelines
+}
+
+/// The delta of one pipeline from its reach before (`b`) and after (`a`).
+fn delta(
+    name: &str,
+    b: &PipelineReach,
+    a: &PipelineReach,
+    inventory: Option<&Inventory>,
+) -> PipelineDelta {
+    let team = a.team.clone().or_else(|| b.team.clone());
+    // Both sides list their secrets in full-path order (namespace + path, the order of their
+    // snapshot's index): a merge join, not a map lookup per secret.
+    let mut gained = Vec::new();
+    let mut lost = Vec::new();
+    let owners_of = |full: &str| -> Vec<String> {
+        inventory
+            .map(|inv| {
+                inv.teams
+                    .iter()
+                    .filter(|t| t.owns.iter().any(|o| owns_match(o, full)))
+                    .map(|t| t.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut gain = |s: &SecretReach, bcaps: Caps| {
+        let g = Caps(s.caps.0 & !bcaps.0);
+        if g.is_empty() {
+            return;
+        }
+        let owners = owners_of(&format!("{}{}", s.namespace, s.path));
+        let cross_team = match &team {
+            Some(t) if !owners.is_empty() && !owners.contains(t) => owners,
+            _ => Vec::new(),
+        };
+        gained.push(Gained {
+            path: s.path.clone(),
+            namespace: s.namespace.clone(),
+            capabilities: g.names(),
+            via: s.via.to_vec(),
+            cross_team,
+        });
+    };
+    let mut lose = |s: &SecretReach, acaps: Caps| {
+        let l = Caps(s.caps.0 & !acaps.0);
+        if !l.is_empty() {
+            lost.push(Lost {
+                path: s.path.clone(),
+                namespace: s.namespace.clone(),
+                capabilities: l.names(),
+            });
+        }
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < b.secrets.len() || j < a.secrets.len() {
+        match (b.secrets.get(i), a.secrets.get(j)) {
+            (Some(bs), Some(as_)) => match cmp_full(bs, as_) {
+                std::cmp::Ordering::Less => {
+                    lose(bs, Caps::NONE);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    gain(as_, Caps::NONE);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    if bs.namespace == as_.namespace {
+                        gain(as_, bs.caps);
+                        lose(bs, as_.caps);
+                    } else {
+                        // The same full path split differently: different secrets.
+                        gain(as_, Caps::NONE);
+                        lose(bs, Caps::NONE);
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            },
+            (Some(bs), None) => {
+                lose(bs, Caps::NONE);
+                i += 1;
+            }
+            (None, Some(as_)) => {
+                gain(as_, Caps::NONE);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    // By (namespace, path), as reported.
+    gained.sort_by(|x, y| (&x.namespace, &x.path).cmp(&(&y.namespace, &y.path)));
+    lost.sort_by(|x, y| (&x.namespace, &x.path).cmp(&(&y.namespace, &y.path)));
+    let rb = roles_of(b);
+    let ra = roles_of(a);
+    PipelineDelta {
+        name: name.to_string(),
+        team,
+        gained,
+        lost,
+        roles_gained: ra.difference(&rb).cloned().collect(),
+        roles_lost: rb.difference(&ra).cloned().collect(),
+        reach_before: b.secrets.len(),
+        reach_after: a.secrets.len(),
     }
 }
 

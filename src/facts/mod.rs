@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::acl::policy::RuleKind;
-use crate::acl::{self, Caps, ParseOptions, PolicySource};
+use crate::acl::{self, Caps};
 use crate::inventory::{Inventory, Pipeline};
 use crate::login::{calculate_ttl, resolve_token_type};
 use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
@@ -711,7 +711,7 @@ pub fn build_with(analysis: &Analysis<'_>, opts: &FactsOptions) -> Facts {
     let snap = analysis.snapshot;
     let inv = analysis.inventory;
     let owners = Owners::build(&analysis.secrets, inv);
-    let parsed = parse_policies(snap);
+    let parsed = analysis.parsed_policies();
     let templated_rules: FxHashSet<(String, String, u32)> = parsed
         .iter()
         .filter_map(|(k, v)| v.as_ref().ok().map(|p| (k, p)))
@@ -1014,7 +1014,7 @@ pub fn build_with(analysis: &Analysis<'_>, opts: &FactsOptions) -> Facts {
     }
 
     lap("roles");
-    let policies = policy_facts(analysis, &parsed, &owners, &policy_roles, &policy_pipes);
+    let policies = policy_facts(analysis, parsed, &owners, &policy_roles, &policy_pipes);
     lap("policies");
 
     // Entities reached by pipelines.
@@ -1271,6 +1271,7 @@ impl Ctx<'_, '_> {
             ..Default::default()
         };
         let mut nss: BTreeSet<&str> = BTreeSet::new();
+        let mut last_ns: Option<&str> = None;
         for &(sid, caps) in &reach {
             for (c, name) in Caps::NAMED {
                 if c != Caps::DENY && caps.contains(c) {
@@ -1283,7 +1284,12 @@ impl Ctx<'_, '_> {
             if caps.contains(Caps::DELETE) {
                 rf.deleted += 1;
             }
-            nss.insert(secrets.get(sid).namespace.as_str());
+            // Secrets are sorted by namespace first: insert each run once.
+            let ns = secrets.get(sid).namespace.as_str();
+            if last_ns != Some(ns) {
+                nss.insert(ns);
+                last_ns = Some(ns);
+            }
         }
         rf.namespaces = nss.into_iter().map(str::to_string).collect();
 
@@ -1696,10 +1702,15 @@ fn coverage(
     let mut n = 0;
     let mut unowned = 0;
     let mut own: FxHashSet<u16> = FxHashSet::default();
-    for i in r {
-        if !pat.matches_secret(&index.secrets[i]) {
-            continue;
-        }
+    // Segment patterns: the index's per-pattern matches, shared with the reach pass (the same
+    // `+` rules were matched there for every token holding them).
+    let matched: Box<dyn Iterator<Item = usize>> = if pat.kind == RuleKind::Segment {
+        let ids = index.segment_candidates(&pat.path);
+        Box::new((0..ids.len()).map(move |k| ids[k] as usize))
+    } else {
+        Box::new(r.filter(|&i| pat.matches_secret(&index.secrets[i])))
+    };
+    for i in matched {
         n += 1;
         match owners.owner[i] {
             Owners::NONE => unowned += 1,
@@ -1723,31 +1734,9 @@ fn truncate(f: &str, d: usize) -> &str {
 }
 
 /// Per-policy facts, in parallel.
-/// Every policy of the snapshot parsed (in parallel), keyed by (namespace path, name).
-fn parse_policies(snap: &Snapshot) -> FxHashMap<(String, String), Result<acl::Policy, String>> {
-    let opts = ParseOptions {
-        flavor: snap.server.flavor,
-        ..Default::default()
-    };
-    let list: Vec<(&crate::model::Namespace, &crate::model::Policy)> = snap
-        .namespaces
-        .iter()
-        .flat_map(|ns| ns.policies.iter().map(move |p| (ns, p)))
-        .collect();
-    list.par_iter()
-        .map(|(ns, p)| {
-            (
-                (ns_of(&ns.path), p.key()),
-                acl::parse_policy(&PolicySource::from_snapshot(ns, p), &opts)
-                    .map_err(|e| e.to_string()),
-            )
-        })
-        .collect()
-}
-
 fn policy_facts(
     analysis: &Analysis<'_>,
-    parsed_all: &FxHashMap<(String, String), Result<acl::Policy, String>>,
+    parsed_all: &FxHashMap<(String, String), Result<std::sync::Arc<acl::Policy>, String>>,
     owners: &Owners,
     policy_roles: &FxHashMap<(String, String), Vec<String>>,
     policy_pipes: &FxHashMap<(String, String), Names2>,

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -111,7 +113,7 @@ impl Node {
 }
 
 /// An edge of the graph.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Edge {
     /// team → pipeline
@@ -148,6 +150,9 @@ pub enum Edge {
 pub struct BlastGraph {
     pub graph: StableDiGraph<Node, Edge>,
     index: HashMap<Node, NodeIndex>,
+    /// Every edge, for the duplicate check (a rule can grant thousands of secrets, so scanning
+    /// a node's edges per insertion would be quadratic).
+    edges: FxHashSet<(NodeIndex, NodeIndex, Edge)>,
 }
 
 impl BlastGraph {
@@ -167,9 +172,10 @@ impl BlastGraph {
 
     /// Add an edge unless an equal one exists.
     pub fn edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
-        if self.graph.edges_connecting(a, b).any(|x| x.weight() == &e) {
+        if self.edges.contains(&(a, b, e.clone())) {
             return;
         }
+        self.edges.insert((a, b, e.clone()));
         self.graph.add_edge(a, b, e);
     }
 
@@ -241,6 +247,8 @@ impl BlastGraph {
                 name: t.name.clone(),
             });
         }
+        let mut secret_nodes: FxHashMap<u32, NodeIndex> = FxHashMap::default();
+        let mut rule_nodes: FxHashMap<(&str, &str, &str, u32), NodeIndex> = FxHashMap::default();
         for p in reach {
             let pn = g.node(Node::Pipeline {
                 name: p.name.clone(),
@@ -298,27 +306,49 @@ impl BlastGraph {
                 }
             }
             for s in &p.secrets {
-                let sn = g.node(Node::Secret {
-                    namespace: s.namespace.clone(),
-                    path: s.path.clone(),
-                });
-                let smn = g.node(Node::SecretMount {
-                    namespace: s.namespace.clone(),
-                    path: s.mount.clone(),
-                });
-                g.edge(smn, sn, Edge::Holds);
-                for v in &s.via {
-                    let poln = g.node(Node::Policy {
-                        namespace: v.policy_namespace.clone(),
-                        name: v.policy.clone(),
-                    });
-                    let rule = g.node(Node::Rule {
-                        namespace: v.policy_namespace.clone(),
-                        policy: v.policy.clone(),
-                        pattern: v.rule.clone(),
-                        line: v.line,
-                    });
-                    g.edge(poln, rule, Edge::HasRule);
+                // Secrets by id, and rules by their source, are looked up without building a
+                // node value per (pipeline, secret).
+                let sn = match secret_nodes.get(&s.secret_id) {
+                    Some(&sn) => sn,
+                    None => {
+                        let sn = g.node(Node::Secret {
+                            namespace: s.namespace.clone(),
+                            path: s.path.clone(),
+                        });
+                        let smn = g.node(Node::SecretMount {
+                            namespace: s.namespace.clone(),
+                            path: s.mount.clone(),
+                        });
+                        g.edge(smn, sn, Edge::Holds);
+                        secret_nodes.insert(s.secret_id, sn);
+                        sn
+                    }
+                };
+                for v in s.via.iter() {
+                    let key = (
+                        v.policy_namespace.as_str(),
+                        v.policy.as_str(),
+                        v.rule.as_str(),
+                        v.line,
+                    );
+                    let rule = match rule_nodes.get(&key) {
+                        Some(&r) => r,
+                        None => {
+                            let poln = g.node(Node::Policy {
+                                namespace: v.policy_namespace.clone(),
+                                name: v.policy.clone(),
+                            });
+                            let rule = g.node(Node::Rule {
+                                namespace: v.policy_namespace.clone(),
+                                policy: v.policy.clone(),
+                                pattern: v.rule.clone(),
+                                line: v.line,
+                            });
+                            g.edge(poln, rule, Edge::HasRule);
+                            rule_nodes.insert(key, rule);
+                            rule
+                        }
+                    };
                     g.edge(
                         rule,
                         sn,
@@ -356,23 +386,34 @@ impl BlastGraph {
                 }
             }
         }
-        // Ownership: team → secrets matching its `owns` patterns.
+        // Ownership: team → secrets matching its `owns` patterns. Only secrets some pipeline
+        // reaches are nodes; each pattern is matched over the index range of its literal part,
+        // not over every secret node.
+        let secrets = &analysis.secrets;
         for t in &inv.teams {
             let tn = g.node(Node::Team {
                 name: t.name.clone(),
             });
-            let secrets: Vec<(NodeIndex, String)> = g
-                .graph
-                .node_indices()
-                .filter_map(|i| match &g.graph[i] {
-                    Node::Secret { namespace, path } => Some((i, format!("{namespace}{path}"))),
-                    _ => None,
-                })
-                .collect();
-            for (sn, full) in secrets {
-                if t.owns.iter().any(|o| owns_match(o, &full)) {
-                    g.edge(tn, sn, Edge::Owns);
+            let mut owned: Vec<NodeIndex> = Vec::new();
+            for o in &t.owns {
+                let pattern = o.trim_start_matches('/');
+                let lit = match pattern.find('+') {
+                    Some(i) => &pattern[..i],
+                    None => pattern.strip_suffix('*').unwrap_or(pattern),
+                };
+                for id in secrets.ids_with_prefix(lit) {
+                    if let Some(&sn) = secret_nodes.get(&id) {
+                        if owns_match(o, secrets.full_path(id)) {
+                            owned.push(sn);
+                        }
+                    }
                 }
+            }
+            // In node order, as when every secret node was visited.
+            owned.sort_unstable();
+            owned.dedup();
+            for sn in owned {
+                g.edge(tn, sn, Edge::Owns);
             }
         }
         g

@@ -31,6 +31,7 @@ pub(super) fn admit(
     role: &JwtRole,
     cred: &Credential<'_>,
     server: &ServerInfo,
+    pre: Option<&Result<Registered, String>>,
 ) -> Admission {
     if role.effective_role_type() == "oidc" {
         return Admission::refused(format!(
@@ -54,11 +55,20 @@ pub(super) fn admit(
     let mut passed: Vec<String> = Vec::new();
 
     // 3. Registered claims, issuer, subject, audiences.
-    let reg = match Registered::parse(claims, strict_registered_keys(server)) {
-        Ok(r) => r,
-        Err(e) => return Admission::refused(e),
+    // Parsed once per credential by `admit_all` (the same claims are judged by every role).
+    let parsed;
+    let reg = match pre {
+        Some(r) => r,
+        None => {
+            parsed = Registered::parse(claims, strict_registered_keys(server));
+            &parsed
+        }
     };
-    if let Err(e) = check_issuer(mount, &reg, &mut a, &mut passed) {
+    let reg = match reg {
+        Ok(r) => r,
+        Err(e) => return Admission::refused(e.clone()),
+    };
+    if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
         return Admission::refused(e);
     }
     if !role.bound_subject.is_empty() {
@@ -222,6 +232,7 @@ pub(super) fn admit_cel(
     role: &CelRole,
     cred: &Credential<'_>,
     server: &ServerInfo,
+    pre: Option<&Result<Registered, String>>,
 ) -> Admission {
     let program = role
         .cel_program
@@ -245,11 +256,20 @@ pub(super) fn admit_cel(
     let mut a = Admission::new(Verdict::Unknown, String::new());
     a.conditions.push(signature_condition(mount));
     let mut passed = Vec::new();
-    let reg = match Registered::parse(claims, strict_registered_keys(server)) {
-        Ok(r) => r,
-        Err(e) => return Admission::refused(e),
+    // Parsed once per credential by `admit_all` (the same claims are judged by every role).
+    let parsed;
+    let reg = match pre {
+        Some(r) => r,
+        None => {
+            parsed = Registered::parse(claims, strict_registered_keys(server));
+            &parsed
+        }
     };
-    if let Err(e) = check_issuer(mount, &reg, &mut a, &mut passed) {
+    let reg = match reg {
+        Ok(r) => r,
+        Err(e) => return Admission::refused(e.clone()),
+    };
+    if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
         return Admission::refused(e);
     }
     if !role.bound_audiences.is_empty() && !role.bound_audiences.iter().any(|b| reg.aud.contains(b))

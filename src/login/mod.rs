@@ -370,6 +370,17 @@ pub fn admit(
     cred: &Credential<'_>,
     server: &ServerInfo,
 ) -> Admission {
+    admit_pre(mount, role, cred, server, None)
+}
+
+/// [`admit`] with the JWT's registered claims already parsed (`None`: parse them here).
+fn admit_pre(
+    mount: &AuthMount,
+    role: RoleRef<'_>,
+    cred: &Credential<'_>,
+    server: &ServerInfo,
+    registered: Option<&Result<jwt::Registered, String>>,
+) -> Admission {
     if !cred.method.serves_mount_type(&mount.mount_type) {
         return Admission::refused(format!(
             "the pipeline authenticates with {} but auth mount {:?} is of type {:?}",
@@ -377,8 +388,12 @@ pub fn admit(
         ));
     }
     let a = match (cred.method, role) {
-        (Method::Jwt | Method::Oidc, RoleRef::Jwt(r)) => jwt::admit(mount, r, cred, server),
-        (Method::Jwt | Method::Oidc, RoleRef::Cel(r)) => jwt::admit_cel(mount, r, cred, server),
+        (Method::Jwt | Method::Oidc, RoleRef::Jwt(r)) => {
+            jwt::admit(mount, r, cred, server, registered)
+        }
+        (Method::Jwt | Method::Oidc, RoleRef::Cel(r)) => {
+            jwt::admit_cel(mount, r, cred, server, registered)
+        }
         (Method::Kubernetes, RoleRef::Kubernetes(r)) => kubernetes::admit(mount, r, cred, server),
         (Method::AppRole, RoleRef::AppRole(r)) => approle::admit(mount, r, cred, server),
         (Method::Cert, RoleRef::Cert(r)) => cert::admit(mount, r, cred, server),
@@ -413,9 +428,20 @@ pub fn admit_all(
     cred: &Credential<'_>,
     server: &ServerInfo,
 ) -> Vec<(String, Admission)> {
+    // The registered claims of a JWT are the same for every role: parse them once.
+    let registered = match (cred.method, cred.claims) {
+        (Method::Jwt | Method::Oidc, Some(c)) => Some(jwt::Registered::parse(
+            c,
+            jwt::strict_registered_keys(server),
+        )),
+        _ => None,
+    };
     let mut out: Vec<(String, Admission)> = mount
         .roles()
-        .map(|r| (r.name().to_owned(), admit(mount, r, cred, server)))
+        .map(|r| {
+            let a = admit_pre(mount, r, cred, server, registered.as_ref());
+            (r.name().to_owned(), a)
+        })
         .collect();
     if cred.method == Method::Ldap && cred.method.serves_mount_type(&mount.mount_type) {
         if let Some((name, a)) = ldap::bare_login(mount, cred, server) {

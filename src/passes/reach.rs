@@ -3,7 +3,7 @@
 //! each one. Unknowns (coverage gaps, unresolved templates, undecidable admissions) are listed,
 //! never turned into "no access".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -93,7 +93,8 @@ pub struct SecretReach {
     pub namespace: String,
     /// Union over every role the pipeline can log into.
     pub capabilities: Vec<&'static str>,
-    pub via: Vec<Via>,
+    /// Shared between the secrets a rule decides for the same login (serialised as a list).
+    pub via: Arc<[Via]>,
     /// What the role named in the inventory alone gives (absent when none is named).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub configured_role_capabilities: Option<Vec<&'static str>>,
@@ -111,6 +112,102 @@ pub struct PipelineReach {
     pub roles: Vec<RoleReach>,
     pub secrets: Vec<SecretReach>,
     pub unknowns: Vec<Unknown>,
+}
+
+/// A reached secret while a pipeline is assembled: (secret id, capabilities, capabilities of the
+/// configured role, chains).
+type SecretRow = (u32, Caps, Option<Caps>, Arc<[Via]>);
+
+/// The selected pipelines of a reach run with their logins and compiled tokens
+/// ([`Analysis::prepare_reach`]).
+pub struct PreparedReach<'r, 'a> {
+    analysis: &'r Analysis<'a>,
+    selected: Vec<&'a Pipeline>,
+    logins: Vec<PipelineLogins<'a>>,
+    tokens: Vec<TokenReach>,
+    opts: ReachOptions,
+}
+
+impl PreparedReach<'_, '_> {
+    /// Number of selected pipelines.
+    pub fn len(&self) -> usize {
+        self.selected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.selected.is_empty()
+    }
+
+    /// What a pipeline's reach amounts to for a what-if, without its chains: the union of the
+    /// capabilities its possible logins' tokens grant, per secret id (ascending), and its possible
+    /// logins as (namespace, mount, role). Two reaches with equal summaries (over secret indexes
+    /// with the same paths) differ at most in their chains.
+    pub fn summary(&self, i: usize) -> ReachSummary {
+        let mut grants: Vec<(u32, Caps)> = Vec::new();
+        let mut roles = BTreeSet::new();
+        for l in &self.logins[i].0 {
+            if !l.admission.is_possible() {
+                continue;
+            }
+            roles.insert((
+                crate::model::namespace_path(&l.namespace.path).into_owned(),
+                mount_name(&l.mount.path),
+                l.role.clone(),
+            ));
+            if let Some(t) = l.token {
+                grants.extend(
+                    self.tokens[t]
+                        .grants
+                        .iter()
+                        .map(|&(sid, caps, _)| (sid, caps)),
+                );
+            }
+        }
+        grants.sort_unstable_by_key(|g| g.0);
+        let mut merged: Vec<(u32, Caps)> = Vec::with_capacity(grants.len());
+        for (sid, caps) in grants {
+            match merged.last_mut() {
+                Some(last) if last.0 == sid => last.1 |= caps,
+                _ => merged.push((sid, caps)),
+            }
+        }
+        ReachSummary {
+            grants: merged,
+            roles,
+        }
+    }
+
+    /// The reach of the selected pipelines at `indices` (each below [`len`](Self::len)), in
+    /// parallel, in the order given.
+    pub fn assemble_at(&self, indices: &[usize]) -> Vec<PipelineReach> {
+        indices
+            .par_iter()
+            .map(|&i| {
+                let (ls, unknowns) = &self.logins[i];
+                self.analysis
+                    .assemble(self.selected[i], ls, unknowns, &self.tokens, &self.opts)
+            })
+            .collect()
+    }
+
+    /// The reach of the selected pipelines in `range` (in inventory order), in parallel.
+    pub fn assemble(&self, range: std::ops::Range<usize>) -> Vec<PipelineReach> {
+        self.selected[range.clone()]
+            .par_iter()
+            .zip(self.logins[range].par_iter())
+            .map(|(p, (ls, unknowns))| {
+                self.analysis
+                    .assemble(p, ls, unknowns, &self.tokens, &self.opts)
+            })
+            .collect()
+    }
+}
+
+/// See [`PreparedReach::summary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachSummary {
+    pub grants: Vec<(u32, Caps)>,
+    pub roles: BTreeSet<(String, String, String)>,
 }
 
 /// Options of a reach run.
@@ -156,7 +253,10 @@ pub struct Analysis<'a> {
     pub index: SnapshotIndex<'a>,
     pub inventory: &'a Inventory,
     pub secrets: SecretIndex,
+    /// Every policy of the snapshot, parsed once, expired ones included (see `expired`).
     policies: FxHashMap<(String, String), Result<Arc<Policy>, String>>,
+    /// Policies past their expiration: the server ignores them, so tokens do not get them.
+    expired: BTreeSet<(String, String)>,
 }
 
 /// Mount types that hold no shared secrets to inventory (per-token cubbyholes, the identity and
@@ -203,23 +303,43 @@ impl<'a> Analysis<'a> {
                     .map(move |p| (crate::model::namespace_path(&ns.path).into_owned(), p.key()))
             })
             .collect();
-        let policies = sources
-            .into_par_iter()
-            .filter(|(k, _)| !expired.contains(k))
-            .map(|(k, src)| {
-                let parsed = acl::parse_policy(&src, &opts)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string());
-                (k, parsed)
-            })
-            .collect();
+        // Policies and the secret index are independent: build them side by side.
+        let (policies, secrets) = rayon::join(
+            || {
+                sources
+                    .into_par_iter()
+                    .map(|(k, src)| {
+                        let parsed = acl::parse_policy(&src, &opts)
+                            .map(Arc::new)
+                            .map_err(|e| e.to_string());
+                        (k, parsed)
+                    })
+                    .collect()
+            },
+            || SecretIndex::build(snapshot),
+        );
         Analysis {
             snapshot,
             index: snapshot.index(),
             inventory,
-            secrets: SecretIndex::build(snapshot),
+            secrets,
             policies,
+            expired,
         }
+    }
+
+    /// Every policy of the snapshot parsed (expired ones included), keyed by (namespace path,
+    /// name), for passes that describe policies rather than tokens (facts).
+    pub fn parsed_policies(&self) -> &FxHashMap<(String, String), Result<Arc<Policy>, String>> {
+        &self.policies
+    }
+
+    /// A policy a token can hold: parsed, or why not; `None` when it does not exist or expired.
+    fn live_policy(&self, key: &(String, String)) -> Option<&Result<Arc<Policy>, String>> {
+        if self.expired.contains(key) {
+            return None;
+        }
+        self.policies.get(key)
     }
 
     fn credential<'p>(p: &'p Pipeline) -> Credential<'p> {
@@ -320,7 +440,7 @@ impl<'a> Analysis<'a> {
     fn templated(&self, id: &TokenIdentity) -> bool {
         id.policies.iter().any(|p| {
             matches!(
-                self.policies.get(&(p.namespace.clone(), p.name.clone())),
+                self.live_policy(&(p.namespace.clone(), p.name.clone())),
                 Some(Ok(pol)) if pol.templated
             )
         })
@@ -339,7 +459,7 @@ impl<'a> Analysis<'a> {
             if !seen.insert((p.namespace.clone(), p.name.clone())) {
                 continue;
             }
-            match self.policies.get(&(p.namespace.clone(), p.name.clone())) {
+            match self.live_policy(&(p.namespace.clone(), p.name.clone())) {
                 Some(Ok(pol)) => parsed.push(pol.clone()),
                 Some(Err(e)) => unknowns.push(Unknown::new(
                     "policy",
@@ -405,15 +525,22 @@ impl<'a> Analysis<'a> {
                 if !s.namespace.starts_with(&identity.token_namespace) {
                     continue;
                 }
-                let d = acl.capabilities(&s.namespace, &s.path);
+                let full = self.secrets.full_path(id);
+                let (d, rule_id) = if full.starts_with('/') {
+                    // Not produced by the index today; keep the general path exact anyway.
+                    let d = acl.capabilities(&s.namespace, &s.path);
+                    let rid = d
+                        .rule
+                        .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
+                        .map(|i| i as u32);
+                    (d, rid)
+                } else {
+                    acl.capabilities_full(&s.namespace, full)
+                };
                 if d.caps.is_deny() || d.caps.is_empty() {
                     continue;
                 }
-                let rule_id = d
-                    .rule
-                    .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
-                    .unwrap_or(0) as u32;
-                grants.push((id, d.caps, rule_id));
+                grants.push((id, d.caps, rule_id.unwrap_or(0)));
             }
         }
         // Inventories that are incomplete where this ACL grants something.
@@ -456,9 +583,21 @@ impl<'a> Analysis<'a> {
         &self,
         pipelines: &[&'a Pipeline],
     ) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
+        let clock = std::time::Instant::now();
         let mut logins: Vec<PipelineLogins<'a>> =
             pipelines.par_iter().map(|p| self.logins(p)).collect();
+        let t_logins = clock.elapsed().as_secs_f64();
         let tokens = self.compile_logins(&mut logins);
+        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
+            eprintln!(
+                "reach: logins of {} pipelines in {t_logins:.3}s; {} distinct tokens compiled and \
+                 evaluated in {:.3}s ({} token grants)",
+                pipelines.len(),
+                tokens.len(),
+                clock.elapsed().as_secs_f64() - t_logins,
+                tokens.iter().map(|t| t.grants.len()).sum::<usize>(),
+            );
+        }
         (logins, tokens)
     }
 
@@ -551,6 +690,14 @@ impl<'a> Analysis<'a> {
 
     /// The reach of every selected pipeline.
     pub fn reach(&self, opts: &ReachOptions) -> Vec<PipelineReach> {
+        let prepared = self.prepare_reach(opts);
+        prepared.assemble(0..prepared.len())
+    }
+
+    /// Logins resolved and tokens compiled for the selected pipelines; their reach is then
+    /// assembled a range at a time ([`PreparedReach::assemble`]), so a caller can stream the
+    /// results of a large estate instead of holding all of them.
+    pub fn prepare_reach<'r>(&'r self, opts: &ReachOptions) -> PreparedReach<'r, 'a> {
         let selected: Vec<&'a Pipeline> = self
             .inventory
             .pipelines
@@ -558,11 +705,13 @@ impl<'a> Analysis<'a> {
             .filter(|p| opts.pipelines.is_empty() || opts.pipelines.contains(&p.name))
             .collect();
         let (logins, tokens) = self.prepare(&selected);
-        selected
-            .par_iter()
-            .zip(logins.par_iter())
-            .map(|(p, (ls, unknowns))| self.assemble(p, ls, unknowns, &tokens, opts))
-            .collect()
+        PreparedReach {
+            analysis: self,
+            selected,
+            logins,
+            tokens,
+            opts: opts.clone(),
+        }
     }
 
     fn assemble(
@@ -575,7 +724,11 @@ impl<'a> Analysis<'a> {
     ) -> PipelineReach {
         let mut unknowns: Vec<Unknown> = unknowns.to_vec();
         let mut roles = Vec::new();
-        let mut by_secret: BTreeMap<u32, (Caps, Option<Caps>, BTreeSet<Via>)> = BTreeMap::new();
+        // One row per (secret, login that grants it): (secret id, caps, configured login, chain
+        // list). Chains depend on the login and the deciding rule only, so each (login, rule)
+        // list is built once and shared by every secret that rule decides.
+        let mut rows: Vec<(u32, Caps, bool, u32)> = Vec::new();
+        let mut lists: Vec<Arc<[Via]>> = Vec::new();
         for l in logins {
             let possible = l.admission.is_possible();
             if !possible && !l.configured && !opts.all_roles {
@@ -590,36 +743,39 @@ impl<'a> Analysis<'a> {
             if let Some(t) = token {
                 unknowns.extend(t.unknowns.iter().cloned());
                 count = t.grants.len();
+                let ident = l.identity.as_ref().unwrap_or(&t.identity);
+                let mut by_rule: FxHashMap<u32, u32> = FxHashMap::default();
+                rows.reserve(t.grants.len());
                 for &(sid, caps, rule_id) in &t.grants {
-                    let entry = by_secret
-                        .entry(sid)
-                        .or_insert((Caps::NONE, None, BTreeSet::new()));
-                    entry.0 |= caps;
-                    if l.configured {
-                        entry.1 = Some(entry.1.unwrap_or(Caps::NONE) | caps);
-                    }
-                    let rule = t.acl.rule(rule_id);
-                    let ident = l.identity.as_ref().unwrap_or(&t.identity);
-                    for src in rule.deciding_sources() {
-                        for origin in ident
-                            .policies
-                            .iter()
-                            .filter(|r| r.name == src.policy && r.namespace == src.policy_namespace)
-                            .map(|r| r.origin.clone())
-                            .collect::<BTreeSet<_>>()
-                        {
-                            entry.2.insert(Via {
-                                role: l.role.clone(),
-                                mount: mount_name(&l.mount.path),
-                                policy: src.policy.clone(),
-                                rule: src.rule.clone(),
-                                line: src.line,
-                                policy_namespace: src.policy_namespace.clone(),
-                                origin,
-                                admission: verdict.as_str(),
-                            });
+                    let list = *by_rule.entry(rule_id).or_insert_with(|| {
+                        let rule = t.acl.rule(rule_id);
+                        let mut vias: BTreeSet<Via> = BTreeSet::new();
+                        for src in rule.deciding_sources() {
+                            for origin in ident
+                                .policies
+                                .iter()
+                                .filter(|r| {
+                                    r.name == src.policy && r.namespace == src.policy_namespace
+                                })
+                                .map(|r| r.origin.clone())
+                                .collect::<BTreeSet<_>>()
+                            {
+                                vias.insert(Via {
+                                    role: l.role.clone(),
+                                    mount: mount_name(&l.mount.path),
+                                    policy: src.policy.clone(),
+                                    rule: src.rule.clone(),
+                                    line: src.line,
+                                    policy_namespace: src.policy_namespace.clone(),
+                                    origin,
+                                    admission: verdict.as_str(),
+                                });
+                            }
                         }
-                    }
+                        lists.push(vias.into_iter().collect());
+                        (lists.len() - 1) as u32
+                    });
+                    rows.push((sid, caps, l.configured, list));
                 }
             }
             roles.push(RoleReach {
@@ -646,10 +802,40 @@ impl<'a> Analysis<'a> {
                 secrets: count,
             });
         }
+        // By secret id; stable, so a secret's rows stay in login order.
+        rows.sort_by_key(|r| r.0);
+        let mut by_secret: Vec<SecretRow> = Vec::new();
+        let mut merged: FxHashMap<Vec<u32>, Arc<[Via]>> = FxHashMap::default();
+        for group in rows.chunk_by(|a, b| a.0 == b.0) {
+            let mut caps = Caps::NONE;
+            let mut conf: Option<Caps> = None;
+            for &(_, c, configured, _) in group {
+                caps |= c;
+                if configured {
+                    conf = Some(conf.unwrap_or(Caps::NONE) | c);
+                }
+            }
+            let via = if group.len() == 1 {
+                lists[group[0].3 as usize].clone()
+            } else {
+                let mut ids: Vec<u32> = group.iter().map(|r| r.3).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                merged
+                    .entry(ids)
+                    .or_insert_with_key(|ids| {
+                        let all: BTreeSet<&Via> =
+                            ids.iter().flat_map(|&i| lists[i as usize].iter()).collect();
+                        all.into_iter().cloned().collect()
+                    })
+                    .clone()
+            };
+            by_secret.push((group[0].0, caps, conf, via));
+        }
         let has_configured = logins.iter().any(|l| l.configured);
         let secrets = by_secret
             .into_iter()
-            .map(|(sid, (caps, conf, via))| {
+            .map(|(sid, caps, conf, via)| {
                 let s = self.secrets.get(sid);
                 if s.kind == SecretKind::Unmodelled {
                     unknowns.push(Unknown::new(
@@ -663,7 +849,7 @@ impl<'a> Analysis<'a> {
                     key: s.key.clone(),
                     namespace: s.namespace.clone(),
                     capabilities: caps.names(),
-                    via: via.into_iter().collect(),
+                    via,
                     configured_role_capabilities: has_configured
                         .then(|| conf.unwrap_or(Caps::NONE).names()),
                     caps,

@@ -6,6 +6,9 @@
 //! then evaluated exactly with [`Acl::capabilities`]. The cost follows the size of the reach, not
 //! the size of the estate.
 
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::acl::policy::RuleKind;
@@ -37,18 +40,28 @@ impl Secret {
 #[derive(Debug, Default)]
 pub struct SecretIndex {
     pub secrets: Vec<Secret>,
-    /// Full paths in sorted order, parallel to `secrets`.
+    /// Full paths in sorted order, parallel to `secrets` (looked up by binary search).
     full: Vec<Box<str>>,
-    by_full: FxHashMap<Box<str>, u32>,
+    /// The secrets each segment-wildcard pattern may match, computed once per pattern: tokens
+    /// share policies, so the same `+` rule is seen by many ACLs.
+    segment_matches: Mutex<FxHashMap<Box<str>, Arc<[u32]>>>,
 }
 
 impl SecretIndex {
     pub fn build(snapshot: &Snapshot) -> SecretIndex {
-        let mut all: Vec<(Box<str>, Secret)> = Vec::new();
-        for ns in &snapshot.namespaces {
-            let ns_path = crate::model::namespace_path(&ns.path).into_owned();
-            for m in &ns.secret_mounts {
-                for sp in m.secret_paths() {
+        let mounts: Vec<(String, &crate::model::SecretMount)> = snapshot
+            .namespaces
+            .iter()
+            .flat_map(|ns| {
+                let ns_path = crate::model::namespace_path(&ns.path).into_owned();
+                ns.secret_mounts.iter().map(move |m| (ns_path.clone(), m))
+            })
+            .collect();
+        // Mounts in parallel; collected in snapshot order (rayon keeps it).
+        let mut all: Vec<(Box<str>, Secret)> = mounts
+            .par_iter()
+            .flat_map_iter(|(ns_path, m)| {
+                m.secret_paths().into_iter().map(move |sp| {
                     let s = Secret {
                         namespace: ns_path.clone(),
                         mount: m.path.clone(),
@@ -56,20 +69,19 @@ impl SecretIndex {
                         path: sp.api_path,
                         kind: sp.kind,
                     };
-                    all.push((s.full_path().into_boxed_str(), s));
-                }
-            }
-        }
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+                    (s.full_path().into_boxed_str(), s)
+                })
+            })
+            .collect();
+        // Stable, so the first of equal full paths is kept, as before.
+        all.par_sort_by(|a, b| a.0.cmp(&b.0));
         all.dedup_by(|a, b| a.0 == b.0);
-        let mut idx = SecretIndex::default();
-        idx.by_full.reserve(all.len());
-        for (i, (full, s)) in all.into_iter().enumerate() {
-            idx.by_full.insert(full.clone(), i as u32);
-            idx.full.push(full);
-            idx.secrets.push(s);
+        let (full, secrets) = all.into_iter().unzip();
+        SecretIndex {
+            secrets,
+            full,
+            segment_matches: Mutex::default(),
         }
-        idx
     }
 
     pub fn len(&self) -> usize {
@@ -86,12 +98,36 @@ impl SecretIndex {
 
     /// The secret at a namespace-qualified path.
     pub fn find(&self, full_path: &str) -> Option<u32> {
-        self.by_full.get(full_path).copied()
+        self.full
+            .binary_search_by(|p| (**p).cmp(full_path))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// Whether two indexes hold the same secrets under the same ids: equal full paths, split
+    /// into namespace and path the same way.
+    pub fn same_paths(&self, other: &SecretIndex) -> bool {
+        self.full == other.full
+            && self
+                .secrets
+                .iter()
+                .zip(&other.secrets)
+                .all(|(a, b)| a.namespace == b.namespace)
+    }
+
+    /// The namespace-qualified path of a secret (`namespace + path`).
+    pub fn full_path(&self, id: u32) -> &str {
+        &self.full[id as usize]
     }
 
     /// Whether some secret's full path starts with `prefix`.
     pub fn any_with_prefix(&self, prefix: &str) -> bool {
         !self.range(prefix).is_empty()
+    }
+
+    /// Ids of the secrets whose full path starts with `prefix`.
+    pub fn ids_with_prefix(&self, prefix: &str) -> impl Iterator<Item = u32> {
+        self.range(prefix).map(|i| i as u32)
     }
 
     /// Ids of the secrets whose full path starts with `prefix`.
@@ -118,20 +154,39 @@ impl SecretIndex {
                     let prefix = rule.pattern.strip_suffix('*').unwrap_or(&rule.pattern);
                     out.extend(self.range(prefix).map(|i| i as u32));
                 }
-                RuleKind::Segment => {
-                    // Everything up to the first `+` is literal.
-                    let lit = &rule.pattern[..rule.pattern.find('+').unwrap_or(0)];
-                    out.extend(
-                        self.range(lit)
-                            .filter(|&i| segment_may_match(&rule.pattern, &self.full[i]))
-                            .map(|i| i as u32),
-                    );
-                }
+                RuleKind::Segment => out.extend_from_slice(&self.segment_candidates(&rule.pattern)),
             }
         }
         out.sort_unstable();
         out.dedup();
         out
+    }
+}
+
+impl SecretIndex {
+    /// The secrets a segment-wildcard pattern (namespace-qualified, `+` segments, optionally
+    /// ending in `*`) matches, ascending; memoized per pattern.
+    pub fn segment_candidates(&self, pattern: &str) -> Arc<[u32]> {
+        if let Some(hit) = self
+            .segment_matches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(pattern)
+        {
+            return hit.clone();
+        }
+        // Everything up to the first `+` is literal.
+        let lit = &pattern[..pattern.find('+').unwrap_or(0)];
+        let ids: Arc<[u32]> = self
+            .range(lit)
+            .filter(|&i| segment_may_match(pattern, &self.full[i]))
+            .map(|i| i as u32)
+            .collect();
+        self.segment_matches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pattern.into(), ids.clone());
+        ids
     }
 }
 
@@ -142,14 +197,20 @@ fn segment_may_match(pattern: &str, path: &str) -> bool {
         Some(p) => (p, true),
         None => (pattern, false),
     };
-    let ps: Vec<&str> = pat.split('/').collect();
-    let xs: Vec<&str> = path.split('/').collect();
-    if xs.len() < ps.len() || (!prefix && xs.len() != ps.len()) {
-        return false;
+    // Walk both in lockstep, without allocating: every pattern segment needs a path segment.
+    let mut ps = pat.split('/').peekable();
+    let mut xs = path.split('/');
+    while let Some(p) = ps.next() {
+        let Some(x) = xs.next() else {
+            return false;
+        };
+        let last = ps.peek().is_none();
+        if !(p == "+" || p == x || (prefix && last && x.starts_with(p))) {
+            return false;
+        }
     }
-    ps.iter().enumerate().all(|(i, p)| {
-        *p == "+" || *p == xs[i] || (prefix && i == ps.len() - 1 && xs[i].starts_with(p))
-    })
+    // An exact pattern needs exactly as many segments; a prefix pattern at least as many.
+    prefix || xs.next().is_none()
 }
 
 #[cfg(test)]
@@ -163,5 +224,10 @@ mod tests {
         assert!(segment_may_match("secret/+/x*", "secret/a/xyz/w"));
         assert!(segment_may_match("secret/+/*", "secret/a/b/c"));
         assert!(!segment_may_match("secret/+/*", "secret/a"));
+        assert!(!segment_may_match("secret/+/x", "secret/a"));
+        assert!(segment_may_match("+", "a"));
+        assert!(!segment_may_match("+", "a/b"));
+        assert!(segment_may_match("a/+/", "a/b/"));
+        assert!(!segment_may_match("a/+/", "a/b/c"));
     }
 }

@@ -343,7 +343,7 @@ pub fn pipeline_view(
     let mut ups: Vec<BTreeMap<Detail, BTreeSet<String>>> = Vec::with_capacity(reach.secrets.len());
     for s in &reach.secrets {
         let mut u: BTreeMap<Detail, BTreeSet<String>> = BTreeMap::new();
-        for v in &s.via {
+        for v in s.via.iter() {
             let rns = role_ns
                 .get(&(v.mount.clone(), v.role.clone()))
                 .cloned()
