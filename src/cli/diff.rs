@@ -94,15 +94,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         _ => bail!("give --base and --head, or --snapshot with --apply"),
     };
-    let mut report = diff::diff(&base, &head, inventory.as_ref());
-    report.changes = changes;
-    report.unknowns.extend(unknowns);
     let config = super::diff_findings::FindingsConfig {
         queries: args.queries.clone(),
         suppress: args.suppress.clone(),
     };
-    report.findings =
-        super::diff_findings::findings_delta(&base, &head, inventory.as_ref(), &config)?;
+    let judge = super::diff_findings::Judge::new(&config)?;
+    let (mut report, before, after) =
+        diff::diff_and_judge(&base, &head, inventory.as_ref(), |a| judge.findings(a));
+    report.changes = changes;
+    report.unknowns.extend(unknowns);
+    report.findings = super::diff_findings::delta(&before?, &after?);
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

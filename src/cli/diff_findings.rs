@@ -13,8 +13,7 @@ use anyhow::Result;
 
 use crate::diff::FindingsDelta;
 use crate::facts::FactsOptions;
-use crate::inventory::Inventory;
-use crate::model::Snapshot;
+use crate::passes::reach::Analysis;
 use crate::rules::engine::RunOptions;
 use crate::rules::{Finding, RuleSet, Suppressions};
 
@@ -28,34 +27,39 @@ pub struct FindingsConfig {
     pub suppress: Option<PathBuf>,
 }
 
-/// New and resolved findings between two estates.
-pub fn findings_delta(
-    base: &Snapshot,
-    head: &Snapshot,
-    inventory: Option<&Inventory>,
-    config: &FindingsConfig,
-) -> Result<FindingsDelta> {
-    let mut rules = RuleSet::builtin();
-    for dir in &config.queries {
-        rules.add_dir(dir)?;
+/// The rules and options that judge each side of a what-if.
+pub struct Judge {
+    rules: RuleSet,
+    run: RunOptions,
+    facts: FactsOptions,
+}
+
+impl Judge {
+    pub fn new(config: &FindingsConfig) -> Result<Judge> {
+        let mut rules = RuleSet::builtin();
+        for dir in &config.queries {
+            rules.add_dir(dir)?;
+        }
+        let run = RunOptions {
+            suppressions: match &config.suppress {
+                Some(p) => Some(Suppressions::load(p)?),
+                None => None,
+            },
+            ..RunOptions::default()
+        };
+        Ok(Judge {
+            rules,
+            run,
+            facts: FactsOptions::default(),
+        })
     }
-    let run = RunOptions {
-        suppressions: match &config.suppress {
-            Some(p) => Some(Suppressions::load(p)?),
-            None => None,
-        },
-        ..RunOptions::default()
-    };
-    let empty = Inventory::default();
-    let inventory = inventory.unwrap_or(&empty);
-    let opts = FactsOptions::default();
-    let judge = |snapshot: &Snapshot| -> Result<Vec<Finding>> {
-        let facts = crate::facts::build(snapshot, inventory, &opts);
+
+    /// The findings of one side, from the analysis the reach delta was computed on.
+    pub fn findings(&self, analysis: &Analysis<'_>) -> Result<Vec<Finding>> {
+        let facts = crate::facts::build_with(analysis, &self.facts);
         let json = serde_json::to_string(&facts)?;
-        Ok(rules.run(&json, &run)?.findings)
-    };
-    let (before, after) = (judge(base)?, judge(head)?);
-    Ok(delta(&before, &after))
+        Ok(self.rules.run(&json, &self.run)?.findings)
+    }
 }
 
 fn key(f: &Finding) -> (&str, &str) {
@@ -65,7 +69,7 @@ fn key(f: &Finding) -> (&str, &str) {
 /// Findings of `after` whose key `before` lacks (new), the reverse (resolved), and findings of
 /// both whose severity or message differs (changed), in the findings' usual order (most severe
 /// first).
-fn delta(before: &[Finding], after: &[Finding]) -> FindingsDelta {
+pub fn delta(before: &[Finding], after: &[Finding]) -> FindingsDelta {
     let by_key_before: BTreeMap<_, &Finding> = before.iter().map(|f| (key(f), f)).collect();
     let keys_after: BTreeSet<_> = after.iter().map(key).collect();
     let to_value = |f: &Finding| serde_json::to_value(f).expect("a finding serialises");

@@ -149,16 +149,39 @@ const CHUNK: usize = 256;
 /// Compare the reach of every pipeline in `base` and `head`. Without an inventory every role is a
 /// virtual pipeline (role-level what-if).
 pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> DiffReport {
-    let pipelines = match inventory {
-        Some(inv) if unique_names(inv) => diff_streamed(base, head, inv),
-        _ => diff_whole(base, head, inventory),
+    diff_and_judge(base, head, inventory, |_| ()).0
+}
+
+/// [`diff`], and `judge` run on the analysis of each side (base, then head), e.g. the findings
+/// rules: with an inventory the analyses the reach delta was computed on are reused, so a
+/// what-if with findings builds each side's analysis once. Without an inventory (role-level
+/// what-if) `judge` gets an analysis with an empty inventory.
+pub fn diff_and_judge<T: Send>(
+    base: &Snapshot,
+    head: &Snapshot,
+    inventory: Option<&Inventory>,
+    judge: impl Fn(&Analysis<'_>) -> T + Sync,
+) -> (DiffReport, T, T) {
+    let (pipelines, before, after) = match inventory {
+        Some(inv) if unique_names(inv) => diff_streamed(base, head, inv, &judge),
+        _ => {
+            let pipelines = diff_whole(base, head, inventory);
+            let empty = Inventory::default();
+            let inv = inventory.unwrap_or(&empty);
+            let (before, after) = rayon::join(
+                || judge(&Analysis::new(base, inv)),
+                || judge(&Analysis::new(head, inv)),
+            );
+            (pipelines, before, after)
+        }
     };
-    DiffReport {
+    let report = DiffReport {
         pipelines,
         findings: FindingsDelta::default(),
         changes: Vec::new(),
         unknowns: Vec::new(),
-    }
+    };
+    (report, before, after)
 }
 
 fn unique_names(inv: &Inventory) -> bool {
@@ -168,7 +191,12 @@ fn unique_names(inv: &Inventory) -> bool {
 
 /// With an inventory both sides select the same pipelines in the same order: compare them a
 /// chunk at a time (each side assembled in parallel), so neither side's whole reach is held.
-fn diff_streamed(base: &Snapshot, head: &Snapshot, inv: &Inventory) -> Vec<PipelineDelta> {
+fn diff_streamed<T: Send>(
+    base: &Snapshot,
+    head: &Snapshot,
+    inv: &Inventory,
+    judge: &(impl Fn(&Analysis<'_>) -> T + Sync),
+) -> (Vec<PipelineDelta>, T, T) {
     let (ba, ha) = rayon::join(|| Analysis::new(base, inv), || Analysis::new(head, inv));
     let opts = ReachOptions::default();
     let (bp, hp) = rayon::join(|| ba.prepare_reach(&opts), || ha.prepare_reach(&opts));
@@ -200,7 +228,9 @@ fn diff_streamed(base: &Snapshot, head: &Snapshot, inv: &Inventory) -> Vec<Pipel
     }
     // By name, as the whole comparison orders them.
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
+    drop((bp, hp));
+    let (before, after) = rayon::join(|| judge(&ba), || judge(&ha));
+    (out, before, after)
 }
 
 /// Both sides whole, matched by name (role-level what-if, or duplicate pipeline names).
