@@ -100,7 +100,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let judge = super::diff_findings::Judge::new(&config)?;
     let (mut report, before, after) =
-        diff::diff_and_judge(&base, &head, inventory.as_ref(), |a| judge.findings(a));
+        diff::diff_and_judge(&base, &head, inventory.as_ref(), |a, p| {
+            judge.findings(a, p)
+        });
     report.changes = changes;
     report.unknowns.extend(unknowns);
     report.findings = super::diff_findings::delta(&before?, &after?);

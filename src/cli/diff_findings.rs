@@ -55,8 +55,12 @@ impl Judge {
     }
 
     /// The findings of one side, from the analysis the reach delta was computed on.
-    pub fn findings(&self, analysis: &Analysis<'_>) -> Result<Vec<Finding>> {
-        let facts = crate::facts::build_with(analysis, &self.facts);
+    pub fn findings<'a>(
+        &self,
+        analysis: &Analysis<'a>,
+        prepared: Option<crate::diff::Prepared<'a>>,
+    ) -> Result<Vec<Finding>> {
+        let facts = crate::facts::build_from(analysis, &self.facts, prepared);
         let json = serde_json::to_string(&facts)?;
         Ok(self.rules.run(&json, &self.run)?.findings)
     }

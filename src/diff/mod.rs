@@ -13,7 +13,9 @@ use crate::acl::Caps;
 use crate::graph::owns_match;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
-use crate::passes::reach::{Analysis, PipelineReach, ReachOptions, SecretReach, Via};
+use crate::passes::reach::{
+    Analysis, PipelineLogins, PipelineReach, ReachOptions, SecretReach, TokenReach, Via,
+};
 
 /// Access a pipeline gains on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -149,18 +151,22 @@ const CHUNK: usize = 256;
 /// Compare the reach of every pipeline in `base` and `head`. Without an inventory every role is a
 /// virtual pipeline (role-level what-if).
 pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> DiffReport {
-    diff_and_judge(base, head, inventory, |_| ()).0
+    diff_and_judge(base, head, inventory, |_, _| ()).0
 }
+
+/// Logins and compiled tokens of every pipeline of the inventory, in inventory order.
+pub type Prepared<'a> = (Vec<PipelineLogins<'a>>, Vec<TokenReach>);
 
 /// [`diff`], and `judge` run on the analysis of each side (base, then head), e.g. the findings
 /// rules: with an inventory the analyses the reach delta was computed on are reused, so a
-/// what-if with findings builds each side's analysis once. Without an inventory (role-level
-/// what-if) `judge` gets an analysis with an empty inventory.
+/// what-if with findings builds each side's analysis, logins and tokens once (`judge` gets the
+/// logins and tokens of every pipeline when they were computed). Without an inventory
+/// (role-level what-if) `judge` gets an analysis with an empty inventory and `None`.
 pub fn diff_and_judge<T: Send>(
     base: &Snapshot,
     head: &Snapshot,
     inventory: Option<&Inventory>,
-    judge: impl Fn(&Analysis<'_>) -> T + Sync,
+    judge: impl for<'x> Fn(&Analysis<'x>, Option<Prepared<'x>>) -> T + Sync,
 ) -> (DiffReport, T, T) {
     let (pipelines, before, after) = match inventory {
         Some(inv) if unique_names(inv) => diff_streamed(base, head, inv, &judge),
@@ -169,8 +175,8 @@ pub fn diff_and_judge<T: Send>(
             let empty = Inventory::default();
             let inv = inventory.unwrap_or(&empty);
             let (before, after) = rayon::join(
-                || judge(&Analysis::new(base, inv)),
-                || judge(&Analysis::new(head, inv)),
+                || judge(&Analysis::new(base, inv), None),
+                || judge(&Analysis::new(head, inv), None),
             );
             (pipelines, before, after)
         }
@@ -195,7 +201,7 @@ fn diff_streamed<T: Send>(
     base: &Snapshot,
     head: &Snapshot,
     inv: &Inventory,
-    judge: &(impl Fn(&Analysis<'_>) -> T + Sync),
+    judge: &(impl for<'x> Fn(&Analysis<'x>, Option<Prepared<'x>>) -> T + Sync),
 ) -> (Vec<PipelineDelta>, T, T) {
     let (ba, ha) = rayon::join(|| Analysis::new(base, inv), || Analysis::new(head, inv));
     let opts = ReachOptions::default();
@@ -228,8 +234,8 @@ fn diff_streamed<T: Send>(
     }
     // By name, as the whole comparison orders them.
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    drop((bp, hp));
-    let (before, after) = rayon::join(|| judge(&ba), || judge(&ha));
+    let (bparts, hparts) = (bp.into_parts(), hp.into_parts());
+    let (before, after) = rayon::join(|| judge(&ba, Some(bparts)), || judge(&ha, Some(hparts)));
     (out, before, after)
 }
 

@@ -24,7 +24,7 @@ use crate::acl::{self, Caps};
 use crate::inventory::{Inventory, Pipeline};
 use crate::login::{calculate_ttl, resolve_token_type};
 use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
-use crate::passes::reach::{Analysis, Login, TokenReach};
+use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
 use escalation::{Escalations, Gained, Reached, Step};
 use paths::{Owners, Pattern};
 
@@ -701,6 +701,17 @@ pub fn build(snapshot: &Snapshot, inventory: &Inventory, opts: &FactsOptions) ->
 
 /// [`build`] on an existing analysis.
 pub fn build_with(analysis: &Analysis<'_>, opts: &FactsOptions) -> Facts {
+    build_from(analysis, opts, None)
+}
+
+/// [`build_with`], reusing logins and tokens already resolved for every pipeline of the
+/// inventory, in inventory order (what [`Analysis::prepare`] returns for all of them, e.g. from
+/// a what-if's reach pass).
+pub fn build_from<'a>(
+    analysis: &Analysis<'a>,
+    opts: &FactsOptions,
+    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
+) -> Facts {
     let clock = std::time::Instant::now();
     let debug = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
     let lap = |what: &str| {
@@ -724,7 +735,10 @@ pub fn build_with(analysis: &Analysis<'_>, opts: &FactsOptions) -> Facts {
         .collect();
     let pipes: Vec<&Pipeline> = inv.pipelines.iter().collect();
     lap("owners and policies parsed");
-    let (logins, tokens) = analysis.prepare(&pipes);
+    let (logins, tokens) = match prepared {
+        Some((logins, tokens)) if logins.len() == pipes.len() => (logins, tokens),
+        _ => analysis.prepare(&pipes),
+    };
     lap("logins and token reach");
 
     // Per-token: interned wildcard sources and policy names, and escalations.

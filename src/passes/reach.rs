@@ -128,6 +128,13 @@ pub struct PreparedReach<'r, 'a> {
     opts: ReachOptions,
 }
 
+impl<'a> PreparedReach<'_, 'a> {
+    /// The logins and compiled tokens, for passes that need them too (the facts of a what-if).
+    pub fn into_parts(self) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
+        (self.logins, self.tokens)
+    }
+}
+
 impl PreparedReach<'_, '_> {
     /// Number of selected pipelines.
     pub fn len(&self) -> usize {
