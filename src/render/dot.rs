@@ -130,6 +130,23 @@ struct GroupNodes {
     ids: Vec<String>,
 }
 
+/// The distinct values in sorted order; a value's grouping key is its index ([`key_of`]), and
+/// the vector maps a key back to its value.
+fn sorted_distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    values
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The key of a value listed by [`sorted_distinct`].
+fn key_of(sorted: &[String], value: &str) -> u32 {
+    sorted
+        .binary_search_by(|x| x.as_str().cmp(value))
+        .expect("the value was listed") as u32
+}
+
 /// Draw groups of secrets keyed `[owner, namespace]`; `nss` maps namespace ranks to paths.
 /// `team` is the viewer's team (for tones). Returns the node id of each group.
 #[allow(clippy::too_many_arguments)]
@@ -675,24 +692,13 @@ pub fn pipeline_view(
         .map(|s| owners.of(s.secret_id))
         .collect();
     let ranks = OwnerRanks::new(owner_names.iter().copied(), team);
-    let nss: Vec<String> = reach
-        .secrets
-        .iter()
-        .map(|s| s.namespace.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let ns_rank: BTreeMap<&str, u32> = nss
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i as u32))
-        .collect();
+    let nss = sorted_distinct(reach.secrets.iter().map(|s| s.namespace.clone()));
     let mut items: Vec<Item> = reach
         .secrets
         .iter()
         .enumerate()
         .map(|(i, s)| Item {
-            head: [ranks.rank(owner_names[i]), ns_rank[s.namespace.as_str()]],
+            head: [ranks.rank(owner_names[i]), key_of(&nss, &s.namespace)],
             path: &s.path,
             id: i as u32,
         })
@@ -1232,20 +1238,14 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
     let lvl3 = teams_with_pipes.len() + owners_with_secrets.len() + legend <= max_nodes;
     if lvl1 || lvl2 {
         let ranks = OwnerRanks::new(all_owners.iter().copied(), None);
-        let nss: Vec<String> = analysis
-            .snapshot
-            .namespaces
-            .iter()
-            .map(|n| crate::model::namespace_path(&n.path).into_owned())
-            .chain(idx.secrets.iter().map(|s| s.namespace.clone()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let ns_rank: BTreeMap<&str, u32> = nss
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.as_str(), i as u32))
-            .collect();
+        let nss = sorted_distinct(
+            analysis
+                .snapshot
+                .namespaces
+                .iter()
+                .map(|n| crate::model::namespace_path(&n.path).into_owned())
+                .chain(idx.secrets.iter().map(|s| s.namespace.clone())),
+        );
         // Pipeline nodes.
         let mut src_of_pipe: Vec<String> = Vec::with_capacity(total_pipes);
         for (i, p) in est.pipelines.iter().enumerate() {
@@ -1309,7 +1309,7 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
                 Item {
                     head: [
                         ranks.rank(all_owners[sid as usize]),
-                        ns_rank[s.namespace.as_str()],
+                        key_of(&nss, &s.namespace),
                     ],
                     path: &s.path,
                     id: sid,
@@ -1701,24 +1701,14 @@ fn teams_focus(
         );
     }
     // The focus team's secrets, grouped.
-    let nss: Vec<String> = my_secrets
-        .iter()
-        .map(|&s| idx.get(s).namespace.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let ns_rank: BTreeMap<&str, u32> = nss
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i as u32))
-        .collect();
+    let nss = sorted_distinct(my_secrets.iter().map(|&s| idx.get(s).namespace.clone()));
     let ranks = OwnerRanks::new(std::iter::once(Some(fname)), Some(fname));
     let mut items: Vec<Item> = my_secrets
         .iter()
         .map(|&sid| {
             let s = idx.get(sid);
             Item {
-                head: [0, ns_rank[s.namespace.as_str()]],
+                head: [0, key_of(&nss, &s.namespace)],
                 path: &s.path,
                 id: sid,
             }
@@ -1935,36 +1925,14 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
         ));
     }
     // Secrets keyed [namespace, mount].
-    let nss: Vec<String> = idx
-        .secrets
-        .iter()
-        .map(|s| s.namespace.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mounts: Vec<String> = idx
-        .secrets
-        .iter()
-        .map(|s| s.mount.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let ns_rank: BTreeMap<&str, u32> = nss
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (x.as_str(), i as u32))
-        .collect();
-    let m_rank: BTreeMap<&str, u32> = mounts
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (x.as_str(), i as u32))
-        .collect();
+    let nss = sorted_distinct(idx.secrets.iter().map(|s| s.namespace.clone()));
+    let mounts = sorted_distinct(idx.secrets.iter().map(|s| s.mount.clone()));
     let mut items: Vec<Item> = idx
         .secrets
         .iter()
         .enumerate()
         .map(|(i, s)| Item {
-            head: [ns_rank[s.namespace.as_str()], m_rank[s.mount.as_str()]],
+            head: [key_of(&nss, &s.namespace), key_of(&mounts, &s.mount)],
             path: &s.path,
             id: i as u32,
         })
