@@ -171,29 +171,7 @@ fn findings(analysis: &Analysis<'_>, rules: &RuleSet) -> usize {
 fn one_role_changed(path: &std::path::Path) -> Snapshot {
     let text = std::fs::read_to_string(path).expect("snapshot text");
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("snapshot JSON");
-    'done: for ns in v["namespaces"].as_array_mut().expect("namespaces") {
-        let Some(policy) = ns["policies"]
-            .as_array()
-            .and_then(|p| p.last())
-            .and_then(|p| p["name"].as_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        for m in ns["auth_mounts"].as_array_mut().into_iter().flatten() {
-            let Some(kinds) = m.get_mut("roles").and_then(|r| r.as_object_mut()) else {
-                continue;
-            };
-            for roles in kinds.values_mut() {
-                for r in roles.as_array_mut().into_iter().flatten() {
-                    if let Some(tp) = r.get_mut("token_policies").and_then(|t| t.as_array_mut()) {
-                        tp.push(policy.into());
-                        break 'done;
-                    }
-                }
-            }
-        }
-    }
+    assert!(blastmap::synth::change_one_role(&mut v), "a role to change");
     Snapshot::from_json_str(&v.to_string(), "head.json").expect("changed snapshot loads")
 }
 

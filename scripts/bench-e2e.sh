@@ -98,7 +98,8 @@ for step in $STEPS; do
             echo "diff      skipped: python3 is needed to make the head snapshot" >&2
             continue
         fi
-        # The head: the first role with token policies gets the last policy of its namespace.
+        # The head: the first role with token policies gets the last policy of its namespace
+        # (as blastmap::synth::change_one_role does for the benchmarks and tests/perf_golden.rs).
         python3 - "$SNAP" "$DIR/head.json" <<'PY'
 import json, sys
 snap = json.load(open(sys.argv[1]))

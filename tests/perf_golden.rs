@@ -50,33 +50,11 @@ fn run_member(args: &[&str], member: &str) -> String {
 }
 
 /// `head`: `snapshot` with the first role that has token policies given the last policy of its
-/// namespace (the same change as `benches/pipeline.rs` and `scripts/bench-e2e.sh`).
+/// namespace (`blastmap::synth::change_one_role`, also used by `benches/pipeline.rs`).
 fn one_role_changed(snapshot: &Path, head: &Path) {
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(snapshot).unwrap()).unwrap();
-    'done: for ns in v["namespaces"].as_array_mut().unwrap() {
-        let Some(policy) = ns["policies"]
-            .as_array()
-            .and_then(|p| p.last())
-            .and_then(|p| p["name"].as_str())
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        for m in ns["auth_mounts"].as_array_mut().into_iter().flatten() {
-            let Some(kinds) = m.get_mut("roles").and_then(|r| r.as_object_mut()) else {
-                continue;
-            };
-            for roles in kinds.values_mut() {
-                for r in roles.as_array_mut().into_iter().flatten() {
-                    if let Some(tp) = r.get_mut("token_policies").and_then(|t| t.as_array_mut()) {
-                        tp.push(policy.into());
-                        break 'done;
-                    }
-                }
-            }
-        }
-    }
+    assert!(blastmap::synth::change_one_role(&mut v), "a role to change");
     std::fs::write(head, v.to_string()).unwrap();
 }
 

@@ -269,3 +269,36 @@ pub fn inventory_yaml(inventory: &Inventory, params: &Params) -> Result<String, 
         params.seed
     ))
 }
+
+/// The what-if the benchmarks and `tests/perf_golden.rs` measure (issue 7: a one-line change to a
+/// large estate), applied to a snapshot as JSON: the first role with token policies also gets the
+/// last policy of its namespace. False when no role has token policies.
+pub fn change_one_role(snapshot: &mut serde_json::Value) -> bool {
+    let Some(namespaces) = snapshot["namespaces"].as_array_mut() else {
+        return false;
+    };
+    for ns in namespaces {
+        let Some(policy) = ns["policies"]
+            .as_array()
+            .and_then(|p| p.last())
+            .and_then(|p| p["name"].as_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        for m in ns["auth_mounts"].as_array_mut().into_iter().flatten() {
+            let Some(kinds) = m.get_mut("roles").and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            for roles in kinds.values_mut() {
+                for r in roles.as_array_mut().into_iter().flatten() {
+                    if let Some(tp) = r.get_mut("token_policies").and_then(|t| t.as_array_mut()) {
+                        tp.push(policy.into());
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    false
+}
