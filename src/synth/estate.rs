@@ -473,66 +473,41 @@ fn build_namespace(
         ..Listing::complete()
     };
     let team_list: Vec<&TeamPlan> = ns.teams.iter().map(|&t| &teams[t]).collect();
-    let kv2_keys = team_list.iter().map(|t| t.kv2).sum::<usize>() + ns.kv2;
-    let mut keys = KeyList::with_capacity(kv2_keys, kv2_keys * 44);
     let mut buf = String::with_capacity(96);
-    for t in &team_list {
-        for k in 0..t.kv2 {
-            buf.clear();
-            secrets::team_kv2(&t.name, &t.apps, k, &mut buf);
-            keys.push(&buf);
-        }
-    }
-    for k in 0..ns.kv2 {
-        buf.clear();
-        secrets::shared_kv2(k, &mut buf);
-        keys.push(&buf);
-    }
-    let mut opts = Map::new();
-    opts.insert("version".into(), "2".into());
-    out.secret_mounts.push(SecretMount {
-        path: "secret/".into(),
-        mount_type: "kv".into(),
-        accessor: format!("kv_{}", &ns.jwt_accessor[9..]),
-        description: "key/value secret storage".into(),
-        options: opts,
-        secrets: SecretInventory {
-            listing: listing.clone(),
-            keys,
-            ..SecretInventory::default()
-        },
-        ..SecretMount::default()
-    });
-
-    let kv1_keys = team_list.iter().map(|t| t.kv1).sum::<usize>() + ns.kv1;
-    let mut keys = KeyList::with_capacity(kv1_keys, kv1_keys * 40);
-    for t in &team_list {
-        for k in 0..t.kv1 {
-            buf.clear();
-            secrets::team_kv1(&t.name, &t.apps, k, &mut buf);
-            keys.push(&buf);
-        }
-    }
-    for k in 0..ns.kv1 {
-        buf.clear();
-        secrets::shared_kv1(k, &mut buf);
-        keys.push(&buf);
-    }
-    let mut opts = Map::new();
-    opts.insert("version".into(), "1".into());
-    out.secret_mounts.push(SecretMount {
-        path: "kv/".into(),
-        mount_type: "kv".into(),
-        accessor: format!("kv_{}", &ns.k8s_accessor[16..]),
-        description: "legacy KV (version 1)".into(),
-        options: opts,
-        secrets: SecretInventory {
-            listing: listing.clone(),
-            keys,
-            ..SecretInventory::default()
-        },
-        ..SecretMount::default()
-    });
+    let keys = kv_keys(
+        &team_list,
+        ns.kv2,
+        44,
+        &mut buf,
+        |t| t.kv2,
+        |t, k, b| secrets::team_kv2(&t.name, &t.apps, k, b),
+        secrets::shared_kv2,
+    );
+    out.secret_mounts.push(kv_mount(
+        "secret/",
+        "2",
+        format!("kv_{}", &ns.jwt_accessor[9..]),
+        "key/value secret storage",
+        &listing,
+        keys,
+    ));
+    let keys = kv_keys(
+        &team_list,
+        ns.kv1,
+        40,
+        &mut buf,
+        |t| t.kv1,
+        |t, k, b| secrets::team_kv1(&t.name, &t.apps, k, b),
+        secrets::shared_kv1,
+    );
+    out.secret_mounts.push(kv_mount(
+        "kv/",
+        "1",
+        format!("kv_{}", &ns.k8s_accessor[16..]),
+        "legacy KV (version 1)",
+        &listing,
+        keys,
+    ));
 
     let mut collections: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for t in &team_list {
@@ -1174,4 +1149,58 @@ fn needs(team: &TeamPlan, j: usize, rng: &mut Rng) -> Vec<String> {
         out.push(format!("database/{endpoint}/{n}"));
     }
     out
+}
+
+/// The keys of one KV mount of a namespace: each team's keys (`team_key`, `count` per team), then
+/// the namespace's shared ones (`shared_key`); `avg_len` sizes the key buffer.
+fn kv_keys(
+    teams: &[&TeamPlan],
+    shared: usize,
+    avg_len: usize,
+    buf: &mut String,
+    count: impl Fn(&TeamPlan) -> usize,
+    team_key: impl Fn(&TeamPlan, usize, &mut String),
+    shared_key: impl Fn(usize, &mut String),
+) -> KeyList {
+    let total = teams.iter().map(|t| count(t)).sum::<usize>() + shared;
+    let mut keys = KeyList::with_capacity(total, total * avg_len);
+    for t in teams {
+        for k in 0..count(t) {
+            buf.clear();
+            team_key(t, k, buf);
+            keys.push(buf);
+        }
+    }
+    for k in 0..shared {
+        buf.clear();
+        shared_key(k, buf);
+        keys.push(buf);
+    }
+    keys
+}
+
+/// A KV mount of `version` holding `keys`.
+fn kv_mount(
+    path: &str,
+    version: &str,
+    accessor: String,
+    description: &str,
+    listing: &Listing,
+    keys: KeyList,
+) -> SecretMount {
+    let mut opts = Map::new();
+    opts.insert("version".into(), version.into());
+    SecretMount {
+        path: path.into(),
+        mount_type: "kv".into(),
+        accessor,
+        description: description.into(),
+        options: opts,
+        secrets: SecretInventory {
+            listing: listing.clone(),
+            keys,
+            ..SecretInventory::default()
+        },
+        ..SecretMount::default()
+    }
 }
