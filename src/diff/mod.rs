@@ -111,15 +111,22 @@ impl DiffReport {
     }
 }
 
-fn reach_of(snapshot: &Snapshot, inventory: Option<&Inventory>) -> Vec<PipelineReach> {
+/// One side of a whole comparison: its reach (per pipeline, or per role without an inventory)
+/// and `judge` on the same analysis.
+fn reach_and_judge<T>(
+    snapshot: &Snapshot,
+    inventory: Option<&Inventory>,
+    judge: &impl for<'x> Fn(&Analysis<'x>, Option<Prepared<'x>>) -> T,
+) -> (Vec<PipelineReach>, T) {
     let empty = Inventory::default();
     let inv = inventory.unwrap_or(&empty);
     let analysis = Analysis::new(snapshot, inv);
-    if inventory.is_some() {
+    let reach = if inventory.is_some() {
         analysis.reach(&ReachOptions::default())
     } else {
         analysis.role_reach()
-    }
+    };
+    (reach, judge(&analysis, None))
 }
 
 /// Order of two reached secrets by full path (namespace + path), without building it.
@@ -171,14 +178,11 @@ pub fn diff_and_judge<T: Send>(
     let (pipelines, before, after) = match inventory {
         Some(inv) if unique_names(inv) => diff_streamed(base, head, inv, &judge),
         _ => {
-            let pipelines = diff_whole(base, head, inventory);
-            let empty = Inventory::default();
-            let inv = inventory.unwrap_or(&empty);
-            let (before, after) = rayon::join(
-                || judge(&Analysis::new(base, inv), None),
-                || judge(&Analysis::new(head, inv), None),
+            let ((b, before), (h, after)) = rayon::join(
+                || reach_and_judge(base, inventory, &judge),
+                || reach_and_judge(head, inventory, &judge),
             );
-            (pipelines, before, after)
+            (diff_whole(&b, &h, inventory), before, after)
         }
     };
     let report = DiffReport {
@@ -241,11 +245,10 @@ fn diff_streamed<T: Send>(
 
 /// Both sides whole, matched by name (role-level what-if, or duplicate pipeline names).
 fn diff_whole(
-    base: &Snapshot,
-    head: &Snapshot,
+    before: &[PipelineReach],
+    after: &[PipelineReach],
     inventory: Option<&Inventory>,
 ) -> Vec<PipelineDelta> {
-    let (before, after) = rayon::join(|| reach_of(base, inventory), || reach_of(head, inventory));
     let before_by: BTreeMap<&str, &PipelineReach> =
         before.iter().map(|p| (p.name.as_str(), p)).collect();
     let after_by: BTreeMap<&str, &PipelineReach> =
