@@ -68,17 +68,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
+    let t0 = std::time::Instant::now();
+    let lap = |w: &str| {
+        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
+            eprintln!("diff: {w} at {:.3}s", t0.elapsed().as_secs_f64());
+        }
+    };
     let inventory = match &args.pipelines {
         Some(p) => Some(Inventory::load(p)?),
         None => None,
     };
     let (base, head, changes, unknowns) = match (&args.base, &args.head, &args.snapshot) {
-        (Some(b), Some(h), _) => (
-            Snapshot::load(b)?,
-            Snapshot::load(h)?,
-            Vec::new(),
-            Vec::new(),
-        ),
+        (Some(b), Some(h), _) => {
+            let (base, head) = rayon::join(|| Snapshot::load(b), || Snapshot::load(h));
+            (base?, head?, Vec::new(), Vec::new())
+        }
         (_, _, Some(s)) => {
             let base = Snapshot::load(s)?;
             let mut all = Vec::new();
@@ -94,18 +98,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         _ => bail!("give --base and --head, or --snapshot with --apply"),
     };
+    lap("loaded");
     let config = super::diff_findings::FindingsConfig {
         queries: args.queries.clone(),
         suppress: args.suppress.clone(),
     };
     let judge = super::diff_findings::Judge::new(&config)?;
-    let (mut report, before, after) =
-        diff::diff_and_judge(&base, &head, inventory.as_ref(), |a, p| {
-            judge.findings(a, p)
-        });
+    let mut report = judge.diff(&base, &head, inventory.as_ref())?;
+    lap("diffed and judged");
     report.changes = changes;
     report.unknowns.extend(unknowns);
-    report.findings = super::diff_findings::delta(&before?, &after?);
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -119,6 +121,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
+    lap("written");
     let code = if gate_fails(&report, &args.fail_on) {
         ExitCode::from(1)
     } else {

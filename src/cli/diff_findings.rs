@@ -11,9 +11,11 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::diff::FindingsDelta;
-use crate::facts::FactsOptions;
-use crate::passes::reach::Analysis;
+use crate::diff::{self, DiffReport, FindingsDelta, Side};
+use crate::facts::{self, FactsOptions};
+use crate::inventory::Inventory;
+use crate::model::Snapshot;
+use crate::passes::reach::{Analysis, ReachOptions};
 use crate::rules::engine::RunOptions;
 use crate::rules::{Finding, RuleSet, Suppressions};
 
@@ -54,15 +56,95 @@ impl Judge {
         })
     }
 
-    /// The findings of one side, from the analysis the reach delta was computed on.
-    pub fn findings<'a>(
+    /// The what-if of `head` against `base`, with its findings delta. With an inventory of
+    /// uniquely named pipelines the head takes over from the base what the change leaves equal
+    /// (secret index, parsed policies, logins, tokens, pipelines' facts; see
+    /// `docs/what-if.md`), so a small change costs little more than one side; otherwise
+    /// (role-level what-if, or duplicate pipeline names) both sides are judged whole.
+    pub fn diff(
         &self,
-        analysis: &Analysis<'a>,
-        prepared: Option<crate::diff::Prepared<'a>>,
-    ) -> Result<Vec<Finding>> {
-        let facts = crate::facts::build_from(analysis, &self.facts, prepared);
-        let json = serde_json::to_string(&facts)?;
-        Ok(self.rules.run(&json, &self.run)?.findings)
+        base: &Snapshot,
+        head: &Snapshot,
+        inventory: Option<&Inventory>,
+    ) -> Result<DiffReport> {
+        if let Some(inv) = inventory.filter(|i| diff::unique_names(i)) {
+            return self.diff_streamed(base, head, inv);
+        }
+        let (mut report, findings) =
+            diff::diff_and_judge(base, head, inventory, |b, h| self.delta(b, h));
+        report.findings = findings?;
+        Ok(report)
+    }
+
+    fn diff_streamed(
+        &self,
+        base: &Snapshot,
+        head: &Snapshot,
+        inv: &Inventory,
+    ) -> Result<DiffReport> {
+        let timings = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
+        let t0 = std::time::Instant::now();
+        let lap = |what: &str| {
+            if timings {
+                eprintln!("diff: {what} at {:.3}s", t0.elapsed().as_secs_f64());
+            }
+        };
+        let ba = Analysis::new(base, inv);
+        let ha = Analysis::new_reusing(head, inv, &ba);
+        let opts = ReachOptions::default();
+        let bp = ba.prepare_reach(&opts);
+        let hp = ha.prepare_reach_reusing(&opts, &bp);
+        lap("prepared");
+        let pipelines = diff::streamed_deltas(&bp, &hp, inv);
+        lap("delta assembled");
+        let (logins, tokens) = bp.parts();
+        let fb = facts::build_base(&ba, &self.facts, logins, tokens);
+        lap("base facts");
+        // The head's facts (most of them copies of the base's) are built while the base's facts
+        // are loaded into the Rego engine; then the rules of both sides run side by side.
+        let (base_input, hf) = rayon::join(
+            || Self::input(&fb.facts),
+            || facts::build_reusing(&ha, &self.facts, Some(hp.into_parts()), &fb).0,
+        );
+        lap("head facts");
+        let (before, after) = rayon::join(
+            || base_input.and_then(|i| self.findings(&i)),
+            || Self::input(&hf).and_then(|i| self.findings(&i)),
+        );
+        lap("both judged");
+        let (before, after) = (before?, after?);
+        let findings = delta(&before, &after);
+        // `blastmap diff` ends after the delta: leave both estates' analyses, reach and facts to
+        // the operating system instead of freeing millions of allocations one at a time.
+        std::mem::forget((before, after, fb, hf));
+        std::mem::forget(bp);
+        std::mem::forget((ba, ha));
+        Ok(DiffReport {
+            pipelines,
+            findings,
+            changes: Vec::new(),
+            unknowns: Vec::new(),
+        })
+    }
+
+    /// The findings delta of a role-level what-if, each side judged whole on its analysis.
+    fn delta(&self, base: Side<'_>, head: Side<'_>) -> Result<FindingsDelta> {
+        let judge = |(a, p): Side<'_>| {
+            let f = facts::build_from(&a, &self.facts, p);
+            Self::input(&f).and_then(|i| self.findings(&i))
+        };
+        let (before, after) = rayon::join(|| judge(base), || judge(head));
+        Ok(delta(&before?, &after?))
+    }
+
+    /// A facts document as the rules' input.
+    fn input(facts: &crate::facts::Facts) -> Result<regorus::Value> {
+        RuleSet::input(&serde_json::to_string(facts)?)
+    }
+
+    /// The findings of one facts document.
+    fn findings(&self, input: &regorus::Value) -> Result<Vec<Finding>> {
+        Ok(self.rules.run_input(input, &self.run)?.findings)
     }
 }
 

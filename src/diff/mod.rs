@@ -14,7 +14,8 @@ use crate::graph::owns_match;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
 use crate::passes::reach::{
-    Analysis, PipelineLogins, PipelineReach, ReachOptions, SecretReach, TokenReach, Via,
+    Analysis, PipelineLogins, PipelineReach, PreparedReach, ReachOptions, SecretReach, TokenReach,
+    Via,
 };
 
 /// Access a pipeline gains on one path.
@@ -111,22 +112,18 @@ impl DiffReport {
     }
 }
 
-/// One side of a whole comparison: its reach (per pipeline, or per role without an inventory)
-/// and `judge` on the same analysis.
-fn reach_and_judge<T>(
-    snapshot: &Snapshot,
-    inventory: Option<&Inventory>,
-    judge: &impl for<'x> Fn(&Analysis<'x>, Option<Prepared<'x>>) -> T,
-) -> (Vec<PipelineReach>, T) {
-    let empty = Inventory::default();
-    let inv = inventory.unwrap_or(&empty);
-    let analysis = Analysis::new(snapshot, inv);
-    let reach = if inventory.is_some() {
+/// One side of a what-if, handed to the judge (e.g. the findings rules): its analysis, and the
+/// logins and compiled tokens of every pipeline of the inventory when the reach delta computed
+/// them (`None` for a role-level what-if).
+pub type Side<'a> = (Analysis<'a>, Option<Prepared<'a>>);
+
+/// The reach of one side: per pipeline, or per role without an inventory.
+fn whole_reach(analysis: &Analysis<'_>, with_inventory: bool) -> Vec<PipelineReach> {
+    if with_inventory {
         analysis.reach(&ReachOptions::default())
     } else {
         analysis.role_reach()
-    };
-    (reach, judge(&analysis, None))
+    }
 }
 
 /// Order of two reached secrets by full path (namespace + path), without building it.
@@ -164,25 +161,30 @@ pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> 
 /// Logins and compiled tokens of every pipeline of the inventory, in inventory order.
 pub type Prepared<'a> = (Vec<PipelineLogins<'a>>, Vec<TokenReach>);
 
-/// [`diff`], and `judge` run on the analysis of each side (base, then head), e.g. the findings
-/// rules: with an inventory the analyses the reach delta was computed on are reused, so a
-/// what-if with findings builds each side's analysis, logins and tokens once (`judge` gets the
-/// logins and tokens of every pipeline when they were computed). Without an inventory
-/// (role-level what-if) `judge` gets an analysis with an empty inventory and `None`.
-pub fn diff_and_judge<T: Send>(
+/// [`diff`], and `judge` run once on both sides (base, then head), e.g. the findings rules. With
+/// an inventory the head's analysis takes over from the base's what the change leaves equal,
+/// and `judge` gets the analyses, logins and tokens the reach delta was computed on, so a
+/// what-if with findings builds each side once. Without an inventory (role-level what-if)
+/// `judge` gets analyses with an empty inventory and no logins.
+pub fn diff_and_judge<T>(
     base: &Snapshot,
     head: &Snapshot,
     inventory: Option<&Inventory>,
-    judge: impl for<'x> Fn(&Analysis<'x>, Option<Prepared<'x>>) -> T + Sync,
-) -> (DiffReport, T, T) {
-    let (pipelines, before, after) = match inventory {
-        Some(inv) if unique_names(inv) => diff_streamed(base, head, inv, &judge),
+    judge: impl for<'x> FnOnce(Side<'x>, Side<'x>) -> T,
+) -> (DiffReport, T) {
+    let (pipelines, judged) = match inventory {
+        Some(inv) if unique_names(inv) => diff_streamed(base, head, inv, judge),
         _ => {
-            let ((b, before), (h, after)) = rayon::join(
-                || reach_and_judge(base, inventory, &judge),
-                || reach_and_judge(head, inventory, &judge),
+            let empty = Inventory::default();
+            let inv = inventory.unwrap_or(&empty);
+            let ba = Analysis::new(base, inv);
+            let ha = Analysis::new_reusing(head, inv, &ba);
+            let (b, h) = rayon::join(
+                || whole_reach(&ba, inventory.is_some()),
+                || whole_reach(&ha, inventory.is_some()),
             );
-            (diff_whole(&b, &h, inventory), before, after)
+            let pipelines = diff_whole(&b, &h, inventory);
+            (pipelines, judge((ba, None), (ha, None)))
         }
     };
     let report = DiffReport {
@@ -191,29 +193,51 @@ pub fn diff_and_judge<T: Send>(
         changes: Vec::new(),
         unknowns: Vec::new(),
     };
-    (report, before, after)
+    (report, judged)
 }
 
-fn unique_names(inv: &Inventory) -> bool {
+/// Whether every pipeline of the inventory has its own name (then both sides of a what-if are
+/// compared pipeline by pipeline as they are assembled, see [`streamed_deltas`]).
+pub fn unique_names(inv: &Inventory) -> bool {
     let names: BTreeSet<&str> = inv.pipelines.iter().map(|p| p.name.as_str()).collect();
     names.len() == inv.pipelines.len()
 }
 
 /// With an inventory both sides select the same pipelines in the same order: compare them a
 /// chunk at a time (each side assembled in parallel), so neither side's whole reach is held.
-fn diff_streamed<T: Send>(
+fn diff_streamed<T>(
     base: &Snapshot,
     head: &Snapshot,
     inv: &Inventory,
-    judge: &(impl for<'x> Fn(&Analysis<'x>, Option<Prepared<'x>>) -> T + Sync),
-) -> (Vec<PipelineDelta>, T, T) {
-    let (ba, ha) = rayon::join(|| Analysis::new(base, inv), || Analysis::new(head, inv));
+    judge: impl for<'x> FnOnce(Side<'x>, Side<'x>) -> T,
+) -> (Vec<PipelineDelta>, T) {
+    // The head takes over what is equal on both sides from the base (secret index, parsed
+    // policies, logins on unchanged mounts, tokens of unchanged identities): a what-if of a
+    // small change costs little more than one side.
+    let ba = Analysis::new(base, inv);
+    let ha = Analysis::new_reusing(head, inv, &ba);
     let opts = ReachOptions::default();
-    let (bp, hp) = rayon::join(|| ba.prepare_reach(&opts), || ha.prepare_reach(&opts));
+    let bp = ba.prepare_reach(&opts);
+    let hp = ha.prepare_reach_reusing(&opts, &bp);
+    let out = streamed_deltas(&bp, &hp, inv);
+    let (bparts, hparts) = (bp.into_parts(), hp.into_parts());
+    let judged = judge((ba, Some(bparts)), (ha, Some(hparts)));
+    (out, judged)
+}
+
+/// The delta of every pipeline whose reach changes, from the prepared reach of both sides (the
+/// same pipelines of the same inventory, with unique names), by name. A pipeline whose possible
+/// logins and per-secret capabilities are the same on both sides has no delta (chains only
+/// matter for what is gained): only the others are assembled, a chunk at a time (each side in
+/// parallel), so neither side's whole reach is held.
+pub fn streamed_deltas(
+    bp: &PreparedReach<'_, '_>,
+    hp: &PreparedReach<'_, '_>,
+    inv: &Inventory,
+) -> Vec<PipelineDelta> {
     let n = bp.len();
-    // A pipeline whose possible logins and per-secret capabilities are the same on both sides
-    // has no delta (chains only matter for what is gained): only the others are assembled.
-    let changed: Vec<usize> = if ba.secrets.same_paths(&ha.secrets) {
+    let (bs, hs) = (&bp.analysis().secrets, &hp.analysis().secrets);
+    let changed: Vec<usize> = if std::sync::Arc::ptr_eq(bs, hs) || bs.same_paths(hs) {
         (0..n)
             .into_par_iter()
             .filter(|&i| bp.summary(i) != hp.summary(i))
@@ -238,9 +262,7 @@ fn diff_streamed<T: Send>(
     }
     // By name, as the whole comparison orders them.
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    let (bparts, hparts) = (bp.into_parts(), hp.into_parts());
-    let (before, after) = rayon::join(|| judge(&ba, Some(bparts)), || judge(&ha, Some(hparts)));
-    (out, before, after)
+    out
 }
 
 /// Both sides whole, matched by name (role-level what-if, or duplicate pipeline names).

@@ -100,6 +100,9 @@ pub struct Escalations<'a, 'b> {
     namespaces: Vec<(String, &'a Namespace)>,
     depth: usize,
     tokens: Mutex<FxHashMap<String, Arc<TokenReach>>>,
+    /// Tokens another search compiled on a similar estate (a what-if's base), reused for equal
+    /// identities holding the same policies.
+    seed: Option<(&'b Analysis<'b>, &'b FxHashMap<String, Arc<TokenReach>>)>,
 }
 
 impl<'a, 'b> Escalations<'a, 'b> {
@@ -115,7 +118,27 @@ impl<'a, 'b> Escalations<'a, 'b> {
             namespaces,
             depth,
             tokens: Mutex::new(FxHashMap::default()),
+            seed: None,
         }
+    }
+
+    /// [`new`](Self::new), reusing the tokens `base` compiled where they are the same tokens.
+    pub fn seeded(
+        analysis: &'b Analysis<'a>,
+        depth: usize,
+        base: &'b Analysis<'b>,
+        compiled: &'b FxHashMap<String, Arc<TokenReach>>,
+    ) -> Self {
+        let mut e = Self::new(analysis, depth);
+        if analysis.tokens_comparable(base) {
+            e.seed = Some((base, compiled));
+        }
+        e
+    }
+
+    /// The tokens compiled so far, by identity key.
+    pub fn into_compiled(self) -> FxHashMap<String, Arc<TokenReach>> {
+        self.tokens.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
     fn compile(&self, id: TokenIdentity) -> Arc<TokenReach> {
@@ -123,7 +146,16 @@ impl<'a, 'b> Escalations<'a, 'b> {
         if let Some(t) = self.tokens.lock().unwrap().get(&key) {
             return t.clone();
         }
-        let t = Arc::new(self.analysis.token_reach(id));
+        let seeded = self.seed.and_then(|(base, compiled)| {
+            compiled
+                .get(&key)
+                .filter(|t| t.identity == id && self.analysis.same_policies(&id, base))
+                .cloned()
+        });
+        let t = match seeded {
+            Some(t) => t,
+            None => Arc::new(self.analysis.token_reach(id)),
+        };
         self.tokens
             .lock()
             .unwrap()

@@ -10,6 +10,7 @@
 
 pub mod escalation;
 pub mod paths;
+mod reuse;
 pub mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,13 +28,15 @@ use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
 use escalation::{Escalations, Gained, Reached, Step};
 use paths::{Owners, Pattern};
+pub use reuse::FactsBase;
+use reuse::{Coverage, Held, Kept};
 
 /// The version of the facts document; it changes only on incompatible changes.
 pub const FACTS_VERSION: u32 = 1;
 
 /// Thresholds of the facts pass. They are copied into the document (`config`) so rules read the
 /// same values the pass used.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FactsOptions {
     /// A token may outlive the pipeline's `max_job_duration` by this factor.
     pub ttl_slack: f64,
@@ -712,6 +715,54 @@ pub fn build_from<'a>(
     opts: &FactsOptions,
     prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
 ) -> Facts {
+    build_inner(analysis, opts, owned(prepared), None).0
+}
+
+fn owned<'r, 'a>(
+    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
+) -> Option<(Held<'r, PipelineLogins<'a>>, Held<'r, TokenReach>)> {
+    prepared.map(|(l, t)| (Held::Owned(l), Held::Owned(t)))
+}
+
+/// [`build_from`] for the base of a what-if, keeping what the facts were built from so that
+/// [`build_reusing`] can take over the facts of every pipeline the change leaves alone.
+/// The logins and tokens are borrowed from the reach pass that computed them for every
+/// pipeline of the inventory (in inventory order), which the head's reach pass still reads.
+pub fn build_base<'r, 'a>(
+    analysis: &'r Analysis<'a>,
+    opts: &FactsOptions,
+    logins: &'r [PipelineLogins<'a>],
+    tokens: &'r [TokenReach],
+) -> FactsBase<'r, 'a> {
+    let prepared = Some((Held::Borrowed(logins), Held::Borrowed(tokens)));
+    let (facts, kept) = build_inner(analysis, opts, prepared, None);
+    FactsBase {
+        facts,
+        analysis,
+        kept,
+    }
+}
+
+/// [`build_from`] for the head of a what-if: the facts of a pipeline whose logins, tokens,
+/// escalations and estate-wide inputs equal the base's are copied from `base` (see
+/// `facts/reuse.rs`). The document is the one [`build_from`] gives; with it, how many
+/// pipelines' facts were copied.
+pub fn build_reusing<'a>(
+    analysis: &Analysis<'a>,
+    opts: &FactsOptions,
+    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
+    base: &FactsBase<'_, '_>,
+) -> (Facts, usize) {
+    let (facts, kept) = build_inner(analysis, opts, owned(prepared), Some(base));
+    (facts, kept.taken_over)
+}
+
+fn build_inner<'r, 'a>(
+    analysis: &Analysis<'a>,
+    opts: &FactsOptions,
+    prepared: Option<(Held<'r, PipelineLogins<'a>>, Held<'r, TokenReach>)>,
+    base: Option<&FactsBase<'_, '_>>,
+) -> (Facts, Kept<'r, 'a>) {
     let clock = std::time::Instant::now();
     let debug = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
     let lap = |what: &str| {
@@ -737,12 +788,23 @@ pub fn build_from<'a>(
     lap("owners and policies parsed");
     let (logins, tokens) = match prepared {
         Some((logins, tokens)) if logins.len() == pipes.len() => (logins, tokens),
-        _ => analysis.prepare(&pipes),
+        _ => {
+            let (l, t) = analysis.prepare(&pipes);
+            (Held::Owned(l), Held::Owned(t))
+        }
     };
     lap("logins and token reach");
 
     // Per-token: interned wildcard sources and policy names, and escalations.
-    let esc = Escalations::new(analysis, opts.escalation_depth);
+    let esc = match base {
+        Some(b) => Escalations::seeded(
+            analysis,
+            opts.escalation_depth,
+            b.analysis,
+            &b.kept.escalation_tokens,
+        ),
+        None => Escalations::new(analysis, opts.escalation_depth),
+    };
     let mut src_interner = Interner::default();
     let mut src_keys: Vec<SourceKey> = Vec::new();
     let mut pol_interner = Interner::default();
@@ -804,24 +866,55 @@ pub fn build_from<'a>(
     for (info, e) in infos.iter_mut().zip(searched) {
         info.escalations = e;
     }
+    let escalation_tokens = esc.into_compiled();
     lap("escalations");
 
+    let kept = Kept {
+        logins,
+        tokens,
+        infos,
+        src_keys,
+        policy_names: pol_interner.names,
+        templated_rules,
+        escalation_tokens,
+        coverage: FxHashMap::default(),
+        taken_over: 0,
+    };
+    let reused = match base {
+        Some(b) => reuse::matches(b, analysis, opts, &kept),
+        None => vec![None; pipes.len()],
+    };
+    let taken_over = reused.iter().filter(|r| r.is_some()).count();
+    if debug && base.is_some() {
+        lap("pipelines matched");
+        eprintln!(
+            "facts: {taken_over} of {} pipelines taken over from the base",
+            reused.len()
+        );
+    }
     let ctx = Ctx {
         analysis,
         opts,
         owners: &owners,
-        tokens: &tokens,
-        infos: &infos,
-        src_keys: &src_keys,
-        policy_names: &pol_interner.names,
-        templated_rules: &templated_rules,
+        tokens: &kept.tokens,
+        infos: &kept.infos,
+        src_keys: &kept.src_keys,
+        policy_names: &kept.policy_names,
+        templated_rules: &kept.templated_rules,
     };
     let pipelines: Vec<PipelineFacts> = pipes
         .par_iter()
-        .zip(logins.par_iter())
-        .map(|(p, (ls, unknowns))| ctx.pipeline(p, ls, unknowns))
+        .zip(kept.logins.par_iter())
+        .zip(reused.into_par_iter())
+        .map(|((p, (ls, unknowns)), reused)| match reused {
+            Some(f) => f.clone(),
+            None => ctx.pipeline(p, ls, unknowns),
+        })
         .collect();
     lap("pipelines");
+    let mut kept = kept;
+    kept.taken_over = taken_over;
+    let (logins, tokens) = (&kept.logins, &kept.tokens);
 
     // Who logs in where.
     let team_of: FxHashMap<&str, Option<&str>> = inv
@@ -836,7 +929,7 @@ pub fn build_from<'a>(
     let mut entity_pipes: FxHashMap<String, Names3> = FxHashMap::default();
     let mut policy_pipes: FxHashMap<(String, String), Names2> = FxHashMap::default();
     let mut iss_of_mount: FxHashMap<String, String> = FxHashMap::default();
-    for (p, (ls, _)) in pipes.iter().zip(&logins) {
+    for (p, (ls, _)) in pipes.iter().zip(logins.iter()) {
         let team = team_of.get(p.name.as_str()).copied().flatten();
         let ns_path = p.auth.namespace_path();
         let e = ns_pipes.entry(ns_path.clone()).or_default();
@@ -1028,7 +1121,18 @@ pub fn build_from<'a>(
     }
 
     lap("roles");
-    let policies = policy_facts(analysis, parsed, &owners, &policy_roles, &policy_pipes);
+    let known_coverage = base
+        .filter(|b| b.same_secrets(analysis))
+        .map(|b| &b.kept.coverage);
+    let (policies, coverage) = policy_facts(
+        analysis,
+        parsed,
+        &owners,
+        &policy_roles,
+        &policy_pipes,
+        known_coverage,
+    );
+    kept.coverage = coverage;
     lap("policies");
 
     // Entities reached by pipelines.
@@ -1123,7 +1227,7 @@ pub fn build_from<'a>(
         })
         .collect();
 
-    Facts {
+    let facts = Facts {
         facts_version: FACTS_VERSION,
         blastmap_version: env!("CARGO_PKG_VERSION"),
         config: opts.clone(),
@@ -1151,7 +1255,8 @@ pub fn build_from<'a>(
         policies,
         entities,
         pipelines,
-    }
+    };
+    (facts, kept)
 }
 
 /// `name`, or `namespace/name` for a policy outside the token's namespace.
@@ -1754,7 +1859,8 @@ fn policy_facts(
     owners: &Owners,
     policy_roles: &FxHashMap<(String, String), Vec<String>>,
     policy_pipes: &FxHashMap<(String, String), Names2>,
-) -> Vec<PolicyFacts> {
+    known: Option<&FxHashMap<String, Coverage>>,
+) -> (Vec<PolicyFacts>, FxHashMap<String, Coverage>) {
     let snap = analysis.snapshot;
     // Who carries each policy through identity.
     let mut by_group: FxHashMap<(String, String), Vec<String>> = FxHashMap::default();
@@ -1823,23 +1929,26 @@ fn policy_facts(
     }
     let t0 = std::time::Instant::now();
     let runs = owners.runs();
-    let covered: FxHashMap<&str, (usize, Vec<String>, usize)> = patterns
-        .par_iter()
+    // Patterns a similar estate (a what-if's base) already covered keep their coverage.
+    let covered: FxHashMap<String, Coverage> = patterns
+        .into_par_iter()
         .map(|full| {
-            (
-                full.as_str(),
-                coverage(&Pattern::new(full), &analysis.secrets, owners, &runs),
-            )
+            let c = match known.and_then(|k| k.get(&full)) {
+                Some(c) => c.clone(),
+                None => coverage(&Pattern::new(&full), &analysis.secrets, owners, &runs),
+            };
+            (full, c)
         })
         .collect();
     if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
         eprintln!(
             "facts: coverage of {} distinct wildcard patterns in {:.3}s",
-            patterns.len(),
+            covered.len(),
             t0.elapsed().as_secs_f64()
         );
     }
-    list.par_iter()
+    let facts = list
+        .par_iter()
         .map(|(ns, p)| {
             let nsp = ns_of(&ns.path);
             let key = (nsp.clone(), p.key());
@@ -1938,7 +2047,8 @@ fn policy_facts(
             }
             f
         })
-        .collect()
+        .collect();
+    (facts, covered)
 }
 
 const WRITE_CAPS: Caps = Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0);

@@ -33,7 +33,7 @@ pub struct PolicyRef {
 }
 
 /// Everything that decides a token's ACL.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenIdentity {
     pub token_namespace: String,
     pub policies: Vec<PolicyRef>,

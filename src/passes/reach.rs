@@ -128,11 +128,41 @@ pub struct PreparedReach<'r, 'a> {
     opts: ReachOptions,
 }
 
-impl<'a> PreparedReach<'_, 'a> {
+impl<'r, 'a> PreparedReach<'r, 'a> {
     /// The logins and compiled tokens, for passes that need them too (the facts of a what-if).
     pub fn into_parts(self) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
         (self.logins, self.tokens)
     }
+
+    /// The logins and compiled tokens, borrowed.
+    pub fn parts(&self) -> (&[PipelineLogins<'a>], &[TokenReach]) {
+        (&self.logins, &self.tokens)
+    }
+
+    /// The analysis the reach was prepared on.
+    pub fn analysis(&self) -> &'r Analysis<'a> {
+        self.analysis
+    }
+
+    /// What an analysis of a similar snapshot can take over ([`Analysis::prepare_reach_reusing`]).
+    fn reusable(&self) -> Reusable<'_, 'a> {
+        Reusable {
+            analysis: self.analysis,
+            selected: &self.selected,
+            logins: &self.logins,
+            tokens: &self.tokens,
+        }
+    }
+}
+
+/// The logins and tokens of another analysis (a what-if's base), for an analysis of a similar
+/// snapshot: a login or token whose inputs are equal on both sides is copied, not recomputed.
+#[derive(Clone, Copy)]
+struct Reusable<'r, 'b> {
+    analysis: &'r Analysis<'b>,
+    selected: &'r [&'b Pipeline],
+    logins: &'r [PipelineLogins<'b>],
+    tokens: &'r [TokenReach],
 }
 
 impl PreparedReach<'_, '_> {
@@ -259,7 +289,8 @@ pub struct Analysis<'a> {
     pub snapshot: &'a Snapshot,
     pub index: SnapshotIndex<'a>,
     pub inventory: &'a Inventory,
-    pub secrets: SecretIndex,
+    /// Shared with the analysis of another snapshot with the same secrets (a what-if's base).
+    pub secrets: Arc<SecretIndex>,
     /// Every policy of the snapshot, parsed once, expired ones included (see `expired`).
     policies: FxHashMap<(String, String), Result<Arc<Policy>, String>>,
     /// Policies past their expiration: the server ignores them, so tokens do not get them.
@@ -282,23 +313,83 @@ fn mount_name(path: &str) -> String {
     path.trim_end_matches('/').to_string()
 }
 
+/// Whether two snapshots hold the same secret mounts in the same namespaces (then their secret
+/// indexes are equal).
+fn same_secret_mounts(a: &Snapshot, b: &Snapshot) -> bool {
+    a.namespaces.len() == b.namespaces.len()
+        && a.namespaces
+            .iter()
+            .zip(&b.namespaces)
+            .all(|(x, y)| x.path == y.path && x.secret_mounts == y.secret_mounts)
+}
+
 impl<'a> Analysis<'a> {
     /// Index the snapshot and parse every policy once (in parallel).
     pub fn new(snapshot: &'a Snapshot, inventory: &'a Inventory) -> Analysis<'a> {
+        Self::build(snapshot, inventory, None)
+    }
+
+    /// [`new`](Self::new) for a snapshot that differs little from `base`'s (the head of a
+    /// what-if): the secret index is shared when both snapshots hold the same secret mounts, and
+    /// a policy whose source equals the base's is not parsed again. The result is the same as
+    /// [`new`](Self::new)'s.
+    pub fn new_reusing(
+        snapshot: &'a Snapshot,
+        inventory: &'a Inventory,
+        base: &Analysis<'_>,
+    ) -> Analysis<'a> {
+        Self::build(snapshot, inventory, Some(base))
+    }
+
+    fn build(
+        snapshot: &'a Snapshot,
+        inventory: &'a Inventory,
+        base: Option<&Analysis<'_>>,
+    ) -> Analysis<'a> {
         let opts = ParseOptions {
             flavor: snapshot.server.flavor,
             ..Default::default()
         };
+        let base = base.filter(|b| b.snapshot.server.flavor == snapshot.server.flavor);
+        // The base's policies by key, with the id of their namespace (part of the source).
+        let base_sources: FxHashMap<(String, String), (&str, &crate::model::Policy)> = base
+            .map(|b| {
+                b.snapshot
+                    .namespaces
+                    .iter()
+                    .flat_map(|ns| {
+                        ns.policies.iter().map(move |p| {
+                            (
+                                (crate::model::namespace_path(&ns.path).into_owned(), p.key()),
+                                (ns.id.as_str(), p),
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut policies: FxHashMap<(String, String), Result<Arc<Policy>, String>> =
+            FxHashMap::default();
         let sources: Vec<((String, String), PolicySource)> = snapshot
             .namespaces
             .iter()
-            .flat_map(|ns| {
-                ns.policies.iter().map(move |p| {
-                    let src = PolicySource::from_snapshot(ns, p);
-                    ((src.namespace_path.clone(), p.key()), src)
-                })
+            .flat_map(|ns| ns.policies.iter().map(move |p| (ns, p)))
+            .filter_map(|(ns, p)| {
+                let key = (crate::model::namespace_path(&ns.path).into_owned(), p.key());
+                if let (Some(b), Some((id, bp))) = (base, base_sources.get(&key)) {
+                    if *id == ns.id && *bp == p {
+                        if let Some(parsed) = b.policies.get(&key) {
+                            policies.insert(key, parsed.clone());
+                            return None;
+                        }
+                    }
+                }
+                Some((key, PolicySource::from_snapshot(ns, p)))
             })
             .collect();
+        let shared_secrets = base
+            .filter(|b| same_secret_mounts(b.snapshot, snapshot))
+            .map(|b| b.secrets.clone());
         let now = time::OffsetDateTime::now_utc();
         let expired: BTreeSet<(String, String)> = snapshot
             .namespaces
@@ -311,7 +402,7 @@ impl<'a> Analysis<'a> {
             })
             .collect();
         // Policies and the secret index are independent: build them side by side.
-        let (policies, secrets) = rayon::join(
+        let (parsed, secrets) = rayon::join(
             || {
                 sources
                     .into_par_iter()
@@ -321,10 +412,11 @@ impl<'a> Analysis<'a> {
                             .map_err(|e| e.to_string());
                         (k, parsed)
                     })
-                    .collect()
+                    .collect::<Vec<_>>()
             },
-            || SecretIndex::build(snapshot),
+            || shared_secrets.unwrap_or_else(|| Arc::new(SecretIndex::build(snapshot))),
         );
+        policies.extend(parsed);
         Analysis {
             snapshot,
             index: snapshot.index(),
@@ -590,11 +682,58 @@ impl<'a> Analysis<'a> {
         &self,
         pipelines: &[&'a Pipeline],
     ) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
+        self.prepare_with(pipelines, None)
+    }
+
+    fn prepare_with(
+        &self,
+        pipelines: &[&'a Pipeline],
+        reuse: Option<Reusable<'_, '_>>,
+    ) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
         let clock = std::time::Instant::now();
-        let mut logins: Vec<PipelineLogins<'a>> =
-            pipelines.par_iter().map(|p| self.logins(p)).collect();
+        // Logins depend on the pipeline, its auth mount, the server and what the export could
+        // read; tokens also on the secrets and the policies they hold.
+        let reuse = reuse.filter(|r| {
+            r.analysis.snapshot.server == self.snapshot.server
+                && r.analysis.snapshot.coverage == self.snapshot.coverage
+        });
+        let mut logins: Vec<PipelineLogins<'a>> = match reuse {
+            Some(r) if r.selected.len() == pipelines.len() => {
+                let same_mount = self.unchanged_mounts(pipelines, r.analysis);
+                pipelines
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let key = (p.auth.namespace_path(), p.auth.mount_path());
+                        match same_mount.get(&key) {
+                            Some(&(ns, mount)) if std::ptr::eq(r.selected[i], *p) => {
+                                let (ls, unknowns) = &r.logins[i];
+                                let ls = ls
+                                    .iter()
+                                    .map(|l| Login {
+                                        namespace: ns,
+                                        mount,
+                                        role: l.role.clone(),
+                                        admission: l.admission.clone(),
+                                        configured: l.configured,
+                                        identity: None,
+                                        token: None,
+                                    })
+                                    .collect();
+                                (ls, unknowns.clone())
+                            }
+                            _ => self.logins(p),
+                        }
+                    })
+                    .collect()
+            }
+            _ => pipelines.par_iter().map(|p| self.logins(p)).collect(),
+        };
         let t_logins = clock.elapsed().as_secs_f64();
-        let tokens = self.compile_logins(&mut logins);
+        let reuse_tokens = reuse
+            .filter(|r| self.tokens_comparable(r.analysis))
+            .map(|r| (r.analysis, r.tokens));
+        let tokens = self.compile_logins_with(&mut logins, reuse_tokens);
         if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
             eprintln!(
                 "reach: logins of {} pipelines in {t_logins:.3}s; {} distinct tokens compiled and \
@@ -608,17 +747,113 @@ impl<'a> Analysis<'a> {
         (logins, tokens)
     }
 
+    /// [`prepare`](Self::prepare) for the same pipelines of the same inventory as `base`, an
+    /// analysis of a similar snapshot (a what-if's head): logins on auth mounts equal on both
+    /// sides and tokens whose identity and policies are equal on both sides are taken from
+    /// `base`. The result is the same as [`prepare_reach`](Self::prepare_reach)'s.
+    pub fn prepare_reach_reusing<'r>(
+        &'r self,
+        opts: &ReachOptions,
+        base: &PreparedReach<'_, '_>,
+    ) -> PreparedReach<'r, 'a> {
+        self.prepared_reach(opts, Some(base.reusable()))
+    }
+
+    fn prepared_reach<'r>(
+        &'r self,
+        opts: &ReachOptions,
+        reuse: Option<Reusable<'_, '_>>,
+    ) -> PreparedReach<'r, 'a> {
+        let selected = self.select(opts);
+        let (logins, tokens) = self.prepare_with(&selected, reuse);
+        PreparedReach {
+            analysis: self,
+            selected,
+            logins,
+            tokens,
+            opts: opts.clone(),
+        }
+    }
+
+    /// The auth mounts of `pipelines` that are equal in `base`'s snapshot, by (namespace path,
+    /// mount path), with this snapshot's namespace and mount.
+    fn unchanged_mounts(
+        &self,
+        pipelines: &[&'a Pipeline],
+        base: &Analysis<'_>,
+    ) -> FxHashMap<(String, String), (&'a Namespace, &'a AuthMount)> {
+        let keys: BTreeSet<(String, String)> = pipelines
+            .iter()
+            .map(|p| (p.auth.namespace_path(), p.auth.mount_path()))
+            .collect();
+        keys.into_par_iter()
+            .filter_map(|(ns_path, mount_path)| {
+                let ns = self.index.namespace(&ns_path)?;
+                let mount = self.index.auth_mount(&ns_path, &mount_path)?;
+                let theirs = base.index.auth_mount(&ns_path, &mount_path)?;
+                (mount == theirs).then_some(((ns_path, mount_path), (ns, mount)))
+            })
+            .collect()
+    }
+
+    /// Whether a token compiled in `base` is the token of an equal identity here when both
+    /// hold the same policies ([`same_policies`](Self::same_policies)): the same secret index,
+    /// server and export coverage.
+    pub fn tokens_comparable(&self, base: &Analysis<'_>) -> bool {
+        Arc::ptr_eq(&base.secrets, &self.secrets)
+            && base.snapshot.server == self.snapshot.server
+            && base.snapshot.coverage == self.snapshot.coverage
+    }
+
+    /// Whether a token identity holds the same policies here and in `base` (the same parsed
+    /// policy, the same parse error, or absent in both).
+    pub fn same_policies(&self, id: &TokenIdentity, base: &Analysis<'_>) -> bool {
+        id.policies.iter().all(|p| {
+            let k = (p.namespace.clone(), p.name.clone());
+            match (self.live_policy(&k), base.live_policy(&k)) {
+                (None, None) => true,
+                (Some(Ok(a)), Some(Ok(b))) => Arc::ptr_eq(a, b),
+                (Some(Err(a)), Some(Err(b))) => a == b,
+                _ => false,
+            }
+        })
+    }
+
     /// Resolve the token identity of every possible login and compile each distinct one.
     pub fn compile_logins(&self, logins: &mut [PipelineLogins<'a>]) -> Vec<TokenReach> {
+        self.compile_logins_with(logins, None)
+    }
+
+    /// [`compile_logins`](Self::compile_logins), copying the tokens of `base` (an analysis with
+    /// the same secret index) whose identity and policies are equal.
+    fn compile_logins_with(
+        &self,
+        logins: &mut [PipelineLogins<'a>],
+        base: Option<(&Analysis<'_>, &[TokenReach])>,
+    ) -> Vec<TokenReach> {
         let mut keys: FxHashMap<String, usize> = FxHashMap::default();
         let mut identities: Vec<TokenIdentity> = Vec::new();
-        for (ls, _) in logins.iter_mut() {
-            for l in ls.iter_mut() {
-                if !l.admission.is_possible() {
+        // Identities and their keys in parallel; numbered in login order below.
+        let resolved: Vec<Vec<Option<(TokenIdentity, String)>>> = logins
+            .par_iter()
+            .map(|(ls, _)| {
+                ls.iter()
+                    .map(|l| {
+                        l.admission.is_possible().then(|| {
+                            let id =
+                                identity::resolve(&self.index, l.namespace, l.mount, &l.admission);
+                            let key = id.cache_key(self.templated(&id));
+                            (id, key)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        for ((ls, _), ids) in logins.iter_mut().zip(resolved) {
+            for (l, resolved) in ls.iter_mut().zip(ids) {
+                let Some((id, key)) = resolved else {
                     continue;
-                }
-                let id = identity::resolve(&self.index, l.namespace, l.mount, &l.admission);
-                let key = id.cache_key(self.templated(&id));
+                };
                 let next = identities.len();
                 let slot = *keys.entry(key).or_insert(next);
                 if slot == next {
@@ -628,9 +863,33 @@ impl<'a> Analysis<'a> {
                 l.token = Some(slot);
             }
         }
+        let Some((base, theirs)) = base else {
+            return identities
+                .into_par_iter()
+                .map(|id| self.token_reach(id))
+                .collect();
+        };
+        let their_keys: FxHashMap<String, usize> = theirs
+            .par_iter()
+            .enumerate()
+            .map(|(i, t)| (t.identity.cache_key(base.templated(&t.identity)), i))
+            .collect();
+        let mut by_slot: Vec<Option<&TokenReach>> = vec![None; identities.len()];
+        for (key, &slot) in &keys {
+            by_slot[slot] = their_keys.get(key).map(|&i| &theirs[i]);
+        }
         identities
             .into_par_iter()
-            .map(|id| self.token_reach(id))
+            .zip(by_slot)
+            .map(|(id, theirs)| match theirs {
+                Some(t) if t.identity == id && self.same_policies(&id, base) => TokenReach {
+                    identity: id,
+                    acl: t.acl.clone(),
+                    grants: t.grants.clone(),
+                    unknowns: t.unknowns.clone(),
+                },
+                _ => self.token_reach(id),
+            })
             .collect()
     }
 
@@ -705,20 +964,16 @@ impl<'a> Analysis<'a> {
     /// assembled a range at a time ([`PreparedReach::assemble`]), so a caller can stream the
     /// results of a large estate instead of holding all of them.
     pub fn prepare_reach<'r>(&'r self, opts: &ReachOptions) -> PreparedReach<'r, 'a> {
-        let selected: Vec<&'a Pipeline> = self
-            .inventory
+        self.prepared_reach(opts, None)
+    }
+
+    /// The pipelines of the inventory a reach run covers.
+    fn select(&self, opts: &ReachOptions) -> Vec<&'a Pipeline> {
+        self.inventory
             .pipelines
             .iter()
             .filter(|p| opts.pipelines.is_empty() || opts.pipelines.contains(&p.name))
-            .collect();
-        let (logins, tokens) = self.prepare(&selected);
-        PreparedReach {
-            analysis: self,
-            selected,
-            logins,
-            tokens,
-            opts: opts.clone(),
-        }
+            .collect()
     }
 
     fn assemble(

@@ -148,15 +148,24 @@ impl RuleSet {
     /// Evaluate every rule over the facts (JSON text) and apply overrides and suppressions.
     pub fn run(&self, facts_json: &str, opts: &RunOptions) -> Result<Report> {
         let clock = std::time::Instant::now();
-        let debug = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
-        let input = regorus::Value::from_json_str(facts_json)
-            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))?;
-        if debug {
+        let input = Self::input(facts_json)?;
+        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
             eprintln!(
                 "rules: input loaded at {:.3}s",
                 clock.elapsed().as_secs_f64()
             );
         }
+        self.run_input(&input, opts)
+    }
+
+    /// The facts (JSON text) as the Rego engine's input, for [`run_input`](Self::run_input).
+    pub fn input(facts_json: &str) -> Result<regorus::Value> {
+        regorus::Value::from_json_str(facts_json)
+            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
+    }
+
+    /// [`run`](Self::run) on facts already loaded with [`input`](Self::input).
+    pub fn run_input(&self, input: &regorus::Value, opts: &RunOptions) -> Result<Report> {
         let results: Vec<Result<(Vec<RuleMeta>, Vec<Value>)>> = self
             .units
             .par_iter()

@@ -1,0 +1,246 @@
+//! Facts of a what-if's head that are taken over from its base.
+//!
+//! A what-if of a small change (one role, one policy) leaves most pipelines' facts as they were.
+//! A pipeline's facts are a function of its logins, the tokens those logins get (identity,
+//! grants and the rule that decides each, the policies and wildcard rules behind every rule,
+//! escalation chains) and of estate-wide data: the secret index, the team owners of secrets
+//! and which policy rules are templated. When all of these are equal on both sides, the base's
+//! facts of the pipeline are the head's: they are copied instead of recomputed. Everything else
+//! (escalation searches, roles, policies, entities, namespaces) is still computed on the head,
+//! so the head's document is the one a full build would give.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::escalation::{Gained, Reached};
+use super::{role_id, role_kind, Facts, FactsOptions, PipelineFacts, SourceKey, TokenInfo};
+use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
+
+/// A list a facts build owns, or borrows from the reach pass that computed it.
+pub(super) enum Held<'r, T> {
+    Owned(Vec<T>),
+    Borrowed(&'r [T]),
+}
+
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Held::Owned(v) => v,
+            Held::Borrowed(s) => s,
+        }
+    }
+}
+
+/// What a facts build worked from, kept to compare a later build of a similar estate with.
+pub(super) struct Kept<'r, 'a> {
+    pub logins: Held<'r, PipelineLogins<'a>>,
+    pub tokens: Held<'r, TokenReach>,
+    pub infos: Vec<TokenInfo>,
+    pub src_keys: Vec<SourceKey>,
+    pub policy_names: Vec<String>,
+    pub templated_rules: FxHashSet<(String, String, u32)>,
+    /// Tokens the escalation search compiled, by identity key.
+    pub escalation_tokens: FxHashMap<String, Arc<TokenReach>>,
+    /// Known secrets each wildcard pattern covers (count, owning teams, unowned count).
+    pub coverage: FxHashMap<String, Coverage>,
+    /// Pipelines whose facts were copied from a base.
+    pub taken_over: usize,
+}
+
+/// How many known secrets a pattern matches, their owning teams, and how many have none.
+pub(super) type Coverage = (usize, Vec<String>, usize);
+
+/// The facts of a what-if's base, with what they were built from ([`super::build_base`]).
+pub struct FactsBase<'r, 'a> {
+    pub facts: Facts,
+    pub(super) analysis: &'r Analysis<'a>,
+    pub(super) kept: Kept<'r, 'a>,
+}
+
+impl FactsBase<'_, '_> {
+    /// Whether the secrets and their owners are the same as `analysis`'s (then anything
+    /// computed from secrets and owners alone carries over).
+    pub(super) fn same_secrets(&self, analysis: &Analysis<'_>) -> bool {
+        Arc::ptr_eq(&self.analysis.secrets, &analysis.secrets)
+            && std::ptr::eq(self.analysis.inventory, analysis.inventory)
+    }
+}
+
+/// For each pipeline of the head (in inventory order), the base's facts of the same pipeline
+/// when every input of those facts is equal on both sides.
+pub(super) fn matches<'b>(
+    base: &'b FactsBase<'_, '_>,
+    analysis: &Analysis<'_>,
+    opts: &FactsOptions,
+    head: &Kept<'_, '_>,
+) -> Vec<Option<&'b PipelineFacts>> {
+    let n = head.logins.len();
+    let ours = &base.kept;
+    let comparable = base.same_secrets(analysis)
+        && base.facts.config == *opts
+        && ours.templated_rules == head.templated_rules
+        && ours.logins.len() == n
+        && base.facts.pipelines.len() == n;
+    if !comparable {
+        return vec![None; n];
+    }
+    let by_key: FxHashMap<String, usize> = ours
+        .tokens
+        .par_iter()
+        .enumerate()
+        .map(|(i, t)| (t.identity.cache_key(true), i))
+        .collect();
+    // Each head token, with the base token it is equal to.
+    let token_match: Vec<Option<usize>> = head
+        .tokens
+        .par_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let &j = by_key.get(&t.identity.cache_key(true))?;
+            same_token(
+                (t, &head.infos[i], &head.src_keys, &head.policy_names),
+                (
+                    &ours.tokens[j],
+                    &ours.infos[j],
+                    &ours.src_keys,
+                    &ours.policy_names,
+                ),
+            )
+            .then_some(j)
+        })
+        .collect();
+    // A pipeline's wildcard facts are listed in the order each side interned their sources
+    // (first seen over all tokens): a copy is only right when that order is the same for the
+    // sources the pipeline uses. The sources each matched head token's grants use:
+    let base_src: FxHashMap<&SourceKey, u32> = ours
+        .src_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k, i as u32))
+        .collect();
+    let used_sources: Vec<Vec<u32>> = head
+        .tokens
+        .par_iter()
+        .zip(&head.infos)
+        .zip(&token_match)
+        .map(|((t, info), m)| {
+            if m.is_none() {
+                return Vec::new();
+            }
+            let mut rules: Vec<u32> = t.grants.iter().map(|g| g.2).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            let mut srcs: Vec<u32> = rules
+                .iter()
+                .flat_map(|&r| info.wildcard_sources[r as usize].iter().copied())
+                .collect();
+            srcs.sort_unstable();
+            srcs.dedup();
+            srcs
+        })
+        .collect();
+    let same_source_order = |ls: &[&Login<'_>]| {
+        let mut srcs: Vec<u32> = ls
+            .iter()
+            .filter_map(|l| l.token)
+            .flat_map(|t| used_sources[t].iter().copied())
+            .collect();
+        srcs.sort_unstable();
+        srcs.dedup();
+        let theirs: Option<Vec<u32>> = srcs
+            .iter()
+            .map(|&s| base_src.get(&head.src_keys[s as usize]).copied())
+            .collect();
+        theirs.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
+    };
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let (lh, uh) = &head.logins[i];
+            let (lb, ub) = &ours.logins[i];
+            // The facts read possible logins only.
+            let ph: Vec<&Login<'_>> = possible(lh);
+            let pb: Vec<&Login<'_>> = possible(lb);
+            let same = uh == ub
+                && ph.len() == pb.len()
+                && ph
+                    .iter()
+                    .zip(&pb)
+                    .all(|(a, b)| same_login(a, b, &token_match))
+                && same_source_order(&ph);
+            same.then(|| &base.facts.pipelines[i])
+        })
+        .collect()
+}
+
+fn possible<'x, 'a>(ls: &'x [Login<'a>]) -> Vec<&'x Login<'a>> {
+    ls.iter().filter(|l| l.admission.is_possible()).collect()
+}
+
+/// A login as the facts see it, with its token equal to the other's.
+fn same_login(head: &Login<'_>, base: &Login<'_>, token_match: &[Option<usize>]) -> bool {
+    let tokens = match (head.token, base.token) {
+        (Some(h), Some(b)) => token_match[h] == Some(b),
+        (None, None) => true,
+        _ => false,
+    };
+    tokens
+        && head.role == base.role
+        && head.configured == base.configured
+        && head.admission == base.admission
+        && head.namespace.path == base.namespace.path
+        && role_id("", head.mount, &head.role) == role_id("", base.mount, &base.role)
+        && role_kind(head.mount, &head.role) == role_kind(base.mount, &base.role)
+}
+
+type TokenSide<'x> = (&'x TokenReach, &'x TokenInfo, &'x [SourceKey], &'x [String]);
+
+/// Two tokens whose identity, unknowns, grants, deciding policies and wildcard rules per ACL
+/// rule, and escalations are equal (interned ids resolved: each side interns in its own order).
+fn same_token(h: TokenSide<'_>, b: TokenSide<'_>) -> bool {
+    let (th, ih, sh, nh) = h;
+    let (tb, ib, sb, nb) = b;
+    th.identity == tb.identity
+        && th.unknowns == tb.unknowns
+        && th.grants == tb.grants
+        && ih.policy_labels == ib.policy_labels
+        && same_resolved(&ih.wildcard_sources, sh, &ib.wildcard_sources, sb)
+        && same_resolved(&ih.policy_ids, nh, &ib.policy_ids, nb)
+        && same_reached(&ih.escalations, &ib.escalations)
+}
+
+/// Per ACL rule, the same set of interned values once resolved in each side's table.
+fn same_resolved<T: Ord>(x: &[Vec<u32>], xt: &[T], y: &[Vec<u32>], yt: &[T]) -> bool {
+    x.len() == y.len()
+        && x.iter().zip(y).all(|(a, b)| {
+            if a.len() != b.len() {
+                return false;
+            }
+            let mut ra: Vec<&T> = a.iter().map(|&i| &xt[i as usize]).collect();
+            let mut rb: Vec<&T> = b.iter().map(|&i| &yt[i as usize]).collect();
+            ra.sort_unstable();
+            rb.sort_unstable();
+            ra == rb
+        })
+}
+
+/// Escalations equal in what the facts read of them: the node, its chain, and what it gains.
+fn same_reached(a: &[Reached], b: &[Reached]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.key == y.key
+                && x.chain == y.chain
+                && match (&x.gained, &y.gained) {
+                    (Gained::Token(s), Gained::Token(t)) => {
+                        s.grants == t.grants
+                            && s.identity.token_namespace == t.identity.token_namespace
+                    }
+                    (Gained::Full(s), Gained::Full(t)) => s == t,
+                    (Gained::Nothing, Gained::Nothing) => true,
+                    _ => false,
+                }
+        })
+}

@@ -1,0 +1,230 @@
+//! A what-if's head takes over from its base whatever the change leaves equal: the secret index,
+//! parsed policies, logins on unchanged mounts, tokens of unchanged identities, escalation
+//! tokens, wildcard coverage and whole pipelines' facts (`Analysis::new_reusing`,
+//! `prepare_reach_reusing`, `facts::build_reusing`). Whatever was taken over, the head's reach
+//! and facts must be exactly what a fresh analysis of the head gives. This compares both, byte
+//! for byte, for the kinds of change a pull request makes (and for none), on a synthetic estate
+//! with escalation paths, identity groups, templated policies and several auth methods.
+
+use blastmap::facts::{self, FactsOptions};
+use blastmap::inventory::Inventory;
+use blastmap::model::Snapshot;
+use blastmap::passes::reach::{Analysis, ReachOptions};
+use blastmap::synth::{self, Params};
+use serde_json::{json, Value};
+
+fn estate() -> (Value, Inventory) {
+    let params = Params {
+        secrets: 6_000,
+        policies: 120,
+        roles: 60,
+        pipelines: 60,
+        namespaces: 3,
+        seed: 11,
+    };
+    let (snapshot, inventory) = synth::generate(&params).unwrap();
+    (serde_json::to_value(&snapshot).unwrap(), inventory)
+}
+
+fn snapshot(v: &Value) -> Snapshot {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+/// The first namespace holding something at `key` (policies, groups, entities …).
+fn first_ns_with<'v>(v: &'v mut Value, key: &str) -> &'v mut Value {
+    v["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|ns| ns[key].as_array().is_some_and(|a| !a.is_empty()))
+        .unwrap_or_else(|| panic!("a namespace with {key}"))
+}
+
+/// The first role of the first auth mount of the given type, as JSON.
+fn first_role<'v>(v: &'v mut Value, mount_type: &str, kind: &str) -> &'v mut Value {
+    v["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|ns| ns["auth_mounts"].as_array_mut().unwrap().iter_mut())
+        .find(|m| {
+            m["type"] == mount_type && m["roles"][kind].as_array().is_some_and(|r| !r.is_empty())
+        })
+        .map(|m| &mut m["roles"][kind][0])
+        .unwrap_or_else(|| panic!("a {mount_type} mount with {kind} roles"))
+}
+
+/// The first mount of a type in the root namespace's `list` (`auth_mounts`, `secret_mounts`).
+fn root_mount<'v>(v: &'v mut Value, list: &str, mount_type: &str) -> &'v mut Value {
+    v["namespaces"][0][list]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|m| m["type"] == mount_type)
+        .unwrap_or_else(|| panic!("a {mount_type} mount in the root namespace"))
+}
+
+/// A named change to an estate (as JSON).
+type Change = (&'static str, fn(&mut Value));
+
+/// The changes compared.
+fn changes() -> Vec<Change> {
+    vec![
+        ("no change", |_| {}),
+        ("one role gets one more policy", |v| {
+            assert!(synth::change_one_role(v));
+        }),
+        ("a policy gains a rule that writes policies", |v| {
+            let ns = first_ns_with(v, "policies");
+            let p = ns["policies"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|p| p["name"] != "default" && p["name"] != "root")
+                .unwrap();
+            let text = format!(
+                "{}\npath \"sys/policies/acl/*\" {{\n  capabilities = [\"create\", \"update\"]\n}}\n",
+                p["policy"].as_str().unwrap()
+            );
+            p["policy"] = json!(text);
+        }),
+        ("a role can mint secret-ids of every AppRole", |v| {
+            let ns = first_ns_with(v, "policies");
+            ns["policies"].as_array_mut().unwrap().push(json!({
+                "name": "mint-everything",
+                "policy": "path \"auth/approle/role/+/secret-id\" {\n  capabilities = [\"update\"]\n}\n",
+            }));
+            let r = first_role(v, "jwt", "jwt");
+            r["token_policies"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("mint-everything"));
+        }),
+        ("a JWT role loses its bound claims", |v| {
+            let r = first_role(v, "jwt", "jwt");
+            r.as_object_mut().unwrap().remove("bound_claims");
+        }),
+        ("an AppRole role is deleted", |v| {
+            let ns = v["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .flat_map(|ns| ns["auth_mounts"].as_array_mut().unwrap().iter_mut())
+                .find(|m| {
+                    m["type"] == "approle"
+                        && m["roles"]["approle"]
+                            .as_array()
+                            .is_some_and(|r| !r.is_empty())
+                })
+                .unwrap();
+            ns["roles"]["approle"].as_array_mut().unwrap().remove(0);
+        }),
+        ("an identity group gets another policy", |v| {
+            let ns = first_ns_with(v, "groups");
+            let other = ns["policies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|p| p["name"] != "default")
+                .unwrap()["name"]
+                .clone();
+            ns["groups"][0]["policies"]
+                .as_array_mut()
+                .unwrap()
+                .push(other);
+        }),
+        ("an entity's metadata changes (templated policies)", |v| {
+            let ns = first_ns_with(v, "entities");
+            for e in ns["entities"].as_array_mut().unwrap() {
+                e["metadata"]["team"] = json!("elsewhere");
+            }
+        }),
+        ("a mount's TTLs are tuned", |v| {
+            let m = root_mount(v, "auth_mounts", "jwt");
+            m["tune"]["max_lease_ttl"] = json!(86400 * 30);
+        }),
+        ("a secret is added", |v| {
+            let m = root_mount(v, "secret_mounts", "kv");
+            m["secrets"]["keys"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("payments/api/dev/new-secret"));
+        }),
+    ]
+}
+
+#[test]
+fn head_reusing_base_equals_fresh_analysis() {
+    let (base_json, inventory) = estate();
+    let base = snapshot(&base_json);
+    let opts = ReachOptions::default();
+    let fopts = FactsOptions::default();
+    for (name, change) in changes() {
+        let mut head_json = base_json.clone();
+        change(&mut head_json);
+        let head = snapshot(&head_json);
+
+        let ba = Analysis::new(&base, &inventory);
+        let bp = ba.prepare_reach(&opts);
+        let ha = Analysis::new_reusing(&head, &inventory, &ba);
+        let hp = ha.prepare_reach_reusing(&opts, &bp);
+        let fresh = Analysis::new(&head, &inventory);
+        let fp = fresh.prepare_reach(&opts);
+
+        let same_secrets = std::sync::Arc::ptr_eq(&ba.secrets, &ha.secrets);
+        assert_eq!(
+            same_secrets,
+            name != "a secret is added",
+            "{name}: the secret index is shared exactly when the secrets are the same"
+        );
+        let reach_reused = serde_json::to_string(&hp.assemble(0..hp.len())).unwrap();
+        let reach_fresh = serde_json::to_string(&fp.assemble(0..fp.len())).unwrap();
+        assert!(
+            reach_reused == reach_fresh,
+            "{name}: the head's reach differs from a fresh analysis"
+        );
+
+        let (logins, tokens) = bp.parts();
+        let fb = facts::build_base(&ba, &fopts, logins, tokens);
+        let (reused, taken) = facts::build_reusing(&ha, &fopts, Some(hp.into_parts()), &fb);
+        let full = facts::build_from(&fresh, &fopts, Some(fp.into_parts()));
+        let (a, b) = (
+            serde_json::to_value(&reused).unwrap(),
+            serde_json::to_value(&full).unwrap(),
+        );
+        if a != b {
+            let diff: Vec<String> = ["pipelines", "roles", "policies", "entities", "auth_mounts"]
+                .iter()
+                .filter(|k| a[**k] != b[**k])
+                .map(|k| k.to_string())
+                .collect();
+            let detail: Vec<String> = a["pipelines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(b["pipelines"].as_array().unwrap())
+                .filter(|(x, y)| x != y)
+                .map(|(x, y)| {
+                    let fields: Vec<&String> = x
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .filter(|k| x[k.as_str()] != y[k.as_str()])
+                        .collect();
+                    format!("{} {fields:?}: {} vs {}", x["name"], x, y)
+                })
+                .take(1)
+                .collect();
+            panic!("{name}: the head's facts differ from a fresh build in {diff:?}: {detail:?}");
+        }
+        // Not a vacuous comparison: unchanged estates take over every pipeline, changes of
+        // one object most of them, a new secret none (its index is not shared).
+        let n = inventory.pipelines.len();
+        match name {
+            "no change" => assert_eq!(taken, n, "{name}"),
+            "a secret is added" => assert_eq!(taken, 0, "{name}"),
+            _ => assert!(taken > 0, "{name}: no pipeline's facts were taken over"),
+        }
+    }
+}
