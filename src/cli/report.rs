@@ -62,8 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             ..FactsOptions::default()
         },
     );
-    let json = serde_json::to_string(&facts).context("serialising the facts")?;
-    let findings = rules.run(&json, &RunOptions::default())?;
+    let findings = rules.run_input(&RuleSet::input_of(&facts)?, &RunOptions::default())?;
     let opts = ReportOptions {
         max_nodes: args.max_nodes,
         max_diagrams: args.max_diagrams,

@@ -164,6 +164,13 @@ impl RuleSet {
             .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
     }
 
+    /// Any serialisable facts (a [`crate::facts::Facts`]) as the Rego engine's input: the value
+    /// [`input`](Self::input) gives for their JSON, built without the JSON text.
+    pub fn input_of<T: serde::Serialize + ?Sized>(facts: &T) -> Result<regorus::Value> {
+        super::input::to_input(facts)
+            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
+    }
+
     /// [`run`](Self::run) on facts already loaded with [`input`](Self::input).
     pub fn run_input(&self, input: &regorus::Value, opts: &RunOptions) -> Result<Report> {
         let results: Vec<Result<(Vec<RuleMeta>, Vec<Value>)>> = self

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod engine;
+pub mod input;
 pub mod render;
 pub mod sarif;
 pub mod suppress;
@@ -250,8 +251,8 @@ pub fn evaluate(
     run: &engine::RunOptions,
 ) -> anyhow::Result<Report> {
     let f = crate::facts::build(snapshot, inventory, facts);
-    let json = serde_json::to_string(&f)?;
-    RuleSet::builtin().run(&json, run)
+    let rules = RuleSet::builtin();
+    rules.run_input(&RuleSet::input_of(&f)?, run)
 }
 
 /// Order findings: most severe first, then rule id, then subject.
