@@ -10,6 +10,7 @@ use blastmap::facts::{self, FactsOptions};
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
 use blastmap::passes::reach::{Analysis, ReachOptions};
+use blastmap::rules::engine::RuleSet;
 use blastmap::synth::{self, Params};
 use serde_json::{json, Value};
 
@@ -187,7 +188,16 @@ fn head_reusing_base_equals_fresh_analysis() {
 
         let (logins, tokens) = bp.parts();
         let fb = facts::build_base(&ba, &fopts, logins, tokens);
-        let (reused, taken) = facts::build_reusing(&ha, &fopts, Some(hp.into_parts()), &fb);
+        let (mut reused, copied) = facts::build_reusing(&ha, &fopts, Some(hp.into_parts()), &fb);
+        let taken = copied.iter().filter(|c| **c).count();
+        // The rules' input of the head, sharing the base's values of copied pipelines, is the
+        // input of the head's facts.
+        let base_input = RuleSet::input_of(&fb.facts).unwrap();
+        let shared = RuleSet::input_sharing(&mut reused, &copied, &base_input).unwrap();
+        assert!(
+            shared == RuleSet::input_of(&reused).unwrap(),
+            "{name}: the head's shared rule input differs from its own"
+        );
         let full = facts::build_from(&fresh, &fopts, Some(fp.into_parts()));
         let (a, b) = (
             serde_json::to_value(&reused).unwrap(),

@@ -102,21 +102,26 @@ impl Judge {
         lap("base facts");
         // The head's facts (most of them copies of the base's) are built while the base's facts
         // are loaded into the Rego engine; then the rules of both sides run side by side.
-        let (base_input, hf) = rayon::join(
+        let (base_input, (mut hf, copied)) = rayon::join(
             || Self::input(&fb.facts),
-            || facts::build_reusing(&ha, &self.facts, Some(hp.into_parts()), &fb).0,
+            || facts::build_reusing(&ha, &self.facts, Some(hp.into_parts()), &fb),
         );
         lap("head facts");
+        let base_input = base_input?;
+        // The head's input shares the base's values of the pipelines whose facts are copies.
         let (before, after) = rayon::join(
-            || base_input.and_then(|i| self.findings(&i)),
-            || Self::input(&hf).and_then(|i| self.findings(&i)),
+            || self.findings(&base_input),
+            || {
+                RuleSet::input_sharing(&mut hf, &copied, &base_input)
+                    .and_then(|i| self.findings(&i))
+            },
         );
         lap("both judged");
         let (before, after) = (before?, after?);
         let findings = delta(&before, &after);
         // `blastmap diff` ends after the delta: leave both estates' analyses, reach and facts to
         // the operating system instead of freeing millions of allocations one at a time.
-        std::mem::forget((before, after, fb, hf));
+        std::mem::forget((before, after, fb, hf, base_input));
         std::mem::forget(bp);
         std::mem::forget((ba, ha));
         Ok(DiffReport {

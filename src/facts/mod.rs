@@ -745,14 +745,14 @@ pub fn build_base<'r, 'a>(
 
 /// [`build_from`] for the head of a what-if: the facts of a pipeline whose logins, tokens,
 /// escalations and estate-wide inputs equal the base's are copied from `base` (see
-/// `facts/reuse.rs`). The document is the one [`build_from`] gives; with it, how many
-/// pipelines' facts were copied.
+/// `facts/reuse.rs`). The document is the one [`build_from`] gives; with it, for each pipeline,
+/// whether its facts were copied from the base's (the same index in both documents).
 pub fn build_reusing<'a>(
     analysis: &Analysis<'a>,
     opts: &FactsOptions,
     prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
     base: &FactsBase<'_, '_>,
-) -> (Facts, usize) {
+) -> (Facts, Vec<bool>) {
     let (facts, kept) = build_inner(analysis, opts, owned(prepared), Some(base));
     (facts, kept.taken_over)
 }
@@ -878,17 +878,18 @@ fn build_inner<'r, 'a>(
         templated_rules,
         escalation_tokens,
         coverage: FxHashMap::default(),
-        taken_over: 0,
+        taken_over: Vec::new(),
     };
     let reused = match base {
         Some(b) => reuse::matches(b, analysis, opts, &kept),
         None => vec![None; pipes.len()],
     };
-    let taken_over = reused.iter().filter(|r| r.is_some()).count();
+    let taken_over: Vec<bool> = reused.iter().map(Option::is_some).collect();
     if debug && base.is_some() {
         lap("pipelines matched");
         eprintln!(
-            "facts: {taken_over} of {} pipelines taken over from the base",
+            "facts: {} of {} pipelines taken over from the base",
+            taken_over.iter().filter(|t| **t).count(),
             reused.len()
         );
     }

@@ -46,8 +46,8 @@ pub(super) struct Kept<'r, 'a> {
     pub escalation_tokens: FxHashMap<String, Arc<TokenReach>>,
     /// Known secrets each wildcard pattern covers (count, owning teams, unowned count).
     pub coverage: FxHashMap<String, Coverage>,
-    /// Pipelines whose facts were copied from a base.
-    pub taken_over: usize,
+    /// For each pipeline, whether its facts were copied from a base.
+    pub taken_over: Vec<bool>,
 }
 
 /// How many known secrets a pattern matches, their owning teams, and how many have none.

@@ -171,6 +171,48 @@ impl RuleSet {
             .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
     }
 
+    /// [`input_of`](Self::input_of) for facts most of whose pipelines are copies of another
+    /// document's (a what-if's head and its base, `facts::build_reusing`): a pipeline marked in
+    /// `copied` takes its value from `base_input` (shared, not built again), the others are
+    /// built, in parallel. The result is the value `input_of(facts)` gives (`facts` is handed
+    /// back as it was).
+    pub fn input_sharing(
+        facts: &mut crate::facts::Facts,
+        copied: &[bool],
+        base_input: &regorus::Value,
+    ) -> Result<regorus::Value> {
+        use rayon::prelude::*;
+        let key = regorus::Value::from("pipelines");
+        let theirs = base_input
+            .as_object()
+            .ok()
+            .and_then(|o| o.get(&key))
+            .and_then(|p| p.as_array().ok())
+            .filter(|p| p.len() == facts.pipelines.len() && copied.len() == p.len());
+        let Some(theirs) = theirs else {
+            return Self::input_of(facts);
+        };
+        let pipelines: Vec<regorus::Value> = facts
+            .pipelines
+            .par_iter()
+            .zip(copied.par_iter())
+            .enumerate()
+            .map(|(i, (p, copied))| match theirs.get(i) {
+                Some(v) if *copied => Ok(v.clone()),
+                _ => Self::input_of(p),
+            })
+            .collect::<Result<_>>()?;
+        let kept = std::mem::take(&mut facts.pipelines);
+        let rest = Self::input_of(facts);
+        facts.pipelines = kept;
+        let mut input = rest?;
+        input
+            .as_object_mut()
+            .map_err(|e| anyhow!("building the rules' input: {e}"))?
+            .insert(key, regorus::Value::from(pipelines));
+        Ok(input)
+    }
+
     /// [`run`](Self::run) on facts already loaded with [`input`](Self::input).
     pub fn run_input(&self, input: &regorus::Value, opts: &RunOptions) -> Result<Report> {
         let results: Vec<Result<(Vec<RuleMeta>, Vec<Value>)>> = self
