@@ -233,22 +233,7 @@ impl Acl {
             return (d, None);
         }
         let id = self.lookup(full, Operation::List);
-        let d = match id {
-            Some(id) => {
-                let rule = &self.rules[id as usize];
-                Decision {
-                    is_root: false,
-                    caps: rule.perms.caps,
-                    rule: Some(rule),
-                }
-            }
-            None => Decision {
-                is_root: false,
-                caps: Caps::NONE,
-                rule: None,
-            },
-        };
-        (d, id)
+        (self.decision_of(id), id)
     }
 
     /// The decision for a specific operation (no parameter checks): unlike
@@ -267,7 +252,12 @@ impl Acl {
     }
 
     fn decide(&self, full: &str, op: Operation) -> Decision<'_> {
-        match self.lookup(full, op) {
+        self.decision_of(self.lookup(full, op))
+    }
+
+    /// The decision of the rule `lookup` found (none: no capabilities).
+    fn decision_of(&self, rule_id: Option<u32>) -> Decision<'_> {
+        match rule_id {
             Some(id) => {
                 let rule = &self.rules[id as usize];
                 Decision {

@@ -55,18 +55,10 @@ pub(super) fn admit(
     let mut passed: Vec<String> = Vec::new();
 
     // 3. Registered claims, issuer, subject, audiences.
-    // Parsed once per credential by `admit_all` (the same claims are judged by every role).
-    let parsed;
-    let reg = match pre {
-        Some(r) => r,
-        None => {
-            parsed = Registered::parse(claims, strict_registered_keys(server));
-            &parsed
-        }
-    };
-    let reg = match reg {
+    let mut parsed = None;
+    let reg = match registered(pre, claims, server, &mut parsed) {
         Ok(r) => r,
-        Err(e) => return Admission::refused(e.clone()),
+        Err(e) => return Admission::refused(e),
     };
     if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
         return Admission::refused(e);
@@ -256,18 +248,10 @@ pub(super) fn admit_cel(
     let mut a = Admission::new(Verdict::Unknown, String::new());
     a.conditions.push(signature_condition(mount));
     let mut passed = Vec::new();
-    // Parsed once per credential by `admit_all` (the same claims are judged by every role).
-    let parsed;
-    let reg = match pre {
-        Some(r) => r,
-        None => {
-            parsed = Registered::parse(claims, strict_registered_keys(server));
-            &parsed
-        }
-    };
-    let reg = match reg {
+    let mut parsed = None;
+    let reg = match registered(pre, claims, server, &mut parsed) {
         Ok(r) => r,
-        Err(e) => return Admission::refused(e.clone()),
+        Err(e) => return Admission::refused(e),
     };
     if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
         return Admission::refused(e);
@@ -358,6 +342,22 @@ fn check_issuer(
 /// the login fail: OpenBao 2.7 refuses such tokens as ambiguous ("ambiguous claim: key "AUD"
 /// collides with registered claim "aud" under case folding"). Vault still decodes them
 /// case-insensitively.
+/// The registered claims of a credential: those `admit_all` parsed once for every role (`pre`;
+/// every role judges the same claims), else parsed here into `slot`; why the server could not
+/// decode them otherwise.
+fn registered<'r>(
+    pre: Option<&'r Result<Registered, String>>,
+    claims: &Map<String, Value>,
+    server: &ServerInfo,
+    slot: &'r mut Option<Result<Registered, String>>,
+) -> Result<&'r Registered, String> {
+    let reg = match pre {
+        Some(r) => r,
+        None => slot.insert(Registered::parse(claims, strict_registered_keys(server))),
+    };
+    reg.as_ref().map_err(String::clone)
+}
+
 pub(super) fn strict_registered_keys(server: &ServerInfo) -> bool {
     server.flavor == crate::model::Flavor::OpenBao
 }

@@ -260,49 +260,26 @@ impl Seq<'_> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.done())
-    }
+/// The four sequence traits serde asks for: each element is pushed, the end builds the array.
+macro_rules! seq_trait {
+    ($trait:ident, $method:ident) => {
+        impl ser::$trait for Seq<'_> {
+            type Ok = Value;
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Value, Error> {
+                Ok(self.done())
+            }
+        }
+    };
 }
 
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeTupleVariant for Seq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.done())
-    }
-}
+seq_trait!(SerializeSeq, serialize_element);
+seq_trait!(SerializeTuple, serialize_element);
+seq_trait!(SerializeTupleStruct, serialize_field);
+seq_trait!(SerializeTupleVariant, serialize_field);
 
 pub(crate) struct Map<'k> {
     ser: Ser<'k>,
@@ -384,6 +361,15 @@ impl ser::SerializeStructVariant for Map<'_> {
 /// Map keys, as serde_json writes them: strings, and numbers and chars as their text.
 struct KeySer;
 
+/// Key serializer methods that write the value's text.
+macro_rules! key_as_text {
+    ($($method:ident: $t:ty),*) => {
+        $(fn $method(self, v: $t) -> Result<Value, Error> {
+            Ok(Value::from(v.to_string()))
+        })*
+    };
+}
+
 fn key_error() -> Error {
     Error("a map key must be a string, a number or a char (as in JSON)".into())
 }
@@ -399,39 +385,19 @@ impl ser::Serializer for KeySer {
     type SerializeStruct = ser::Impossible<Value, Error>;
     type SerializeStructVariant = ser::Impossible<Value, Error>;
 
-    fn serialize_bool(self, v: bool) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_i8(self, v: i8) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_i128(self, v: i128) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-    fn serialize_u128(self, v: u128) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
+    key_as_text!(
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_i128: i128,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_u128: u128
+    );
     fn serialize_f32(self, _v: f32) -> Result<Value, Error> {
         Err(key_error())
     }
