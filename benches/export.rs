@@ -81,6 +81,8 @@ fn export_once(server: &BaoServer, concurrency: usize) -> (Duration, usize, u64)
         retries: 4,
         backoff: Duration::from_millis(200),
         timeout: Duration::from_secs(60),
+        max_response_bytes: blastmap::export::DEFAULT_MAX_RESPONSE_MIB * blastmap::export::MIB,
+        max_requests: blastmap::export::DEFAULT_MAX_REQUESTS,
         progress: Progress::hidden(),
     })
     .unwrap_or_else(|e| panic!("export failed: {e}"));

@@ -13,9 +13,11 @@ use anyhow::{Context, Result};
 
 use crate::export::{
     connect, coverage, policy, ExportOptions, KvLimits, LoginArgs, Progress, TlsOptions,
-    DEFAULT_CONCURRENCY, DEFAULT_KV_MAX_DEPTH, DEFAULT_KV_MAX_KEYS,
+    DEFAULT_CONCURRENCY, DEFAULT_KV_MAX_DEPTH, DEFAULT_KV_MAX_KEYS, DEFAULT_MAX_REQUESTS,
+    DEFAULT_MAX_RESPONSE_MIB, MIB,
 };
 use crate::model::Flavor;
+use crate::render::escape::visible;
 
 /// Where the snapshot goes without `--out`.
 pub const DEFAULT_OUT: &str = "snapshot.json";
@@ -55,10 +57,21 @@ pub struct Args {
     #[command(flatten)]
     access: Box<Access>,
 
-    /// Per-request timeout in seconds.
+    /// Per-request timeout in seconds, covering the whole answer (a server that drips its
+    /// answer slowly is cut off).
     #[arg(long, value_name = "SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
+    /// Largest answer read from the server, in MiB; a larger one is abandoned while it streams
+    /// and recorded as a coverage gap.
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_RESPONSE_MIB,
+          value_parser = clap::value_parser!(u64).range(1..=65536))]
+    max_response_mib: u64,
+    /// Most requests sent in one export (retries included); what is left unread is recorded as
+    /// coverage gaps.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_REQUESTS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_requests: u64,
     /// Retries of a request that got no answer, 429 or 5xx (exponential backoff).
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(0..=20))]
@@ -186,6 +199,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         retries: args.retries,
         backoff: Duration::from_millis(200),
         timeout: Duration::from_secs(args.timeout),
+        max_response_bytes: args.max_response_mib * MIB,
+        max_requests: args.max_requests,
         progress: progress.clone(),
     };
     let report = match crate::export::export_blocking(options) {
@@ -212,8 +227,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
              polic(ies), {} entit(ies), {} group(s), {} secret mount(s) with {} KV key(s); {} \
              requests ({} retried) in {:.1}s",
             snap.server.flavor.as_str(),
-            snap.server.version,
-            snap.server.address,
+            visible(&snap.server.version),
+            visible(&snap.server.address),
             args.out.display(),
             ns.len(),
             count(&|n| n.auth_mounts.len()),
@@ -249,7 +264,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             n.secret_mounts
                 .iter()
                 .filter(|m| m.secrets.listing.status == crate::model::ListingStatus::Truncated)
-                .map(move |m| format!("{}{}", n.path, m.path))
+                .map(move |m| visible(&format!("{}{}", n.path, m.path)).into_owned())
         })
         .collect();
     if !truncated.is_empty() {

@@ -1,25 +1,28 @@
-//! The HTTP side of the exporter: one raw endpoint over vaultrs, bounded concurrency, retries.
+//! The HTTP side of the exporter: one raw request function, bounded concurrency, retries, and
+//! the bounds that keep a hostile server from turning the exporter against its user.
 //!
-//! vaultrs provides the HTTP client, the TLS setup and the middleware that adds `/v1`, the token
-//! and the namespace header. Its typed responses are too strict for real estates (a JWT role
-//! with list-valued `bound_claims` fails to deserialize, some mount fields are required), so
-//! every object is read through [`Raw`], a generic `rustify` endpoint whose answer is kept as
-//! `serde_json::Value` and mapped into the model by the readers.
+//! Requests are sent with reqwest directly (see [`super::connect::build_http`]): every object is
+//! read as `serde_json::Value` and mapped into the model by the readers, because typed client
+//! responses are too strict for real estates.
 //!
 //! Every request takes a permit of one semaphore, so `--concurrency` bounds the requests in
 //! flight whatever the walk spawns. Transient failures (no answer, connection reset, timeout,
 //! 429, 5xx) are retried with exponential backoff; the permit is released while waiting, so a
 //! struggling server gets fewer requests, not more.
+//!
+//! Bounds (see [`Bounds`]): a redirect to another origin is never followed (the token stays with
+//! the origin the user named); an answer larger than `max_response_bytes` is abandoned while it
+//! streams, before it is held in memory; a request and its whole body must finish within the
+//! timeout; after `max_requests` requests no new one is sent. A request that hits a bound fails
+//! with [`ApiError::Bound`] or [`ApiError::Redirect`], which the readers record as coverage gaps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use rustify::endpoint::Endpoint;
-use rustify::enums::{RequestMethod, RequestType, ResponseType};
+use reqwest::header::{HeaderValue, CONTENT_TYPE, LOCATION};
+use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::Semaphore;
-use vaultrs::client::{Client, VaultClient};
 
 use super::error::{error_chain, Redactor};
 use super::progress::Progress;
@@ -47,31 +50,33 @@ impl Op {
     }
 }
 
-/// A request to any path, answered as JSON.
-struct Raw {
-    path: String,
-    method: RequestMethod,
-    query: Option<String>,
-    body: Option<Vec<u8>>,
+/// Which bound stopped a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The answer was larger than `--max-response-mib` (the limit, in bytes).
+    ResponseSize(u64),
+    /// `--max-requests` requests were already sent.
+    Requests(u64),
+    /// No complete answer (headers and body) within `--timeout`.
+    Timeout(Duration),
 }
 
-#[async_trait]
-impl Endpoint for Raw {
-    type Response = Value;
-    const REQUEST_BODY_TYPE: RequestType = RequestType::JSON;
-    const RESPONSE_BODY_TYPE: ResponseType = ResponseType::JSON;
-
-    fn path(&self) -> String {
-        self.path.clone()
-    }
-    fn method(&self) -> RequestMethod {
-        self.method.clone()
-    }
-    fn query(&self) -> Result<Option<String>, rustify::errors::ClientError> {
-        Ok(self.query.clone())
-    }
-    fn body(&self) -> Result<Option<Vec<u8>>, rustify::errors::ClientError> {
-        Ok(self.body.clone())
+impl Bound {
+    fn describe(self) -> String {
+        match self {
+            Bound::ResponseSize(limit) => format!(
+                "the answer is larger than the response limit of {} MiB (--max-response-mib); \
+                 it was abandoned unread",
+                limit / MIB
+            ),
+            Bound::Requests(limit) => format!(
+                "the request limit of {limit} requests (--max-requests) was reached; not requested"
+            ),
+            Bound::Timeout(t) => format!(
+                "no complete answer within the timeout of {}s (--timeout)",
+                t.as_secs_f64()
+            ),
+        }
     }
 }
 
@@ -80,17 +85,27 @@ impl Endpoint for Raw {
 pub enum ApiError {
     /// The server answered with a non-success status; `errors` is its `errors` array.
     Http { status: u16, errors: Vec<String> },
-    /// No HTTP answer (connection refused or reset, timeout, TLS failure).
+    /// No HTTP answer (connection refused or reset, TLS failure).
     Transport(String),
     /// A success status with a body that is not JSON.
     BadBody { status: u16, message: String },
+    /// A redirect that was not followed: to another scheme, host or port (the token would leave
+    /// its origin), or one same-origin redirect too many. `target` is redacted.
+    Redirect { status: u16, target: String },
+    /// A bound of the exporter stopped the request.
+    Bound(Bound),
+    /// A name read from the server cannot be put in a request without changing it (a `.` or
+    /// `..` segment, a control character in a namespace header).
+    UnsafeName(String),
 }
 
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
-            ApiError::Http { status, .. } | ApiError::BadBody { status, .. } => Some(*status),
-            ApiError::Transport(_) => None,
+            ApiError::Http { status, .. }
+            | ApiError::BadBody { status, .. }
+            | ApiError::Redirect { status, .. } => Some(*status),
+            ApiError::Transport(_) | ApiError::Bound(_) | ApiError::UnsafeName(_) => None,
         }
     }
 
@@ -112,6 +127,13 @@ impl ApiError {
             }
             ApiError::Transport(m) => m.clone(),
             ApiError::BadBody { message, .. } => message.clone(),
+            ApiError::Redirect { status, target } => format!(
+                "the server redirected (HTTP {status}) to {target}; not followed: the exporter \
+                 follows only a few redirects to the same scheme, host and port, so the token \
+                 never leaves the address it was given for"
+            ),
+            ApiError::Bound(b) => b.describe(),
+            ApiError::UnsafeName(m) => m.clone(),
         }
     }
 
@@ -142,7 +164,8 @@ impl ApiError {
     }
 
     /// Errors that make a faithful export impossible: the server is gone or sealed. Everything
-    /// else is recorded as a coverage gap and the export goes on.
+    /// else (bounds and refused redirects included) is recorded as a coverage gap and the export
+    /// goes on.
     pub fn is_fatal(&self) -> bool {
         match self {
             ApiError::Transport(_) => true,
@@ -150,7 +173,21 @@ impl ApiError {
             ApiError::Http { errors, .. } => errors
                 .iter()
                 .any(|e| e.contains("Vault is sealed") || e.contains("is sealed")),
-            ApiError::BadBody { .. } => false,
+            ApiError::BadBody { .. }
+            | ApiError::Redirect { .. }
+            | ApiError::Bound(_)
+            | ApiError::UnsafeName(_) => false,
+        }
+    }
+
+    /// Worth another attempt: no answer, a timeout, 429 or 5xx (`retry_http`).
+    fn is_transient(&self, retry_http: bool) -> bool {
+        match self {
+            ApiError::Transport(_) | ApiError::Bound(Bound::Timeout(_)) => true,
+            ApiError::Http { status, .. } => {
+                retry_http && (*status == 429 || (500..600).contains(status))
+            }
+            _ => false,
         }
     }
 }
@@ -162,6 +199,37 @@ pub struct Stats {
     pub retries: AtomicU64,
 }
 
+/// One mebibyte.
+pub const MIB: u64 = 1024 * 1024;
+/// Default `--max-response-mib`: larger than any answer of a real estate within the KV bounds
+/// (a LIST of 100,000 keys is a few MiB; the detailed policy list of 10,000 policies tens).
+pub const DEFAULT_MAX_RESPONSE_MIB: u64 = 64;
+/// Default `--max-requests`: an export of a million-secret estate sends a few hundred thousand.
+pub const DEFAULT_MAX_REQUESTS: u64 = 2_000_000;
+/// Same-origin redirects followed per request (a standby node points at the active one once).
+pub const MAX_SAME_ORIGIN_REDIRECTS: usize = 3;
+
+/// What the exporter will spend on one server.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Bytes of one answer at most.
+    pub max_response_bytes: u64,
+    /// Requests sent at most (retries included).
+    pub max_requests: u64,
+    /// One request, headers and whole body.
+    pub timeout: Duration,
+}
+
+impl Default for Bounds {
+    fn default() -> Bounds {
+        Bounds {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_MIB * MIB,
+            max_requests: DEFAULT_MAX_REQUESTS,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Knobs of [`Api`].
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -171,14 +239,32 @@ pub struct ApiConfig {
     pub retries: u32,
     /// First backoff; doubled on each retry, capped at [`MAX_BACKOFF`].
     pub backoff: Duration,
+    pub bounds: Bounds,
 }
 
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The HTTP client of one server: reqwest configured by [`super::connect::build_http`] and the
+/// server's base address (without user info, query or fragment in messages).
+pub struct Http {
+    pub client: reqwest::Client,
+    pub base: url::Url,
+}
+
+/// The parts of one request.
+struct Request<'a> {
+    ns: &'a str,
+    method: Method,
+    path: &'a str,
+    query: Option<&'a str>,
+    body: Option<Vec<u8>>,
+}
+
 /// The exporter's connection to one server.
 pub struct Api {
-    client: VaultClient,
+    http: Http,
+    token: String,
     sem: Semaphore,
     config: ApiConfig,
     redactor: Redactor,
@@ -188,14 +274,16 @@ pub struct Api {
 
 impl Api {
     pub fn new(
-        client: VaultClient,
+        http: Http,
+        token: &str,
         config: ApiConfig,
         redactor: Redactor,
         progress: Progress,
     ) -> Api {
         let permits = config.concurrency.max(1);
         Api {
-            client,
+            http,
+            token: token.to_owned(),
             sem: Semaphore::new(permits),
             config,
             redactor,
@@ -215,100 +303,85 @@ impl Api {
     /// Use `token` from now on (after a login). The token is added to the redactor first.
     pub fn set_token(&mut self, token: &str) {
         self.redactor.add(token);
-        self.client.set_token(token);
+        self.token = token.to_owned();
     }
 
     /// `op` on `path` in namespace `ns` (`""` = the root namespace; a child is `"a/b/"`).
-    /// Returns the whole JSON answer (callers take `data`). Retries transient failures.
+    /// Returns the whole JSON answer (callers take `data`), with every token-shaped string
+    /// redacted (see [`Redactor::clean_value`]). Retries transient failures.
     pub async fn call(&self, ns: &str, op: Op, path: &str) -> Result<Value, ApiError> {
         let (method, query) = match op {
-            Op::Read => (RequestMethod::GET, None),
-            Op::List => (RequestMethod::LIST, None),
-            Op::Scan => (RequestMethod::GET, Some("scan=true".to_owned())),
+            Op::Read => (Method::GET, None),
+            Op::List => (list_method(), None),
+            Op::Scan => (Method::GET, Some("scan=true")),
         };
-        self.send(ns, method, path, query, None, true).await
+        let request = Request {
+            ns,
+            method,
+            path,
+            query,
+            body: None,
+        };
+        let answer = self.send(request, true).await?;
+        Ok(self.redactor.clean_value(answer))
     }
 
     /// A `GET` with a query string, not retried on HTTP errors (`sys/health`, whose non-200
     /// statuses describe the node rather than a failure).
     pub async fn probe(&self, ns: &str, path: &str, query: &str) -> Result<Value, ApiError> {
-        self.send(
+        let request = Request {
             ns,
-            RequestMethod::GET,
+            method: Method::GET,
             path,
-            Some(query.to_owned()),
-            None,
-            false,
-        )
-        .await
+            query: Some(query),
+            body: None,
+        };
+        let answer = self.send(request, false).await?;
+        Ok(self.redactor.clean_value(answer))
     }
 
     /// A `POST` with a JSON body (logins). Not retried on HTTP errors: a refused login does not
-    /// get better by repeating it.
+    /// get better by repeating it. The answer is not redacted: it carries the login's token,
+    /// which the caller adds to the redactor and never stores.
     pub async fn post(&self, ns: &str, path: &str, body: &Value) -> Result<Value, ApiError> {
         let bytes = serde_json::to_vec(body).map_err(|e| ApiError::BadBody {
             status: 0,
             message: e.to_string(),
         })?;
-        self.send(ns, RequestMethod::POST, path, None, Some(bytes), false)
-            .await
+        let request = Request {
+            ns,
+            method: Method::POST,
+            path,
+            query: None,
+            body: Some(bytes),
+        };
+        self.send(request, false).await
     }
 
-    async fn send(
-        &self,
-        ns: &str,
-        method: RequestMethod,
-        path: &str,
-        query: Option<String>,
-        body: Option<Vec<u8>>,
-        retry_http: bool,
-    ) -> Result<Value, ApiError> {
-        let mut middle = self.client.middle().clone();
-        let ns = ns.trim_matches('/');
-        middle.namespace = (!ns.is_empty()).then(|| ns.to_owned());
+    async fn send(&self, request: Request<'_>, retry_http: bool) -> Result<Value, ApiError> {
+        let url = self.url(&request)?;
+        let namespace = namespace_header(request.ns)?;
         let mut attempt = 0u32;
         loop {
-            let endpoint = Raw {
-                path: path.trim_start_matches('/').to_owned(),
-                method: method.clone(),
-                query: query.clone(),
-                body: body.clone(),
-            };
             let result = {
                 let _permit = self
                     .sem
                     .acquire()
                     .await
                     .map_err(|_| ApiError::Transport("the exporter is shutting down".into()))?;
-                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                self.count_request()?;
                 self.progress.request_done();
-                endpoint
-                    .with_middleware(&middle)
-                    .exec(self.client.http())
-                    .await
+                let pending = self.once(&request, &url, namespace.as_ref());
+                match tokio::time::timeout(self.config.bounds.timeout, pending).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ApiError::Bound(Bound::Timeout(self.config.bounds.timeout))),
+                }
             };
             let err = match result {
-                Ok(resp) => {
-                    let status = resp.response.status().as_u16();
-                    let raw = resp.response.body();
-                    if raw.iter().all(u8::is_ascii_whitespace) {
-                        return Ok(Value::Null);
-                    }
-                    return serde_json::from_slice(raw).map_err(|e| ApiError::BadBody {
-                        status,
-                        message: format!("the answer is not JSON: {e}"),
-                    });
-                }
-                Err(e) => self.classify(e),
+                Ok(v) => return Ok(v),
+                Err(e) => e,
             };
-            let transient = match &err {
-                ApiError::Transport(_) => true,
-                ApiError::Http { status, .. } => {
-                    retry_http && (*status == 429 || (500..600).contains(status))
-                }
-                ApiError::BadBody { .. } => false,
-            };
-            if !transient || attempt >= self.config.retries {
+            if !err.is_transient(retry_http) || attempt >= self.config.retries {
                 return Err(err);
             }
             attempt += 1;
@@ -317,42 +390,178 @@ impl Api {
         }
     }
 
-    /// Turn a rustify error into an [`ApiError`], redacted.
-    fn classify(&self, e: rustify::errors::ClientError) -> ApiError {
-        use rustify::errors::ClientError as E;
-        match e {
-            E::ServerResponseError { code, content } => {
-                let errors = content
-                    .as_deref()
-                    .and_then(|c| serde_json::from_str::<Value>(c).ok())
-                    .and_then(|v| {
-                        v.get("errors").and_then(Value::as_array).map(|a| {
-                            a.iter()
-                                .map(|x| match x {
-                                    Value::String(s) => s.clone(),
-                                    other => other.to_string(),
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .unwrap_or_else(|| {
-                        // Not a Vault error body (a proxy's HTML page, say): keep a short excerpt.
-                        let text = content.unwrap_or_default();
-                        let short: String = text.chars().take(200).collect();
-                        if short.trim().is_empty() {
-                            Vec::new()
-                        } else {
-                            vec![short]
-                        }
-                    });
-                ApiError::Http {
-                    status: code,
-                    errors: errors.iter().map(|s| self.redactor.clean(s)).collect(),
-                }
+    /// Take one request from the `--max-requests` budget, or refuse.
+    fn count_request(&self) -> Result<(), ApiError> {
+        let limit = self.config.bounds.max_requests;
+        let before = self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        if before >= limit {
+            self.stats.requests.fetch_sub(1, Ordering::Relaxed);
+            return Err(ApiError::Bound(Bound::Requests(limit)));
+        }
+        Ok(())
+    }
+
+    /// `<address>/v1/<path>`, every segment of `path` percent-encoded as it is, so that the
+    /// request names exactly the object the server listed (a `?`, `#` or `%` in a key stays
+    /// part of the key). `.` and `..` segments would be resolved away by any URL library and
+    /// name another object: refused.
+    fn url(&self, request: &Request<'_>) -> Result<url::Url, ApiError> {
+        let path = request.path.trim_start_matches('/');
+        if path.split('/').any(|s| s == "." || s == "..") {
+            return Err(ApiError::UnsafeName(format!(
+                "the path {:?} has a . or .. segment, which no request can name without \
+                 changing it; not requested",
+                self.redactor.clean(path)
+            )));
+        }
+        let mut url = self.http.base.clone();
+        {
+            let mut segments = url.path_segments_mut().map_err(|()| {
+                ApiError::Transport("the server address cannot carry a path".into())
+            })?;
+            segments.pop_if_empty().push("v1");
+            for segment in path.split('/') {
+                segments.push(segment);
             }
-            other => ApiError::Transport(self.redactor.clean(&error_chain(&other))),
+        }
+        url.set_query(request.query);
+        Ok(url)
+    }
+
+    /// One attempt: send, then read the answer within the size bound.
+    async fn once(
+        &self,
+        request: &Request<'_>,
+        url: &url::Url,
+        namespace: Option<&HeaderValue>,
+    ) -> Result<Value, ApiError> {
+        let mut builder = self
+            .http
+            .client
+            .request(request.method.clone(), url.clone())
+            .header("X-Vault-Request", "true");
+        if !self.token.is_empty() {
+            builder = builder.header("X-Vault-Token", &self.token);
+        }
+        if let Some(ns) = namespace {
+            builder = builder.header("X-Vault-Namespace", ns.clone());
+        }
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = builder.send().await.map_err(|e| self.transport(e))?;
+        let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(self.refused_redirect(status, &response));
+        }
+        let body = self.read_body(response).await?;
+        if (200..300).contains(&status) {
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&body).map_err(|e| ApiError::BadBody {
+                status,
+                message: format!("the answer is not JSON: {e}"),
+            });
+        }
+        Err(ApiError::Http {
+            status,
+            errors: self.error_texts(&body),
+        })
+    }
+
+    /// The body, read chunk by chunk and abandoned as soon as it passes the size bound (a
+    /// declared length over the bound is refused before reading anything).
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, ApiError> {
+        let limit = self.config.bounds.max_response_bytes;
+        let too_big = ApiError::Bound(Bound::ResponseSize(limit));
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(too_big);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(too_big);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// The redirect the policy did not follow, with its target redacted (no user info, query or
+    /// known secret).
+    fn refused_redirect(&self, status: u16, response: &reqwest::Response) -> ApiError {
+        let target = response
+            .headers()
+            .get(LOCATION)
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+            .map(|l| match response.url().join(&l) {
+                Ok(u) => crate::model::redact_address(u.as_str()),
+                Err(_) => crate::model::redact_address(&l),
+            })
+            .unwrap_or_else(|| "(no Location header)".into());
+        ApiError::Redirect {
+            status,
+            target: self.redactor.clean(&target),
         }
     }
+
+    /// The `errors` of a Vault error body, else a short excerpt (a proxy's HTML page, say).
+    fn error_texts(&self, body: &[u8]) -> Vec<String> {
+        let errors = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.get("errors").and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .map(|x| match x {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(body);
+                let short: String = text.chars().take(200).collect();
+                if short.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    vec![short]
+                }
+            });
+        errors.iter().map(|s| self.redactor.clean(s)).collect()
+    }
+
+    /// A reqwest error without its URL (which may hold user info), redacted; a timeout is the
+    /// timeout bound.
+    fn transport(&self, e: reqwest::Error) -> ApiError {
+        if e.is_timeout() {
+            return ApiError::Bound(Bound::Timeout(self.config.bounds.timeout));
+        }
+        ApiError::Transport(self.redactor.clean(&error_chain(&e.without_url())))
+    }
+}
+
+/// The server's LIST method.
+fn list_method() -> Method {
+    Method::from_bytes(b"LIST").unwrap_or(Method::GET)
+}
+
+/// The `X-Vault-Namespace` header of `ns`, or a refusal when the name cannot be a header
+/// (control characters from a hostile server would otherwise fail every request).
+fn namespace_header(ns: &str) -> Result<Option<HeaderValue>, ApiError> {
+    let ns = ns.trim_matches('/');
+    if ns.is_empty() {
+        return Ok(None);
+    }
+    HeaderValue::from_str(ns).map(Some).map_err(|_| {
+        ApiError::UnsafeName(format!(
+            "the namespace {:?} cannot be sent in a request header; not requested",
+            ns
+        ))
+    })
 }
 
 /// The wait before retry number `attempt` (1-based): `base · 2^(attempt-1)`, capped, with up to

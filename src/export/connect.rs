@@ -1,6 +1,6 @@
 //! Where to connect and with what: address, namespace, TLS and credentials, resolved as the
 //! `vault` and `bao` CLIs do (flags first, then `BAO_*`, then `VAULT_*`, then `~/.vault-token`),
-//! and the vaultrs client built from them.
+//! and the HTTP client built from them.
 //!
 //! Environment lookups go through a function argument so tests can resolve without touching the
 //! process environment.
@@ -8,8 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use vaultrs::client::{Identity, VaultClient, VaultClientSettingsBuilder};
-
+use super::client::{Http, MAX_SAME_ORIGIN_REDIRECTS};
 use super::error::ExportError;
 
 /// The default address of the `vault`/`bao` CLIs.
@@ -324,21 +323,83 @@ fn read_secret_file(path: &Path, what: &str) -> Result<String, ExportError> {
     Ok(t)
 }
 
-/// Install ring as the process-wide rustls provider (vaultrs is built without one so that no
+/// Install ring as the process-wide rustls provider (reqwest is built without one so that no
 /// C crypto library has to be compiled). Idempotent.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The vaultrs client for `address` with `token` (may be empty before a login).
-pub fn build_client(
-    address: &str,
-    token: &str,
-    tls: &TlsOptions,
-    timeout: Duration,
-) -> Result<VaultClient, ExportError> {
+/// The HTTP client for `address`: TLS as configured, the whole-request `timeout`, and the
+/// redirect policy that keeps the token with its origin (see [`same_origin_redirects`]).
+pub fn build_http(address: &str, tls: &TlsOptions, timeout: Duration) -> Result<Http, ExportError> {
     install_crypto_provider();
-    let mut ca_certs: Vec<String> = Vec::new();
+    let base = base_url(address)?;
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_rustls()
+        .timeout(timeout)
+        .redirect(same_origin_redirects())
+        .tls_danger_accept_invalid_certs(tls.skip_verify);
+    if base.scheme() == "http" {
+        // Plain http needs no trust roots (and loading the platform's can fail in containers).
+        builder = builder.tls_certs_only(Vec::new());
+    } else {
+        for file in ca_files(tls)? {
+            builder = builder.tls_certs_merge(read_certificates(&file)?);
+        }
+    }
+    if let Some(identity) = client_identity(tls)? {
+        builder = builder.identity(identity);
+    }
+    let client = builder.build().map_err(|e| {
+        ExportError::Config(format!(
+            "cannot set up the HTTP client: {}",
+            super::error::error_chain(&e.without_url())
+        ))
+    })?;
+    Ok(Http { client, base })
+}
+
+/// Redirects within the same scheme, host and port (a standby pointing at the active node
+/// behind the same address), at most [`MAX_SAME_ORIGIN_REDIRECTS`] per request. Any other
+/// redirect is not followed: the exporter gets the 3xx answer and reports it, so the token is
+/// never sent to another host or over plain http when the address was https.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        let same = attempt.url().origin() == first.origin();
+        if same && attempt.previous().len() <= MAX_SAME_ORIGIN_REDIRECTS {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// The address as the base of every request URL; a query or fragment is dropped (requests
+/// carry their own path and query).
+fn base_url(address: &str) -> Result<url::Url, ExportError> {
+    let mut base = url::Url::parse(address).map_err(|_| {
+        ExportError::Config(format!(
+            "the server address {:?} is not a URL",
+            crate::model::redact_address(address)
+        ))
+    })?;
+    base.set_query(None);
+    base.set_fragment(None);
+    if base.cannot_be_a_base() {
+        return Err(ExportError::Config(format!(
+            "the server address {:?} cannot carry a path",
+            crate::model::redact_address(address)
+        )));
+    }
+    Ok(base)
+}
+
+/// The CA files of `VAULT_CACERT` and `VAULT_CAPATH`, in that order.
+fn ca_files(tls: &TlsOptions) -> Result<Vec<PathBuf>, ExportError> {
+    let mut files = Vec::new();
     if let Some(f) = &tls.ca_cert {
         if !f.is_file() {
             return Err(ExportError::Config(format!(
@@ -346,7 +407,7 @@ pub fn build_client(
                 f.display()
             )));
         }
-        ca_certs.push(f.display().to_string());
+        files.push(f.clone());
     }
     if let Some(dir) = &tls.ca_path {
         let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -355,36 +416,37 @@ pub fn build_client(
                 dir.display()
             ))
         })?;
-        let mut files: Vec<String> = entries
+        let mut in_dir: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.is_file())
-            .map(|p| p.display().to_string())
             .collect();
-        files.sort();
-        ca_certs.extend(files);
+        in_dir.sort();
+        files.extend(in_dir);
     }
-    let identity = match (&tls.client_cert, &tls.client_key) {
-        (Some(c), Some(k)) => {
-            let mut pem = std::fs::read(c).map_err(|e| {
-                ExportError::Config(format!(
-                    "cannot read the client certificate {}: {e}",
-                    c.display()
-                ))
-            })?;
-            pem.push(b'\n');
-            pem.extend(std::fs::read(k).map_err(|e| {
-                ExportError::Config(format!("cannot read the client key {}: {e}", k.display()))
-            })?);
-            Some(Identity::from_pem(&pem).map_err(|e| {
-                ExportError::Config(format!(
-                    "the client certificate {} and key {} are not a valid PEM pair: {e}",
-                    c.display(),
-                    k.display()
-                ))
-            })?)
-        }
-        (None, None) => None,
+    Ok(files)
+}
+
+fn read_certificates(file: &Path) -> Result<Vec<reqwest::Certificate>, ExportError> {
+    let pem = std::fs::read(file).map_err(|e| {
+        ExportError::Config(format!(
+            "cannot read the CA certificate {}: {e}",
+            file.display()
+        ))
+    })?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        ExportError::Config(format!(
+            "the CA certificate {} is not valid PEM: {e}",
+            file.display()
+        ))
+    })
+}
+
+/// The client certificate and key, when both are given.
+fn client_identity(tls: &TlsOptions) -> Result<Option<reqwest::Identity>, ExportError> {
+    let (c, k) = match (&tls.client_cert, &tls.client_key) {
+        (Some(c), Some(k)) => (c, k),
+        (None, None) => return Ok(None),
         _ => {
             return Err(ExportError::Config(
                 "a client certificate needs both VAULT_CLIENT_CERT and VAULT_CLIENT_KEY \
@@ -393,20 +455,21 @@ pub fn build_client(
             ))
         }
     };
-    let settings = VaultClientSettingsBuilder::default()
-        .address(address)
-        .token(token)
-        .namespace(None)
-        .timeout(Some(timeout))
-        .verify(!tls.skip_verify)
-        .ca_certs(ca_certs)
-        .identity(identity)
-        .build()
-        .map_err(|e| ExportError::Config(format!("invalid client settings: {e}")))?;
-    VaultClient::new(settings).map_err(|e| {
+    let mut pem = std::fs::read(c).map_err(|e| {
         ExportError::Config(format!(
-            "cannot set up the HTTP client: {}",
-            super::error::error_chain(&e)
+            "cannot read the client certificate {}: {e}",
+            c.display()
+        ))
+    })?;
+    pem.push(b'\n');
+    pem.extend(std::fs::read(k).map_err(|e| {
+        ExportError::Config(format!("cannot read the client key {}: {e}", k.display()))
+    })?);
+    reqwest::Identity::from_pem(&pem).map(Some).map_err(|e| {
+        ExportError::Config(format!(
+            "the client certificate {} and key {} are not a valid PEM pair: {e}",
+            c.display(),
+            k.display()
         ))
     })
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::model::{Affects, CoverageGap};
+use crate::render::escape::visible;
 
 use super::client::{ApiError, Op};
 use super::error::ExportError;
@@ -118,7 +119,8 @@ pub fn fatal(err: &ApiError, ns: &str, endpoint: &str) -> ExportError {
 }
 
 /// A human summary of what is missing, grouped by namespace and kind: one line per
-/// (namespace, affects, status), with up to three example endpoints.
+/// (namespace, affects, status), with up to three example endpoints. Namespaces, endpoints and
+/// reasons come from the server, so control characters in them are shown escaped.
 pub fn summary(gaps: &[CoverageGap]) -> Vec<String> {
     let mut groups: BTreeMap<(String, String, String), Vec<&CoverageGap>> = BTreeMap::new();
     for g in gaps {
@@ -143,11 +145,12 @@ pub fn summary(gaps: &[CoverageGap]) -> Vec<String> {
             examples.push(format!("… {} more", list.len() - 3));
         }
         let reason = &list[0].reason;
-        out.push(format!(
+        let line = format!(
             "  namespace {ns}: {affects} unknown — {} endpoint(s), status {status} ({reason}): {}",
             list.len(),
             examples.join(", ")
-        ));
+        );
+        out.push(visible(&line).into_owned());
     }
     out
 }

@@ -6,8 +6,19 @@
 //! rustify, vaultrs) and from the server; rather than trust each of them, every text that leaves
 //! the exporter goes through [`Redactor::clean`], which replaces any known credential by
 //! `<redacted>`.
+//!
+//! A hostile server can also echo a token inside the data it returns (a policy comment, a
+//! metadata value, a key name), one the exporter never knew. So [`Redactor::clean`] also
+//! replaces every token-shaped string, and [`Redactor::clean_value`] applies it to every string
+//! (keys included) of every answer the walk keeps. The shapes are the token formats of both
+//! servers: Vault's `hvs.` (service), `hvb.` (batch) and `hvr.` (recovery) prefixes, and the
+//! `s.`, `b.`, `r.` prefixes of OpenBao and of Vault's legacy tokens, each followed by at least
+//! 24 characters of the token alphabet (an OpenBao namespace token's `.<namespace id>` suffix
+//! included).
 
 use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
 
 /// Why an export could not be completed. Every variant's text is already redacted and tells the
 /// user what to do.
@@ -69,9 +80,10 @@ impl Redactor {
         }
     }
 
-    /// The text with every known secret replaced by `<redacted>`.
+    /// The text with every known secret and every token-shaped string replaced by
+    /// `<redacted>`.
     pub fn clean(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+        let mut out = redact_token_shapes(text).into_owned();
         if let Ok(v) = self.secrets.read() {
             for s in v.iter() {
                 if out.contains(s.as_str()) {
@@ -82,6 +94,29 @@ impl Redactor {
         out
     }
 
+    /// `value` with [`Redactor::clean`] applied to every string and object key in it.
+    pub fn clean_value(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.clean_if_needed(s)),
+            Value::Array(a) => Value::Array(a.into_iter().map(|v| self.clean_value(v)).collect()),
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| (self.clean_if_needed(k), self.clean_value(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// `s` unchanged (no copy) when there is nothing to redact.
+    fn clean_if_needed(&self, s: String) -> String {
+        if self.leaks(&s) || has_token_shape(&s) {
+            self.clean(&s)
+        } else {
+            s
+        }
+    }
+
     /// True when `text` contains a known secret (used by tests and debug assertions).
     pub fn leaks(&self, text: &str) -> bool {
         self.secrets
@@ -89,6 +124,77 @@ impl Redactor {
             .map(|v| v.iter().any(|s| text.contains(s.as_str())))
             .unwrap_or(false)
     }
+}
+
+/// Token prefixes: Vault's current service, batch and recovery tokens, then the `s.`, `b.`,
+/// `r.` of OpenBao and of Vault's legacy tokens.
+const TOKEN_PREFIXES: [&str; 6] = ["hvs.", "hvb.", "hvr.", "s.", "b.", "r."];
+/// The shortest token body after the prefix (legacy and OpenBao service tokens have 24).
+const MIN_TOKEN_BODY: usize = 24;
+
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// The end of a token starting at `start`, if one does.
+fn token_end(bytes: &[u8], start: usize) -> Option<usize> {
+    if start > 0 && (is_token_char(bytes[start - 1]) || bytes[start - 1] == b'.') {
+        return None;
+    }
+    let rest = &bytes[start..];
+    let prefix = TOKEN_PREFIXES
+        .iter()
+        .find(|p| rest.starts_with(p.as_bytes()))?;
+    let body_start = start + prefix.len();
+    let body = bytes[body_start..]
+        .iter()
+        .take_while(|b| is_token_char(**b))
+        .count();
+    if body < MIN_TOKEN_BODY {
+        return None;
+    }
+    let mut end = body_start + body;
+    // A namespace token ends in `.<namespace id>`.
+    if bytes.get(end) == Some(&b'.') {
+        let suffix = bytes[end + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if suffix > 0 {
+            end += 1 + suffix;
+        }
+    }
+    Some(end)
+}
+
+/// True when `text` holds a token-shaped string.
+pub fn has_token_shape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|i| token_end(bytes, i).is_some())
+}
+
+/// `text` with every token-shaped string replaced by `<redacted>`.
+pub fn redact_token_shapes(text: &str) -> std::borrow::Cow<'_, str> {
+    if !has_token_shape(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match token_end(bytes, i) {
+            Some(end) => {
+                out.push_str(&text[copied..i]);
+                out.push_str("<redacted>");
+                copied = end;
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// The full chain of an error (`outer: inner: innermost`), for transport errors whose useful part
@@ -123,5 +229,35 @@ mod tests {
         assert!(r.leaks("x s.abcdef y"));
         assert!(!r.leaks("nothing"));
         assert!(!format!("{r:?}").contains("abcdef"));
+    }
+
+    #[test]
+    fn redacts_every_token_shape_and_nothing_else() {
+        let body = "AbCdEfGhIjKlMnOpQrStUvWx";
+        for prefix in TOKEN_PREFIXES {
+            let token = format!("{prefix}{body}");
+            let text = format!("echo {token}, end");
+            assert_eq!(
+                redact_token_shapes(&text),
+                "echo <redacted>, end",
+                "{prefix}"
+            );
+        }
+        let ns_token = format!("s.{body}.Xy12z and more");
+        assert_eq!(redact_token_shapes(&ns_token), "<redacted> and more");
+        // Not tokens: too short, inside a word, or a path segment such as `keys.` + text.
+        for text in [
+            "s.short",
+            "keys.AbCdEfGhIjKlMnOpQrStUvWx",
+            "hvs.tooShort",
+            "secret/data/app",
+        ] {
+            assert_eq!(redact_token_shapes(text), text);
+        }
+        let r = Redactor::new();
+        let v = serde_json::json!({"keys": [format!("hvb.{body}"), "ok"], format!("r.{body}"): 1});
+        let cleaned = r.clean_value(v).to_string();
+        assert!(!cleaned.contains(body), "{cleaned}");
+        assert!(cleaned.contains("\"ok\""));
     }
 }

@@ -5,9 +5,11 @@
 //! the real concurrency). `data/` is never touched.
 //!
 //! Bounds: `max_depth` is the most path segments a listed key may have (`a/b/c` has 3); a folder
-//! at the limit is recorded unexpanded, as `a/b/`. `max_keys` caps the entries recorded per
-//! mount; once it is reached no new LIST is started and every folder not yet listed is
-//! recorded unexpanded. Either way the listing status is `truncated`.
+//! at the limit is recorded unexpanded, as `a/b/`. `max_keys` caps the work per mount: every
+//! key recorded and every folder listed counts towards it (a tree of folders only, which records
+//! no key, must not make the exporter list forever), so one mount costs at most `max_keys + 1`
+//! LISTs. Once it is reached no new LIST is started and every folder not yet listed is recorded
+//! unexpanded. Either way the listing status is `truncated`.
 //!
 //! Why LIST and not OpenBao's recursive SCAN: one SCAN answers with the whole mount in one
 //! response, whatever the bounds (a million keys are one 60 MB answer held by the server and the
@@ -64,6 +66,8 @@ pub async fn inventory(
     let mut limit_reached = false;
     let mut truncated = false;
     let mut failed_folders = 0usize;
+    // Folders sent to LIST below the mount's root; they count towards `max_keys`.
+    let mut listed_folders = 0usize;
     let mut root_error: Option<ApiError> = None;
 
     while let Some((prefix, depth, endpoint, result)) = pending.next().await {
@@ -101,7 +105,7 @@ pub async fn inventory(
         }
         let mut found = 0u64;
         for (i, child) in children.iter().enumerate() {
-            if keys.len() >= max_keys {
+            if keys.len() + listed_folders >= max_keys {
                 limit_reached = true;
                 truncated = true;
                 // Part of this folder was recorded; mark it as not fully expanded.
@@ -113,6 +117,7 @@ pub async fn inventory(
             let full = format!("{prefix}{child}");
             if child.ends_with('/') {
                 if depth + 1 < max_depth {
+                    listed_folders += 1;
                     pending.push(list(full, depth + 1));
                 } else {
                     truncated = true;
@@ -124,7 +129,7 @@ pub async fn inventory(
             }
         }
         ctx.api.progress().keys_found(found);
-        if keys.len() >= max_keys {
+        if keys.len() + listed_folders >= max_keys {
             limit_reached = true;
             truncated = true;
         }
@@ -163,8 +168,9 @@ pub async fn inventory(
     } else if truncated {
         listing.status = ListingStatus::Truncated;
         listing.reason = Some(format!(
-            "stopped at the limits (--kv-max-depth {max_depth}, --kv-max-keys {max_keys}); \
-             folders ending in / were not expanded"
+            "stopped at the limits (--kv-max-depth {max_depth}, --kv-max-keys {max_keys}; \
+             keys and listed folders count towards --kv-max-keys); folders ending in / were not \
+             expanded"
         ));
     } else {
         listing.status = ListingStatus::Complete;

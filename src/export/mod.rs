@@ -4,7 +4,7 @@
 //! export()                         mod.rs      connect, log in, check the token, walk, assemble
 //! ├── connect::*                   connect.rs  address/namespace/TLS/credentials as the CLIs resolve them
 //! ├── login::login                 login.rs    JWT or AppRole login (own workload identity)
-//! ├── client::Api                  client.rs   raw endpoint over vaultrs, semaphore, retries
+//! ├── client::Api                  client.rs   raw requests, semaphore, retries, bounds, redirects
 //! ├── server::*                    server.rs   flavour, version, seal state, system TTLs, token check
 //! ├── walk::discover               walk.rs     namespace tree (SCAN, else LIST level by level)
 //! └── walk::export_namespace       walk.rs     per namespace, concurrently:
@@ -46,8 +46,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::try_join_all;
 
 use crate::model::{ExportScope, Flavor, Snapshot, Timestamp};
+use crate::render::escape::visible;
 
-pub use client::ApiConfig;
+pub use client::{ApiConfig, Bounds, DEFAULT_MAX_REQUESTS, DEFAULT_MAX_RESPONSE_MIB, MIB};
 pub use connect::{Credentials, LoginArgs, TlsOptions};
 pub use error::{ExportError, Redactor};
 pub use kv::KvLimits;
@@ -76,8 +77,12 @@ pub struct ExportOptions {
     pub retries: u32,
     /// First retry backoff (doubled per retry).
     pub backoff: Duration,
-    /// Per-request timeout.
+    /// Per-request timeout (connection, headers and the whole body).
     pub timeout: Duration,
+    /// Bytes of one answer at most; a larger answer is abandoned and recorded as a gap.
+    pub max_response_bytes: u64,
+    /// Requests sent at most; later ones are recorded as gaps.
+    pub max_requests: u64,
     pub progress: Progress,
 }
 
@@ -130,13 +135,15 @@ pub async fn export(options: ExportOptions) -> Result<ExportReport, ExportError>
         redactor.add(s);
     }
     let result = run(options, redactor.clone(), start).await;
-    // Belt and braces: whatever produced an error text, it leaves without credentials.
+    // Belt and braces: whatever produced an error text, it leaves without credentials, and
+    // the server's words in it (error bodies, names) cannot drive the terminal.
+    let clean = |m: String| visible(&redactor.clean(&m)).into_owned();
     result.map_err(|e| match e {
-        ExportError::Config(m) => ExportError::Config(redactor.clean(&m)),
-        ExportError::Unreachable(m) => ExportError::Unreachable(redactor.clean(&m)),
-        ExportError::Sealed(m) => ExportError::Sealed(redactor.clean(&m)),
-        ExportError::Auth(m) => ExportError::Auth(redactor.clean(&m)),
-        ExportError::Other(m) => ExportError::Other(redactor.clean(&m)),
+        ExportError::Config(m) => ExportError::Config(clean(m)),
+        ExportError::Unreachable(m) => ExportError::Unreachable(clean(m)),
+        ExportError::Sealed(m) => ExportError::Sealed(clean(m)),
+        ExportError::Auth(m) => ExportError::Auth(clean(m)),
+        ExportError::Other(m) => ExportError::Other(clean(m)),
     })
 }
 
@@ -149,18 +156,19 @@ async fn run(
         Credentials::Token { token, .. } => token.as_str(),
         _ => "",
     };
-    let client = connect::build_client(
-        &options.address,
-        initial_token,
-        &options.tls,
-        options.timeout,
-    )?;
+    let http = connect::build_http(&options.address, &options.tls, options.timeout)?;
     let mut api = client::Api::new(
-        client,
+        http,
+        initial_token,
         ApiConfig {
             concurrency: options.concurrency,
             retries: options.retries,
             backoff: options.backoff,
+            bounds: Bounds {
+                max_response_bytes: options.max_response_bytes,
+                max_requests: options.max_requests,
+                timeout: options.timeout,
+            },
         },
         redactor.clone(),
         options.progress.clone(),

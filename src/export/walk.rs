@@ -56,11 +56,13 @@ pub async fn discover(ctx: &Ctx, scope: &str) -> Result<Vec<NsInfo>, ExportError
         Ok(v) => {
             let info = data(&v).get("key_info");
             for key in list_keys(&v) {
-                let child = ns_info(
-                    format!("{scope}{}", key.trim_start_matches('/')),
+                if !accept_namespace_key(ctx, scope, &key, Op::Scan) {
+                    continue;
+                }
+                out.push(ns_info(
+                    format!("{scope}{key}"),
                     info.and_then(|i| i.get(&key)),
-                );
-                out.push(child);
+                ));
             }
         }
         Err(e) if e.is_fatal() => return Err(super::coverage::fatal(&e, scope, "sys/namespaces")),
@@ -94,12 +96,8 @@ async fn list_children(ctx: &Ctx, ns: &str) -> Result<Vec<NsInfo>, ExportError> 
             let info = data(&v).get("key_info");
             Ok(list_keys(&v)
                 .into_iter()
-                .map(|key| {
-                    ns_info(
-                        format!("{ns}{}", key.trim_start_matches('/')),
-                        info.and_then(|i| i.get(&key)),
-                    )
-                })
+                .filter(|key| accept_namespace_key(ctx, ns, key, Op::List))
+                .map(|key| ns_info(format!("{ns}{key}"), info.and_then(|i| i.get(&key))))
                 .collect())
         }
         Err(e) if e.is_not_found() || e.is_unsupported() => Ok(Vec::new()),
@@ -118,6 +116,40 @@ async fn list_children(ctx: &Ctx, ns: &str) -> Result<Vec<NsInfo>, ExportError> 
             Ok(Vec::new())
         }
     }
+}
+
+/// Whether a namespace name listed under `parent` can be exported as it was returned: names
+/// are kept exactly (never trimmed or otherwise repaired, which would record another namespace
+/// than the server has), so a name that is empty, has an empty, `.` or `..` segment, or holds a
+/// control character is refused and recorded as a coverage gap, its text escaped. A LIST
+/// answers one level (`a/`); a SCAN may answer nested paths (`a/b/`).
+fn accept_namespace_key(ctx: &Ctx, parent: &str, key: &str, op: Op) -> bool {
+    let name = key.strip_suffix('/').unwrap_or(key);
+    let segments_ok = name
+        .split('/')
+        .all(|s| !s.is_empty() && s != "." && s != "..");
+    let nesting_ok = op == Op::Scan || !name.contains('/');
+    if segments_ok && nesting_ok && !key.chars().any(char::is_control) {
+        return true;
+    }
+    let shown = crate::render::escape::visible(key).into_owned();
+    ctx.coverage.note(
+        GapSpec {
+            ns: parent,
+            endpoint: "sys/namespaces",
+            op,
+            affects: Affects::Namespaces,
+            mount: None,
+            object: Some(&shown),
+        },
+        None,
+        format!(
+            "the server listed a namespace named \"{shown}\", which is not a valid namespace name \
+             (empty, . or .. segment, or a control character); it and its contents were not \
+             exported"
+        ),
+    );
+    false
 }
 
 /// The namespace the export starts in: `root`, or a child whose id is read from its parent
