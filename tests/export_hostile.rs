@@ -115,7 +115,9 @@ fn redirects_stay_on_the_origin_and_the_token_never_leaves_it() {
                 format!("http://localhost:{}/v1/sys/audit", port.get().unwrap()),
             ),
             // Endless same-origin redirects: followed a few times, then refused.
-            "sys/policies/acl" => Reply::Redirect(307, "/v1/sys/policies/acl".into()),
+            "sys/policies/detailed/acl" | "sys/policies/acl" => {
+                Reply::Redirect(307, format!("/v1/{}", seen.path()))
+            }
             _ => hostile::healthy(seen),
         }),
         Limits::default(),
@@ -144,8 +146,10 @@ fn redirects_stay_on_the_origin_and_the_token_never_leaves_it() {
     assert_eq!(to_localhost.len(), 1, "{}", run.snapshot()["coverage"]);
     assert_eq!(to_localhost[0]["endpoint"], "sys/audit");
     // The original request and three same-origin redirects, then a gap.
-    let loops = requests_to(&server, "sys/policies/acl");
-    assert_eq!(loops.len(), 4, "{loops:?}");
+    for path in ["sys/policies/detailed/acl", "sys/policies/acl"] {
+        let loops = requests_to(&server, path);
+        assert_eq!(loops.len(), 4, "{loops:?}");
+    }
     assert!(!run
         .gaps_with("redirected (HTTP 307) to http://127.0.0.1")
         .is_empty());

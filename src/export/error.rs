@@ -3,7 +3,7 @@
 //! The exporter holds a token (and, when it logs in itself, a JWT or an AppRole role-id and
 //! secret-id). None of them may appear in an error, a log line or the snapshot. The HTTP stack
 //! never puts the token in a URL, but error texts come from several crates (reqwest, hyper,
-//! rustify, vaultrs) and from the server; rather than trust each of them, every text that leaves
+//! rustls, url) and from the server; rather than trust each of them, every text that leaves
 //! the exporter goes through [`Redactor::clean`], which replaces any known credential by
 //! `<redacted>`.
 //!

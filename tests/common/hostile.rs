@@ -359,6 +359,8 @@ pub fn self_signed(dir: &std::path::Path) -> Option<Tls> {
             "-addext",
             "subjectAltName=IP:127.0.0.1",
         ])
+        // A CA certificate cannot be a server's own certificate (webpki refuses it).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
