@@ -192,6 +192,32 @@ fn malformed(source: &str, json_path: String, e: &serde_json::Error) -> Snapshot
 
 /// If the document's `schema_version` is missing or not the supported one, the error to report.
 /// `None` when the version is fine or the document cannot be scanned at all.
+/// The schema version as the file writes it: a number too large for an integer is read as a
+/// float (`1e30`), which is not what the user wrote. The number token after the first
+/// `"schema_version":` is used when it reads as the same value.
+fn as_written(text: &str, value: &Value) -> String {
+    let shown = value.to_string();
+    if !value.is_number() {
+        return shown;
+    }
+    let Some(at) = text.find("\"schema_version\"") else {
+        return shown;
+    };
+    let rest = text[at + "\"schema_version\"".len()..].trim_start();
+    let Some(rest) = rest.strip_prefix(':') else {
+        return shown;
+    };
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
+        .unwrap_or(rest.len());
+    let token = &rest[..end];
+    match serde_json::from_str::<Value>(token) {
+        Ok(v) if &v == value => token.to_owned(),
+        _ => shown,
+    }
+}
+
 fn version_error(text: &str, source: &str) -> Option<SnapshotError> {
     // `Some(Value::Null)` for an explicit `null`, `None` when the field is absent.
     fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -215,7 +241,7 @@ fn version_error(text: &str, source: &str) -> Option<SnapshotError> {
         Some(Value::Number(n)) if n.as_u64() == Some(u64::from(SUPPORTED_SCHEMA_VERSION)) => None,
         Some(v) => Some(SnapshotError::UnsupportedVersion {
             file: source.to_owned(),
-            found: v.to_string(),
+            found: as_written(text, &v),
             written_by: match probe.blastmap_version {
                 Some(Value::String(s)) => s,
                 Some(other) => other.to_string(),
