@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::discover::{self, Options, RepoName, Source};
 use crate::inventory::Inventory;
@@ -72,6 +72,12 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     if args.github.is_empty() && args.gitlab.is_empty() && args.jenkins.is_empty() {
         bail!("nothing to read: give --github DIR, --gitlab FILE or --jenkins FILE");
+    }
+    if let Some(out) = &args.out {
+        crate::output::check(out)?;
+        if let Some(merge) = &args.merge {
+            refuse_overwriting_merge_source(out, merge)?;
+        }
     }
     if args.repo.len() > args.github.len() {
         bail!(
@@ -154,9 +160,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         )
     };
     match &args.out {
-        Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?
-        }
+        Some(p) => crate::output::write_bytes(p, crate::output::FileMode::Shared, text.as_bytes())?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     if !args.quiet {
@@ -167,4 +171,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--merge F --out F` would replace a hand-written inventory with one that has lost its
+/// comments (the merge works on values; YAML comments are not values). Refused, so the
+/// hand-written file is never damaged: write the merge elsewhere and compare.
+fn refuse_overwriting_merge_source(out: &Path, merge: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(o), Ok(m)) = (std::fs::metadata(out), std::fs::metadata(merge)) else {
+        return Ok(());
+    };
+    if o.dev() == m.dev() && o.ino() == m.ino() {
+        bail!(
+            "--out {} is the --merge inventory: writing the merge over it would drop its comments; \
+             write to another file (e.g. {}) and compare",
+            out.display(),
+            out.with_extension("discovered.yaml").display()
+        );
+    }
+    Ok(())
 }

@@ -266,6 +266,9 @@ impl Timings {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let t0 = Instant::now();
+    if let Some(p) = &args.out {
+        crate::output::check(p)?;
+    }
     let mut t = Timings {
         on: args.timings,
         last: t0,
@@ -304,14 +307,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             out.flush()?;
         }
         (Output::Dot, Some(p)) => {
-            crate::render::write_atomic(p, text.as_bytes())
-                .with_context(|| format!("writing {}", p.display()))?;
+            crate::render::write_atomic(p, text.as_bytes())?;
         }
         (Output::Image(f), Some(p)) => {
             let bytes = svg::render(&text, f, &[])?;
             t.lap("Graphviz");
-            crate::render::write_atomic(p, &bytes)
-                .with_context(|| format!("writing {}", p.display()))?;
+            crate::render::write_atomic(p, &bytes)?;
         }
     }
     t.print();

@@ -149,6 +149,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         print!("{}", policy::exporter_policy(args.policy_depth));
         return Ok(ExitCode::SUCCESS);
     }
+    // Before any request: a target that cannot be written is refused now, not after the walk.
+    crate::output::check(&args.out)?;
     let env = |k: &str| std::env::var(k).ok();
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let address = connect::resolve_address(args.address.as_deref(), &env)?;

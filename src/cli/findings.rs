@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::facts::{self, FactsOptions};
 use crate::inventory::Inventory;
@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(long = "severity", value_name = "RULE=SEV")]
     severity: Vec<String>,
     /// A token may outlive the pipeline's max_job_duration by this factor.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.5)]
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.5, allow_negative_numbers = true)]
     ttl_slack: f64,
     /// Follow privilege-escalation chains this many steps deep (0 disables the search).
     #[arg(long, value_name = "N", default_value_t = 3)]
@@ -75,6 +75,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let t0 = Instant::now();
+    if let Some(p) = &args.output {
+        crate::output::check(p)?;
+    }
     let mut rules = if args.no_builtin {
         RuleSet::empty()
     } else {
@@ -125,10 +128,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let gate = args.fail_on.map(|s| report.count_at_least(s)).unwrap_or(0);
     report.retain_min_severity(args.min_severity);
 
+    // A file output is assembled in memory and handed to the one output writer whole.
+    let mut file_bytes = Vec::new();
     let mut sink: Box<dyn Write> = match &args.output {
-        Some(p) => {
-            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
-        }
+        Some(_) => Box::new(&mut file_bytes),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::new(&mut sink);
@@ -154,6 +157,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
+    drop(sink);
+    if let Some(p) = &args.output {
+        crate::output::write_bytes(p, crate::output::FileMode::Shared, &file_bytes)?;
+    }
     if args.timings {
         eprintln!(
             "timings: load {:.3}s, analysis {:.3}s, facts (reach, escalation, aggregates) {:.3}s, rules {:.3}s ({} KiB of facts), total {:.3}s",

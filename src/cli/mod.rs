@@ -62,6 +62,7 @@ pub enum Command {
 /// Parse the command line, run the command, and map errors to exit code 2.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    crate::output::install_signal_cleanup();
     let result = match cli.command {
         Command::Capabilities(args) => capabilities::run(args),
         Command::Export(args) => export::run(args),
@@ -81,10 +82,27 @@ pub fn run() -> ExitCode {
         // The reader went away (`blastmap reach | head`): nothing more to say.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes joined by `: `, each said once: a cause whose text already ends its
+/// parent's message (`cannot read x: No such file` over `No such file`) is not repeated.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

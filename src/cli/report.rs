@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::facts::{self, FactsOptions};
 use crate::inventory::Inventory;
@@ -42,6 +42,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let t0 = Instant::now();
+    crate::output::check(&args.out)?;
     if args.max_nodes < MIN_NODES {
         bail!("--max-nodes must be at least {MIN_NODES}");
     }
@@ -71,8 +72,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         pipelines_name: file_name(&args.pipelines),
     };
     let (page, stats) = html::build_with(&analysis, &findings, &opts);
-    crate::render::write_atomic(&args.out, page.as_bytes())
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    crate::render::write_atomic(&args.out, page.as_bytes())?;
     eprintln!(
         "wrote {} in {:.2}s: {} pipelines, {} secrets, {} findings, {} diagrams{}",
         args.out.display(),

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
@@ -48,6 +48,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             format!("--since {s:?} is not an RFC 3339 time (e.g. 2026-01-31T00:00:00Z)")
         })?),
     };
+    if let Some(dir) = &args.policy_dir {
+        prepare_policy_dir(dir)?;
+    }
     let snap = Snapshot::load(&args.snapshot)?;
     let inv = match &args.pipelines {
         Some(p) => Some(Inventory::load(p)?),
@@ -81,17 +84,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_policies(dir: &std::path::Path, report: &UsageReport) -> Result<()> {
+/// Before reading any log: the policy directory exists (created if missing) and accepts files.
+fn prepare_policy_dir(dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the policy directory {}", dir.display()))?;
+    crate::output::check(&dir.join("policy.hcl"))?;
+    Ok(())
+}
+
+fn write_policies(dir: &std::path::Path, report: &UsageReport) -> Result<()> {
     for r in &report.roles {
         let f = &r.suggested_policy.file;
-        if f.contains('/') || f.starts_with('.') {
-            bail!("refusing to write policy file name {f:?}");
+        if r.suggested_policy.renamed {
+            eprintln!(
+                "note: role {:?} of {:?}: its policy is written as {f} (the name holds characters a file name cannot, or is too long)",
+                r.role, r.mount
+            );
+        }
+        // File names are sanitised when they are assigned; this only guards the invariant.
+        if f.contains('/') || f.starts_with('.') || f.chars().any(char::is_control) {
+            eprintln!("note: skipped the policy file name {f:?}: not a plain file name");
+            continue;
         }
         let path = dir.join(f);
-        crate::render::write_atomic(&path, r.suggested_policy.hcl.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::render::write_atomic(&path, r.suggested_policy.hcl.as_bytes())?;
     }
     Ok(())
 }

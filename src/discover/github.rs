@@ -64,6 +64,14 @@ pub fn discover(
     files.sort();
     let mut workflows: BTreeMap<String, YamlFile> = BTreeMap::new();
     for f in &files {
+        if super::confine(&root, f) == super::Confined::Outside {
+            out.notes.push(format!(
+                "{}: a link out of the repository {}: not read",
+                super::shown_path(f),
+                super::shown_path(&root)
+            ));
+            continue;
+        }
         let rel = format!(
             ".github/workflows/{}",
             f.file_name().unwrap_or_default().to_string_lossy()

@@ -183,6 +183,14 @@ fn load(
         match local {
             Some(l) if !l.contains('*') && !super::is_expression(&l) => {
                 let p = root.join(l.trim_start_matches('/'));
+                if super::confine(root, &p) == super::Confined::Outside {
+                    out.notes.push(format!(
+                        "{shown}:{}: include {l:?} lies outside the repository {}: not read",
+                        line.unwrap_or(0),
+                        super::shown_path(root)
+                    ));
+                    continue;
+                }
                 if !p.is_file() {
                     bail!(
                         "{shown}:{}: include {l:?} not found (looked for {})",

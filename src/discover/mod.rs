@@ -437,3 +437,54 @@ mod tests {
         assert!(RepoName::parse("acme@1/payments").is_err());
     }
 }
+
+/// Where a file a CI configuration names lies, seen from the repository root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confined {
+    /// Inside the repository, after resolving `..` and every symbolic link: the resolved path.
+    Inside(std::path::PathBuf),
+    /// Outside the repository (`..` past the root, an absolute escape, or a link out of it).
+    Outside,
+    /// Not there at all (a missing include is an error of its own).
+    Missing,
+}
+
+/// Confine `candidate` to `root`: a configuration in a repository under review must not make
+/// blastmap read the reviewer's other files, so the path is resolved (`..` and symbolic links,
+/// as the kernel would) and must stay under the resolved root.
+pub fn confine(root: &std::path::Path, candidate: &std::path::Path) -> Confined {
+    let Ok(root) = root.canonicalize() else {
+        return Confined::Missing;
+    };
+    match candidate.canonicalize() {
+        Ok(real) if real.starts_with(&root) => Confined::Inside(real),
+        Ok(_) => Confined::Outside,
+        Err(_) => missing_or_outside(&root, candidate),
+    }
+}
+
+/// A path that does not resolve: outside when its deepest existing ancestor already is, or
+/// when `..` follows the part that exists (it could climb anywhere).
+fn missing_or_outside(root: &std::path::Path, candidate: &std::path::Path) -> Confined {
+    for ancestor in candidate.ancestors().skip(1) {
+        let Ok(real) = ancestor.canonicalize() else {
+            continue;
+        };
+        let rest = candidate.strip_prefix(ancestor).unwrap_or(candidate);
+        let climbs = rest
+            .components()
+            .any(|c| c == std::path::Component::ParentDir);
+        return if real.starts_with(root) && !climbs {
+            Confined::Missing
+        } else {
+            Confined::Outside
+        };
+    }
+    Confined::Missing
+}
+
+/// A path from a CI file, made safe to print in a note on the terminal (control characters
+/// escaped as Rust does in `{:?}`).
+pub fn shown_path(p: &std::path::Path) -> String {
+    format!("{:?}", p.display().to_string())
+}

@@ -324,6 +324,8 @@ impl Inventory {
     }
 
     pub fn from_json_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
+        // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the document.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut de = serde_json::Deserializer::from_str(text);
         let inv: Inventory = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -341,6 +343,7 @@ impl Inventory {
     }
 
     pub fn from_yaml_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let de = yaml_serde::Deserializer::from_str(text);
         let inv: Inventory = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();

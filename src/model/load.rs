@@ -3,10 +3,9 @@
 use super::Snapshot;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
 
 /// The snapshot schema version this blastmap reads and writes.
 pub const SUPPORTED_SCHEMA_VERSION: u32 = 1;
@@ -64,11 +63,12 @@ pub enum SnapshotError {
         ours: &'static str,
     },
 
-    #[error("cannot write snapshot {file}: {source}")]
+    /// The output writer's message already names the file.
+    #[error("{source}")]
     Write {
         file: String,
         #[source]
-        source: io::Error,
+        source: crate::output::OutputError,
     },
 }
 
@@ -139,56 +139,19 @@ impl Snapshot {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Write the snapshot to `path` atomically: a temporary file in the same directory (mode
-    /// 0600 on unix), flushed and synced, then renamed over `path`. A failure leaves no partial
-    /// file behind.
+    /// Write the snapshot to `path` through the one output writer (`crate::output`): an
+    /// exclusive temporary file with an unpredictable name in the same directory (mode 0600),
+    /// flushed and synced, then renamed over `path`; a FIFO or terminal is written in place. A
+    /// failure leaves no partial file behind and the old file as it was.
     pub fn save(&self, path: &Path) -> Result<(), SnapshotError> {
-        let file = path.display().to_string();
-        let werr = |source: io::Error| SnapshotError::Write {
-            file: file.clone(),
+        crate::output::write_with(path, crate::output::FileMode::Private, |w| {
+            self.to_writer(&mut *w).map_err(io::Error::other)?;
+            w.write_all(b"\n")
+        })
+        .map_err(|source| SnapshotError::Write {
+            file: path.display().to_string(),
             source,
-        };
-        let name = path.file_name().ok_or_else(|| {
-            werr(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the path names no file",
-            ))
-        })?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let tmp = dir.join(format!(
-            ".{}.{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let f = opts.open(&tmp).map_err(werr)?;
-        let written = (|| -> io::Result<()> {
-            let mut w = BufWriter::with_capacity(1 << 20, f);
-            self.to_writer(&mut w).map_err(io::Error::other)?;
-            w.write_all(b"\n")?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()
-        })();
-        if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-            let _ = fs::remove_file(&tmp);
-            return Err(werr(e));
-        }
-        #[cfg(unix)]
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        })
     }
 }
 
@@ -229,6 +192,32 @@ fn malformed(source: &str, json_path: String, e: &serde_json::Error) -> Snapshot
 
 /// If the document's `schema_version` is missing or not the supported one, the error to report.
 /// `None` when the version is fine or the document cannot be scanned at all.
+/// The schema version as the file writes it: a number too large for an integer is read as a
+/// float (`1e30`), which is not what the user wrote. The number token after the first
+/// `"schema_version":` is used when it reads as the same value.
+fn as_written(text: &str, value: &Value) -> String {
+    let shown = value.to_string();
+    if !value.is_number() {
+        return shown;
+    }
+    let Some(at) = text.find("\"schema_version\"") else {
+        return shown;
+    };
+    let rest = text[at + "\"schema_version\"".len()..].trim_start();
+    let Some(rest) = rest.strip_prefix(':') else {
+        return shown;
+    };
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')))
+        .unwrap_or(rest.len());
+    let token = &rest[..end];
+    match serde_json::from_str::<Value>(token) {
+        Ok(v) if &v == value => token.to_owned(),
+        _ => shown,
+    }
+}
+
 fn version_error(text: &str, source: &str) -> Option<SnapshotError> {
     // `Some(Value::Null)` for an explicit `null`, `None` when the field is absent.
     fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -252,7 +241,7 @@ fn version_error(text: &str, source: &str) -> Option<SnapshotError> {
         Some(Value::Number(n)) if n.as_u64() == Some(u64::from(SUPPORTED_SCHEMA_VERSION)) => None,
         Some(v) => Some(SnapshotError::UnsupportedVersion {
             file: source.to_owned(),
-            found: v.to_string(),
+            found: as_written(text, &v),
             written_by: match probe.blastmap_version {
                 Some(Value::String(s)) => s,
                 Some(other) => other.to_string(),

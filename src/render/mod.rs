@@ -17,30 +17,11 @@ pub mod group;
 pub mod html;
 pub mod svg;
 
-use std::io::Write;
 use std::path::Path;
 
-/// Write a file atomically: a temporary file in the same directory, flushed and synced, then
-/// renamed over the target, so readers never see a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+/// Write an output file (a report, a diagram, a policy) through the one output writer:
+/// unpredictable exclusive temporary file, synced, renamed over the target; FIFOs and terminals
+/// written in place (see [`crate::output`]).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), crate::output::OutputError> {
+    crate::output::write_bytes(path, crate::output::FileMode::Shared, bytes)
 }

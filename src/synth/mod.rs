@@ -127,8 +127,52 @@ impl Params {
                 "--namespaces is limited to 100000".into(),
             ));
         }
-        Ok(())
+        self.check_memory(physical_memory())
     }
+
+    /// A lower bound of the memory the estate needs (every secret, policy, role and pipeline
+    /// is at least this many bytes once generated), against the machine's memory: sizes that
+    /// cannot fit are refused with a message instead of an allocation failure that aborts.
+    fn check_memory(&self, available: Option<u64>) -> Result<(), SynthError> {
+        let need = [
+            (self.secrets, BYTES_PER_SECRET),
+            (self.policies, BYTES_PER_OBJECT),
+            (self.roles, BYTES_PER_OBJECT),
+            (self.pipelines, BYTES_PER_OBJECT),
+        ]
+        .iter()
+        .try_fold(0u64, |sum, &(count, each)| {
+            (count as u64).checked_mul(each)?.checked_add(sum)
+        });
+        let limit = available.unwrap_or(u64::MAX);
+        match need {
+            Some(bytes) if bytes <= limit => Ok(()),
+            _ => Err(SynthError::Params(format!(
+                "an estate of {} secrets, {} policies, {} roles and {} pipelines needs more than \
+                 {} of memory{}; choose smaller sizes",
+                self.secrets,
+                self.policies,
+                self.roles,
+                self.pipelines,
+                need.map_or("2^64 bytes".to_string(), |b| format!("{} MiB", b >> 20)),
+                available.map_or(String::new(), |a| format!(" (this machine has {} MiB)", a >> 20)),
+            ))),
+        }
+    }
+}
+
+/// The least memory one generated secret path takes (the path, its key-list entry, its
+/// snapshot text while it is written).
+const BYTES_PER_SECRET: u64 = 64;
+/// The least memory one generated policy, role or pipeline takes.
+const BYTES_PER_OBJECT: u64 = 256;
+
+/// The machine's memory (`MemTotal` of /proc/meminfo), when it can be read.
+fn physical_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
 
 /// What a generated estate contains.
@@ -218,6 +262,8 @@ pub enum SynthError {
     Snapshot(#[from] crate::model::SnapshotError),
     #[error("cannot write {file}: {message}")]
     Write { file: String, message: String },
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 /// Generate an estate in memory.
@@ -236,17 +282,22 @@ pub struct Written {
 
 /// Generate an estate and write `dir/snapshot.json` and `dir/pipelines.yaml` (creating `dir`).
 pub fn write(params: &Params, dir: &Path) -> Result<Written, SynthError> {
-    let (snapshot, inventory) = generate(params)?;
     let werr = |file: &Path, message: String| SynthError::Write {
         file: file.display().to_string(),
         message,
     };
+    params.check()?;
+    // Before generating: the directory exists and accepts both files.
     std::fs::create_dir_all(dir).map_err(|e| werr(dir, e.to_string()))?;
+    for name in ["snapshot.json", "pipelines.yaml"] {
+        crate::output::check(&dir.join(name))?;
+    }
+    let (snapshot, inventory) = generate(params)?;
     let snap_path = dir.join("snapshot.json");
     let inv_path = dir.join("pipelines.yaml");
     snapshot.save(&snap_path)?;
     let yaml = inventory_yaml(&inventory, params).map_err(|e| werr(&inv_path, e))?;
-    std::fs::write(&inv_path, yaml).map_err(|e| werr(&inv_path, e.to_string()))?;
+    crate::output::write_bytes(&inv_path, crate::output::FileMode::Shared, yaml.as_bytes())?;
     Ok(Written {
         summary: Summary::of(&snapshot, &inventory),
         snapshot: snap_path,

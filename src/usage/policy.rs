@@ -25,6 +25,10 @@ pub struct SuggestedPolicy {
     pub name: String,
     /// `<name>.hcl`, as written by `--policy-dir`.
     pub file: String,
+    /// The name is not the role's own (characters a file name cannot hold, too long, or shared
+    /// with another role).
+    #[serde(skip)]
+    pub renamed: bool,
     /// The namespace to write the policy in (the role's).
     pub namespace: String,
     pub rules: Vec<SuggestedRule>,
@@ -117,21 +121,43 @@ fn is_globby(path: &str) -> bool {
     path.ends_with('*') || path.split('/').any(|s| s == "+")
 }
 
-/// Quote a string for HCL1.
+/// Quote a string for HCL1 so that it reads back as exactly `s`: every control character is an
+/// escape (the text stays on one line), and the `$` of `${` is written `\x24` because hcl1 does
+/// not end a string at a quote inside `${…}`.
 fn hcl_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for ch in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(ch) = chars.next() {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\x24"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
     out.push('"');
+    out
+}
+
+/// A value from the audit log or the snapshot made inert inside a `#` comment: hcl1 ends a
+/// comment only at a newline, so control characters (and the Unicode line and paragraph
+/// separators, which editors show as line breaks) are written as escapes and the comment stays
+/// one line.
+fn comment_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
     out
 }
 
@@ -169,6 +195,13 @@ pub fn suggest(
             continue;
         };
         let rel = format!("{rel_ns}{}", u.path);
+        if rel.contains("{{") {
+            notes.push(format!(
+                "{} {rel}: the path would read as an identity template in a policy; no rule written",
+                u.operation
+            ));
+            continue;
+        }
         if is_globby(&rel) {
             notes.push(format!(
                 "{} {rel}: the path would read as a wildcard in a policy; no rule written",
@@ -192,13 +225,56 @@ pub fn suggest(
     let mut sp = SuggestedPolicy {
         name: String::new(),
         file: String::new(),
+        renamed: false,
         namespace: key.namespace.clone(),
         rules,
         covered_without_rule: covered,
         hcl: String::new(),
     };
     sp.hcl = render_hcl(key, &sp, requests, first, last);
+    if let Err(why) = grants_exactly(&sp.hcl, &sp.rules) {
+        // Never hand out a text that would grant something else than what was used.
+        notes.push(format!(
+            "the suggested policy for {} did not read back as written ({why}); no rule written",
+            key.display()
+        ));
+        sp.rules.clear();
+        sp.hcl = format!(
+            "# The suggestion could not be written safely: see the report's notes.\n{}",
+            render_hcl(key, &sp, requests, first, last)
+        );
+    }
     sp
+}
+
+/// Parse `hcl` with the ACL parser and check it holds exactly `rules`: the same keys, no
+/// template, the same capabilities and nothing else (no parameters, wrapping TTLs, MFA).
+pub fn grants_exactly(hcl: &str, rules: &[SuggestedRule]) -> Result<(), String> {
+    let src = crate::acl::PolicySource::root_ns("suggested", hcl);
+    let policy = crate::acl::parse_policy(&src, &Default::default()).map_err(|e| e.to_string())?;
+    if policy.rules.len() != rules.len() {
+        return Err(format!(
+            "{} rules instead of {}",
+            policy.rules.len(),
+            rules.len()
+        ));
+    }
+    for (got, want) in policy.rules.iter().zip(rules) {
+        let caps = want
+            .capabilities
+            .iter()
+            .filter_map(|c| Caps::from_name(c))
+            .fold(Caps::NONE, |a, b| a | b);
+        let expected = crate::acl::policy::Permissions {
+            caps,
+            ..Default::default()
+        };
+        if got.key != want.path || got.templated || got.expiration.is_some() || got.perms != expected
+        {
+            return Err(format!("rule {:?} differs", comment_text(&want.path)));
+        }
+    }
+    Ok(())
 }
 
 fn render_hcl(
@@ -211,26 +287,30 @@ fn render_hcl(
     let mut s = String::new();
     s.push_str(&format!(
         "# Suggested least-privilege policy for {}\n",
-        key.display()
+        comment_text(&key.display())
     ));
     s.push_str(
         "# Written by `blastmap usage`: exact-path rules for what the role's tokens used in the audit logs,\n",
     );
     match (first, last) {
-        (Some(f), Some(l)) => s.push_str(&format!("# {requests} requests from {f} to {l}.\n")),
+        (Some(f), Some(l)) => s.push_str(&format!(
+            "# {requests} requests from {} to {}.\n",
+            comment_text(f),
+            comment_text(l)
+        )),
         _ => s.push_str("# No requests were logged for this role.\n"),
     }
     if !key.namespace.is_empty() {
         s.push_str(&format!(
-            "# Write it in namespace {:?} (paths are relative to it).\n",
-            key.namespace
+            "# Write it in namespace \"{}\" (paths are relative to it).\n",
+            comment_text(&key.namespace)
         ));
     }
     s.push_str("# A logged `create` also gets `update`: the same write is an update once the object exists.\n");
     if !sp.covered_without_rule.is_empty() {
         s.push_str("# Used, but needs no rule here:\n");
         for c in &sp.covered_without_rule {
-            s.push_str(&format!("#   {c}\n"));
+            s.push_str(&format!("#   {}\n", comment_text(c)));
         }
     }
     if sp.rules.is_empty() {
@@ -246,6 +326,13 @@ fn render_hcl(
     s
 }
 
+/// The longest policy name (and file name less `.hcl`) written; longer role names are cut and
+/// made unique with a suffix.
+const MAX_NAME: usize = 100;
+
+/// A role name as a policy and file name: only ASCII letters, digits, `-`, `_` and `.` (no `/`,
+/// no control character, no NUL), no leading `.` (so never `.` or `..`), at most [`MAX_NAME`]
+/// characters.
 fn sanitize(s: &str) -> String {
     let out: String = s
         .chars()
@@ -257,7 +344,8 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect();
-    let out = out.trim_start_matches('.').to_string();
+    let mut out = out.trim_start_matches('.').to_string();
+    out.truncate(MAX_NAME);
     if out.is_empty() {
         "role".to_string()
     } else {
@@ -293,6 +381,7 @@ pub fn assign_file_names(roles: &mut [RoleUsage]) {
             name = format!("{base}-{i}");
             i += 1;
         }
+        r.suggested_policy.renamed = sanitize(&r.role) != r.role;
         r.suggested_policy.file = format!("{name}.hcl");
         r.suggested_policy.name = name;
     }
