@@ -4,7 +4,6 @@
 //! repository (`docs/security-output.md`).
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
