@@ -128,7 +128,16 @@ pub fn check(path: &Path) -> Result<Target, OutputError> {
             None if meta.is_dir() => Err(OutputError::IsDirectory { file: file() }),
             None => check_directory(path),
         },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => check_directory(path),
+        // A missing name, or a name under something that is not a directory: the directory
+        // check says which.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            check_directory(path)
+        }
         Err(e) => Err(OutputError::write(path, e)),
     }
 }

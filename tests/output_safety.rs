@@ -4,7 +4,6 @@
 //! repository (`docs/security-output.md`).
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
@@ -67,7 +66,11 @@ fn links_at_every_predictable_temporary_name_are_ignored() {
 fn a_fifo_target_is_written_in_place() {
     let d = tempfile::tempdir().unwrap();
     let fifo = d.path().join("out.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || fs::read(&fifo).unwrap())
@@ -84,13 +87,16 @@ fn character_devices_and_standard_streams_are_written_in_place() {
         output::Target::Stdout
     );
     output::write_bytes(Path::new("/dev/null"), FileMode::Shared, b"x").unwrap();
-    assert!(fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
 }
 
 #[test]
 fn a_full_device_fails_naming_the_file() {
-    let err = output::write_bytes(Path::new("/dev/full"), FileMode::Shared, &[0u8; 1 << 17])
-        .unwrap_err();
+    let err =
+        output::write_bytes(Path::new("/dev/full"), FileMode::Shared, &[0u8; 1 << 17]).unwrap_err();
     assert!(err.to_string().contains("/dev/full"), "{err}");
 }
 
@@ -107,7 +113,9 @@ fn a_failed_write_keeps_the_old_file_and_leaves_no_temporary() {
     assert!(err.to_string().contains("pipelines.yaml"), "{err}");
     assert_eq!(fs::read_to_string(&out).unwrap(), "old");
     assert_eq!(names_in(d.path()), ["pipelines.yaml"]);
-    assert!(output::live_temporaries().iter().all(|p| !p.starts_with(d.path())));
+    assert!(output::live_temporaries()
+        .iter()
+        .all(|p| !p.starts_with(d.path())));
 }
 
 #[test]
@@ -263,7 +271,13 @@ fn suggested_policies_grant_exactly_what_was_used() {
         };
         let list: Vec<Used> = HOSTILE_PATHS
             .iter()
-            .map(|p| used(p, "read", "2026\npath \"auth/*\" { capabilities = [\"sudo\"] }"))
+            .map(|p| {
+                used(
+                    p,
+                    "read",
+                    "2026\npath \"auth/*\" { capabilities = [\"sudo\"] }",
+                )
+            })
             .collect();
         let mut notes = Vec::new();
         let sp = suggest(&key, &list, &snap, &mut notes);
@@ -406,7 +420,14 @@ fn discover_writes_to_dev_stdout_and_refuses_to_overwrite_its_merge_source() {
     fs::create_dir_all(&repo).unwrap();
     fs::write(repo.join(".gitlab-ci.yml"), "job:\n  script: echo hi\n").unwrap();
     let ok = blastmap()
-        .args(["discover", "--project", "g/p", "--out", "/dev/stdout", "--gitlab"])
+        .args([
+            "discover",
+            "--project",
+            "g/p",
+            "--out",
+            "/dev/stdout",
+            "--gitlab",
+        ])
         .arg(repo.join(".gitlab-ci.yml"))
         .output()
         .unwrap();
@@ -458,7 +479,15 @@ fn synth_refuses_sizes_beyond_memory() {
     let d = tempfile::tempdir().unwrap();
     let out = blastmap()
         .args(["synth", "--secrets", "1000000000000", "--policies", "1"])
-        .args(["--roles", "1", "--pipelines", "1", "--namespaces", "1", "--out"])
+        .args([
+            "--roles",
+            "1",
+            "--pipelines",
+            "1",
+            "--namespaces",
+            "1",
+            "--out",
+        ])
         .arg(d.path().join("estate"))
         .output()
         .unwrap();
@@ -475,9 +504,18 @@ fn os_errors_are_said_once_and_negative_slack_gets_its_message() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("os error 2").count(), 1, "{stderr}");
     let out = blastmap()
-        .args(["facts", "--snapshot", "fixtures/demo/snapshot.json", "--ttl-slack", "-1"])
+        .args([
+            "facts",
+            "--snapshot",
+            "fixtures/demo/snapshot.json",
+            "--ttl-slack",
+            "-1",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--ttl-slack must be a positive number"), "{stderr}");
+    assert!(
+        stderr.contains("--ttl-slack must be a positive number"),
+        "{stderr}"
+    );
 }

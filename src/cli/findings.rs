@@ -57,7 +57,12 @@ pub struct Args {
     #[arg(long = "severity", value_name = "RULE=SEV")]
     severity: Vec<String>,
     /// A token may outlive the pipeline's max_job_duration by this factor.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.5, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        default_value_t = 1.5,
+        allow_negative_numbers = true
+    )]
     ttl_slack: f64,
     /// Follow privilege-escalation chains this many steps deep (0 disables the search).
     #[arg(long, value_name = "N", default_value_t = 3)]

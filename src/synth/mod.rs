@@ -147,7 +147,8 @@ impl Params {
         let limit = available.unwrap_or(u64::MAX);
         match need {
             Some(bytes) if bytes <= limit => Ok(()),
-            _ => Err(SynthError::Params(format!(
+            _ => {
+                Err(SynthError::Params(format!(
                 "an estate of {} secrets, {} policies, {} roles and {} pipelines needs more than \
                  {} of memory{}; choose smaller sizes",
                 self.secrets,
@@ -156,7 +157,8 @@ impl Params {
                 self.pipelines,
                 need.map_or("2^64 bytes".to_string(), |b| format!("{} MiB", b >> 20)),
                 available.map_or(String::new(), |a| format!(" (this machine has {} MiB)", a >> 20)),
-            ))),
+            )))
+            }
         }
     }
 }

@@ -269,7 +269,10 @@ pub fn grants_exactly(hcl: &str, rules: &[SuggestedRule]) -> Result<(), String> 
             caps,
             ..Default::default()
         };
-        if got.key != want.path || got.templated || got.expiration.is_some() || got.perms != expected
+        if got.key != want.path
+            || got.templated
+            || got.expiration.is_some()
+            || got.perms != expected
         {
             return Err(format!("rule {:?} differs", comment_text(&want.path)));
         }
