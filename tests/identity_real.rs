@@ -399,6 +399,13 @@ fn identity_as_the_login_makes_it() {
     let mut disagreements = Vec::new();
     for (p, (ls, _)) in pipelines.iter().zip(&logins) {
         let l = configured(ls);
+        // Without source_addresses a CIDR binding stays a condition: the server's answer for
+        // this test's address (127.0.0.1) is not blastmap's to give (checked in verdicts_say_why).
+        let loopback = "127.0.0.1".parse().unwrap();
+        if p.auth.source_addresses.is_empty() && !l.admission.login_allowed_from(loopback) {
+            assert_eq!(l.admission.verdict, Verdict::Admitted, "{}", p.name);
+            continue;
+        }
         // Each token is asked right after its own login: a later login of a shared entity
         // rewrites what the server answers for it.
         let real = real_login(&e.server, &e.signer, &e.inventory, &p.name)
