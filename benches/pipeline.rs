@@ -67,7 +67,12 @@ fn bench(c: &mut Criterion) {
         let grants: usize = reach.iter().map(|p| p.secrets.len()).sum();
         let logins: usize = reach
             .iter()
-            .map(|p| p.roles.iter().filter(|r| r.verdict != "refused").count())
+            .map(|p| {
+                p.roles
+                    .iter()
+                    .filter(|r| r.verdict != blastmap::login::Verdict::Refused)
+                    .count()
+            })
             .sum();
         let started = Instant::now();
         let graph = BlastGraph::build(&analysis, &reach);

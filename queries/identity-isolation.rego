@@ -23,6 +23,14 @@ rules["identity-isolation.shared-entity"] := {
 	"remediation": "Choose a user_claim (alias) that is unique per pipeline (GitHub: `sub` or `job_workflow_ref`; GitLab: `sub`), or give each pipeline its own role and mount alias, so each gets its own entity; grant identity policies per entity, not to a shared one.",
 }
 
+rules["identity-isolation.login-dependent-entity"] := {
+	"title": "Shared entity whose grants follow the last login",
+	"severity": "high",
+	"practice": "identity-isolation",
+	"description": "The logins of several pipelines map to one identity entity, and each login rewrites that entity differently (the alias metadata from its own claims, its external groups from its own groups claim). The server resolves templated policies and group policies per request from the entity as the last login left it, so the grants of a token already issued to one pipeline change whenever another pipeline logs in: one pipeline can reach what another's login grants.",
+	"remediation": "Give each pipeline its own entity (a user_claim or alias unique per pipeline, e.g. `sub`), or stop depending on login-written metadata and external groups for the shared entity: grant per-pipeline paths through per-role token policies.",
+}
+
 rules["identity-isolation.shared-approle"] := {
 	"title": "AppRole role used by several pipelines",
 	"severity": "medium",
@@ -85,6 +93,26 @@ findings contains f if {
 			"roles": e.roles,
 			"teams": e.teams,
 			"entity_policies": e.policies,
+		},
+	}
+}
+
+findings contains f if {
+	some e in input.entities
+	count(e.login_dependent) > 1
+	f := {
+		"rule": "identity-isolation.login-dependent-entity",
+		"severity": "high",
+		"subject": {"kind": "entity", "id": sprintf("%s%s", [e.namespace, e.name]), "name": e.name, "namespace": e.namespace, "entity_id": e.id},
+		"message": sprintf(
+			"entity %q is the identity of %s, whose logins rewrite it differently: a token of one reaches what the last login of another grants (%s)",
+			[e.name, concat(", ", e.pipelines), concat("; ", [sprintf("%s via %s: %d paths", [l.pipeline, l.role, count(l.paths)]) | some l in e.login_dependent])],
+		),
+		"evidence": {
+			"pipelines": e.pipelines,
+			"roles": e.roles,
+			"teams": e.teams,
+			"logins": e.login_dependent,
 		},
 	}
 }

@@ -153,6 +153,7 @@ macro_rules! rule_tests {
 rule_tests! {
     identity_shared_role => "identity-isolation.shared-role",
     identity_shared_entity => "identity-isolation.shared-entity",
+    identity_login_dependent_entity => "identity-isolation.login-dependent-entity",
     identity_shared_approle => "identity-isolation.shared-approle",
     identity_shared_policy => "identity-isolation.shared-policy",
     privilege_wildcard_exceeds_needs => "least-privilege.wildcard-exceeds-needs",

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::acl::Caps;
 use crate::inventory::Inventory;
+use crate::login::Verdict;
 use crate::model::Snapshot;
 use crate::passes::reach::{Analysis, PipelineReach, PreparedReach, ReachOptions};
 use rayon::prelude::*;
@@ -172,9 +173,9 @@ fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {
         )?;
         for r in &p.roles {
             let mark = match r.verdict {
-                "admitted" => "+",
-                "unknown" => "?",
-                _ => "-",
+                Verdict::Admitted => "+",
+                Verdict::Unknown => "?",
+                Verdict::Refused => "-",
             };
             let conf = if r.configured { " [configured]" } else { "" };
             let ns = if r.namespace.is_empty() {

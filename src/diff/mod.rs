@@ -140,7 +140,7 @@ fn cmp_full(x: &SecretReach, y: &SecretReach) -> std::cmp::Ordering {
 fn roles_of(p: &PipelineReach) -> BTreeSet<RoleRef> {
     p.roles
         .iter()
-        .filter(|r| r.verdict != "refused")
+        .filter(|r| r.verdict != crate::login::Verdict::Refused)
         .map(|r| RoleRef {
             namespace: r.namespace.clone(),
             mount: r.mount.clone(),

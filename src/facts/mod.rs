@@ -347,6 +347,21 @@ pub struct EntityFacts {
     pub pipelines: Vec<String>,
     pub roles: Vec<String>,
     pub teams: Vec<String>,
+    /// When the logins of several pipelines map to this entity and each login rewrites it
+    /// differently (alias metadata, external groups), so that what the entity's tokens reach
+    /// depends on which pipeline logged in last: per (pipeline, role), the secret paths its own
+    /// login grants and not every other login of the entity does. Empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub login_dependent: Vec<EntityLoginReach>,
+}
+
+/// What one login of a shared entity reaches that another login of it does not.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityLoginReach {
+    pub pipeline: String,
+    pub role: String,
+    /// Namespace-qualified secret paths, sorted.
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -928,6 +943,7 @@ fn build_inner<'r, 'a>(
         FxHashMap::default();
     let mut ns_pipes: FxHashMap<String, (usize, BTreeSet<String>)> = FxHashMap::default();
     let mut entity_pipes: FxHashMap<String, Names3> = FxHashMap::default();
+    let mut entity_logins: FxHashMap<String, Vec<(String, String, usize)>> = FxHashMap::default();
     let mut policy_pipes: FxHashMap<(String, String), Names2> = FxHashMap::default();
     let mut iss_of_mount: FxHashMap<String, String> = FxHashMap::default();
     for (p, (ls, _)) in pipes.iter().zip(logins.iter()) {
@@ -976,6 +992,11 @@ fn build_inner<'r, 'a>(
                     let ee = entity_pipes.entry(eid.clone()).or_default();
                     ee.0.insert(p.name.clone());
                     ee.1.insert(rid.clone());
+                    entity_logins.entry(eid.clone()).or_default().push((
+                        p.name.clone(),
+                        rid.clone(),
+                        l.token.unwrap_or_default(),
+                    ));
                     if let Some(tm) = team {
                         ee.2.insert(tm.to_string());
                     }
@@ -1148,6 +1169,11 @@ fn build_inner<'r, 'a>(
                     namespace: nsp.clone(),
                     disabled: e.disabled,
                     policies: e.policies.clone(),
+                    login_dependent: login_dependent(
+                        analysis,
+                        tokens,
+                        entity_logins.remove(&e.id).unwrap_or_default(),
+                    ),
                     pipelines: ps.into_iter().collect(),
                     roles: rs.into_iter().collect(),
                     teams: ts.into_iter().collect(),
@@ -2053,3 +2079,47 @@ fn policy_facts(
 }
 
 const WRITE_CAPS: Caps = Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0);
+
+/// The logins of one entity that reach different secrets, each with what it reaches that some
+/// other login of the entity does not (see [`EntityFacts::login_dependent`]). Only logins of
+/// several pipelines count: one pipeline's roles are one workload.
+fn login_dependent(
+    analysis: &Analysis<'_>,
+    tokens: &[TokenReach],
+    logins: Vec<(String, String, usize)>,
+) -> Vec<EntityLoginReach> {
+    let pipelines: BTreeSet<&str> = logins.iter().map(|l| l.0.as_str()).collect();
+    let distinct: BTreeSet<usize> = logins.iter().map(|l| l.2).collect();
+    if pipelines.len() < 2 || distinct.len() < 2 {
+        return Vec::new();
+    }
+    let reach_of = |t: usize| -> BTreeSet<u32> { tokens[t].grants.iter().map(|g| g.0).collect() };
+    let all: Vec<BTreeSet<u32>> = distinct.iter().map(|&t| reach_of(t)).collect();
+    let common: BTreeSet<u32> = all.iter().skip(1).fold(all[0].clone(), |acc, s| {
+        acc.intersection(s).copied().collect()
+    });
+    let mut out: Vec<EntityLoginReach> = logins
+        .into_iter()
+        .map(|(pipeline, role, t)| {
+            let mut paths: Vec<String> = reach_of(t)
+                .difference(&common)
+                .map(|&sid| {
+                    let s = analysis.secrets.get(sid);
+                    format!("{}{}", s.namespace, s.path)
+                })
+                .collect();
+            paths.sort();
+            EntityLoginReach {
+                pipeline,
+                role,
+                paths,
+            }
+        })
+        .collect();
+    if out.iter().all(|l| l.paths.is_empty()) {
+        return Vec::new();
+    }
+    out.sort_by(|a, b| (&a.pipeline, &a.role).cmp(&(&b.pipeline, &b.role)));
+    out.dedup_by(|a, b| a.pipeline == b.pipeline && a.role == b.role);
+    out
+}

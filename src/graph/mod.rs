@@ -258,7 +258,7 @@ impl BlastGraph {
                 g.edge(tn, pn, Edge::Runs);
             }
             for r in &p.roles {
-                if r.verdict == "refused" {
+                if r.verdict == crate::login::Verdict::Refused {
                     continue;
                 }
                 let mount_path = format!("{}/", r.mount);
@@ -276,7 +276,7 @@ impl BlastGraph {
                     pn,
                     rn,
                     Edge::LogsInto {
-                        verdict: r.verdict,
+                        verdict: r.verdict.as_str(),
                         configured: r.configured,
                     },
                 );

@@ -11,6 +11,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::login::Network;
+
 /// A whole inventory file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,6 +147,15 @@ pub struct PipelineAuth {
     /// ldap: the user's directory groups, when known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// The networks the pipeline's runners reach the server from (as the server sees the client
+    /// address). With them, CIDR-bound roles and tokens are judged exactly; without them, a CIDR
+    /// binding stays a condition of the login.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_addresses: Vec<Network>,
+    /// token: the entity alias named when the token was created from a token role with
+    /// `allowed_entity_aliases` (`auth/token/create/<role>` with `entity_alias`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_alias: Option<String>,
 }
 
 impl PipelineAuth {
@@ -419,6 +430,15 @@ impl Inventory {
                 return Err(err(
                     format!("pipelines[{i}].auth.mount"),
                     "the auth mount path is required (e.g. `gha` for auth/gha/)".into(),
+                ));
+            }
+            if p.auth.entity_alias.is_some() && p.auth.method != AuthMethod::Token {
+                return Err(err(
+                    format!("pipelines[{i}].auth.entity_alias"),
+                    format!(
+                        "`entity_alias` applies to tokens created from a token role (method `token`), not to method `{}`",
+                        p.auth.method.as_str()
+                    ),
                 ));
             }
             if let (Some(a), Some(b)) = (&p.auth.role, &p.auth.role_name) {

@@ -38,7 +38,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-pub use cidr::{any_cidr_contains, cidr_contains};
+pub use cidr::{any_cidr_contains, cidr_contains, source_coverage, Network, SourceCoverage};
 pub use glob::{go_glob, list_contains_glob};
 pub use template::{go_format_float, render as render_policy_template, TemplateOutcome};
 pub use token::{calculate_ttl, resolve_token_type, sanitize_sorted, TokenOutcome, TokenType};
@@ -154,6 +154,11 @@ pub struct Credential<'a> {
     pub user: Option<&'a str>,
     /// LDAP: the user's directory groups, if known (empty = not known).
     pub groups: &'a [String],
+    /// The networks the runners reach the server from; `None` = not known (CIDR bindings then
+    /// stay conditions).
+    pub source_addresses: Option<&'a [Network]>,
+    /// Token: the entity alias named at token creation (`entity_alias`), if known.
+    pub entity_alias: Option<&'a str>,
 }
 
 impl<'a> Credential<'a> {
@@ -173,6 +178,8 @@ impl<'a> Credential<'a> {
             organizational_units: None,
             user: None,
             groups: &[],
+            source_addresses: None,
+            entity_alias: None,
         }
     }
 
@@ -319,6 +326,47 @@ impl Admission {
         self.login_cidrs.extend(cidrs.iter().cloned());
     }
 
+    /// Judge the CIDR bindings against the runners' networks: the login-time lists
+    /// (`login_cidrs`) refuse the login from outside them; the token's `bound_cidrs` let the
+    /// login succeed but refuse every request from outside them. Runners wholly inside keep the
+    /// admission; none inside refuse it; some inside keep it, saying which runners pass.
+    fn judge_sources(mut self, sources: &[Network]) -> Admission {
+        if self.verdict == Verdict::Refused {
+            return self;
+        }
+        let checks = [
+            (self.login_cidrs.clone(), "log in"),
+            (self.token.bound_cidrs.clone(), "use the token"),
+        ];
+        for (cidrs, act) in checks {
+            let list = cidrs.join(", ");
+            match source_coverage(sources, &cidrs) {
+                SourceCoverage::All => {}
+                SourceCoverage::None => {
+                    self.verdict = Verdict::Refused;
+                    self.why = format!(
+                        "no runner address ({}) is inside {list}: the server refuses to {act} \
+                         from them",
+                        join_networks(sources)
+                    );
+                    return self;
+                }
+                SourceCoverage::Part { allowed, outside } => {
+                    let outside = if outside.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; runners at {} cannot", join_networks(&outside))
+                    };
+                    self.conditions.push(format!(
+                        "only the runner addresses inside {list} can {act} (of {}{outside})",
+                        join_networks(&allowed)
+                    ));
+                }
+            }
+        }
+        self
+    }
+
     /// Add the token-use conditions of the token (bound CIDRs, strict IP binding) and collapse
     /// an admitted login whose token would carry `root` (core refuses it).
     pub(crate) fn finish(mut self) -> Admission {
@@ -417,7 +465,10 @@ fn admit_pre(
             r.kind().as_str()
         )),
     };
-    a.finish()
+    match cred.source_addresses {
+        Some(sources) => a.finish().judge_sources(sources),
+        None => a.finish(),
+    }
 }
 
 /// Every role of `mount` with its admission, in the mount's role order (the "no role named in the
@@ -449,6 +500,13 @@ pub fn admit_all(
         }
     }
     out
+}
+
+fn join_networks(ns: &[Network]) -> String {
+    ns.iter()
+        .map(Network::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// JSON text of a value, for messages.

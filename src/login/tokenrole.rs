@@ -5,9 +5,9 @@
 //! `default` unless disallowed or `token_no_default_policy`. A role with no allowed list gives the
 //! parent token's policies (unknown here).
 
-use super::glob::list_contains_glob;
+use super::glob::{go_glob, list_contains_glob};
 use super::token::{resolve, sanitize_sorted};
-use super::{Admission, Credential, Verdict};
+use super::{Admission, Alias, Credential, Verdict};
 use crate::model::{AuthMount, ServerInfo, TokenRole};
 
 pub(super) fn admit(
@@ -69,12 +69,46 @@ pub(super) fn admit(
     if role.renewable == Some(false) {
         a.token.renewable = false;
     }
-    if !role.allowed_entity_aliases.is_empty() {
+    entity_alias(a, mount, role, cred.entity_alias)
+}
+
+/// The entity a token of the role carries: with `allowed_entity_aliases`, the creation request
+/// may name an alias (`entity_alias`, globs allowed in the list); the token then carries the
+/// entity of that alias on the token mount (created on first use), with its identity policies.
+fn entity_alias(
+    mut a: Admission,
+    mount: &AuthMount,
+    role: &TokenRole,
+    named: Option<&str>,
+) -> Admission {
+    if role.allowed_entity_aliases.is_empty() {
+        return a;
+    }
+    let Some(name) = named else {
         a.unknowns.push(format!(
             "token role {:?} allows entity aliases {:?}: the token may carry any of those \
-             entities' identity policies",
+             entities' identity policies (set entity_alias in the inventory)",
             role.name, role.allowed_entity_aliases
         ));
+        return a;
+    };
+    let allowed = role
+        .allowed_entity_aliases
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name) || go_glob(p, name));
+    if !allowed {
+        return Admission::refused(format!(
+            "entity alias {name:?} is not in allowed_entity_aliases {:?} of token role {:?}: \
+             the server refuses to create the token",
+            role.allowed_entity_aliases, role.name
+        ));
     }
+    a.alias = Some(Alias {
+        mount_accessor: mount.accessor.clone(),
+        name: name.to_owned(),
+        name_known: true,
+        metadata: Default::default(),
+        match_metadata: Default::default(),
+    });
     a
 }

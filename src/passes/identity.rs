@@ -76,6 +76,15 @@ impl TokenIdentity {
                 k.push_str(&a.mount_accessor);
                 k.push('=');
                 k.push_str(&a.name);
+                // The login rewrites alias metadata: logins of one entity with different
+                // claims resolve templates differently.
+                for (mk, mv) in &a.metadata {
+                    k.push_str(&format!("&{mk:?}={mv:?}"));
+                }
+            }
+            for g in &self.groups {
+                k.push_str("|g=");
+                k.push_str(&g.id);
             }
         }
         if self.entity_disabled {
@@ -151,7 +160,10 @@ pub fn resolve(
             })
         };
         match found {
-            Some((ens, e)) => attach_entity(&mut id, ens, e),
+            Some((ens, e)) => {
+                attach_entity(&mut id, ens, e);
+                apply_login_metadata(&mut id, e, alias);
+            }
             None => {
                 // The first login creates an entity with just this alias.
                 id.entity = Some(template::Entity {
@@ -184,11 +196,18 @@ pub fn resolve(
         }
     }
 
-    // Groups: stored memberships of the entity, plus external groups matched by the login's
-    // group aliases, each with its ancestors.
+    // Groups: the login recomputes the entity's external groups on this mount (exactly those
+    // whose alias is one of the login's group aliases; none when the role reports none), so the
+    // stored memberships of this mount's external groups are replaced, not added to. Other
+    // memberships (internal groups, external groups of other mounts) stay as exported.
     let mut groups: Vec<(&Namespace, &crate::model::Group)> = Vec::new();
     if let Some((eid, _)) = &id.entity_ref {
-        groups.extend(index.groups_of_entity(eid).all());
+        for (gns, g) in index.groups_of_entity(eid).direct {
+            if !recomputed_by_login(g, &mount.accessor) {
+                groups.push((gns, g));
+                groups.extend(index.group_ancestors(&g.id));
+            }
+        }
     }
     for name in &admission.group_aliases {
         if let Some((gns, g)) = index.group_by_alias(&mount.accessor, name) {
@@ -198,6 +217,34 @@ pub fn resolve(
     }
     attach_groups(&mut id, groups);
     id
+}
+
+/// Whether the login on the mount with `accessor` rewrites the entity's membership of `group`:
+/// external groups whose alias is on that mount.
+fn recomputed_by_login(group: &crate::model::Group, accessor: &str) -> bool {
+    group.is_external()
+        && group
+            .alias
+            .as_ref()
+            .is_some_and(|a| a.mount_accessor == accessor)
+}
+
+/// The login overwrites the metadata of its entity alias with what this login sets (JWT
+/// `claim_mappings` and `role`, AppRole `role_name`, Kubernetes service account fields, none for
+/// userpass and cert), whatever an earlier login left there: templates resolve with these values.
+fn apply_login_metadata(
+    id: &mut TokenIdentity,
+    stored: &crate::model::Entity,
+    login: &crate::login::Alias,
+) {
+    let Some(entity) = id.entity.as_mut() else {
+        return;
+    };
+    for (alias, exported) in entity.aliases.iter_mut().zip(&stored.aliases) {
+        if login.matches(exported) {
+            alias.metadata = login.metadata.clone();
+        }
+    }
 }
 
 /// Give a token identity the entity it maps to: the entity's policies (in the entity's

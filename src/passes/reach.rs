@@ -53,6 +53,18 @@ pub struct Via {
     pub admission: &'static str,
 }
 
+/// A login whose entity is disabled: the server refuses it (permission denied), whatever the
+/// role admits, so no token exists.
+fn refuse_disabled(admission: &mut Admission, id: &TokenIdentity) {
+    let entity = id.entity_ref.as_ref().map_or("", |e| e.1.as_str());
+    admission.verdict = Verdict::Refused;
+    admission.why = format!(
+        "the login maps to entity {entity:?}, which is disabled: the server refuses the login \
+         (permission denied) although the role admits the credential ({})",
+        admission.why
+    );
+}
+
 /// A role of the pipeline's mount and whether the pipeline can log into it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleReach {
@@ -61,7 +73,7 @@ pub struct RoleReach {
     pub namespace: String,
     pub admitted: bool,
     pub why: String,
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// The role named in the inventory.
     pub configured: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -464,6 +476,8 @@ impl<'a> Analysis<'a> {
         c.common_name = a.common_name.as_deref();
         c.user = a.user.as_deref();
         c.groups = &a.groups;
+        c.source_addresses = (!a.source_addresses.is_empty()).then_some(&a.source_addresses[..]);
+        c.entity_alias = a.entity_alias.as_deref();
         c
     }
 
@@ -705,8 +719,16 @@ impl<'a> Analysis<'a> {
                     .enumerate()
                     .map(|(i, p)| {
                         let key = (p.auth.namespace_path(), p.auth.mount_path());
+                        // A base login refused for its disabled entity lost its own verdict:
+                        // the head decides such a pipeline afresh (its entity may be enabled).
+                        let refused_by_entity = r.logins[i]
+                            .0
+                            .iter()
+                            .any(|l| l.identity.as_ref().is_some_and(|id| id.entity_disabled));
                         match same_mount.get(&key) {
-                            Some(&(ns, mount)) if std::ptr::eq(r.selected[i], *p) => {
+                            Some(&(ns, mount))
+                                if std::ptr::eq(r.selected[i], *p) && !refused_by_entity =>
+                            {
                                 let (ls, unknowns) = &r.logins[i];
                                 let ls = ls
                                     .iter()
@@ -854,6 +876,11 @@ impl<'a> Analysis<'a> {
                 let Some((id, key)) = resolved else {
                     continue;
                 };
+                if id.entity_disabled {
+                    refuse_disabled(&mut l.admission, &id);
+                    l.identity = Some(id);
+                    continue;
+                }
                 let next = identities.len();
                 let slot = *keys.entry(key).or_insert(next);
                 if slot == next {
@@ -1046,7 +1073,7 @@ impl<'a> Analysis<'a> {
                 namespace: crate::model::namespace_path(&l.namespace.path).into_owned(),
                 admitted: verdict == Verdict::Admitted,
                 why: l.admission.why.clone(),
-                verdict: verdict.as_str(),
+                verdict,
                 configured: l.configured,
                 conditions: l.admission.conditions.clone(),
                 unknowns: l.admission.unknowns.clone(),

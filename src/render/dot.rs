@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::acl::Caps;
 use crate::facts::paths::Owners;
 use crate::graph::owns_match;
+use crate::login::Verdict;
 use crate::passes::identity::PolicyOrigin;
 use crate::passes::reach::{Analysis, PipelineReach};
 use crate::passes::who_can::WhoCan;
@@ -339,7 +340,7 @@ pub fn pipeline_view(
     let roles: Vec<&crate::passes::reach::RoleReach> = reach
         .roles
         .iter()
-        .filter(|r| r.verdict != "refused" || r.configured)
+        .filter(|r| r.verdict != Verdict::Refused || r.configured)
         .collect();
     // Structure: policies, rules and identity nodes per role, from the grants.
     #[derive(Default)]
@@ -506,16 +507,16 @@ pub fn pipeline_view(
             if r.configured {
                 n.label.push("(configured)".into());
             }
-            if r.verdict == "unknown" {
+            if r.verdict == Verdict::Unknown {
                 n.label.push("(admission unknown)".into());
             }
-            if r.verdict == "refused" {
+            if r.verdict == Verdict::Refused {
                 n.label.push("(refuses this login)".into());
             }
             let style = match r.verdict {
-                "refused" => EdgeStyle::Refused,
-                "unknown" => EdgeStyle::Unknown,
-                _ => EdgeStyle::Normal,
+                Verdict::Refused => EdgeStyle::Refused,
+                Verdict::Unknown => EdgeStyle::Unknown,
+                Verdict::Admitted => EdgeStyle::Normal,
             };
             (rid.clone(), style)
         } else {
@@ -524,8 +525,8 @@ pub fn pipeline_view(
         };
         let e = d.edge(&pid, &target, style);
         e.label = vec![match r.verdict {
-            "refused" => "refused".to_string(),
-            "unknown" => "login?".to_string(),
+            Verdict::Refused => "refused".to_string(),
+            Verdict::Unknown => "login?".to_string(),
             _ if r.configured => "configured login".to_string(),
             _ => "login".to_string(),
         }];

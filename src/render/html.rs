@@ -589,8 +589,8 @@ pub fn page(d: &ReportData<'_>) -> String {
                     matches!((d.owners.of(s.secret_id), p.team.as_deref()), (Some(o), Some(t)) if o != t)
                 })
                 .count(),
-            admitted: p.roles.iter().filter(|r| r.verdict == "admitted").count(),
-            unknown_logins: p.roles.iter().filter(|r| r.verdict == "unknown").count(),
+            admitted: p.roles.iter().filter(|r| r.verdict == crate::login::Verdict::Admitted).count(),
+            unknown_logins: p.roles.iter().filter(|r| r.verdict == crate::login::Verdict::Unknown).count(),
             esc: c.iter().filter(|c| c.gain != "none").count(),
             esc_secrets: c.iter().map(|c| c.secrets).max().unwrap_or(0),
         })
@@ -830,7 +830,7 @@ pub fn page(d: &ReportData<'_>) -> String {
                 } else {
                     ""
                 },
-                h(role.verdict),
+                h(role.verdict.as_str()),
                 h(&role.why),
                 h(&pols.into_iter().collect::<Vec<_>>().join(", ")),
             );
