@@ -21,4 +21,5 @@ pub mod passes;
 pub mod render;
 pub mod rules;
 pub mod synth;
+pub mod text;
 pub mod usage;

@@ -81,7 +81,9 @@ pub fn run() -> ExitCode {
         // The reader went away (`blastmap reach | head`): nothing more to say.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote paths, names and server answers: shown with control characters
+            // visible, so they cannot drive the terminal.
+            eprintln!("error: {}", crate::text::visible(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

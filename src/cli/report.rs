@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
         "wrote {} in {:.2}s: {} pipelines, {} secrets, {} findings, {} diagrams{}",
-        args.out.display(),
+        crate::text::visible(&args.out.display().to_string()),
         t0.elapsed().as_secs_f64(),
         stats.pipelines,
         stats.secrets,
