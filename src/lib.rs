@@ -22,4 +22,5 @@ pub mod passes;
 pub mod render;
 pub mod rules;
 pub mod synth;
+pub mod text;
 pub mod usage;

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::acl::{self, Acl, AclContext, AclNote, Flavor, ParseOptions, Policy, PolicySource};
 use crate::model::Snapshot;
+use crate::text::{column_width, pad, visible};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["policy_file", "snapshot"])))]
@@ -117,31 +118,40 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Format::Table => {
             let rows: Vec<Answer> = paths.iter().map(|p| answer(&acl, &ns, p)).collect();
-            let w = rows.iter().map(|r| r.path.len()).max().unwrap_or(4).max(4);
-            let cw = rows
-                .iter()
-                .map(|r| r.capabilities.join(",").len())
-                .max()
-                .unwrap_or(12)
-                .max(12);
-            writeln!(out, "{:w$}  {:cw$}  GRANTED BY", "PATH", "CAPABILITIES")?;
-            for r in &rows {
-                let by: Vec<String> = r
-                    .granted_by
-                    .iter()
-                    .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
-                    .collect();
-                let by = if by.is_empty() {
-                    "-".to_string()
-                } else {
-                    by.join("; ")
-                };
-                writeln!(out, "{:w$}  {:cw$}  {by}", r.path, r.capabilities.join(","))?;
-            }
+            print_table(&mut out, &rows)?;
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Path and capabilities in columns padded by hand (a path may be longer than `{:width$}`
+/// allows), then the policy rules behind the answer.
+fn print_table(out: &mut impl Write, rows: &[Answer]) -> std::io::Result<()> {
+    let paths: Vec<String> = rows.iter().map(|r| visible(r.path).into_owned()).collect();
+    let caps: Vec<String> = rows.iter().map(|r| r.capabilities.join(",")).collect();
+    let w = column_width(&paths, 4);
+    let cw = column_width(&caps, 12);
+    writeln!(
+        out,
+        "{}  {}  GRANTED BY",
+        pad("PATH", w),
+        pad("CAPABILITIES", cw)
+    )?;
+    for ((r, path), caps) in rows.iter().zip(&paths).zip(&caps) {
+        let by: Vec<String> = r
+            .granted_by
+            .iter()
+            .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
+            .collect();
+        let by = if by.is_empty() {
+            "-".to_string()
+        } else {
+            by.join("; ")
+        };
+        writeln!(out, "{}  {}  {}", pad(path, w), pad(caps, cw), visible(&by))?;
+    }
+    Ok(())
 }
 
 fn answer<'a>(acl: &'a Acl, ns: &str, path: &'a str) -> Answer<'a> {
@@ -266,17 +276,26 @@ fn load_from_snapshot(file: &Path, args: &Args, ns: &str) -> Result<(Vec<Policy>
 
 fn report_notes(acl: &Acl) {
     for n in acl.notes() {
+        let (policy, rule) = match n {
+            AclNote::TemplateDropped { policy, rule, .. }
+            | AclNote::TemplateBlocked { policy, rule, .. }
+            | AclNote::TemplateForbidden { policy, rule, .. }
+            | AclNote::Expired { policy, rule } => (visible(policy), visible(rule)),
+        };
         match n {
-            AclNote::TemplateDropped { policy, rule, reason } => eprintln!(
-                "note: policy \"{policy}\", path \"{rule}\": identity template not resolved ({reason}); the server drops this rule for this token"
+            AclNote::TemplateDropped { reason, .. } => eprintln!(
+                "note: policy \"{policy}\", path \"{rule}\": identity template not resolved ({}); the server drops this rule for this token",
+                visible(reason)
             ),
-            AclNote::TemplateBlocked { policy, rule, reason } => eprintln!(
-                "note: policy \"{policy}\", path \"{rule}\": template substitution blocked ({reason}); the server fails every request of such a token"
+            AclNote::TemplateBlocked { reason, .. } => eprintln!(
+                "note: policy \"{policy}\", path \"{rule}\": template substitution blocked ({}); the server fails every request of such a token",
+                visible(reason)
             ),
-            AclNote::TemplateForbidden { policy, rule, reason } => eprintln!(
-                "warning: policy \"{policy}\", path \"{rule}\": substituted path refused ({reason}); the server fails every request of such a token"
+            AclNote::TemplateForbidden { reason, .. } => eprintln!(
+                "warning: policy \"{policy}\", path \"{rule}\": substituted path refused ({}); the server fails every request of such a token",
+                visible(reason)
             ),
-            AclNote::Expired { policy, rule } => {
+            AclNote::Expired { .. } => {
                 eprintln!("note: policy \"{policy}\", path \"{rule}\": expired; ignored")
             }
         }

@@ -4,6 +4,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::text::terminal::writeln_visible;
 use anyhow::{bail, Result};
 
 use crate::diff::{self, change, DiffReport};
@@ -163,10 +164,10 @@ fn gate_fails(r: &DiffReport, fail_on: &[String]) -> bool {
 
 fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
     if r.pipelines.is_empty() {
-        writeln!(out, "no change to any pipeline's blast radius")?;
+        writeln_visible!(out, "no change to any pipeline's blast radius")?;
     }
     for p in &r.pipelines {
-        writeln!(
+        writeln_visible!(
             out,
             "pipeline {}: reach {} → {} ({} gained, {} lost)",
             p.name,
@@ -176,17 +177,21 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
             p.lost.len()
         )?;
         for role in &p.roles_gained {
-            writeln!(
+            writeln_visible!(
                 out,
                 "  + now admitted by {}auth/{}/role/{}",
-                role.namespace, role.mount, role.role
+                role.namespace,
+                role.mount,
+                role.role
             )?;
         }
         for role in &p.roles_lost {
-            writeln!(
+            writeln_visible!(
                 out,
                 "  - no longer admitted by {}auth/{}/role/{}",
-                role.namespace, role.mount, role.role
+                role.namespace,
+                role.mount,
+                role.role
             )?;
         }
         for g in &p.gained {
@@ -200,7 +205,7 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
             } else {
                 format!("  [cross-team: owned by {}]", g.cross_team.join(", "))
             };
-            writeln!(
+            writeln_visible!(
                 out,
                 "  + {}{}  {}  via {}{cross}",
                 g.namespace,
@@ -210,7 +215,7 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
             )?;
         }
         for l in &p.lost {
-            writeln!(
+            writeln_visible!(
                 out,
                 "  - {}{}  {}",
                 l.namespace,
@@ -220,7 +225,7 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
         }
     }
     for f in &r.findings.new {
-        writeln!(
+        writeln_visible!(
             out,
             "new finding [{}] {}: {}",
             f["severity"].as_str().unwrap_or(""),
@@ -229,7 +234,7 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
         )?;
     }
     for f in &r.findings.changed {
-        writeln!(
+        writeln_visible!(
             out,
             "changed finding [{}, was {}] {}: {}",
             f["severity"].as_str().unwrap_or(""),
@@ -239,7 +244,7 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
         )?;
     }
     for f in &r.findings.resolved {
-        writeln!(
+        writeln_visible!(
             out,
             "resolved finding {}: {}",
             f["rule"].as_str().unwrap_or(""),
@@ -247,7 +252,7 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
         )?;
     }
     for u in &r.unknowns {
-        writeln!(out, "unknown: {u}")?;
+        writeln_visible!(out, "unknown: {u}")?;
     }
     Ok(())
 }

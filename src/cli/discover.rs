@@ -138,7 +138,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let found = discover::discover(&sources, &opts)?;
     if !args.quiet {
         for n in &found.notes {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", crate::text::visible(&n.to_string()));
         }
     }
     let mut inv = found.inventory();

@@ -317,12 +317,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     t.print();
     if let Some(p) = &args.out {
-        eprintln!(
+        let wrote = format!(
             "wrote {} in {:.2}s: {summary}",
             p.display(),
             t0.elapsed().as_secs_f64()
         );
+        eprintln!("{}", crate::text::visible(&wrote));
     } else {
+        let summary = crate::text::visible(&summary);
         eprintln!("{summary} ({:.2}s)", t0.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)

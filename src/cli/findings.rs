@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::text::{column_width, pad, visible};
 use anyhow::{bail, Result};
 
 use crate::facts::{self, FactsOptions};
@@ -198,9 +199,12 @@ fn list(rules: &RuleSet, args: &Args) -> Result<ExitCode> {
             out.write_all(b"\n")?;
         }
         _ => {
-            let w = cat.iter().map(|r| r.id.len()).max().unwrap_or(0);
-            for r in &cat {
-                writeln!(out, "{:<w$}  {:<8}  {}", r.id, r.severity.as_str(), r.title)?;
+            // Rule ids come from rule files (`--queries`): padded by hand, any length.
+            let ids: Vec<String> = cat.iter().map(|r| visible(&r.id).into_owned()).collect();
+            let w = column_width(&ids, 0);
+            for (r, id) in cat.iter().zip(&ids) {
+                let severity = r.severity.as_str();
+                writeln!(out, "{}  {severity:<8}  {}", pad(id, w), visible(&r.title))?;
             }
         }
     }

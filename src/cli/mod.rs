@@ -82,7 +82,9 @@ pub fn run() -> ExitCode {
         // The reader went away (`blastmap reach | head`): nothing more to say.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", error_text(&e));
+            // Errors quote paths, names and server answers: shown with control characters
+            // visible, so they cannot drive the terminal.
+            eprintln!("error: {}", crate::text::visible(&error_text(&e)));
             ExitCode::from(2)
         }
     }

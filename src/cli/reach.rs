@@ -11,6 +11,7 @@ use crate::inventory::Inventory;
 use crate::login::Verdict;
 use crate::model::Snapshot;
 use crate::passes::reach::{Analysis, PipelineReach, PreparedReach, ReachOptions};
+use crate::text::{column_width, pad, visible};
 use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -71,7 +72,7 @@ pub fn run_reach(args: ReachArgs) -> Result<ExitCode> {
                 args.pipelines.display(),
                 inv.pipelines
                     .iter()
-                    .map(|p| p.name.as_str())
+                    .map(|p| visible(&p.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -163,69 +164,85 @@ fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {
         let team = p
             .team
             .as_deref()
-            .map(|t| format!(" (team {t})"))
+            .map(|t| format!(" (team {})", visible(t)))
             .unwrap_or_default();
         writeln!(
             out,
             "pipeline {}{team}: {} secrets reachable",
-            p.name,
+            visible(&p.name),
             p.secrets.len()
         )?;
-        for r in &p.roles {
-            let mark = match r.verdict {
-                Verdict::Admitted => "+",
-                Verdict::Unknown => "?",
-                Verdict::Refused => "-",
-            };
-            let conf = if r.configured { " [configured]" } else { "" };
-            let ns = if r.namespace.is_empty() {
-                String::new()
-            } else {
-                format!("{} ", r.namespace)
-            };
+        print_reach_roles(out, p)?;
+        print_reach_secrets(out, p)?;
+        for u in &p.unknowns {
             writeln!(
                 out,
-                "  {mark} role {ns}auth/{}/role/{}{conf}: {} ({} secrets)",
-                r.mount, r.role, r.why, r.secrets
+                "  unknown ({}): {}",
+                visible(&u.kind),
+                visible(&u.detail)
             )?;
-            if !r.policies.is_empty() {
-                let names: Vec<&str> = r.policies.iter().map(|p| p.name.as_str()).collect();
-                writeln!(out, "      policies: {}", names.join(", "))?;
-            }
         }
-        if !p.secrets.is_empty() {
-            let w = p
-                .secrets
-                .iter()
-                .map(|s| s.namespace.len() + s.path.len())
-                .max()
-                .unwrap_or(4);
-            let cw = p
-                .secrets
-                .iter()
-                .map(|s| s.capabilities.join(",").len())
-                .max()
-                .unwrap_or(4);
-            for s in &p.secrets {
-                let full = format!("{}{}", s.namespace, s.path);
-                let via: Vec<String> = s
-                    .via
-                    .iter()
-                    .map(|v| format!("{} → {} \"{}\"", v.role, v.policy, v.rule))
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                writeln!(
-                    out,
-                    "    {full:w$}  {:cw$}  via {}",
-                    s.capabilities.join(","),
-                    via.join("; ")
-                )?;
-            }
+    }
+    Ok(())
+}
+
+fn print_reach_roles(out: &mut impl Write, p: &PipelineReach) -> Result<()> {
+    for r in &p.roles {
+        let mark = match r.verdict {
+            Verdict::Admitted => "+",
+            Verdict::Unknown => "?",
+            Verdict::Refused => "-",
+        };
+        let conf = if r.configured { " [configured]" } else { "" };
+        let ns = if r.namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", r.namespace)
+        };
+        let role = format!("{ns}auth/{}/role/{}", r.mount, r.role);
+        writeln!(
+            out,
+            "  {mark} role {}{conf}: {} ({} secrets)",
+            visible(&role),
+            visible(&r.why),
+            r.secrets
+        )?;
+        if !r.policies.is_empty() {
+            let names: Vec<_> = r.policies.iter().map(|p| visible(&p.name)).collect();
+            writeln!(out, "      policies: {}", names.join(", "))?;
         }
-        for u in &p.unknowns {
-            writeln!(out, "  unknown ({}): {}", u.kind, u.detail)?;
-        }
+    }
+    Ok(())
+}
+
+/// One row per secret: path and capabilities in columns padded by hand (a path may be longer
+/// than `{:width$}` allows), then the chains that grant it.
+fn print_reach_secrets(out: &mut impl Write, p: &PipelineReach) -> Result<()> {
+    let rows: Vec<(String, String)> = p
+        .secrets
+        .iter()
+        .map(|s| {
+            let full = format!("{}{}", s.namespace, s.path);
+            (visible(&full).into_owned(), s.capabilities.join(","))
+        })
+        .collect();
+    let w = column_width(rows.iter().map(|r| &r.0), 0);
+    let cw = column_width(rows.iter().map(|r| &r.1), 0);
+    for (s, (full, caps)) in p.secrets.iter().zip(&rows) {
+        let via: Vec<String> = s
+            .via
+            .iter()
+            .map(|v| format!("{} → {} \"{}\"", v.role, v.policy, v.rule))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        writeln!(
+            out,
+            "    {}  {}  via {}",
+            pad(full, w),
+            pad(caps, cw),
+            visible(&via.join("; "))
+        )?;
     }
     Ok(())
 }
@@ -251,9 +268,8 @@ pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
         Format::Table => {
             writeln!(
                 out,
-                "who can reach {}{}: {} subjects",
-                ns,
-                args.path,
+                "who can reach {}: {} subjects",
+                visible(&format!("{ns}{}", args.path)),
                 res.subjects.len()
             )?;
             for s in &res.subjects {
@@ -264,17 +280,21 @@ pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
                     .collect();
                 writeln!(
                     out,
-                    "  {} (team {}) via auth/{}/role/{}: {}  [{}]",
-                    s.pipeline,
-                    s.team.as_deref().unwrap_or("-"),
-                    s.mount,
-                    s.role,
+                    "  {} (team {}) via {}: {}  [{}]",
+                    visible(&s.pipeline),
+                    visible(s.team.as_deref().unwrap_or("-")),
+                    visible(&format!("auth/{}/role/{}", s.mount, s.role)),
                     s.capabilities.join(","),
-                    via.join("; ")
+                    visible(&via.join("; "))
                 )?;
             }
             for u in &res.unknowns {
-                writeln!(out, "  unknown ({}): {}", u.kind, u.detail)?;
+                writeln!(
+                    out,
+                    "  unknown ({}): {}",
+                    visible(&u.kind),
+                    visible(&u.detail)
+                )?;
             }
         }
     }

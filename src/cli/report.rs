@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     crate::render::write_atomic(&args.out, page.as_bytes())?;
     eprintln!(
         "wrote {} in {:.2}s: {} pipelines, {} secrets, {} findings, {} diagrams{}",
-        args.out.display(),
+        crate::text::visible(&args.out.display().to_string()),
         t0.elapsed().as_secs_f64(),
         stats.pipelines,
         stats.secrets,

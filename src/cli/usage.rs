@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
+use crate::text::terminal::writeln_visible;
+use crate::text::{column_width, pad};
 use crate::usage::report::{RoleUsage, Used};
 use crate::usage::{self, Collector, ReportOptions, UsageReport};
 
@@ -113,14 +115,17 @@ fn write_policies(dir: &std::path::Path, report: &UsageReport) -> Result<()> {
 }
 
 fn print_used(out: &mut impl Write, list: &[Used]) -> Result<()> {
-    let ow = list.iter().map(|u| u.operation.len()).max().unwrap_or(4);
-    let pw = list
-        .iter()
-        .map(|u| u.namespace.len() + u.path.len())
-        .max()
-        .unwrap_or(4);
+    // Widths of the text as shown (escaped), padded by hand: a path may be longer than
+    // `{:width$}` allows.
+    let shown = |s: &str| crate::text::visible(s).into_owned();
+    let ow = column_width(list.iter().map(|u| shown(&u.operation)), 0);
+    let pw = column_width(
+        list.iter()
+            .map(|u| shown(&format!("{}{}", u.namespace, u.path))),
+        0,
+    );
     for u in list {
-        let full = format!("{}{}", u.namespace, u.path);
+        let full = shown(&format!("{}{}", u.namespace, u.path));
         let mut extra = Vec::new();
         if let Some(c) = u.covered_by {
             extra.push(format!("no rule needed: {c}"));
@@ -138,10 +143,12 @@ fn print_used(out: &mut impl Write, list: &[Used]) -> Result<()> {
         } else {
             format!("  ({})", extra.join("; "))
         };
-        writeln!(
+        writeln_visible!(
             out,
-            "    {:ow$}  {full:pw$}  {}×{extra}",
-            u.operation, u.count
+            "    {}  {}  {}×{extra}",
+            pad(&shown(&u.operation), ow),
+            pad(&full, pw),
+            u.count
         )?;
     }
     Ok(())
@@ -153,63 +160,65 @@ fn print_role(out: &mut impl Write, r: &RoleUsage) -> Result<()> {
         Some(_) => "; no pipeline of the inventory".to_string(),
         None => String::new(),
     };
-    writeln!(
+    writeln_visible!(
         out,
         "role {} ({} logins, {} requests{pipelines})",
-        r.key, r.logins, r.requests
+        r.key,
+        r.logins,
+        r.requests
     )?;
     if !r.used.is_empty() {
-        writeln!(out, "  used:")?;
+        writeln_visible!(out, "  used:")?;
         print_used(out, &r.used)?;
     }
     if !r.denied.is_empty() {
-        writeln!(out, "  denied:")?;
+        writeln_visible!(out, "  denied:")?;
         print_used(out, &r.denied)?;
     }
     if !r.in_snapshot {
-        writeln!(
+        writeln_visible!(
             out,
             "  granted but unused: unknown (the role is not in the snapshot)"
         )?;
     } else if r.unused.is_empty() {
-        writeln!(out, "  granted but unused: nothing")?;
+        writeln_visible!(out, "  granted but unused: nothing")?;
     } else {
-        writeln!(out, "  granted but unused:")?;
-        let w = r
+        writeln_visible!(out, "  granted but unused:")?;
+        let paths: Vec<String> = r
             .unused
             .iter()
-            .map(|u| u.namespace.len() + u.path.len())
-            .max()
-            .unwrap_or(4);
-        for u in &r.unused {
+            .map(|u| crate::text::visible(&format!("{}{}", u.namespace, u.path)).into_owned())
+            .collect();
+        let w = column_width(&paths, 0);
+        for (u, path) in r.unused.iter().zip(&paths) {
             let used = if u.used.is_empty() {
                 "never used".to_string()
             } else {
                 format!("used: {}", u.used.join(","))
             };
-            writeln!(
+            writeln_visible!(
                 out,
-                "    {:w$}  {}  ({used})",
-                format!("{}{}", u.namespace, u.path),
+                "    {}  {}  ({used})",
+                pad(path, w),
                 u.unused.join(",")
             )?;
         }
     }
-    writeln!(
+    writeln_visible!(
         out,
         "  suggested policy {} ({} rules)",
         r.suggested_policy.file,
         r.suggested_policy.rules.len()
     )?;
     for n in &r.notes {
-        writeln!(out, "  note: {n}")?;
+        writeln_visible!(out, "  note: {n}")?;
     }
     Ok(())
 }
 
 fn print_table(out: &mut impl Write, r: &UsageReport) -> Result<()> {
     let s = &r.stats;
-    writeln!(
+    writeln_visible!(
         out,
         "audit logs: {} files, {} lines ({} malformed), window {} .. {}",
         r.files.len(),
@@ -218,8 +227,7 @@ fn print_table(out: &mut impl Write, r: &UsageReport) -> Result<()> {
         r.window.first.as_deref().unwrap_or("-"),
         r.window.last.as_deref().unwrap_or("-")
     )?;
-    writeln!(
-        out,
+    writeln_visible!(out,
         "  {} logins, {} child tokens; requests: {} attributed, {} unattributed, {} denied, {} unauthenticated{}",
         s.logins,
         s.child_tokens,
@@ -245,31 +253,31 @@ fn print_table(out: &mut impl Write, r: &UsageReport) -> Result<()> {
                 .iter()
                 .map(|r| format!("{} ({} requests)", r.key, r.requests))
                 .collect();
-            writeln!(out, "pipeline {}: roles {}", p.name, roles.join(", "))?;
-            writeln!(out, "  used: {} (path, operation) pairs", p.used.len())?;
+            writeln_visible!(out, "pipeline {}: roles {}", p.name, roles.join(", "))?;
+            writeln_visible!(out, "  used: {} (path, operation) pairs", p.used.len())?;
             if p.unused.is_empty() {
-                writeln!(out, "  granted but unused: nothing")?;
+                writeln_visible!(out, "  granted but unused: nothing")?;
             } else {
-                writeln!(out, "  granted but unused:")?;
+                writeln_visible!(out, "  granted but unused:")?;
                 for u in &p.unused {
-                    writeln!(out, "    {}{}  {}", u.namespace, u.path, u.unused.join(","))?;
+                    writeln_visible!(out, "    {}{}  {}", u.namespace, u.path, u.unused.join(","))?;
                 }
             }
             for n in &p.notes {
-                writeln!(out, "  note: {n}")?;
+                writeln_visible!(out, "  note: {n}")?;
             }
         }
     }
     if !r.unattributed.is_empty() {
         writeln!(out)?;
-        writeln!(out, "unattributed (not linked to a login in the logs):")?;
+        writeln_visible!(out, "unattributed (not linked to a login in the logs):")?;
         for u in &r.unattributed {
             let hint = if u.role_hint.is_empty() {
                 String::new()
             } else {
                 format!(" role {:?}", u.role_hint)
             };
-            writeln!(
+            writeln_visible!(
                 out,
                 "  {:?}{hint} policies [{}]: {} requests ({} denied), {} tokens: {}",
                 u.display_name,
@@ -283,13 +291,13 @@ fn print_table(out: &mut impl Write, r: &UsageReport) -> Result<()> {
     }
     if !r.malformed.is_empty() {
         writeln!(out)?;
-        writeln!(out, "malformed lines:")?;
+        writeln_visible!(out, "malformed lines:")?;
         for m in &r.malformed {
-            writeln!(out, "  {}:{}: {}", m.file, m.line, m.error)?;
+            writeln_visible!(out, "  {}:{}: {}", m.file, m.line, m.error)?;
         }
     }
     for n in &r.notes {
-        writeln!(out, "note: {n}")?;
+        writeln_visible!(out, "note: {n}")?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod change;
 pub mod terraform;
 
+use crate::text::{md_cell, md_code};
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
@@ -413,7 +414,9 @@ fn delta(
     }
 }
 
-/// The report as Markdown, fit for a pull-request comment.
+/// The report as Markdown, fit for a pull-request comment. Every name, path, message and change
+/// is a code span ([`md_code`], [`md_cell`]): nothing from the estate or the change can become a
+/// link, an image, HTML, a mention or an issue reference (`docs/security-text.md`).
 pub fn markdown(r: &DiffReport) -> String {
     let mut s = String::from("## blastmap what-if\n\n");
     if r.pipelines.is_empty()
@@ -423,115 +426,125 @@ pub fn markdown(r: &DiffReport) -> String {
     {
         s.push_str("No change to any pipeline's blast radius.\n");
     } else {
-        let gained: usize = r.pipelines.iter().map(|p| p.gained.len()).sum();
-        let lost: usize = r.pipelines.iter().map(|p| p.lost.len()).sum();
-        s.push_str(&format!(
-            "**{}** pipelines change: **{gained}** paths gain access, **{lost}** lose access; **{}** new findings, **{}** resolved.\n\n",
-            r.pipelines.len(),
-            r.findings.new.len(),
-            r.findings.resolved.len()
-        ));
-        s.push_str("| pipeline | team | reach before | reach after | gained | lost | roles gained | roles lost |\n|---|---|---:|---:|---:|---:|---|---|\n");
-        for p in &r.pipelines {
-            let roles = |v: &[RoleRef]| {
-                v.iter()
-                    .map(|r| format!("`{}auth/{}/role/{}`", r.namespace, r.mount, r.role))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            s.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                md(&p.name),
-                md(p.team.as_deref().unwrap_or("")),
-                p.reach_before,
-                p.reach_after,
-                p.gained.len(),
-                p.lost.len(),
-                roles(&p.roles_gained),
-                roles(&p.roles_lost)
-            ));
-        }
-        for p in r.pipelines.iter().filter(|p| !p.gained.is_empty()) {
-            s.push_str(&format!(
-                "\n### {} gains\n\n| path | capabilities | via | cross-team |\n|---|---|---|---|\n",
-                md(&p.name)
-            ));
-            for g in &p.gained {
-                let via: BTreeSet<String> = g
-                    .via
-                    .iter()
-                    .map(|v| format!("`{}` → `{}` `{}`", v.role, v.policy, v.rule))
-                    .collect();
-                s.push_str(&format!(
-                    "| `{}{}` | {} | {} | {} |\n",
-                    md(&g.namespace),
-                    md(&g.path),
-                    g.capabilities.join(", "),
-                    via.into_iter().collect::<Vec<_>>().join("<br>"),
-                    if g.cross_team.is_empty() {
-                        String::new()
-                    } else {
-                        format!("⚠ owned by {}", md(&g.cross_team.join(", ")))
-                    }
-                ));
-            }
-        }
-        if !r.findings.new.is_empty() {
-            s.push_str("\n### New findings\n\n");
-            for f in &r.findings.new {
-                s.push_str(&format!(
-                    "- **{}** `{}`: {}\n",
-                    md(f["severity"].as_str().unwrap_or("")),
-                    md(f["rule"].as_str().unwrap_or("")),
-                    md(f["message"].as_str().unwrap_or(""))
-                ));
-            }
-        }
-        if !r.findings.changed.is_empty() {
-            s.push_str("\n### Changed findings\n\n");
-            for f in &r.findings.changed {
-                s.push_str(&format!(
-                    "- **{}** `{}`: {} (was **{}**: {})\n",
-                    md(f["severity"].as_str().unwrap_or("")),
-                    md(f["rule"].as_str().unwrap_or("")),
-                    md(f["message"].as_str().unwrap_or("")),
-                    md(f["before"]["severity"].as_str().unwrap_or("")),
-                    md(f["before"]["message"].as_str().unwrap_or(""))
-                ));
-            }
-        }
-        if !r.findings.resolved.is_empty() {
-            s.push_str("\n### Resolved findings\n\n");
-            for f in &r.findings.resolved {
-                s.push_str(&format!(
-                    "- `{}`: {}\n",
-                    md(f["rule"].as_str().unwrap_or("")),
-                    md(f["message"].as_str().unwrap_or(""))
-                ));
-            }
-        }
+        md_pipelines(&mut s, r);
+        md_gains(&mut s, r);
+        md_findings(&mut s, r);
     }
     if !r.changes.is_empty() {
         s.push_str("\n<details><summary>Changes applied</summary>\n\n");
         for c in &r.changes {
-            s.push_str(&format!("- {}\n", md(c)));
+            s.push_str(&format!("- {}\n", md_code(c)));
         }
         s.push_str("\n</details>\n");
     }
     if !r.unknowns.is_empty() {
         s.push_str("\n### Unknowns\n\n");
         for u in &r.unknowns {
-            s.push_str(&format!("- {}\n", md(u)));
+            s.push_str(&format!("- {}\n", md_code(u)));
         }
     }
     s
 }
 
-/// Escape text for a Markdown table cell.
-fn md(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', " ")
+fn md_pipelines(s: &mut String, r: &DiffReport) {
+    let gained: usize = r.pipelines.iter().map(|p| p.gained.len()).sum();
+    let lost: usize = r.pipelines.iter().map(|p| p.lost.len()).sum();
+    s.push_str(&format!(
+        "**{}** pipelines change: **{gained}** paths gain access, **{lost}** lose access; **{}** new findings, **{}** resolved.\n\n",
+        r.pipelines.len(),
+        r.findings.new.len(),
+        r.findings.resolved.len()
+    ));
+    s.push_str("| pipeline | team | reach before | reach after | gained | lost | roles gained | roles lost |\n|---|---|---:|---:|---:|---:|---|---|\n");
+    let roles = |v: &[RoleRef]| {
+        v.iter()
+            .map(|r| md_cell(&format!("{}auth/{}/role/{}", r.namespace, r.mount, r.role)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for p in &r.pipelines {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            md_cell(&p.name),
+            p.team.as_deref().map(md_cell).unwrap_or_default(),
+            p.reach_before,
+            p.reach_after,
+            p.gained.len(),
+            p.lost.len(),
+            roles(&p.roles_gained),
+            roles(&p.roles_lost)
+        ));
+    }
+}
+
+fn md_gains(s: &mut String, r: &DiffReport) {
+    for p in r.pipelines.iter().filter(|p| !p.gained.is_empty()) {
+        s.push_str(&format!(
+            "\n### {} gains\n\n| path | capabilities | via | cross-team |\n|---|---|---|---|\n",
+            md_code(&p.name)
+        ));
+        for g in &p.gained {
+            let via: BTreeSet<String> = g
+                .via
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} → {} {}",
+                        md_cell(&v.role),
+                        md_cell(&v.policy),
+                        md_cell(&v.rule)
+                    )
+                })
+                .collect();
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                md_cell(&format!("{}{}", g.namespace, g.path)),
+                g.capabilities.join(", "),
+                via.into_iter().collect::<Vec<_>>().join("<br>"),
+                if g.cross_team.is_empty() {
+                    String::new()
+                } else {
+                    format!("⚠ owned by {}", md_cell(&g.cross_team.join(", ")))
+                }
+            ));
+        }
+    }
+}
+
+fn md_findings(s: &mut String, r: &DiffReport) {
+    let field = |f: &serde_json::Value, k: &str| md_code(f[k].as_str().unwrap_or(""));
+    if !r.findings.new.is_empty() {
+        s.push_str("\n### New findings\n\n");
+        for f in &r.findings.new {
+            s.push_str(&format!(
+                "- **{}** {}: {}\n",
+                field(f, "severity"),
+                field(f, "rule"),
+                field(f, "message")
+            ));
+        }
+    }
+    if !r.findings.changed.is_empty() {
+        s.push_str("\n### Changed findings\n\n");
+        for f in &r.findings.changed {
+            s.push_str(&format!(
+                "- **{}** {}: {} (was **{}**: {})\n",
+                field(f, "severity"),
+                field(f, "rule"),
+                field(f, "message"),
+                field(&f["before"], "severity"),
+                field(&f["before"], "message")
+            ));
+        }
+    }
+    if !r.findings.resolved.is_empty() {
+        s.push_str("\n### Resolved findings\n\n");
+        for f in &r.findings.resolved {
+            s.push_str(&format!(
+                "- {}: {}\n",
+                field(f, "rule"),
+                field(f, "message")
+            ));
+        }
+    }
 }

@@ -14,7 +14,7 @@ use graphviz_rust::dot_structures::{
 };
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
-use super::escape::{dot_id, dot_label, dot_value};
+use crate::text::{dot_id, dot_label, dot_value};
 
 /// What a node stands for; decides its shape and colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -129,7 +129,7 @@ pub fn cluster_id(parts: &[&str]) -> String {
 /// A pastel colour for a team (or any name), stable across runs: the hue comes from a hash of
 /// the name, so adding a team never changes the others' colours.
 pub fn team_colour(name: &str) -> String {
-    let h = (super::escape::fnv(name) % 36) as f64 * 10.0;
+    let h = (crate::text::fnv(name) % 36) as f64 * 10.0;
     // HSL(h, 70%, 90%) to RGB.
     let (s, l) = (0.7f64, 0.9f64);
     let c = (1.0 - (2.0 * l - 1.0).abs()) * s;

@@ -24,9 +24,9 @@ use crate::passes::reach::{Analysis, PipelineReach};
 use crate::passes::who_can::WhoCan;
 
 use super::diagram::{cluster_id, team_colour, Diagram, EdgeStyle, Kind, Tone};
-use super::escape::{fnv, shorten};
 use super::estate::{EscChain, EstateReach, SecretSet, WRITE};
 use super::group::{self, Group, Item};
+use crate::text::{fnv, shorten};
 
 /// (role id, the entity or group the policy comes through (id, kind, name), policy id).
 type PolicyLink = (String, Option<(String, Kind, String)>, String);

@@ -5,7 +5,7 @@
 //! as SVG from Graphviz (or a note and the DOT source when Graphviz is missing). A
 //! Content-Security-Policy forbids every network load and every script but that one (allowed by
 //! its SHA-256), so even a name that slipped through escaping could not run code or call out.
-//! Every name is escaped with [`escape::html`](super::escape::html).
+//! Every name is escaped with [`text::html`](crate::text::html).
 //!
 //! The page is deterministic for a given input (no generation time), so two reports diff.
 
@@ -23,9 +23,9 @@ use crate::rules::{Finding, Report as FindingsReport, Severity, PRACTICES};
 
 use super::diagram::Diagram;
 use super::dot as views;
-use super::escape::html as h;
 use super::estate::{escalation_chains, EscChain, EstateReach, WRITE};
 use super::svg;
+use crate::text::html as h;
 
 /// Options of a report.
 #[derive(Debug, Clone)]

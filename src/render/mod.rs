@@ -1,7 +1,8 @@
 //! Making the graph visible: DOT views that stay readable at any size, SVG/PNG through Graphviz,
 //! and the self-contained HTML review report (`docs/diagrams.md`, `docs/report.md`).
 //!
-//! * [`escape`]: every name goes through here before it reaches DOT or HTML.
+//! * [`escape`]: the old home of the escapers, now in [`crate::text`]; every name goes through
+//!   [`crate::text`] before it reaches DOT or HTML.
 //! * [`group`]: secrets grouped by prefix, with counts, under a node budget.
 //! * [`estate`]: token-level reach of every pipeline, owners and escalation chains.
 //! * [`diagram`]: the diagram model and its DOT printer (graphviz-rust's syntax tree).

@@ -1,5 +1,11 @@
 //! Human and machine renderings of a findings report: a terminal table, JSON (the contract of
 //! `docs/findings.md`), and Markdown for pull-request comments and review documents.
+//!
+//! Subjects, messages, evidence and suppression reasons carry names from the estate: the table
+//! shows them through [`visible`] and Markdown as code ([`md_code`], [`md_cell`]), so none of
+//! them can drive the terminal or become a link, an image, HTML or a mention
+//! (`docs/security-text.md`). A rule's own metadata (title, remediation, documentation link) is
+//! its author's Markdown and is kept, on one line.
 
 use std::io::Write;
 
@@ -7,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Finding, Report, Severity};
+use crate::text::{md_cell, md_code, visible};
 
 /// The JSON document: `{"findings": [...], "summary": {...}, "unused_suppressions": [...]}`.
 #[derive(Serialize)]
@@ -116,15 +123,15 @@ pub fn table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             out,
             "{:<8} {}  {}{sup}",
             f.severity.as_str().to_uppercase(),
-            f.rule,
-            f.subject_label()
+            visible(&f.rule),
+            visible(&f.subject_label())
         )?;
-        writeln!(out, "         {}", f.message)?;
+        writeln!(out, "         {}", visible(&f.message))?;
         if let Some(e) = evidence_line(f) {
-            writeln!(out, "         evidence: {e}")?;
+            writeln!(out, "         evidence: {}", visible(&e))?;
         }
         if let Some(s) = &f.suppressed {
-            writeln!(out, "         suppressed: {}", s.reason)?;
+            writeln!(out, "         suppressed: {}", visible(&s.reason))?;
         }
         writeln!(out)?;
     }
@@ -132,20 +139,22 @@ pub fn table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         writeln!(
             out,
             "unused suppression: rule {} {}: {}",
-            s.rule,
+            visible(&s.rule),
             if s.subject.is_empty() {
                 String::new()
             } else {
                 Value::Object(s.subject.clone()).to_string()
             },
-            s.status.as_deref().unwrap_or("")
+            visible(s.status.as_deref().unwrap_or(""))
         )?;
     }
     writeln!(out, "{}", summary_line(r))
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// A rule author's Markdown (title, remediation) on one line of a table or a heading: shown
+/// as written, with control characters visible and pipes escaped.
+fn md_line(s: &str) -> String {
+    visible(s).replace('|', "\\|")
 }
 
 /// Markdown: a summary, a table, then one section per finding with its evidence.
@@ -173,11 +182,11 @@ pub fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         };
         writeln!(
             out,
-            "| {} | {sev} | `{}` | {} | {} |",
+            "| {} | {sev} | {} | {} | {} |",
             i + 1,
-            f.rule,
-            md_escape(&f.subject_label()),
-            md_escape(&f.message)
+            md_cell(&f.rule),
+            md_cell(&f.subject_label()),
+            md_cell(&f.message)
         )?;
     }
     writeln!(out, "\n## Details\n")?;
@@ -186,27 +195,32 @@ pub fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             out,
             "### {}. {} — {}\n",
             i + 1,
-            md_escape(&f.title),
-            md_escape(&f.subject_label())
+            md_line(&f.title),
+            md_code(&f.subject_label())
         )?;
         writeln!(
             out,
-            "- **Rule:** `{}` ({}, {})",
-            f.rule, f.practice, f.severity
+            "- **Rule:** {} ({}, {})",
+            md_code(&f.rule),
+            md_code(&f.practice),
+            f.severity
         )?;
         if let Some(h) = r.rule(&f.rule).and_then(|m| m.help.as_ref()) {
-            writeln!(out, "- **Documentation:** `{h}`")?;
+            writeln!(out, "- **Documentation:** {}", md_code(h))?;
         }
         if let Some(s) = &f.suppressed {
-            writeln!(out, "- **Suppressed:** {}", md_escape(&s.reason))?;
+            writeln!(out, "- **Suppressed:** {}", md_code(&s.reason))?;
         }
-        writeln!(out, "\n{}\n", f.message)?;
-        writeln!(out, "**Fix:** {}\n", f.remediation)?;
+        writeln!(out, "\n**Finding:** {}\n", md_code(&f.message))?;
+        writeln!(out, "**Fix:** {}\n", md_line(&f.remediation))?;
         if !f.evidence.is_empty() {
             writeln!(out, "<details><summary>Evidence</summary>\n")?;
-            writeln!(out, "```json")?;
-            serde_json::to_writer_pretty(&mut *out, &f.evidence)?;
-            writeln!(out, "\n```\n</details>\n")?;
+            let json = serde_json::to_string_pretty(&f.evidence)?;
+            writeln!(
+                out,
+                "{}\n</details>\n",
+                crate::text::markdown::fenced("json", &json)
+            )?;
         }
     }
     if !r.unused_suppressions.is_empty() {
@@ -214,10 +228,10 @@ pub fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
         for s in &r.unused_suppressions {
             writeln!(
                 out,
-                "- `{}` {}: {}",
-                s.rule,
-                md_escape(&Value::Object(s.subject.clone()).to_string()),
-                s.status.as_deref().unwrap_or("")
+                "- {} {}: {}",
+                md_code(&s.rule),
+                md_code(&Value::Object(s.subject.clone()).to_string()),
+                md_code(s.status.as_deref().unwrap_or(""))
             )?;
         }
     }

@@ -154,9 +154,10 @@ pub struct Artifacts<'a> {
     pub pipelines: Option<(&'a str, &'a str)>,
 }
 
+/// The artifact URI of an input file: percent-encoded, so a space, `#`, `%`, `?`, a non-ASCII
+/// or a control character in a file name still gives a valid URI reference for the same file.
 fn uri(path: &str) -> String {
-    let p = path.replace('\\', "/");
-    p.strip_prefix("./").unwrap_or(&p).to_string()
+    crate::text::path_reference(path)
 }
 
 /// 1-based line of the first line containing `needle` at or after line `from` (0-based).
