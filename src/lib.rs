@@ -17,6 +17,7 @@ pub mod hcl1;
 pub mod inventory;
 pub mod login;
 pub mod model;
+pub mod ownership;
 pub mod passes;
 pub mod render;
 pub mod rules;
