@@ -254,6 +254,21 @@ fn demo_cases() -> Vec<Case> {
             ],
         ));
     }
+    // The namespace is normalised as everywhere else: white space around it is dropped.
+    cases.push(case(
+        "demo-capabilities-namespace-padded",
+        &[
+            "capabilities",
+            "--snapshot",
+            s,
+            "--namespace",
+            " data ",
+            "--policy",
+            "data-etl",
+            "--path",
+            "secret/data/warehouse/airflow-fernet",
+        ],
+    ));
     cases
 }
 
