@@ -1,4 +1,4 @@
-//! Per-stage cost of the whole analysis over synthetic estates (issue 8): snapshot load, analysis
+//! Per-stage cost of the whole analysis over synthetic estates: snapshot load, analysis
 //! build (policies parsed, secrets indexed), reach for every pipeline, graph build, findings
 //! (facts, then the Rego rules over them), the `teams` and `overview` diagrams, a what-if diff of
 //! two snapshots that differ in one role, and the generator itself.
@@ -172,7 +172,7 @@ fn findings(analysis: &Analysis<'_>, rules: &RuleSet) -> usize {
 }
 
 /// The snapshot at `path` with one role changed: the first role with token policies also gets
-/// the last policy of its namespace (the what-if of issue 7: a one-line change to a large estate).
+/// the last policy of its namespace (a one-line change to a large estate).
 fn one_role_changed(path: &std::path::Path) -> Snapshot {
     let text = std::fs::read_to_string(path).expect("snapshot text");
     let mut v: serde_json::Value = serde_json::from_str(&text).expect("snapshot JSON");

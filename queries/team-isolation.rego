@@ -34,6 +34,12 @@ rules["team-isolation.shared-namespace"] := {
 
 pipe_subject(p, owner) := {"kind": "pipeline", "id": p.name, "name": p.name, "owner": owner}
 
+# A secret of tied owners (shared ownership) belongs to each of them: a pipeline of any of them
+# reaching it stays inside its team.
+owned_by(o, team) if o.team == team
+
+owned_by(o, team) if team in o.shared_by
+
 cross_severity(o) := "critical" if o.write
 
 else := "high"
@@ -42,7 +48,7 @@ findings contains f if {
 	some p in input.pipelines
 	p.team
 	some o in p.reach.by_owner
-	o.team != p.team
+	not owned_by(o, p.team)
 	f := {
 		"rule": "team-isolation.cross-team-reach",
 		"severity": cross_severity(o),

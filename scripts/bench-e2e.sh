@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end timing and peak memory of blastmap on a synthetic estate (issue 8).
+# End-to-end timing and peak memory of blastmap on a synthetic estate.
 #
 # Generates the estate with `blastmap synth` (default: the issue's large estate, 1M secrets,
 # 20k policies, 10k roles, 5k pipelines, 50 namespaces), then times each command with

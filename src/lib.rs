@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod login;
 pub mod model;
 pub mod output;
+pub mod ownership;
 pub mod passes;
 pub mod render;
 pub mod rules;

@@ -1,4 +1,4 @@
-//! The `blastmap capabilities` command line contract (issue 2, section 4).
+//! The `blastmap capabilities` command line contract.
 
 use std::fs;
 

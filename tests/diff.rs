@@ -1,4 +1,4 @@
-//! `blastmap diff` (issue 7): the what-if of a change, judged on the demo estate.
+//! `blastmap diff`: the what-if of a change, judged on the demo estate.
 
 use std::path::Path;
 

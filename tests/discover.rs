@@ -1,4 +1,4 @@
-//! `blastmap discover` (issue 9): the inventories discovered from the realistic CI
+//! `blastmap discover`: the inventories discovered from the realistic CI
 //! configurations in `fixtures/discover/` (GitHub Actions, GitLab CI with a local include,
 //! a Jenkinsfile) are exactly the expected ones in `fixtures/discover/expected/`, with the
 //! needs, claims, dynamic values and exposures checked one by one below; malformed input is a

@@ -1,4 +1,4 @@
-//! `blastmap findings` and `blastmap facts` (issue 5): every rule fires on its triggering fixture
+//! `blastmap findings` and `blastmap facts`: every rule fires on its triggering fixture
 //! and its near miss yields no finding at all, the clean estate yields none, the demo estate
 //! shows every family, and the CLI contract (JSON shape, exit codes, suppressions, severity
 //! overrides, user rules, formats) holds.

@@ -1,4 +1,4 @@
-//! Findings on a large synthetic estate (issue 5's performance check, issue 8's target size).
+//! Findings on a large synthetic estate (the performance check at the target size).
 //! Ignored by default: it writes an 80 MB snapshot and takes tens of seconds in a debug build.
 //!
 //! ```sh

@@ -1,4 +1,4 @@
-//! `blastmap reach` and `who-can` on the bundled demo estate: the JSON contracts of issue 4 and
+//! `blastmap reach` and `who-can` on the bundled demo estate: their JSON contracts and
 //! the chains they report.
 
 use assert_cmd::Command;

@@ -1,4 +1,4 @@
-//! Reach judged by real logins (issue 4): seed an OpenBao dev server with a JWT mount trusting a
+//! Reach judged by real logins: seed an OpenBao dev server with a JWT mount trusting a
 //! local RSA key, roles with string / glob / list bound claims, audiences and subjects, identity
 //! entities and groups with policies, an AppRole mount and KV data; export it with blastmap; then
 //! for every pipeline of an inventory and every role on its mount, sign a JWT with the pipeline's

@@ -1,6 +1,6 @@
 //! Diagrams of large estates stay under `--max-nodes`, stay deterministic and render quickly:
 //! a 100k-path synthetic estate (`blastmap synth`'s generator, 500 pipelines, 25 teams, 20
-//! namespaces) in every view at several budgets. The 1M-path estate of issue 6 is the ignored
+//! namespaces) in every view at several budgets. The 1M-path estate is the ignored
 //! test below (`cargo test --release --test render_scale -- --ignored --nocapture`).
 
 mod render_fixture;

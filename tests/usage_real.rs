@@ -1,4 +1,4 @@
-//! `blastmap usage` against a real OpenBao dev server with a file audit device (issue 9): JWT and
+//! `blastmap usage` against a real OpenBao dev server with a file audit device: JWT and
 //! AppRole pipelines log in and use a subset of what they are granted (reads, a create, an
 //! update, a list, a child token, a denied read, a default-policy self lookup); a token that
 //! logged in before the audit device existed makes requests too. Then:

@@ -21,6 +21,16 @@ impl Caps {
     pub const PATCH: Caps = Caps(1 << 7);
     pub const SCAN: Caps = Caps(1 << 8);
 
+    /// The capabilities that write a path's data: create, update and patch. Facts count a secret
+    /// as written with one of them, and escalation treats a write to an auth, identity or
+    /// policy path as a step up: a deletion there grants nothing.
+    pub const WRITE: Caps = Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0);
+
+    /// [`Caps::WRITE`] and delete: what can change or destroy a secret. Cross-team reach is
+    /// critical with one of them and diagrams draw such reach as writable, because deleting
+    /// another team's secret breaks its services as surely as overwriting it.
+    pub const WRITE_OR_DELETE: Caps = Caps(Caps::WRITE.0 | Caps::DELETE.0);
+
     /// Every capability with its name, in the alphabetical order `sys/capabilities` answers in.
     pub const NAMED: [(Caps, &'static str); 9] = [
         (Caps::CREATE, "create"),

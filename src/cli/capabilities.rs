@@ -68,18 +68,8 @@ struct Answer<'a> {
     granted_by: Vec<Grant<'a>>,
 }
 
-/// `"team-a"` and `"team-a/"` both name the namespace `team-a/`.
-pub(crate) fn namespace_path(ns: &str) -> String {
-    let ns = ns.trim_matches('/');
-    if ns.is_empty() || ns == "root" {
-        String::new()
-    } else {
-        format!("{ns}/")
-    }
-}
-
 pub fn run(args: Args) -> Result<ExitCode> {
-    let ns = namespace_path(&args.namespace);
+    let ns = crate::model::namespace_path(&args.namespace).into_owned();
     let paths = read_paths(&args)?;
 
     let (policies, special_root, flavor) = match &args.snapshot {

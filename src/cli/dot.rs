@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::facts::paths::Owners;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
+use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, ReachOptions};
 use crate::render::diagram::Diagram;
 use crate::render::dot::{self as views, DEFAULT_MAX_NODES, MIN_NODES};

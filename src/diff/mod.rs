@@ -11,9 +11,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::acl::Caps;
-use crate::graph::owns_match;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
+use crate::ownership::OwnershipRules;
 use crate::passes::reach::{
     Analysis, PipelineLogins, PipelineReach, PreparedReach, ReachOptions, SecretReach, TokenReach,
     Via,
@@ -246,6 +246,7 @@ pub fn streamed_deltas(
     } else {
         (0..n).collect()
     };
+    let ownership = OwnershipRules::new(inv);
     let mut out = Vec::new();
     for chunk in changed.chunks(CHUNK) {
         let (before, after) = rayon::join(|| bp.assemble_at(chunk), || hp.assemble_at(chunk));
@@ -253,7 +254,7 @@ pub fn streamed_deltas(
             .par_iter()
             .zip(after.par_iter())
             .filter_map(|(b, a)| {
-                let d = delta(&a.name, b, a, Some(inv));
+                let d = delta(&a.name, b, a, &ownership);
                 (!d.is_empty()).then_some(d)
             })
             .collect();
@@ -277,6 +278,7 @@ fn diff_whole(
     let after_by: BTreeMap<&str, &PipelineReach> =
         after.iter().map(|p| (p.name.as_str(), p)).collect();
     let names: BTreeSet<&str> = before_by.keys().chain(after_by.keys()).copied().collect();
+    let ownership = inventory.map(OwnershipRules::new).unwrap_or_default();
     let empty_reach = |name: &str| PipelineReach {
         name: name.to_string(),
         team: None,
@@ -302,7 +304,7 @@ fn diff_whole(
                 &a_owned
             }
         };
-        let d = delta(name, b, a, inventory);
+        let d = delta(name, b, a, &ownership);
         if !d.is_empty() {
             pipelines.push(d);
         }
@@ -315,32 +317,25 @@ fn delta(
     name: &str,
     b: &PipelineReach,
     a: &PipelineReach,
-    inventory: Option<&Inventory>,
+    ownership: &OwnershipRules,
 ) -> PipelineDelta {
     let team = a.team.clone().or_else(|| b.team.clone());
     // Both sides list their secrets in full-path order (namespace + path, the order of their
     // snapshot's index): a merge join, not a map lookup per secret.
     let mut gained = Vec::new();
     let mut lost = Vec::new();
-    let owners_of = |full: &str| -> Vec<String> {
-        inventory
-            .map(|inv| {
-                inv.teams
-                    .iter()
-                    .filter(|t| t.owns.iter().any(|o| owns_match(o, full)))
-                    .map(|t| t.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let mut gain = |s: &SecretReach, bcaps: Caps| {
         let g = Caps(s.caps.0 & !bcaps.0);
         if g.is_empty() {
             return;
         }
-        let owners = owners_of(&format!("{}{}", s.namespace, s.path));
+        // The owners by the one ownership rule: one team, or the tied teams of a shared
+        // secret; a pipeline of any of them stays inside its team.
+        let owners = ownership.owners_of(&format!("{}{}", s.namespace, s.path));
         let cross_team = match &team {
-            Some(t) if !owners.is_empty() && !owners.contains(t) => owners,
+            Some(t) if !owners.is_empty() && !owners.contains(&t.as_str()) => {
+                owners.into_iter().map(str::to_string).collect()
+            }
             _ => Vec::new(),
         };
         gained.push(Gained {

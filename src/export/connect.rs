@@ -54,7 +54,9 @@ pub fn resolve_namespace(flag: Option<&str>, env: Env<'_>) -> Result<String, Exp
 
 /// `""`, `"/"`, `"root"` → `""`; `"a/b"` → `"a/b/"`. Refuses characters a namespace cannot have.
 pub fn normalize_namespace(raw: &str) -> Result<String, ExportError> {
-    let p = raw.trim().trim_matches('/');
+    let p = crate::model::namespace_path(raw)
+        .trim_end_matches('/')
+        .to_string();
     if p.is_empty() || p == "root" {
         return Ok(String::new());
     }

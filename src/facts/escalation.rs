@@ -29,7 +29,7 @@ use crate::model::{AuthMount, Namespace, RoleRef};
 use crate::passes::identity::{self, PolicyOrigin, PolicyRef, TokenIdentity};
 use crate::passes::reach::{Analysis, TokenReach};
 
-const WRITE: Caps = Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0);
+const WRITE: Caps = Caps::WRITE;
 const PROBE: &str = "blastmap-escalation-probe";
 
 /// One step of an escalation chain.

@@ -25,9 +25,10 @@ use crate::acl::{self, Caps};
 use crate::inventory::{Inventory, Pipeline};
 use crate::login::{calculate_ttl, resolve_token_type};
 use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
+use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
 use escalation::{Escalations, Gained, Reached, Step};
-use paths::{Owners, Pattern};
+use paths::Pattern;
 pub use reuse::FactsBase;
 use reuse::{Coverage, Held, Kept};
 
@@ -456,7 +457,12 @@ pub struct ExcessCaps {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OwnerReach {
+    /// The owner: a team, or for secrets whose owners tie (shared ownership) the tied teams'
+    /// names joined by `", "`.
     pub team: String,
+    /// The tied teams of a shared owner (absent for a single team).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared_by: Vec<String>,
     pub secrets: usize,
     pub capabilities: Vec<&'static str>,
     /// Some of them can be written or deleted.
@@ -1191,7 +1197,7 @@ fn build_inner<'r, 'a>(
         for m in &ns.secret_mounts {
             let r = paths::range(&analysis.secrets, &format!("{nsp}{}", m.path));
             let n = r.len();
-            let own: BTreeSet<&str> = r.filter_map(|i| owners.of(i as u32)).collect();
+            let own: BTreeSet<&str> = r.flat_map(|i| owners.team_names(owners.owner[i])).collect();
             if n == 0 && own.is_empty() {
                 continue;
             }
@@ -1233,8 +1239,8 @@ fn build_inner<'r, 'a>(
 
     let mut owned = vec![0usize; owners.teams.len()];
     for &o in &owners.owner {
-        if o != Owners::NONE {
-            owned[o as usize] += 1;
+        for &team in owners.team_ids(o) {
+            owned[team as usize] += 1;
         }
     }
     let teams = inv
@@ -1424,7 +1430,7 @@ impl Ctx<'_, '_> {
                     *rf.capabilities.entry(name).or_insert(0) += 1;
                 }
             }
-            if caps.intersects(Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0)) {
+            if caps.intersects(Caps::WRITE) {
                 rf.written += 1;
             }
             if caps.contains(Caps::DELETE) {
@@ -1534,12 +1540,14 @@ impl Ctx<'_, '_> {
         rf.by_owner = by_owner
             .into_iter()
             .map(|(o, (n, caps, s, pols))| OwnerReach {
-                team: self.owners.teams[o as usize].clone(),
+                team: self.owners.label(o).to_string(),
+                shared_by: match self.owners.is_shared(o) {
+                    true => self.owners.team_names(o).map(str::to_string).collect(),
+                    false => Vec::new(),
+                },
                 secrets: n,
                 capabilities: caps.names(),
-                write: caps.intersects(Caps(
-                    Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0 | Caps::DELETE.0,
-                )),
+                write: caps.intersects(Caps::WRITE_OR_DELETE),
                 sample: s.into_iter().map(|sid| self.path_of(sid)).collect(),
                 policies: sorted(
                     pols.into_iter()
@@ -1838,7 +1846,7 @@ fn coverage(
 ) -> (usize, Vec<String>, usize) {
     let r = paths::range(index, pat.literal());
     let names = |own: &mut dyn Iterator<Item = u16>| -> Vec<String> {
-        sorted(own.map(|o| owners.teams[o as usize].clone()))
+        sorted(own.flat_map(|o| owners.team_names(o).map(str::to_string)))
     };
     if pat.kind == RuleKind::Prefix {
         let n = r.len();
@@ -2078,8 +2086,7 @@ fn policy_facts(
     (facts, covered)
 }
 
-const WRITE_CAPS: Caps = Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0);
-
+const WRITE_CAPS: Caps = Caps::WRITE;
 /// The logins of one entity that reach different secrets, each with what it reaches that some
 /// other login of the entity does not (see [`EntityFacts::login_dependent`]). Only logins of
 /// several pipelines count: one pipeline's roles are one workload.

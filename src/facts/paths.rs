@@ -1,11 +1,10 @@
 //! Path helpers for the facts pass: ranges of the secret index by namespace-qualified prefix
-//! (without building full-path strings), Vault pattern matching on (namespace, path) pairs, and
-//! team ownership of every secret.
+//! (without building full-path strings) and Vault pattern matching on (namespace, path) pairs.
+//! Team ownership is `crate::ownership`.
 
 use std::cmp::Ordering;
 
 use crate::acl::policy::RuleKind;
-use crate::inventory::Inventory;
 use crate::passes::{Secret, SecretIndex};
 
 /// Compare the first `prefix.len()` bytes of `ns + path` with `prefix` (`Equal` = starts with).
@@ -161,100 +160,6 @@ fn segment_match(pattern: &str, path: &str) -> bool {
     prefix || xs.next().is_none()
 }
 
-/// The owning team of every secret (`NONE` when no team's `owns` covers it). When several
-/// patterns match, the one with the longest literal part wins (the most specific owner).
-pub struct Owners {
-    pub owner: Vec<u16>,
-    pub teams: Vec<String>,
-}
-
-impl Owners {
-    pub const NONE: u16 = u16::MAX;
-
-    /// The owner array as runs `(first secret id, owner)`: secrets are sorted by path and teams
-    /// own prefixes, so runs are long and a range's owners are found without visiting it.
-    pub fn runs(&self) -> Vec<(u32, u16)> {
-        let mut runs: Vec<(u32, u16)> = Vec::new();
-        for (i, &o) in self.owner.iter().enumerate() {
-            if runs.last().is_none_or(|r| r.1 != o) {
-                runs.push((i as u32, o));
-            }
-        }
-        runs
-    }
-
-    /// Owners of the secrets in `range` (ids), and how many have none, using [`Owners::runs`].
-    pub fn in_range(
-        runs: &[(u32, u16)],
-        range: std::ops::Range<usize>,
-    ) -> (std::collections::BTreeSet<u16>, usize) {
-        let mut owners = std::collections::BTreeSet::new();
-        let mut unowned = 0;
-        if range.is_empty() {
-            return (owners, 0);
-        }
-        // The run containing range.start.
-        let mut k = runs.partition_point(|r| (r.0 as usize) <= range.start) - 1;
-        while k < runs.len() && (runs[k].0 as usize) < range.end {
-            let start = (runs[k].0 as usize).max(range.start);
-            let end = runs
-                .get(k + 1)
-                .map(|r| r.0 as usize)
-                .unwrap_or(usize::MAX)
-                .min(range.end);
-            if runs[k].1 == Owners::NONE {
-                unowned += end - start;
-            } else {
-                owners.insert(runs[k].1);
-            }
-            k += 1;
-        }
-        (owners, unowned)
-    }
-
-    pub fn build(index: &SecretIndex, inventory: &Inventory) -> Owners {
-        let mut owner = vec![Owners::NONE; index.len()];
-        let mut specificity = vec![0usize; index.len()];
-        let teams: Vec<String> = inventory.teams.iter().map(|t| t.name.clone()).collect();
-        for (ti, t) in inventory
-            .teams
-            .iter()
-            .enumerate()
-            .take(u16::MAX as usize - 1)
-        {
-            for o in &t.owns {
-                let o = o.trim_start_matches('/');
-                // A namespace or folder (`data/`) owns everything below it.
-                let pat = if o.ends_with('/') && !o.contains('+') {
-                    Pattern {
-                        path: o.to_string(),
-                        kind: RuleKind::Prefix,
-                    }
-                } else {
-                    Pattern::new(o)
-                };
-                let spec = pat.literal().len() + 1;
-                for sid in pat.secrets(index) {
-                    let i = sid as usize;
-                    if spec > specificity[i] {
-                        specificity[i] = spec;
-                        owner[i] = ti as u16;
-                    }
-                }
-            }
-        }
-        Owners { owner, teams }
-    }
-
-    /// The owning team of a secret.
-    pub fn of(&self, sid: u32) -> Option<&str> {
-        match self.owner.get(sid as usize) {
-            Some(&o) if o != Owners::NONE => Some(self.teams[o as usize].as_str()),
-            _ => None,
-        }
-    }
-}
-
 /// The number of key segments a pattern's literal part fixes below its secret mount's data root
 /// (`secret/data/ci/*` → 1, `secret/*` → 0, `secret/data/+/shared/*` → 0; `kv1/legacy/x` → 2).
 /// `mount_prefix` is the namespace-qualified mount path (`secret/`); KV v2 `data/` and
@@ -305,29 +210,6 @@ mod tests {
         assert!(segment_match("a/+/c", "a/b/c"));
         assert!(!segment_match("a/+/c", "a/b/c/d"));
         assert!(segment_match("a/+/c*", "a/b/cd/e"));
-    }
-
-    #[test]
-    fn owner_runs() {
-        let o = Owners {
-            owner: vec![0, 0, Owners::NONE, 1, 1, 1, Owners::NONE, 0],
-            teams: vec!["a".into(), "b".into()],
-        };
-        let runs = o.runs();
-        assert_eq!(
-            runs,
-            vec![(0, 0), (2, Owners::NONE), (3, 1), (6, Owners::NONE), (7, 0)]
-        );
-        let (own, un) = Owners::in_range(&runs, 1..5);
-        assert_eq!(own.into_iter().collect::<Vec<_>>(), vec![0, 1]);
-        assert_eq!(un, 1);
-        let (own, un) = Owners::in_range(&runs, 4..8);
-        assert_eq!(own.into_iter().collect::<Vec<_>>(), vec![0, 1]);
-        assert_eq!(un, 1);
-        let (own, un) = Owners::in_range(&runs, 2..3);
-        assert!(own.is_empty());
-        assert_eq!(un, 1);
-        assert_eq!(Owners::in_range(&runs, 3..3).1, 0);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use petgraph::Direction;
 use serde::Serialize;
 
 use crate::acl::Caps;
+use crate::ownership::Owners;
 use crate::passes::identity::PolicyOrigin;
 use crate::passes::reach::{Analysis, PipelineReach};
 
@@ -386,66 +387,29 @@ impl BlastGraph {
                 }
             }
         }
-        // Ownership: team → secrets matching its `owns` patterns. Only secrets some pipeline
-        // reaches are nodes; each pattern is matched over the index range of its literal part,
-        // not over every secret node.
-        let secrets = &analysis.secrets;
-        for t in &inv.teams {
+        // Ownership: team → the secrets it owns by the one ownership rule (`crate::ownership`:
+        // the most specific entry wins, tied teams each own the secret). Only secrets some
+        // pipeline reaches are nodes.
+        let owners = Owners::build(&analysis.secrets, inv);
+        let mut owned_by_team: Vec<Vec<NodeIndex>> = vec![Vec::new(); inv.teams.len()];
+        for (&id, &sn) in &secret_nodes {
+            for &team in owners.team_ids(owners.owner[id as usize]) {
+                owned_by_team[team as usize].push(sn);
+            }
+        }
+        for (t, owned) in inv.teams.iter().zip(&mut owned_by_team) {
             let tn = g.node(Node::Team {
                 name: t.name.clone(),
             });
-            let mut owned: Vec<NodeIndex> = Vec::new();
-            for o in &t.owns {
-                let pattern = o.trim_start_matches('/');
-                let lit = match pattern.find('+') {
-                    Some(i) => &pattern[..i],
-                    None => pattern.strip_suffix('*').unwrap_or(pattern),
-                };
-                for id in secrets.ids_with_prefix(lit) {
-                    if let Some(&sn) = secret_nodes.get(&id) {
-                        if owns_match(o, secrets.full_path(id)) {
-                            owned.push(sn);
-                        }
-                    }
-                }
-            }
             // In node order, as when every secret node was visited.
             owned.sort_unstable();
             owned.dedup();
-            for sn in owned {
+            for &sn in owned.iter() {
                 g.edge(tn, sn, Edge::Owns);
             }
         }
         g
     }
-}
-
-/// Whether an `owns` entry covers a namespace-qualified secret path: a Vault path pattern
-/// (trailing `*` prefix, `+` one segment) or a namespace (`ns-payments/`, everything inside).
-pub fn owns_match(pattern: &str, full_path: &str) -> bool {
-    let pattern = pattern.trim_start_matches('/');
-    if pattern.contains('+') {
-        let (pat, prefix) = match pattern.strip_suffix('*') {
-            Some(p) => (p, true),
-            None => (pattern, false),
-        };
-        let ps: Vec<&str> = pat.split('/').collect();
-        let xs: Vec<&str> = full_path.split('/').collect();
-        if xs.len() < ps.len() || (!prefix && xs.len() != ps.len()) {
-            return false;
-        }
-        return ps.iter().enumerate().all(|(i, p)| {
-            *p == "+" || *p == xs[i] || (prefix && i == ps.len() - 1 && xs[i].starts_with(p))
-        });
-    }
-    if let Some(p) = pattern.strip_suffix('*') {
-        return full_path.starts_with(p);
-    }
-    if pattern.ends_with('/') {
-        // A namespace or a folder: everything below it.
-        return full_path.starts_with(pattern);
-    }
-    full_path == pattern
 }
 
 /// Capabilities as a set, for aggregation.
@@ -454,27 +418,4 @@ pub fn caps_of(names: &[&str]) -> Caps {
         .iter()
         .filter_map(|n| Caps::from_name(n))
         .fold(Caps::NONE, |a, b| a | b)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ownership_patterns() {
-        assert!(owns_match(
-            "secret/data/payments/*",
-            "secret/data/payments/db"
-        ));
-        assert!(!owns_match(
-            "secret/data/payments/*",
-            "secret/data/checkout/db"
-        ));
-        assert!(owns_match("data/", "data/secret/data/x"));
-        assert!(owns_match("secret/data/+/db", "secret/data/payments/db"));
-        assert!(owns_match(
-            "kv1/legacy/payments-ftp",
-            "kv1/legacy/payments-ftp"
-        ));
-    }
 }

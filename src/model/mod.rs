@@ -282,17 +282,19 @@ pub struct Namespace {
     pub extra: Map<String, Value>,
 }
 
-/// Normalise a namespace path: no leading `/`, a trailing `/` unless root; `""`, `"/"` and
-/// `"root"` are the root namespace.
+/// Normalise a namespace path, the one normalisation of the code base (snapshots, inventories,
+/// command lines, the exporter): surrounding white space and `/` dropped, then one trailing `/`
+/// unless root; `""`, `"/"` and `"root"` are the root namespace.
 pub fn namespace_path(path: &str) -> Cow<'_, str> {
-    let p = path.trim().trim_start_matches('/');
-    if p.is_empty() || p == "root" || p == "root/" {
+    let bare = path.trim().trim_matches('/');
+    if bare.is_empty() || bare == "root" {
         return Cow::Borrowed("");
     }
-    if p.ends_with('/') {
-        Cow::Borrowed(p)
+    let with_slash = path.trim().trim_start_matches('/');
+    if with_slash.len() == bare.len() + 1 {
+        Cow::Borrowed(with_slash)
     } else {
-        Cow::Owned(format!("{p}/"))
+        Cow::Owned(format!("{bare}/"))
     }
 }
 

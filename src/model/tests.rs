@@ -503,6 +503,9 @@ fn namespace_lookups() {
     assert_eq!(parent_namespace_path("a").as_deref(), Some(""));
     assert_eq!(parent_namespace_path(""), None);
     assert_eq!(namespace_path("a/b"), "a/b/");
+    assert_eq!(namespace_path(" a/b// "), "a/b/");
+    assert_eq!(namespace_path("/a/"), "a/");
+    assert_eq!(namespace_path(" /root/ "), "");
 
     let ix = s.index();
     assert_eq!(ix.namespace("data/").unwrap().id, "Hq2Tz");

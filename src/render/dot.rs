@@ -16,8 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::acl::Caps;
-use crate::facts::paths::Owners;
-use crate::graph::owns_match;
+use crate::ownership::{shared_label, Owners, OwnershipRules};
 use crate::login::Verdict;
 use crate::passes::identity::PolicyOrigin;
 use crate::passes::reach::{Analysis, PipelineReach};
@@ -112,17 +111,18 @@ fn okey(o: Option<&str>) -> String {
     }
 }
 
-fn tone(owner: Option<&str>, team: Option<&str>) -> Tone {
+/// `owner` is a name as `Owners::of` gives it: a shared owner includes each of its teams.
+fn tone(ownership: &Owners, owner: Option<&str>, team: Option<&str>) -> Tone {
     match (owner, team) {
         (None, _) => Tone::Unowned,
-        (Some(o), Some(t)) if o == t => Tone::Own,
+        (Some(o), Some(t)) if ownership.label_includes(o, t) => Tone::Own,
         (Some(_), Some(_)) => Tone::Other,
         (Some(_), None) => Tone::Neutral,
     }
 }
 
-fn cross(owner: Option<&str>, team: Option<&str>) -> bool {
-    matches!((owner, team), (Some(o), Some(t)) if o != t)
+fn cross(ownership: &Owners, owner: Option<&str>, team: Option<&str>) -> bool {
+    ownership.is_cross_team(owner, team)
 }
 
 /// A drawn group of secrets: its node id, cluster and label, from a [`Group`] of items whose
@@ -160,6 +160,7 @@ fn draw_secret_groups(
     team: Option<&str>,
     owner_of_item: &dyn Fn(usize) -> Option<String>,
     cluster_prefix: &str,
+    ownership: &Owners,
 ) -> GroupNodes {
     let mut ids = Vec::with_capacity(groups.len());
     for g in groups {
@@ -259,7 +260,7 @@ fn draw_secret_groups(
         let n = d.node(id.clone(), kind, label);
         n.tooltip = tip;
         n.tone = if g.depth >= 1 {
-            tone(owner, team)
+            tone(ownership, owner, team)
         } else {
             Tone::Neutral
         };
@@ -315,7 +316,7 @@ pub fn pipeline_view(
             reach
                 .secrets
                 .iter()
-                .filter(|s| cross(owners.of(s.secret_id), team))
+                .filter(|s| cross(owners, owners.of(s.secret_id), team))
                 .count(),
             plural(chains.len(), "escalation chain", "escalation chains"),
         ),
@@ -723,6 +724,7 @@ pub fn pipeline_view(
         team,
         &owner_of_item,
         "secrets",
+        owners,
     );
     let member = group::membership(&groups, items.len());
     // Aggregated edges upstream → group.
@@ -730,7 +732,7 @@ pub fn pipeline_view(
     for (i, it) in items.iter().enumerate() {
         let s = &reach.secrets[it.id as usize];
         let g = member[i] as usize;
-        let cr = cross(owner_names[it.id as usize], team);
+        let cr = cross(owners, owner_names[it.id as usize], team);
         let up = ups[it.id as usize].get(&level).cloned().unwrap_or_default();
         let mut up: BTreeSet<String> = if level == Detail::RolesCapped {
             up.iter().map(&map_role).collect()
@@ -791,23 +793,18 @@ fn gain_id(c: &EscChain) -> String {
 // ------------------------------------------------------------------------------------------------
 // secret view
 
-/// The owner of a path that may not be in the inventory: the most specific `owns` pattern.
-pub fn owner_of_path(analysis: &Analysis<'_>, owners: &Owners, full: &str) -> Option<String> {
+/// The owning teams of a path that may not be in the secret index, by the one ownership rule
+/// (`crate::ownership`): none, one, or the tied teams of a shared secret.
+pub fn owner_of_path(analysis: &Analysis<'_>, owners: &Owners, full: &str) -> Vec<String> {
     if let Some(sid) = analysis.secrets.find(full) {
-        return owners.of(sid).map(str::to_string);
+        let owner = owners.owner[sid as usize];
+        return owners.team_names(owner).map(str::to_string).collect();
     }
-    let mut best: Option<(usize, &str)> = None;
-    for t in &analysis.inventory.teams {
-        for o in &t.owns {
-            if owns_match(o, full) {
-                let spec = o.trim_end_matches('*').len() + 1;
-                if best.is_none_or(|(s, _)| spec > s) {
-                    best = Some((spec, &t.name));
-                }
-            }
-        }
-    }
-    best.map(|(_, t)| t.to_string())
+    OwnershipRules::new(analysis.inventory)
+        .owners_of(full)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Who can reach one secret: pipelines (in team clusters) → roles → policies → rules → the
@@ -820,7 +817,14 @@ pub fn secret_view(
 ) -> Diagram {
     let max_nodes = max_nodes.max(MIN_NODES);
     let full = format!("{}{}", who.namespace, who.path);
-    let owner = owner_of_path(analysis, owners, &full);
+    let owner_teams = owner_of_path(analysis, owners, &full);
+    let owner_names: Vec<&str> = owner_teams.iter().map(String::as_str).collect();
+    let owner = (!owner_names.is_empty()).then(|| shared_label(&owner_names));
+    let owned_by = match owner_teams.len() {
+        0 => String::new(),
+        1 => format!("owned by team {}", owner_names[0]),
+        _ => format!("owned by teams {} (shared)", owner_names.join(", ")),
+    };
     let pipelines: BTreeSet<&str> = who.subjects.iter().map(|s| s.pipeline.as_str()).collect();
     let mut d = Diagram::new(vec![
         format!("who can reach {full}"),
@@ -828,17 +832,17 @@ pub fn secret_view(
             "{}, {} subjects (pipeline and role){}",
             plural(pipelines.len(), "pipeline", "pipelines"),
             who.subjects.len(),
-            owner
-                .as_deref()
-                .map(|o| format!(", owned by team {o}"))
-                .unwrap_or_else(|| ", owned by no team".into())
+            match owner {
+                Some(_) => format!(", {owned_by}"),
+                None => ", owned by no team".into(),
+            }
         ),
     ]);
     let sid = format!("secret:{full}");
     {
         let cluster = owner.as_ref().map(|o| {
             let c = cluster_id(&["owner", o]);
-            let cl = d.cluster(&c, None, vec![format!("owned by team {o}")]);
+            let cl = d.cluster(&c, None, vec![owned_by.clone()]);
             cl.fill = Some(team_colour(o));
             c
         });
@@ -942,7 +946,7 @@ pub fn secret_view(
     let mut agg_caps: BTreeMap<(String, String), Caps> = BTreeMap::new();
     for s in &who.subjects {
         let team = s.team.as_deref();
-        let cr = cross(owner.as_deref(), team);
+        let cr = matches!((&owner, team), (Some(_), Some(t)) if !owner_names.contains(&t));
         let caps = s
             .capabilities
             .iter()
@@ -1340,6 +1344,7 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             None,
             &owner_of_item,
             "secrets",
+            &est.owners,
         );
         // The owner clusters of groups double as team clusters: relabel with "team X".
         for (cid, c) in d.clusters.iter_mut() {
@@ -1386,7 +1391,7 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
                 if set.writes(sid) {
                     e.1 += 1;
                 }
-                e.2 |= cross(all_owners[sid as usize], team);
+                e.2 |= cross(&est.owners, all_owners[sid as usize], team);
             }
             for (g, (n, w, cr)) in per {
                 let e = d.edge(
@@ -1728,6 +1733,7 @@ fn teams_focus(
         Some(fname),
         &owner_of_item,
         "focus",
+        &est.owners,
     );
     // Put the focus team's secret clusters inside the team cluster.
     for (cid, c) in d.clusters.iter_mut() {
@@ -1762,7 +1768,8 @@ fn teams_focus(
             let (to, cr) = if o == Some(fname) {
                 (gn.ids[group_of_sid[&sid] as usize].clone(), false)
             } else {
-                (other_id(&o.map(str::to_string)), o.is_some())
+                let cross_team = cross(&est.owners, o, Some(fname));
+                (other_id(&o.map(str::to_string)), cross_team)
             };
             let e = per.entry(to).or_default();
             e.0 += 1;
@@ -2071,7 +2078,7 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
             if set.writes(sid) {
                 e.1 += 1;
             }
-            if cross(est.owner(sid), k) {
+            if cross(&est.owners, est.owner(sid), k) {
                 e.2 += 1;
             }
         }

@@ -3,7 +3,7 @@
 //! union of its tokens' grants (exactly what `reach` reports, without materialising per-secret
 //! chains). Also the owner of every secret and the escalation chains of a pipeline.
 //!
-//! Owners and escalations come from the facts pass (`crate::facts::paths::Owners`,
+//! Owners and escalations come from the facts pass (`crate::ownership::Owners`,
 //! `crate::facts::escalation::Escalations`), so diagrams, findings and the report agree on who
 //! owns a secret and on what a token can escalate to.
 
@@ -13,12 +13,13 @@ use rayon::prelude::*;
 
 use crate::acl::Caps;
 use crate::facts::escalation::{self, Escalations, Gained};
-use crate::facts::paths::Owners;
 use crate::inventory::Pipeline;
+use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, TokenReach};
 
-/// Capabilities that change a secret.
-pub const WRITE: Caps = Caps(Caps::CREATE.0 | Caps::UPDATE.0 | Caps::PATCH.0 | Caps::DELETE.0);
+/// Capabilities that change or destroy a secret (`Caps::WRITE_OR_DELETE`): "writable" in
+/// diagrams and the report.
+pub const WRITE: Caps = Caps::WRITE_OR_DELETE;
 
 /// One pipeline, with the tokens it can obtain.
 #[derive(Debug, Clone)]

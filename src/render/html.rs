@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
-use crate::facts::paths::Owners;
 use crate::inventory::{Inventory, Pipeline};
 use crate::model::Snapshot;
+use crate::ownership::Owners;
 use crate::passes::identity::PolicyOrigin;
 use crate::passes::reach::{Analysis, PipelineReach, ReachOptions};
 use crate::rules::{Finding, Report as FindingsReport, Severity, PRACTICES};
@@ -581,12 +581,17 @@ pub fn page(d: &ReportData<'_>) -> String {
         .iter()
         .zip(d.chains)
         .map(|(p, c)| Row {
-            writable: p.secrets.iter().filter(|s| s.caps.intersects(WRITE)).count(),
+            writable: p
+                .secrets
+                .iter()
+                .filter(|s| s.caps.intersects(WRITE))
+                .count(),
             cross: p
                 .secrets
                 .iter()
                 .filter(|s| {
-                    matches!((d.owners.of(s.secret_id), p.team.as_deref()), (Some(o), Some(t)) if o != t)
+                    d.owners
+                        .is_cross_team(d.owners.of(s.secret_id), p.team.as_deref())
                 })
                 .count(),
             admitted: p.roles.iter().filter(|r| r.verdict == crate::login::Verdict::Admitted).count(),
@@ -605,10 +610,9 @@ pub fn page(d: &ReportData<'_>) -> String {
         .iter()
         .flat_map(|p| {
             p.secrets.iter().filter_map(move |s| {
-                match (d.owners.of(s.secret_id), p.team.as_deref()) {
-                    (Some(o), Some(t)) if o != t => Some(s.secret_id),
-                    _ => None,
-                }
+                d.owners
+                    .is_cross_team(d.owners.of(s.secret_id), p.team.as_deref())
+                    .then_some(s.secret_id)
             })
         })
         .collect();
@@ -853,7 +857,7 @@ pub fn page(d: &ReportData<'_>) -> String {
         o.push_str("</tr></thead><tbody>");
         for s in p.secrets.iter().take(per_pipeline_rows) {
             let owner = d.owners.of(s.secret_id);
-            let cross = matches!((owner, p.team.as_deref()), (Some(o), Some(t)) if o != t);
+            let cross = d.owners.is_cross_team(owner, p.team.as_deref());
             let via: BTreeSet<String> = s
                 .via
                 .iter()

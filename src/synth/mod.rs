@@ -1,5 +1,5 @@
 //! Deterministic synthetic estates: a snapshot and a pipeline inventory of any size, shaped like a
-//! real organisation's, for benchmarks, scale checks and demos (`blastmap synth`, issue 8).
+//! real organisation's, for benchmarks, scale checks and demos (`blastmap synth`).
 //!
 //! [`generate`] builds the estate in memory; [`write`] saves `snapshot.json` (with
 //! [`Snapshot::save`]) and `pipelines.yaml` into a directory. The output is a normal snapshot and
@@ -45,7 +45,7 @@
 //!   One in 25 comes from a repository of another organisation that no role trusts. Each has
 //!   `needs` (real paths of its team) and a `max_job_duration`; each team `owns` its folders.
 //!
-//! On the large estate of issue 8 a pipeline reaches about 500 secrets (median; a tenth reach
+//! On the large estate (`Params::large`) a pipeline reaches about 500 secrets (median; a tenth reach
 //! more than 2,000: team-wide and namespace-wide grants).
 //!
 //! Everything derives from the seed (`exported_at` too), and nothing iterates a hash map, so a
@@ -103,7 +103,7 @@ impl Params {
         }
     }
 
-    /// The large estate of issue 8: 1M secrets, 20k policies, 10k roles, 5k pipelines, 50
+    /// The large estate the performance targets are set on: 1M secrets, 20k policies, 10k roles, 5k pipelines, 50
     /// namespaces.
     pub fn large(seed: u64) -> Params {
         Params {
@@ -323,7 +323,7 @@ pub fn inventory_yaml(inventory: &Inventory, params: &Params) -> Result<String, 
     ))
 }
 
-/// The what-if the benchmarks and `tests/perf_golden.rs` measure (issue 7: a one-line change to a
+/// The what-if the benchmarks and `tests/perf_golden.rs` measure (a one-line change to a
 /// large estate), applied to a snapshot as JSON: the first role with token policies also gets the
 /// last policy of its namespace. False when no role has token policies.
 pub fn change_one_role(snapshot: &mut serde_json::Value) -> bool {

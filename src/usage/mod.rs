@@ -1,4 +1,4 @@
-//! Usage from the audit log (issue 9): what each role's tokens actually did, against what the
+//! Usage from the audit log: what each role's tokens actually did, against what the
 //! snapshot grants them, and the least-privilege policy that covers exactly the use.
 //!
 //! * [`parse`] reads file-device audit logs (JSON lines, Vault and OpenBao) with a bounded line
