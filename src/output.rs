@@ -1,4 +1,4 @@
-//! Every file blastmap writes goes through here (`docs/security-output.md`).
+//! Every file blastmap writes goes through here (`docs/security.md`).
 //!
 //! An output path is classified once ([`check`]) before any work, so a command that cannot write
 //! its result refuses at once instead of after minutes of export or analysis:

@@ -1,7 +1,7 @@
 //! Output files, generated policies and files read from CI configurations under hostile
 //! conditions: links planted at the target and at temporary names, FIFOs, directories, full
 //! devices, signals, hostile role names and logged paths, includes that climb out of the
-//! repository (`docs/security-output.md`).
+//! repository (`docs/security.md`).
 
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};

@@ -411,7 +411,7 @@ fn delta(
 
 /// The report as Markdown, fit for a pull-request comment. Every name, path, message and change
 /// is a code span ([`md_code`], [`md_cell`]): nothing from the estate or the change can become a
-/// link, an image, HTML, a mention or an issue reference (`docs/security-text.md`).
+/// link, an image, HTML, a mention or an issue reference (`docs/security.md`).
 pub fn markdown(r: &DiffReport) -> String {
     let mut s = String::from("## blastmap what-if\n\n");
     if r.pipelines.is_empty()

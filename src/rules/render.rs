@@ -4,7 +4,7 @@
 //! Subjects, messages, evidence and suppression reasons carry names from the estate: the table
 //! shows them through [`visible`] and Markdown as code ([`md_code`], [`md_cell`]), so none of
 //! them can drive the terminal or become a link, an image, HTML or a mention
-//! (`docs/security-text.md`). A rule's own metadata (title, remediation, documentation link) is
+//! (`docs/security.md`). A rule's own metadata (title, remediation, documentation link) is
 //! its author's Markdown and is kept, on one line.
 
 use std::io::Write;

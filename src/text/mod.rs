@@ -1,7 +1,7 @@
 //! Every text escaper of blastmap: how data-derived text (names from a snapshot, a CI file, an
 //! audit log or a server answer) is shown in a terminal, in Markdown, in DOT and in HTML, and how
 //! a path becomes a URI. One place, so every output follows the same rules
-//! (`docs/security-text.md`).
+//! (`docs/security.md`).
 //!
 //! Names are hostile input: OpenBao accepts almost anything in a policy name, a role name or a
 //! KV key (escape sequences, newlines, bidi overrides, Markdown, HTML, quotes). Every output path
