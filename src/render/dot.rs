@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::acl::Caps;
-use crate::ownership::{shared_label, Owners, OwnershipRules};
 use crate::login::Verdict;
+use crate::ownership::{shared_label, Owners, OwnershipRules};
 use crate::passes::identity::PolicyOrigin;
 use crate::passes::reach::{Analysis, PipelineReach};
 use crate::passes::who_can::WhoCan;

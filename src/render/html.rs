@@ -594,8 +594,16 @@ pub fn page(d: &ReportData<'_>) -> String {
                         .is_cross_team(d.owners.of(s.secret_id), p.team.as_deref())
                 })
                 .count(),
-            admitted: p.roles.iter().filter(|r| r.verdict == crate::login::Verdict::Admitted).count(),
-            unknown_logins: p.roles.iter().filter(|r| r.verdict == crate::login::Verdict::Unknown).count(),
+            admitted: p
+                .roles
+                .iter()
+                .filter(|r| r.verdict == crate::login::Verdict::Admitted)
+                .count(),
+            unknown_logins: p
+                .roles
+                .iter()
+                .filter(|r| r.verdict == crate::login::Verdict::Unknown)
+                .count(),
             esc: c.iter().filter(|c| c.gain != "none").count(),
             esc_secrets: c.iter().map(|c| c.secrets).max().unwrap_or(0),
         })
