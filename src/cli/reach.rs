@@ -174,14 +174,20 @@ fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {
         )?;
         print_reach_roles(out, p)?;
         print_reach_secrets(out, p)?;
-        for u in &p.unknowns {
-            writeln!(
-                out,
-                "  unknown ({}): {}",
-                visible(&u.kind),
-                visible(&u.detail)
-            )?;
-        }
+        print_unknowns(out, &p.unknowns)?;
+    }
+    Ok(())
+}
+
+/// What could not be decided, one line each, names escaped.
+fn print_unknowns(out: &mut impl Write, unknowns: &[crate::passes::Unknown]) -> Result<()> {
+    for u in unknowns {
+        writeln!(
+            out,
+            "  unknown ({}): {}",
+            visible(u.kind),
+            visible(&u.detail)
+        )?;
     }
     Ok(())
 }
@@ -288,14 +294,7 @@ pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
                     visible(&via.join("; "))
                 )?;
             }
-            for u in &res.unknowns {
-                writeln!(
-                    out,
-                    "  unknown ({}): {}",
-                    visible(&u.kind),
-                    visible(&u.detail)
-                )?;
-            }
+            print_unknowns(&mut out, &res.unknowns)?;
         }
     }
     out.flush()?;

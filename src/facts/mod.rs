@@ -27,6 +27,7 @@ use crate::login::{calculate_ttl, resolve_token_type};
 use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
 use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
+use crate::passes::{PolicyOrigin, PolicyRef, TokenIdentity};
 use escalation::{Escalations, Gained, Reached, Step};
 use paths::Pattern;
 pub use reuse::FactsBase;
@@ -2087,46 +2088,92 @@ fn policy_facts(
 }
 
 const WRITE_CAPS: Caps = Caps::WRITE;
-/// The logins of one entity that reach different secrets, each with what it reaches that some
-/// other login of the entity does not (see [`EntityFacts::login_dependent`]). Only logins of
-/// several pipelines count: one pipeline's roles are one workload.
+
+/// One login of an entity: the pipeline, the role it logs in through and its token.
+type EntityLogin = (String, String, usize);
+
+/// The logins of one entity whose tokens reach more once another pipeline has logged in, each
+/// with what it gains (see [`EntityFacts::login_dependent`]). The server evaluates a token's
+/// entity and group policies, and its identity templates, at request time against the entity as
+/// the last login left it: that login rewrote the alias metadata and the external group
+/// memberships. So a token issued to one pipeline answers with its own role's policies but with
+/// the identity another pipeline's login wrote. Only logins of several pipelines count: one
+/// pipeline's roles are one workload.
 fn login_dependent(
     analysis: &Analysis<'_>,
     tokens: &[TokenReach],
-    logins: Vec<(String, String, usize)>,
+    logins: Vec<EntityLogin>,
 ) -> Vec<EntityLoginReach> {
     let pipelines: BTreeSet<&str> = logins.iter().map(|l| l.0.as_str()).collect();
-    let distinct: BTreeSet<usize> = logins.iter().map(|l| l.2).collect();
-    if pipelines.len() < 2 || distinct.len() < 2 {
+    if pipelines.len() < 2 {
         return Vec::new();
     }
-    let reach_of = |t: usize| -> BTreeSet<u32> { tokens[t].grants.iter().map(|g| g.0).collect() };
-    let all: Vec<BTreeSet<u32>> = distinct.iter().map(|&t| reach_of(t)).collect();
-    let common: BTreeSet<u32> = all.iter().skip(1).fold(all[0].clone(), |acc, s| {
-        acc.intersection(s).copied().collect()
-    });
-    let mut out: Vec<EntityLoginReach> = logins
-        .into_iter()
-        .map(|(pipeline, role, t)| {
-            let mut paths: Vec<String> = reach_of(t)
-                .difference(&common)
-                .map(|&sid| {
-                    let s = analysis.secrets.get(sid);
-                    format!("{}{}", s.namespace, s.path)
-                })
-                .collect();
-            paths.sort();
-            EntityLoginReach {
-                pipeline,
-                role,
-                paths,
+    let mut out: Vec<EntityLoginReach> = Vec::new();
+    for (pipeline, role, token) in &logins {
+        let mut gained: BTreeSet<u32> = BTreeSet::new();
+        for (other_pipeline, _, other_token) in &logins {
+            if other_pipeline != pipeline && other_token != token {
+                gained.extend(gained_after(analysis, tokens, *token, *other_token));
             }
-        })
-        .collect();
-    if out.iter().all(|l| l.paths.is_empty()) {
-        return Vec::new();
+        }
+        if gained.is_empty() {
+            continue;
+        }
+        let mut paths: Vec<String> = gained
+            .into_iter()
+            .map(|sid| {
+                let s = analysis.secrets.get(sid);
+                format!("{}{}", s.namespace, s.path)
+            })
+            .collect();
+        paths.sort();
+        out.push(EntityLoginReach {
+            pipeline: pipeline.clone(),
+            role: role.clone(),
+            paths,
+        });
     }
     out.sort_by(|a, b| (&a.pipeline, &a.role).cmp(&(&b.pipeline, &b.role)));
     out.dedup_by(|a, b| a.pipeline == b.pipeline && a.role == b.role);
     out
+}
+
+/// What the token of one login reaches once another login has rewritten the shared entity, and
+/// its own login did not give: its role's policies with the other login's entity, groups and
+/// their policies. Limit: when the two logins use different mounts, the other login's view of
+/// this login's alias is the exported one.
+fn gained_after(
+    analysis: &Analysis<'_>,
+    tokens: &[TokenReach],
+    own: usize,
+    other: usize,
+) -> Vec<u32> {
+    let own_identity = &tokens[own].identity;
+    let other_identity = &tokens[other].identity;
+    let identity_policies = |id: &TokenIdentity| -> Vec<PolicyRef> {
+        id.policies
+            .iter()
+            .filter(|p| p.origin != PolicyOrigin::Role)
+            .cloned()
+            .collect()
+    };
+    let same_identity_policies =
+        identity_policies(own_identity) == identity_policies(other_identity);
+    if same_identity_policies && !analysis.templated(own_identity) {
+        return Vec::new();
+    }
+    let mut after = own_identity.clone();
+    after.policies.retain(|p| p.origin == PolicyOrigin::Role);
+    after.policies.extend(identity_policies(other_identity));
+    after.entity = other_identity.entity.clone();
+    after.groups = other_identity.groups.clone();
+    after.entity_disabled = other_identity.entity_disabled;
+    let own_reach: BTreeSet<u32> = tokens[own].grants.iter().map(|g| g.0).collect();
+    analysis
+        .token_reach(after)
+        .grants
+        .into_iter()
+        .map(|g| g.0)
+        .filter(|sid| !own_reach.contains(sid))
+        .collect()
 }

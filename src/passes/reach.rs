@@ -550,7 +550,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Whether any policy of the identity holds identity templates (then the entity matters).
-    fn templated(&self, id: &TokenIdentity) -> bool {
+    pub fn templated(&self, id: &TokenIdentity) -> bool {
         id.policies.iter().any(|p| {
             matches!(
                 self.live_policy(&(p.namespace.clone(), p.name.clone())),
