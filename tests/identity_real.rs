@@ -10,6 +10,7 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -539,4 +540,70 @@ fn verdicts_say_why() {
         "{:?}",
         unnamed.admission.unknowns
     );
+}
+
+/// The `login_dependent` facts of the entity the two pipelines share: pipeline → gained paths.
+fn login_dependent_facts(server: &BaoServer) -> BTreeMap<String, BTreeSet<String>> {
+    let out = Command::new(env!("CARGO_BIN_EXE_blastmap"))
+        .args(["facts", "--compact", "--snapshot"])
+        .arg(server.dir().join("snapshot.json"))
+        .arg("--pipelines")
+        .arg(server.dir().join("pipelines.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let facts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entity = facts["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["pipelines"] == json!(["app-build", "app-deploy"]))
+        .unwrap_or_else(|| panic!("no entity shared by app-build and app-deploy: {facts}"));
+    let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for login in entity["login_dependent"].as_array().into_iter().flatten() {
+        let paths = login["paths"].as_array().unwrap().iter();
+        listed
+            .entry(login["pipeline"].as_str().unwrap().to_string())
+            .or_default()
+            .extend(paths.map(|p| p.as_str().unwrap().to_string()));
+    }
+    listed
+}
+
+/// A token of one pipeline of a shared entity, asked again after the other pipeline's login,
+/// gains exactly what `login_dependent` lists for it: the server answers from the last login.
+#[test]
+fn a_shared_entity_answers_from_the_last_login() {
+    let e = estate();
+    let listed = login_dependent_facts(&e.server);
+    let paths: Vec<String> = KV2.iter().map(|p| format!("secret/data/{p}")).collect();
+    let granted = |caps: Vec<Vec<String>>| -> BTreeSet<String> {
+        paths
+            .iter()
+            .zip(caps)
+            .filter(|(_, c)| c.as_slice() != ["deny"])
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let mut real: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (own, other) in [("app-build", "app-deploy"), ("app-deploy", "app-build")] {
+        let token = real_login(&e.server, &e.signer, &e.inventory, own).unwrap();
+        let before = granted(capabilities_self(&e.server, &token, &paths).unwrap());
+        real_login(&e.server, &e.signer, &e.inventory, other).unwrap();
+        let after = granted(capabilities_self(&e.server, &token, &paths).unwrap());
+        let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
+        if !gained.is_empty() {
+            real.insert(own.to_string(), gained);
+        }
+    }
+    assert!(
+        real.get("app-build")
+            .is_some_and(|g| g.contains("secret/data/env/prod/db")),
+        "the build's token gains the deploy's environment once the deploy logged in: {real:?}"
+    );
+    assert_eq!(listed, real, "login_dependent facts against the server");
 }
