@@ -141,6 +141,25 @@ fn changes() -> Vec<Change> {
                 e["metadata"]["team"] = json!("elsewhere");
             }
         }),
+        ("an entity is disabled (its logins are refused)", |v| {
+            let ns = first_ns_with(v, "entities");
+            let entity = ns["entities"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|e| e["aliases"].as_array().is_some_and(|a| !a.is_empty()))
+                .unwrap();
+            entity["disabled"] = json!(true);
+        }),
+        ("alias metadata changes", |v| {
+            let ns = first_ns_with(v, "entities");
+            for e in ns["entities"].as_array_mut().unwrap() {
+                for alias in e["aliases"].as_array_mut().into_iter().flatten() {
+                    alias["metadata"]["role_name"] = json!("elsewhere");
+                    alias["metadata"]["repository"] = json!("acme/elsewhere");
+                }
+            }
+        }),
         ("a mount's TTLs are tuned", |v| {
             let m = root_mount(v, "auth_mounts", "jwt");
             m["tune"]["max_lease_ttl"] = json!(86400 * 30);
