@@ -11,7 +11,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
 
 use blastmap::inventory::Inventory;
@@ -293,28 +292,6 @@ fn capabilities_self(
     }
 }
 
-fn export(server: &BaoServer, out: &Path) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            cmd.env_remove(&k);
-        }
-    }
-    let o = cmd
-        .env("HOME", server.dir())
-        .env("BAO_TOKEN", server.root_token())
-        .args(["export", "--quiet", "--address", server.addr(), "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// The fresh real login of a pipeline on its configured role, after the export.
 fn real_login(server: &BaoServer, signer: &Signer, inv: &Inventory, name: &str) -> Option<String> {
     let p = inv.pipeline(name).unwrap();
@@ -357,7 +334,7 @@ fn estate() -> Estate {
         json!({"repository": "acme/app", "aud": AUD, "environment": "staging", "groups": ["dev"]});
     assert!(jwt_login(&server, &signer, "deploy", &earlier).is_some());
     let snap_path = server.dir().join("snapshot.json");
-    export(&server, &snap_path);
+    server.export_to(&snap_path);
     let inv_path = server.dir().join("pipelines.yaml");
     std::fs::write(&inv_path, INVENTORY).unwrap();
     Estate {

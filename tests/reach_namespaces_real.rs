@@ -13,8 +13,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
 
 use blastmap::inventory::Inventory;
 use blastmap::login::Verdict;
@@ -233,28 +231,6 @@ fn seed_engines(c: &Client, ns: &NamespaceSeed) {
     }
 }
 
-fn export(server: &BaoServer, out: &Path) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            cmd.env_remove(&k);
-        }
-    }
-    let o = cmd
-        .env("HOME", server.dir())
-        .env("BAO_TOKEN", server.root_token())
-        .args(["export", "--quiet", "--address", server.addr(), "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// Logs in for real with a freshly signed JWT; the client token, or None when refused.
 fn login(
     server: &BaoServer,
@@ -308,7 +284,7 @@ fn reach_across_namespaces_and_engines_equals_real_logins() {
         seed_namespace(&server, &signer, ns);
     }
     let snap_path = server.dir().join("snapshot.json");
-    export(&server, &snap_path);
+    server.export_to(&snap_path);
     let inv_path = server.dir().join("pipelines.yaml");
     std::fs::write(&inv_path, INVENTORY).unwrap();
 
@@ -415,51 +391,6 @@ fn reach_across_namespaces_and_engines_equals_real_logins() {
             expected.0
         );
     }
-    compare_cli_reach(&snap_path, &inv_path, union_real);
+    common::assert_cli_reach_equals(&snap_path, &inv_path, union_real);
     println!("{capability_checks} (token, path) capabilities equal the server's");
-}
-
-/// `blastmap reach` per pipeline equals the union of its real tokens' capabilities.
-fn compare_cli_reach(
-    snap_path: &Path,
-    inv_path: &Path,
-    mut union_real: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
-) {
-    let out = Command::new(env!("CARGO_BIN_EXE_blastmap"))
-        .args(["reach", "--format", "json", "--snapshot"])
-        .arg(snap_path)
-        .arg("--pipelines")
-        .arg(inv_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for p in v["pipelines"].as_array().unwrap() {
-        let name = p["name"].as_str().unwrap();
-        let ours: BTreeMap<String, BTreeSet<String>> = p["secrets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                let caps = s["capabilities"].as_array().unwrap().iter();
-                (
-                    format!(
-                        "{}{}",
-                        s["namespace"].as_str().unwrap_or(""),
-                        s["path"].as_str().unwrap()
-                    ),
-                    caps.map(|c| c.as_str().unwrap().to_string()).collect(),
-                )
-            })
-            .collect();
-        let real = union_real.remove(name).unwrap_or_default();
-        assert_eq!(
-            ours, real,
-            "reach of pipeline {name} differs from its real logins"
-        );
-    }
 }
