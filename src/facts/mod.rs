@@ -22,16 +22,16 @@ use serde_json::{Map, Value};
 
 use crate::acl::policy::RuleKind;
 use crate::acl::{self, Caps};
-use crate::inventory::{Inventory, Pipeline};
-use crate::login::{calculate_ttl, resolve_token_type};
+use crate::inventory::Pipeline;
+use crate::login::{calculate_ttl, resolve_token_type, Verdict};
 use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
 use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
 use crate::passes::{PolicyOrigin, PolicyRef, TokenIdentity};
 use escalation::{Escalations, Gained, Reached, Step};
 use paths::Pattern;
-pub use reuse::FactsBase;
-use reuse::{Coverage, Held, Kept};
+pub(crate) use reuse::FactsBase;
+use reuse::{Coverage, Kept};
 
 /// The version of the facts document; it changes only on incompatible changes.
 pub const FACTS_VERSION: u32 = 1;
@@ -396,7 +396,7 @@ pub struct LoginFacts {
     pub role: String,
     pub kind: &'static str,
     /// `admitted` or `unknown` (refused logins are not listed).
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// The role named in the inventory.
     pub configured: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -718,80 +718,33 @@ type Names3 = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
 /// A wildcard source, interned: `(policy namespace, policy, pattern, line)`.
 type SourceKey = (String, String, String, u32);
 
-/// Build the facts document of a snapshot and (possibly empty) pipeline inventory.
-pub fn build(snapshot: &Snapshot, inventory: &Inventory, opts: &FactsOptions) -> Facts {
-    let analysis = Analysis::new(snapshot, inventory);
-    build_with(&analysis, opts)
+/// A facts document with what it was built from, kept so that the build of a similar estate (a
+/// what-if's head) can take over whatever is equal (`facts/reuse.rs`).
+pub(crate) struct Built {
+    pub facts: Facts,
+    pub(crate) kept: Kept,
 }
 
-/// [`build`] on an existing analysis.
-pub fn build_with(analysis: &Analysis<'_>, opts: &FactsOptions) -> Facts {
-    build_from(analysis, opts, None)
-}
-
-/// [`build_with`], reusing logins and tokens already resolved for every pipeline of the
-/// inventory, in inventory order (what [`Analysis::prepare`] returns for all of them, e.g. from
-/// a what-if's reach pass).
-pub fn build_from<'a>(
-    analysis: &Analysis<'a>,
-    opts: &FactsOptions,
-    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
-) -> Facts {
-    build_inner(analysis, opts, owned(prepared), None).0
-}
-
-fn owned<'r, 'a>(
-    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
-) -> Option<(Held<'r, PipelineLogins<'a>>, Held<'r, TokenReach>)> {
-    prepared.map(|(l, t)| (Held::Owned(l), Held::Owned(t)))
-}
-
-/// [`build_from`] for the base of a what-if, keeping what the facts were built from so that
-/// [`build_reusing`] can take over the facts of every pipeline the change leaves alone.
-/// The logins and tokens are borrowed from the reach pass that computed them for every
-/// pipeline of the inventory (in inventory order), which the head's reach pass still reads.
-pub fn build_base<'r, 'a>(
-    analysis: &'r Analysis<'a>,
-    opts: &FactsOptions,
-    logins: &'r [PipelineLogins<'a>],
-    tokens: &'r [TokenReach],
-) -> FactsBase<'r, 'a> {
-    let prepared = Some((Held::Borrowed(logins), Held::Borrowed(tokens)));
-    let (facts, kept) = build_inner(analysis, opts, prepared, None);
-    FactsBase {
-        facts,
-        analysis,
-        kept,
+impl Built {
+    /// For each pipeline (in inventory order), whether its facts were copied from a base.
+    pub(crate) fn taken_over(&self) -> &[bool] {
+        &self.kept.taken_over
     }
 }
 
-/// [`build_from`] for the head of a what-if: the facts of a pipeline whose logins, tokens,
-/// escalations and estate-wide inputs equal the base's are copied from `base` (see
-/// `facts/reuse.rs`). The document is the one [`build_from`] gives; with it, for each pipeline,
-/// whether its facts were copied from the base's (the same index in both documents).
-pub fn build_reusing<'a>(
+/// Build the facts document of an analysis from the logins and tokens of every pipeline of its
+/// inventory (in inventory order), as the reach pass prepared them. With a `base` (the facts of
+/// a similar estate, a what-if's base) the facts of every pipeline whose inputs are equal on
+/// both sides are copied from it (`facts/reuse.rs`); the document is the same either way. This
+/// is the one way facts are built; `crate::review::Review` calls it.
+pub(crate) fn build<'a>(
     analysis: &Analysis<'a>,
     opts: &FactsOptions,
-    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
-    base: &FactsBase<'_, '_>,
-) -> (Facts, Vec<bool>) {
-    let (facts, kept) = build_inner(analysis, opts, owned(prepared), Some(base));
-    (facts, kept.taken_over)
-}
-
-fn build_inner<'r, 'a>(
-    analysis: &Analysis<'a>,
-    opts: &FactsOptions,
-    prepared: Option<(Held<'r, PipelineLogins<'a>>, Held<'r, TokenReach>)>,
+    logins: &[PipelineLogins<'a>],
+    tokens: &[TokenReach],
     base: Option<&FactsBase<'_, '_>>,
-) -> (Facts, Kept<'r, 'a>) {
-    let clock = std::time::Instant::now();
-    let debug = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
-    let lap = |what: &str| {
-        if debug {
-            eprintln!("facts: {what} at {:.3}s", clock.elapsed().as_secs_f64());
-        }
-    };
+) -> Built {
+    let clock = crate::timings::Clock::start("facts");
     let snap = analysis.snapshot;
     let inv = analysis.inventory;
     let owners = Owners::build(&analysis.secrets, inv);
@@ -807,15 +760,7 @@ fn build_inner<'r, 'a>(
         })
         .collect();
     let pipes: Vec<&Pipeline> = inv.pipelines.iter().collect();
-    lap("owners and policies parsed");
-    let (logins, tokens) = match prepared {
-        Some((logins, tokens)) if logins.len() == pipes.len() => (logins, tokens),
-        _ => {
-            let (l, t) = analysis.prepare(&pipes);
-            (Held::Owned(l), Held::Owned(t))
-        }
-    };
-    lap("logins and token reach");
+    clock.lap("owners and policies parsed");
 
     // Per-token: interned wildcard sources and policy names, and escalations.
     let esc = match base {
@@ -823,7 +768,7 @@ fn build_inner<'r, 'a>(
             analysis,
             opts.escalation_depth,
             b.analysis,
-            &b.kept.escalation_tokens,
+            &b.built.kept.escalation_tokens,
         ),
         None => Escalations::new(analysis, opts.escalation_depth),
     };
@@ -889,11 +834,9 @@ fn build_inner<'r, 'a>(
         info.escalations = e;
     }
     let escalation_tokens = esc.into_compiled();
-    lap("escalations");
+    clock.lap("escalations");
 
     let kept = Kept {
-        logins,
-        tokens,
         infos,
         src_keys,
         policy_names: pol_interner.names,
@@ -903,13 +846,20 @@ fn build_inner<'r, 'a>(
         taken_over: Vec::new(),
     };
     let reused = match base {
-        Some(b) => reuse::matches(b, analysis, opts, &kept),
+        Some(b) => {
+            let head = reuse::Head {
+                kept: &kept,
+                logins,
+                tokens,
+            };
+            reuse::matches(b, analysis, opts, head)
+        }
         None => vec![None; pipes.len()],
     };
     let taken_over: Vec<bool> = reused.iter().map(Option::is_some).collect();
-    if debug && base.is_some() {
-        lap("pipelines matched");
-        eprintln!(
+    if base.is_some() {
+        clock.lap("pipelines matched");
+        log::info!(
             "facts: {} of {} pipelines taken over from the base",
             taken_over.iter().filter(|t| **t).count(),
             reused.len()
@@ -919,7 +869,7 @@ fn build_inner<'r, 'a>(
         analysis,
         opts,
         owners: &owners,
-        tokens: &kept.tokens,
+        tokens,
         infos: &kept.infos,
         src_keys: &kept.src_keys,
         policy_names: &kept.policy_names,
@@ -927,17 +877,16 @@ fn build_inner<'r, 'a>(
     };
     let pipelines: Vec<PipelineFacts> = pipes
         .par_iter()
-        .zip(kept.logins.par_iter())
+        .zip(logins.par_iter())
         .zip(reused.into_par_iter())
         .map(|((p, (ls, unknowns)), reused)| match reused {
             Some(f) => f.clone(),
             None => ctx.pipeline(p, ls, unknowns),
         })
         .collect();
-    lap("pipelines");
+    clock.lap("pipelines");
     let mut kept = kept;
     kept.taken_over = taken_over;
-    let (logins, tokens) = (&kept.logins, &kept.tokens);
 
     // Who logs in where.
     let team_of: FxHashMap<&str, Option<&str>> = inv
@@ -1149,10 +1098,10 @@ fn build_inner<'r, 'a>(
         });
     }
 
-    lap("roles");
+    clock.lap("roles");
     let known_coverage = base
         .filter(|b| b.same_secrets(analysis))
-        .map(|b| &b.kept.coverage);
+        .map(|b| &b.built.kept.coverage);
     let (policies, coverage) = policy_facts(
         analysis,
         parsed,
@@ -1162,7 +1111,7 @@ fn build_inner<'r, 'a>(
         known_coverage,
     );
     kept.coverage = coverage;
-    lap("policies");
+    clock.lap("policies");
 
     // Entities reached by pipelines.
     let mut entities = Vec::new();
@@ -1290,7 +1239,7 @@ fn build_inner<'r, 'a>(
         entities,
         pipelines,
     };
-    (facts, kept)
+    Built { facts, kept }
 }
 
 /// `name`, or `namespace/name` for a policy outside the token's namespace.
@@ -1358,7 +1307,7 @@ impl Ctx<'_, '_> {
             let mut lf = LoginFacts {
                 role: rid.clone(),
                 kind: role_kind(l.mount, &l.role),
-                verdict: l.admission.verdict.as_str(),
+                verdict: l.admission.verdict,
                 configured: l.configured,
                 entity: None,
                 policies: Vec::new(),
@@ -1963,7 +1912,7 @@ fn policy_facts(
             }
         }
     }
-    let t0 = std::time::Instant::now();
+    let clock = crate::timings::Clock::start("facts");
     let runs = owners.runs();
     // Patterns a similar estate (a what-if's base) already covered keep their coverage.
     let covered: FxHashMap<String, Coverage> = patterns
@@ -1976,13 +1925,11 @@ fn policy_facts(
             (full, c)
         })
         .collect();
-    if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
-        eprintln!(
-            "facts: coverage of {} distinct wildcard patterns in {:.3}s",
-            covered.len(),
-            t0.elapsed().as_secs_f64()
-        );
-    }
+    log::info!(
+        "facts: coverage of {} distinct wildcard patterns in {:.3}s",
+        covered.len(),
+        clock.seconds()
+    );
     let facts = list
         .par_iter()
         .map(|(ns, p)| {
