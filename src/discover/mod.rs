@@ -1,4 +1,4 @@
-//! Pipeline discovery: read CI configurations — GitHub Actions workflows, GitLab CI,
+//! Pipeline discovery: read CI configurations — GitHub Actions workflows, GitLab CI, CircleCI, Buildkite,
 //! Jenkinsfiles — and write the pipeline inventory (`docs/pipelines.md`) they imply: how each
 //! job logs in to Vault, the claims its OIDC token carries per trigger, the API paths it reads
 //! (`needs`), and what the configuration exposes (`ci.exposures`, judged by the
