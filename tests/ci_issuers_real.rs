@@ -35,62 +35,110 @@ fn circleci_roles() -> Vec<(&'static str, Value)> {
     let c = |k: &str| format!("oidc.circleci.com/{k}");
     vec![
         // CircleCI's recommendation: the project, and no SSH reruns (a boolean).
-        ("payments-ci", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
-            "bound_claims": {c("project-id"): CIRCLE_PROJECT, c("ssh-rerun"): false}, "token_policies": ["ci"]})),
+        (
+            "payments-ci",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
+            "bound_claims": {c("project-id"): CIRCLE_PROJECT, c("ssh-rerun"): false}, "token_policies": ["ci"]}),
+        ),
         // Deploys: also the production context (one of the token's context ids) and main.
-        ("payments-deploy", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
+        (
+            "payments-deploy",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
             "bound_claims": {c("project-id"): CIRCLE_PROJECT, c("context-ids"): [CIRCLE_CONTEXT],
                              c("vcs-ref"): "refs/heads/main", c("ssh-rerun"): false},
-            "token_policies": ["deploy"]})),
+            "token_policies": ["deploy"]}),
+        ),
         // A boolean bound as the string "false": never equal to the token's boolean.
-        ("ssh-as-string", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
-            "bound_claims": {c("ssh-rerun"): "false"}, "token_policies": ["x"]})),
+        (
+            "ssh-as-string",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
+            "bound_claims": {c("ssh-rerun"): "false"}, "token_policies": ["x"]}),
+        ),
         // A glob over the v2 subject: `*` crosses `/`.
-        ("sub-glob", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
+        (
+            "sub-glob",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
             "bound_claims_type": "glob",
             "bound_claims": {"sub": format!("org/{CIRCLE_ORG}/project/{CIRCLE_PROJECT}/user/*/vcs-origin/github.com/acme/payments-api/vcs-ref/refs/heads/main")},
-            "token_policies": ["x"]})),
+            "token_policies": ["x"]}),
+        ),
         // The JSON-pointer spelling of the project claim.
-        ("pointer", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
-            "bound_claims": {"/oidc.circleci.com~1project-id": CIRCLE_PROJECT}, "token_policies": ["x"]})),
+        (
+            "pointer",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [CIRCLE_ORG],
+            "bound_claims": {"/oidc.circleci.com~1project-id": CIRCLE_PROJECT}, "token_policies": ["x"]}),
+        ),
         // A custom audience (`circleci run oidc get --claims '{"aud":"bao"}'`).
-        ("custom-aud", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["bao"],
-            "token_policies": ["x"]})),
+        (
+            "custom-aud",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["bao"],
+            "token_policies": ["x"]}),
+        ),
     ]
 }
 
 fn buildkite_roles() -> Vec<(&'static str, Value)> {
     vec![
         // Buildkite's recommendation: organisation and pipeline ids (requested with --claim).
-        ("deploy-tools-ci", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
-            "bound_claims": {"organization_id": BK_ORG_ID, "pipeline_id": BK_PIPELINE_ID}, "token_policies": ["ci"]})),
+        (
+            "deploy-tools-ci",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
+            "bound_claims": {"organization_id": BK_ORG_ID, "pipeline_id": BK_PIPELINE_ID}, "token_policies": ["ci"]}),
+        ),
         // Slugs and the branch.
-        ("deploy-tools-release", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
+        (
+            "deploy-tools-release",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
             "bound_claims": {"organization_slug": "acme", "pipeline_slug": "deploy-tools", "build_branch": ["main"]},
-            "token_policies": ["release"]})),
+            "token_policies": ["release"]}),
+        ),
         // A step key: a step without `key` has `step_key: null`, which never matches.
-        ("step-publish", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
-            "bound_claims": {"organization_slug": "acme", "step_key": "publish"}, "token_policies": ["x"]})),
+        (
+            "step-publish",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
+            "bound_claims": {"organization_slug": "acme", "step_key": "publish"}, "token_policies": ["x"]}),
+        ),
         // A glob over `sub`.
-        ("sub-glob", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
+        (
+            "sub-glob",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
             "bound_claims_type": "glob",
             "bound_claims": {"sub": "organization:acme:pipeline:deploy-tools:ref:refs/heads/main:*"},
-            "token_policies": ["x"]})),
+            "token_policies": ["x"]}),
+        ),
         // build_number is a JSON number: bound as a string it never matches, as a number it does.
-        ("number-as-string", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
-            "bound_claims": {"build_number": "42"}, "token_policies": ["x"]})),
-        ("number", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
-            "bound_claims": {"build_number": 42}, "token_policies": ["x"]})),
+        (
+            "number-as-string",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
+            "bound_claims": {"build_number": "42"}, "token_policies": ["x"]}),
+        ),
+        (
+            "number",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [BK_AUD],
+            "bound_claims": {"build_number": 42}, "token_policies": ["x"]}),
+        ),
         // The default audience only: every organisation can ask for it.
-        ("default-aud", json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["https://buildkite.com/acme"],
-            "token_policies": ["x"]})),
+        (
+            "default-aud",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["https://buildkite.com/acme"],
+            "token_policies": ["x"]}),
+        ),
     ]
 }
 
-fn circleci_token(v2: bool, context_ids: &[&str], vcs_ref: &str, ssh_rerun: bool) -> Map<String, Value> {
-    let mut sub = format!("org/{CIRCLE_ORG}/project/{CIRCLE_PROJECT}/user/5e1a0b1c-2d3e-4f50-8a9b-0c1d2e3f4a5b");
+fn circleci_token(
+    v2: bool,
+    context_ids: &[&str],
+    vcs_ref: &str,
+    ssh_rerun: bool,
+) -> Map<String, Value> {
+    let mut sub = format!(
+        "org/{CIRCLE_ORG}/project/{CIRCLE_PROJECT}/user/5e1a0b1c-2d3e-4f50-8a9b-0c1d2e3f4a5b"
+    );
     if v2 {
-        sub.push_str(&format!("/vcs-origin/github.com/acme/payments-api/vcs-ref/{vcs_ref}"));
+        sub.push_str(&format!(
+            "/vcs-origin/github.com/acme/payments-api/vcs-ref/{vcs_ref}"
+        ));
     }
     let v = json!({
         "iss": circleci_issuer(), "aud": CIRCLE_ORG, "sub": sub,
@@ -104,7 +152,12 @@ fn circleci_token(v2: bool, context_ids: &[&str], vcs_ref: &str, ssh_rerun: bool
     v.as_object().unwrap().clone()
 }
 
-fn buildkite_token(branch: &str, step_key: Option<&str>, ids: bool, aud: &str) -> Map<String, Value> {
+fn buildkite_token(
+    branch: &str,
+    step_key: Option<&str>,
+    ids: bool,
+    aud: &str,
+) -> Map<String, Value> {
     let commit = "5f2c3b1a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b";
     let mut v = json!({
         "iss": "https://agent.buildkite.com", "aud": aud,
@@ -129,7 +182,9 @@ fn discovered(expected: &str, pipeline: &str, fill: &[(&str, Value)]) -> Map<Str
         .join("fixtures/discover/expected")
         .join(expected);
     let inv = Inventory::load(&path).unwrap();
-    let p = inv.pipeline(pipeline).unwrap_or_else(|| panic!("no {pipeline} in {expected}"));
+    let p = inv
+        .pipeline(pipeline)
+        .unwrap_or_else(|| panic!("no {pipeline} in {expected}"));
     let mut claims = p.auth.claims.clone().unwrap();
     for (k, v) in fill {
         claims.insert(k.to_string(), v.clone());
@@ -138,31 +193,77 @@ fn discovered(expected: &str, pipeline: &str, fill: &[(&str, Value)]) -> Map<Str
 }
 
 fn circleci_tokens() -> Vec<(String, Map<String, Value>)> {
-    let sub = format!("org/{CIRCLE_ORG}/project/{CIRCLE_PROJECT}/user/5e1a0b1c-2d3e-4f50-8a9b-0c1d2e3f4a5b");
+    let sub = format!(
+        "org/{CIRCLE_ORG}/project/{CIRCLE_PROJECT}/user/5e1a0b1c-2d3e-4f50-8a9b-0c1d2e3f4a5b"
+    );
     vec![
-        ("v1 no context".into(), circleci_token(false, &[], "refs/heads/feature", false)),
-        ("v2 prod main".into(), circleci_token(true, &[CIRCLE_CONTEXT, "0c0c0c0c-1111-4222-8333-444455556666"], "refs/heads/main", false)),
-        ("v2 prod main ssh rerun".into(), circleci_token(true, &[CIRCLE_CONTEXT], "refs/heads/main", true)),
-        ("v2 prod feature".into(), circleci_token(true, &[CIRCLE_CONTEXT], "refs/heads/feature", false)),
+        (
+            "v1 no context".into(),
+            circleci_token(false, &[], "refs/heads/feature", false),
+        ),
+        (
+            "v2 prod main".into(),
+            circleci_token(
+                true,
+                &[CIRCLE_CONTEXT, "0c0c0c0c-1111-4222-8333-444455556666"],
+                "refs/heads/main",
+                false,
+            ),
+        ),
+        (
+            "v2 prod main ssh rerun".into(),
+            circleci_token(true, &[CIRCLE_CONTEXT], "refs/heads/main", true),
+        ),
+        (
+            "v2 prod feature".into(),
+            circleci_token(true, &[CIRCLE_CONTEXT], "refs/heads/feature", false),
+        ),
         (
             "v2 crafted branch".into(),
-            circleci_token(true, &[], "refs/heads/x/vcs-origin/github.com/acme/payments-api/vcs-ref/refs/heads/main", false),
+            circleci_token(
+                true,
+                &[],
+                "refs/heads/x/vcs-origin/github.com/acme/payments-api/vcs-ref/refs/heads/main",
+                false,
+            ),
         ),
         (
             "discovered integration".into(),
-            discovered("circleci-payments-api.yaml", "payments-api/ci/integration", &[
-                ("sub", json!(sub)),
-                ("oidc.circleci.com/vcs-origin", json!("github.com/acme/payments-api")),
-                ("oidc.circleci.com/vcs-ref", json!("refs/heads/feature")),
-                ("oidc.circleci.com/context-ids", json!(["d0d0d0d0-1111-4222-8333-444455556666"])),
-            ]),
+            discovered(
+                "circleci-payments-api.yaml",
+                "payments-api/ci/integration",
+                &[
+                    ("sub", json!(sub)),
+                    (
+                        "oidc.circleci.com/vcs-origin",
+                        json!("github.com/acme/payments-api"),
+                    ),
+                    ("oidc.circleci.com/vcs-ref", json!("refs/heads/feature")),
+                    (
+                        "oidc.circleci.com/context-ids",
+                        json!(["d0d0d0d0-1111-4222-8333-444455556666"]),
+                    ),
+                ],
+            ),
         ),
         (
             "discovered deploy main".into(),
-            discovered("circleci-payments-api.yaml", "payments-api/release/deploy-prod@branch:main", &[
-                ("sub", json!(format!("{sub}/vcs-origin/github.com/acme/payments-api/vcs-ref/refs/heads/main"))),
-                ("oidc.circleci.com/vcs-origin", json!("github.com/acme/payments-api")),
-            ]),
+            discovered(
+                "circleci-payments-api.yaml",
+                "payments-api/release/deploy-prod@branch:main",
+                &[
+                    (
+                        "sub",
+                        json!(format!(
+                            "{sub}/vcs-origin/github.com/acme/payments-api/vcs-ref/refs/heads/main"
+                        )),
+                    ),
+                    (
+                        "oidc.circleci.com/vcs-origin",
+                        json!("github.com/acme/payments-api"),
+                    ),
+                ],
+            ),
         ),
     ]
 }
@@ -204,7 +305,12 @@ fn read_mount(server: &BaoServer, path: &str) -> AuthMount {
         tune,
         ..AuthMount::default()
     };
-    mount.config = Some(server.get(&format!("auth/{path}/config"))["data"].as_object().unwrap().clone());
+    mount.config = Some(
+        server.get(&format!("auth/{path}/config"))["data"]
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
     mount
 }
 
@@ -290,7 +396,14 @@ fn circleci_and_buildkite_admission_agrees_with_real_logins() {
     for d in &disagreements {
         eprintln!("{d}");
     }
-    assert!(disagreements.is_empty(), "{} disagreements", disagreements.len());
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements",
+        disagreements.len()
+    );
     // Both sides of every binding were exercised: some logins pass, most are refused.
-    assert!(circle_accepted >= 5 && bk_accepted >= 5, "{circle_accepted} {bk_accepted}");
+    assert!(
+        circle_accepted >= 5 && bk_accepted >= 5,
+        "{circle_accepted} {bk_accepted}"
+    );
 }
