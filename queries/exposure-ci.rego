@@ -1,5 +1,5 @@
 # Variable and log exposure in the CI configuration itself (issue 9): what `blastmap discover`
-# found in GitHub Actions workflows, GitLab CI files and Jenkinsfiles and recorded on each
+# found in GitHub Actions workflows, GitLab CI files, Jenkinsfiles, CircleCI and Buildkite configurations and recorded on each
 # discovered pipeline as `ci.exposures` (docs/discover.md lists the kinds). One finding per CI
 # job and kind, whatever the number of triggers (pipelines) the job was discovered for; only
 # jobs whose token logs in somewhere (a login admitted or undecidable) are judged: a job that
@@ -74,6 +74,14 @@ rules["exposure.ci-fork-code"] := {
 	"remediation": "Never build or run pull-request code in a job that holds secrets: run it in a `pull_request` job without secrets, and hand results to a privileged job as artifacts that are treated as data. Bind the Vault role so that these events cannot log in.",
 }
 
+rules["exposure.ci-any-branch"] := {
+	"title": "Job with Vault access runs on every branch",
+	"severity": "medium",
+	"practice": "exposure",
+	"description": "A CircleCI workflow job or a Buildkite step that logs in to Vault has no branch filter (CircleCI `filters: branches`, Buildkite `branches:` or an `if:` condition): every build runs it, so whoever can push a branch, or open a pull request that the project builds (forks included, where the project builds them and passes secrets or tokens to them), runs code of their choosing with the job's Vault access. A CircleCI context attached to such a job is handed to every branch too.",
+	"remediation": "Restrict the job to trusted branches (`filters: branches: only: [main]`, `branches: \"main\"`, `if: build.branch == \"main\"`), keep fork builds from receiving secrets and tokens, and bind the Vault role to the ref as well (`oidc.circleci.com/vcs-ref`, `build_branch`), so that the binding holds whatever the configuration says.",
+}
+
 # rule id -> exposure kind recorded by discovery.
 kinds := {
 	"exposure.ci-export-token": "export-token",
@@ -84,6 +92,7 @@ kinds := {
 	"exposure.ci-workflow-env-token": "workflow-env-token",
 	"exposure.ci-pull-request-target": "pull-request-target",
 	"exposure.ci-fork-code": "fork-code",
+	"exposure.ci-any-branch": "any-branch",
 }
 
 # The pipeline's token logs in somewhere (admitted, or not decidable offline).

@@ -183,6 +183,7 @@ rule_tests! {
     exposure_ci_workflow_env_token => "exposure.ci-workflow-env-token",
     exposure_ci_pull_request_target => "exposure.ci-pull-request-target",
     exposure_ci_fork_code => "exposure.ci-fork-code",
+    exposure_ci_any_branch => "exposure.ci-any-branch",
     workload_owner_unbound => "workload-constraints.owner-unbound",
     workload_no_workload_binding => "workload-constraints.no-workload-binding",
     workload_no_audience => "workload-constraints.no-audience",

@@ -23,6 +23,26 @@ pub struct Args {
     /// A Jenkinsfile (repeatable).
     #[arg(long, value_name = "FILE")]
     jenkins: Vec<PathBuf>,
+    /// A repository checkout with .circleci/config.yml, or the file itself (repeatable).
+    #[arg(long, value_name = "DIR")]
+    circleci: Vec<PathBuf>,
+    /// A repository checkout with .buildkite/pipeline.yml, or the file itself (repeatable).
+    #[arg(long, value_name = "DIR")]
+    buildkite: Vec<PathBuf>,
+    /// CircleCI: the organisation id (the tokens' issuer is https://oidc.circleci.com/org/ID
+    /// and their default audience is the id). Without it both are dynamic.
+    #[arg(long, value_name = "ORG_ID")]
+    circleci_org: Option<String>,
+    /// CircleCI: the project id of each --circleci, in the same order.
+    #[arg(long, value_name = "PROJECT_ID")]
+    circleci_project: Vec<String>,
+    /// CircleCI: a context's id, as NAME=ID (repeatable), for the `context-ids` claim.
+    #[arg(long = "circleci-context", value_name = "NAME=ID")]
+    circleci_context: Vec<String>,
+    /// Buildkite: the organisation and pipeline of each --buildkite, in the same order:
+    /// ORG/PIPELINE (slugs), or ORG@ORG_ID/PIPELINE@PIPELINE_ID to give the ids too.
+    #[arg(long, value_name = "ORG/PIPELINE")]
+    buildkite_pipeline: Vec<String>,
     /// Write the inventory here (YAML, or JSON for *.json) instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -70,8 +90,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
-    if args.github.is_empty() && args.gitlab.is_empty() && args.jenkins.is_empty() {
-        bail!("nothing to read: give --github DIR, --gitlab FILE or --jenkins FILE");
+    if args.github.is_empty()
+        && args.gitlab.is_empty()
+        && args.jenkins.is_empty()
+        && args.circleci.is_empty()
+        && args.buildkite.is_empty()
+    {
+        bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR or --buildkite DIR");
     }
     if let Some(out) = &args.out {
         crate::output::check(out)?;
@@ -93,6 +118,25 @@ pub fn run(args: Args) -> Result<Outcome> {
             args.gitlab.len()
         );
     }
+    for (flag, given, sources) in [
+        (
+            "--circleci-project",
+            args.circleci_project.len(),
+            args.circleci.len(),
+        ),
+        (
+            "--buildkite-pipeline",
+            args.buildkite_pipeline.len(),
+            args.buildkite.len(),
+        ),
+    ] {
+        if given > sources {
+            bail!(
+                "{flag} is given {given} time(s) for {sources} {}",
+                flag.rsplit_once('-').map(|x| x.0).unwrap_or(flag)
+            );
+        }
+    }
     let mut sources = Vec::new();
     for (i, dir) in args.github.iter().enumerate() {
         let repo = args.repo.get(i).map(|r| RepoName::parse(r)).transpose()?;
@@ -109,6 +153,33 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     for file in &args.jenkins {
         sources.push(Source::Jenkins { file: file.clone() });
+    }
+    for (i, dir) in args.circleci.iter().enumerate() {
+        let project = discover::circleci::Project {
+            id: args.circleci_project.get(i).cloned(),
+        };
+        sources.push(Source::Circleci {
+            dir: dir.clone(),
+            project,
+        });
+    }
+    for (i, dir) in args.buildkite.iter().enumerate() {
+        let pipeline = args
+            .buildkite_pipeline
+            .get(i)
+            .map(|p| RepoName::parse(p))
+            .transpose()?;
+        sources.push(Source::Buildkite {
+            dir: dir.clone(),
+            pipeline,
+        });
+    }
+    let mut circleci_contexts = BTreeMap::new();
+    for m in &args.circleci_context {
+        let Some((name, id)) = m.split_once('=') else {
+            bail!("--circleci-context {m:?}: expected NAME=ID");
+        };
+        circleci_contexts.insert(name.trim().to_string(), id.trim().to_string());
     }
     let mut jenkins_roles = BTreeMap::new();
     for m in &args.jenkins_role {
@@ -134,6 +205,8 @@ pub fn run(args: Args) -> Result<Outcome> {
         protected_refs: (!args.protected_ref.is_empty()).then(|| args.protected_ref.clone()),
         jenkins_roles,
         jenkins_mount: args.jenkins_mount.clone(),
+        circleci_org: args.circleci_org.clone(),
+        circleci_contexts,
     };
     let found = discover::discover(&sources, &opts)?;
     if !args.quiet {

@@ -53,8 +53,9 @@ pub enum Command {
     Diff(diff::Args),
     /// Write a deterministic synthetic estate (snapshot and pipeline inventory) of a given size.
     Synth(synth::Args),
-    /// Discover pipelines from CI configurations (GitHub Actions, GitLab CI, Jenkins) as an inventory.
-    Discover(discover::Args),
+    /// Discover pipelines from CI configurations (GitHub Actions, GitLab CI, Jenkins, CircleCI,
+    /// Buildkite) as an inventory. Boxed: its many options would make every command large.
+    Discover(Box<discover::Args>),
     /// Diagrams as DOT, SVG or PNG: a pipeline's blast radius, who can reach a secret, teams, overview.
     Dot(dot::Args),
     /// The review report: one self-contained HTML file with findings, blast radii and diagrams.
@@ -104,7 +105,7 @@ pub fn run() -> ! {
         Command::Findings(args) => findings::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Synth(args) => synth::run(args),
-        Command::Discover(args) => discover::run(args),
+        Command::Discover(args) => discover::run(*args),
         Command::Dot(args) => dot::run(args),
         Command::Report(args) => report::run(args),
         Command::Usage(args) => usage::run(args),

@@ -1,4 +1,4 @@
-//! Pipeline discovery: read CI configurations — GitHub Actions workflows, GitLab CI,
+//! Pipeline discovery: read CI configurations — GitHub Actions workflows, GitLab CI, CircleCI, Buildkite,
 //! Jenkinsfiles — and write the pipeline inventory (`docs/pipelines.md`) they imply: how each
 //! job logs in to Vault, the claims its OIDC token carries per trigger, the API paths it reads
 //! (`needs`), and what the configuration exposes (`ci.exposures`, judged by the
@@ -7,9 +7,12 @@
 //! Values built from expressions (`${{ … }}`, `$VAR`) are never guessed: the field is left out
 //! and the expression is recorded in the pipeline's `dynamic` list.
 
+pub mod buildkite;
+pub mod circleci;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
+pub mod jobscan;
 pub mod shell;
 pub mod yaml;
 
@@ -92,6 +95,10 @@ pub struct Options {
     pub jenkins_roles: BTreeMap<String, String>,
     /// Jenkins: the AppRole auth mount (default `approle`).
     pub jenkins_mount: Option<String>,
+    /// CircleCI: the organisation id (the tokens' `iss` path, `aud` and `org-id` claim).
+    pub circleci_org: Option<String>,
+    /// CircleCI: context name → context id (the `context-ids` claim).
+    pub circleci_contexts: BTreeMap<String, String>,
 }
 
 /// One source to read.
@@ -109,6 +116,18 @@ pub enum Source {
     },
     /// A `Jenkinsfile`.
     Jenkins { file: PathBuf },
+    /// A repository checkout with `.circleci/config.yml` (or the file itself).
+    Circleci {
+        dir: PathBuf,
+        project: circleci::Project,
+    },
+    /// A repository checkout with `.buildkite/pipeline.yml` (or the file itself), and the
+    /// Buildkite organisation and pipeline it builds (`ORG/PIPELINE`, with the ids as
+    /// `ORG@ORG_ID/PIPELINE@PIPELINE_ID`).
+    Buildkite {
+        dir: PathBuf,
+        pipeline: Option<RepoName>,
+    },
 }
 
 /// What discovery found.
@@ -138,6 +157,10 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
                 gitlab::discover(file, project.as_deref(), opts, &mut out)?
             }
             Source::Jenkins { file } => jenkins::discover(file, opts, &mut out)?,
+            Source::Circleci { dir, project } => circleci::discover(dir, project, opts, &mut out)?,
+            Source::Buildkite { dir, pipeline } => {
+                buildkite::discover(dir, pipeline.as_ref(), opts, &mut out)?
+            }
         }
     }
     // Unique names: a second pipeline of the same name gets `#2`, `#3` …

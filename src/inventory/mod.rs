@@ -77,7 +77,7 @@ pub struct DynamicValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CiEvidence {
-    /// `github`, `gitlab` or `jenkins`.
+    /// `github`, `gitlab`, `jenkins`, `circleci` or `buildkite`.
     pub provider: String,
     /// The configuration file, as given to `discover`.
     pub file: String,
@@ -99,7 +99,7 @@ pub struct CiEvidence {
 #[serde(deny_unknown_fields)]
 pub struct CiExposure {
     /// `export-token`, `secret-echoed`, `secret-in-artifact`, `debug-logging`, `step-debug`,
-    /// `workflow-env-token`, `pull-request-target`, `fork-code`.
+    /// `workflow-env-token`, `pull-request-target`, `fork-code`, `any-branch`.
     pub kind: String,
     /// The file the exposure is in, when it is not `ci.file` (a GitLab `include:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
