@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::caps::Caps;
-use super::duration::{parse_absolute_time, parse_duration_second, Nanos};
 use super::template;
 use super::Flavor;
+use crate::duration::{DurationError, GoDuration, SecondsValue};
 use crate::hcl1::{self, DNode, DecodeError, GoMap, Node, ObjectItem, StructDecoder, Value};
 
 /// Why a policy was refused, with the policy's name and, where known, the rule and its line.
@@ -147,8 +147,8 @@ pub struct PathRule {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Permissions {
     pub caps: Caps,
-    pub min_wrapping_ttl: Nanos,
-    pub max_wrapping_ttl: Nanos,
+    pub min_wrapping_ttl: GoDuration,
+    pub max_wrapping_ttl: GoDuration,
     /// `None` when the rule has no `allowed_parameters` at all; keys are lowercased.
     pub allowed_parameters: Option<BTreeMap<String, Vec<Value>>>,
     pub denied_parameters: Option<BTreeMap<String, Vec<Value>>>,
@@ -162,7 +162,7 @@ pub struct Permissions {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlGroup {
-    pub ttl: Nanos,
+    pub ttl: GoDuration,
     pub factors: Vec<String>,
 }
 
@@ -374,11 +374,13 @@ fn parse_path(
 
     let mut expiration = None;
     if !raw.expiration.is_empty() {
-        let t = parse_absolute_time(&raw.expiration).map_err(|e| {
+        let t = parse_absolute_time(&raw.expiration).ok_or_else(|| {
             let full = normalize(key, &src.namespace_path)
                 .map(|n| n.path)
                 .unwrap_or_else(|_| key.to_string());
-            format!("path \"{full}\": invalid expiration time: {e}")
+            format!(
+                "path \"{full}\": invalid expiration time: could not parse string as date and time"
+            )
         })?;
         if opts.now_unix_nanos > t {
             return Ok(None);
@@ -424,16 +426,16 @@ fn parse_path(
     perms.allowed_parameters = raw.allowed_parameters.map(lowercase_keys);
     perms.denied_parameters = raw.denied_parameters.map(lowercase_keys);
     if raw.min_wrapping_ttl != Value::Nil {
-        perms.min_wrapping_ttl = parse_duration_second(&raw.min_wrapping_ttl)
+        perms.min_wrapping_ttl = duration_second(&raw.min_wrapping_ttl)
             .map_err(|e| format!("error parsing min_wrapping_ttl: {e}"))?;
     }
     if raw.max_wrapping_ttl != Value::Nil {
-        perms.max_wrapping_ttl = parse_duration_second(&raw.max_wrapping_ttl)
+        perms.max_wrapping_ttl = duration_second(&raw.max_wrapping_ttl)
             .map_err(|e| format!("error parsing max_wrapping_ttl: {e}"))?;
     }
     perms.mfa_methods = raw.mfa_methods.unwrap_or_default();
-    if perms.min_wrapping_ttl != 0
-        && perms.max_wrapping_ttl != 0
+    if perms.min_wrapping_ttl != GoDuration::ZERO
+        && perms.max_wrapping_ttl != GoDuration::ZERO
         && perms.max_wrapping_ttl < perms.min_wrapping_ttl
     {
         return Err("max_wrapping_ttl cannot be less than min_wrapping_ttl".to_string());
@@ -460,6 +462,29 @@ fn parse_path(
         expiration,
         perms,
     }))
+}
+
+/// `parseutil.ParseDurationSecond` on a decoded value.
+fn duration_second(value: &Value) -> Result<GoDuration, DurationError> {
+    GoDuration::from_seconds_value(match value {
+        Value::Nil => SecondsValue::Absent,
+        Value::String(text) => SecondsValue::Text(text),
+        Value::Int(seconds) => SecondsValue::Integer(*seconds),
+        Value::Float(seconds) => SecondsValue::Float(*seconds),
+        _ => SecondsValue::Other,
+    })
+}
+
+/// go-secure-stdlib `parseutil.ParseAbsoluteTime` on a string: RFC 3339 (with or without
+/// fractional seconds) or unix seconds. Returns unix nanoseconds; `None` when neither parses
+/// (the server's "could not parse string as date and time").
+fn parse_absolute_time(text: &str) -> Option<i128> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(instant) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(instant.unix_timestamp_nanos());
+    }
+    let seconds = text.parse::<i64>().ok()?;
+    Some(i128::from(seconds) * 1_000_000_000)
 }
 
 fn valid_capability(cap: Caps, flavor: Flavor) -> bool {
@@ -567,7 +592,7 @@ fn parse_control_group(block: &Node) -> Result<Option<ControlGroup>, String> {
                 approvals,
             ));
         }
-        let ttl = parse_duration_second(&ttl_raw)
+        let ttl = duration_second(&ttl_raw)
             .map_err(|e| wrap(format!("path control_group: invalid ttl: {e}")))?;
         if factors.is_empty() {
             return Err(wrap("requires at least one factor but had none".into()));

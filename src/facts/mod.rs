@@ -2042,7 +2042,7 @@ fn policy_facts(
                             line: r.line,
                             capabilities: caps.names(),
                             roles: sorted(roles),
-                            min_wrapping_ttl: r.perms.min_wrapping_ttl / 1_000_000_000,
+                            min_wrapping_ttl: r.perms.min_wrapping_ttl.whole_seconds(),
                         });
                     }
                 }

@@ -42,7 +42,6 @@ pub use auth::{
     TokenRole, UserpassUser, SENSITIVE_CONFIG_FIELDS,
 };
 pub use coverage::{same_mount, Affects, CoverageGap};
-pub use de::parse_duration;
 pub use identity::{Entity, EntityAlias, Group, GroupAlias, GroupType, REDACTED_ROLE_ID};
 pub use index::{EntityGroups, SnapshotIndex};
 pub use load::{SnapshotError, SUPPORTED_SCHEMA_VERSION};
