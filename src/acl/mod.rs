@@ -221,7 +221,7 @@ impl Acl {
                         acl.notes.push(AclNote::TemplateForbidden {
                             policy: p.name.clone(),
                             rule: rule.key.clone(),
-                            reason,
+                            reason: reason.to_string(),
                         });
                         continue;
                     }

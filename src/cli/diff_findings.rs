@@ -113,6 +113,7 @@ impl Judge {
             || self.findings(&base_input),
             || {
                 RuleSet::input_sharing(&mut hf, &copied, &base_input)
+                    .map_err(anyhow::Error::from)
                     .and_then(|i| self.findings(&i))
             },
         );
@@ -149,7 +150,7 @@ impl Judge {
         if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
             eprintln!("rules: input built in {:.3}s", t.elapsed().as_secs_f64());
         }
-        r
+        Ok(r?)
     }
 
     /// The findings of one facts document.

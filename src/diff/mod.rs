@@ -2,6 +2,7 @@
 //! snapshot with changes applied), per pipeline, with the chain behind every gain, as a CI gate.
 
 pub mod change;
+pub mod error;
 pub mod terraform;
 
 use crate::text::{md_cell, md_code};

@@ -7,6 +7,7 @@
 //! Values built from expressions (`${{ … }}`, `$VAR`) are never guessed: the field is left out
 //! and the expression is recorded in the pipeline's `dynamic` list.
 
+pub mod error;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
@@ -16,8 +17,11 @@ pub mod yaml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
 use serde_json::{Map, Value};
+
+pub use error::DiscoverError;
+
+pub(crate) type Result<T, E = DiscoverError> = std::result::Result<T, E>;
 
 use crate::inventory::{
     AuthMethod, CiEvidence, CiExposure, DynamicValue, Inventory, Pipeline, PipelineAuth,
@@ -36,8 +40,11 @@ impl RepoName {
     /// `owner/repo`, or `owner@123/repo@456` for the immutable-id `sub` form.
     pub fn parse(s: &str) -> Result<RepoName> {
         let s = s.trim().trim_end_matches(".git");
+        let syntax = || DiscoverError::RepositorySyntax {
+            text: s.to_string(),
+        };
         let Some((o, r)) = s.split_once('/') else {
-            bail!("repository \"{s}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)")
+            return Err(syntax());
         };
         let split = |x: &str| match x.split_once('@') {
             Some((n, id)) => (n.to_string(), Some(id.to_string())),
@@ -46,10 +53,12 @@ impl RepoName {
         let (owner, owner_id) = split(o);
         let (name, repo_id) = split(r);
         if owner.is_empty() || name.is_empty() || name.contains('/') {
-            bail!("repository \"{s}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)");
+            return Err(syntax());
         }
         if owner_id.is_some() != repo_id.is_some() {
-            bail!("repository \"{s}\": the immutable form needs both ids: OWNER@OWNER_ID/REPO@REPO_ID");
+            return Err(DiscoverError::RepositoryIds {
+                text: s.to_string(),
+            });
         }
         Ok(RepoName {
             owner,
