@@ -23,13 +23,13 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
-use blastmap::facts::{self, FactsOptions};
 use blastmap::graph::BlastGraph;
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
 use blastmap::passes::reach::{Analysis, ReachOptions};
 use blastmap::render::dot as views;
 use blastmap::render::estate::EstateReach;
+use blastmap::review::{Review, ReviewOptions};
 use blastmap::rules::engine::RunOptions;
 use blastmap::rules::RuleSet;
 use blastmap::synth::{self, Params};
@@ -93,7 +93,7 @@ fn bench(c: &mut Criterion) {
         drop(graph);
         let rules = RuleSet::builtin();
         let started = Instant::now();
-        let found = findings(&analysis, &rules);
+        let found = findings(&snapshot, &inventory, &rules);
         let findings_secs = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let est = EstateReach::build(&analysis);
@@ -103,7 +103,7 @@ fn bench(c: &mut Criterion) {
         drop(est);
         let head = one_role_changed(&written.snapshot);
         let started = Instant::now();
-        let delta = blastmap::diff::diff(&snapshot, &head, Some(&inventory));
+        let delta = what_if(&snapshot, &head, &inventory);
         let diff_secs = started.elapsed().as_secs_f64();
         eprintln!(
             "estate {name}: {found} findings in {findings_secs:.2}s; teams and overview \
@@ -141,7 +141,7 @@ fn bench(c: &mut Criterion) {
         if slow_stages {
             g.throughput(Throughput::Elements(params.pipelines as u64));
             g.bench_function("findings (facts + rules)", |b| {
-                b.iter(|| findings(&analysis, &rules))
+                b.iter(|| findings(&snapshot, &inventory, &rules))
             });
             g.bench_function("dot teams + overview", |b| {
                 b.iter(|| {
@@ -152,23 +152,29 @@ fn bench(c: &mut Criterion) {
                 })
             });
             g.bench_function("diff (one role changed)", |b| {
-                b.iter(|| blastmap::diff::diff(&snapshot, &head, Some(&inventory)))
+                b.iter(|| what_if(&snapshot, &head, &inventory))
             });
         }
         g.finish();
     }
 }
 
-/// The findings of an analysis: the facts document, then the built-in rules over it. Returns
-/// the number of findings.
-fn findings(analysis: &Analysis<'_>, rules: &RuleSet) -> usize {
-    let facts = facts::build_with(analysis, &FactsOptions::default());
-    let json = serde_json::to_string(&facts).expect("facts serialise");
-    rules
-        .run(&json, &RunOptions::default())
+/// The findings of an estate: its review (analysis, reach of every pipeline, facts), then the
+/// built-in rules over the facts. Returns the number of findings.
+fn findings(snapshot: &Snapshot, inventory: &Inventory, rules: &RuleSet) -> usize {
+    let review = Review::open(snapshot, Some(inventory), ReviewOptions::default());
+    review
+        .findings(rules, &RunOptions::default())
         .expect("rules run")
         .findings
         .len()
+}
+
+/// The reach delta of a what-if: the base's review, the head's derived from it.
+fn what_if(base: &Snapshot, head: &Snapshot, inventory: &Inventory) -> blastmap::diff::DiffReport {
+    let base = Review::open(base, Some(inventory), ReviewOptions::default());
+    let head = Review::derive(&base, head);
+    blastmap::diff::diff(&base, &head)
 }
 
 /// The snapshot at `path` with one role changed: the first role with token policies also gets

@@ -99,7 +99,7 @@ findings contains f if {
 
 findings contains f if {
 	some e in input.entities
-	count(e.login_dependent) > 1
+	count(e.login_dependent) > 0
 	f := {
 		"rule": "identity-isolation.login-dependent-entity",
 		"severity": "high",

@@ -1,10 +1,12 @@
 //! blastmap: if this CI/CD pipeline is compromised, which secrets in Vault or OpenBao can the
 //! attacker reach, and through what?
 //!
-//! Data flows one way: `export` → [`model`] (the snapshot) → `graph` → `passes` → `rules` →
-//! `render`. The [`acl`] engine answers "which capabilities does this set of policies grant on this
-//! path", exactly as the server would; [`hcl1`] parses the HCL1 dialect Vault policies are written in.
-//! See `docs/architecture.md`.
+//! Data flows one way: `export` → [`model`] (the snapshot) → `passes` → `facts` → `rules` →
+//! `render`. [`review::Review`] is the one entry to an analysis: every command that analyses an
+//! estate opens one (or derives a what-if's head from one) and asks it. The [`acl`] engine
+//! answers "which capabilities does this set of policies grant on this path", exactly as the
+//! server would; [`hcl1`] parses the HCL1 dialect Vault policies are written in. See
+//! `docs/architecture.md`.
 
 pub mod acl;
 pub mod cli;
@@ -22,7 +24,9 @@ pub mod output;
 pub mod ownership;
 pub mod passes;
 pub mod render;
+pub mod review;
 pub mod rules;
 pub mod synth;
 pub mod text;
+pub mod timings;
 pub mod usage;

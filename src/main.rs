@@ -1,5 +1,6 @@
-//! The `blastmap` binary: parse the command line and hand it to [`blastmap::cli::run`].
+//! The `blastmap` binary: parse the command line and hand it to [`blastmap::cli::run`], which
+//! ends the process.
 
-fn main() -> std::process::ExitCode {
+fn main() {
     blastmap::cli::run()
 }

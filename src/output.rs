@@ -368,19 +368,16 @@ pub fn install_signal_cleanup() {
         };
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                remove_live_temporaries();
+                // The registry stays locked until the process ends (the guard lives to the
+                // end of this block, which does not return): no writer may create or rename a
+                // temporary file after the cleanup.
+                let registry = live();
+                for p in registry.iter() {
+                    let _ = std::fs::remove_file(p);
+                }
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
                 std::process::exit(128 + signal);
             }
         });
     });
-}
-
-fn remove_live_temporaries() {
-    let registry = live();
-    for p in registry.iter() {
-        let _ = std::fs::remove_file(p);
-    }
-    // Keep the lock: no writer may create or rename a temporary file before the process ends.
-    std::mem::forget(registry);
 }

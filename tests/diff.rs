@@ -221,7 +221,7 @@ fn change_file_and_markdown() {
     let md = String::from_utf8(out.stdout).unwrap();
     assert!(md.starts_with("## blastmap what-if"));
     assert!(md.contains("`auth/gha/role/release`"), "{md}");
-    assert!(md.contains("⚠ owned by platform"), "{md}");
+    assert!(md.contains("⚠ owned by `platform`"), "{md}");
     assert!(md.contains("<summary>Changes applied</summary>"));
 }
 

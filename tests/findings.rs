@@ -676,23 +676,19 @@ fn library_api_evaluates_an_estate() {
     let inv =
         blastmap::inventory::Inventory::load(Path::new(&path("fixtures/demo/pipelines.yaml")))
             .unwrap();
-    let report = blastmap::rules::evaluate(
-        &snap,
-        &inv,
-        &blastmap::facts::FactsOptions::default(),
-        &blastmap::rules::engine::RunOptions::default(),
-    )
-    .unwrap();
+    let evaluate = || {
+        blastmap::review::Review::open(&snap, Some(&inv), Default::default())
+            .findings(
+                &blastmap::rules::RuleSet::builtin(),
+                &blastmap::rules::engine::RunOptions::default(),
+            )
+            .unwrap()
+    };
+    let report = evaluate();
     assert_eq!(report.rules.len(), TESTED.len());
     assert!(report.count_at_least(blastmap::rules::Severity::Critical) > 0);
     // Fingerprints are stable across runs and distinct per finding.
-    let again = blastmap::rules::evaluate(
-        &snap,
-        &inv,
-        &blastmap::facts::FactsOptions::default(),
-        &blastmap::rules::engine::RunOptions::default(),
-    )
-    .unwrap();
+    let again = evaluate();
     let a: Vec<&str> = report
         .findings
         .iter()

@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use blastmap::inventory::Inventory;
@@ -292,28 +292,6 @@ fn capabilities_self(
     }
 }
 
-fn export(server: &BaoServer, out: &Path) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            cmd.env_remove(&k);
-        }
-    }
-    let o = cmd
-        .env("HOME", server.dir())
-        .env("BAO_TOKEN", server.root_token())
-        .args(["export", "--quiet", "--address", server.addr(), "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// The fresh real login of a pipeline on its configured role, after the export.
 fn real_login(server: &BaoServer, signer: &Signer, inv: &Inventory, name: &str) -> Option<String> {
     let p = inv.pipeline(name).unwrap();
@@ -356,7 +334,7 @@ fn estate() -> Estate {
         json!({"repository": "acme/app", "aud": AUD, "environment": "staging", "groups": ["dev"]});
     assert!(jwt_login(&server, &signer, "deploy", &earlier).is_some());
     let snap_path = server.dir().join("snapshot.json");
-    export(&server, &snap_path);
+    server.export_to(&snap_path);
     let inv_path = server.dir().join("pipelines.yaml");
     std::fs::write(&inv_path, INVENTORY).unwrap();
     Estate {
@@ -539,4 +517,70 @@ fn verdicts_say_why() {
         "{:?}",
         unnamed.admission.unknowns
     );
+}
+
+/// The `login_dependent` facts of the entity the two pipelines share: pipeline → gained paths.
+fn login_dependent_facts(server: &BaoServer) -> BTreeMap<String, BTreeSet<String>> {
+    let out = Command::new(env!("CARGO_BIN_EXE_blastmap"))
+        .args(["facts", "--compact", "--snapshot"])
+        .arg(server.dir().join("snapshot.json"))
+        .arg("--pipelines")
+        .arg(server.dir().join("pipelines.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let facts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entity = facts["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["pipelines"] == json!(["app-build", "app-deploy"]))
+        .unwrap_or_else(|| panic!("no entity shared by app-build and app-deploy: {facts}"));
+    let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for login in entity["login_dependent"].as_array().into_iter().flatten() {
+        let paths = login["paths"].as_array().unwrap().iter();
+        listed
+            .entry(login["pipeline"].as_str().unwrap().to_string())
+            .or_default()
+            .extend(paths.map(|p| p.as_str().unwrap().to_string()));
+    }
+    listed
+}
+
+/// A token of one pipeline of a shared entity, asked again after the other pipeline's login,
+/// gains exactly what `login_dependent` lists for it: the server answers from the last login.
+#[test]
+fn a_shared_entity_answers_from_the_last_login() {
+    let e = estate();
+    let listed = login_dependent_facts(&e.server);
+    let paths: Vec<String> = KV2.iter().map(|p| format!("secret/data/{p}")).collect();
+    let granted = |caps: Vec<Vec<String>>| -> BTreeSet<String> {
+        paths
+            .iter()
+            .zip(caps)
+            .filter(|(_, c)| c.as_slice() != ["deny"])
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let mut real: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (own, other) in [("app-build", "app-deploy"), ("app-deploy", "app-build")] {
+        let token = real_login(&e.server, &e.signer, &e.inventory, own).unwrap();
+        let before = granted(capabilities_self(&e.server, &token, &paths).unwrap());
+        real_login(&e.server, &e.signer, &e.inventory, other).unwrap();
+        let after = granted(capabilities_self(&e.server, &token, &paths).unwrap());
+        let gained: BTreeSet<String> = after.difference(&before).cloned().collect();
+        if !gained.is_empty() {
+            real.insert(own.to_string(), gained);
+        }
+    }
+    assert!(
+        real.get("app-build")
+            .is_some_and(|g| g.contains("secret/data/env/prod/db")),
+        "the build's token gains the deploy's environment once the deploy logged in: {real:?}"
+    );
+    assert_eq!(listed, real, "login_dependent facts against the server");
 }

@@ -157,8 +157,8 @@ fn the_diff_gate_and_its_markdown_agree_with_findings_on_a_nested_owner() {
     }
     let markdown_args = args("markdown");
     let (markdown, _) = run(&markdown_args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(markdown.contains("| ⚠ owned by x |"), "{markdown}");
-    assert!(!markdown.contains("owned by x, y"), "{markdown}");
+    assert!(markdown.contains("| ⚠ owned by `x` |"), "{markdown}");
+    assert!(!markdown.contains("owned by `x, y`"), "{markdown}");
 }
 
 #[test]

@@ -9,8 +9,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Command;
 
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
@@ -258,28 +256,6 @@ fn seed(server: &BaoServer, signer: &Signer) {
     );
 }
 
-fn export(server: &BaoServer, out: &Path) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            cmd.env_remove(&k);
-        }
-    }
-    let o = cmd
-        .env("HOME", server.dir())
-        .env("BAO_TOKEN", server.root_token())
-        .args(["export", "--quiet", "--address", server.addr(), "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// Log in for real: the client token, or None when the server refuses.
 fn login(server: &BaoServer, mount: &str, body: &Value) -> Option<String> {
     let c = server.client().without_token();
@@ -301,7 +277,7 @@ fn reach_equals_real_logins() {
     let signer = Signer::generate(server.dir());
     seed(&server, &signer);
     let snap_path = server.dir().join("snapshot.json");
-    export(&server, &snap_path);
+    server.export_to(&snap_path);
     let inv_path = server.dir().join("pipelines.yaml");
     std::fs::write(&inv_path, INVENTORY).unwrap();
 
@@ -416,43 +392,7 @@ fn reach_equals_real_logins() {
     );
 
     // The CLI's union per pipeline equals the union of the real tokens' capabilities.
-    let out = Command::new(env!("CARGO_BIN_EXE_blastmap"))
-        .args(["reach", "--format", "json", "--snapshot"])
-        .arg(&snap_path)
-        .arg("--pipelines")
-        .arg(&inv_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for p in v["pipelines"].as_array().unwrap() {
-        let name = p["name"].as_str().unwrap();
-        let ours: BTreeMap<String, BTreeSet<String>> = p["secrets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["path"].as_str().unwrap().to_string(),
-                    s["capabilities"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|c| c.as_str().unwrap().to_string())
-                        .collect(),
-                )
-            })
-            .collect();
-        let real = union_real.remove(name).unwrap_or_default();
-        assert_eq!(
-            ours, real,
-            "reach of pipeline {name} differs from its real logins"
-        );
-    }
+    common::assert_cli_reach_equals(&snap_path, &inv_path, union_real);
     println!(
         "{admission_checks} real logins compared, {capability_checks} (token, path) capabilities equal"
     );

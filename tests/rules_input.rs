@@ -4,16 +4,17 @@
 
 use std::path::Path;
 
-use blastmap::facts::{self, FactsOptions};
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
+use blastmap::review::{Review, ReviewOptions};
 use blastmap::rules::engine::RuleSet;
 use blastmap::synth::{self, Params};
 
 fn same_input(snapshot: &Snapshot, inventory: &Inventory, what: &str) {
-    let f = facts::build(snapshot, inventory, &FactsOptions::default());
-    let direct = RuleSet::input_of(&f).unwrap();
-    let via_json = RuleSet::input(&serde_json::to_string(&f).unwrap()).unwrap();
+    let review = Review::open(snapshot, Some(inventory), ReviewOptions::default());
+    let f = review.facts();
+    let direct = RuleSet::input_of(f).unwrap();
+    let via_json = RuleSet::input(&serde_json::to_string(f).unwrap()).unwrap();
     assert!(
         direct == via_json,
         "{what}: the direct input differs from the JSON one"

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use blastmap::text::{self, visible};
 use proptest::prelude::*;
-use pulldown_cmark::{Event, Options, Parser, Tag};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
 
 const SNAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/snapshot.json");
@@ -139,6 +139,14 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// No C0 control character but the line ends (what JSON itself escapes).
+fn assert_no_raw_c0(what: &str, text: &str) {
+    for (i, c) in text.char_indices() {
+        let bad = c < '\u{20}' && c != '\n';
+        assert!(!bad, "{what}: raw {c:?} at byte {i}");
+    }
+}
+
 /// Terminal text is inert: no control character but the line ends, no bidi control, no line
 /// forged by a name, and no panic message.
 fn assert_inert_terminal(what: &str, text: &str) {
@@ -180,9 +188,14 @@ struct MarkdownParts {
 fn parse_markdown(md: &str) -> MarkdownParts {
     let mut parts = MarkdownParts::default();
     let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    // Text inside a fenced code block (the evidence JSON) is code: nothing in it is live.
+    let mut in_code_block = false;
     for ev in Parser::new_ext(md, opts) {
         match ev {
+            Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => in_code_block = false,
             Event::Code(c) => parts.codes.push(c.into_string()),
+            Event::Text(t) if in_code_block => parts.codes.push(t.into_string()),
             Event::Text(t) => parts.texts.push(t.into_string()),
             Event::Html(h) | Event::InlineHtml(h) => parts.html.push(h.trim().to_string()),
             Event::Start(Tag::Link { .. } | Tag::Image { .. }) => parts.links += 1,
@@ -276,8 +289,10 @@ fn reach_json_stays_escaped_json() {
         "json",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_inert_terminal("reach json", &r.stdout);
-    // serde escapes controls; the name itself is kept exactly.
+    // JSON escapes every C0 control (ESC, CR, newline, BEL); C1 and bidi characters are valid
+    // JSON text and stay as they are (docs/security.md): JSON is read by tools, not terminals.
+    assert_no_raw_c0("reach json", &r.stdout);
+    // The name itself is kept exactly.
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let names: Vec<&str> = v["pipelines"]
         .as_array()

@@ -215,28 +215,6 @@ fn blastmap(args: &[&str], extra: &[&Path]) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
 }
 
-fn export(server: &BaoServer, out: &Path) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("VAULT_") || k.starts_with("BAO_") {
-            cmd.env_remove(&k);
-        }
-    }
-    let o = cmd
-        .env("HOME", server.dir())
-        .env("BAO_TOKEN", server.root_token())
-        .args(["export", "--quiet", "--address", server.addr(), "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 fn strings(v: &Value) -> BTreeSet<String> {
     v.as_array()
         .unwrap_or(&Vec::new())
@@ -368,7 +346,7 @@ fn usage_reports_unused_grants_and_policies_that_hold() {
     .collect();
 
     let snap_path = server.dir().join("snapshot.json");
-    export(&server, &snap_path);
+    server.export_to(&snap_path);
     let inv_path = server.dir().join("pipelines.yaml");
     std::fs::write(&inv_path, INVENTORY).unwrap();
     let policy_dir = server.dir().join("policies");

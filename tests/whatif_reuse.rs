@@ -1,15 +1,14 @@
 //! A what-if's head takes over from its base whatever the change leaves equal: the secret index,
 //! parsed policies, logins on unchanged mounts, tokens of unchanged identities, escalation
-//! tokens, wildcard coverage and whole pipelines' facts (`Analysis::new_reusing`,
-//! `prepare_reach_reusing`, `facts::build_reusing`). Whatever was taken over, the head's reach
-//! and facts must be exactly what a fresh analysis of the head gives. This compares both, byte
-//! for byte, for the kinds of change a pull request makes (and for none), on a synthetic estate
-//! with escalation paths, identity groups, templated policies and several auth methods.
+//! tokens, wildcard coverage, whole pipelines' facts and their rule input (`Review::derive`).
+//! Whatever was taken over, the head's reach, facts and rule input must be exactly what a fresh
+//! review of the head gives (`Review::open`). This compares both, byte for byte, for the kinds of
+//! change a pull request makes (and for none), on a synthetic estate with escalation paths,
+//! identity groups, templated policies and several auth methods.
 
-use blastmap::facts::{self, FactsOptions};
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
-use blastmap::passes::reach::{Analysis, ReachOptions};
+use blastmap::review::{Review, ReviewOptions};
 use blastmap::rules::engine::RuleSet;
 use blastmap::synth::{self, Params};
 use serde_json::{json, Value};
@@ -141,6 +140,25 @@ fn changes() -> Vec<Change> {
                 e["metadata"]["team"] = json!("elsewhere");
             }
         }),
+        ("an entity is disabled (its logins are refused)", |v| {
+            let ns = first_ns_with(v, "entities");
+            let entity = ns["entities"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|e| e["aliases"].as_array().is_some_and(|a| !a.is_empty()))
+                .unwrap();
+            entity["disabled"] = json!(true);
+        }),
+        ("alias metadata changes", |v| {
+            let ns = first_ns_with(v, "entities");
+            for e in ns["entities"].as_array_mut().unwrap() {
+                for alias in e["aliases"].as_array_mut().into_iter().flatten() {
+                    alias["metadata"]["role_name"] = json!("elsewhere");
+                    alias["metadata"]["repository"] = json!("acme/elsewhere");
+                }
+            }
+        }),
         ("a mount's TTLs are tuned", |v| {
             let m = root_mount(v, "auth_mounts", "jwt");
             m["tune"]["max_lease_ttl"] = json!(86400 * 30);
@@ -158,50 +176,42 @@ fn changes() -> Vec<Change> {
 #[test]
 fn head_reusing_base_equals_fresh_analysis() {
     let (base_json, inventory) = estate();
-    let base = snapshot(&base_json);
-    let opts = ReachOptions::default();
-    let fopts = FactsOptions::default();
+    let base_snapshot = snapshot(&base_json);
     for (name, change) in changes() {
         let mut head_json = base_json.clone();
         change(&mut head_json);
-        let head = snapshot(&head_json);
+        let head_snapshot = snapshot(&head_json);
 
-        let ba = Analysis::new(&base, &inventory);
-        let bp = ba.prepare_reach(&opts);
-        let ha = Analysis::new_reusing(&head, &inventory, &ba);
-        let hp = ha.prepare_reach_reusing(&opts, &bp);
-        let fresh = Analysis::new(&head, &inventory);
-        let fp = fresh.prepare_reach(&opts);
+        let base = Review::open(&base_snapshot, Some(&inventory), ReviewOptions::default());
+        let head = Review::derive(&base, &head_snapshot);
+        let fresh = Review::open(&head_snapshot, Some(&inventory), ReviewOptions::default());
 
-        let same_secrets = std::sync::Arc::ptr_eq(&ba.secrets, &ha.secrets);
+        let same_secrets =
+            std::sync::Arc::ptr_eq(&base.analysis().secrets, &head.analysis().secrets);
         assert_eq!(
             same_secrets,
             name != "a secret is added",
             "{name}: the secret index is shared exactly when the secrets are the same"
         );
-        let reach_reused = serde_json::to_string(&hp.assemble(0..hp.len())).unwrap();
-        let reach_fresh = serde_json::to_string(&fp.assemble(0..fp.len())).unwrap();
+        let reach = |r: &Review<'_>| {
+            let prepared = r.prepared();
+            serde_json::to_string(&prepared.assemble(0..prepared.len())).unwrap()
+        };
         assert!(
-            reach_reused == reach_fresh,
+            reach(&head) == reach(&fresh),
             "{name}: the head's reach differs from a fresh analysis"
         );
 
-        let (logins, tokens) = bp.parts();
-        let fb = facts::build_base(&ba, &fopts, logins, tokens);
-        let (mut reused, copied) = facts::build_reusing(&ha, &fopts, Some(hp.into_parts()), &fb);
-        let taken = copied.iter().filter(|c| **c).count();
+        let taken = head.facts_taken_over();
         // The rules' input of the head, sharing the base's values of copied pipelines, is the
         // input of the head's facts.
-        let base_input = RuleSet::input_of(&fb.facts).unwrap();
-        let shared = RuleSet::input_sharing(&mut reused, &copied, &base_input).unwrap();
         assert!(
-            shared == RuleSet::input_of(&reused).unwrap(),
+            *head.rule_input().unwrap() == RuleSet::input_of(head.facts()).unwrap(),
             "{name}: the head's shared rule input differs from its own"
         );
-        let full = facts::build_from(&fresh, &fopts, Some(fp.into_parts()));
         let (a, b) = (
-            serde_json::to_value(&reused).unwrap(),
-            serde_json::to_value(&full).unwrap(),
+            serde_json::to_value(head.facts()).unwrap(),
+            serde_json::to_value(fresh.facts()).unwrap(),
         );
         if a != b {
             let diff: Vec<String> = ["pipelines", "roles", "policies", "entities", "auth_mounts"]

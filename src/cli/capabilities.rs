@@ -3,11 +3,11 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use super::Outcome;
 use crate::acl::{self, Acl, AclContext, AclNote, Flavor, ParseOptions, Policy, PolicySource};
 use crate::model::Snapshot;
 use crate::text::{column_width, pad, visible};
@@ -68,7 +68,7 @@ struct Answer<'a> {
     granted_by: Vec<Grant<'a>>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<Outcome> {
     let ns = crate::model::namespace_path(&args.namespace).into_owned();
     let paths = read_paths(&args)?;
 
@@ -112,7 +112,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// Path and capabilities in columns padded by hand (a path may be longer than `{:width$}`

@@ -2,14 +2,15 @@
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use crate::text::terminal::writeln_visible;
 use anyhow::{bail, Result};
 
-use crate::diff::{self, change, DiffReport};
+use super::Outcome;
+use crate::diff::{self, DiffReport, Gate, HeadSource, Judge, JudgeConfig, Sides};
 use crate::inventory::Inventory;
-use crate::model::Snapshot;
+use crate::review::{Review, ReviewOptions};
+use crate::text::terminal::writeln_visible;
+use crate::timings::Clock;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["base", "snapshot"])))]
@@ -56,59 +57,40 @@ enum Format {
     Markdown,
 }
 
-const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
-
-pub fn run(args: Args) -> Result<ExitCode> {
-    for f in &args.fail_on {
-        if !matches!(f.as_str(), "new-access" | "new-cross-team")
-            && !SEVERITIES.contains(&f.as_str())
-        {
-            bail!(
-                "--fail-on {f:?}: expected new-access, new-cross-team or a severity ({})",
-                SEVERITIES.join(", ")
-            );
-        }
-    }
-    let t0 = std::time::Instant::now();
-    let lap = |w: &str| {
-        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
-            eprintln!("diff: {w} at {:.3}s", t0.elapsed().as_secs_f64());
-        }
-    };
+pub fn run(args: Args) -> Result<Outcome> {
+    let gates: Vec<Gate> = args
+        .fail_on
+        .iter()
+        .map(|f| Gate::parse(f))
+        .collect::<Result<_, _>>()?;
+    let clock = Clock::start("diff");
     let inventory = match &args.pipelines {
         Some(p) => Some(Inventory::load(p)?),
         None => None,
     };
-    let (base, head, changes, unknowns) = match (&args.base, &args.head, &args.snapshot) {
-        (Some(b), Some(h), _) => {
-            let (base, head) = rayon::join(|| Snapshot::load(b), || Snapshot::load(h));
-            (base?, head?, Vec::new(), Vec::new())
-        }
+    let (base_path, head) = match (&args.base, &args.head, &args.snapshot) {
+        (Some(b), Some(h), _) => (b, HeadSource::Snapshot(h)),
         (_, _, Some(s)) => {
-            let base = Snapshot::load(s)?;
-            let mut all = Vec::new();
-            let mut unknowns = Vec::new();
-            for c in &args.apply {
-                let (cs, u) = change::load_changes(c, &args.namespace)?;
-                all.extend(cs);
-                unknowns.extend(u);
-            }
-            let head = change::apply(&base, &all)?;
-            let described = all.iter().map(change::Change::describe).collect();
-            (base, head, described, unknowns)
+            let changes = HeadSource::Changes {
+                files: &args.apply,
+                namespace: &args.namespace,
+            };
+            (s, changes)
         }
         _ => bail!("give --base and --head, or --snapshot with --apply"),
     };
-    lap("loaded");
-    let config = super::diff_findings::FindingsConfig {
+    let sides = Sides::load(base_path, head)?;
+    clock.lap("loaded");
+    let judge = Judge::new(&JudgeConfig {
         queries: args.queries.clone(),
         suppress: args.suppress.clone(),
-    };
-    let judge = super::diff_findings::Judge::new(&config)?;
-    let mut report = judge.diff(&base, &head, inventory.as_ref())?;
-    lap("diffed and judged");
-    report.changes = changes;
-    report.unknowns.extend(unknowns);
+    })?;
+    let base = Review::open(&sides.base, inventory.as_ref(), ReviewOptions::default());
+    let head = Review::derive(&base, &sides.head);
+    let mut report = judge.what_if(&base, &head)?;
+    clock.lap("diffed and judged");
+    report.changes.clone_from(&sides.changes);
+    report.unknowns.extend(sides.unknowns.iter().cloned());
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -122,44 +104,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     out.flush()?;
     drop(out);
-    lap("written");
-    let code = if gate_fails(&report, &args.fail_on) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    };
-    // The process ends after this command: leave two large estates to the operating system
-    // instead of freeing them one allocation at a time.
-    std::mem::forget((report, base, head, inventory));
-    Ok(code)
-}
-
-fn gate_fails(r: &DiffReport, fail_on: &[String]) -> bool {
-    let rank = |v: &serde_json::Value| {
-        v.as_str()
-            .and_then(|s| SEVERITIES.iter().position(|x| *x == s))
-    };
-    fail_on.iter().any(|f| match f.as_str() {
-        "new-access" => r.new_access(),
-        "new-cross-team" => r.new_cross_team(),
-        sev => {
-            let min = SEVERITIES.iter().position(|s| *s == sev).unwrap_or(0);
-            let at_least = |f: &serde_json::Value| rank(&f["severity"]).is_some_and(|i| i >= min);
-            // New findings at or above the severity, and known findings that rose into it;
-            // suppressed findings never fail the gate.
-            let new = r
-                .findings
-                .new
-                .iter()
-                .any(|f| f.get("suppressed").is_none() && at_least(f));
-            let raised = r.findings.changed.iter().any(|f| {
-                f.get("suppressed").is_none()
-                    && at_least(f)
-                    && rank(&f["before"]["severity"]).is_none_or(|i| i < min)
-            });
-            new || raised
-        }
-    })
+    clock.lap("written");
+    super::finish(Outcome::gate(report.fails(&gates)))
 }
 
 fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
@@ -228,28 +174,23 @@ fn table(out: &mut impl Write, r: &DiffReport) -> Result<()> {
         writeln_visible!(
             out,
             "new finding [{}] {}: {}",
-            f["severity"].as_str().unwrap_or(""),
-            f["rule"].as_str().unwrap_or(""),
-            f["message"].as_str().unwrap_or("")
+            f.severity,
+            f.rule,
+            f.message
         )?;
     }
-    for f in &r.findings.changed {
+    for c in &r.findings.changed {
         writeln_visible!(
             out,
             "changed finding [{}, was {}] {}: {}",
-            f["severity"].as_str().unwrap_or(""),
-            f["before"]["severity"].as_str().unwrap_or(""),
-            f["rule"].as_str().unwrap_or(""),
-            f["message"].as_str().unwrap_or("")
+            c.finding.severity,
+            c.before.severity,
+            c.finding.rule,
+            c.finding.message
         )?;
     }
     for f in &r.findings.resolved {
-        writeln_visible!(
-            out,
-            "resolved finding {}: {}",
-            f["rule"].as_str().unwrap_or(""),
-            f["message"].as_str().unwrap_or("")
-        )?;
+        writeln_visible!(out, "resolved finding {}: {}", f.rule, f.message)?;
     }
     for u in &r.unknowns {
         writeln_visible!(out, "unknown: {u}")?;

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
+use super::Outcome;
 use crate::discover::{self, Options, RepoName, Source};
 use crate::inventory::Inventory;
 
@@ -69,7 +69,7 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<Outcome> {
     if args.github.is_empty() && args.gitlab.is_empty() && args.jenkins.is_empty() {
         bail!("nothing to read: give --github DIR, --gitlab FILE or --jenkins FILE");
     }
@@ -170,7 +170,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             sources.len()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// `--merge F --out F` would replace a hand-written inventory with one that has lost its

@@ -2,19 +2,16 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
+use super::Outcome;
+use crate::facts::FactsOptions;
 use crate::inventory::Inventory;
-use crate::model::Snapshot;
-use crate::ownership::Owners;
-use crate::passes::reach::{Analysis, ReachOptions};
-use crate::render::diagram::Diagram;
-use crate::render::dot::{self as views, DEFAULT_MAX_NODES, MIN_NODES};
-use crate::render::estate::{escalation_chains, EstateReach};
+use crate::render::dot::{DEFAULT_MAX_NODES, MIN_NODES};
 use crate::render::svg::{self, Format};
+use crate::review::{DiagramView, Estate, ReviewOptions};
+use crate::timings::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum View {
@@ -63,9 +60,6 @@ pub struct Args {
     /// `--view pipeline`: follow escalation chains this many steps (0 disables them).
     #[arg(long, value_name = "N", default_value_t = 3)]
     escalation_depth: usize,
-    /// Print the time each stage took to standard error.
-    #[arg(long)]
-    timings: bool,
 }
 
 /// What to write.
@@ -124,108 +118,42 @@ fn check_selectors(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// The namespace and namespace-relative path of `--path`.
-pub(crate) fn resolve_path(
-    analysis: &Analysis<'_>,
-    path: &str,
-    namespace: Option<&str>,
-) -> (String, String) {
-    let path = path.trim_start_matches('/');
-    if let Some(ns) = namespace {
-        return (
-            crate::model::namespace_path(ns).into_owned(),
-            path.to_string(),
-        );
-    }
-    if let Some(sid) = analysis.secrets.find(path) {
-        let s = analysis.secrets.get(sid);
-        return (s.namespace.clone(), s.path.clone());
-    }
-    let mut best = String::new();
-    for ns in &analysis.snapshot.namespaces {
-        let p = crate::model::namespace_path(&ns.path);
-        if !p.is_empty()
-            && path.starts_with(p.as_ref())
-            && p.len() > best.len()
-            && path.len() > p.len()
-        {
-            best = p.into_owned();
+/// Every name `--pipeline` or `--team` gives is in the inventory.
+fn check_names(args: &Args, inv: &Inventory) -> Result<()> {
+    if let Some(name) = &args.pipeline {
+        if inv.pipeline(name).is_none() {
+            bail!(
+                "pipeline {name:?} is not in {} (known: {})",
+                args.pipelines.display(),
+                known(inv.pipelines.iter().map(|p| p.name.as_str()))
+            );
         }
     }
-    let rel = path[best.len()..].to_string();
-    (best, rel)
+    if let Some(t) = &args.team {
+        let exists = inv.teams.iter().any(|x| &x.name == t)
+            || inv.pipelines.iter().any(|p| p.team.as_ref() == Some(t));
+        if !exists {
+            bail!(
+                "team {t:?} is not in {} (known: {})",
+                args.pipelines.display(),
+                known(inv.teams.iter().map(|t| t.name.as_str()))
+            );
+        }
+    }
+    Ok(())
 }
 
-/// Build the diagram a `dot` invocation asks for.
-fn build(args: &Args, snap: &Snapshot, inv: &Inventory, t: &mut Timings) -> Result<Diagram> {
-    // Leaked: the process ends after this command, and freeing a million indexed secrets one
-    // allocation at a time would only delay the exit.
-    let analysis: &Analysis<'_> = Box::leak(Box::new(Analysis::new(snap, inv)));
-    t.lap("analysis (index, parse policies)");
-    Ok(match args.view {
-        View::Pipeline => {
-            let name = args.pipeline.as_deref().unwrap_or_default();
-            let Some(p) = inv.pipeline(name) else {
-                bail!(
-                    "pipeline {name:?} is not in {} (known: {})",
-                    args.pipelines.display(),
-                    known(inv.pipelines.iter().map(|p| p.name.as_str()))
-                );
-            };
-            let reach = analysis
-                .reach(&ReachOptions {
-                    pipelines: vec![name.to_string()],
-                    all_roles: false,
-                })
-                .into_iter()
-                .next()
-                .context("reach returned no pipeline")?;
-            let chains = escalation_chains(analysis, &[p], args.escalation_depth)
-                .into_iter()
-                .next()
-                .unwrap_or_default();
-            let owners = Owners::build(&analysis.secrets, inv);
-            views::pipeline_view(&owners, &reach, &chains, args.max_nodes)
-        }
-        View::Secret => {
-            let (ns, rel) = resolve_path(
-                analysis,
-                args.path.as_deref().unwrap_or_default(),
-                args.namespace.as_deref(),
-            );
-            if rel.is_empty() {
-                bail!("--path is empty");
-            }
-            let owners = Owners::build(&analysis.secrets, inv);
-            let who = analysis.who_can(&ns, &rel, None);
-            views::secret_view(analysis, &owners, &who, args.max_nodes)
-        }
-        View::Teams => {
-            if let Some(t) = &args.team {
-                let exists = inv.teams.iter().any(|x| &x.name == t)
-                    || inv.pipelines.iter().any(|p| p.team.as_ref() == Some(t));
-                if !exists {
-                    bail!(
-                        "team {t:?} is not in {} (known: {})",
-                        args.pipelines.display(),
-                        known(inv.teams.iter().map(|t| t.name.as_str()))
-                    );
-                }
-            }
-            let est = EstateReach::build(analysis);
-            t.lap("reach (logins, tokens, grants)");
-            let d = views::teams_view(&est, args.team.as_deref(), args.max_nodes);
-            std::mem::forget(est);
-            d
-        }
-        View::Overview => {
-            let est = EstateReach::build(analysis);
-            t.lap("reach (logins, tokens, grants)");
-            let d = views::overview_view(&est, args.max_nodes);
-            std::mem::forget(est);
-            d
-        }
-    })
+/// The view `args` asks for.
+fn view(args: &Args) -> DiagramView<'_> {
+    match args.view {
+        View::Pipeline => DiagramView::Pipeline(args.pipeline.as_deref().unwrap_or_default()),
+        View::Secret => DiagramView::Secret {
+            path: args.path.as_deref().unwrap_or_default(),
+            namespace: args.namespace.as_deref(),
+        },
+        View::Teams => DiagramView::Teams(args.team.as_deref()),
+        View::Overview => DiagramView::Overview,
+    }
 }
 
 fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
@@ -237,43 +165,11 @@ fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-/// Stage timings for `--timings`.
-struct Timings {
-    on: bool,
-    last: Instant,
-    laps: Vec<(&'static str, f64)>,
-}
-
-impl Timings {
-    fn lap(&mut self, what: &'static str) {
-        let now = Instant::now();
-        self.laps
-            .push((what, now.duration_since(self.last).as_secs_f64()));
-        self.last = now;
-    }
-
-    fn print(&self) {
-        if self.on {
-            let parts: Vec<String> = self
-                .laps
-                .iter()
-                .map(|(w, s)| format!("{w} {s:.3}s"))
-                .collect();
-            eprintln!("timings: {}", parts.join(", "));
-        }
-    }
-}
-
-pub fn run(args: Args) -> Result<ExitCode> {
-    let t0 = Instant::now();
+pub fn run(args: Args) -> Result<Outcome> {
+    let clock = Clock::start("dot");
     if let Some(p) = &args.out {
         crate::output::check(p)?;
     }
-    let mut t = Timings {
-        on: args.timings,
-        last: t0,
-        laps: Vec::new(),
-    };
     check_selectors(&args)?;
     let output = output_of(args.out.as_deref())?;
     if let Output::Image(_) = output {
@@ -281,13 +177,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
             return Err(svg::RenderError::NotInstalled(svg::dot_binary()).into());
         }
     }
-    let snap = Snapshot::load(&args.snapshot)?;
-    let inv = Inventory::load(&args.pipelines)?;
-    t.lap("load");
-    let diagram = build(&args, &snap, &inv, &mut t)?;
-    t.lap("view");
+    let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
+    clock.lap("load");
+    if let Some(inv) = &estate.inventory {
+        check_names(&args, inv)?;
+    }
+    let review = estate.review(ReviewOptions {
+        facts: FactsOptions {
+            escalation_depth: args.escalation_depth,
+            ..FactsOptions::default()
+        },
+    });
+    let diagram = review.diagram(view(&args), args.max_nodes)?;
     let text = diagram.to_dot();
-    t.lap("DOT");
+    clock.lap("DOT");
     let summary = format!(
         "{} nodes (--max-nodes {}), {} edges{}",
         diagram.node_count(),
@@ -311,21 +214,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         (Output::Image(f), Some(p)) => {
             let bytes = svg::render(&text, f, &[])?;
-            t.lap("Graphviz");
+            clock.lap("Graphviz");
             crate::render::write_atomic(p, &bytes)?;
         }
     }
-    t.print();
     if let Some(p) = &args.out {
         let wrote = format!(
             "wrote {} in {:.2}s: {summary}",
             p.display(),
-            t0.elapsed().as_secs_f64()
+            clock.seconds()
         );
         eprintln!("{}", crate::text::visible(&wrote));
     } else {
         let summary = crate::text::visible(&summary);
-        eprintln!("{summary} ({:.2}s)", t0.elapsed().as_secs_f64());
+        eprintln!("{summary} ({:.2}s)", clock.seconds());
     }
-    Ok(ExitCode::SUCCESS)
+    super::finish(Outcome::Success)
 }

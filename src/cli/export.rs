@@ -6,11 +6,11 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use super::Outcome;
 use crate::export::{
     connect, coverage, policy, ExportOptions, KvLimits, LoginArgs, Progress, TlsOptions,
     DEFAULT_CONCURRENCY, DEFAULT_KV_MAX_DEPTH, DEFAULT_KV_MAX_KEYS, DEFAULT_MAX_REQUESTS,
@@ -144,10 +144,10 @@ enum FlavorArg {
     Vault,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<Outcome> {
     if args.print_policy {
         print!("{}", policy::exporter_policy(args.policy_depth));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Success);
     }
     // Before any request: a target that cannot be written is refused now, not after the walk.
     crate::output::check(&args.out)?;
@@ -276,5 +276,5 @@ pub fn run(args: Args) -> Result<ExitCode> {
             truncated.join(", ")
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

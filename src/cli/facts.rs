@@ -2,15 +2,14 @@
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::facts::{self, Facts, FactsOptions};
-use crate::inventory::Inventory;
-use crate::model::Snapshot;
+use super::Outcome;
+use crate::facts::FactsOptions;
+use crate::review::{Estate, ReviewOptions};
 
-/// Inputs and thresholds shared by `facts` and `findings`.
+/// Inputs and thresholds of `facts`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Input {
     /// A snapshot written by `blastmap export`.
@@ -33,26 +32,6 @@ pub struct Input {
     pub escalation_depth: usize,
 }
 
-impl Input {
-    /// Load the snapshot and inventory and build the facts document.
-    pub fn facts(&self) -> Result<Facts> {
-        let snap = Snapshot::load(&self.snapshot)?;
-        let inv = match &self.pipelines {
-            Some(p) => Inventory::load(p)?,
-            None => Inventory::default(),
-        };
-        if !(self.ttl_slack.is_finite() && self.ttl_slack > 0.0) {
-            anyhow::bail!("--ttl-slack must be a positive number");
-        }
-        let opts = FactsOptions {
-            ttl_slack: self.ttl_slack,
-            escalation_depth: self.escalation_depth,
-            ..FactsOptions::default()
-        };
-        Ok(facts::build(&snap, &inv, &opts))
-    }
-}
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -62,17 +41,36 @@ pub struct Args {
     compact: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    let facts = args.input.facts()?;
+pub fn run(args: Args) -> Result<Outcome> {
+    let input = &args.input;
+    let estate = Estate::load(&input.snapshot, input.pipelines.as_deref())?;
+    let options = review_options(input.ttl_slack, input.escalation_depth)?;
+    let review = estate.review(options);
+    let facts = review.facts();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.compact {
-        serde_json::to_writer(&mut out, &facts)
+        serde_json::to_writer(&mut out, facts)
     } else {
-        serde_json::to_writer_pretty(&mut out, &facts)
+        serde_json::to_writer_pretty(&mut out, facts)
     }
     .context("writing the facts")?;
     out.write_all(b"\n")?;
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    drop(out);
+    super::finish(Outcome::Success)
+}
+
+/// The review options of `--ttl-slack` and `--escalation-depth` (`facts` and `findings`).
+pub(super) fn review_options(ttl_slack: f64, escalation_depth: usize) -> Result<ReviewOptions> {
+    if !(ttl_slack.is_finite() && ttl_slack > 0.0) {
+        anyhow::bail!("--ttl-slack must be a positive number");
+    }
+    Ok(ReviewOptions {
+        facts: FactsOptions {
+            ttl_slack,
+            escalation_depth,
+            ..FactsOptions::default()
+        },
+    })
 }

@@ -3,19 +3,16 @@
 //! finding at or above `--fail-on` is not suppressed (`docs/findings.md`).
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
 
-use crate::text::{column_width, pad, visible};
 use anyhow::{bail, Result};
 
-use crate::facts::{self, FactsOptions};
-use crate::inventory::Inventory;
-use crate::model::Snapshot;
-use crate::passes::reach::Analysis;
+use super::Outcome;
+use crate::review::Estate;
 use crate::rules::engine::RunOptions;
-use crate::rules::{self, render, sarif, RuleSet, Severity, Suppressions};
+use crate::rules::{self, render, sarif, Report, RuleSet, Severity, Suppressions};
+use crate::text::{column_width, pad, visible};
+use crate::timings::Clock;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -74,13 +71,10 @@ pub struct Args {
     /// List the rules (id, practice, default severity, title) and exit.
     #[arg(long)]
     list_rules: bool,
-    /// Print the time each stage took to standard error.
-    #[arg(long)]
-    timings: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
-    let t0 = Instant::now();
+pub fn run(args: Args) -> Result<Outcome> {
+    let clock = Clock::start("findings");
     if let Some(p) = &args.output {
         crate::output::check(p)?;
     }
@@ -98,43 +92,45 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let Some(snapshot_path) = args.snapshot.as_ref() else {
         bail!("--snapshot is required");
     };
-    if !(args.ttl_slack.is_finite() && args.ttl_slack > 0.0) {
-        bail!("--ttl-slack must be a positive number");
-    }
+    let options = super::facts::review_options(args.ttl_slack, args.escalation_depth)?;
     let severity = rules::parse_severity_overrides(&args.severity).map_err(anyhow::Error::msg)?;
     let suppressions = match &args.suppress {
         Some(p) => Some(Suppressions::load(p)?),
         None => None,
     };
-    let snap = Snapshot::load(snapshot_path)?;
-    let inv = match &args.pipelines {
-        Some(p) => Inventory::load(p)?,
-        None => Inventory::default(),
-    };
-    let t_load = t0.elapsed();
-    let t1 = Instant::now();
-    let opts = FactsOptions {
-        ttl_slack: args.ttl_slack,
-        escalation_depth: args.escalation_depth,
-        ..FactsOptions::default()
-    };
-    let analysis = Analysis::new(&snap, &inv);
-    let t_analysis = t1.elapsed();
-    let facts = facts::build_with(&analysis, &opts);
-    let t_facts = t1.elapsed() - t_analysis;
-    let t2 = Instant::now();
-    let input = RuleSet::input_of(&facts)?;
     let run_opts = RunOptions {
         severity,
         suppressions,
         only: args.rule.clone(),
     };
-    let mut report = rules.run_input(&input, &run_opts)?;
-    let t_rules = t2.elapsed();
+    let estate = Estate::load(snapshot_path, args.pipelines.as_deref())?;
+    let loaded = clock.seconds();
+    let review = estate.review(options);
+    let analysed = clock.seconds();
+    let facts = review.facts();
+    let built = clock.seconds();
+    let mut report = review.findings(&rules, &run_opts)?;
+    let judged = clock.seconds();
     let gate = args.fail_on.map(|s| report.count_at_least(s)).unwrap_or(0);
     report.retain_min_severity(args.min_severity);
+    write(&args, snapshot_path, &report)?;
+    if crate::timings::enabled() {
+        log::info!(
+            "timings: load {loaded:.3}s, analysis {:.3}s, facts (reach, escalation, aggregates) {:.3}s, rules {:.3}s ({} KiB of facts), total {:.3}s",
+            analysed - loaded,
+            built - analysed,
+            judged - built,
+            // The facts' size as JSON, measured only when asked (the rules read them directly).
+            serde_json::to_vec(facts).map(|v| v.len()).unwrap_or(0) / 1024,
+            clock.seconds()
+        );
+    }
+    super::finish(Outcome::gate(gate > 0))
+}
 
-    // A file output is assembled in memory and handed to the one output writer whole.
+/// Print the findings in the format asked, to standard output or `--output`. A file output is
+/// assembled in memory and handed to the one output writer whole.
+fn write(args: &Args, snapshot_path: &Path, report: &Report) -> Result<()> {
     let mut file_bytes = Vec::new();
     let mut sink: Box<dyn Write> = match &args.output {
         Some(_) => Box::new(&mut file_bytes),
@@ -142,9 +138,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut out = BufWriter::new(&mut sink);
     match args.format {
-        Format::Table => render::table(&mut out, &report)?,
-        Format::Json => render::json(&mut out, &report)?,
-        Format::Markdown => render::markdown(&mut out, &report)?,
+        Format::Table => render::table(&mut out, report)?,
+        Format::Json => render::json(&mut out, report)?,
+        Format::Markdown => render::markdown(&mut out, report)?,
         Format::Sarif => {
             let snap_text = std::fs::read_to_string(snapshot_path).unwrap_or_default();
             let pipes_text = args
@@ -157,7 +153,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 snapshot: (&snap_name, &snap_text),
                 pipelines: pipes_name.as_deref().zip(pipes_text.as_deref()),
             };
-            serde_json::to_writer_pretty(&mut out, &sarif::log(&report, &artifacts))?;
+            serde_json::to_writer_pretty(&mut out, &sarif::log(report, &artifacts))?;
             out.write_all(b"\n")?;
         }
     }
@@ -167,29 +163,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(p) = &args.output {
         crate::output::write_bytes(p, crate::output::FileMode::Shared, &file_bytes)?;
     }
-    if args.timings {
-        eprintln!(
-            "timings: load {:.3}s, analysis {:.3}s, facts (reach, escalation, aggregates) {:.3}s, rules {:.3}s ({} KiB of facts), total {:.3}s",
-            t_load.as_secs_f64(),
-            t_analysis.as_secs_f64(),
-            t_facts.as_secs_f64(),
-            t_rules.as_secs_f64(),
-            // The facts' size as JSON, measured only when asked (the rules read them directly).
-            serde_json::to_vec(&facts).map(|v| v.len()).unwrap_or(0) / 1024,
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    // The process ends after this command: leave the large structures (a million secrets, the
-    // facts) to the operating system instead of freeing them one allocation at a time.
-    std::mem::forget((report, input, facts, analysis));
-    std::mem::forget((inv, snap));
-    if gate > 0 {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn list(rules: &RuleSet, args: &Args) -> Result<ExitCode> {
+fn list(rules: &RuleSet, args: &Args) -> Result<Outcome> {
     let cat = rules.catalogue()?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -209,5 +186,5 @@ fn list(rules: &RuleSet, args: &Args) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

@@ -1,18 +1,18 @@
 //! `blastmap reach` and `blastmap who-can`: the blast radius of pipelines, and its reverse.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use rayon::prelude::*;
 
+use super::Outcome;
 use crate::acl::Caps;
 use crate::inventory::Inventory;
 use crate::login::Verdict;
-use crate::model::Snapshot;
-use crate::passes::reach::{Analysis, PipelineReach, PreparedReach, ReachOptions};
+use crate::passes::reach::{PipelineReach, PreparedReach, ReachOptions};
+use crate::review::{Estate, ReviewOptions};
 use crate::text::{column_width, pad, visible};
-use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -57,14 +57,38 @@ pub struct WhoCanArgs {
     format: Format,
 }
 
-pub(crate) fn load(snapshot: &Path, pipelines: &Path) -> Result<(Snapshot, Inventory)> {
-    let snap = Snapshot::load(snapshot)?;
-    let inv = Inventory::load(pipelines)?;
-    Ok((snap, inv))
+pub fn run_reach(args: ReachArgs) -> Result<Outcome> {
+    let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
+    if let Some(inv) = &estate.inventory {
+        check_pipelines(&args, inv)?;
+    }
+    let review = estate.review(ReviewOptions::default());
+    let opts = ReachOptions {
+        pipelines: args.pipeline.clone(),
+        all_roles: args.all_roles,
+    };
+    let prepared = review.prepare_reach(&opts);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Json => {
+            // Streamed a chunk of pipelines at a time, each pipeline assembled and serialised in
+            // parallel: on a large estate the whole result is gigabytes of JSON.
+            write_reach_json(&mut out, &prepared)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Table => {
+            let result = prepared.assemble(0..prepared.len());
+            print_reach(&mut out, &result)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    super::finish(Outcome::Success)
 }
 
-pub fn run_reach(args: ReachArgs) -> Result<ExitCode> {
-    let (snap, inv) = load(&args.snapshot, &args.pipelines)?;
+/// Every `--pipeline` is in the inventory.
+fn check_pipelines(args: &ReachArgs, inv: &Inventory) -> Result<()> {
     for name in &args.pipeline {
         if inv.pipeline(name).is_none() {
             bail!(
@@ -78,35 +102,7 @@ pub fn run_reach(args: ReachArgs) -> Result<ExitCode> {
             );
         }
     }
-    let analysis = Analysis::new(&snap, &inv);
-    let opts = ReachOptions {
-        pipelines: args.pipeline.clone(),
-        all_roles: args.all_roles,
-    };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match args.format {
-        Format::Json => {
-            // Streamed a chunk of pipelines at a time, each pipeline assembled and serialised in
-            // parallel: on a large estate the whole result is gigabytes of JSON.
-            let prepared = analysis.prepare_reach(&opts);
-            write_reach_json(&mut out, &prepared)?;
-            out.write_all(b"\n")?;
-            std::mem::forget(prepared);
-        }
-        Format::Table => {
-            let result = analysis.reach(&opts);
-            print_reach(&mut out, &result)?;
-            std::mem::forget(result);
-        }
-    }
-    out.flush()?;
-    drop(out);
-    // The process ends after this command: leave the large structures (a million secrets) to
-    // the operating system instead of freeing them one allocation at a time.
-    std::mem::forget(analysis);
-    std::mem::forget((inv, snap));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Pipelines per chunk of the streamed JSON.
@@ -174,14 +170,20 @@ fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {
         )?;
         print_reach_roles(out, p)?;
         print_reach_secrets(out, p)?;
-        for u in &p.unknowns {
-            writeln!(
-                out,
-                "  unknown ({}): {}",
-                visible(&u.kind),
-                visible(&u.detail)
-            )?;
-        }
+        print_unknowns(out, &p.unknowns)?;
+    }
+    Ok(())
+}
+
+/// What could not be decided, one line each, names escaped.
+fn print_unknowns(out: &mut impl Write, unknowns: &[crate::passes::Unknown]) -> Result<()> {
+    for u in unknowns {
+        writeln!(
+            out,
+            "  unknown ({}): {}",
+            visible(u.kind),
+            visible(&u.detail)
+        )?;
     }
     Ok(())
 }
@@ -247,8 +249,8 @@ fn print_reach_secrets(out: &mut impl Write, p: &PipelineReach) -> Result<()> {
     Ok(())
 }
 
-pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
-    let (snap, inv) = load(&args.snapshot, &args.pipelines)?;
+pub fn run_who_can(args: WhoCanArgs) -> Result<Outcome> {
+    let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
     let cap = match &args.capability {
         None => None,
         Some(c) => Some(Caps::from_name(c).with_context(|| {
@@ -256,8 +258,8 @@ pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
         })?),
     };
     let ns = crate::model::namespace_path(&args.namespace).into_owned();
-    let analysis = Analysis::new(&snap, &inv);
-    let res = analysis.who_can(&ns, &args.path, cap);
+    let review = estate.review(ReviewOptions::default());
+    let res = review.who_can(&ns, &args.path, cap);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
@@ -288,16 +290,10 @@ pub fn run_who_can(args: WhoCanArgs) -> Result<ExitCode> {
                     visible(&via.join("; "))
                 )?;
             }
-            for u in &res.unknowns {
-                writeln!(
-                    out,
-                    "  unknown ({}): {}",
-                    visible(&u.kind),
-                    visible(&u.detail)
-                )?;
-            }
+            print_unknowns(&mut out, &res.unknowns)?;
         }
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    drop(out);
+    super::finish(Outcome::Success)
 }

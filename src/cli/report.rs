@@ -1,18 +1,15 @@
 //! `blastmap report`: the review report, one self-contained HTML file (`docs/report.md`).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::facts::{self, FactsOptions};
-use crate::inventory::Inventory;
-use crate::model::Snapshot;
-use crate::passes::reach::Analysis;
+use super::Outcome;
+use crate::facts::FactsOptions;
 use crate::render::dot::{DEFAULT_MAX_NODES, MIN_NODES};
-use crate::render::html::{self, ReportOptions};
-use crate::rules::engine::RunOptions;
+use crate::render::html::ReportOptions;
+use crate::review::{Estate, ReviewOptions};
 use crate::rules::RuleSet;
 
 #[derive(Debug, clap::Args)]
@@ -40,7 +37,7 @@ pub struct Args {
     escalation_depth: usize,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<Outcome> {
     let t0 = Instant::now();
     crate::output::check(&args.out)?;
     if args.max_nodes < MIN_NODES {
@@ -53,17 +50,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for dir in &args.queries {
         rules.add_dir(dir)?;
     }
-    let snap = Snapshot::load(&args.snapshot)?;
-    let inv = Inventory::load(&args.pipelines)?;
-    let analysis = Analysis::new(&snap, &inv);
-    let facts = facts::build_with(
-        &analysis,
-        &FactsOptions {
+    let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
+    let review = estate.review(ReviewOptions {
+        facts: FactsOptions {
             escalation_depth: args.escalation_depth,
             ..FactsOptions::default()
         },
-    );
-    let findings = rules.run_input(&RuleSet::input_of(&facts)?, &RunOptions::default())?;
+    });
     let opts = ReportOptions {
         max_nodes: args.max_nodes,
         max_diagrams: args.max_diagrams,
@@ -71,7 +64,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         snapshot_name: file_name(&args.snapshot),
         pipelines_name: file_name(&args.pipelines),
     };
-    let (page, stats) = html::build_with(&analysis, &findings, &opts);
+    let (page, stats) = review.report(&rules, &opts)?;
     crate::render::write_atomic(&args.out, page.as_bytes())?;
     eprintln!(
         "wrote {} in {:.2}s: {} pipelines, {} secrets, {} findings, {} diagrams{}",
@@ -88,7 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .to_string()
         }
     );
-    Ok(ExitCode::SUCCESS)
+    super::finish(Outcome::Success)
 }
 
 fn file_name(p: &std::path::Path) -> String {

@@ -2,11 +2,11 @@
 //! inventory) of a given size, for benchmarks, scale checks and demos.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use super::Outcome;
 use crate::synth::{self, Params};
 
 #[derive(Debug, clap::Args)]
@@ -34,7 +34,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<Outcome> {
     let params = Params {
         secrets: args.secrets,
         policies: args.policies,
@@ -53,5 +53,5 @@ pub fn run(args: Args) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         written.summary
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

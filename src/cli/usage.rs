@@ -3,12 +3,11 @@
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::inventory::Inventory;
-use crate::model::Snapshot;
+use super::Outcome;
+use crate::review::{Estate, ReviewOptions};
 use crate::text::terminal::writeln_visible;
 use crate::text::{column_width, pad};
 use crate::usage::report::{RoleUsage, Used};
@@ -43,7 +42,7 @@ pub struct Args {
     policy_dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(args: Args) -> Result<Outcome> {
     let since = match &args.since {
         None => None,
         Some(s) => Some(usage::parse::parse_time(s).with_context(|| {
@@ -53,19 +52,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(dir) = &args.policy_dir {
         prepare_policy_dir(dir)?;
     }
-    let snap = Snapshot::load(&args.snapshot)?;
-    let inv = match &args.pipelines {
-        Some(p) => Some(Inventory::load(p)?),
-        None => None,
-    };
+    let estate = Estate::load(&args.snapshot, args.pipelines.as_deref())?;
     let mut c = Collector::new(since);
     for f in &args.audit_log {
         c.read_file(f)?;
     }
-    let report = usage::build(
+    let review = estate.review(ReviewOptions::default());
+    let report = review.usage(
         &c,
-        &snap,
-        inv.as_ref(),
         &ReportOptions {
             since: args.since.clone(),
         },
@@ -83,7 +77,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Format::Table => print_table(&mut out, &report)?,
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    drop(out);
+    super::finish(Outcome::Success)
 }
 
 /// Before reading any log: the policy directory exists (created if missing) and accepts files.

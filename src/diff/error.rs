@@ -118,3 +118,27 @@ pub enum ResourceProblem {
     #[error("`change.after` missing")]
     NoAfter,
 }
+
+/// A `--fail-on` value that names no gate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--fail-on {text:?}: expected new-access, new-cross-team or a severity ({})",
+    crate::rules::Severity::ALL.map(|s| s.as_str()).join(", ")
+)]
+pub struct UnknownGate {
+    pub text: String,
+}
+
+/// Why a what-if could not be computed: a side could not be loaded, a change not applied, or
+/// the rules failed on a side.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Snapshot(#[from] crate::model::SnapshotError),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Rules(#[from] crate::rules::RulesError),
+    #[error(transparent)]
+    Review(#[from] crate::review::ReviewError),
+}

@@ -1,12 +1,17 @@
 //! What-if: the blast-radius delta between two estates (a base and a head snapshot, or one
-//! snapshot with changes applied), per pipeline, with the chain behind every gain, as a CI gate.
+//! snapshot with changes applied), per pipeline, with the chain behind every gain, and the
+//! findings delta ([`findings`]), as a CI gate.
+//!
+//! Both sides are reviews: the head is derived from the base (`Review::derive`), so it takes over
+//! whatever the change leaves equal.
 
 pub mod change;
 pub mod error;
+pub mod findings;
 pub mod terraform;
 
-use crate::text::{md_cell, md_code};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -15,10 +20,14 @@ use crate::acl::Caps;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
 use crate::ownership::OwnershipRules;
-use crate::passes::reach::{
-    Analysis, PipelineLogins, PipelineReach, PreparedReach, ReachOptions, SecretReach, TokenReach,
-    Via,
-};
+use crate::passes::reach::{PipelineReach, PreparedReach, ReachOptions, SecretReach, Via};
+use crate::review::Review;
+use crate::rules::Severity;
+use crate::text::{md_cell, md_code};
+use error::DiffError;
+
+type Result<T, E = DiffError> = std::result::Result<T, E>;
+pub use findings::{ChangedFinding, FindingsDelta, Judge, JudgeConfig};
 
 /// Access a pipeline gains on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -76,18 +85,6 @@ impl PipelineDelta {
     }
 }
 
-/// New, resolved and changed findings. A finding is identified by its rule and fingerprint (the
-/// rule and its subject): `new` are the head's findings the base lacks, `resolved` the reverse,
-/// `changed` the head's findings whose subject the base already had but whose severity or
-/// message differs (a policy that gains one more broad wildcard), each with a `before` object
-/// holding the base's `severity` and `message`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FindingsDelta {
-    pub new: Vec<serde_json::Value>,
-    pub resolved: Vec<serde_json::Value>,
-    pub changed: Vec<serde_json::Value>,
-}
-
 /// The whole what-if.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
@@ -112,19 +109,109 @@ impl DiffReport {
             .iter()
             .any(|p| p.gained.iter().any(|g| !g.cross_team.is_empty()))
     }
+
+    /// Whether any of `gates` fails on this what-if.
+    pub fn fails(&self, gates: &[Gate]) -> bool {
+        gates.iter().any(|gate| match *gate {
+            Gate::NewAccess => self.new_access(),
+            Gate::NewCrossTeam => self.new_cross_team(),
+            Gate::Severity(min) => self.findings.fails_at(min),
+        })
+    }
 }
 
-/// One side of a what-if, handed to the judge (e.g. the findings rules): its analysis, and the
-/// logins and compiled tokens of every pipeline of the inventory when the reach delta computed
-/// them (`None` for a role-level what-if).
-pub type Side<'a> = (Analysis<'a>, Option<Prepared<'a>>);
+/// A CI gate of a what-if (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Any pipeline gains a capability on any path.
+    NewAccess,
+    /// A pipeline gains access to a path another team owns.
+    NewCrossTeam,
+    /// A new unsuppressed finding at or above the severity, or a known one that rose to it.
+    Severity(Severity),
+}
+
+impl Gate {
+    /// `new-access`, `new-cross-team`, or a severity's name, exactly as written.
+    pub fn parse(text: &str) -> Result<Gate, error::UnknownGate> {
+        match text {
+            "new-access" => Ok(Gate::NewAccess),
+            "new-cross-team" => Ok(Gate::NewCrossTeam),
+            _ => Severity::ALL
+                .into_iter()
+                .find(|s| s.as_str() == text)
+                .map(Gate::Severity)
+                .ok_or_else(|| error::UnknownGate {
+                    text: text.to_string(),
+                }),
+        }
+    }
+}
+
+/// The two estates of a what-if, loaded.
+#[derive(Debug)]
+pub struct Sides {
+    pub base: Snapshot,
+    pub head: Snapshot,
+    /// What the changes applied were (with [`HeadSource::Changes`]).
+    pub changes: Vec<String>,
+    /// Changes that could not be modelled.
+    pub unknowns: Vec<String>,
+}
+
+/// Where a what-if's head comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum HeadSource<'a> {
+    /// A second snapshot.
+    Snapshot(&'a Path),
+    /// Changes applied to the base: policy files, change files, Terraform plans
+    /// ([`change::load_changes`]), policy files in `namespace`.
+    Changes {
+        files: &'a [PathBuf],
+        namespace: &'a str,
+    },
+}
+
+impl Sides {
+    /// Load the base snapshot and make the head.
+    pub fn load(base: &Path, head: HeadSource<'_>) -> Result<Sides> {
+        match head {
+            HeadSource::Snapshot(h) => {
+                let (base, head) = rayon::join(|| Snapshot::load(base), || Snapshot::load(h));
+                Ok(Sides {
+                    base: base?,
+                    head: head?,
+                    changes: Vec::new(),
+                    unknowns: Vec::new(),
+                })
+            }
+            HeadSource::Changes { files, namespace } => {
+                let base = Snapshot::load(base)?;
+                let mut all = Vec::new();
+                let mut unknowns = Vec::new();
+                for c in files {
+                    let (cs, u) = change::load_changes(c, namespace)?;
+                    all.extend(cs);
+                    unknowns.extend(u);
+                }
+                let head = change::apply(&base, &all)?;
+                Ok(Sides {
+                    base,
+                    head,
+                    changes: all.iter().map(change::Change::describe).collect(),
+                    unknowns,
+                })
+            }
+        }
+    }
+}
 
 /// The reach of one side: per pipeline, or per role without an inventory.
-fn whole_reach(analysis: &Analysis<'_>, with_inventory: bool) -> Vec<PipelineReach> {
-    if with_inventory {
-        analysis.reach(&ReachOptions::default())
+fn whole_reach(review: &Review<'_>) -> Vec<PipelineReach> {
+    if review.inventory().is_some() {
+        review.reach(&ReachOptions::default())
     } else {
-        analysis.role_reach()
+        review.role_reach()
     }
 }
 
@@ -154,77 +241,37 @@ fn roles_of(p: &PipelineReach) -> BTreeSet<RoleRef> {
 /// Pipelines assembled per chunk when both sides are streamed.
 const CHUNK: usize = 256;
 
-/// Compare the reach of every pipeline in `base` and `head`. Without an inventory every role is a
-/// virtual pipeline (role-level what-if).
-pub fn diff(base: &Snapshot, head: &Snapshot, inventory: Option<&Inventory>) -> DiffReport {
-    diff_and_judge(base, head, inventory, |_, _| ()).0
-}
-
-/// Logins and compiled tokens of every pipeline of the inventory, in inventory order.
-pub type Prepared<'a> = (Vec<PipelineLogins<'a>>, Vec<TokenReach>);
-
-/// [`diff`], and `judge` run once on both sides (base, then head), e.g. the findings rules. With
-/// an inventory the head's analysis takes over from the base's what the change leaves equal,
-/// and `judge` gets the analyses, logins and tokens the reach delta was computed on, so a
-/// what-if with findings builds each side once. Without an inventory (role-level what-if)
-/// `judge` gets analyses with an empty inventory and no logins.
-pub fn diff_and_judge<T>(
-    base: &Snapshot,
-    head: &Snapshot,
-    inventory: Option<&Inventory>,
-    judge: impl for<'x> FnOnce(Side<'x>, Side<'x>) -> T,
-) -> (DiffReport, T) {
-    let (pipelines, judged) = match inventory {
-        Some(inv) if unique_names(inv) => diff_streamed(base, head, inv, judge),
-        _ => {
-            let empty = Inventory::default();
-            let inv = inventory.unwrap_or(&empty);
-            let ba = Analysis::new(base, inv);
-            let ha = Analysis::new_reusing(head, inv, &ba);
-            let (b, h) = rayon::join(
-                || whole_reach(&ba, inventory.is_some()),
-                || whole_reach(&ha, inventory.is_some()),
-            );
-            let pipelines = diff_whole(&b, &h, inventory);
-            (pipelines, judge((ba, None), (ha, None)))
-        }
-    };
-    let report = DiffReport {
-        pipelines,
+/// The reach delta of a what-if, without findings: `head` is a review derived from `base`
+/// ([`Review::derive`]). Without an inventory every role is a virtual pipeline (role-level
+/// what-if).
+pub fn diff(base: &Review<'_>, head: &Review<'_>) -> DiffReport {
+    DiffReport {
+        pipelines: pipeline_deltas(base, head),
         findings: FindingsDelta::default(),
         changes: Vec::new(),
         unknowns: Vec::new(),
-    };
-    (report, judged)
+    }
+}
+
+/// The delta of every pipeline whose reach changes. With an inventory of uniquely named
+/// pipelines both sides are compared pipeline by pipeline as they are assembled
+/// ([`streamed_deltas`]); otherwise (role-level what-if, or duplicate pipeline names) both
+/// sides are assembled whole and matched by name.
+pub fn pipeline_deltas(base: &Review<'_>, head: &Review<'_>) -> Vec<PipelineDelta> {
+    match base.inventory() {
+        Some(inv) if unique_names(inv) => streamed_deltas(&base.prepared(), &head.prepared(), inv),
+        inventory => {
+            let (b, h) = rayon::join(|| whole_reach(base), || whole_reach(head));
+            diff_whole(&b, &h, inventory)
+        }
+    }
 }
 
 /// Whether every pipeline of the inventory has its own name (then both sides of a what-if are
 /// compared pipeline by pipeline as they are assembled, see [`streamed_deltas`]).
-pub fn unique_names(inv: &Inventory) -> bool {
+fn unique_names(inv: &Inventory) -> bool {
     let names: BTreeSet<&str> = inv.pipelines.iter().map(|p| p.name.as_str()).collect();
     names.len() == inv.pipelines.len()
-}
-
-/// With an inventory both sides select the same pipelines in the same order: compare them a
-/// chunk at a time (each side assembled in parallel), so neither side's whole reach is held.
-fn diff_streamed<T>(
-    base: &Snapshot,
-    head: &Snapshot,
-    inv: &Inventory,
-    judge: impl for<'x> FnOnce(Side<'x>, Side<'x>) -> T,
-) -> (Vec<PipelineDelta>, T) {
-    // The head takes over what is equal on both sides from the base (secret index, parsed
-    // policies, logins on unchanged mounts, tokens of unchanged identities): a what-if of a
-    // small change costs little more than one side.
-    let ba = Analysis::new(base, inv);
-    let ha = Analysis::new_reusing(head, inv, &ba);
-    let opts = ReachOptions::default();
-    let bp = ba.prepare_reach(&opts);
-    let hp = ha.prepare_reach_reusing(&opts, &bp);
-    let out = streamed_deltas(&bp, &hp, inv);
-    let (bparts, hparts) = (bp.into_parts(), hp.into_parts());
-    let judged = judge((ba, Some(bparts)), (ha, Some(hparts)));
-    (out, judged)
 }
 
 /// The delta of every pipeline whose reach changes, from the prepared reach of both sides (the
@@ -232,7 +279,7 @@ fn diff_streamed<T>(
 /// logins and per-secret capabilities are the same on both sides has no delta (chains only
 /// matter for what is gained): only the others are assembled, a chunk at a time (each side in
 /// parallel), so neither side's whole reach is held.
-pub fn streamed_deltas(
+fn streamed_deltas(
     bp: &PreparedReach<'_, '_>,
     hp: &PreparedReach<'_, '_>,
     inv: &Inventory,
@@ -508,28 +555,27 @@ fn md_gains(s: &mut String, r: &DiffReport) {
 }
 
 fn md_findings(s: &mut String, r: &DiffReport) {
-    let field = |f: &serde_json::Value, k: &str| md_code(f[k].as_str().unwrap_or(""));
     if !r.findings.new.is_empty() {
         s.push_str("\n### New findings\n\n");
         for f in &r.findings.new {
             s.push_str(&format!(
                 "- **{}** {}: {}\n",
-                field(f, "severity"),
-                field(f, "rule"),
-                field(f, "message")
+                md_code(f.severity.as_str()),
+                md_code(&f.rule),
+                md_code(&f.message)
             ));
         }
     }
     if !r.findings.changed.is_empty() {
         s.push_str("\n### Changed findings\n\n");
-        for f in &r.findings.changed {
+        for c in &r.findings.changed {
             s.push_str(&format!(
                 "- **{}** {}: {} (was **{}**: {})\n",
-                field(f, "severity"),
-                field(f, "rule"),
-                field(f, "message"),
-                field(&f["before"], "severity"),
-                field(&f["before"], "message")
+                md_code(c.finding.severity.as_str()),
+                md_code(&c.finding.rule),
+                md_code(&c.finding.message),
+                md_code(c.before.severity.as_str()),
+                md_code(&c.before.message)
             ));
         }
     }
@@ -538,8 +584,8 @@ fn md_findings(s: &mut String, r: &DiffReport) {
         for f in &r.findings.resolved {
             s.push_str(&format!(
                 "- {}: {}\n",
-                field(f, "rule"),
-                field(f, "message")
+                md_code(&f.rule),
+                md_code(&f.message)
             ));
         }
     }

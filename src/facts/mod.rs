@@ -22,15 +22,16 @@ use serde_json::{Map, Value};
 
 use crate::acl::policy::RuleKind;
 use crate::acl::{self, Caps};
-use crate::inventory::{Inventory, Pipeline};
-use crate::login::{calculate_ttl, resolve_token_type};
+use crate::inventory::Pipeline;
+use crate::login::{calculate_ttl, resolve_token_type, Verdict};
 use crate::model::{Affects, AuthMount, RoleRef, Snapshot, TokenFields};
 use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
+use crate::passes::{PolicyOrigin, PolicyRef, TokenIdentity};
 use escalation::{Escalations, Gained, Reached, Step};
 use paths::Pattern;
-pub use reuse::FactsBase;
-use reuse::{Coverage, Held, Kept};
+pub(crate) use reuse::FactsBase;
+use reuse::{Coverage, Kept};
 
 /// The version of the facts document; it changes only on incompatible changes.
 pub const FACTS_VERSION: u32 = 1;
@@ -395,7 +396,7 @@ pub struct LoginFacts {
     pub role: String,
     pub kind: &'static str,
     /// `admitted` or `unknown` (refused logins are not listed).
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// The role named in the inventory.
     pub configured: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -717,80 +718,33 @@ type Names3 = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
 /// A wildcard source, interned: `(policy namespace, policy, pattern, line)`.
 type SourceKey = (String, String, String, u32);
 
-/// Build the facts document of a snapshot and (possibly empty) pipeline inventory.
-pub fn build(snapshot: &Snapshot, inventory: &Inventory, opts: &FactsOptions) -> Facts {
-    let analysis = Analysis::new(snapshot, inventory);
-    build_with(&analysis, opts)
+/// A facts document with what it was built from, kept so that the build of a similar estate (a
+/// what-if's head) can take over whatever is equal (`facts/reuse.rs`).
+pub(crate) struct Built {
+    pub facts: Facts,
+    pub(crate) kept: Kept,
 }
 
-/// [`build`] on an existing analysis.
-pub fn build_with(analysis: &Analysis<'_>, opts: &FactsOptions) -> Facts {
-    build_from(analysis, opts, None)
-}
-
-/// [`build_with`], reusing logins and tokens already resolved for every pipeline of the
-/// inventory, in inventory order (what [`Analysis::prepare`] returns for all of them, e.g. from
-/// a what-if's reach pass).
-pub fn build_from<'a>(
-    analysis: &Analysis<'a>,
-    opts: &FactsOptions,
-    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
-) -> Facts {
-    build_inner(analysis, opts, owned(prepared), None).0
-}
-
-fn owned<'r, 'a>(
-    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
-) -> Option<(Held<'r, PipelineLogins<'a>>, Held<'r, TokenReach>)> {
-    prepared.map(|(l, t)| (Held::Owned(l), Held::Owned(t)))
-}
-
-/// [`build_from`] for the base of a what-if, keeping what the facts were built from so that
-/// [`build_reusing`] can take over the facts of every pipeline the change leaves alone.
-/// The logins and tokens are borrowed from the reach pass that computed them for every
-/// pipeline of the inventory (in inventory order), which the head's reach pass still reads.
-pub fn build_base<'r, 'a>(
-    analysis: &'r Analysis<'a>,
-    opts: &FactsOptions,
-    logins: &'r [PipelineLogins<'a>],
-    tokens: &'r [TokenReach],
-) -> FactsBase<'r, 'a> {
-    let prepared = Some((Held::Borrowed(logins), Held::Borrowed(tokens)));
-    let (facts, kept) = build_inner(analysis, opts, prepared, None);
-    FactsBase {
-        facts,
-        analysis,
-        kept,
+impl Built {
+    /// For each pipeline (in inventory order), whether its facts were copied from a base.
+    pub(crate) fn taken_over(&self) -> &[bool] {
+        &self.kept.taken_over
     }
 }
 
-/// [`build_from`] for the head of a what-if: the facts of a pipeline whose logins, tokens,
-/// escalations and estate-wide inputs equal the base's are copied from `base` (see
-/// `facts/reuse.rs`). The document is the one [`build_from`] gives; with it, for each pipeline,
-/// whether its facts were copied from the base's (the same index in both documents).
-pub fn build_reusing<'a>(
+/// Build the facts document of an analysis from the logins and tokens of every pipeline of its
+/// inventory (in inventory order), as the reach pass prepared them. With a `base` (the facts of
+/// a similar estate, a what-if's base) the facts of every pipeline whose inputs are equal on
+/// both sides are copied from it (`facts/reuse.rs`); the document is the same either way. This
+/// is the one way facts are built; `crate::review::Review` calls it.
+pub(crate) fn build<'a>(
     analysis: &Analysis<'a>,
     opts: &FactsOptions,
-    prepared: Option<(Vec<PipelineLogins<'a>>, Vec<TokenReach>)>,
-    base: &FactsBase<'_, '_>,
-) -> (Facts, Vec<bool>) {
-    let (facts, kept) = build_inner(analysis, opts, owned(prepared), Some(base));
-    (facts, kept.taken_over)
-}
-
-fn build_inner<'r, 'a>(
-    analysis: &Analysis<'a>,
-    opts: &FactsOptions,
-    prepared: Option<(Held<'r, PipelineLogins<'a>>, Held<'r, TokenReach>)>,
+    logins: &[PipelineLogins<'a>],
+    tokens: &[TokenReach],
     base: Option<&FactsBase<'_, '_>>,
-) -> (Facts, Kept<'r, 'a>) {
-    let clock = std::time::Instant::now();
-    let debug = std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some();
-    let lap = |what: &str| {
-        if debug {
-            eprintln!("facts: {what} at {:.3}s", clock.elapsed().as_secs_f64());
-        }
-    };
+) -> Built {
+    let clock = crate::timings::Clock::start("facts");
     let snap = analysis.snapshot;
     let inv = analysis.inventory;
     let owners = Owners::build(&analysis.secrets, inv);
@@ -806,15 +760,7 @@ fn build_inner<'r, 'a>(
         })
         .collect();
     let pipes: Vec<&Pipeline> = inv.pipelines.iter().collect();
-    lap("owners and policies parsed");
-    let (logins, tokens) = match prepared {
-        Some((logins, tokens)) if logins.len() == pipes.len() => (logins, tokens),
-        _ => {
-            let (l, t) = analysis.prepare(&pipes);
-            (Held::Owned(l), Held::Owned(t))
-        }
-    };
-    lap("logins and token reach");
+    clock.lap("owners and policies parsed");
 
     // Per-token: interned wildcard sources and policy names, and escalations.
     let esc = match base {
@@ -822,7 +768,7 @@ fn build_inner<'r, 'a>(
             analysis,
             opts.escalation_depth,
             b.analysis,
-            &b.kept.escalation_tokens,
+            &b.built.kept.escalation_tokens,
         ),
         None => Escalations::new(analysis, opts.escalation_depth),
     };
@@ -888,11 +834,9 @@ fn build_inner<'r, 'a>(
         info.escalations = e;
     }
     let escalation_tokens = esc.into_compiled();
-    lap("escalations");
+    clock.lap("escalations");
 
     let kept = Kept {
-        logins,
-        tokens,
         infos,
         src_keys,
         policy_names: pol_interner.names,
@@ -902,13 +846,20 @@ fn build_inner<'r, 'a>(
         taken_over: Vec::new(),
     };
     let reused = match base {
-        Some(b) => reuse::matches(b, analysis, opts, &kept),
+        Some(b) => {
+            let head = reuse::Head {
+                kept: &kept,
+                logins,
+                tokens,
+            };
+            reuse::matches(b, analysis, opts, head)
+        }
         None => vec![None; pipes.len()],
     };
     let taken_over: Vec<bool> = reused.iter().map(Option::is_some).collect();
-    if debug && base.is_some() {
-        lap("pipelines matched");
-        eprintln!(
+    if base.is_some() {
+        clock.lap("pipelines matched");
+        log::info!(
             "facts: {} of {} pipelines taken over from the base",
             taken_over.iter().filter(|t| **t).count(),
             reused.len()
@@ -918,7 +869,7 @@ fn build_inner<'r, 'a>(
         analysis,
         opts,
         owners: &owners,
-        tokens: &kept.tokens,
+        tokens,
         infos: &kept.infos,
         src_keys: &kept.src_keys,
         policy_names: &kept.policy_names,
@@ -926,17 +877,16 @@ fn build_inner<'r, 'a>(
     };
     let pipelines: Vec<PipelineFacts> = pipes
         .par_iter()
-        .zip(kept.logins.par_iter())
+        .zip(logins.par_iter())
         .zip(reused.into_par_iter())
         .map(|((p, (ls, unknowns)), reused)| match reused {
             Some(f) => f.clone(),
             None => ctx.pipeline(p, ls, unknowns),
         })
         .collect();
-    lap("pipelines");
+    clock.lap("pipelines");
     let mut kept = kept;
     kept.taken_over = taken_over;
-    let (logins, tokens) = (&kept.logins, &kept.tokens);
 
     // Who logs in where.
     let team_of: FxHashMap<&str, Option<&str>> = inv
@@ -1148,10 +1098,10 @@ fn build_inner<'r, 'a>(
         });
     }
 
-    lap("roles");
+    clock.lap("roles");
     let known_coverage = base
         .filter(|b| b.same_secrets(analysis))
-        .map(|b| &b.kept.coverage);
+        .map(|b| &b.built.kept.coverage);
     let (policies, coverage) = policy_facts(
         analysis,
         parsed,
@@ -1161,7 +1111,7 @@ fn build_inner<'r, 'a>(
         known_coverage,
     );
     kept.coverage = coverage;
-    lap("policies");
+    clock.lap("policies");
 
     // Entities reached by pipelines.
     let mut entities = Vec::new();
@@ -1289,7 +1239,7 @@ fn build_inner<'r, 'a>(
         entities,
         pipelines,
     };
-    (facts, kept)
+    Built { facts, kept }
 }
 
 /// `name`, or `namespace/name` for a policy outside the token's namespace.
@@ -1357,7 +1307,7 @@ impl Ctx<'_, '_> {
             let mut lf = LoginFacts {
                 role: rid.clone(),
                 kind: role_kind(l.mount, &l.role),
-                verdict: l.admission.verdict.as_str(),
+                verdict: l.admission.verdict,
                 configured: l.configured,
                 entity: None,
                 policies: Vec::new(),
@@ -1962,7 +1912,7 @@ fn policy_facts(
             }
         }
     }
-    let t0 = std::time::Instant::now();
+    let clock = crate::timings::Clock::start("facts");
     let runs = owners.runs();
     // Patterns a similar estate (a what-if's base) already covered keep their coverage.
     let covered: FxHashMap<String, Coverage> = patterns
@@ -1975,13 +1925,11 @@ fn policy_facts(
             (full, c)
         })
         .collect();
-    if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
-        eprintln!(
-            "facts: coverage of {} distinct wildcard patterns in {:.3}s",
-            covered.len(),
-            t0.elapsed().as_secs_f64()
-        );
-    }
+    log::info!(
+        "facts: coverage of {} distinct wildcard patterns in {:.3}s",
+        covered.len(),
+        clock.seconds()
+    );
     let facts = list
         .par_iter()
         .map(|(ns, p)| {
@@ -2087,46 +2035,92 @@ fn policy_facts(
 }
 
 const WRITE_CAPS: Caps = Caps::WRITE;
-/// The logins of one entity that reach different secrets, each with what it reaches that some
-/// other login of the entity does not (see [`EntityFacts::login_dependent`]). Only logins of
-/// several pipelines count: one pipeline's roles are one workload.
+
+/// One login of an entity: the pipeline, the role it logs in through and its token.
+type EntityLogin = (String, String, usize);
+
+/// The logins of one entity whose tokens reach more once another pipeline has logged in, each
+/// with what it gains (see [`EntityFacts::login_dependent`]). The server evaluates a token's
+/// entity and group policies, and its identity templates, at request time against the entity as
+/// the last login left it: that login rewrote the alias metadata and the external group
+/// memberships. So a token issued to one pipeline answers with its own role's policies but with
+/// the identity another pipeline's login wrote. Only logins of several pipelines count: one
+/// pipeline's roles are one workload.
 fn login_dependent(
     analysis: &Analysis<'_>,
     tokens: &[TokenReach],
-    logins: Vec<(String, String, usize)>,
+    logins: Vec<EntityLogin>,
 ) -> Vec<EntityLoginReach> {
     let pipelines: BTreeSet<&str> = logins.iter().map(|l| l.0.as_str()).collect();
-    let distinct: BTreeSet<usize> = logins.iter().map(|l| l.2).collect();
-    if pipelines.len() < 2 || distinct.len() < 2 {
+    if pipelines.len() < 2 {
         return Vec::new();
     }
-    let reach_of = |t: usize| -> BTreeSet<u32> { tokens[t].grants.iter().map(|g| g.0).collect() };
-    let all: Vec<BTreeSet<u32>> = distinct.iter().map(|&t| reach_of(t)).collect();
-    let common: BTreeSet<u32> = all.iter().skip(1).fold(all[0].clone(), |acc, s| {
-        acc.intersection(s).copied().collect()
-    });
-    let mut out: Vec<EntityLoginReach> = logins
-        .into_iter()
-        .map(|(pipeline, role, t)| {
-            let mut paths: Vec<String> = reach_of(t)
-                .difference(&common)
-                .map(|&sid| {
-                    let s = analysis.secrets.get(sid);
-                    format!("{}{}", s.namespace, s.path)
-                })
-                .collect();
-            paths.sort();
-            EntityLoginReach {
-                pipeline,
-                role,
-                paths,
+    let mut out: Vec<EntityLoginReach> = Vec::new();
+    for (pipeline, role, token) in &logins {
+        let mut gained: BTreeSet<u32> = BTreeSet::new();
+        for (other_pipeline, _, other_token) in &logins {
+            if other_pipeline != pipeline && other_token != token {
+                gained.extend(gained_after(analysis, tokens, *token, *other_token));
             }
-        })
-        .collect();
-    if out.iter().all(|l| l.paths.is_empty()) {
-        return Vec::new();
+        }
+        if gained.is_empty() {
+            continue;
+        }
+        let mut paths: Vec<String> = gained
+            .into_iter()
+            .map(|sid| {
+                let s = analysis.secrets.get(sid);
+                format!("{}{}", s.namespace, s.path)
+            })
+            .collect();
+        paths.sort();
+        out.push(EntityLoginReach {
+            pipeline: pipeline.clone(),
+            role: role.clone(),
+            paths,
+        });
     }
     out.sort_by(|a, b| (&a.pipeline, &a.role).cmp(&(&b.pipeline, &b.role)));
     out.dedup_by(|a, b| a.pipeline == b.pipeline && a.role == b.role);
     out
+}
+
+/// What the token of one login reaches once another login has rewritten the shared entity, and
+/// its own login did not give: its role's policies with the other login's entity, groups and
+/// their policies. Limit: when the two logins use different mounts, the other login's view of
+/// this login's alias is the exported one.
+fn gained_after(
+    analysis: &Analysis<'_>,
+    tokens: &[TokenReach],
+    own: usize,
+    other: usize,
+) -> Vec<u32> {
+    let own_identity = &tokens[own].identity;
+    let other_identity = &tokens[other].identity;
+    let identity_policies = |id: &TokenIdentity| -> Vec<PolicyRef> {
+        id.policies
+            .iter()
+            .filter(|p| p.origin != PolicyOrigin::Role)
+            .cloned()
+            .collect()
+    };
+    let same_identity_policies =
+        identity_policies(own_identity) == identity_policies(other_identity);
+    if same_identity_policies && !analysis.templated(own_identity) {
+        return Vec::new();
+    }
+    let mut after = own_identity.clone();
+    after.policies.retain(|p| p.origin == PolicyOrigin::Role);
+    after.policies.extend(identity_policies(other_identity));
+    after.entity = other_identity.entity.clone();
+    after.groups = other_identity.groups.clone();
+    after.entity_disabled = other_identity.entity_disabled;
+    let own_reach: BTreeSet<u32> = tokens[own].grants.iter().map(|g| g.0).collect();
+    analysis
+        .token_reach(after)
+        .grants
+        .into_iter()
+        .map(|g| g.0)
+        .filter(|sid| !own_reach.contains(sid))
+        .collect()
 }

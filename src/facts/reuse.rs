@@ -15,49 +15,34 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::escalation::{Gained, Reached};
-use super::{role_id, role_kind, Facts, FactsOptions, PipelineFacts, SourceKey, TokenInfo};
+use super::{role_id, role_kind, Built, FactsOptions, PipelineFacts, SourceKey, TokenInfo};
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
 
-/// A list a facts build owns, or borrows from the reach pass that computed it.
-pub(super) enum Held<'r, T> {
-    Owned(Vec<T>),
-    Borrowed(&'r [T]),
-}
-
-impl<T> std::ops::Deref for Held<'_, T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        match self {
-            Held::Owned(v) => v,
-            Held::Borrowed(s) => s,
-        }
-    }
-}
-
-/// What a facts build worked from, kept to compare a later build of a similar estate with.
-pub(super) struct Kept<'r, 'a> {
-    pub logins: Held<'r, PipelineLogins<'a>>,
-    pub tokens: Held<'r, TokenReach>,
-    pub infos: Vec<TokenInfo>,
-    pub src_keys: Vec<SourceKey>,
-    pub policy_names: Vec<String>,
-    pub templated_rules: FxHashSet<(String, String, u32)>,
+/// What a facts build worked from besides the analysis and the reach pass's logins and
+/// tokens, kept to compare a later build of a similar estate with.
+pub(crate) struct Kept {
+    pub(super) infos: Vec<TokenInfo>,
+    pub(super) src_keys: Vec<SourceKey>,
+    pub(super) policy_names: Vec<String>,
+    pub(super) templated_rules: FxHashSet<(String, String, u32)>,
     /// Tokens the escalation search compiled, by identity key.
-    pub escalation_tokens: FxHashMap<String, Arc<TokenReach>>,
+    pub(super) escalation_tokens: FxHashMap<String, Arc<TokenReach>>,
     /// Known secrets each wildcard pattern covers (count, owning teams, unowned count).
-    pub coverage: FxHashMap<String, Coverage>,
+    pub(super) coverage: FxHashMap<String, Coverage>,
     /// For each pipeline, whether its facts were copied from a base.
-    pub taken_over: Vec<bool>,
+    pub(super) taken_over: Vec<bool>,
 }
 
 /// How many known secrets a pattern matches, their owning teams, and how many have none.
 pub(super) type Coverage = (usize, Vec<String>, usize);
 
-/// The facts of a what-if's base, with what they were built from ([`super::build_base`]).
-pub struct FactsBase<'r, 'a> {
-    pub facts: Facts,
-    pub(super) analysis: &'r Analysis<'a>,
-    pub(super) kept: Kept<'r, 'a>,
+/// The facts of a what-if's base with everything they were built from: the document and what
+/// the build kept, the analysis, and the logins and tokens of every pipeline of its inventory.
+pub(crate) struct FactsBase<'r, 'a> {
+    pub built: &'r Built,
+    pub analysis: &'r Analysis<'a>,
+    pub logins: &'r [PipelineLogins<'a>],
+    pub tokens: &'r [TokenReach],
 }
 
 impl FactsBase<'_, '_> {
@@ -69,25 +54,33 @@ impl FactsBase<'_, '_> {
     }
 }
 
+/// A facts build of the head of a what-if: what it kept, and the logins and tokens it read.
+pub(super) struct Head<'x, 'a> {
+    pub kept: &'x Kept,
+    pub logins: &'x [PipelineLogins<'a>],
+    pub tokens: &'x [TokenReach],
+}
+
 /// For each pipeline of the head (in inventory order), the base's facts of the same pipeline
 /// when every input of those facts is equal on both sides.
 pub(super) fn matches<'b>(
-    base: &'b FactsBase<'_, '_>,
+    base: &FactsBase<'b, '_>,
     analysis: &Analysis<'_>,
     opts: &FactsOptions,
-    head: &Kept<'_, '_>,
+    head: Head<'_, '_>,
 ) -> Vec<Option<&'b PipelineFacts>> {
     let n = head.logins.len();
-    let ours = &base.kept;
+    let ours = &base.built.kept;
+    let theirs = &base.built.facts;
     let comparable = base.same_secrets(analysis)
-        && base.facts.config == *opts
-        && ours.templated_rules == head.templated_rules
-        && ours.logins.len() == n
-        && base.facts.pipelines.len() == n;
+        && theirs.config == *opts
+        && ours.templated_rules == head.kept.templated_rules
+        && base.logins.len() == n
+        && theirs.pipelines.len() == n;
     if !comparable {
         return vec![None; n];
     }
-    let by_key: FxHashMap<String, usize> = ours
+    let by_key: FxHashMap<String, usize> = base
         .tokens
         .par_iter()
         .enumerate()
@@ -101,9 +94,14 @@ pub(super) fn matches<'b>(
         .map(|(i, t)| {
             let &j = by_key.get(&t.identity.cache_key(true))?;
             same_token(
-                (t, &head.infos[i], &head.src_keys, &head.policy_names),
                 (
-                    &ours.tokens[j],
+                    t,
+                    &head.kept.infos[i],
+                    &head.kept.src_keys,
+                    &head.kept.policy_names,
+                ),
+                (
+                    &base.tokens[j],
                     &ours.infos[j],
                     &ours.src_keys,
                     &ours.policy_names,
@@ -124,7 +122,7 @@ pub(super) fn matches<'b>(
     let used_sources: Vec<Vec<u32>> = head
         .tokens
         .par_iter()
-        .zip(&head.infos)
+        .zip(&head.kept.infos)
         .zip(&token_match)
         .map(|((t, info), m)| {
             if m.is_none() {
@@ -152,7 +150,7 @@ pub(super) fn matches<'b>(
         srcs.dedup();
         let theirs: Option<Vec<u32>> = srcs
             .iter()
-            .map(|&s| base_src.get(&head.src_keys[s as usize]).copied())
+            .map(|&s| base_src.get(&head.kept.src_keys[s as usize]).copied())
             .collect();
         theirs.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
     };
@@ -160,7 +158,7 @@ pub(super) fn matches<'b>(
         .into_par_iter()
         .map(|i| {
             let (lh, uh) = &head.logins[i];
-            let (lb, ub) = &ours.logins[i];
+            let (lb, ub) = &base.logins[i];
             // The facts read possible logins only.
             let ph: Vec<&Login<'_>> = possible(lh);
             let pb: Vec<&Login<'_>> = possible(lb);
@@ -171,7 +169,7 @@ pub(super) fn matches<'b>(
                     .zip(&pb)
                     .all(|(a, b)| same_login(a, b, &token_match))
                 && same_source_order(&ph);
-            same.then(|| &base.facts.pipelines[i])
+            same.then(|| &theirs.pipelines[i])
         })
         .collect()
 }

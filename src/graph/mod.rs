@@ -127,7 +127,7 @@ pub enum Edge {
     HasRole,
     /// pipeline → role: the pipeline can log in (`admitted` or `unknown`).
     LogsInto {
-        verdict: &'static str,
+        verdict: crate::login::Verdict,
         configured: bool,
     },
     /// role → policy (token policies)
@@ -277,7 +277,7 @@ impl BlastGraph {
                     pn,
                     rn,
                     Edge::LogsInto {
-                        verdict: r.verdict.as_str(),
+                        verdict: r.verdict,
                         configured: r.configured,
                     },
                 );

@@ -202,7 +202,8 @@ impl<'a> Credential<'a> {
 }
 
 /// The server's decision, as far as it can be made offline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Ordered as declared (admitted, refused, unknown), which is also the order of their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The server would accept the login (subject to `conditions`).

@@ -50,7 +50,7 @@ pub struct Via {
     /// How the token holds the policy: from the role, the entity, or a group.
     pub origin: PolicyOrigin,
     /// `admitted`, or `unknown` when the login itself could not be decided.
-    pub admission: &'static str,
+    pub admission: Verdict,
 }
 
 /// A login whose entity is disabled: the server refuses it (permission denied), whatever the
@@ -130,40 +130,59 @@ pub struct PipelineReach {
 /// configured role, chains).
 type SecretRow = (u32, Caps, Option<Caps>, Arc<[Via]>);
 
-/// The selected pipelines of a reach run with their logins and compiled tokens
-/// ([`Analysis::prepare_reach`]).
-pub struct PreparedReach<'r, 'a> {
-    analysis: &'r Analysis<'a>,
+/// The selected pipelines of a reach run with their logins and compiled tokens: what each
+/// pipeline's reach is assembled from, and what the facts of those pipelines read.
+pub struct Prepared<'a> {
     selected: Vec<&'a Pipeline>,
     logins: Vec<PipelineLogins<'a>>,
     tokens: Vec<TokenReach>,
     opts: ReachOptions,
 }
 
+impl<'a> Prepared<'a> {
+    /// The selected pipelines, in inventory order.
+    pub fn selected(&self) -> &[&'a Pipeline] {
+        &self.selected
+    }
+
+    /// Each selected pipeline's logins (same order as [`selected`](Self::selected)).
+    pub fn logins(&self) -> &[PipelineLogins<'a>] {
+        &self.logins
+    }
+
+    /// The compiled tokens the logins index into.
+    pub fn tokens(&self) -> &[TokenReach] {
+        &self.tokens
+    }
+}
+
+/// A reach run ready to be assembled: an analysis and the logins and tokens prepared on it
+/// ([`Analysis::prepare_reach`]). The prepared part is shared, so a review can keep it for
+/// every later pass over the same pipelines.
+pub struct PreparedReach<'r, 'a> {
+    analysis: &'r Analysis<'a>,
+    prepared: Arc<Prepared<'a>>,
+}
+
 impl<'r, 'a> PreparedReach<'r, 'a> {
-    /// The logins and compiled tokens, for passes that need them too (the facts of a what-if).
-    pub fn into_parts(self) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
-        (self.logins, self.tokens)
+    /// The reach run of `prepared`, which was prepared on `analysis`.
+    pub(crate) fn new(analysis: &'r Analysis<'a>, prepared: Arc<Prepared<'a>>) -> Self {
+        PreparedReach { analysis, prepared }
     }
 
     /// The logins and compiled tokens, borrowed.
     pub fn parts(&self) -> (&[PipelineLogins<'a>], &[TokenReach]) {
-        (&self.logins, &self.tokens)
+        (&self.prepared.logins, &self.prepared.tokens)
+    }
+
+    /// The logins and tokens, shared.
+    pub fn prepared(&self) -> &Arc<Prepared<'a>> {
+        &self.prepared
     }
 
     /// The analysis the reach was prepared on.
     pub fn analysis(&self) -> &'r Analysis<'a> {
         self.analysis
-    }
-
-    /// What an analysis of a similar snapshot can take over ([`Analysis::prepare_reach_reusing`]).
-    fn reusable(&self) -> Reusable<'_, 'a> {
-        Reusable {
-            analysis: self.analysis,
-            selected: &self.selected,
-            logins: &self.logins,
-            tokens: &self.tokens,
-        }
     }
 }
 
@@ -177,14 +196,26 @@ struct Reusable<'r, 'b> {
     tokens: &'r [TokenReach],
 }
 
+impl<'r, 'b> Reusable<'r, 'b> {
+    /// What `prepared`, prepared on `analysis`, offers an analysis of a similar snapshot.
+    fn of(analysis: &'r Analysis<'b>, prepared: &'r Prepared<'b>) -> Self {
+        Reusable {
+            analysis,
+            selected: &prepared.selected,
+            logins: &prepared.logins,
+            tokens: &prepared.tokens,
+        }
+    }
+}
+
 impl PreparedReach<'_, '_> {
     /// Number of selected pipelines.
     pub fn len(&self) -> usize {
-        self.selected.len()
+        self.prepared.selected.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.selected.is_empty()
+        self.prepared.selected.is_empty()
     }
 
     /// What a pipeline's reach amounts to for a what-if, without its chains: the union of the
@@ -194,7 +225,8 @@ impl PreparedReach<'_, '_> {
     pub fn summary(&self, i: usize) -> ReachSummary {
         let mut grants: Vec<(u32, Caps)> = Vec::new();
         let mut roles = BTreeSet::new();
-        for l in &self.logins[i].0 {
+        let prepared = &self.prepared;
+        for l in &prepared.logins[i].0 {
             if !l.admission.is_possible() {
                 continue;
             }
@@ -205,7 +237,7 @@ impl PreparedReach<'_, '_> {
             ));
             if let Some(t) = l.token {
                 grants.extend(
-                    self.tokens[t]
+                    prepared.tokens[t]
                         .grants
                         .iter()
                         .map(|&(sid, caps, _)| (sid, caps)),
@@ -229,24 +261,31 @@ impl PreparedReach<'_, '_> {
     /// The reach of the selected pipelines at `indices` (each below [`len`](Self::len)), in
     /// parallel, in the order given.
     pub fn assemble_at(&self, indices: &[usize]) -> Vec<PipelineReach> {
+        let prepared = &self.prepared;
         indices
             .par_iter()
             .map(|&i| {
-                let (ls, unknowns) = &self.logins[i];
-                self.analysis
-                    .assemble(self.selected[i], ls, unknowns, &self.tokens, &self.opts)
+                let (ls, unknowns) = &prepared.logins[i];
+                self.analysis.assemble(
+                    prepared.selected[i],
+                    ls,
+                    unknowns,
+                    &prepared.tokens,
+                    &prepared.opts,
+                )
             })
             .collect()
     }
 
     /// The reach of the selected pipelines in `range` (in inventory order), in parallel.
     pub fn assemble(&self, range: std::ops::Range<usize>) -> Vec<PipelineReach> {
-        self.selected[range.clone()]
+        let prepared = &self.prepared;
+        prepared.selected[range.clone()]
             .par_iter()
-            .zip(self.logins[range].par_iter())
+            .zip(prepared.logins[range].par_iter())
             .map(|(p, (ls, unknowns))| {
                 self.analysis
-                    .assemble(p, ls, unknowns, &self.tokens, &self.opts)
+                    .assemble(p, ls, unknowns, &prepared.tokens, &prepared.opts)
             })
             .collect()
     }
@@ -342,10 +381,10 @@ impl<'a> Analysis<'a> {
     }
 
     /// [`new`](Self::new) for a snapshot that differs little from `base`'s (the head of a
-    /// what-if): the secret index is shared when both snapshots hold the same secret mounts, and
-    /// a policy whose source equals the base's is not parsed again. The result is the same as
-    /// [`new`](Self::new)'s.
-    pub fn new_reusing(
+    /// what-if, see `Review::derive`): the secret index is shared when both snapshots hold the
+    /// same secret mounts, and a policy whose source equals the base's is not parsed again. The
+    /// result is the same as [`new`](Self::new)'s.
+    pub(crate) fn new_reusing(
         snapshot: &'a Snapshot,
         inventory: &'a Inventory,
         base: &Analysis<'_>,
@@ -548,7 +587,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Whether any policy of the identity holds identity templates (then the entity matters).
-    fn templated(&self, id: &TokenIdentity) -> bool {
+    pub fn templated(&self, id: &TokenIdentity) -> bool {
         id.policies.iter().any(|p| {
             matches!(
                 self.live_policy(&(p.namespace.clone(), p.name.clone())),
@@ -702,7 +741,7 @@ impl<'a> Analysis<'a> {
         pipelines: &[&'a Pipeline],
         reuse: Option<Reusable<'_, '_>>,
     ) -> (Vec<PipelineLogins<'a>>, Vec<TokenReach>) {
-        let clock = std::time::Instant::now();
+        let clock = crate::timings::Clock::start("reach");
         // Logins depend on the pipeline, its auth mount, the server and what the export could
         // read; tokens also on the secrets and the policies they hold.
         let reuse = reuse.filter(|r| {
@@ -749,21 +788,19 @@ impl<'a> Analysis<'a> {
             }
             _ => pipelines.par_iter().map(|p| self.logins(p)).collect(),
         };
-        let t_logins = clock.elapsed().as_secs_f64();
+        let t_logins = clock.seconds();
         let reuse_tokens = reuse
             .filter(|r| self.tokens_comparable(r.analysis))
             .map(|r| (r.analysis, r.tokens));
         let tokens = self.compile_logins_with(&mut logins, reuse_tokens);
-        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
-            eprintln!(
-                "reach: logins of {} pipelines in {t_logins:.3}s; {} distinct tokens compiled and \
-                 evaluated in {:.3}s ({} token grants)",
-                pipelines.len(),
-                tokens.len(),
-                clock.elapsed().as_secs_f64() - t_logins,
-                tokens.iter().map(|t| t.grants.len()).sum::<usize>(),
-            );
-        }
+        log::info!(
+            "reach: logins of {} pipelines in {t_logins:.3}s; {} distinct tokens compiled and \
+             evaluated in {:.3}s ({} token grants)",
+            pipelines.len(),
+            tokens.len(),
+            clock.seconds() - t_logins,
+            tokens.iter().map(|t| t.grants.len()).sum::<usize>(),
+        );
         (logins, tokens)
     }
 
@@ -771,12 +808,12 @@ impl<'a> Analysis<'a> {
     /// analysis of a similar snapshot (a what-if's head): logins on auth mounts equal on both
     /// sides and tokens whose identity and policies are equal on both sides are taken from
     /// `base`. The result is the same as [`prepare_reach`](Self::prepare_reach)'s.
-    pub fn prepare_reach_reusing<'r>(
+    pub(crate) fn prepare_reach_reusing<'r>(
         &'r self,
         opts: &ReachOptions,
         base: &PreparedReach<'_, '_>,
     ) -> PreparedReach<'r, 'a> {
-        self.prepared_reach(opts, Some(base.reusable()))
+        self.prepared_reach(opts, Some(Reusable::of(base.analysis, &base.prepared)))
     }
 
     fn prepared_reach<'r>(
@@ -786,13 +823,13 @@ impl<'a> Analysis<'a> {
     ) -> PreparedReach<'r, 'a> {
         let selected = self.select(opts);
         let (logins, tokens) = self.prepare_with(&selected, reuse);
-        PreparedReach {
-            analysis: self,
+        let prepared = Prepared {
             selected,
             logins,
             tokens,
             opts: opts.clone(),
-        }
+        };
+        PreparedReach::new(self, Arc::new(prepared))
     }
 
     /// The auth mounts of `pipelines` that are equal in `base`'s snapshot, by (namespace path,
@@ -1055,7 +1092,7 @@ impl<'a> Analysis<'a> {
                                     line: src.line,
                                     policy_namespace: src.policy_namespace.clone(),
                                     origin,
-                                    admission: verdict.as_str(),
+                                    admission: verdict,
                                 });
                             }
                         }

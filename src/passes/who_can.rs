@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::reach::{Analysis, Unknown, Via};
 use crate::acl::Caps;
 use crate::inventory::Pipeline;
+use crate::login::Verdict;
 
 /// A pipeline (through one role) that can reach the path.
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +21,7 @@ pub struct Subject {
     pub capabilities: Vec<&'static str>,
     pub via: Vec<Via>,
     /// `admitted`, or `unknown` when the login could not be decided offline.
-    pub admission: &'static str,
+    pub admission: Verdict,
 }
 
 /// The answer for one path.
@@ -73,7 +74,7 @@ impl Analysis<'_> {
                                 line: src.line,
                                 policy_namespace: src.policy_namespace.clone(),
                                 origin: r.origin.clone(),
-                                admission: l.admission.verdict.as_str(),
+                                admission: l.admission.verdict,
                             });
                         }
                     }
@@ -86,7 +87,7 @@ impl Analysis<'_> {
                     namespace: crate::model::namespace_path(&l.namespace.path).into_owned(),
                     capabilities: d.caps.names(),
                     via: via.into_iter().collect(),
-                    admission: l.admission.verdict.as_str(),
+                    admission: l.admission.verdict,
                 });
                 relevant = true;
             }

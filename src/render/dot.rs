@@ -1020,7 +1020,7 @@ pub fn secret_view(
                 &rid,
                 if cr {
                     EdgeStyle::CrossTeam
-                } else if s.admission == "unknown" {
+                } else if s.admission == Verdict::Unknown {
                     EdgeStyle::Unknown
                 } else {
                     EdgeStyle::Normal
@@ -1028,7 +1028,7 @@ pub fn secret_view(
             );
             e.weight += 1;
             if per_pipeline && kept_teams.contains(&team) {
-                e.label = vec![if s.admission == "unknown" {
+                e.label = vec![if s.admission == Verdict::Unknown {
                     "login?"
                 } else {
                     "login"

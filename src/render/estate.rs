@@ -8,6 +8,7 @@
 //! owns a secret and on what a token can escalate to.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -15,7 +16,7 @@ use crate::acl::Caps;
 use crate::facts::escalation::{self, Escalations, Gained};
 use crate::inventory::Pipeline;
 use crate::ownership::Owners;
-use crate::passes::reach::{Analysis, TokenReach};
+use crate::passes::reach::{Analysis, Prepared, ReachOptions};
 
 /// Capabilities that change or destroy a secret (`Caps::WRITE_OR_DELETE`): "writable" in
 /// diagrams and the report.
@@ -35,7 +36,8 @@ pub struct PipelineTokens {
 /// Every pipeline's tokens, and the owners of every secret.
 pub struct EstateReach<'a, 'b> {
     pub analysis: &'b Analysis<'a>,
-    pub tokens: Vec<TokenReach>,
+    /// Every pipeline's logins and the tokens they get.
+    prepared: Arc<Prepared<'a>>,
     pub pipelines: Vec<PipelineTokens>,
     pub owners: Owners,
 }
@@ -98,12 +100,18 @@ impl SecretSet {
 impl<'a, 'b> EstateReach<'a, 'b> {
     /// Resolve every pipeline's logins and compile each distinct token once.
     pub fn build(analysis: &'b Analysis<'a>) -> EstateReach<'a, 'b> {
+        let prepared = analysis.prepare_reach(&ReachOptions::default());
+        Self::from_prepared(analysis, prepared.prepared().clone())
+    }
+
+    /// [`build`](Self::build) from the logins and tokens of every pipeline of the inventory,
+    /// already prepared on `analysis` (with the default reach options).
+    pub fn from_prepared(analysis: &'b Analysis<'a>, prepared: Arc<Prepared<'a>>) -> Self {
         let inv = analysis.inventory;
-        let pipes: Vec<&'a Pipeline> = inv.pipelines.iter().collect();
-        let (logins, tokens) = analysis.prepare(&pipes);
-        let pipelines = pipes
+        let pipelines = prepared
+            .selected()
             .iter()
-            .zip(&logins)
+            .zip(prepared.logins())
             .map(|(p, (ls, _))| {
                 let mut t: Vec<usize> = ls.iter().filter_map(|l| l.token).collect();
                 t.sort_unstable();
@@ -119,7 +127,7 @@ impl<'a, 'b> EstateReach<'a, 'b> {
         EstateReach {
             analysis,
             owners: Owners::build(&analysis.secrets, inv),
-            tokens,
+            prepared,
             pipelines,
         }
     }
@@ -140,7 +148,7 @@ impl<'a, 'b> EstateReach<'a, 'b> {
                 if !seen.insert(t) {
                     continue;
                 }
-                for &(sid, caps, _) in &self.tokens[t].grants {
+                for &(sid, caps, _) in &self.prepared.tokens()[t].grants {
                     set.add(sid, caps);
                 }
             }

@@ -153,14 +153,9 @@ impl RuleSet {
 
     /// Evaluate every rule over the facts (JSON text) and apply overrides and suppressions.
     pub fn run(&self, facts_json: &str, opts: &RunOptions) -> Result<Report> {
-        let clock = std::time::Instant::now();
+        let clock = crate::timings::Clock::start("rules");
         let input = Self::input(facts_json)?;
-        if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
-            eprintln!(
-                "rules: input loaded at {:.3}s",
-                clock.elapsed().as_secs_f64()
-            );
-        }
+        clock.lap("input loaded");
         self.run_input(&input, opts)
     }
 
@@ -180,12 +175,11 @@ impl RuleSet {
     }
 
     /// [`input_of`](Self::input_of) for facts most of whose pipelines are copies of another
-    /// document's (a what-if's head and its base, `facts::build_reusing`): a pipeline marked in
+    /// document's (a what-if's head and its base, see `Review::derive`): a pipeline marked in
     /// `copied` takes its value from `base_input` (shared, not built again), the others are
-    /// built, in parallel. The result is the value `input_of(facts)` gives (`facts` is handed
-    /// back as it was).
+    /// built, in parallel. The result is the value `input_of(facts)` gives.
     pub fn input_sharing(
-        facts: &mut crate::facts::Facts,
+        facts: &crate::facts::Facts,
         copied: &[bool],
         base_input: &regorus::Value,
     ) -> Result<regorus::Value> {
@@ -210,17 +204,11 @@ impl RuleSet {
                 _ => Self::input_of(p),
             })
             .collect::<Result<_>>()?;
-        let kept = std::mem::take(&mut facts.pipelines);
-        let rest = Self::input_of(facts);
-        facts.pipelines = kept;
-        let mut input = rest?;
-        input
-            .as_object_mut()
-            .map_err(|e| RulesError::BuildInput {
+        super::input::to_input_given(facts, "pipelines", regorus::Value::from(pipelines)).map_err(
+            |e| RulesError::Input {
                 reason: e.to_string(),
-            })?
-            .insert(key, regorus::Value::from(pipelines));
-        Ok(input)
+            },
+        )
     }
 
     /// [`run`](Self::run) on facts already loaded with [`input`](Self::input).
@@ -313,15 +301,13 @@ fn collect_rego(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Resul
 }
 
 fn eval_unit(u: &Unit, input: regorus::Value) -> Result<(Vec<RuleMeta>, Vec<Value>)> {
-    let clock = std::time::Instant::now();
+    let clock = crate::timings::Clock::start("rules");
     let r = eval_unit_inner(u, input, true);
-    if std::env::var_os("BLASTMAP_FACTS_TIMINGS").is_some() {
-        eprintln!(
-            "rules: {} evaluated in {:.3}s",
-            u.sources.first().map(|s| s.name.as_str()).unwrap_or(""),
-            clock.elapsed().as_secs_f64()
-        );
-    }
+    log::info!(
+        "rules: {} evaluated in {:.3}s",
+        u.sources.first().map(|s| s.name.as_str()).unwrap_or(""),
+        clock.seconds()
+    );
     r
 }
 

@@ -20,7 +20,35 @@ use serde::ser::{self, Serialize};
 /// gives).
 pub fn to_input<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
     let keys = RefCell::new(FxHashMap::default());
-    value.serialize(Ser { keys: &keys })
+    value.serialize(Ser {
+        keys: &keys,
+        given: None,
+    })
+}
+
+/// [`to_input`] of a struct whose field `field` already has its input value (`given`): that
+/// field is not serialised, `given` takes its place. Only the struct's own field is replaced, not
+/// fields of the same name deeper in it.
+pub fn to_input_given<T: Serialize + ?Sized>(
+    value: &T,
+    field: &'static str,
+    given: Value,
+) -> Result<Value, Error> {
+    let keys = RefCell::new(FxHashMap::default());
+    let given = Given {
+        field,
+        value: given,
+    };
+    value.serialize(Ser {
+        keys: &keys,
+        given: Some(&given),
+    })
+}
+
+/// A field whose input value is known ([`to_input_given`]).
+struct Given {
+    field: &'static str,
+    value: Value,
 }
 
 /// Why a value cannot be an input (what serde_json would also refuse).
@@ -47,9 +75,20 @@ type Keys = RefCell<FxHashMap<&'static str, Value>>;
 #[derive(Clone, Copy)]
 struct Ser<'k> {
     keys: &'k Keys,
+    /// For the outermost struct only: the field whose value is given.
+    given: Option<&'k Given>,
 }
 
 impl Ser<'_> {
+    /// The serializer of the values inside a struct or map: a given field is the outermost
+    /// struct's only.
+    fn inner(self) -> Self {
+        Ser {
+            given: None,
+            ..self
+        }
+    }
+
     fn key(&self, name: &'static str) -> Value {
         self.keys
             .borrow_mut()
@@ -188,7 +227,7 @@ impl<'k> ser::Serializer for Ser<'k> {
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'k>, Error> {
         Ok(Seq {
-            ser: self,
+            ser: self.inner(),
             items: Vec::with_capacity(len.unwrap_or(0)),
             variant: None,
         })
@@ -207,21 +246,28 @@ impl<'k> ser::Serializer for Ser<'k> {
         len: usize,
     ) -> Result<Seq<'k>, Error> {
         Ok(Seq {
-            ser: self,
+            ser: self.inner(),
             items: Vec::with_capacity(len),
             variant: Some(variant),
         })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Map<'k>, Error> {
         Ok(Map {
-            ser: self,
+            ser: self.inner(),
             entries: BTreeMap::new(),
             key: None,
             variant: None,
+            given: None,
         })
     }
-    fn serialize_struct(self, _name: &'static str, len: usize) -> Result<Map<'k>, Error> {
-        self.serialize_map(Some(len))
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Map<'k>, Error> {
+        Ok(Map {
+            ser: self.inner(),
+            entries: BTreeMap::new(),
+            key: None,
+            variant: None,
+            given: self.given,
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -231,10 +277,11 @@ impl<'k> ser::Serializer for Ser<'k> {
         _len: usize,
     ) -> Result<Map<'k>, Error> {
         Ok(Map {
-            ser: self,
+            ser: self.inner(),
             entries: BTreeMap::new(),
             key: None,
             variant: Some(variant),
+            given: None,
         })
     }
 }
@@ -286,6 +333,7 @@ pub(crate) struct Map<'k> {
     entries: BTreeMap<Value, Value>,
     key: Option<Value>,
     variant: Option<&'static str>,
+    given: Option<&'k Given>,
 }
 
 impl Map<'_> {
@@ -334,7 +382,10 @@ impl ser::SerializeStruct for Map<'_> {
         value: &T,
     ) -> Result<(), Error> {
         let k = self.ser.key(key);
-        let v = value.serialize(self.ser)?;
+        let v = match self.given {
+            Some(given) if given.field == key => given.value.clone(),
+            _ => value.serialize(self.ser)?,
+        };
         self.insert(k, v);
         Ok(())
     }

@@ -244,19 +244,6 @@ impl Report {
     }
 }
 
-/// Build the facts of an estate and run the built-in rules over them: the one call other
-/// commands need (`diff` compares the reports of two estates by rule and fingerprint).
-pub fn evaluate(
-    snapshot: &crate::model::Snapshot,
-    inventory: &crate::inventory::Inventory,
-    facts: &crate::facts::FactsOptions,
-    run: &engine::RunOptions,
-) -> Result<Report, RulesError> {
-    let f = crate::facts::build(snapshot, inventory, facts);
-    let rules = RuleSet::builtin();
-    rules.run_input(&RuleSet::input_of(&f)?, run)
-}
-
 /// Order findings: most severe first, then rule id, then subject.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {

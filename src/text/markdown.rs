@@ -8,9 +8,11 @@
 //!
 //! * [`visible`] first: a newline, a carriage return or any other control character cannot end
 //!   the line (a table row, a list item) or start a new block; it is shown as `\n`, `\x1b`, ….
-//! * The fence is one backtick longer than the longest run of backticks in the value, and one
-//!   space pads each side (CommonMark strips exactly one on each side, so a value that starts or
-//!   ends with a backtick is shown as it is).
+//! * The fence is one backtick longer than the longest run of backticks in the value. A value
+//!   that starts or ends with a backtick, or both starts and ends with a space, or is empty, is
+//!   padded with one space on each side: CommonMark strips exactly one on each side in those
+//!   cases, so the value is shown as it is. Other values are not padded, so the comment stays
+//!   readable.
 //! * In a table cell ([`cell`]), `|` is written `\|`: GFM splits rows on unescaped pipes before
 //!   it parses code spans, then turns `\|` back into `|` (also inside code), and only `\|` is an
 //!   escape at that stage, so the value is shown exactly.
@@ -47,18 +49,32 @@ pub fn fenced(info: &str, body: &str) -> String {
 
 fn span(shown: &str, in_table: bool) -> String {
     let fence = "`".repeat(longest_backtick_run(shown) + 1);
+    let pad = needs_padding(shown);
     let mut out = String::with_capacity(shown.len() + 2 * fence.len() + 2);
     out.push_str(&fence);
-    out.push(' ');
+    if pad {
+        out.push(' ');
+    }
     for c in shown.chars() {
         if in_table && c == '|' {
             out.push('\\');
         }
         out.push(c);
     }
-    out.push(' ');
+    if pad {
+        out.push(' ');
+    }
     out.push_str(&fence);
     out
+}
+
+/// Whether CommonMark would strip or merge an edge of the span's content without padding: a
+/// backtick at an edge would join the fence, and a space at both edges would be stripped.
+fn needs_padding(shown: &str) -> bool {
+    shown.is_empty()
+        || shown.starts_with('`')
+        || shown.ends_with('`')
+        || (shown.starts_with(' ') && shown.ends_with(' '))
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -81,11 +97,13 @@ mod tests {
 
     #[test]
     fn code_spans() {
-        assert_eq!(code("policy"), "` policy `");
-        assert_eq!(code("a`b``c"), "``` a`b``c ```");
+        assert_eq!(code("policy"), "`policy`");
+        assert_eq!(code("a`b``c"), "```a`b``c```");
         assert_eq!(code("`x`"), "`` `x` ``");
-        assert_eq!(code("a\nb\u{1b}"), "` a\\nb\\x1b `");
-        assert_eq!(cell("a|b"), "` a\\|b `");
+        assert_eq!(code(" x "), "`  x  `");
+        assert_eq!(code(" x"), "` x`");
+        assert_eq!(code("a\nb\u{1b}"), "`a\\nb\\x1b`");
+        assert_eq!(cell("a|b"), "`a\\|b`");
         assert_eq!(code(""), "`  `");
     }
 

@@ -11,7 +11,6 @@ use super::policy::{self, SuggestedPolicy};
 use crate::acl::{Caps, Operation};
 use crate::inventory::Inventory;
 use crate::login::{self, Admission, Verdict};
-use crate::model::Snapshot;
 use crate::passes::identity::{self, TokenIdentity};
 use crate::passes::reach::{Analysis, ReachOptions, TokenReach};
 
@@ -185,16 +184,16 @@ struct RoleSnapshot {
     policy_names: BTreeSet<String>,
 }
 
-/// Build the report.
+/// Build the report on the analysis of the snapshot (`crate::review::Review::usage`), whose
+/// inventory is `inventory` when one was given.
 pub fn build(
     c: &Collector,
-    snapshot: &Snapshot,
+    analysis: &Analysis<'_>,
     inventory: Option<&Inventory>,
     opts: &ReportOptions,
 ) -> UsageReport {
-    let empty = Inventory::default();
-    let inv = inventory.unwrap_or(&empty);
-    let analysis = Analysis::new(snapshot, inv);
+    let snapshot = analysis.snapshot;
+    let inv = analysis.inventory;
     let mut notes = Vec::new();
 
     // Compile each role's token identities (one per entity seen logging in).
@@ -203,7 +202,7 @@ pub fn build(
     let mut token_keys: FxHashMap<String, usize> = FxHashMap::default();
     let mut role_snap: BTreeMap<RoleKey, RoleSnapshot> = BTreeMap::new();
     for (key, agg) in &merged {
-        let rs = role_snapshot(&analysis, key, agg, &mut tokens, &mut token_keys);
+        let rs = role_snapshot(analysis, key, agg, &mut tokens, &mut token_keys);
         role_snap.insert(key.clone(), rs);
     }
 
@@ -251,7 +250,7 @@ pub fn build(
         let role_tokens: Vec<&TokenReach> = rs.tokens.iter().map(|&i| &tokens[i]).collect();
         let used = used_entries(&agg.used, &role_tokens, rs.in_snapshot);
         let denied = used_entries(&agg.denied, &role_tokens, rs.in_snapshot);
-        let unused = unused_grants(&analysis, &role_tokens, agg.used.keys());
+        let unused = unused_grants(analysis, &role_tokens, agg.used.keys());
         let mut rnotes = rs.notes.clone();
         if rs.in_snapshot {
             for set in &agg.policy_sets {

@@ -38,6 +38,7 @@ pub mod jwt;
 pub mod seed;
 
 use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher};
 use std::io::Read;
 use std::net::TcpListener;
@@ -343,6 +344,31 @@ impl BaoServer {
     /// Creates a token with exactly these policies (plus `default` unless `no_default_policy`).
     pub fn create_token(&self, policies: &[&str], no_default_policy: bool) -> String {
         self.client.create_token(policies, no_default_policy)
+    }
+
+    /// Exports the server with this build's `blastmap export` and the root token, to `out`.
+    /// Variables of the test's own environment that the exporter would read (`VAULT_*`, `BAO_*`)
+    /// are removed, so only this server is asked.
+    pub fn export_to(&self, out: &Path) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            if k.starts_with("VAULT_") || k.starts_with("BAO_") {
+                cmd.env_remove(&k);
+            }
+        }
+        let o = cmd
+            .env("HOME", self.dir())
+            .env("BAO_TOKEN", self.root_token())
+            .args(["export", "--quiet", "--address", self.addr(), "--out"])
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "export failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 
     /// Capabilities of `token` on each path, in order, as `POST sys/capabilities` reports them.
@@ -673,5 +699,50 @@ impl Client {
             }
         }
         Ok(out)
+    }
+}
+
+/// `blastmap reach` per pipeline (namespace-qualified paths) equals the union of its real tokens' capabilities.
+pub fn assert_cli_reach_equals(
+    snap_path: &Path,
+    inv_path: &Path,
+    mut union_real: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+) {
+    let out = Command::new(env!("CARGO_BIN_EXE_blastmap"))
+        .args(["reach", "--format", "json", "--snapshot"])
+        .arg(snap_path)
+        .arg("--pipelines")
+        .arg(inv_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in v["pipelines"].as_array().unwrap() {
+        let name = p["name"].as_str().unwrap();
+        let ours: BTreeMap<String, BTreeSet<String>> = p["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let caps = s["capabilities"].as_array().unwrap().iter();
+                (
+                    format!(
+                        "{}{}",
+                        s["namespace"].as_str().unwrap_or(""),
+                        s["path"].as_str().unwrap()
+                    ),
+                    caps.map(|c| c.as_str().unwrap().to_string()).collect(),
+                )
+            })
+            .collect();
+        let real = union_real.remove(name).unwrap_or_default();
+        assert_eq!(
+            ours, real,
+            "reach of pipeline {name} differs from its real logins"
+        );
     }
 }
