@@ -12,6 +12,7 @@ pub mod acl;
 pub mod cli;
 pub mod diff;
 pub mod discover;
+pub mod duration;
 pub mod export;
 pub mod facts;
 pub mod graph;

@@ -9,6 +9,7 @@ use blastmap::acl::{
     parse_policy, Acl, AclContext, Flavor, Identity, OpRequest, Operation, ParseOptions, Policy,
     PolicySource,
 };
+use blastmap::duration::GoDuration;
 use blastmap::hcl1::decode::Value;
 use serde_json::Value as J;
 
@@ -224,9 +225,10 @@ fn acl_vectors() {
                         ("max_wrapping_ttl_seconds", p.max_wrapping_ttl),
                     ] {
                         if let Some(want) = m.get(k).and_then(J::as_i64) {
-                            if field != want * 1_000_000_000 {
+                            if field.as_nanos() != want * 1_000_000_000 {
                                 failures.push(format!(
-                                    "{label}: merged {k} {field}ns, expected {want}s"
+                                    "{label}: merged {k} {}ns, expected {want}s",
+                                    field.as_nanos()
                                 ));
                             }
                         }
@@ -251,7 +253,7 @@ fn acl_vectors() {
                 }
             }
             if let Some(t) = oc.get("wrap_ttl_seconds").and_then(J::as_i64) {
-                req.wrap_ttl = Some(t * 1_000_000_000);
+                req.wrap_ttl = Some(GoDuration::from_nanos(t * 1_000_000_000));
             }
             let res = acl.allow_operation(req_ns, path, op, &req);
             if let Some(want) = oc.get("allowed").and_then(J::as_bool) {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::caps::Caps;
-use super::duration::Nanos;
 use super::{Acl, Flavor, MergedRule};
+use crate::duration::GoDuration;
 use crate::hcl1::decode::Value;
 
 /// A request operation (`logical.Operation`).
@@ -90,7 +90,7 @@ impl Decision<'_> {
 pub struct OpRequest {
     pub data: BTreeMap<String, Value>,
     /// The response-wrapping TTL requested, if the request is wrapped.
-    pub wrap_ttl: Option<Nanos>,
+    pub wrap_ttl: Option<GoDuration>,
 }
 
 /// The result of checking one request.
@@ -315,14 +315,15 @@ impl Acl {
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
 
-        if p.max_wrapping_ttl > 0 && req.wrap_ttl.is_none_or(|t| t > p.max_wrapping_ttl) {
+        let zero = GoDuration::ZERO;
+        if p.max_wrapping_ttl > zero && req.wrap_ttl.is_none_or(|t| t > p.max_wrapping_ttl) {
             return ret;
         }
-        if p.min_wrapping_ttl > 0 && req.wrap_ttl.is_none_or(|t| t < p.min_wrapping_ttl) {
+        if p.min_wrapping_ttl > zero && req.wrap_ttl.is_none_or(|t| t < p.min_wrapping_ttl) {
             return ret;
         }
-        if p.min_wrapping_ttl != 0
-            && p.max_wrapping_ttl != 0
+        if p.min_wrapping_ttl != zero
+            && p.max_wrapping_ttl != zero
             && p.max_wrapping_ttl < p.min_wrapping_ttl
         {
             return ret;

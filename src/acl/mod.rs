@@ -9,7 +9,6 @@
 //! in the server's order) but indexed so a lookup costs the path's length, not the number of rules.
 
 pub mod caps;
-pub mod duration;
 pub mod eval;
 pub mod policy;
 pub mod radix;
@@ -22,6 +21,7 @@ pub use caps::Caps;
 pub use eval::{Decision, OpRequest, OpResult, Operation};
 pub use policy::{parse_policy, ParseOptions, Permissions, Policy, PolicyError, PolicySource};
 
+use crate::duration::GoDuration;
 use crate::hcl1::decode::Value;
 use policy::{normalize, RuleKind};
 use radix::Radix;
@@ -221,7 +221,7 @@ impl Acl {
                         acl.notes.push(AclNote::TemplateForbidden {
                             policy: p.name.clone(),
                             rule: rule.key.clone(),
-                            reason,
+                            reason: reason.to_string(),
                         });
                         continue;
                     }
@@ -356,13 +356,14 @@ fn merge(existing: &mut MergedRule, new: &Permissions, policy: &str) {
         e.caps |= new.caps;
         existing.granting = granting_for(new.caps, policy, std::mem::take(&mut existing.granting));
     }
-    if new.max_wrapping_ttl > 0
-        && (e.max_wrapping_ttl == 0 || new.max_wrapping_ttl < e.max_wrapping_ttl)
+    let zero = GoDuration::ZERO;
+    if new.max_wrapping_ttl > zero
+        && (e.max_wrapping_ttl == zero || new.max_wrapping_ttl < e.max_wrapping_ttl)
     {
         e.max_wrapping_ttl = new.max_wrapping_ttl;
     }
-    if new.min_wrapping_ttl > 0
-        && (e.min_wrapping_ttl == 0 || new.min_wrapping_ttl < e.min_wrapping_ttl)
+    if new.min_wrapping_ttl > zero
+        && (e.min_wrapping_ttl == zero || new.min_wrapping_ttl < e.min_wrapping_ttl)
     {
         e.min_wrapping_ttl = new.min_wrapping_ttl;
     }

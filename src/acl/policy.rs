@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::caps::Caps;
-use super::duration::{parse_absolute_time, parse_duration_second, Nanos};
 use super::template;
 use super::Flavor;
+use crate::duration::{DurationError, GoDuration, SecondsValue};
 use crate::hcl1::{self, DNode, DecodeError, GoMap, Node, ObjectItem, StructDecoder, Value};
 
 /// Why a policy was refused, with the policy's name and, where known, the rule and its line.
@@ -147,8 +147,8 @@ pub struct PathRule {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Permissions {
     pub caps: Caps,
-    pub min_wrapping_ttl: Nanos,
-    pub max_wrapping_ttl: Nanos,
+    pub min_wrapping_ttl: GoDuration,
+    pub max_wrapping_ttl: GoDuration,
     /// `None` when the rule has no `allowed_parameters` at all; keys are lowercased.
     pub allowed_parameters: Option<BTreeMap<String, Vec<Value>>>,
     pub denied_parameters: Option<BTreeMap<String, Vec<Value>>>,
@@ -162,7 +162,7 @@ pub struct Permissions {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlGroup {
-    pub ttl: Nanos,
+    pub ttl: GoDuration,
     pub factors: Vec<String>,
 }
 
@@ -176,13 +176,11 @@ pub struct Normalized {
 
 /// Normalize a rule key: strip one leading `/`, prepend the namespace, refuse `+*`, and classify
 /// it as exact, prefix (trailing `*`) or segment-wildcard (`+` segments).
-pub fn normalize(key: &str, namespace_path: &str) -> Result<Normalized, String> {
+pub fn normalize(key: &str, namespace_path: &str) -> Result<Normalized, InvalidWildcards> {
     let stripped = key.strip_prefix('/').unwrap_or(key);
     let full = format!("{namespace_path}{stripped}");
     if full.contains("+*") {
-        return Err(format!(
-            "path \"{full}\": invalid use of wildcards ('+*' is forbidden)"
-        ));
+        return Err(InvalidWildcards { path: full });
     }
     let segment = full == "+" || full.contains("/+") || full.starts_with("+/");
     if segment {
@@ -201,6 +199,104 @@ pub fn normalize(key: &str, namespace_path: &str) -> Result<Normalized, String> 
         path: full,
         kind: RuleKind::Exact,
     })
+}
+
+/// A rule path with `+*`, which the server refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("path \"{path}\": invalid use of wildcards ('+*' is forbidden)")]
+pub struct InvalidWildcards {
+    /// The full path, namespace included.
+    pub path: String,
+}
+
+/// Why the server refuses one `path` block, in its words (the policy's error adds
+/// `failed to parse policy: path "<key>": ` in front).
+#[derive(Debug, thiserror::Error)]
+enum RuleError {
+    #[error("failed to validate policy templating: {0}")]
+    Templating(template::TemplateError),
+    #[error(transparent)]
+    Keys(KeyError),
+    #[error("error handling control_group: {0}")]
+    ControlGroup(ControlGroupError),
+    #[error("path \"{key}\": {reason}")]
+    Decode { key: String, reason: DecodeError },
+    #[error("path \"{path}\": invalid expiration time: could not parse string as date and time")]
+    Expiration { path: String },
+    #[error(transparent)]
+    Wildcards(#[from] InvalidWildcards),
+    #[error("path \"{key}\": invalid policy \"{policy}\"")]
+    InvalidPolicy { key: String, policy: String },
+    #[error("path \"{key}\": invalid capability \"{capability}\"")]
+    InvalidCapability { key: String, capability: String },
+    #[error("error parsing {field}: {reason}")]
+    WrappingTtl {
+        field: &'static str,
+        reason: DurationError,
+    },
+    #[error("max_wrapping_ttl cannot be less than min_wrapping_ttl")]
+    WrappingTtlOrder,
+    #[error("list_scan_response_keys_filter_path needs to be used on a path with the list capability")]
+    FilterPathWithoutList,
+    #[error("unable to compile template for list_scan_response_keys_filter_path: unclosed action")]
+    FilterTemplateUnclosed,
+    #[error("list_scan_response_keys_filter_path resulted in same path for two different keys")]
+    FilterTemplateIgnoresKey,
+}
+
+/// `hclutil.CheckHCLKeys` failing: the tree could not be read, or keys are invalid (printed as
+/// Vault's multierror).
+#[derive(Debug, thiserror::Error)]
+enum KeyError {
+    #[error(transparent)]
+    Decode(DecodeError),
+    #[error("{}", multierror(.0))]
+    Invalid(Vec<hcl1::InvalidKey>),
+}
+
+impl KeyError {
+    fn line(&self) -> Option<u32> {
+        match self {
+            KeyError::Decode(e) => line_of(e),
+            KeyError::Invalid(keys) => keys.iter().map(|k| k.line as u32).find(|l| *l > 0),
+        }
+    }
+}
+
+/// Vault's `multierror` text for a list of errors.
+fn multierror(keys: &[hcl1::InvalidKey]) -> String {
+    if keys.len() == 1 {
+        return format!("1 error occurred:\n\t* {}", keys[0]);
+    }
+    let items: Vec<String> = keys.iter().map(|k| format!("\t* {k}")).collect();
+    format!("{} errors occurred:\n{}", keys.len(), items.join("\n"))
+}
+
+/// Why a `control_group` block was refused (after `error handling control_group: `).
+#[derive(Debug, thiserror::Error)]
+enum ControlGroupError {
+    #[error(transparent)]
+    Keys(KeyError),
+    #[error("path control_group: {0}")]
+    Decode(DecodeError),
+    #[error("path control_group factor: {0}")]
+    FactorKeys(KeyError),
+    #[error("path control_group factor: require name key")]
+    FactorName,
+    #[error("path control_group factor: {0}")]
+    FactorDecode(DecodeError),
+    #[error("path control_group: invalid ttl: {0}")]
+    Ttl(DurationError),
+    #[error("requires at least one factor but had none")]
+    NoFactor,
+    #[error("path control_group: unknown operation: {0:?}")]
+    UnknownOperation(String),
+    #[error("factor {0}: missing controlled capabilities")]
+    FactorWithoutCapabilities(usize),
+    #[error("factor {0}: missing required approvals")]
+    FactorWithoutApprovals(usize),
+    #[error("factor {0}: missing approving groups")]
+    FactorWithoutGroups(usize),
 }
 
 const RULE_KEYS: &[&str] = &[
@@ -246,7 +342,7 @@ pub fn parse_policy(src: &PolicySource, opts: &ParseOptions) -> Result<Policy, P
     let fail =
         |line: Option<u32>, e: String| err(None, line, format!("failed to parse policy: {e}"));
 
-    check_keys(DNode::List(&root), &["name", "path"]).map_err(|(l, m)| fail(l, m))?;
+    check_keys(DNode::List(&root), &["name", "path"]).map_err(|e| fail(e.line(), e.to_string()))?;
 
     // `hcl.DecodeObject(&p, list)`: of the Policy struct's fields only `name` can be present
     // (every other key was refused above).
@@ -305,19 +401,12 @@ fn line_of(e: &DecodeError) -> Option<u32> {
 }
 
 /// `hclutil.CheckHCLKeys`, with Vault's multierror formatting of every offending key.
-fn check_keys(node: DNode<'_>, valid: &[&str]) -> Result<(), (Option<u32>, String)> {
-    let bad = hcl1::check_hcl_keys(node, valid).map_err(|e| (line_of(&e), e.to_string()))?;
+fn check_keys(node: DNode<'_>, valid: &[&str]) -> Result<(), KeyError> {
+    let bad = hcl1::check_hcl_keys(node, valid).map_err(KeyError::Decode)?;
     if bad.is_empty() {
         return Ok(());
     }
-    let line = bad.iter().map(|b| b.line as u32).find(|l| *l > 0);
-    let msg = if bad.len() == 1 {
-        format!("1 error occurred:\n\t* {}", bad[0])
-    } else {
-        let items: Vec<String> = bad.iter().map(|b| format!("\t* {b}")).collect();
-        format!("{} errors occurred:\n{}", bad.len(), items.join("\n"))
-    };
-    Err((line, msg))
+    Err(KeyError::Invalid(bad))
 }
 
 /// The decoded fields of a `path` block, in the Go struct's declaration order (`PathRules`).
@@ -361,24 +450,26 @@ fn parse_path(
     item: &ObjectItem,
     src: &PolicySource,
     opts: &ParseOptions,
-) -> Result<Option<PathRule>, String> {
+) -> Result<Option<PathRule>, RuleError> {
     // Write-time template check: only balance is validated.
-    let templated = template::has_templating(key)
-        .map_err(|e| format!("failed to validate policy templating: {e}"))?;
+    let templated = template::has_templating(key).map_err(RuleError::Templating)?;
 
-    check_keys(DNode::Node(&item.val), RULE_KEYS).map_err(|(_, m)| m)?;
+    check_keys(DNode::Node(&item.val), RULE_KEYS).map_err(RuleError::Keys)?;
 
-    let control_group = parse_control_group(&item.val)?;
+    let control_group = parse_control_group(&item.val).map_err(RuleError::ControlGroup)?;
 
-    let raw = decode_rule(&item.val).map_err(|e| format!("path \"{key}\": {e}"))?;
+    let raw = decode_rule(&item.val).map_err(|reason| RuleError::Decode {
+        key: key.to_string(),
+        reason,
+    })?;
 
     let mut expiration = None;
     if !raw.expiration.is_empty() {
-        let t = parse_absolute_time(&raw.expiration).map_err(|e| {
-            let full = normalize(key, &src.namespace_path)
+        let t = parse_absolute_time(&raw.expiration).ok_or_else(|| {
+            let path = normalize(key, &src.namespace_path)
                 .map(|n| n.path)
                 .unwrap_or_else(|_| key.to_string());
-            format!("path \"{full}\": invalid expiration time: {e}")
+            RuleError::Expiration { path }
         })?;
         if opts.now_unix_nanos > t {
             return Ok(None);
@@ -397,7 +488,12 @@ fn parse_path(
                 .extend(["create", "read", "update", "delete", "list"].map(String::from)),
             "sudo" => capabilities
                 .extend(["create", "read", "update", "delete", "list", "sudo"].map(String::from)),
-            p => return Err(format!("path \"{key}\": invalid policy \"{p}\"")),
+            p => {
+                return Err(RuleError::InvalidPolicy {
+                    key: key.to_string(),
+                    policy: p.to_string(),
+                })
+            }
         }
     }
 
@@ -417,35 +513,43 @@ fn parse_path(
         }
         match Caps::from_name(c) {
             Some(cap) if valid_capability(cap, opts.flavor) => perms.caps |= cap,
-            _ => return Err(format!("path \"{key}\": invalid capability \"{c}\"")),
+            _ => {
+                return Err(RuleError::InvalidCapability {
+                    key: key.to_string(),
+                    capability: c.clone(),
+                })
+            }
         }
     }
 
     perms.allowed_parameters = raw.allowed_parameters.map(lowercase_keys);
     perms.denied_parameters = raw.denied_parameters.map(lowercase_keys);
     if raw.min_wrapping_ttl != Value::Nil {
-        perms.min_wrapping_ttl = parse_duration_second(&raw.min_wrapping_ttl)
-            .map_err(|e| format!("error parsing min_wrapping_ttl: {e}"))?;
+        perms.min_wrapping_ttl =
+            duration_second(&raw.min_wrapping_ttl).map_err(|reason| RuleError::WrappingTtl {
+                field: "min_wrapping_ttl",
+                reason,
+            })?;
     }
     if raw.max_wrapping_ttl != Value::Nil {
-        perms.max_wrapping_ttl = parse_duration_second(&raw.max_wrapping_ttl)
-            .map_err(|e| format!("error parsing max_wrapping_ttl: {e}"))?;
+        perms.max_wrapping_ttl =
+            duration_second(&raw.max_wrapping_ttl).map_err(|reason| RuleError::WrappingTtl {
+                field: "max_wrapping_ttl",
+                reason,
+            })?;
     }
     perms.mfa_methods = raw.mfa_methods.unwrap_or_default();
-    if perms.min_wrapping_ttl != 0
-        && perms.max_wrapping_ttl != 0
+    if perms.min_wrapping_ttl != GoDuration::ZERO
+        && perms.max_wrapping_ttl != GoDuration::ZERO
         && perms.max_wrapping_ttl < perms.min_wrapping_ttl
     {
-        return Err("max_wrapping_ttl cannot be less than min_wrapping_ttl".to_string());
+        return Err(RuleError::WrappingTtlOrder);
     }
     perms.required_parameters = raw.required_parameters.unwrap_or_default();
     let fp = raw.list_scan_response_keys_filter_path;
     if !fp.is_empty() {
         if !perms.caps.intersects(Caps::LIST) {
-            return Err(
-                "list_scan_response_keys_filter_path needs to be used on a path with the list capability"
-                    .to_string(),
-            );
+            return Err(RuleError::FilterPathWithoutList);
         }
         validate_filter_template(&fp)?;
         perms.response_keys_filter_path = fp;
@@ -462,6 +566,29 @@ fn parse_path(
     }))
 }
 
+/// `parseutil.ParseDurationSecond` on a decoded value.
+fn duration_second(value: &Value) -> Result<GoDuration, DurationError> {
+    GoDuration::from_seconds_value(match value {
+        Value::Nil => SecondsValue::Absent,
+        Value::String(text) => SecondsValue::Text(text),
+        Value::Int(seconds) => SecondsValue::Integer(*seconds),
+        Value::Float(seconds) => SecondsValue::Float(*seconds),
+        _ => SecondsValue::Other,
+    })
+}
+
+/// go-secure-stdlib `parseutil.ParseAbsoluteTime` on a string: RFC 3339 (with or without
+/// fractional seconds) or unix seconds. Returns unix nanoseconds; `None` when neither parses
+/// (the server's "could not parse string as date and time").
+fn parse_absolute_time(text: &str) -> Option<i128> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(instant) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(instant.unix_timestamp_nanos());
+    }
+    let seconds = text.parse::<i64>().ok()?;
+    Some(i128::from(seconds) * 1_000_000_000)
+}
+
 fn valid_capability(cap: Caps, flavor: Flavor) -> bool {
     // Vault has no `scan`.
     !(flavor == Flavor::Vault && cap == Caps::SCAN)
@@ -475,12 +602,12 @@ fn lowercase_keys(m: GoMap<Option<Vec<Value>>>) -> BTreeMap<String, Vec<Value>> 
 
 /// `list_scan_response_keys_filter_path` is a Go text/template over `.key` (and `.path`); the
 /// server refuses one that does not depend on the key.
-fn validate_filter_template(t: &str) -> Result<(), String> {
+fn validate_filter_template(t: &str) -> Result<(), RuleError> {
     let mut rest = t;
     let mut uses_key = false;
     while let Some(start) = rest.find("{{") {
         let Some(end) = rest[start..].find("}}") else {
-            return Err("unable to compile template for list_scan_response_keys_filter_path: unclosed action".to_string());
+            return Err(RuleError::FilterTemplateUnclosed);
         };
         let action = &rest[start + 2..start + end];
         if action.contains(".key") {
@@ -489,18 +616,14 @@ fn validate_filter_template(t: &str) -> Result<(), String> {
         rest = &rest[start + end + 2..];
     }
     if !uses_key {
-        return Err(
-            "list_scan_response_keys_filter_path resulted in same path for two different keys"
-                .to_string(),
-        );
+        return Err(RuleError::FilterTemplateIgnoresKey);
     }
     Ok(())
 }
 
 /// A `control_group { ttl = … factor "name" { controlled_capabilities = […] identity { … } } }`
 /// block, validated as the server validates it (`hclutil.WhenHCLKeyPresent`), kept as a summary.
-fn parse_control_group(block: &Node) -> Result<Option<ControlGroup>, String> {
-    let wrap = |e: String| format!("error handling control_group: {e}");
+fn parse_control_group(block: &Node) -> Result<Option<ControlGroup>, ControlGroupError> {
     let Some(body) = hcl1::object_list_of(DNode::Node(block)) else {
         return Ok(None);
     };
@@ -514,101 +637,123 @@ fn parse_control_group(block: &Node) -> Result<Option<ControlGroup>, String> {
             DNode::Node(&item.val),
             &["ttl", "self_auth_allowed", "factor"],
         )
-        .map_err(|(_, m)| wrap(m))?;
+        .map_err(ControlGroupError::Keys)?;
         let mut ttl_raw = Value::Nil;
+        // Decoded only for the server's type check; blastmap does not model self-approval.
         let mut self_auth = false;
-        let mut sd = StructDecoder::new("root", DNode::Node(&item.val))
-            .map_err(|e| wrap(format!("path control_group: {e}")))?;
+        let mut sd =
+            StructDecoder::new("root", DNode::Node(&item.val)).map_err(ControlGroupError::Decode)?;
         sd.field("ttl", &mut ttl_raw)
-            .map_err(|e| wrap(format!("path control_group: {e}")))?;
+            .map_err(ControlGroupError::Decode)?;
         sd.field("self_auth_allowed", &mut self_auth)
-            .map_err(|e| wrap(format!("path control_group: {e}")))?;
-        let mut factors = Vec::new();
+            .map_err(ControlGroupError::Decode)?;
         let list = hcl1::object_list_of(DNode::Node(&item.val)).expect("checked above");
-        for f in list
+        let factors = list
             .items
             .iter()
             .filter(|i| i.keys.first().is_some_and(|k| k.value == "factor"))
-        {
-            check_keys(
-                DNode::Node(&f.val),
-                &["controlled_capabilities", "identity"],
-            )
-            .map_err(|(_, m)| wrap(format!("path control_group factor: {m}")))?;
-            let name = f
-                .keys
-                .get(1)
-                .map(|k| k.value.clone())
-                .ok_or_else(|| wrap("path control_group factor: require name key".into()))?;
-            let mut caps: Option<Vec<String>> = None;
-            let mut fd = StructDecoder::new("root", DNode::Node(&f.val))
-                .map_err(|e| wrap(format!("path control_group factor: {e}")))?;
-            fd.field("controlled_capabilities", &mut caps)
-                .map_err(|e| wrap(format!("path control_group factor: {e}")))?;
-            let mut group_names: Option<Vec<String>> = None;
-            let mut approvals = 0i64;
-            let flist = hcl1::object_list_of(DNode::Node(&f.val)).expect("checked above");
-            for id in flist.items.iter().filter(|i| {
-                i.keys
-                    .first()
-                    .is_some_and(|k| k.value.eq_ignore_ascii_case("identity"))
-            }) {
-                let mut idd = StructDecoder::new("root", DNode::Node(&id.val))
-                    .map_err(|e| wrap(format!("path control_group factor: {e}")))?;
-                idd.field("group_names", &mut group_names)
-                    .map_err(|e| wrap(format!("path control_group factor: {e}")))?;
-                idd.field("approvals", &mut approvals)
-                    .map_err(|e| wrap(format!("path control_group factor: {e}")))?;
-            }
-            factors.push((
-                name,
-                caps.unwrap_or_default(),
-                group_names.unwrap_or_default(),
-                approvals,
-            ));
-        }
-        let ttl = parse_duration_second(&ttl_raw)
-            .map_err(|e| wrap(format!("path control_group: invalid ttl: {e}")))?;
+            .map(parse_factor)
+            .collect::<Result<Vec<Factor>, ControlGroupError>>()?;
+        let ttl = duration_second(&ttl_raw).map_err(ControlGroupError::Ttl)?;
         if factors.is_empty() {
-            return Err(wrap("requires at least one factor but had none".into()));
+            return Err(ControlGroupError::NoFactor);
         }
-        const OPS: &[&str] = &[
-            "create",
-            "read",
-            "update",
-            "patch",
-            "delete",
-            "list",
-            "scan",
-            "help",
-            "alias-lookahead",
-            "resolve-role",
-            "header",
-            "revoke",
-            "renew",
-            "rollback",
-        ];
-        for (i, (_, caps, groups, approvals)) in factors.iter().enumerate() {
-            if let Some(bad) = caps.iter().find(|c| !OPS.contains(&c.as_str())) {
-                return Err(wrap(format!(
-                    "path control_group: unknown operation: {bad:?}"
-                )));
-            }
-            if caps.is_empty() {
-                return Err(wrap(format!("factor {i}: missing controlled capabilities")));
-            }
-            if *approvals <= 0 {
-                return Err(wrap(format!("factor {i}: missing required approvals")));
-            }
-            if groups.is_empty() {
-                return Err(wrap(format!("factor {i}: missing approving groups")));
-            }
+        for (index, factor) in factors.iter().enumerate() {
+            factor.validate(index)?;
         }
-        let _ = self_auth;
         result = Some(ControlGroup {
             ttl,
-            factors: factors.into_iter().map(|f| f.0).collect(),
+            factors: factors.into_iter().map(|f| f.name).collect(),
         });
     }
     Ok(result)
 }
+
+/// One `factor "name" { … }` of a control group.
+struct Factor {
+    name: String,
+    controlled_capabilities: Vec<String>,
+    group_names: Vec<String>,
+    approvals: i64,
+}
+
+/// The operations a factor may control.
+const CONTROL_GROUP_OPERATIONS: &[&str] = &[
+    "create",
+    "read",
+    "update",
+    "patch",
+    "delete",
+    "list",
+    "scan",
+    "help",
+    "alias-lookahead",
+    "resolve-role",
+    "header",
+    "revoke",
+    "renew",
+    "rollback",
+];
+
+fn parse_factor(item: &ObjectItem) -> Result<Factor, ControlGroupError> {
+    check_keys(
+        DNode::Node(&item.val),
+        &["controlled_capabilities", "identity"],
+    )
+    .map_err(ControlGroupError::FactorKeys)?;
+    let name = item
+        .keys
+        .get(1)
+        .map(|k| k.value.clone())
+        .ok_or(ControlGroupError::FactorName)?;
+    let mut caps: Option<Vec<String>> = None;
+    let mut fd =
+        StructDecoder::new("root", DNode::Node(&item.val)).map_err(ControlGroupError::FactorDecode)?;
+    fd.field("controlled_capabilities", &mut caps)
+        .map_err(ControlGroupError::FactorDecode)?;
+    let mut group_names: Option<Vec<String>> = None;
+    let mut approvals = 0i64;
+    let list = hcl1::object_list_of(DNode::Node(&item.val)).expect("checked above");
+    for identity in list.items.iter().filter(|i| {
+        i.keys
+            .first()
+            .is_some_and(|k| k.value.eq_ignore_ascii_case("identity"))
+    }) {
+        let mut idd = StructDecoder::new("root", DNode::Node(&identity.val))
+            .map_err(ControlGroupError::FactorDecode)?;
+        idd.field("group_names", &mut group_names)
+            .map_err(ControlGroupError::FactorDecode)?;
+        idd.field("approvals", &mut approvals)
+            .map_err(ControlGroupError::FactorDecode)?;
+    }
+    Ok(Factor {
+        name,
+        controlled_capabilities: caps.unwrap_or_default(),
+        group_names: group_names.unwrap_or_default(),
+        approvals,
+    })
+}
+
+impl Factor {
+    /// The server's checks of a decoded factor, in its order.
+    fn validate(&self, index: usize) -> Result<(), ControlGroupError> {
+        let caps = &self.controlled_capabilities;
+        if let Some(bad) = caps
+            .iter()
+            .find(|c| !CONTROL_GROUP_OPERATIONS.contains(&c.as_str()))
+        {
+            return Err(ControlGroupError::UnknownOperation(bad.clone()));
+        }
+        if caps.is_empty() {
+            return Err(ControlGroupError::FactorWithoutCapabilities(index));
+        }
+        if self.approvals <= 0 {
+            return Err(ControlGroupError::FactorWithoutApprovals(index));
+        }
+        if self.group_names.is_empty() {
+            return Err(ControlGroupError::FactorWithoutGroups(index));
+        }
+        Ok(())
+    }
+}
+

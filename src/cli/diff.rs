@@ -62,8 +62,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         .fail_on
         .iter()
         .map(|f| Gate::parse(f))
-        .collect::<Result<_, String>>()
-        .map_err(anyhow::Error::msg)?;
+        .collect::<Result<_, _>>()?;
     let clock = Clock::start("diff");
     let inventory = match &args.pipelines {
         Some(p) => Some(Inventory::load(p)?),

@@ -7,12 +7,14 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::acl::{parse_policy, ParseOptions, PolicySource};
+use super::error::ChangeError;
+use crate::acl::{parse_policy, ParseOptions, PolicyError, PolicySource};
 use crate::model::{namespace_path, Snapshot};
+
+type Result<T, E = ChangeError> = std::result::Result<T, E>;
 
 /// One change to an estate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -230,63 +232,63 @@ pub fn load_changes(path: &Path, default_namespace: &str) -> Result<(Vec<Change>
     if ext == "hcl" {
         return Ok((vec![policy_file(path, default_namespace)?], Vec::new()));
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read change {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| ChangeError::ReadChange {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let invalid = |at: String, reason: String| ChangeError::InvalidChangeFile {
+        path: path.to_path_buf(),
+        at,
+        reason,
+    };
     if ext == "json" {
-        let v: Value = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: malformed JSON: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )
+        let v: Value = serde_json::from_str(&text).map_err(|reason| ChangeError::MalformedJson {
+            path: path.to_path_buf(),
+            line: reason.line(),
+            column: reason.column(),
+            reason,
         })?;
         if v.get("resource_changes").is_some() || v.get("format_version").is_some() {
-            return super::terraform::changes(&v)
-                .with_context(|| format!("cannot apply Terraform plan {}", path.display()));
+            return super::terraform::changes(&v).map_err(|source| ChangeError::TerraformPlan {
+                path: path.to_path_buf(),
+                source,
+            });
         }
         if v.get("path").is_some() {
             // A JSON policy named after its file.
             return Ok((vec![policy_file(path, default_namespace)?], Vec::new()));
         }
-        let cf: ChangeFile = serde_path_to_error::deserialize(v).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: invalid change file at `{}`: {}",
-                path.display(),
-                e.path(),
-                e.inner()
-            )
-        })?;
+        let cf: ChangeFile = serde_path_to_error::deserialize(v)
+            .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
         return Ok((change_file(cf, path)?, Vec::new()));
     }
     if ext == "yaml" || ext == "yml" {
         let de = yaml_serde::Deserializer::from_str(&text);
-        let cf: ChangeFile = serde_path_to_error::deserialize(de).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: invalid change file at `{}`: {}",
-                path.display(),
-                e.path(),
-                e.inner()
-            )
-        })?;
+        let cf: ChangeFile = serde_path_to_error::deserialize(de)
+            .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
         return Ok((change_file(cf, path)?, Vec::new()));
     }
-    bail!(
-        "{}: unknown change type: give a directory of policies, a *.hcl or *.json policy, a *.yaml/*.json change file, or a Terraform plan (`terraform show -json plan > plan.json`)",
-        path.display()
-    )
+    Err(ChangeError::UnknownChangeType {
+        path: path.to_path_buf(),
+    })
 }
 
 fn policy_file(path: &Path, namespace: &str) -> Result<Change> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| ChangeError::ReadPolicyFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
-        .with_context(|| format!("cannot name a policy after {}", path.display()))?
+        .ok_or_else(|| ChangeError::PolicyName {
+            path: path.to_path_buf(),
+        })?
         .to_lowercase();
-    check_policy(&name, &text, namespace)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    check_policy(&name, &text, namespace).map_err(|reason| ChangeError::PolicyRefused {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     Ok(Change::UpsertPolicy {
         namespace: namespace_path(namespace).into_owned(),
         name,
@@ -296,7 +298,10 @@ fn policy_file(path: &Path, namespace: &str) -> Result<Change> {
 
 fn policy_dir(dir: &Path, namespace: &str) -> Result<Vec<Change>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read policy directory {}", dir.display()))?
+        .map_err(|source| ChangeError::ReadPolicyDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
@@ -308,13 +313,15 @@ fn policy_dir(dir: &Path, namespace: &str) -> Result<Vec<Change>> {
         .collect();
     files.sort();
     if files.is_empty() {
-        bail!("{}: no *.hcl or *.json policy files", dir.display());
+        return Err(ChangeError::NoPolicyFiles {
+            dir: dir.to_path_buf(),
+        });
     }
     files.iter().map(|f| policy_file(f, namespace)).collect()
 }
 
 /// Refuse a policy the server would refuse.
-fn check_policy(name: &str, text: &str, namespace: &str) -> Result<(), String> {
+fn check_policy(name: &str, text: &str, namespace: &str) -> Result<(), PolicyError> {
     let src = PolicySource {
         name: name.to_string(),
         text: text.to_string(),
@@ -322,9 +329,7 @@ fn check_policy(name: &str, text: &str, namespace: &str) -> Result<(), String> {
         namespace_id: "root".into(),
         ..Default::default()
     };
-    parse_policy(&src, &ParseOptions::default())
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    parse_policy(&src, &ParseOptions::default()).map(|_| ())
 }
 
 fn change_file(cf: ChangeFile, path: &Path) -> Result<Vec<Change>> {
@@ -344,15 +349,24 @@ fn change_file(cf: ChangeFile, path: &Path) -> Result<Vec<Change>> {
         }
         let text = match (&p.policy, &p.file) {
             (Some(t), None) => t.clone(),
-            (None, Some(f)) => std::fs::read_to_string(dir.join(f))
-                .with_context(|| format!("{}: cannot read policy file {f}", path.display()))?,
-            _ => bail!(
-                "{}: policy {:?}: give exactly one of `policy` (the text) or `file`, or `delete: true`",
-                path.display(),
-                p.name
-            ),
+            (None, Some(f)) => std::fs::read_to_string(dir.join(f)).map_err(|source| {
+                ChangeError::ReadNamedPolicyFile {
+                    path: path.to_path_buf(),
+                    file: f.clone(),
+                    source,
+                }
+            })?,
+            _ => {
+                return Err(ChangeError::PolicyTextOrFile {
+                    path: path.to_path_buf(),
+                    policy: p.name.clone(),
+                })
+            }
         };
-        check_policy(&name, &text, &ns).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        check_policy(&name, &text, &ns).map_err(|reason| ChangeError::PolicyRefused {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         out.push(Change::UpsertPolicy {
             namespace: ns,
             name,
@@ -432,7 +446,7 @@ fn role_kind(mount_type: &str) -> Option<&'static str> {
 fn ns_obj<'a>(snap: &'a mut Value, ns: &str, create: bool) -> Result<&'a mut Map<String, Value>> {
     let list = snap["namespaces"]
         .as_array_mut()
-        .context("snapshot has no namespaces")?;
+        .ok_or(ChangeError::NoNamespaces)?;
     let pos = list
         .iter()
         .position(|n| namespace_path(n["path"].as_str().unwrap_or("")) == ns);
@@ -442,11 +456,15 @@ fn ns_obj<'a>(snap: &'a mut Value, ns: &str, create: bool) -> Result<&'a mut Map
             list.push(json!({"path": ns, "id": format!("whatif-{}", ns.trim_end_matches('/'))}));
             list.len() - 1
         }
-        None => bail!("namespace {ns:?} is not in the snapshot"),
+        None => {
+            return Err(ChangeError::UnknownNamespace {
+                namespace: ns.to_string(),
+            })
+        }
     };
-    list[i]
-        .as_object_mut()
-        .context("namespace is not an object")
+    list[i].as_object_mut().ok_or(ChangeError::NotAnObject {
+        what: "namespace",
+    })
 }
 
 fn array<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
@@ -467,7 +485,7 @@ fn merge(into: &mut Map<String, Value>, fields: &Map<String, Value>) {
 /// with a what-if id and the given defaults.
 fn upsert_named(
     list: &mut Vec<Value>,
-    kind: &str,
+    kind: &'static str,
     name: &str,
     fields: &Map<String, Value>,
     defaults: &[(&str, Value)],
@@ -475,7 +493,7 @@ fn upsert_named(
     match list.iter_mut().find(|e| e["name"].as_str() == Some(name)) {
         Some(e) => merge(
             e.as_object_mut()
-                .with_context(|| format!("{kind} is not an object"))?,
+                .ok_or(ChangeError::NotAnObject { what: kind })?,
             fields,
         ),
         None => {
@@ -494,13 +512,17 @@ fn upsert_named(
 
 /// Apply changes to a snapshot, giving the new snapshot.
 pub fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
-    let mut v = serde_json::to_value(base).context("cannot serialize the snapshot")?;
+    let mut v = serde_json::to_value(base)
+        .map_err(|source| ChangeError::SerializeSnapshot { source })?;
     for c in changes {
-        apply_one(&mut v, c).with_context(|| format!("cannot apply change: {}", c.describe()))?;
+        apply_one(&mut v, c).map_err(|source| ChangeError::Apply {
+            change: c.describe(),
+            source: Box::new(source),
+        })?;
     }
     let text = serde_json::to_string(&v)?;
     Snapshot::from_json_str(&text, "<snapshot with changes applied>")
-        .context("the changes make the snapshot invalid")
+        .map_err(|source| ChangeError::InvalidResult { source })
 }
 
 fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
@@ -538,27 +560,30 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             let m = mounts
                 .iter_mut()
                 .find(|m| m["path"].as_str().map(mount_path).as_deref() == Some(mount.as_str()))
-                .with_context(|| {
-                    format!("auth mount auth/{mount} is not in namespace {namespace:?}")
+                .ok_or_else(|| ChangeError::UnknownAuthMount {
+                    mount: mount.clone(),
+                    namespace: namespace.clone(),
                 })?;
             let mt = m["type"].as_str().unwrap_or("").to_string();
             let kind = match kind.as_deref() {
                 Some(k) => k.to_string(),
                 None => role_kind(&mt)
-                    .with_context(|| {
-                        format!("give the role `kind`: mount auth/{mount} is of type {mt:?}")
+                    .ok_or_else(|| ChangeError::RoleKindNeeded {
+                        mount: mount.clone(),
+                        mount_type: mt.clone(),
                     })?
                     .to_string(),
             };
-            let mo = m.as_object_mut().context("mount is not an object")?;
+            let not_an_object = |what| ChangeError::NotAnObject { what };
+            let mo = m.as_object_mut().ok_or(not_an_object("mount"))?;
             let roles = mo.entry("roles").or_insert_with(|| json!({}));
-            let roles = roles.as_object_mut().context("roles is not an object")?;
+            let roles = roles.as_object_mut().ok_or(not_an_object("roles"))?;
             let list = roles.entry(kind.clone()).or_insert_with(|| json!([]));
-            let list = list.as_array_mut().context("role list is not an array")?;
+            let list = list.as_array_mut().ok_or(ChangeError::NotAnArray {
+                what: "role list",
+            })?;
             match list.iter_mut().find(|r| r["name"].as_str() == Some(name)) {
-                Some(r) if !replace => {
-                    merge(r.as_object_mut().context("role is not an object")?, fields)
-                }
+                Some(r) if !replace => merge(r.as_object_mut().ok_or(not_an_object("role"))?, fields),
                 Some(r) => {
                     let mut new = fields.clone();
                     new.insert("name".into(), json!(name));

@@ -9,10 +9,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use anyhow::Result;
 use serde::Serialize;
 
+use super::error::DiffError;
 use super::DiffReport;
+
+type Result<T, E = DiffError> = std::result::Result<T, E>;
 use crate::review::Review;
 use crate::rules::engine::RunOptions;
 use crate::rules::{Finding, RuleSet, Severity, Suppressions};

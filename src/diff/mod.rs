@@ -6,14 +6,13 @@
 //! whatever the change leaves equal.
 
 pub mod change;
+pub mod error;
 pub mod findings;
 pub mod terraform;
 
-use crate::text::{md_cell, md_code};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -24,6 +23,10 @@ use crate::ownership::OwnershipRules;
 use crate::passes::reach::{PipelineReach, PreparedReach, ReachOptions, SecretReach, Via};
 use crate::review::Review;
 use crate::rules::Severity;
+use crate::text::{md_cell, md_code};
+use error::DiffError;
+
+type Result<T, E = DiffError> = std::result::Result<T, E>;
 pub use findings::{ChangedFinding, FindingsDelta, Judge, JudgeConfig};
 
 /// Access a pipeline gains on one path.
@@ -130,7 +133,7 @@ pub enum Gate {
 
 impl Gate {
     /// `new-access`, `new-cross-team`, or a severity's name, exactly as written.
-    pub fn parse(text: &str) -> Result<Gate, String> {
+    pub fn parse(text: &str) -> Result<Gate, error::UnknownGate> {
         match text {
             "new-access" => Ok(Gate::NewAccess),
             "new-cross-team" => Ok(Gate::NewCrossTeam),
@@ -138,12 +141,8 @@ impl Gate {
                 .into_iter()
                 .find(|s| s.as_str() == text)
                 .map(Gate::Severity)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
-                    format!(
-                        "--fail-on {text:?}: expected new-access, new-cross-team or a severity ({})",
-                        names.join(", ")
-                    )
+                .ok_or_else(|| error::UnknownGate {
+                    text: text.to_string(),
                 }),
         }
     }

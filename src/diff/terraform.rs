@@ -6,25 +6,27 @@
 //! `backend` defaults to the method's type, and every resource's `namespace` is relative to the
 //! provider's. Resources the mapping does not understand are returned as unknowns, never dropped.
 
-use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
 use super::change::Change;
+use super::error::{ResourceProblem, TerraformError};
 use crate::model::namespace_path;
 
 /// Changes and unmapped resources of a plan.
-pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>)> {
+pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>), TerraformError> {
     if let Some(v) = plan.get("format_version").and_then(Value::as_str) {
         if !v.starts_with("1.") && v != "1" {
-            bail!("unsupported plan format_version {v:?} (this blastmap reads 1.x)");
+            return Err(TerraformError::UnsupportedFormat {
+                version: v.to_string(),
+            });
         }
     }
     let Some(rcs) = plan.get("resource_changes") else {
-        bail!("not a Terraform plan: no `resource_changes` (produce one with `terraform show -json plan.tfplan > plan.json`)");
+        return Err(TerraformError::NotAPlan);
     };
     let rcs = rcs
         .as_array()
-        .ok_or_else(|| anyhow::anyhow!("`resource_changes` is not an array"))?;
+        .ok_or(TerraformError::ResourceChangesNotAnArray)?;
     let mut out = Vec::new();
     let mut unknown = Vec::new();
     for (i, rc) in rcs.iter().enumerate() {
@@ -39,11 +41,15 @@ pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>)> {
         }
         let change = rc
             .get("change")
-            .ok_or_else(|| anyhow::anyhow!("{address}: no `change`"))?;
+            .ok_or_else(|| TerraformError::NoChange {
+                address: address.clone(),
+            })?;
         let actions: Vec<&str> = change
             .get("actions")
             .and_then(Value::as_array)
-            .ok_or_else(|| anyhow::anyhow!("{address}: `change.actions` missing"))?
+            .ok_or_else(|| TerraformError::NoActions {
+                address: address.clone(),
+            })?
             .iter()
             .filter_map(Value::as_str)
             .collect();
@@ -77,7 +83,7 @@ pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>)> {
             Ok(false) => unknown.push(format!(
                 "{address}: resource type {ty} is not modelled; its effect on reach is unknown"
             )),
-            Err(e) => bail!("{address}: {e}"),
+            Err(problem) => return Err(TerraformError::Resource { address, problem }),
         }
     }
     Ok((out, unknown))
@@ -148,11 +154,11 @@ fn map_resource(
     before: Option<&Map<String, Value>>,
     after: Option<&Map<String, Value>>,
     out: &mut Vec<Change>,
-) -> Result<bool> {
-    let need = |m: Option<&Map<String, Value>>, k: &str| -> Result<String> {
+) -> Result<bool, ResourceProblem> {
+    let need = |m: Option<&Map<String, Value>>, k: &str| -> Result<String, ResourceProblem> {
         m.and_then(|m| s(m, k))
             .map(str::to_string)
-            .ok_or_else(|| anyhow::anyhow!("attribute `{k}` missing"))
+            .ok_or_else(|| ResourceProblem::MissingAttribute { key: k.to_string() })
     };
     match ty {
         "vault_policy" => {
@@ -202,7 +208,7 @@ fn map_resource(
                 });
             }
             if creates || (deletes && after.is_some()) {
-                let a = after.ok_or_else(|| anyhow::anyhow!("`change.after` missing"))?;
+                let a = after.ok_or(ResourceProblem::NoAfter)?;
                 out.push(Change::UpsertRole {
                     namespace: ns_of(a),
                     mount: s(a, "backend").unwrap_or(default_backend).to_string(),
@@ -222,7 +228,7 @@ fn map_resource(
                 });
             }
             if creates || (deletes && after.is_some()) {
-                let a = after.ok_or_else(|| anyhow::anyhow!("`change.after` missing"))?;
+                let a = after.ok_or(ResourceProblem::NoAfter)?;
                 let mut f = Map::new();
                 for k in ["policies", "metadata", "disabled"] {
                     if let Some(v) = a.get(k).filter(|v| !v.is_null()) {
@@ -245,7 +251,7 @@ fn map_resource(
                 });
             }
             if creates || (deletes && after.is_some()) {
-                let a = after.ok_or_else(|| anyhow::anyhow!("`change.after` missing"))?;
+                let a = after.ok_or(ResourceProblem::NoAfter)?;
                 let mut f = Map::new();
                 for k in [
                     "policies",

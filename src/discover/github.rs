@@ -8,12 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
 use yaml_serde::Value;
 
 use super::shell::{self, SecretUse};
 use super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
-use super::{is_expression, Discovery, Draft, Options, RepoName, Val};
+use super::{is_expression, DiscoverError, Discovery, Draft, Options, RepoName, Result, Val};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -36,23 +35,26 @@ pub fn discover(
             .unwrap_or_else(|| dir.to_path_buf());
         (dir.to_path_buf(), root)
     } else {
-        bail!(
-            "{}: not a directory (give a repository checkout or its .github/workflows)",
-            dir.display()
-        );
+        return Err(DiscoverError::NotADirectory {
+            dir: dir.to_path_buf(),
+        });
     };
     let repo = match repo {
         Some(r) => r.clone(),
         None => match infer_repo(&root) {
             Some(r) => r,
-            None => bail!(
-                "{}: cannot tell which repository this is (no GitHub remote in .git/config): pass --repo OWNER/REPO",
-                dir.display()
-            ),
+            None => {
+                return Err(DiscoverError::UnknownRepository {
+                    dir: dir.to_path_buf(),
+                })
+            }
         },
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&wf_dir)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read it: {e}", wf_dir.display()))?
+        .map_err(|source| DiscoverError::Read {
+            shown: wf_dir.display().to_string(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
@@ -79,7 +81,7 @@ pub fn discover(
         let shown = f.display().to_string();
         let y = YamlFile::read(f, &shown)?;
         if !y.value.is_mapping() {
-            bail!("{shown}: not a workflow (the top level is not a mapping)");
+            return Err(DiscoverError::NotAWorkflow { shown });
         }
         workflows.insert(rel, y);
     }

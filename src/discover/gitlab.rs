@@ -9,12 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
 use yaml_serde::{Mapping, Value};
 
 use super::shell::{self, SecretUse};
 use super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
-use super::{kv2_data, Discovery, Draft, Options, Val};
+use super::{kv2_data, DiscoverError, Discovery, Draft, Options, Result, Val};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 const RESERVED: &[&str] = &[
@@ -54,15 +53,12 @@ pub fn discover(
         .unwrap_or_else(|| PathBuf::from("."));
     let project = match project {
         Some(p) => p.trim_matches('/').to_string(),
-        None => infer_project(&root).ok_or_else(|| {
-            anyhow!(
-                "{}: cannot tell which GitLab project this is (no GitLab remote in .git/config): pass --project GROUP/PROJECT",
-                file.display()
-            )
+        None => infer_project(&root).ok_or_else(|| DiscoverError::UnknownProject {
+            file: file.to_path_buf(),
         })?,
     };
     if !project.contains('/') {
-        bail!("project \"{project}\": expected GROUP/PROJECT (the full project path)");
+        return Err(DiscoverError::ProjectSyntax { project });
     }
     let mut cfg = Config {
         files: Vec::new(),
@@ -153,7 +149,9 @@ fn load(
     depth: usize,
 ) -> Result<()> {
     if depth > 20 {
-        bail!("{shown}: includes nest deeper than 20 levels");
+        return Err(DiscoverError::IncludesTooDeep {
+            shown: shown.to_string(),
+        });
     }
     let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if !seen.insert(canon) {
@@ -161,7 +159,9 @@ fn load(
     }
     let y = YamlFile::read(path, shown)?;
     if !(y.value.is_mapping() || y.value.is_null()) {
-        bail!("{shown}: not a GitLab CI configuration (the top level is not a mapping)");
+        return Err(DiscoverError::NotAGitlabConfiguration {
+            shown: shown.to_string(),
+        });
     }
     // Includes first: the including file's keys win.
     let incs: Vec<(Value, usize)> = match get(&y.value, "include") {
@@ -192,11 +192,12 @@ fn load(
                     continue;
                 }
                 if !p.is_file() {
-                    bail!(
-                        "{shown}:{}: include {l:?} not found (looked for {})",
-                        line.unwrap_or(0),
-                        p.display()
-                    );
+                    return Err(DiscoverError::IncludeNotFound {
+                        shown: shown.to_string(),
+                        line: line.unwrap_or(0),
+                        include: l,
+                        looked_for: p,
+                    });
                 }
                 let s = p.display().to_string();
                 load(root, &p, &s, cfg, seen, out, depth + 1)?;
@@ -252,13 +253,17 @@ fn deep_merge(base: &Value, over: &Value) -> Value {
 /// first), for line look-ups.
 fn resolve(cfg: &Config, name: &str, depth: usize) -> Result<(Value, Vec<String>)> {
     if depth > 11 {
-        bail!("job `{name}`: `extends` nests deeper than 11 levels (or loops)");
+        return Err(DiscoverError::ExtendsTooDeep {
+            job: name.to_string(),
+        });
     }
     let job = cfg
         .top
         .get(name)
         .cloned()
-        .ok_or_else(|| anyhow!("`extends: {name}`: no such job or hidden job"))?;
+        .ok_or_else(|| DiscoverError::UnknownExtendedJob {
+            job: name.to_string(),
+        })?;
     let parents = get(&job, "extends").map(strings).unwrap_or_default();
     let mut base = Value::Mapping(Mapping::new());
     let mut chain = vec![name.to_string()];

@@ -10,10 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
 
 use super::shell::{self, SecretUse};
-use super::{kv2_data, Discovery, Draft, Options};
+use super::{kv2_data, DiscoverError, Discovery, Draft, Options, Result};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 /// A Groovy literal.
@@ -292,7 +291,10 @@ fn dynamic_text(g: Option<&G>) -> Option<String> {
 pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> {
     let shown = file.display().to_string();
     let text =
-        std::fs::read_to_string(file).map_err(|e| anyhow!("{shown}: cannot read it: {e}"))?;
+        std::fs::read_to_string(file).map_err(|source| DiscoverError::Read {
+            shown: shown.clone(),
+            source,
+        })?;
     let vars = assignments(&text);
     let job = file
         .parent()

@@ -9,6 +9,7 @@
 
 pub mod buildkite;
 pub mod circleci;
+pub mod error;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
@@ -19,8 +20,11 @@ pub mod yaml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
 use serde_json::{Map, Value};
+
+pub use error::DiscoverError;
+
+pub(crate) type Result<T, E = DiscoverError> = std::result::Result<T, E>;
 
 use crate::inventory::{
     AuthMethod, CiEvidence, CiExposure, DynamicValue, Inventory, Pipeline, PipelineAuth,
@@ -39,8 +43,11 @@ impl RepoName {
     /// `owner/repo`, or `owner@123/repo@456` for the immutable-id `sub` form.
     pub fn parse(s: &str) -> Result<RepoName> {
         let s = s.trim().trim_end_matches(".git");
+        let syntax = || DiscoverError::RepositorySyntax {
+            text: s.to_string(),
+        };
         let Some((o, r)) = s.split_once('/') else {
-            bail!("repository \"{s}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)")
+            return Err(syntax());
         };
         let split = |x: &str| match x.split_once('@') {
             Some((n, id)) => (n.to_string(), Some(id.to_string())),
@@ -49,10 +56,12 @@ impl RepoName {
         let (owner, owner_id) = split(o);
         let (name, repo_id) = split(r);
         if owner.is_empty() || name.is_empty() || name.contains('/') {
-            bail!("repository \"{s}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)");
+            return Err(syntax());
         }
         if owner_id.is_some() != repo_id.is_some() {
-            bail!("repository \"{s}\": the immutable form needs both ids: OWNER@OWNER_ID/REPO@REPO_ID");
+            return Err(DiscoverError::RepositoryIds {
+                text: s.to_string(),
+            });
         }
         Ok(RepoName {
             owner,

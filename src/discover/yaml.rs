@@ -8,8 +8,10 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
 use yaml_serde::Value;
+
+use super::error::Location;
+use super::{DiscoverError, Result};
 
 /// One step of a key path.
 #[derive(Debug, Clone, Copy)]
@@ -28,8 +30,10 @@ pub struct YamlFile {
 
 impl YamlFile {
     pub fn read(path: &Path, name: &str) -> Result<YamlFile> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| anyhow!("{name}: cannot read it: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(|source| DiscoverError::Read {
+            shown: name.to_string(),
+            source,
+        })?;
         Self::parse(&text, name)
     }
 
@@ -39,14 +43,28 @@ impl YamlFile {
             if let Some(i) = msg.find(" at line ") {
                 msg.truncate(i);
             }
+            let shown = name.to_string();
             match e.location() {
-                Some(l) => anyhow!("{name}:{}:{}: malformed YAML: {msg}", l.line(), l.column()),
-                None => anyhow!("{name}: malformed YAML: {msg}"),
+                Some(l) => DiscoverError::MalformedYamlAt {
+                    shown,
+                    at: Location {
+                        line: l.line(),
+                        column: l.column(),
+                    },
+                    message: msg,
+                },
+                None => DiscoverError::MalformedYaml {
+                    shown,
+                    message: msg,
+                },
             }
         })?;
         value
             .apply_merge()
-            .map_err(|e| anyhow!("{name}: malformed YAML merge key (<<): {e}"))?;
+            .map_err(|e| DiscoverError::MalformedMergeKey {
+                shown: name.to_string(),
+                message: e.to_string(),
+            })?;
         Ok(YamlFile {
             name: name.to_string(),
             value,

@@ -317,12 +317,10 @@ async fn read_collection(
 /// Drop objects that do not map into their model type (recording a gap for each), so that the
 /// merge below cannot fail.
 fn map_check(ctx: &Ctx, ns: &str, prefix: &str, collection: &str, part: Part) -> Part {
-    fn ok<T: DeserializeOwned>(v: &Value) -> Result<(), String> {
-        serde_json::from_value::<T>(v.clone())
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    fn ok<T: DeserializeOwned>(v: &Value) -> Result<(), serde_json::Error> {
+        serde_json::from_value::<T>(v.clone()).map(|_| ())
     }
-    let check = |kind: Option<Kind>, v: &Value| -> Result<(), String> {
+    let check = |kind: Option<Kind>, v: &Value| -> Result<(), serde_json::Error> {
         use crate::model::*;
         match kind {
             Some(Kind::Jwt) => ok::<JwtRole>(v),

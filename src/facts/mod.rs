@@ -1840,7 +1840,7 @@ fn truncate(f: &str, d: usize) -> &str {
 /// Per-policy facts, in parallel.
 fn policy_facts(
     analysis: &Analysis<'_>,
-    parsed_all: &FxHashMap<(String, String), Result<std::sync::Arc<acl::Policy>, String>>,
+    parsed_all: &FxHashMap<(String, String), Result<std::sync::Arc<acl::Policy>, acl::PolicyError>>,
     owners: &Owners,
     policy_roles: &FxHashMap<(String, String), Vec<String>>,
     policy_pipes: &FxHashMap<(String, String), Names2>,
@@ -1954,7 +1954,7 @@ fn policy_facts(
             let parsed = match parsed_all.get(&key) {
                 Some(Ok(x)) => x,
                 Some(Err(e)) => {
-                    f.parse_error = Some(e.clone());
+                    f.parse_error = Some(e.to_string());
                     return f;
                 }
                 None => return f,
@@ -1990,7 +1990,7 @@ fn policy_facts(
                             line: r.line,
                             capabilities: caps.names(),
                             roles: sorted(roles),
-                            min_wrapping_ttl: r.perms.min_wrapping_ttl / 1_000_000_000,
+                            min_wrapping_ttl: r.perms.min_wrapping_ttl.whole_seconds(),
                         });
                     }
                 }

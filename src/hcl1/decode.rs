@@ -41,7 +41,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::ast::{LiteralKind, Node, ObjectItem, ObjectList, Pos};
-use super::strconv::{parse_float, parse_int};
+use super::strconv::{parse_float, parse_int, IntBase};
 
 /// An error from decoding, printed exactly like hcl1's.
 #[derive(Clone, Debug, PartialEq)]
@@ -289,12 +289,14 @@ pub fn decode_int(name: &str, node: DNode<'_>, out: &mut i64) -> Result<(), Deco
     if let Some(lit) = node.literal() {
         match &lit.kind {
             LiteralKind::Number(_) => {
-                *out = parse_int(&lit.text).map_err(DecodeError::plain)?;
+                *out = parse_int(&lit.text, IntBase::Prefixed)
+                    .map_err(|e| DecodeError::plain(e.to_string()))?;
                 return Ok(());
             }
             LiteralKind::String(_) => {
                 if let Some(v) = lit.string_value() {
-                    *out = parse_int(v?).map_err(DecodeError::plain)?;
+                    *out = parse_int(v?, IntBase::Prefixed)
+                        .map_err(|e| DecodeError::plain(e.to_string()))?;
                     return Ok(());
                 }
             }
@@ -327,7 +329,7 @@ pub fn decode_bool(name: &str, node: DNode<'_>, out: &mut bool) -> Result<(), De
 pub fn decode_float(name: &str, node: DNode<'_>, out: &mut f64) -> Result<(), DecodeError> {
     if let Some(lit) = node.literal() {
         if matches!(lit.kind, LiteralKind::Float(_) | LiteralKind::Number(_)) {
-            *out = parse_float(&lit.text).map_err(DecodeError::plain)?;
+            *out = parse_float(&lit.text).map_err(|e| DecodeError::plain(e.to_string()))?;
             return Ok(());
         }
     }

@@ -53,7 +53,7 @@ pub use decode::{
 pub use hclutil::{check_hcl_keys, object_list_of, InvalidKey};
 pub use json::parse_json;
 pub use parser::parse_hcl;
-pub use strconv::go_quote;
+pub use strconv::{go_quote, parse_int, IntBase, NumError, NumErrorReason};
 
 /// The deepest nesting of objects and lists accepted. hcl1 has no limit (Go stacks grow); this
 /// one keeps parsing and decoding within a 2 MiB thread stack even in unoptimised builds on

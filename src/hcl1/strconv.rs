@@ -11,6 +11,8 @@
 //! U+FFFD, as Go itself does when it decodes such a string (`for range`, `json.Marshal`). Valid
 //! byte sequences spelled with escapes (`"\xc3\xa9"`) come out right.
 
+use std::fmt::Write as _;
+
 /// Go's `utf8.RuneError`.
 const RUNE_ERROR: char = '\u{FFFD}';
 
@@ -296,48 +298,125 @@ pub fn unindent_heredoc(text: &str) -> String {
     go_lossy(&out)
 }
 
-/// Go's `strconv.Quote`, as `NumError` prints the offending text.
+/// Go's `strconv.Quote` (what `%q` prints for a string).
 ///
-/// Printability for non-ASCII characters is approximated (Rust has no `unicode.IsPrint`): control
-/// and whitespace characters other than the space are escaped.
+/// Exact for Latin-1. Above U+00FF, Go consults Unicode 15 tables (`strconv.IsPrint`); this
+/// treats as non-printable (escaped `\uXXXX`/`\UXXXXXXXX`) the spaces, controls, format
+/// characters, private use, noncharacters and the unassigned planes, and everything else as
+/// printable, so only a few unassigned code points inside assigned blocks can differ.
 pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if go_is_print(c) => out.push(c),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '\u{0b}' => out.push_str("\\v"),
-            ' ' => out.push(' '),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
+            '\u{b}' => out.push_str("\\v"),
+            c if c < ' ' || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            c if c.is_control() || c.is_whitespace() || c == '\u{feff}' => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
+            c if (c as u32) < 0x1_0000 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
         }
     }
     out.push('"');
     out
 }
 
-fn num_error(func: &str, num: &str, what: &str) -> String {
-    format!("strconv.{func}: parsing {}: {what}", go_quote(num))
+/// Approximation of Go's `strconv.IsPrint` (see [`go_quote`]).
+fn go_is_print(c: char) -> bool {
+    let r = c as u32;
+    if r <= 0xFF {
+        return (0x20..=0x7E).contains(&r) || ((0xA1..=0xFF).contains(&r) && r != 0xAD);
+    }
+    if c.is_whitespace() || c.is_control() {
+        return false;
+    }
+    !matches!(
+        r,
+        // Format characters (Cf).
+        0x600..=0x605
+            | 0x61C
+            | 0x6DD
+            | 0x70F
+            | 0x890..=0x891
+            | 0x8E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            // Private use.
+            | 0xE000..=0xF8FF
+            | 0xF_0000..=0x10_FFFF
+            // Noncharacters.
+            | 0xFDD0..=0xFDEF
+            // Unassigned planes 4-13, and plane 14 outside the variation selectors.
+            | 0x4_0000..=0xD_FFFF
+            | 0xE_0000..=0xE_00FF
+            | 0xE_01F0..=0xE_FFFF
+    ) && (r & 0xFFFE) != 0xFFFE
 }
 
-const SYNTAX: &str = "invalid syntax";
-const RANGE: &str = "value out of range";
+/// Go's `strconv.NumError`: which function failed, on what text, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("strconv.{func}: parsing {}: {reason}", go_quote(.text))]
+pub struct NumError {
+    /// `ParseInt` or `ParseFloat`.
+    pub func: &'static str,
+    /// The text as given, quoted by `Display` as Go quotes it.
+    pub text: String,
+    pub reason: NumErrorReason,
+}
+
+/// Go's `strconv.ErrSyntax` and `strconv.ErrRange`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NumErrorReason {
+    #[error("invalid syntax")]
+    Syntax,
+    #[error("value out of range")]
+    Range,
+}
+
+impl NumError {
+    fn new(func: &'static str, text: &str, reason: NumErrorReason) -> Self {
+        NumError {
+            func,
+            text: text.to_string(),
+            reason,
+        }
+    }
+}
+
+/// The `base` argument of Go's `strconv.ParseInt`, in the two forms Vault's code uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntBase {
+    /// Base 0: a `0x`, `0o`, `0b` or leading-`0` prefix picks the base, and `_` may separate
+    /// digits (hcl1's decoder).
+    Prefixed,
+    /// Base 10: decimal digits only (`parseutil`'s durations).
+    Decimal,
+}
 
 /// Go's `underscoreOK`: underscores only between digits (or after a base prefix).
 fn underscore_ok(s: &str) -> bool {
@@ -374,90 +453,87 @@ fn underscore_ok(s: &str) -> bool {
     saw != b'_'
 }
 
-enum UintError {
-    Syntax,
-    Range,
-}
-
-/// Go's `strconv.ParseUint(s, 0, 64)`.
-fn parse_uint_base0(s: &str) -> Result<u64, UintError> {
-    if s.is_empty() {
-        return Err(UintError::Syntax);
+/// Go's `strconv.ParseUint(text, base, 64)` for the two bases of [`IntBase`].
+fn parse_uint(text: &str, base: IntBase) -> Result<u64, NumErrorReason> {
+    if text.is_empty() {
+        return Err(NumErrorReason::Syntax);
     }
-    let b = s.as_bytes();
-    let (base, digits): (u64, &[u8]) = if b[0] == b'0' {
-        if b.len() >= 3 && b[1].eq_ignore_ascii_case(&b'b') {
-            (2, &b[2..])
-        } else if b.len() >= 3 && b[1].eq_ignore_ascii_case(&b'o') {
-            (8, &b[2..])
-        } else if b.len() >= 3 && b[1].eq_ignore_ascii_case(&b'x') {
-            (16, &b[2..])
-        } else {
-            (8, &b[1..])
+    let bytes = text.as_bytes();
+    let (radix, digits): (u64, &[u8]) = match base {
+        IntBase::Decimal => (10, bytes),
+        IntBase::Prefixed if bytes[0] != b'0' => (10, bytes),
+        IntBase::Prefixed if bytes.len() >= 3 && bytes[1].eq_ignore_ascii_case(&b'b') => {
+            (2, &bytes[2..])
         }
-    } else {
-        (10, b)
+        IntBase::Prefixed if bytes.len() >= 3 && bytes[1].eq_ignore_ascii_case(&b'o') => {
+            (8, &bytes[2..])
+        }
+        IntBase::Prefixed if bytes.len() >= 3 && bytes[1].eq_ignore_ascii_case(&b'x') => {
+            (16, &bytes[2..])
+        }
+        IntBase::Prefixed => (8, &bytes[1..]),
     };
-    let cutoff = u64::MAX / base + 1;
+    let cutoff = u64::MAX / radix + 1;
     let mut underscores = false;
-    let mut n: u64 = 0;
-    for &c in digits {
-        let d = match c {
-            b'_' => {
+    let mut value: u64 = 0;
+    // Left to right, the first bad character or overflow decides the error, as in Go.
+    for &byte in digits {
+        let digit = match byte {
+            b'_' if base == IntBase::Prefixed => {
                 underscores = true;
                 continue;
             }
-            b'0'..=b'9' => c - b'0',
-            _ if c.to_ascii_lowercase().is_ascii_lowercase() => c.to_ascii_lowercase() - b'a' + 10,
-            _ => return Err(UintError::Syntax),
+            b'0'..=b'9' => byte - b'0',
+            _ if byte.to_ascii_lowercase().is_ascii_lowercase() => {
+                byte.to_ascii_lowercase() - b'a' + 10
+            }
+            _ => return Err(NumErrorReason::Syntax),
         };
-        if d as u64 >= base {
-            return Err(UintError::Syntax);
+        if u64::from(digit) >= radix {
+            return Err(NumErrorReason::Syntax);
         }
-        if n >= cutoff {
-            return Err(UintError::Range);
+        if value >= cutoff {
+            return Err(NumErrorReason::Range);
         }
-        n *= base;
-        let n1 = n.wrapping_add(d as u64);
-        if n1 < n {
-            return Err(UintError::Range);
+        value *= radix;
+        let next = value.wrapping_add(u64::from(digit));
+        if next < value {
+            return Err(NumErrorReason::Range);
         }
-        n = n1;
+        value = next;
     }
-    if underscores && !underscore_ok(s) {
-        return Err(UintError::Syntax);
+    if underscores && !underscore_ok(text) {
+        return Err(NumErrorReason::Syntax);
     }
-    Ok(n)
+    Ok(value)
 }
 
-/// Go's `strconv.ParseInt(s, 0, 0)` on a 64-bit platform: optional sign, then decimal, `0x`
-/// hex, `0o`/leading-`0` octal or `0b` binary, with `_` separators allowed between digits.
-/// The error is Go's `NumError` text, e.g. `strconv.ParseInt: parsing "1h": invalid syntax`.
-pub fn parse_int(s: &str) -> Result<i64, String> {
-    if s.is_empty() {
-        return Err(num_error("ParseInt", s, SYNTAX));
+/// Go's `strconv.ParseInt(text, base, 64)`: an optional sign, then digits in `base`. The error
+/// prints as Go's, e.g. `strconv.ParseInt: parsing "1h": invalid syntax`.
+pub fn parse_int(text: &str, base: IntBase) -> Result<i64, NumError> {
+    let error = |reason| NumError::new("ParseInt", text, reason);
+    if text.is_empty() {
+        return Err(error(NumErrorReason::Syntax));
     }
-    let (neg, rest) = match s.as_bytes()[0] {
-        b'+' => (false, &s[1..]),
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
+    let (negative, unsigned) = match text.as_bytes()[0] {
+        b'+' => (false, &text[1..]),
+        b'-' => (true, &text[1..]),
+        _ => (false, text),
     };
-    let un = match parse_uint_base0(rest) {
-        Ok(v) => v,
-        Err(UintError::Syntax) => return Err(num_error("ParseInt", s, SYNTAX)),
-        Err(UintError::Range) => u64::MAX,
+    let magnitude = match parse_uint(unsigned, base) {
+        Ok(value) => value,
+        Err(NumErrorReason::Syntax) => return Err(error(NumErrorReason::Syntax)),
+        // ParseUint returns its maximum with the range error; ParseInt re-judges the range.
+        Err(NumErrorReason::Range) => u64::MAX,
     };
     let cutoff: u64 = 1 << 63;
-    if !neg && un >= cutoff {
-        return Err(num_error("ParseInt", s, RANGE));
+    if (!negative && magnitude >= cutoff) || (negative && magnitude > cutoff) {
+        return Err(error(NumErrorReason::Range));
     }
-    if neg && un > cutoff {
-        return Err(num_error("ParseInt", s, RANGE));
-    }
-    Ok(if neg {
-        (un as i64).wrapping_neg()
+    Ok(if negative {
+        (magnitude as i64).wrapping_neg()
     } else {
-        un as i64
+        magnitude as i64
     })
 }
 
@@ -465,19 +541,19 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 /// token texts (digits, `.`, `e`/`E`, a sign, or a `0x` prefix, which Go rejects without a `p`
 /// exponent). Such texts never hold `_`, `p`, `inf` or `nan`; those Go extensions are treated
 /// as syntax errors here. Overflow to infinity is Go's range error.
-pub fn parse_float(s: &str) -> Result<f64, String> {
+pub fn parse_float(s: &str) -> Result<f64, NumError> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let plain = !body.is_empty()
         && body
             .bytes()
             .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
     if !plain {
-        return Err(num_error("ParseFloat", s, SYNTAX));
+        return Err(NumError::new("ParseFloat", s, NumErrorReason::Syntax));
     }
     match s.parse::<f64>() {
-        Ok(v) if v.is_infinite() => Err(num_error("ParseFloat", s, RANGE)),
+        Ok(v) if v.is_infinite() => Err(NumError::new("ParseFloat", s, NumErrorReason::Range)),
         Ok(v) => Ok(v),
-        Err(_) => Err(num_error("ParseFloat", s, SYNTAX)),
+        Err(_) => Err(NumError::new("ParseFloat", s, NumErrorReason::Syntax)),
     }
 }
 
@@ -531,28 +607,50 @@ mod tests {
 
     #[test]
     fn go_parse_int() {
-        assert_eq!(parse_int("42"), Ok(42));
-        assert_eq!(parse_int("-0x1F"), Ok(-31));
-        assert_eq!(parse_int("017"), Ok(15));
-        assert_eq!(parse_int("0b101"), Ok(5));
-        assert_eq!(parse_int("0o17"), Ok(15));
-        assert_eq!(parse_int("1_000"), Ok(1000));
-        assert_eq!(parse_int("+7"), Ok(7));
-        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(parse_int("42", IntBase::Prefixed), Ok(42));
+        assert_eq!(parse_int("-0x1F", IntBase::Prefixed), Ok(-31));
+        assert_eq!(parse_int("017", IntBase::Prefixed), Ok(15));
+        assert_eq!(parse_int("0b101", IntBase::Prefixed), Ok(5));
+        assert_eq!(parse_int("0o17", IntBase::Prefixed), Ok(15));
+        assert_eq!(parse_int("1_000", IntBase::Prefixed), Ok(1000));
+        assert_eq!(parse_int("+7", IntBase::Prefixed), Ok(7));
         assert_eq!(
-            parse_int("9223372036854775808").unwrap_err(),
+            parse_int("-9223372036854775808", IntBase::Prefixed),
+            Ok(i64::MIN)
+        );
+        assert_eq!(
+            parse_int("9223372036854775808", IntBase::Prefixed)
+                .unwrap_err()
+                .to_string(),
             "strconv.ParseInt: parsing \"9223372036854775808\": value out of range"
         );
         assert_eq!(
-            parse_int("1h").unwrap_err(),
+            parse_int("1h", IntBase::Prefixed).unwrap_err().to_string(),
             "strconv.ParseInt: parsing \"1h\": invalid syntax"
         );
-        assert!(parse_int("08").is_err());
-        assert!(parse_int("1__0").is_err());
-        assert!(parse_int("_1").is_err());
-        assert!(parse_int("").is_err());
-        assert!(parse_int("0x").is_err());
-        assert_eq!(parse_int("0"), Ok(0));
+        assert!(parse_int("08", IntBase::Prefixed).is_err());
+        assert!(parse_int("1__0", IntBase::Prefixed).is_err());
+        assert!(parse_int("_1", IntBase::Prefixed).is_err());
+        assert!(parse_int("", IntBase::Prefixed).is_err());
+        assert!(parse_int("0x", IntBase::Prefixed).is_err());
+        assert_eq!(parse_int("0", IntBase::Prefixed), Ok(0));
+        // Base 10: no prefixes, no separators; the first bad character or overflow decides.
+        assert_eq!(parse_int("017", IntBase::Decimal), Ok(17));
+        assert_eq!(parse_int("-0", IntBase::Decimal), Ok(0));
+        assert!(parse_int("0x1F", IntBase::Decimal).is_err());
+        assert!(parse_int("1_000", IntBase::Decimal).is_err());
+        assert_eq!(
+            parse_int("99999999999999999999x", IntBase::Decimal)
+                .unwrap_err()
+                .reason,
+            NumErrorReason::Range
+        );
+        assert_eq!(
+            parse_int("9x9999999999999999999", IntBase::Decimal)
+                .unwrap_err()
+                .reason,
+            NumErrorReason::Syntax
+        );
     }
 
     #[test]
@@ -564,8 +662,22 @@ mod tests {
         assert!(parse_float("1e").is_err());
         assert!(parse_float("0x10").is_err());
         assert_eq!(
-            parse_float("1e400").unwrap_err(),
+            parse_float("1e400").unwrap_err().to_string(),
             "strconv.ParseFloat: parsing \"1e400\": value out of range"
         );
+    }
+
+    #[test]
+    fn go_quote_as_strconv_quote() {
+        assert_eq!(go_quote("plain"), "\"plain\"");
+        assert_eq!(go_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(
+            go_quote("\n\t\r\u{7}\u{8}\u{c}\u{b}\u{1}\u{7f}"),
+            "\"\\n\\t\\r\\a\\b\\f\\v\\x01\\x7f\""
+        );
+        assert_eq!(go_quote("é😀日本"), "\"é😀日本\"");
+        assert_eq!(go_quote("\u{a0}\u{ad}\u{85}"), "\"\\u00a0\\u00ad\\u0085\"");
+        assert_eq!(go_quote("\u{200b}\u{feff}"), "\"\\u200b\\ufeff\"");
+        assert_eq!(go_quote("\u{f0000}"), "\"\\U000f0000\"");
     }
 }

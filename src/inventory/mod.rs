@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::duration::{format_seconds, DurationSyntax, GoDuration};
 use crate::login::Network;
 
 /// A whole inventory file.
@@ -229,51 +230,41 @@ fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D:
 
 fn ser_duration<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        Some(secs) => s.serialize_str(&format_duration(*secs)),
+        Some(secs) => s.serialize_str(&format_seconds(*secs)),
         None => s.serialize_none(),
     }
 }
 
-/// `20m`, `1h30m`, `2d`, `90s` or a bare number of seconds, as whole seconds.
-pub fn parse_duration_seconds(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    if let Ok(n) = t.parse::<i64>() {
-        return if n >= 0 {
-            Ok(n)
-        } else {
-            Err(format!("invalid duration \"{s}\": negative"))
-        };
-    }
-    if let Some(days) = t.strip_suffix('d') {
-        if let Ok(n) = days.parse::<i64>() {
-            return Ok(n * 86_400);
+/// `20m`, `1h30m`, `2d`, `90s` or a bare number of seconds (the server's syntax, see
+/// [`crate::duration`], with whitespace around it forgiven), as whole seconds. Empty and negative
+/// durations are refused: a job cannot last less than nothing.
+pub fn parse_duration_seconds(text: &str) -> Result<i64, DurationFieldError> {
+    let trimmed = text.trim();
+    let parsed = GoDuration::parse(trimmed, DurationSyntax::VaultSeconds);
+    match parsed {
+        Ok(duration) if !trimmed.is_empty() && duration >= GoDuration::ZERO => {
+            Ok(duration.whole_seconds())
         }
-    }
-    match crate::acl::duration::parse_go_duration(t) {
-        Ok(ns) if ns >= 0 => Ok(ns / 1_000_000_000),
-        _ => Err(format!(
-            "invalid duration \"{s}\": use a number of seconds or a value such as \"20m\" or \"1h30m\""
-        )),
+        _ if trimmed.parse::<i64>().is_ok_and(|seconds| seconds < 0) => {
+            Err(DurationFieldError::Negative {
+                text: text.to_string(),
+            })
+        }
+        _ => Err(DurationFieldError::Invalid {
+            text: text.to_string(),
+        }),
     }
 }
 
-/// Seconds as the shortest `XhYmZs` form (`1200` → `20m`).
-pub fn format_duration(secs: i64) -> String {
-    if secs == 0 {
-        return "0s".to_string();
-    }
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
+/// Why a `max_job_duration` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationFieldError {
+    #[error("invalid duration \"{text}\": negative")]
+    Negative { text: String },
+    #[error(
+        "invalid duration \"{text}\": use a number of seconds or a value such as \"20m\" or \"1h30m\""
+    )]
+    Invalid { text: String },
 }
 
 /// Why an inventory could not be read.

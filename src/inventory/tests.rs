@@ -87,9 +87,32 @@ fn durations() {
     assert_eq!(parse_duration_seconds("90").unwrap(), 90);
     assert_eq!(parse_duration_seconds("1h30m").unwrap(), 5400);
     assert_eq!(parse_duration_seconds("2d").unwrap(), 172_800);
-    assert!(parse_duration_seconds("-5m").is_err());
-    assert_eq!(format_duration(1200), "20m");
-    assert_eq!(format_duration(5430), "1h30m30s");
+    assert_eq!(parse_duration_seconds(" 20m ").unwrap(), 1200);
+    assert_eq!(parse_duration_seconds("1.5s").unwrap(), 1);
+    assert_eq!(parse_duration_seconds("-0").unwrap(), 0);
+    assert_eq!(
+        parse_duration_seconds("-5").unwrap_err().to_string(),
+        "invalid duration \"-5\": negative"
+    );
+    let invalid = |text: &str| {
+        format!(
+            "invalid duration \"{text}\": use a number of seconds or a value such as \"20m\" or \"1h30m\""
+        )
+    };
+    for bad in [
+        "-5m",
+        "-2d",
+        "",
+        "soon",
+        "1d12h",
+        "999999999999999999d",
+        "10000000000",
+    ] {
+        assert_eq!(
+            parse_duration_seconds(bad).unwrap_err().to_string(),
+            invalid(bad)
+        );
+    }
 }
 
 #[test]

@@ -103,12 +103,17 @@ impl std::fmt::Display for Network {
 }
 
 impl TryFrom<String> for Network {
-    type Error = String;
-    fn try_from(text: String) -> Result<Network, String> {
-        Network::parse(&text).ok_or_else(|| {
-            format!("{text:?} is not a CIDR block or IP address (e.g. 10.20.0.0/16)")
-        })
+    type Error = InvalidNetwork;
+    fn try_from(text: String) -> Result<Network, InvalidNetwork> {
+        Network::parse(&text).ok_or(InvalidNetwork { text })
     }
+}
+
+/// Text that is neither a CIDR block nor an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a CIDR block or IP address (e.g. 10.20.0.0/16)")]
+pub struct InvalidNetwork {
+    pub text: String,
 }
 
 impl From<Network> for String {

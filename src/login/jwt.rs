@@ -21,7 +21,7 @@
 use super::glob::go_glob;
 use super::template::{render, TemplateOutcome};
 use super::token::resolve;
-use super::{show, Admission, Alias, Credential, Verdict};
+use super::{show, Admission, Alias, Credential, Refusal, Verdict};
 use crate::model::{AuthMount, CelRole, JwtRole, ServerInfo};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub(super) fn admit(
     role: &JwtRole,
     cred: &Credential<'_>,
     server: &ServerInfo,
-    pre: Option<&Result<Registered, String>>,
+    pre: Option<&Result<Registered, ClaimsError>>,
 ) -> Admission {
     if role.effective_role_type() == "oidc" {
         return Admission::refused(format!(
@@ -58,10 +58,10 @@ pub(super) fn admit(
     let mut parsed = None;
     let reg = match registered(pre, claims, server, &mut parsed) {
         Ok(r) => r,
-        Err(e) => return Admission::refused(e),
+        Err(e) => return Admission::refused(e.to_string()),
     };
     if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
-        return Admission::refused(e);
+        return Admission::refused(e.0);
     }
     if !role.bound_subject.is_empty() {
         let sub = reg.sub.as_deref().unwrap_or("");
@@ -149,7 +149,7 @@ pub(super) fn admit(
     if !role.groups_claim.is_empty() {
         match groups(claims, &role.groups_claim) {
             Ok(g) => a.group_aliases = g,
-            Err(e) => return Admission::refused(e),
+            Err(e) => return Admission::refused(e.0),
         }
     }
 
@@ -158,7 +158,7 @@ pub(super) fn admit(
     for (key, expected) in &role.bound_claims {
         match check_bound_claim(claims, key, expected, glob) {
             Ok(msg) => passed.push(msg),
-            Err(e) => return Admission::refused(e),
+            Err(e) => return Admission::refused(e.0),
         }
     }
 
@@ -224,7 +224,7 @@ pub(super) fn admit_cel(
     role: &CelRole,
     cred: &Credential<'_>,
     server: &ServerInfo,
-    pre: Option<&Result<Registered, String>>,
+    pre: Option<&Result<Registered, ClaimsError>>,
 ) -> Admission {
     let program = role
         .cel_program
@@ -251,10 +251,10 @@ pub(super) fn admit_cel(
     let mut parsed = None;
     let reg = match registered(pre, claims, server, &mut parsed) {
         Ok(r) => r,
-        Err(e) => return Admission::refused(e),
+        Err(e) => return Admission::refused(e.to_string()),
     };
     if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
-        return Admission::refused(e);
+        return Admission::refused(e.0);
     }
     if !role.bound_audiences.is_empty() && !role.bound_audiences.iter().any(|b| reg.aud.contains(b))
     {
@@ -317,7 +317,7 @@ fn check_issuer(
     reg: &Registered,
     a: &mut Admission,
     passed: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), Refusal> {
     let Some(bound) = mount.config_str("bound_issuer") else {
         return Ok(());
     };
@@ -330,9 +330,9 @@ fn check_issuer(
     }
     let iss = reg.iss.as_deref().unwrap_or("");
     if iss != bound {
-        return Err(format!(
+        return Err(Refusal(format!(
             "iss {iss:?} is not the mount's bound_issuer {bound:?}"
-        ));
+        )));
     }
     passed.push(format!("iss {iss:?} is the bound_issuer"));
     Ok(())
@@ -346,16 +346,16 @@ fn check_issuer(
 /// every role judges the same claims), else parsed here into `slot`; why the server could not
 /// decode them otherwise.
 fn registered<'r>(
-    pre: Option<&'r Result<Registered, String>>,
+    pre: Option<&'r Result<Registered, ClaimsError>>,
     claims: &Map<String, Value>,
     server: &ServerInfo,
-    slot: &'r mut Option<Result<Registered, String>>,
-) -> Result<&'r Registered, String> {
+    slot: &'r mut Option<Result<Registered, ClaimsError>>,
+) -> Result<&'r Registered, ClaimsError> {
     let reg = match pre {
         Some(r) => r,
         None => slot.insert(Registered::parse(claims, strict_registered_keys(server))),
     };
-    reg.as_ref().map_err(String::clone)
+    reg.as_ref().map_err(ClaimsError::clone)
 }
 
 pub(super) fn strict_registered_keys(server: &ServerInfo) -> bool {
@@ -374,8 +374,30 @@ pub(super) struct Registered {
     pub(super) aud: Vec<String>,
 }
 
+/// Why the server cannot decode a token's registered claims (the login fails).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum ClaimsError {
+    #[error(
+        "claim key {key:?} collides with the registered claim {field:?} under case folding: the \
+         server refuses such tokens as ambiguous"
+    )]
+    Ambiguous { key: String, field: &'static str },
+    #[error(
+        "claim {key:?} is {shown} but must be {expected}: the server cannot decode the token's \
+         registered claims"
+    )]
+    WrongType {
+        key: String,
+        shown: String,
+        expected: &'static str,
+    },
+}
+
 impl Registered {
-    pub(super) fn parse(claims: &Map<String, Value>, strict: bool) -> Result<Registered, String> {
+    pub(super) fn parse(
+        claims: &Map<String, Value>,
+        strict: bool,
+    ) -> Result<Registered, ClaimsError> {
         let mut keys: Vec<&String> = claims.keys().collect();
         keys.sort();
         let mut r = Registered::default();
@@ -388,17 +410,15 @@ impl Registered {
                 continue;
             };
             if strict && k != field {
-                return Err(format!(
-                    "claim key {k:?} collides with the registered claim {field:?} under case \
-                     folding: the server refuses such tokens as ambiguous"
-                ));
+                return Err(ClaimsError::Ambiguous {
+                    key: k.clone(),
+                    field,
+                });
             }
-            let bad = |what: &str| {
-                format!(
-                    "claim {k:?} is {} but must be {what}: the server cannot decode the token's \
-                     registered claims",
-                    show(v)
-                )
+            let bad = |expected: &'static str| ClaimsError::WrongType {
+                key: k.clone(),
+                shown: show(v),
+                expected,
             };
             match field {
                 "iss" | "sub" | "jti" => match v {
@@ -582,35 +602,35 @@ fn check_bound_claim(
     key: &str,
     expected: &Value,
     glob: bool,
-) -> Result<String, String> {
+) -> Result<String, Refusal> {
     let Some(actual) = lookup(claims, key) else {
-        return Err(format!(
+        return Err(Refusal(format!(
             "bound claim {key:?} is not in the token (every bound claim is required)"
-        ));
+        )));
     };
     let act = normalize(received(actual), received_elem).ok_or_else(|| {
-        format!(
+        Refusal(format!(
             "claim {key:?} is {} (not a string, bool, number or list): the server refuses it",
             show(actual)
-        )
+        ))
     })?;
     let exp = normalize(stored(expected), stored).ok_or_else(|| {
-        format!(
+        Refusal(format!(
             "bound claim {key:?} expects {} (not a string, bool, number or list): no token can \
              match",
             show(expected)
-        )
+        ))
     })?;
     let kind = if glob { " (glob)" } else { "" };
     for e in &exp {
         for x in &act {
             let hit = if glob {
                 let Go::Str(pattern) = e else {
-                    return Err(format!(
+                    return Err(Refusal(format!(
                         "bound claim {key:?} has the non-string glob {}: the server fails the \
                          login",
                         describe(e)
-                    ));
+                    )));
                 };
                 let Go::Str(s) = x else { continue };
                 go_glob(pattern, s)
@@ -618,12 +638,12 @@ fn check_bound_claim(
                 match go_eq(x, e) {
                     Ok(m) => m,
                     Err(()) => {
-                        return Err(format!(
+                        return Err(Refusal(format!(
                             "bound claim {key:?}: comparing {} with {} panics in the server \
                              (uncomparable values); the login fails",
                             describe(x),
                             describe(e)
-                        ))
+                        )))
                     }
                 }
             };
@@ -644,7 +664,7 @@ fn check_bound_claim(
     } else {
         ""
     };
-    Err(format!(
+    Err(Refusal(format!(
         "bound_claims.{key} {}{kind} matches none of the token's values {}{why_typed}",
         if exp.len() == 1 {
             describe(&exp[0])
@@ -655,22 +675,22 @@ fn check_bound_claim(
             )
         },
         show(actual)
-    ))
+    )))
 }
 
 /// The group alias names of `groups_claim`: the claim must exist and be a string or a list of
 /// strings (empty entries skipped).
-fn groups(claims: &Map<String, Value>, claim: &str) -> Result<Vec<String>, String> {
+fn groups(claims: &Map<String, Value>, claim: &str) -> Result<Vec<String>, Refusal> {
     let Some(raw) = lookup(claims, claim) else {
-        return Err(format!(
+        return Err(Refusal(format!(
             "groups_claim {claim:?} is not in the token: the server fails the login"
-        ));
+        )));
     };
     let list = normalize(received(raw), received_elem).ok_or_else(|| {
-        format!(
+        Refusal(format!(
             "groups_claim {claim:?} is {} (not a string or list): the server fails the login",
             show(raw)
-        )
+        ))
     })?;
     let mut out: Vec<String> = Vec::new();
     for g in list {
@@ -682,10 +702,10 @@ fn groups(claims: &Map<String, Value>, claim: &str) -> Result<Vec<String>, Strin
                 }
             }
             other => {
-                return Err(format!(
+                return Err(Refusal(format!(
                     "groups_claim {claim:?} holds {} (not a string): the server fails the login",
                     describe(&other)
-                ))
+                )))
             }
         }
     }

@@ -45,7 +45,7 @@ pub(super) fn admit(
         .transpose()
     {
         Ok(r) => r,
-        Err(e) => return Admission::refused(e),
+        Err(e) => return Admission::refused(e.to_string()),
     };
 
     // Issuer: checked only when validation is explicitly enabled and an issuer is configured.

@@ -115,16 +115,25 @@ impl fmt::Display for Method {
 }
 
 impl FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Method, String> {
-        Method::parse(s).ok_or_else(|| {
-            format!(
-                "unknown auth method {s:?} (expected one of: {})",
-                Method::ALL.map(Method::as_str).join(", ")
-            )
+    type Err = UnknownMethod;
+    fn from_str(s: &str) -> Result<Method, UnknownMethod> {
+        Method::parse(s).ok_or_else(|| UnknownMethod {
+            text: s.to_string(),
         })
     }
 }
+
+/// An auth method name blastmap does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown auth method {text:?} (expected one of: {})", Method::ALL.map(Method::as_str).join(", "))]
+pub struct UnknownMethod {
+    pub text: String,
+}
+
+/// Why the server refuses a login, in the words the admission reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
 
 /// What a pipeline presents. Fields not relevant to the method are `None`/empty; a `None` that the
 /// method needs makes the admission [`Verdict::Unknown`], never a refusal.
@@ -428,7 +437,7 @@ fn admit_pre(
     role: RoleRef<'_>,
     cred: &Credential<'_>,
     server: &ServerInfo,
-    registered: Option<&Result<jwt::Registered, String>>,
+    registered: Option<&Result<jwt::Registered, jwt::ClaimsError>>,
 ) -> Admission {
     if !cred.method.serves_mount_type(&mount.mount_type) {
         return Admission::refused(format!(

@@ -10,6 +10,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serializer};
 use std::fmt;
 
+use crate::duration::{DurationError, DurationSyntax, GoDuration};
+
 /// `null` (or an absent field, with `#[serde(default)]`) becomes `T::default()`.
 pub fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -58,8 +60,9 @@ where
     d.deserialize_any(V)
 }
 
-/// A duration in whole seconds: an integer (the API's form), a float (truncated), a string of
-/// digits, or a Go-style duration string (`"1h30m"`, `"768h"`, `"90s"`, `"2d"`). `null` is `None`.
+/// A duration in whole seconds: an integer (the API's form), a float (truncated), or a string as
+/// the server reads one (`parseutil.ParseDurationSecond`: `"3600"`, `"1h30m"`, `"768h"`, `"2d"`;
+/// see [`crate::duration`]), fractions of a second truncated. `null` is `None`.
 /// Negative values are kept (JWT leeways use `-1` for "disabled").
 pub fn opt_duration<'de, D>(d: D) -> Result<Option<i64>, D::Error>
 where
@@ -96,65 +99,26 @@ where
             }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            parse_duration(v).map(Some).map_err(E::custom)
+            // The server's syntax; whitespace around the value is forgiven in hand-written files.
+            GoDuration::parse(v.trim(), DurationSyntax::VaultSeconds)
+                .map(|duration| Some(duration.whole_seconds()))
+                .map_err(|error| E::custom(duration_message(v, &error)))
         }
     }
     d.deserialize_any(V)
 }
 
-/// Parse a duration the way Vault's `parseutil.ParseDurationSecond` does: an empty string is 0,
-/// plain digits are seconds, otherwise a sequence of `<number><unit>` with units `ns`, `us`, `µs`,
-/// `ms`, `s`, `m`, `h`, `d`. The result is whole seconds (fractions truncated toward zero).
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Ok(0);
-    }
-    if let Ok(n) = t.parse::<i64>() {
-        return Ok(n);
-    }
-    let (neg, mut rest) = match t.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    if rest.is_empty() {
-        return Err(format!("invalid duration {s:?}"));
-    }
-    let mut nanos: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(format!("invalid duration {s:?}"));
+/// The loader's wording of a refused duration: Go's, without the `time: ` package prefix.
+fn duration_message(text: &str, error: &DurationError) -> String {
+    match error {
+        DurationError::Invalid { .. } => format!("invalid duration {text:?}"),
+        DurationError::MissingUnit { .. } => format!("missing unit in duration {text:?}"),
+        DurationError::UnknownUnit { unit, .. } => {
+            format!("unknown unit {unit:?} in duration {text:?}")
         }
-        let num: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let scale = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "d" => 86400e9,
-            "" => return Err(format!("missing unit in duration {s:?}")),
-            _ => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
-        };
-        nanos += num * scale;
+        DurationError::MultiplicationOverflow => format!("duration {text:?} is out of range"),
+        DurationError::Days(_) | DurationError::UnsupportedInput => error.to_string(),
     }
-    let secs = (nanos / 1e9).trunc();
-    if !secs.is_finite() || secs.abs() > 9.0e18 {
-        return Err(format!("duration {s:?} is out of range"));
-    }
-    Ok(if neg { -(secs as i64) } else { secs as i64 })
 }
 
 /// An optional boolean that also accepts the strings `"true"`/`"false"`/`"1"`/`"0"` (mount and
@@ -300,22 +264,36 @@ mod tests {
 
     #[test]
     fn durations_parse_like_vault() {
-        assert_eq!(parse_duration("").unwrap(), 0);
-        assert_eq!(parse_duration("3600").unwrap(), 3600);
-        assert_eq!(parse_duration("1h").unwrap(), 3600);
-        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
-        assert_eq!(parse_duration("768h").unwrap(), 2_764_800);
-        assert_eq!(parse_duration("1.5h").unwrap(), 5400);
-        assert_eq!(parse_duration("2d").unwrap(), 172_800);
-        assert_eq!(parse_duration("1500ms").unwrap(), 1);
-        assert_eq!(parse_duration("-1").unwrap(), -1);
-        assert_eq!(parse_duration("-1s").unwrap(), -1);
-        assert!(parse_duration("1x").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("1").is_ok());
-        assert!(parse_duration("5").is_ok());
-        assert!(parse_duration("-").is_err());
-        assert!(parse_duration("99999999999999999999h").is_err());
+        #[derive(Deserialize)]
+        struct T {
+            #[serde(default, deserialize_with = "opt_duration")]
+            d: Option<i64>,
+        }
+        let p = |json: &str| serde_json::from_str::<T>(json).map(|t| t.d);
+        assert_eq!(p(r#"{"d": ""}"#).unwrap(), Some(0));
+        assert_eq!(p(r#"{"d": "3600"}"#).unwrap(), Some(3600));
+        assert_eq!(p(r#"{"d": " 1h "}"#).unwrap(), Some(3600));
+        assert_eq!(p(r#"{"d": "1h30m"}"#).unwrap(), Some(5400));
+        assert_eq!(p(r#"{"d": "768h"}"#).unwrap(), Some(2_764_800));
+        assert_eq!(p(r#"{"d": "1.5h"}"#).unwrap(), Some(5400));
+        assert_eq!(p(r#"{"d": "2d"}"#).unwrap(), Some(172_800));
+        assert_eq!(p(r#"{"d": "1500ms"}"#).unwrap(), Some(1));
+        assert_eq!(p(r#"{"d": "-1"}"#).unwrap(), Some(-1));
+        assert_eq!(p(r#"{"d": "-1s"}"#).unwrap(), Some(-1));
+        assert_eq!(p(r#"{"d": -1}"#).unwrap(), Some(-1));
+        assert_eq!(p(r#"{"d": 90.9}"#).unwrap(), Some(90));
+        assert_eq!(p(r#"{"d": null}"#).unwrap(), None);
+        // The server refuses these, so a snapshot cannot hold them.
+        for bad in [
+            "1x",
+            "h",
+            "-",
+            "1d12h",
+            "99999999999999999999h",
+            "10000000000",
+        ] {
+            assert!(p(&format!(r#"{{"d": "{bad}"}}"#)).is_err(), "{bad}");
+        }
     }
 
     #[test]

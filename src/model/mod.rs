@@ -42,7 +42,6 @@ pub use auth::{
     TokenRole, UserpassUser, SENSITIVE_CONFIG_FIELDS,
 };
 pub use coverage::{same_mount, Affects, CoverageGap};
-pub use de::parse_duration;
 pub use identity::{Entity, EntityAlias, Group, GroupAlias, GroupType, REDACTED_ROLE_ID};
 pub use index::{EntityGroups, SnapshotIndex};
 pub use load::{SnapshotError, SUPPORTED_SCHEMA_VERSION};
@@ -99,11 +98,22 @@ impl Timestamp {
     }
 
     /// Parse an RFC3339 time.
-    pub fn parse(s: &str) -> Result<Timestamp, String> {
+    pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
         OffsetDateTime::parse(s, &Rfc3339)
             .map(Timestamp)
-            .map_err(|e| format!("invalid RFC3339 time {s:?}: {e}"))
+            .map_err(|reason| TimestampError {
+                text: s.to_string(),
+                reason,
+            })
     }
+}
+
+/// A time that is not RFC3339.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid RFC3339 time {text:?}: {reason}")]
+pub struct TimestampError {
+    pub text: String,
+    pub reason: time::error::Parse,
 }
 
 impl Timestamp {

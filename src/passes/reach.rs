@@ -343,7 +343,7 @@ pub struct Analysis<'a> {
     /// Shared with the analysis of another snapshot with the same secrets (a what-if's base).
     pub secrets: Arc<SecretIndex>,
     /// Every policy of the snapshot, parsed once, expired ones included (see `expired`).
-    policies: FxHashMap<(String, String), Result<Arc<Policy>, String>>,
+    policies: FxHashMap<(String, String), Result<Arc<Policy>, acl::PolicyError>>,
     /// Policies past their expiration: the server ignores them, so tokens do not get them.
     expired: BTreeSet<(String, String)>,
 }
@@ -419,7 +419,7 @@ impl<'a> Analysis<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let mut policies: FxHashMap<(String, String), Result<Arc<Policy>, String>> =
+        let mut policies: FxHashMap<(String, String), Result<Arc<Policy>, acl::PolicyError>> =
             FxHashMap::default();
         let sources: Vec<((String, String), PolicySource)> = snapshot
             .namespaces
@@ -458,9 +458,7 @@ impl<'a> Analysis<'a> {
                 sources
                     .into_par_iter()
                     .map(|(k, src)| {
-                        let parsed = acl::parse_policy(&src, &opts)
-                            .map(Arc::new)
-                            .map_err(|e| e.to_string());
+                        let parsed = acl::parse_policy(&src, &opts).map(Arc::new);
                         (k, parsed)
                     })
                     .collect::<Vec<_>>()
@@ -480,12 +478,12 @@ impl<'a> Analysis<'a> {
 
     /// Every policy of the snapshot parsed (expired ones included), keyed by (namespace path,
     /// name), for passes that describe policies rather than tokens (facts).
-    pub fn parsed_policies(&self) -> &FxHashMap<(String, String), Result<Arc<Policy>, String>> {
+    pub fn parsed_policies(&self) -> &FxHashMap<(String, String), Result<Arc<Policy>, acl::PolicyError>> {
         &self.policies
     }
 
     /// A policy a token can hold: parsed, or why not; `None` when it does not exist or expired.
-    fn live_policy(&self, key: &(String, String)) -> Option<&Result<Arc<Policy>, String>> {
+    fn live_policy(&self, key: &(String, String)) -> Option<&Result<Arc<Policy>, acl::PolicyError>> {
         if self.expired.contains(key) {
             return None;
         }

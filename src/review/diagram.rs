@@ -1,8 +1,6 @@
 //! The diagrams of a review (`docs/diagrams.md`): which view, for what, within a node budget.
 
-use anyhow::{bail, Context, Result};
-
-use super::Review;
+use super::{Review, ReviewError};
 use crate::ownership::Owners;
 use crate::passes::reach::ReachOptions;
 use crate::render::diagram::Diagram;
@@ -30,15 +28,16 @@ pub enum DiagramView<'q> {
 impl Review<'_> {
     /// The diagram `view` asks for, with at most `max_nodes` nodes (secrets grouped by prefix,
     /// the rest folded beyond it). A pipeline or team the inventory does not name is an error.
-    pub fn diagram(&self, view: DiagramView<'_>, max_nodes: usize) -> Result<Diagram> {
+    pub fn diagram(&self, view: DiagramView<'_>, max_nodes: usize) -> Result<Diagram, ReviewError> {
         let clock = Clock::start("dot");
         let analysis = self.analysis();
         let inv = analysis.inventory;
         let diagram = match view {
             DiagramView::Pipeline(name) => {
-                let Some(p) = inv.pipeline(name) else {
-                    bail!("pipeline {name:?} is not in the inventory");
+                let unknown = || ReviewError::UnknownPipeline {
+                    name: name.to_string(),
                 };
+                let p = inv.pipeline(name).ok_or_else(unknown)?;
                 let reach = self
                     .reach(&ReachOptions {
                         pipelines: vec![name.to_string()],
@@ -46,7 +45,7 @@ impl Review<'_> {
                     })
                     .into_iter()
                     .next()
-                    .context("reach returned no pipeline")?;
+                    .ok_or_else(unknown)?;
                 let depth = self.options().facts.escalation_depth;
                 let chains = escalation_chains(analysis, &[p], depth)
                     .into_iter()
@@ -58,7 +57,7 @@ impl Review<'_> {
             DiagramView::Secret { path, namespace } => {
                 let (ns, rel) = self.resolve_path(path, namespace);
                 if rel.is_empty() {
-                    bail!("--path is empty");
+                    return Err(ReviewError::EmptyPath);
                 }
                 let owners = Owners::build(&analysis.secrets, inv);
                 let who = self.who_can(&ns, &rel, None);

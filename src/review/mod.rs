@@ -23,11 +23,10 @@
 //! ```
 
 mod diagram;
+mod error;
 
 use std::path::Path;
 use std::sync::{Arc, LazyLock, OnceLock};
-
-use anyhow::{anyhow, Result};
 
 use crate::acl::Caps;
 use crate::facts::{self, Built, Facts, FactsBase, FactsOptions};
@@ -37,11 +36,14 @@ use crate::passes::reach::{Analysis, PipelineReach, Prepared, PreparedReach, Rea
 use crate::passes::who_can::WhoCan;
 use crate::render::html::{self, ReportOptions, ReportStats};
 use crate::rules::engine::RunOptions;
-use crate::rules::{Report, RuleSet};
+use crate::rules::{Report, RuleSet, RulesError};
 use crate::timings::Clock;
 use crate::usage::{Collector, UsageReport};
 
 pub use diagram::DiagramView;
+pub use error::ReviewError;
+
+type Result<T, E = ReviewError> = std::result::Result<T, E>;
 
 /// The inputs of a review, loaded: a snapshot and, when one is given, a pipeline inventory.
 #[derive(Debug)]
@@ -93,7 +95,7 @@ pub struct Review<'e> {
     prepared: OnceLock<Arc<Prepared<'e>>>,
     facts: OnceLock<Built>,
     /// The facts as the rules' input, or why they could not be converted.
-    input: OnceLock<Result<regorus::Value, String>>,
+    input: OnceLock<Result<regorus::Value, Arc<RulesError>>>,
 }
 
 impl<'e> Review<'e> {
@@ -242,23 +244,32 @@ impl<'e> Review<'e> {
     /// The facts as the rules' input. A derived review shares its base's values of the
     /// pipelines whose facts it copied.
     pub fn rule_input(&self) -> Result<&regorus::Value> {
-        let input = self.input.get_or_init(|| {
+        self.rule_input_cell()
+            .as_ref()
+            .map_err(|e| ReviewError::RuleInput(Arc::clone(e)))
+    }
+
+    fn rule_input_cell(&self) -> &Result<regorus::Value, Arc<RulesError>> {
+        self.input.get_or_init(|| {
             let clock = Clock::start("rules");
             let input = match self.base {
-                Some(base) => base.rule_input().and_then(|theirs| {
-                    RuleSet::input_sharing(self.facts(), self.built().taken_over(), theirs)
-                }),
-                None => RuleSet::input_of(self.facts()),
+                Some(base) => match base.rule_input_cell() {
+                    Ok(theirs) => {
+                        RuleSet::input_sharing(self.facts(), self.built().taken_over(), theirs)
+                            .map_err(Arc::new)
+                    }
+                    Err(e) => Err(Arc::clone(e)),
+                },
+                None => RuleSet::input_of(self.facts()).map_err(Arc::new),
             };
             clock.lap("input built");
-            input.map_err(|e| format!("{e:#}"))
-        });
-        input.as_ref().map_err(|e| anyhow!("{e}"))
+            input
+        })
     }
 
     /// The findings of `rules` over the facts.
     pub fn findings(&self, rules: &RuleSet, run: &RunOptions) -> Result<Report> {
-        rules.run_input(self.rule_input()?, run)
+        Ok(rules.run_input(self.rule_input()?, run)?)
     }
 
     /// The review report (`docs/report.md`): one self-contained HTML page with the findings of

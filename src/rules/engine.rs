@@ -10,13 +10,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
+use super::error::{FindingProblem, MetadataProblem, RegoError, RulesError};
 use super::{
     fingerprint, sort_findings, Finding, Report, RuleMeta, Severity, Suppressions, PRACTICES,
 };
+
+type Result<T, E = RulesError> = std::result::Result<T, E>;
 
 /// The built-in rule families, embedded in the binary.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -118,16 +120,20 @@ impl RuleSet {
     /// directory may share helper packages.
     pub fn add_dir(&mut self, dir: &Path) -> Result<()> {
         let mut files = Vec::new();
-        collect_rego(dir, &mut files)
-            .with_context(|| format!("reading the rule directory {}", dir.display()))?;
+        collect_rego(dir, &mut files).map_err(|source| RulesError::ReadDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
         if files.is_empty() {
-            bail!("{}: no .rego file in this directory", dir.display());
+            return Err(RulesError::NoRegoFile {
+                dir: dir.to_path_buf(),
+            });
         }
         files.sort();
         let mut sources = Vec::new();
         for f in files {
-            let text =
-                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let text = std::fs::read_to_string(&f)
+                .map_err(|source| RulesError::ReadFile { path: f.clone(), source })?;
             sources.push(Source {
                 name: f.display().to_string(),
                 text,
@@ -155,15 +161,17 @@ impl RuleSet {
 
     /// The facts (JSON text) as the Rego engine's input, for [`run_input`](Self::run_input).
     pub fn input(facts_json: &str) -> Result<regorus::Value> {
-        regorus::Value::from_json_str(facts_json)
-            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
+        regorus::Value::from_json_str(facts_json).map_err(|e| RulesError::Input {
+            reason: e.to_string(),
+        })
     }
 
     /// Any serialisable facts (a [`crate::facts::Facts`]) as the Rego engine's input: the value
     /// [`input`](Self::input) gives for their JSON, built without the JSON text.
     pub fn input_of<T: serde::Serialize + ?Sized>(facts: &T) -> Result<regorus::Value> {
-        super::input::to_input(facts)
-            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
+        super::input::to_input(facts).map_err(|e| RulesError::Input {
+            reason: e.to_string(),
+        })
     }
 
     /// [`input_of`](Self::input_of) for facts most of whose pipelines are copies of another
@@ -196,8 +204,11 @@ impl RuleSet {
                 _ => Self::input_of(p),
             })
             .collect::<Result<_>>()?;
-        super::input::to_input_given(facts, "pipelines", regorus::Value::from(pipelines))
-            .map_err(|e| anyhow!("loading the facts into the Rego engine: {e}"))
+        super::input::to_input_given(facts, "pipelines", regorus::Value::from(pipelines)).map_err(
+            |e| RulesError::Input {
+                reason: e.to_string(),
+            },
+        )
     }
 
     /// [`run`](Self::run) on facts already loaded with [`input`](Self::input).
@@ -213,12 +224,11 @@ impl RuleSet {
             let (metas, findings) = r?;
             for m in metas {
                 if let Some(prev) = rules.get(&m.id) {
-                    bail!(
-                        "rule {:?} is declared twice: in {} and in {}",
-                        m.id,
-                        prev.source,
-                        m.source
-                    );
+                    return Err(RulesError::DeclaredTwice {
+                        id: m.id,
+                        first: prev.source.clone(),
+                        second: m.source,
+                    });
                 }
                 rules.insert(m.id.clone(), m);
             }
@@ -226,12 +236,18 @@ impl RuleSet {
         }
         for id in opts.severity.keys() {
             if !rules.contains_key(id) {
-                bail!("--severity names rule {id:?}, which no rule file declares");
+                return Err(RulesError::UnknownRuleOption {
+                    option: "--severity",
+                    id: id.clone(),
+                });
             }
         }
         for id in &opts.only {
             if !rules.contains_key(id) {
-                bail!("--rule names rule {id:?}, which no rule file declares");
+                return Err(RulesError::UnknownRuleOption {
+                    option: "--rule",
+                    id: id.clone(),
+                });
             }
         }
         let mut findings = Vec::with_capacity(raw.len());
@@ -305,8 +321,10 @@ fn eval_unit_inner(
     for s in &u.sources {
         let pkg = engine
             .add_policy(s.name.clone(), s.text.clone())
-            .map_err(|e| anyhow!("{e}"))
-            .with_context(|| format!("loading rule file {}", s.name))?;
+            .map_err(|e| RulesError::LoadRuleFile {
+                file: s.name.clone(),
+                source: RegoError::of(&e),
+            })?;
         package_file.entry(pkg).or_insert_with(|| s.name.clone());
     }
     engine.set_input(input);
@@ -320,10 +338,10 @@ fn eval_unit_inner(
         any = true;
         let rules = eval(&mut engine, &format!("{pkg}.rules"), file)?;
         let Some(Value::Object(rules)) = rules else {
-            bail!(
-                "{file}: package {} declares no `rules` object (rule id → {{title, severity, practice, description, remediation}})",
-                pkg.trim_start_matches("data.")
-            );
+            return Err(RulesError::NoRulesObject {
+                file: file.clone(),
+                package: pkg.trim_start_matches("data.").to_string(),
+            });
         };
         for (id, meta) in rules {
             metas.push(to_meta(&id, meta, file, u.builtin)?);
@@ -332,19 +350,20 @@ fn eval_unit_inner(
             match eval(&mut engine, &format!("{pkg}.findings"), file)? {
                 None => {}
                 Some(Value::Array(xs)) => findings.extend(xs),
-                Some(other) => bail!(
-                    "{file}: `findings` must be a set of objects, got {}",
-                    short(&other)
-                ),
+                Some(other) => {
+                    return Err(RulesError::FindingsNotASet {
+                        file: file.clone(),
+                        got: short(&other),
+                    })
+                }
             }
         }
     }
     if !any {
         let names: Vec<&str> = u.sources.iter().map(|s| s.name.as_str()).collect();
-        bail!(
-            "{}: no package under `blastmap.rules` (rule files must start with `package blastmap.rules.<name>`)",
-            names.join(", ")
-        );
+        return Err(RulesError::NoRulesPackage {
+            files: names.join(", "),
+        });
     }
     Ok((metas, findings))
 }
@@ -353,10 +372,14 @@ fn eval_unit_inner(
 /// A query, not `eval_rule`: Rego v1 ref heads (`rules["id"] := …`) register only the full
 /// paths as rules, while a query reads the object they build.
 fn eval(engine: &mut regorus::Engine, path: &str, file: &str) -> Result<Option<Value>> {
-    let results = engine
-        .eval_query(path.to_string(), false)
-        .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("evaluating {path} ({file})"))?;
+    let results =
+        engine
+            .eval_query(path.to_string(), false)
+            .map_err(|e| RulesError::Evaluate {
+                path: path.to_string(),
+                file: file.to_string(),
+                source: RegoError::of(&e),
+            })?;
     let Some(v) = results
         .result
         .into_iter()
@@ -369,7 +392,11 @@ fn eval(engine: &mut regorus::Engine, path: &str, file: &str) -> Result<Option<V
     if v == regorus::Value::Undefined {
         return Ok(None);
     }
-    let j = serde_json::to_value(&v).with_context(|| format!("converting {path} ({file})"))?;
+    let j = serde_json::to_value(&v).map_err(|source| RulesError::Convert {
+        path: path.to_string(),
+        file: file.to_string(),
+        source,
+    })?;
     Ok(Some(j))
 }
 
@@ -382,17 +409,32 @@ fn short(v: &Value) -> String {
 }
 
 fn to_meta(id: &str, v: Value, file: &str, builtin: bool) -> Result<RuleMeta> {
-    let ctx = || format!("{file}: rule {id:?}");
     if id.is_empty() || id.contains(char::is_whitespace) {
-        bail!("{file}: rule ids must be non-empty and without spaces, got {id:?}");
+        return Err(RulesError::BadRuleId {
+            file: file.to_string(),
+            id: id.to_string(),
+        });
     }
+    meta_fields(id, v, file, builtin).map_err(|problem| RulesError::BadMetadata {
+        file: file.to_string(),
+        id: id.to_string(),
+        problem,
+    })
+}
+
+fn meta_fields(
+    id: &str,
+    v: Value,
+    file: &str,
+    builtin: bool,
+) -> Result<RuleMeta, MetadataProblem> {
     let Value::Object(m) = v else {
-        bail!("{}: metadata must be an object", ctx());
+        return Err(MetadataProblem::NotAnObject);
     };
-    let field = |k: &str| -> Result<String> {
+    let field = |k: &'static str| -> Result<String, MetadataProblem> {
         match m.get(k) {
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-            _ => bail!("{}: metadata needs a non-empty string `{k}`", ctx()),
+            _ => Err(MetadataProblem::MissingField(k)),
         }
     };
     for k in m.keys() {
@@ -405,22 +447,13 @@ fn to_meta(id: &str, v: Value, file: &str, builtin: bool) -> Result<RuleMeta> {
         ]
         .contains(&k.as_str())
         {
-            bail!(
-                "{}: unknown metadata field `{k}` (expected title, severity, practice, description, remediation)",
-                ctx()
-            );
+            return Err(MetadataProblem::UnknownField(k.clone()));
         }
     }
-    let severity: Severity = field("severity")?
-        .parse()
-        .map_err(|e: String| anyhow!("{}: {e}", ctx()))?;
+    let severity: Severity = field("severity")?.parse()?;
     let practice = field("practice")?;
     if !PRACTICES.contains(&practice.as_str()) {
-        bail!(
-            "{}: practice {practice:?} is not one of {}",
-            ctx(),
-            PRACTICES.join(", ")
-        );
+        return Err(MetadataProblem::UnknownPractice { practice });
     }
     Ok(RuleMeta {
         id: id.to_string(),
@@ -436,57 +469,52 @@ fn to_meta(id: &str, v: Value, file: &str, builtin: bool) -> Result<RuleMeta> {
 
 fn to_finding(v: Value, rules: &BTreeMap<String, RuleMeta>, opts: &RunOptions) -> Result<Finding> {
     let Value::Object(mut m) = v else {
-        bail!("a finding must be an object, got {}", short(&v));
+        return Err(RulesError::FindingNotAnObject { got: short(&v) });
     };
     let rule = match m.remove("rule") {
         Some(Value::String(s)) => s,
-        _ => bail!(
-            "a finding has no string `rule`: {}",
-            short(&Value::Object(m))
-        ),
+        _ => {
+            return Err(RulesError::FindingWithoutRule {
+                got: short(&Value::Object(m)),
+            })
+        }
     };
     let Some(meta) = rules.get(&rule) else {
-        bail!("a finding names rule {rule:?}, which no `rules` object declares");
+        return Err(RulesError::FindingOfUndeclaredRule { rule });
+    };
+    let bad = |problem| RulesError::BadFinding {
+        file: meta.source.clone(),
+        problem,
     };
     let subject = match m.remove("subject") {
         Some(Value::Object(s)) => s,
-        _ => bail!(
-            "{}: finding of {rule:?} needs an object `subject`",
-            meta.source
-        ),
+        _ => return Err(bad(FindingProblem::NoSubject { rule })),
     };
     let message = match m.remove("message") {
         Some(Value::String(s)) => s,
-        _ => bail!(
-            "{}: finding of {rule:?} needs a string `message`",
-            meta.source
-        ),
+        _ => return Err(bad(FindingProblem::NoMessage { rule })),
     };
     let evidence = match m.remove("evidence") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(e)) => e,
-        Some(other) => bail!(
-            "{}: `evidence` of {rule:?} must be an object, got {}",
-            meta.source,
-            short(&other)
-        ),
+        Some(other) => {
+            let got = short(&other);
+            return Err(bad(FindingProblem::EvidenceNotAnObject { rule, got }));
+        }
     };
     let mut severity = match m.remove("severity") {
         None | Some(Value::Null) => meta.severity,
-        Some(Value::String(s)) => s
-            .parse()
-            .map_err(|e: String| anyhow!("{}: finding of {rule:?}: {e}", meta.source))?,
-        Some(other) => bail!(
-            "{}: `severity` of {rule:?} must be a string, got {}",
-            meta.source,
-            short(&other)
-        ),
+        Some(Value::String(s)) => match s.parse() {
+            Ok(severity) => severity,
+            Err(reason) => return Err(bad(FindingProblem::Severity { rule, reason })),
+        },
+        Some(other) => {
+            let got = short(&other);
+            return Err(bad(FindingProblem::SeverityNotAString { rule, got }));
+        }
     };
-    if let Some(k) = m.keys().next() {
-        bail!(
-            "{}: finding of {rule:?} has unknown field `{k}` (expected rule, subject, message, evidence, severity)",
-            meta.source
-        );
+    if let Some(field) = m.keys().next().cloned() {
+        return Err(bad(FindingProblem::UnknownField { rule, field }));
     }
     if let Some(s) = opts.severity.get(&rule) {
         severity = *s;

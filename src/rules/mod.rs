@@ -26,6 +26,7 @@
 //! ```
 
 pub mod engine;
+pub mod error;
 pub mod input;
 pub mod render;
 pub mod sarif;
@@ -39,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use engine::{RuleSet, Source};
+pub use error::{RulesError, UnknownSeverity};
 pub use suppress::{Suppression, Suppressions};
 
 /// The practice families; every rule names one.
@@ -94,13 +96,13 @@ impl fmt::Display for Severity {
 }
 
 impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Severity, String> {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Severity, UnknownSeverity> {
         Severity::ALL
             .into_iter()
             .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown severity {s:?} (expected info, low, medium, high or critical)")
+            .ok_or_else(|| UnknownSeverity {
+                text: s.to_string(),
             })
     }
 }
@@ -254,12 +256,14 @@ pub fn sort_findings(findings: &mut [Finding]) {
 }
 
 /// Parse `RULE=SEVERITY` overrides.
-pub fn parse_severity_overrides(items: &[String]) -> Result<BTreeMap<String, Severity>, String> {
+pub fn parse_severity_overrides(
+    items: &[String],
+) -> Result<BTreeMap<String, Severity>, RulesError> {
     let mut out = BTreeMap::new();
     for it in items {
         let (rule, sev) = it
             .split_once('=')
-            .ok_or_else(|| format!("--severity {it:?}: expected RULE=SEVERITY"))?;
+            .ok_or_else(|| RulesError::SeverityOverrideSyntax { item: it.clone() })?;
         out.insert(rule.trim().to_string(), sev.parse::<Severity>()?);
     }
     Ok(out)

@@ -14,12 +14,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
+use super::error::{InvalidExpiry, RulesError};
 use super::{Finding, Suppressed};
 use crate::login::go_glob;
 
@@ -54,7 +54,7 @@ pub struct Suppressions {
     pub now: Option<OffsetDateTime>,
 }
 
-fn expiry(s: &str) -> Result<OffsetDateTime, String> {
+fn expiry(s: &str) -> Result<OffsetDateTime, InvalidExpiry> {
     let t = s.trim();
     if let Ok(t) = OffsetDateTime::parse(t, &Rfc3339) {
         return Ok(t);
@@ -71,14 +71,19 @@ fn expiry(s: &str) -> Result<OffsetDateTime, String> {
             // A date expires at the end of that day (UTC).
             d.next_day().unwrap_or(d).midnight().assume_utc()
         })
-        .ok_or_else(|| format!("invalid expires {s:?}: use YYYY-MM-DD or an RFC3339 time"))
+        .ok_or_else(|| InvalidExpiry {
+            text: s.to_string(),
+        })
 }
 
 impl Suppressions {
     /// Read a suppression file (`.yaml`, `.yml` or `.json`).
-    pub fn load(path: &Path) -> Result<Suppressions> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the suppression file {}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Suppressions, RulesError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| RulesError::ReadSuppressions {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let name = path.display().to_string();
         let json = path
             .extension()
@@ -87,38 +92,38 @@ impl Suppressions {
     }
 
     /// Parse suppressions from text.
-    pub fn parse(text: &str, name: &str, json: bool) -> Result<Suppressions> {
+    pub fn parse(text: &str, name: &str, json: bool) -> Result<Suppressions, RulesError> {
+        fn invalid<E: std::fmt::Display>(
+            name: &str,
+        ) -> impl Fn(serde_path_to_error::Error<E>) -> RulesError + '_ {
+            move |e| RulesError::SuppressionFile {
+                file: name.to_string(),
+                at: e.path().to_string(),
+                reason: e.inner().to_string(),
+            }
+        }
         let file: File = if json {
             let mut de = serde_json::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                anyhow::anyhow!(
-                    "{name}: invalid suppression file at `{}`: {}",
-                    e.path(),
-                    e.inner()
-                )
-            })?
+            serde_path_to_error::deserialize(&mut de).map_err(invalid(name))?
         } else {
             let de = yaml_serde::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(de).map_err(|e| {
-                anyhow::anyhow!(
-                    "{name}: invalid suppression file at `{}`: {}",
-                    e.path(),
-                    e.inner()
-                )
-            })?
+            serde_path_to_error::deserialize(de).map_err(invalid(name))?
         };
-        for (i, s) in file.suppressions.iter().enumerate() {
+        for (index, s) in file.suppressions.iter().enumerate() {
+            let file = name.to_string();
             if s.rule.trim().is_empty() {
-                bail!("{name}: suppressions[{i}] needs a `rule`");
+                return Err(RulesError::SuppressionWithoutRule { file, index });
             }
             if s.reason.trim().is_empty() {
-                bail!(
-                    "{name}: suppressions[{i}] ({}) needs a non-empty `reason`: say why the finding is accepted",
-                    s.rule
-                );
+                let rule = s.rule.clone();
+                return Err(RulesError::SuppressionWithoutReason { file, index, rule });
             }
             if let Some(e) = &s.expires {
-                expiry(e).map_err(|m| anyhow::anyhow!("{name}: suppressions[{i}]: {m}"))?;
+                expiry(e).map_err(|problem| RulesError::SuppressionExpiry {
+                    file,
+                    index,
+                    problem,
+                })?;
             }
         }
         Ok(Suppressions {

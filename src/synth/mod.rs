@@ -298,7 +298,7 @@ pub fn write(params: &Params, dir: &Path) -> Result<Written, SynthError> {
     let snap_path = dir.join("snapshot.json");
     let inv_path = dir.join("pipelines.yaml");
     snapshot.save(&snap_path)?;
-    let yaml = inventory_yaml(&inventory, params).map_err(|e| werr(&inv_path, e))?;
+    let yaml = inventory_yaml(&inventory, params).map_err(|e| werr(&inv_path, e.to_string()))?;
     crate::output::write_bytes(&inv_path, crate::output::FileMode::Shared, yaml.as_bytes())?;
     Ok(Written {
         summary: Summary::of(&snapshot, &inventory),
@@ -308,8 +308,11 @@ pub fn write(params: &Params, dir: &Path) -> Result<Written, SynthError> {
 }
 
 /// The inventory as YAML, with a header saying how it was made.
-pub fn inventory_yaml(inventory: &Inventory, params: &Params) -> Result<String, String> {
-    let body = yaml_serde::to_string(inventory).map_err(|e| e.to_string())?;
+pub fn inventory_yaml(
+    inventory: &Inventory,
+    params: &Params,
+) -> Result<String, yaml_serde::Error> {
+    let body = yaml_serde::to_string(inventory)?;
     Ok(format!(
         "# Synthetic pipeline inventory written by `blastmap synth --secrets {} --policies {} \
          --roles {} --pipelines {} --namespaces {} --seed {}`.\n# Shape: docs/pipelines.md. \

@@ -11,7 +11,6 @@ use std::hash::{Hash, Hasher};
 use std::io::BufReader;
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 
@@ -287,6 +286,21 @@ fn non_empty<'s>(s: &'s Option<std::borrow::Cow<'_, str>>) -> Option<&'s str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
+/// An audit log that could not be read (malformed lines are counted, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum LogFileError {
+    #[error("cannot open {}", path.display())]
+    Open {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
 impl Collector {
     /// `since`: Unix nanoseconds; responses before it are not aggregated.
     pub fn new(since: Option<i128>) -> Collector {
@@ -297,11 +311,17 @@ impl Collector {
     }
 
     /// Read one log file to the end.
-    pub fn read_file(&mut self, path: &Path) -> Result<()> {
-        let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    pub fn read_file(&mut self, path: &Path) -> Result<(), LogFileError> {
+        let f = File::open(path).map_err(|source| LogFileError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let reader = BufReader::with_capacity(1 << 20, f);
         self.read(reader, &path.display().to_string())
-            .with_context(|| format!("cannot read {}", path.display()))
+            .map_err(|source| LogFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 
     /// Read a stream of log lines; `name` is used in malformed-line reports.

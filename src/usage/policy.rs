@@ -247,17 +247,28 @@ pub fn suggest(
     sp
 }
 
+/// Why a suggested policy text does not read back as the rules it was written from.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBackError {
+    #[error(transparent)]
+    Refused(#[from] crate::acl::PolicyError),
+    #[error("{found} rules instead of {expected}")]
+    RuleCount { found: usize, expected: usize },
+    /// The rule for this path (as written in a comment) parsed differently.
+    #[error("rule {path:?} differs")]
+    RuleDiffers { path: String },
+}
+
 /// Parse `hcl` with the ACL parser and check it holds exactly `rules`: the same keys, no
 /// template, the same capabilities and nothing else (no parameters, wrapping TTLs, MFA).
-pub fn grants_exactly(hcl: &str, rules: &[SuggestedRule]) -> Result<(), String> {
+pub fn grants_exactly(hcl: &str, rules: &[SuggestedRule]) -> Result<(), ReadBackError> {
     let src = crate::acl::PolicySource::root_ns("suggested", hcl);
-    let policy = crate::acl::parse_policy(&src, &Default::default()).map_err(|e| e.to_string())?;
+    let policy = crate::acl::parse_policy(&src, &Default::default())?;
     if policy.rules.len() != rules.len() {
-        return Err(format!(
-            "{} rules instead of {}",
-            policy.rules.len(),
-            rules.len()
-        ));
+        return Err(ReadBackError::RuleCount {
+            found: policy.rules.len(),
+            expected: rules.len(),
+        });
     }
     for (got, want) in policy.rules.iter().zip(rules) {
         let caps = want
@@ -274,7 +285,9 @@ pub fn grants_exactly(hcl: &str, rules: &[SuggestedRule]) -> Result<(), String> 
             || got.expiration.is_some()
             || got.perms != expected
         {
-            return Err(format!("rule {:?} differs", comment_text(&want.path)));
+            return Err(ReadBackError::RuleDiffers {
+                path: comment_text(&want.path),
+            });
         }
     }
     Ok(())
