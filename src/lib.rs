@@ -26,6 +26,7 @@ pub mod passes;
 pub mod render;
 pub mod review;
 pub mod rules;
+pub mod scan;
 pub mod synth;
 pub mod text;
 pub mod timings;

@@ -236,7 +236,9 @@ enum RuleError {
     },
     #[error("max_wrapping_ttl cannot be less than min_wrapping_ttl")]
     WrappingTtlOrder,
-    #[error("list_scan_response_keys_filter_path needs to be used on a path with the list capability")]
+    #[error(
+        "list_scan_response_keys_filter_path needs to be used on a path with the list capability"
+    )]
     FilterPathWithoutList,
     #[error("unable to compile template for list_scan_response_keys_filter_path: unclosed action")]
     FilterTemplateUnclosed,
@@ -641,8 +643,8 @@ fn parse_control_group(block: &Node) -> Result<Option<ControlGroup>, ControlGrou
         let mut ttl_raw = Value::Nil;
         // Decoded only for the server's type check; blastmap does not model self-approval.
         let mut self_auth = false;
-        let mut sd =
-            StructDecoder::new("root", DNode::Node(&item.val)).map_err(ControlGroupError::Decode)?;
+        let mut sd = StructDecoder::new("root", DNode::Node(&item.val))
+            .map_err(ControlGroupError::Decode)?;
         sd.field("ttl", &mut ttl_raw)
             .map_err(ControlGroupError::Decode)?;
         sd.field("self_auth_allowed", &mut self_auth)
@@ -707,8 +709,8 @@ fn parse_factor(item: &ObjectItem) -> Result<Factor, ControlGroupError> {
         .map(|k| k.value.clone())
         .ok_or(ControlGroupError::FactorName)?;
     let mut caps: Option<Vec<String>> = None;
-    let mut fd =
-        StructDecoder::new("root", DNode::Node(&item.val)).map_err(ControlGroupError::FactorDecode)?;
+    let mut fd = StructDecoder::new("root", DNode::Node(&item.val))
+        .map_err(ControlGroupError::FactorDecode)?;
     fd.field("controlled_capabilities", &mut caps)
         .map_err(ControlGroupError::FactorDecode)?;
     let mut group_names: Option<Vec<String>> = None;
@@ -756,4 +758,3 @@ impl Factor {
         Ok(())
     }
 }
-

@@ -13,6 +13,24 @@ use crate::inventory::Inventory;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The CI configurations and their settings (boxed: they are most of the arguments' size).
+    #[command(flatten)]
+    inputs: Box<Inputs>,
+    /// Write the inventory here (YAML, or JSON for *.json) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// A hand-written inventory to merge into: its pipelines win; discovered pipelines fill
+    /// the fields they leave empty, and new ones are appended.
+    #[arg(long, value_name = "INVENTORY")]
+    merge: Option<PathBuf>,
+    /// Do not print the notes (skipped jobs, values left dynamic) to standard error.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The CI configurations to read and what the files cannot say (shared with `blastmap scan`).
+#[derive(Debug, clap::Args)]
+pub(super) struct Inputs {
     /// A repository checkout (or its .github/workflows directory) to read GitHub Actions
     /// workflows from (repeatable).
     #[arg(long, value_name = "DIR")]
@@ -43,9 +61,6 @@ pub struct Args {
     /// ORG/PIPELINE (slugs), or ORG@ORG_ID/PIPELINE@PIPELINE_ID to give the ids too.
     #[arg(long, value_name = "ORG/PIPELINE")]
     buildkite_pipeline: Vec<String>,
-    /// Write the inventory here (YAML, or JSON for *.json) instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
     /// The repository of each --github, in the same order: OWNER/REPO, or
     /// OWNER@OWNER_ID/REPO@REPO_ID for the immutable-id `sub` form. Default: the GitHub
     /// remote in the checkout's .git/config.
@@ -80,22 +95,10 @@ pub struct Args {
     /// Jenkins: the AppRole auth mount (default `approle`).
     #[arg(long, value_name = "PATH")]
     jenkins_mount: Option<String>,
-    /// A hand-written inventory to merge into: its pipelines win; discovered pipelines fill
-    /// the fields they leave empty, and new ones are appended.
-    #[arg(long, value_name = "INVENTORY")]
-    merge: Option<PathBuf>,
-    /// Do not print the notes (skipped jobs, values left dynamic) to standard error.
-    #[arg(long)]
-    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
-    if args.github.is_empty()
-        && args.gitlab.is_empty()
-        && args.jenkins.is_empty()
-        && args.circleci.is_empty()
-        && args.buildkite.is_empty()
-    {
+    if args.inputs.is_empty() {
         bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR or --buildkite DIR");
     }
     if let Some(out) = &args.out {
@@ -104,115 +107,10 @@ pub fn run(args: Args) -> Result<Outcome> {
             refuse_overwriting_merge_source(out, merge)?;
         }
     }
-    if args.repo.len() > args.github.len() {
-        bail!(
-            "--repo is given {} time(s) for {} --github",
-            args.repo.len(),
-            args.github.len()
-        );
-    }
-    if args.project.len() > args.gitlab.len() {
-        bail!(
-            "--project is given {} time(s) for {} --gitlab",
-            args.project.len(),
-            args.gitlab.len()
-        );
-    }
-    for (flag, given, sources) in [
-        (
-            "--circleci-project",
-            args.circleci_project.len(),
-            args.circleci.len(),
-        ),
-        (
-            "--buildkite-pipeline",
-            args.buildkite_pipeline.len(),
-            args.buildkite.len(),
-        ),
-    ] {
-        if given > sources {
-            bail!(
-                "{flag} is given {given} time(s) for {sources} {}",
-                flag.rsplit_once('-').map(|x| x.0).unwrap_or(flag)
-            );
-        }
-    }
-    let mut sources = Vec::new();
-    for (i, dir) in args.github.iter().enumerate() {
-        let repo = args.repo.get(i).map(|r| RepoName::parse(r)).transpose()?;
-        sources.push(Source::Github {
-            dir: dir.clone(),
-            repo,
-        });
-    }
-    for (i, file) in args.gitlab.iter().enumerate() {
-        sources.push(Source::Gitlab {
-            file: file.clone(),
-            project: args.project.get(i).cloned(),
-        });
-    }
-    for file in &args.jenkins {
-        sources.push(Source::Jenkins { file: file.clone() });
-    }
-    for (i, dir) in args.circleci.iter().enumerate() {
-        let project = discover::circleci::Project {
-            id: args.circleci_project.get(i).cloned(),
-        };
-        sources.push(Source::Circleci {
-            dir: dir.clone(),
-            project,
-        });
-    }
-    for (i, dir) in args.buildkite.iter().enumerate() {
-        let pipeline = args
-            .buildkite_pipeline
-            .get(i)
-            .map(|p| RepoName::parse(p))
-            .transpose()?;
-        sources.push(Source::Buildkite {
-            dir: dir.clone(),
-            pipeline,
-        });
-    }
-    let mut circleci_contexts = BTreeMap::new();
-    for m in &args.circleci_context {
-        let Some((name, id)) = m.split_once('=') else {
-            bail!("--circleci-context {m:?}: expected NAME=ID");
-        };
-        circleci_contexts.insert(name.trim().to_string(), id.trim().to_string());
-    }
-    let mut jenkins_roles = BTreeMap::new();
-    for m in &args.jenkins_role {
-        let Some((c, r)) = m.split_once('=') else {
-            bail!("--jenkins-role {m:?}: expected CREDENTIAL=ROLE");
-        };
-        jenkins_roles.insert(c.trim().to_string(), r.trim().to_string());
-    }
-    let sub_template = args.sub_template.as_ref().map(|t| {
-        t.split(',')
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty())
-            .collect::<Vec<_>>()
-    });
-    if sub_template.as_ref().is_some_and(Vec::is_empty) {
-        bail!("--sub-template is empty: give claim keys such as repo,context,job_workflow_ref");
-    }
-    let opts = Options {
-        sub_template,
-        github_issuer: args.github_issuer.clone(),
-        default_branch: args.default_branch.clone(),
-        gitlab_url: args.gitlab_url.clone(),
-        protected_refs: (!args.protected_ref.is_empty()).then(|| args.protected_ref.clone()),
-        jenkins_roles,
-        jenkins_mount: args.jenkins_mount.clone(),
-        circleci_org: args.circleci_org.clone(),
-        circleci_contexts,
-    };
-    let found = discover::discover(&sources, &opts)?;
+    let plan = args.inputs.plan()?;
+    let found = discover::discover(&plan.sources, &plan.options)?;
     if !args.quiet {
-        for n in &found.notes {
-            eprintln!("note: {}", crate::text::visible(&n.to_string()));
-        }
+        print_notes(&found.notes);
     }
     let mut inv = found.inventory();
     if let Some(m) = &args.merge {
@@ -224,14 +122,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         .as_ref()
         .and_then(|p| p.extension())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let text = if json {
-        serde_json::to_string_pretty(&inv)? + "\n"
-    } else {
-        format!(
-            "# Pipeline inventory written by `blastmap discover` (docs/discover.md, docs/pipelines.md).\n{}",
-            yaml_serde::to_string(&inv)?
-        )
-    };
+    let text = inventory_text(&inv, json)?;
     match &args.out {
         Some(p) => crate::output::write_bytes(p, crate::output::FileMode::Shared, text.as_bytes())?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
@@ -240,10 +131,157 @@ pub fn run(args: Args) -> Result<Outcome> {
         eprintln!(
             "discovered {} pipeline(s) from {} source(s)",
             found.pipelines.len(),
-            sources.len()
+            plan.sources.len()
         );
     }
     Ok(Outcome::Success)
+}
+
+/// The notes of a discovery (skipped jobs, values left dynamic), one per line on stderr.
+pub(super) fn print_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("note: {}", crate::text::visible(n));
+    }
+}
+
+/// The inventory as written to a file: pretty JSON, or YAML under a comment saying where it
+/// came from.
+pub(super) fn inventory_text(inv: &Inventory, json: bool) -> Result<String> {
+    Ok(if json {
+        serde_json::to_string_pretty(inv)? + "\n"
+    } else {
+        format!(
+            "# Pipeline inventory written by `blastmap discover` (docs/discover.md, docs/pipelines.md).\n{}",
+            yaml_serde::to_string(inv)?
+        )
+    })
+}
+
+impl Inputs {
+    /// No CI configuration given.
+    pub(super) fn is_empty(&self) -> bool {
+        self.github.is_empty()
+            && self.gitlab.is_empty()
+            && self.jenkins.is_empty()
+            && self.circleci.is_empty()
+            && self.buildkite.is_empty()
+    }
+
+    /// The sources to read, each with its repository or project, and the settings.
+    pub(super) fn plan(&self) -> Result<discover::Plan> {
+        self.check_counts()?;
+        Ok(discover::Plan {
+            sources: self.sources()?,
+            options: self.options()?,
+        })
+    }
+
+    /// A per-source option (`--repo`, `--project`, …) given more often than its sources.
+    fn check_counts(&self) -> Result<()> {
+        let counts = [
+            ("--repo", self.repo.len(), "--github", self.github.len()),
+            (
+                "--project",
+                self.project.len(),
+                "--gitlab",
+                self.gitlab.len(),
+            ),
+            (
+                "--circleci-project",
+                self.circleci_project.len(),
+                "--circleci",
+                self.circleci.len(),
+            ),
+            (
+                "--buildkite-pipeline",
+                self.buildkite_pipeline.len(),
+                "--buildkite",
+                self.buildkite.len(),
+            ),
+        ];
+        for (flag, given, source, sources) in counts {
+            if given > sources {
+                bail!("{flag} is given {given} time(s) for {sources} {source}");
+            }
+        }
+        Ok(())
+    }
+
+    fn sources(&self) -> Result<Vec<Source>> {
+        let mut sources = Vec::new();
+        for (i, dir) in self.github.iter().enumerate() {
+            let repo = self.repo.get(i).map(|r| RepoName::parse(r)).transpose()?;
+            sources.push(Source::Github {
+                dir: dir.clone(),
+                repo,
+            });
+        }
+        for (i, file) in self.gitlab.iter().enumerate() {
+            sources.push(Source::Gitlab {
+                file: file.clone(),
+                project: self.project.get(i).cloned(),
+            });
+        }
+        for file in &self.jenkins {
+            sources.push(Source::Jenkins { file: file.clone() });
+        }
+        for (i, dir) in self.circleci.iter().enumerate() {
+            let project = discover::circleci::Project {
+                id: self.circleci_project.get(i).cloned(),
+            };
+            sources.push(Source::Circleci {
+                dir: dir.clone(),
+                project,
+            });
+        }
+        for (i, dir) in self.buildkite.iter().enumerate() {
+            let pipeline = self
+                .buildkite_pipeline
+                .get(i)
+                .map(|p| RepoName::parse(p))
+                .transpose()?;
+            sources.push(Source::Buildkite {
+                dir: dir.clone(),
+                pipeline,
+            });
+        }
+        Ok(sources)
+    }
+
+    fn options(&self) -> Result<Options> {
+        let sub_template = self.sub_template.as_ref().map(|t| {
+            t.split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect::<Vec<_>>()
+        });
+        if sub_template.as_ref().is_some_and(Vec::is_empty) {
+            bail!("--sub-template is empty: give claim keys such as repo,context,job_workflow_ref");
+        }
+        Ok(Options {
+            sub_template,
+            github_issuer: self.github_issuer.clone(),
+            default_branch: self.default_branch.clone(),
+            gitlab_url: self.gitlab_url.clone(),
+            protected_refs: (!self.protected_ref.is_empty()).then(|| self.protected_ref.clone()),
+            jenkins_roles: pairs("--jenkins-role", "CREDENTIAL=ROLE", &self.jenkins_role)?,
+            jenkins_mount: self.jenkins_mount.clone(),
+            circleci_org: self.circleci_org.clone(),
+            circleci_contexts: pairs("--circleci-context", "NAME=ID", &self.circleci_context)?,
+        })
+    }
+}
+
+/// `KEY=VALUE` options as a map, each side trimmed.
+fn pairs(flag: &str, form: &str, items: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for item in items {
+        let Some((key, value)) = item.split_once('=') else {
+            bail!("{flag} {item:?}: expected {form}");
+        };
+        map.insert(key.trim().to_string(), value.trim().to_string());
+    }
+    Ok(map)
 }
 
 /// `--merge F --out F` would replace a hand-written inventory with one that has lost its

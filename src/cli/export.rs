@@ -5,18 +5,18 @@
 //! previous snapshot at the same path stays intact.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use super::Outcome;
 use crate::export::{
-    connect, coverage, policy, ExportOptions, KvLimits, LoginArgs, Progress, TlsOptions,
-    DEFAULT_CONCURRENCY, DEFAULT_KV_MAX_DEPTH, DEFAULT_KV_MAX_KEYS, DEFAULT_MAX_REQUESTS,
-    DEFAULT_MAX_RESPONSE_MIB, MIB,
+    connect, coverage, policy, ExportOptions, ExportStats, KvLimits, LoginArgs, Progress,
+    TlsOptions, DEFAULT_CONCURRENCY, DEFAULT_KV_MAX_DEPTH, DEFAULT_KV_MAX_KEYS,
+    DEFAULT_MAX_REQUESTS, DEFAULT_MAX_RESPONSE_MIB, MIB,
 };
-use crate::model::Flavor;
+use crate::model::{Flavor, Snapshot};
 use crate::render::escape::visible;
 
 /// Where the snapshot goes without `--out`.
@@ -24,16 +24,32 @@ pub const DEFAULT_OUT: &str = "snapshot.json";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Snapshot file to write (temporary file + rename, mode 0600).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_OUT)]
+    out: PathBuf,
+
+    /// The server, the credentials and the walk's bounds (shared with `blastmap scan`).
+    #[command(flatten)]
+    server: Box<Server>,
+
+    /// Print the least-privilege exporter policy (docs/exporter-policy.hcl) and exit.
+    #[arg(long)]
+    print_policy: bool,
+    /// Child-namespace levels the printed policy covers.
+    #[arg(long, value_name = "N", default_value_t = policy::DEFAULT_DEPTH, requires = "print_policy")]
+    policy_depth: usize,
+}
+
+/// Which server to export, as whom, and within which bounds.
+#[derive(Debug, clap::Args)]
+pub(super) struct Server {
     /// Server address [env: BAO_ADDR, VAULT_ADDR; default https://127.0.0.1:8200].
     #[arg(long, value_name = "URL")]
-    address: Option<String>,
+    pub(super) address: Option<String>,
     /// Namespace to export, with all its descendants [env: BAO_NAMESPACE, VAULT_NAMESPACE;
     /// default: root].
     #[arg(long, value_name = "NS")]
     namespace: Option<String>,
-    /// Snapshot file to write (temporary file + rename, mode 0600).
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_OUT)]
-    out: PathBuf,
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u16,
           value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -51,7 +67,7 @@ pub struct Args {
     no_kv: bool,
     /// No progress display and no summary; only errors and the coverage warning.
     #[arg(long, short)]
-    quiet: bool,
+    pub(super) quiet: bool,
 
     /// Credentials and TLS (boxed: they are most of the arguments' size).
     #[command(flatten)]
@@ -79,13 +95,6 @@ pub struct Args {
     /// Server flavour, instead of detecting it.
     #[arg(long, value_enum)]
     flavor: Option<FlavorArg>,
-
-    /// Print the least-privilege exporter policy (docs/exporter-policy.hcl) and exit.
-    #[arg(long)]
-    print_policy: bool,
-    /// Child-namespace levels the printed policy covers.
-    #[arg(long, value_name = "N", default_value_t = policy::DEFAULT_DEPTH, requires = "print_policy")]
-    policy_depth: usize,
 }
 
 /// How to authenticate and verify the server.
@@ -151,30 +160,6 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     // Before any request: a target that cannot be written is refused now, not after the walk.
     crate::output::check(&args.out)?;
-    let env = |k: &str| std::env::var(k).ok();
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let address = connect::resolve_address(args.address.as_deref(), &env)?;
-    let namespace = connect::resolve_namespace(args.namespace.as_deref(), &env)?;
-    let login = LoginArgs {
-        token_file: args.access.token_file.clone(),
-        jwt_role: args.access.jwt_role.clone(),
-        jwt_file: args.access.jwt_file.clone(),
-        jwt_env: args.access.jwt_env.clone(),
-        approle: args.access.approle,
-        approle_role_id_file: args.access.approle_role_id_file.clone(),
-        approle_secret_id_file: args.access.approle_secret_id_file.clone(),
-        auth_mount: args.access.auth_mount.clone(),
-        auth_namespace: args.access.auth_namespace.clone(),
-    };
-    let credentials = connect::resolve_credentials(&login, &namespace, &env, home.as_deref())?;
-    let tls = TlsOptions {
-        ca_cert: args.access.ca_cert.clone(),
-        ca_path: args.access.ca_path.clone(),
-        client_cert: args.access.client_cert.clone(),
-        client_key: args.access.client_key.clone(),
-        skip_verify: args.access.tls_skip_verify,
-    }
-    .with_env(&env);
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
         anyhow::ensure!(
             parent.is_dir(),
@@ -182,29 +167,8 @@ pub fn run(args: Args) -> Result<Outcome> {
             args.out.display()
         );
     }
-
-    let progress = Progress::new(!args.quiet && std::io::stderr().is_terminal());
-    let options = ExportOptions {
-        address,
-        namespace,
-        credentials,
-        tls,
-        kv: (!args.no_kv).then_some(KvLimits {
-            max_depth: args.kv_max_depth,
-            max_keys: args.kv_max_keys,
-        }),
-        flavor: args.flavor.map(|f| match f {
-            FlavorArg::Openbao => Flavor::OpenBao,
-            FlavorArg::Vault => Flavor::Vault,
-        }),
-        concurrency: usize::from(args.concurrency),
-        retries: args.retries,
-        backoff: Duration::from_millis(200),
-        timeout: Duration::from_secs(args.timeout),
-        max_response_bytes: args.max_response_mib * MIB,
-        max_requests: args.max_requests,
-        progress: progress.clone(),
-    };
+    let progress = args.server.progress();
+    let options = args.server.export_options(progress.clone())?;
     let report = match crate::export::export_blocking(options) {
         Ok(r) => r,
         Err(e) => {
@@ -212,11 +176,76 @@ pub fn run(args: Args) -> Result<Outcome> {
             return Err(anyhow::Error::new(e).context("export failed"));
         }
     };
-    let snap = &report.snapshot;
-    snap.save(&args.out)
+    let (snapshot, stats) = report.into_parts();
+    snapshot
+        .save(&args.out)
         .with_context(|| format!("cannot write the snapshot to {}", args.out.display()))?;
+    print_summary(&snapshot, &stats, &args.out, args.server.quiet);
+    Ok(Outcome::Success)
+}
 
-    if !args.quiet {
+impl Server {
+    /// The progress display: on a terminal, unless `--quiet`.
+    pub(super) fn progress(&self) -> Progress {
+        Progress::new(!self.quiet && std::io::stderr().is_terminal())
+    }
+
+    /// The export's options: the address, namespace, credentials and TLS settings resolved from
+    /// the flags and the environment as the Vault CLI resolves them.
+    pub(super) fn export_options(&self, progress: Progress) -> Result<ExportOptions> {
+        let env = |k: &str| std::env::var(k).ok();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let address = connect::resolve_address(self.address.as_deref(), &env)?;
+        let namespace = connect::resolve_namespace(self.namespace.as_deref(), &env)?;
+        let access = &self.access;
+        let login = LoginArgs {
+            token_file: access.token_file.clone(),
+            jwt_role: access.jwt_role.clone(),
+            jwt_file: access.jwt_file.clone(),
+            jwt_env: access.jwt_env.clone(),
+            approle: access.approle,
+            approle_role_id_file: access.approle_role_id_file.clone(),
+            approle_secret_id_file: access.approle_secret_id_file.clone(),
+            auth_mount: access.auth_mount.clone(),
+            auth_namespace: access.auth_namespace.clone(),
+        };
+        let credentials = connect::resolve_credentials(&login, &namespace, &env, home.as_deref())?;
+        let tls = TlsOptions {
+            ca_cert: access.ca_cert.clone(),
+            ca_path: access.ca_path.clone(),
+            client_cert: access.client_cert.clone(),
+            client_key: access.client_key.clone(),
+            skip_verify: access.tls_skip_verify,
+        }
+        .with_env(&env);
+        Ok(ExportOptions {
+            address,
+            namespace,
+            credentials,
+            tls,
+            kv: (!self.no_kv).then_some(KvLimits {
+                max_depth: self.kv_max_depth,
+                max_keys: self.kv_max_keys,
+            }),
+            flavor: self.flavor.map(|f| match f {
+                FlavorArg::Openbao => Flavor::OpenBao,
+                FlavorArg::Vault => Flavor::Vault,
+            }),
+            concurrency: usize::from(self.concurrency),
+            retries: self.retries,
+            backoff: Duration::from_millis(200),
+            timeout: Duration::from_secs(self.timeout),
+            max_response_bytes: self.max_response_mib * MIB,
+            max_requests: self.max_requests,
+            progress,
+        })
+    }
+}
+
+/// What the export read (unless `quiet`), and always what it could not read: coverage gaps
+/// and truncated KV listings.
+pub(super) fn print_summary(snap: &Snapshot, stats: &ExportStats, out: &Path, quiet: bool) {
+    if !quiet {
         let ns = &snap.namespaces;
         let count = |f: &dyn Fn(&crate::model::Namespace) -> usize| ns.iter().map(f).sum::<usize>();
         let keys: usize = ns
@@ -231,7 +260,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             snap.server.flavor.as_str(),
             visible(&snap.server.version),
             visible(&snap.server.address),
-            args.out.display(),
+            out.display(),
             ns.len(),
             count(&|n| n.auth_mounts.len()),
             count(&|n| n.auth_mounts.iter().map(|m| m.roles.len()).sum()),
@@ -240,9 +269,9 @@ pub fn run(args: Args) -> Result<Outcome> {
             count(&|n| n.groups.len()),
             count(&|n| n.secret_mounts.len()),
             keys,
-            report.requests,
-            report.retries,
-            report.elapsed.as_secs_f64(),
+            stats.requests,
+            stats.retries,
+            stats.elapsed.as_secs_f64(),
         );
     }
     if !snap.coverage.is_empty() {
@@ -276,5 +305,4 @@ pub fn run(args: Args) -> Result<Outcome> {
             truncated.join(", ")
         );
     }
-    Ok(Outcome::Success)
 }

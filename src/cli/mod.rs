@@ -5,6 +5,7 @@
 //! failed (findings, diff), 2 an error (bad input, unreadable file, refused policy).
 
 mod capabilities;
+mod completions;
 mod diff;
 mod discover;
 mod dot;
@@ -13,12 +14,13 @@ mod facts;
 mod findings;
 mod reach;
 mod report;
+mod scan;
 mod synth;
 mod usage;
 
 use std::io::Write;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +64,41 @@ pub enum Command {
     Report(report::Args),
     /// Usage from audit logs: what each role used, granted-but-unused access, least-privilege policies.
     Usage(usage::Args),
+    /// A first review in one command: export (or read a snapshot), discover pipelines, and write
+    /// the snapshot, inventory, findings (JSON, SARIF) and report into one directory.
+    Scan(scan::Args),
+    /// Print the shell completion script of one shell (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page, or write one page per command into a directory.
+    Man(completions::ManArgs),
+}
+
+/// What the binary knows of its own build, for `--version`.
+#[derive(Debug, Clone, Copy)]
+pub struct Build {
+    /// The git commit the binary was built from, when the build recorded it.
+    pub commit: Option<&'static str>,
+}
+
+/// Servers whose API and semantics blastmap follows: the exporter's endpoints and the ACL and
+/// login rules are OpenBao's, which keeps Vault's.
+const SERVERS: &str = "OpenBao 2.x (the tests run against a real OpenBao 2.7.2), \
+HashiCorp Vault 1.x through the same API (ACL policies only: Sentinel policies are not read)";
+
+impl Build {
+    /// The text of `--version`: the version, the commit, the snapshot format and the servers.
+    pub fn long_version(&self) -> String {
+        let commit = match self.commit {
+            Some(c) if !c.trim().is_empty() => c.trim().to_string(),
+            _ => "unknown (built without BLASTMAP_GIT_COMMIT; scripts/build-release.sh sets it)"
+                .to_string(),
+        };
+        format!(
+            "{}\ncommit: {commit}\nsnapshot schema_version: {}\nservers: {SERVERS}",
+            env!("CARGO_PKG_VERSION"),
+            crate::model::SUPPORTED_SCHEMA_VERSION,
+        )
+    }
 }
 
 /// How a command that did its work ended.
@@ -91,9 +128,17 @@ impl Outcome {
     }
 }
 
+/// The command line's definition, with the build's `--version` text.
+pub fn command(build: &Build) -> clap::Command {
+    Cli::command().long_version(build.long_version())
+}
+
 /// Parse the command line, run the command, map errors to exit code 2, and end the process.
-pub fn run() -> ! {
-    let cli = Cli::parse();
+pub fn run(build: Build) -> ! {
+    let cli = match Cli::from_arg_matches(&command(&build).get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     crate::timings::init(cli.timings);
     crate::output::install_signal_cleanup();
     let result = match cli.command {
@@ -109,6 +154,9 @@ pub fn run() -> ! {
         Command::Dot(args) => dot::run(args),
         Command::Report(args) => report::run(args),
         Command::Usage(args) => usage::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Completions(args) => completions::run_completions(args, &build),
+        Command::Man(args) => completions::run_man(args, &build),
     };
     match result {
         Ok(outcome) => finish(outcome),

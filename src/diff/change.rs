@@ -242,12 +242,13 @@ pub fn load_changes(path: &Path, default_namespace: &str) -> Result<(Vec<Change>
         reason,
     };
     if ext == "json" {
-        let v: Value = serde_json::from_str(&text).map_err(|reason| ChangeError::MalformedJson {
-            path: path.to_path_buf(),
-            line: reason.line(),
-            column: reason.column(),
-            reason,
-        })?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|reason| ChangeError::MalformedJson {
+                path: path.to_path_buf(),
+                line: reason.line(),
+                column: reason.column(),
+                reason,
+            })?;
         if v.get("resource_changes").is_some() || v.get("format_version").is_some() {
             return super::terraform::changes(&v).map_err(|source| ChangeError::TerraformPlan {
                 path: path.to_path_buf(),
@@ -462,9 +463,9 @@ fn ns_obj<'a>(snap: &'a mut Value, ns: &str, create: bool) -> Result<&'a mut Map
             })
         }
     };
-    list[i].as_object_mut().ok_or(ChangeError::NotAnObject {
-        what: "namespace",
-    })
+    list[i]
+        .as_object_mut()
+        .ok_or(ChangeError::NotAnObject { what: "namespace" })
 }
 
 fn array<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
@@ -512,8 +513,8 @@ fn upsert_named(
 
 /// Apply changes to a snapshot, giving the new snapshot.
 pub fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
-    let mut v = serde_json::to_value(base)
-        .map_err(|source| ChangeError::SerializeSnapshot { source })?;
+    let mut v =
+        serde_json::to_value(base).map_err(|source| ChangeError::SerializeSnapshot { source })?;
     for c in changes {
         apply_one(&mut v, c).map_err(|source| ChangeError::Apply {
             change: c.describe(),
@@ -579,11 +580,13 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             let roles = mo.entry("roles").or_insert_with(|| json!({}));
             let roles = roles.as_object_mut().ok_or(not_an_object("roles"))?;
             let list = roles.entry(kind.clone()).or_insert_with(|| json!([]));
-            let list = list.as_array_mut().ok_or(ChangeError::NotAnArray {
-                what: "role list",
-            })?;
+            let list = list
+                .as_array_mut()
+                .ok_or(ChangeError::NotAnArray { what: "role list" })?;
             match list.iter_mut().find(|r| r["name"].as_str() == Some(name)) {
-                Some(r) if !replace => merge(r.as_object_mut().ok_or(not_an_object("role"))?, fields),
+                Some(r) if !replace => {
+                    merge(r.as_object_mut().ok_or(not_an_object("role"))?, fields)
+                }
                 Some(r) => {
                     let mut new = fields.clone();
                     new.insert("name".into(), json!(name));

@@ -72,9 +72,7 @@ pub enum ChangeError {
         source: Box<ChangeError>,
     },
     #[error("the changes make the snapshot invalid")]
-    InvalidResult {
-        source: crate::model::SnapshotError,
-    },
+    InvalidResult { source: crate::model::SnapshotError },
     #[error("snapshot has no namespaces")]
     NoNamespaces,
     #[error("namespace {namespace:?} is not in the snapshot")]

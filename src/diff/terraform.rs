@@ -39,11 +39,9 @@ pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>), TerraformErro
         if !ty.starts_with("vault_") || rc.get("mode").and_then(Value::as_str) == Some("data") {
             continue;
         }
-        let change = rc
-            .get("change")
-            .ok_or_else(|| TerraformError::NoChange {
-                address: address.clone(),
-            })?;
+        let change = rc.get("change").ok_or_else(|| TerraformError::NoChange {
+            address: address.clone(),
+        })?;
         let actions: Vec<&str> = change
             .get("actions")
             .and_then(Value::as_array)

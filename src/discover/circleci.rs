@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use super::Result;
 use serde_json::Value as Json;
 use yaml_serde::Value;
 

@@ -13,7 +13,9 @@ pub enum DiscoverError {
     UnknownProject { file: PathBuf },
     #[error("repository \"{text}\": expected OWNER/REPO (or OWNER@OWNER_ID/REPO@REPO_ID)")]
     RepositorySyntax { text: String },
-    #[error("repository \"{text}\": the immutable form needs both ids: OWNER@OWNER_ID/REPO@REPO_ID")]
+    #[error(
+        "repository \"{text}\": the immutable form needs both ids: OWNER@OWNER_ID/REPO@REPO_ID"
+    )]
     RepositoryIds { text: String },
     #[error("project \"{project}\": expected GROUP/PROJECT (the full project path)")]
     ProjectSyntax { project: String },

@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-
 use super::shell::{self, SecretUse};
 use super::{kv2_data, DiscoverError, Discovery, Draft, Options, Result};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
@@ -290,11 +289,10 @@ fn dynamic_text(g: Option<&G>) -> Option<String> {
 
 pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> {
     let shown = file.display().to_string();
-    let text =
-        std::fs::read_to_string(file).map_err(|source| DiscoverError::Read {
-            shown: shown.clone(),
-            source,
-        })?;
+    let text = std::fs::read_to_string(file).map_err(|source| DiscoverError::Read {
+        shown: shown.clone(),
+        source,
+    })?;
     let vars = assignments(&text);
     let job = file
         .parent()

@@ -156,6 +156,13 @@ impl Discovery {
     }
 }
 
+/// What one discovery reads, and the settings the files themselves cannot give.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub sources: Vec<Source>,
+    pub options: Options,
+}
+
 /// Read every source.
 pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
     let mut out = Discovery::default();

@@ -94,6 +94,26 @@ pub struct ExportReport {
     pub elapsed: Duration,
 }
 
+/// What an export cost: requests sent, of which retried, and the time taken.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportStats {
+    pub requests: u64,
+    pub retries: u64,
+    pub elapsed: Duration,
+}
+
+impl ExportReport {
+    /// The snapshot, and what reading it cost.
+    pub fn into_parts(self) -> (Snapshot, ExportStats) {
+        let stats = ExportStats {
+            requests: self.requests,
+            retries: self.retries,
+            elapsed: self.elapsed,
+        };
+        (self.snapshot, stats)
+    }
+}
+
 /// Settings the readers consult.
 pub struct WalkOptions {
     pub kv: Option<KvLimits>,

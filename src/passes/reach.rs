@@ -478,12 +478,17 @@ impl<'a> Analysis<'a> {
 
     /// Every policy of the snapshot parsed (expired ones included), keyed by (namespace path,
     /// name), for passes that describe policies rather than tokens (facts).
-    pub fn parsed_policies(&self) -> &FxHashMap<(String, String), Result<Arc<Policy>, acl::PolicyError>> {
+    pub fn parsed_policies(
+        &self,
+    ) -> &FxHashMap<(String, String), Result<Arc<Policy>, acl::PolicyError>> {
         &self.policies
     }
 
     /// A policy a token can hold: parsed, or why not; `None` when it does not exist or expired.
-    fn live_policy(&self, key: &(String, String)) -> Option<&Result<Arc<Policy>, acl::PolicyError>> {
+    fn live_policy(
+        &self,
+        key: &(String, String),
+    ) -> Option<&Result<Arc<Policy>, acl::PolicyError>> {
         if self.expired.contains(key) {
             return None;
         }

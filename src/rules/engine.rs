@@ -132,8 +132,10 @@ impl RuleSet {
         files.sort();
         let mut sources = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f)
-                .map_err(|source| RulesError::ReadFile { path: f.clone(), source })?;
+            let text = std::fs::read_to_string(&f).map_err(|source| RulesError::ReadFile {
+                path: f.clone(),
+                source,
+            })?;
             sources.push(Source {
                 name: f.display().to_string(),
                 text,
@@ -372,14 +374,13 @@ fn eval_unit_inner(
 /// A query, not `eval_rule`: Rego v1 ref heads (`rules["id"] := …`) register only the full
 /// paths as rules, while a query reads the object they build.
 fn eval(engine: &mut regorus::Engine, path: &str, file: &str) -> Result<Option<Value>> {
-    let results =
-        engine
-            .eval_query(path.to_string(), false)
-            .map_err(|e| RulesError::Evaluate {
-                path: path.to_string(),
-                file: file.to_string(),
-                source: RegoError::of(&e),
-            })?;
+    let results = engine
+        .eval_query(path.to_string(), false)
+        .map_err(|e| RulesError::Evaluate {
+            path: path.to_string(),
+            file: file.to_string(),
+            source: RegoError::of(&e),
+        })?;
     let Some(v) = results
         .result
         .into_iter()
@@ -422,12 +423,7 @@ fn to_meta(id: &str, v: Value, file: &str, builtin: bool) -> Result<RuleMeta> {
     })
 }
 
-fn meta_fields(
-    id: &str,
-    v: Value,
-    file: &str,
-    builtin: bool,
-) -> Result<RuleMeta, MetadataProblem> {
+fn meta_fields(id: &str, v: Value, file: &str, builtin: bool) -> Result<RuleMeta, MetadataProblem> {
     let Value::Object(m) = v else {
         return Err(MetadataProblem::NotAnObject);
     };

@@ -308,10 +308,7 @@ pub fn write(params: &Params, dir: &Path) -> Result<Written, SynthError> {
 }
 
 /// The inventory as YAML, with a header saying how it was made.
-pub fn inventory_yaml(
-    inventory: &Inventory,
-    params: &Params,
-) -> Result<String, yaml_serde::Error> {
+pub fn inventory_yaml(inventory: &Inventory, params: &Params) -> Result<String, yaml_serde::Error> {
     let body = yaml_serde::to_string(inventory)?;
     Ok(format!(
         "# Synthetic pipeline inventory written by `blastmap synth --secrets {} --policies {} \

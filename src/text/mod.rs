@@ -15,15 +15,18 @@
 //! * [`dot`]: quoted DOT ids, labels and tooltips, shortened under Graphviz's label limit.
 //! * [`html`]: HTML text and attribute values.
 //! * [`uri`]: RFC 3986 percent-encoding of a relative path, for SARIF artifact locations.
+//! * [`shell`]: one POSIX shell word, for the commands blastmap suggests running next.
 
 pub mod dot;
 pub mod html;
 pub mod markdown;
+pub mod shell;
 pub mod terminal;
 pub mod uri;
 
 pub use dot::{dot_id, dot_label, dot_value, fnv, shorten};
 pub use html::html;
 pub use markdown::{cell as md_cell, code as md_code};
+pub use shell::shell_word;
 pub use terminal::{column_width, pad, visible};
 pub use uri::path_reference;
