@@ -300,11 +300,8 @@ fn suggested_commands_quote_file_names_for_the_shell() {
 
 #[test]
 fn a_scan_of_a_live_server_exports_it_and_the_token_appears_nowhere() {
+    // The dev server mounts KV v2 at secret/.
     let server = common::BaoServer::start();
-    server.post(
-        "sys/mounts/secret",
-        &serde_json::json!({"type": "kv", "options": {"version": "2"}}),
-    );
     server.write_policy(
         "app-read",
         "path \"secret/data/app/*\" { capabilities = [\"read\"] }\n",

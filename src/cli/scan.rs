@@ -227,10 +227,10 @@ fn print_next_steps(out: &mut impl Write, outcome: &ScanOutcome) -> std::io::Res
     }
     writeln!(
         out,
-        "  blastmap diff {estate} --apply POLICY.hcl           # what-if, before a change merges"
+        "  blastmap diff {estate} --apply POLICY.hcl  # what-if, before a change merges"
     )?;
     writeln!(
         out,
-        "  blastmap findings {estate} --fail-on high           # a CI gate"
+        "  blastmap findings {estate} --fail-on high  # a CI gate"
     )
 }
