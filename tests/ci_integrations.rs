@@ -128,6 +128,13 @@ fn the_gitlab_component_declares_what_it_uses_and_splices_nothing_into_shell() {
     for job in ["blastmap-findings", "blastmap-what-if"] {
         assert_eq!(jobs[job]["extends"], ".blastmap", "{job}");
     }
+    // GitLab reads the findings job's SAST report from the file the script writes.
+    assert_eq!(
+        jobs["blastmap-findings"]["artifacts"]["reports"]["sast"],
+        "blastmap-out/gl-sast-report.json"
+    );
+    assert!(read("scripts/ci/blastmap-ci.sh")
+        .contains("--format gitlab-sast --output \"$out/gl-sast-report.json\""));
 }
 
 struct Run {
@@ -188,6 +195,15 @@ fn findings_mode_writes_sarif_json_markdown_and_gates() {
     assert!(critical > 0, "the demo has critical findings");
     let markdown = std::fs::read_to_string(run.out_dir.join("findings.md")).unwrap();
     assert!(markdown.contains("critical"), "{markdown}");
+    let gitlab: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.out_dir.join("gl-sast-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        gitlab["vulnerabilities"].as_array().unwrap().len(),
+        json["findings"].as_array().unwrap().len(),
+        "one vulnerability per (unsuppressed) finding"
+    );
 
     let gated = run_script(
         dir.path(),

@@ -7,6 +7,12 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const DEMO: &[&str] = &[
+    "--snapshot",
+    "fixtures/demo/snapshot.json",
+    "--pipelines",
+    "fixtures/demo/pipelines.yaml",
+];
 
 fn sarif(args: &[&str]) -> Value {
     let out = Command::cargo_bin("blastmap")
@@ -147,4 +153,83 @@ fn empty_result_is_valid() {
     ]);
     validate(&doc);
     assert!(doc["runs"][0]["results"].as_array().unwrap().is_empty());
+}
+
+/// GitLab's security report (`--format gitlab-sast`): what GitLab's report schema 15 requires of
+/// the report, its scan and each vulnerability, and that findings line up with SARIF's.
+#[test]
+fn gitlab_sast_report_has_what_gitlab_requires_and_matches_sarif() {
+    let out = Command::cargo_bin("blastmap")
+        .unwrap()
+        .current_dir(ROOT)
+        .args(["findings", "--format", "gitlab-sast"])
+        .args(DEMO)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["version"].as_str().unwrap().starts_with("15."));
+    let scan = &report["scan"];
+    assert_eq!(scan["type"], "sast");
+    assert_eq!(scan["status"], "success");
+    for tool in ["analyzer", "scanner"] {
+        for field in ["id", "name", "version"] {
+            assert!(
+                scan[tool][field].as_str().is_some_and(|v| !v.is_empty()),
+                "{tool}.{field}"
+            );
+        }
+        assert_eq!(scan[tool]["vendor"]["name"], "blastmap");
+    }
+    for time in ["start_time", "end_time"] {
+        let t = scan[time].as_str().unwrap();
+        let shape: String = t
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+            .collect();
+        assert_eq!(shape, "9999-99-99T99:99:99", "{time} {t}");
+    }
+    let severities = ["Info", "Unknown", "Low", "Medium", "High", "Critical"];
+    let vulnerabilities = report["vulnerabilities"].as_array().unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    for v in vulnerabilities {
+        let id = v["id"].as_str().unwrap();
+        assert!(
+            !id.is_empty() && ids.insert(id.to_string()),
+            "ids are unique: {id}"
+        );
+        assert!(severities.contains(&v["severity"].as_str().unwrap()), "{v}");
+        let name = v["name"].as_str().unwrap();
+        assert!(!name.is_empty() && name.chars().count() <= 255, "{name}");
+        let identifiers = v["identifiers"].as_array().unwrap();
+        assert!(!identifiers.is_empty());
+        for i in identifiers {
+            for field in ["type", "name", "value"] {
+                assert!(i[field].as_str().is_some_and(|s| !s.is_empty()), "{i}");
+            }
+        }
+        assert!(
+            v["location"]["file"]
+                .as_str()
+                .is_some_and(|f| !f.is_empty()),
+            "{v}"
+        );
+        assert!(v["location"]["start_line"].as_u64().unwrap() >= 1, "{v}");
+    }
+    // The same findings, at the same places, as the SARIF log (whose URIs are percent-encoded
+    // forms of the same paths; the demo's paths need no encoding).
+    let sarif = sarif(DEMO);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), vulnerabilities.len());
+    for (r, v) in results.iter().zip(vulnerabilities) {
+        assert_eq!(r["partialFingerprints"]["blastmapFinding/v1"], v["id"]);
+        assert_eq!(r["ruleId"], v["identifiers"][0]["value"]);
+        let location = &r["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], v["location"]["file"]);
+        assert_eq!(location["region"]["startLine"], v["location"]["start_line"]);
+    }
 }

@@ -2,7 +2,8 @@
 # The steps the shipped CI integrations run (action.yml for GitHub Actions, templates/blastmap.yml
 # for GitLab CI), kept in one script so both do the same thing and a test can run it.
 #
-#   scripts/ci/blastmap-ci.sh findings   # findings.sarif, findings.json, findings.md; gate on BLASTMAP_FAIL_ON
+#   scripts/ci/blastmap-ci.sh findings   # findings.sarif, gl-sast-report.json, findings.json, findings.md;
+#                                        # gate on BLASTMAP_FAIL_ON
 #   scripts/ci/blastmap-ci.sh diff       # diff.md (and diff.json); gate on BLASTMAP_DIFF_FAIL_ON
 #
 # Every input arrives in an environment variable, never spliced into the script's text, so a value
@@ -46,6 +47,7 @@ run_findings() {
   fi
   "$bin" findings "${common[@]}" --format json --output "$out/findings.json"
   "$bin" findings "${common[@]}" --format markdown --output "$out/findings.md"
+  "$bin" findings "${common[@]}" --format gitlab-sast --output "$out/gl-sast-report.json"
   "$bin" findings "${common[@]}" --format sarif --output "$out/findings.sarif" "${gate[@]}" || rc=$?
   if [ "$rc" -eq 1 ]; then
     echo "blastmap-ci: findings at or above ${BLASTMAP_FAIL_ON} (see $out/findings.md)" >&2

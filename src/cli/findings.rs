@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use super::Outcome;
 use crate::review::Estate;
 use crate::rules::engine::RunOptions;
-use crate::rules::{self, render, sarif, Report, RuleSet, Severity, Suppressions};
+use crate::rules::{self, gitlab, render, sarif, Report, RuleSet, Severity, Suppressions};
 use crate::text::{column_width, pad, visible};
 use crate::timings::Clock;
 
@@ -20,6 +20,8 @@ pub enum Format {
     Json,
     Sarif,
     Markdown,
+    /// GitLab's security report (SAST format), for `artifacts:reports:sast`.
+    GitlabSast,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,6 +77,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Outcome> {
     let clock = Clock::start("findings");
+    let started = time::OffsetDateTime::now_utc();
     if let Some(p) = &args.output {
         crate::output::check(p)?;
     }
@@ -113,7 +116,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let judged = clock.seconds();
     let gate = args.fail_on.map(|s| report.count_at_least(s)).unwrap_or(0);
     report.retain_min_severity(args.min_severity);
-    write(&args, snapshot_path, &report)?;
+    write(&args, snapshot_path, &report, started)?;
     if crate::timings::enabled() {
         log::info!(
             "timings: load {loaded:.3}s, analysis {:.3}s, facts (reach, escalation, aggregates) {:.3}s, rules {:.3}s ({} KiB of facts), total {:.3}s",
@@ -130,7 +133,12 @@ pub fn run(args: Args) -> Result<Outcome> {
 
 /// Print the findings in the format asked, to standard output or `--output`. A file output is
 /// assembled in memory and handed to the one output writer whole.
-fn write(args: &Args, snapshot_path: &Path, report: &Report) -> Result<()> {
+fn write(
+    args: &Args,
+    snapshot_path: &Path,
+    report: &Report,
+    started: time::OffsetDateTime,
+) -> Result<()> {
     let mut file_bytes = Vec::new();
     let mut sink: Box<dyn Write> = match &args.output {
         Some(_) => Box::new(&mut file_bytes),
@@ -141,7 +149,7 @@ fn write(args: &Args, snapshot_path: &Path, report: &Report) -> Result<()> {
         Format::Table => render::table(&mut out, report)?,
         Format::Json => render::json(&mut out, report)?,
         Format::Markdown => render::markdown(&mut out, report)?,
-        Format::Sarif => {
+        Format::Sarif | Format::GitlabSast => {
             let snap_text = std::fs::read_to_string(snapshot_path).unwrap_or_default();
             let pipes_text = args
                 .pipelines
@@ -153,7 +161,12 @@ fn write(args: &Args, snapshot_path: &Path, report: &Report) -> Result<()> {
                 snapshot: (&snap_name, &snap_text),
                 pipelines: pipes_name.as_deref().zip(pipes_text.as_deref()),
             };
-            serde_json::to_writer_pretty(&mut out, &sarif::log(report, &artifacts))?;
+            if matches!(args.format, Format::Sarif) {
+                serde_json::to_writer_pretty(&mut out, &sarif::log(report, &artifacts))?;
+            } else {
+                let gitlab = gitlab::report(report, &artifacts, started);
+                serde_json::to_writer_pretty(&mut out, &gitlab)?;
+            }
             out.write_all(b"\n")?;
         }
     }

@@ -27,6 +27,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod gitlab;
 pub mod input;
 pub mod render;
 pub mod sarif;

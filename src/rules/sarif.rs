@@ -173,8 +173,21 @@ fn s<'m>(m: &'m Map<String, Value>, k: &str) -> Option<&'m str> {
     m.get(k).and_then(Value::as_str)
 }
 
-/// Where in the input files a finding's subject is.
-fn locate(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
+/// Where a finding's subject is written: an input file as the user named it, and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spot {
+    pub file: String,
+    pub line: usize,
+}
+
+/// Where in the input files a finding's subject is (SARIF and GitLab reports place findings
+/// the same way).
+pub fn locate(f: &Finding, a: &Artifacts<'_>) -> Spot {
+    let (file, line) = locate_parts(f, a);
+    Spot { file, line }
+}
+
+fn locate_parts(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
     let subj = &f.subject;
     let kind = s(subj, "kind").unwrap_or("");
     let (snap_path, snap) = a.snapshot;
@@ -186,7 +199,7 @@ fn locate(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
                 .or_else(|| find_line(text, &format!("name: \"{name}\""), 0))
                 .or_else(|| find_line(text, &format!("\"name\": {}", json_str(name)), 0))
                 .unwrap_or(1);
-            return (uri(pp), line);
+            return (pp.to_string(), line);
         }
     }
     // A CI job (`exposure.ci-*`): the CI configuration file itself, at the exposure's line.
@@ -198,7 +211,7 @@ fn locate(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
             .or(s(subj, "file"))
         {
             let line = f.evidence.get("line").and_then(Value::as_u64).unwrap_or(0);
-            return (uri(file), (line as usize).max(1));
+            return (file.to_string(), (line as usize).max(1));
         }
     }
     let line = match kind {
@@ -249,7 +262,7 @@ fn locate(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
         }),
         _ => None,
     };
-    (uri(snap_path), line.unwrap_or(1))
+    (snap_path.to_string(), line.unwrap_or(1))
 }
 
 fn rule_name(id: &str) -> String {
@@ -321,7 +334,8 @@ pub fn log(report: &Report, artifacts: &Artifacts<'_>) -> Log {
         .findings
         .iter()
         .map(|f| {
-            let (uri, line) = locate(f, artifacts);
+            let spot = locate(f, artifacts);
+            let (uri, line) = (uri(&spot.file), spot.line);
             let mut fp = Map::new();
             fp.insert(
                 "blastmapFinding/v1".into(),

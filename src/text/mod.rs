@@ -29,4 +29,4 @@ pub use html::html;
 pub use markdown::{cell as md_cell, code as md_code};
 pub use shell::shell_word;
 pub use terminal::{column_width, pad, visible};
-pub use uri::path_reference;
+pub use uri::{path_reference, repository_path};
