@@ -389,9 +389,21 @@ impl<'a, 'b> Escalations<'a, 'b> {
         create
     }
 
+    /// What write access to an auth mount gives: rewriting its roles or its identity-forging
+    /// configuration, minting AppRole secret-ids, resetting userpass passwords.
     fn auth_mount(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace, m: &'a AuthMount) {
+        self.role_writes(cx, m);
+        self.config_write(cx, m);
+        match m.mount_type.as_str() {
+            "approle" => self.approle_logins(cx, n, m),
+            "userpass" => self.password_resets(cx, n, m),
+            _ => {}
+        }
+    }
+
+    /// Writing a role (or creating one): any non-root policy on a login the attacker controls.
+    fn role_writes(&self, cx: &mut Ctx<'_, '_>, m: &'a AuthMount) {
         let mname = m.name().to_string();
-        // Writing a role (or creating one): any non-root policy on a login the attacker controls.
         let collections: &[&str] = match m.mount_type.as_str() {
             "jwt" | "oidc" => &["role", "cel/role"],
             "cert" => &["certs"],
@@ -437,7 +449,12 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 }
             }
         }
-        // Identity-forging config.
+    }
+
+    /// Writing the configuration of a mount that trusts an outside identity provider: the
+    /// attacker's own provider then logs in through every role of the mount.
+    fn config_write(&self, cx: &mut Ctx<'_, '_>, m: &'a AuthMount) {
+        let mname = m.name().to_string();
         if matches!(
             m.mount_type.as_str(),
             "jwt" | "oidc" | "kubernetes" | "ldap"
@@ -471,87 +488,91 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 );
             }
         }
-        match m.mount_type.as_str() {
-            "approle" => {
-                for r in m.roles.approle.iter() {
-                    let role_id_path = format!("auth/{mname}/role/{}/role-id", r.name);
-                    let role_id = cx.acl.capabilities(cx.ns, &role_id_path);
-                    let readable = role_id.caps.contains(Caps::READ) && !role_id.caps.is_deny();
-                    let id_cond = if readable {
-                        format!("the role-id is readable with this token ({role_id_path})")
-                    } else {
+    }
+
+    /// Minting a secret-id (or reading the role-id of a role that needs none): a login as
+    /// the AppRole role.
+    fn approle_logins(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace, m: &'a AuthMount) {
+        let mname = m.name().to_string();
+        for r in m.roles.approle.iter() {
+            let role_id_path = format!("auth/{mname}/role/{}/role-id", r.name);
+            let role_id = cx.acl.capabilities(cx.ns, &role_id_path);
+            let readable = role_id.caps.contains(Caps::READ) && !role_id.caps.is_deny();
+            let id_cond = if readable {
+                format!("the role-id is readable with this token ({role_id_path})")
+            } else {
+                format!(
+                    "the attacker also needs the role-id of {:?} (not readable with this token)",
+                    r.name
+                )
+            };
+            let mut minted = false;
+            for suffix in ["secret-id", "custom-secret-id"] {
+                let path = format!("auth/{mname}/role/{}/{suffix}", r.name);
+                let d = cx.acl.capabilities(cx.ns, &path);
+                if !d.caps.intersects(WRITE) || d.caps.is_deny() {
+                    continue;
+                }
+                minted = true;
+                let mut conds = vec![id_cond.clone()];
+                if !r.secret_id_bound_cidrs.is_empty() {
+                    conds.push(format!(
+                        "the login comes from {}",
+                        r.secret_id_bound_cidrs.join(", ")
+                    ));
+                }
+                if let Some(id) = self.login_as(n, m, RoleRef::AppRole(r), None) {
+                    cx.push(
+                        "secret-id-mint",
+                        &path,
+                        d,
+                        format!("auth/{mname}/role/{}", r.name),
+                        format!("mint a secret-id and log in as AppRole role {:?}", r.name),
+                        conds,
+                        Gain::Identity(Box::new(id)),
+                    );
+                }
+                break;
+            }
+            if !minted && !r.binds_secret_id() && readable {
+                if let Some(id) = self.login_as(n, m, RoleRef::AppRole(r), None) {
+                    cx.push(
+                        "secret-id-mint",
+                        &role_id_path,
+                        role_id,
+                        format!("auth/{mname}/role/{}", r.name),
                         format!(
-                            "the attacker also needs the role-id of {:?} (not readable with this token)",
+                            "read the role-id of {:?} and log in (bind_secret_id = false: no secret-id needed)",
                             r.name
-                        )
-                    };
-                    let mut minted = false;
-                    for suffix in ["secret-id", "custom-secret-id"] {
-                        let path = format!("auth/{mname}/role/{}/{suffix}", r.name);
-                        let d = cx.acl.capabilities(cx.ns, &path);
-                        if !d.caps.intersects(WRITE) || d.caps.is_deny() {
-                            continue;
-                        }
-                        minted = true;
-                        let mut conds = vec![id_cond.clone()];
-                        if !r.secret_id_bound_cidrs.is_empty() {
-                            conds.push(format!(
-                                "the login comes from {}",
-                                r.secret_id_bound_cidrs.join(", ")
-                            ));
-                        }
-                        if let Some(id) = self.login_as(n, m, RoleRef::AppRole(r), None) {
-                            cx.push(
-                                "secret-id-mint",
-                                &path,
-                                d,
-                                format!("auth/{mname}/role/{}", r.name),
-                                format!("mint a secret-id and log in as AppRole role {:?}", r.name),
-                                conds,
-                                Gain::Identity(Box::new(id)),
-                            );
-                        }
-                        break;
-                    }
-                    if !minted && !r.binds_secret_id() && readable {
-                        if let Some(id) = self.login_as(n, m, RoleRef::AppRole(r), None) {
-                            cx.push(
-                                "secret-id-mint",
-                                &role_id_path,
-                                role_id,
-                                format!("auth/{mname}/role/{}", r.name),
-                                format!(
-                                    "read the role-id of {:?} and log in (bind_secret_id = false: no secret-id needed)",
-                                    r.name
-                                ),
-                                vec![],
-                                Gain::Identity(Box::new(id)),
-                            );
-                        }
-                    }
+                        ),
+                        vec![],
+                        Gain::Identity(Box::new(id)),
+                    );
                 }
             }
-            "userpass" => {
-                for u in m.roles.userpass.iter() {
-                    let path = format!("auth/{mname}/users/{}/password", u.name);
-                    let d = cx.acl.capabilities(cx.ns, &path);
-                    if !d.caps.intersects(WRITE) || d.caps.is_deny() {
-                        continue;
-                    }
-                    if let Some(id) = self.login_as(n, m, RoleRef::Userpass(u), Some(&u.name)) {
-                        cx.push(
-                            "password-reset",
-                            &path,
-                            d,
-                            format!("auth/{mname}/users/{}", u.name),
-                            format!("reset the password of {:?} and log in as that user", u.name),
-                            vec![],
-                            Gain::Identity(Box::new(id)),
-                        );
-                    }
-                }
+        }
+    }
+
+    /// Resetting a userpass password: a login as that user.
+    fn password_resets(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace, m: &'a AuthMount) {
+        let mname = m.name().to_string();
+        for u in m.roles.userpass.iter() {
+            let path = format!("auth/{mname}/users/{}/password", u.name);
+            let d = cx.acl.capabilities(cx.ns, &path);
+            if !d.caps.intersects(WRITE) || d.caps.is_deny() {
+                continue;
             }
-            _ => {}
+            if let Some(id) = self.login_as(n, m, RoleRef::Userpass(u), Some(&u.name)) {
+                cx.push(
+                    "password-reset",
+                    &path,
+                    d,
+                    format!("auth/{mname}/users/{}", u.name),
+                    format!("reset the password of {:?} and log in as that user", u.name),
+                    vec![],
+                    Gain::Identity(Box::new(id)),
+                );
+            }
         }
     }
 

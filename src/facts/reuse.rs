@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::escalation::{Gained, Reached};
+use super::policy::Coverage;
 use super::{role_id, role_kind, Built, FactsOptions, PipelineFacts, SourceKey, TokenInfo};
 use crate::passes::reach::{Analysis, Login, PipelineLogins, TokenReach};
 
@@ -32,9 +33,6 @@ pub(crate) struct Kept {
     /// For each pipeline, whether its facts were copied from a base.
     pub(super) taken_over: Vec<bool>,
 }
-
-/// How many known secrets a pattern matches, their owning teams, and how many have none.
-pub(super) type Coverage = (usize, Vec<String>, usize);
 
 /// The facts of a what-if's base with everything they were built from: the document and what
 /// the build kept, the analysis, and the logins and tokens of every pipeline of its inventory.
