@@ -85,6 +85,9 @@ impl Bits {
     }
 }
 
+/// A reached node, identified by its chain's first step (kind, target) and the reached key.
+type NodeKey<'x> = (&'x str, &'x str, &'x str);
+
 /// One node the escalation search reached from any of a pipeline's tokens: the shortest chain
 /// to it, and the roles whose tokens reach it.
 struct Node<'x> {
@@ -141,8 +144,8 @@ impl PipelineBuilder<'_, '_> {
     fn reached_nodes<'x>(
         &'x self,
         used_tokens: &'x [UsedToken],
-    ) -> BTreeMap<(&'x str, &'x str, &'x str), Node<'x>> {
-        let mut nodes: BTreeMap<(&str, &str, &str), Node<'x>> = BTreeMap::new();
+    ) -> BTreeMap<NodeKey<'x>, Node<'x>> {
+        let mut nodes: BTreeMap<NodeKey<'x>, Node<'x>> = BTreeMap::new();
         for used in used_tokens {
             for reached in &self.infos[used.token].escalations {
                 let node = nodes

@@ -290,12 +290,12 @@ fn templated_rules(parsed: &ParsedPolicies) -> FxHashSet<(String, String, u32)> 
     parsed
         .iter()
         .filter_map(|(key, parsed)| parsed.as_ref().ok().map(|policy| (key, policy)))
-        .flat_map(|(key, policy)| {
+        .flat_map(|((namespace, name), policy)| {
             policy
                 .rules
                 .iter()
                 .filter(|rule| rule.templated)
-                .map(move |rule| (key.0.clone(), key.1.clone(), rule.line))
+                .map(move |rule| (namespace.clone(), name.clone(), rule.line))
         })
         .collect()
 }
