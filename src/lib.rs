@@ -25,6 +25,7 @@ pub mod passes;
 pub mod render;
 pub mod review;
 pub mod rules;
+pub mod schema;
 pub mod synth;
 pub mod text;
 pub mod timings;

@@ -13,6 +13,7 @@ mod facts;
 mod findings;
 mod reach;
 mod report;
+mod schema;
 mod synth;
 mod usage;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Report(report::Args),
     /// Usage from audit logs: what each role used, granted-but-unused access, least-privilege policies.
     Usage(usage::Args),
+    /// JSON Schemas of the JSON outputs: print one, or write all of them to a directory.
+    Schema(schema::Args),
 }
 
 /// How a command that did its work ended.
@@ -108,6 +111,7 @@ pub fn run() -> ! {
         Command::Dot(args) => dot::run(args),
         Command::Report(args) => report::run(args),
         Command::Usage(args) => usage::run(args),
+        Command::Schema(args) => schema::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome),

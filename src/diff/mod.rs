@@ -27,7 +27,7 @@ use crate::rules::Severity;
 pub use findings::{ChangedFinding, FindingsDelta, Judge, JudgeConfig};
 
 /// Access a pipeline gains on one path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Gained {
     pub path: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -42,7 +42,7 @@ pub struct Gained {
 }
 
 /// Access a pipeline loses on one path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Lost {
     pub path: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -52,7 +52,7 @@ pub struct Lost {
 }
 
 /// A role that newly admits (or no longer admits) a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct RoleRef {
     pub namespace: String,
     pub mount: String,
@@ -60,7 +60,7 @@ pub struct RoleRef {
 }
 
 /// The delta of one pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineDelta {
     pub name: String,
     pub team: Option<String>,
@@ -83,8 +83,10 @@ impl PipelineDelta {
 }
 
 /// The whole what-if.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiffReport {
+    /// Version of this JSON shape ([`crate::schema::version::DIFF`]).
+    pub schema_version: u32,
     /// Pipelines whose reach or roles change (unchanged pipelines are omitted).
     pub pipelines: Vec<PipelineDelta>,
     pub findings: FindingsDelta,
@@ -247,6 +249,7 @@ const CHUNK: usize = 256;
 /// what-if).
 pub fn diff(base: &Review<'_>, head: &Review<'_>) -> DiffReport {
     DiffReport {
+        schema_version: crate::schema::version::DIFF,
         pipelines: pipeline_deltas(base, head),
         findings: FindingsDelta::default(),
         changes: Vec::new(),

@@ -122,6 +122,7 @@ pub struct Discovery {
 impl Discovery {
     pub fn inventory(&self) -> Inventory {
         Inventory {
+            schema_version: Some(crate::schema::version::INVENTORY),
             teams: Vec::new(),
             pipelines: self.pipelines.clone(),
         }
@@ -158,6 +159,8 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
 /// discovered pipelines with new names are appended; teams come from the hand-written file.
 pub fn merge(hand: &Inventory, found: &Inventory) -> Inventory {
     let mut out = hand.clone();
+    // The merge is written in this blastmap's inventory shape, whatever the hand-written file said.
+    out.schema_version = Some(crate::schema::version::INVENTORY);
     for d in &found.pipelines {
         match out.pipelines.iter_mut().find(|p| p.name == d.name) {
             Some(p) => {
