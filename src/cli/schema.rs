@@ -28,7 +28,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let mut out = BufWriter::new(stdout.lock());
     if args.list {
         for o in schema::outputs() {
-            writeln!(out, "{:<10}  {}  {}", o.name, o.version, o.command)?;
+            writeln!(out, "{:<12}  {}  {}", o.name, o.version, o.command)?;
         }
     } else if let Some(dir) = &args.out {
         for path in schema::write_all(dir)? {

@@ -85,7 +85,7 @@ impl PipelineDelta {
 /// The whole what-if.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiffReport {
-    /// Version of this JSON shape ([`crate::schema::version::DIFF`]).
+    /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     /// Pipelines whose reach or roles change (unchanged pipelines are omitted).
     pub pipelines: Vec<PipelineDelta>,

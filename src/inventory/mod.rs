@@ -17,7 +17,7 @@ use crate::login::Network;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
-    /// Version of the file shape ([`crate::schema::version::INVENTORY`]). `blastmap discover`
+    /// The version of the file shape (docs/schemas/README.md). `blastmap discover`
     /// writes it; hand-written inventories may leave it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<u32>,

@@ -121,7 +121,7 @@ pub struct SecretReach {
 /// writes for this struct; the type is the one definition of that shape and its schema.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ReachDocument<'a> {
-    /// Version of this JSON shape ([`crate::schema::version::REACH`]).
+    /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     pub pipelines: &'a [PipelineReach],
 }

@@ -27,7 +27,7 @@ pub struct Subject {
 /// The answer for one path.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WhoCan {
-    /// Version of this JSON shape ([`crate::schema::version::WHO_CAN`]).
+    /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     pub path: String,
     pub namespace: String,

@@ -19,7 +19,7 @@ use crate::text::{md_cell, md_code, visible};
 /// "unused_suppressions": [...]}`.
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonOut<'a> {
-    /// Version of this JSON shape ([`crate::schema::version::FINDINGS`]).
+    /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     pub findings: &'a [Finding],
     pub summary: Summary,
@@ -30,7 +30,7 @@ pub struct JsonOut<'a> {
 /// The rule catalogue `findings --list-rules --format json` writes.
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct Catalogue<'a> {
-    /// Version of this JSON shape ([`crate::schema::version::RULES`]).
+    /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     pub rules: &'a [super::RuleMeta],
 }

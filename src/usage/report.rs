@@ -20,7 +20,7 @@ pub const FORMAT: &str = "blastmap-usage/1";
 /// The whole report (`--format json`).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UsageReport {
-    /// Version of this JSON shape ([`crate::schema::version::USAGE`]); `format` names the same
+    /// The version of this JSON shape (docs/schemas/README.md); `format` names the same
     /// version as text.
     pub schema_version: u32,
     pub format: &'static str,
