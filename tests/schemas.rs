@@ -91,7 +91,11 @@ fn committed_schemas_equal_the_generated_ones() {
             if !outputs().iter().any(|o| o.name == stem) {
                 problems.push(format!(
                     "docs/schemas/{name} is the schema of no output (known: {})",
-                    outputs().iter().map(|o| o.name).collect::<Vec<_>>().join(", ")
+                    outputs()
+                        .iter()
+                        .map(|o| o.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -108,7 +112,10 @@ fn committed_schemas_equal_the_generated_ones() {
 #[test]
 fn the_schema_command_prints_and_writes_the_generated_schemas() {
     let printed = run(&["schema", "findings"], &[0]);
-    assert_eq!(String::from_utf8(printed).unwrap(), output("findings").text());
+    assert_eq!(
+        String::from_utf8(printed).unwrap(),
+        output("findings").text()
+    );
 
     let dir = tempfile::tempdir().unwrap();
     run(&["schema", "--out", dir.path().to_str().unwrap()], &[0]);
@@ -135,7 +142,10 @@ fn every_schema_is_draft_2020_12_and_names_its_output_and_version() {
             "{}",
             o.name
         );
-        assert_eq!(s["$id"], json!(format!("urn:blastmap:schema:{}:{}", o.name, o.version)));
+        assert_eq!(
+            s["$id"],
+            json!(format!("urn:blastmap:schema:{}:{}", o.name, o.version))
+        );
         let title = s["title"].as_str().unwrap();
         assert!(title.contains(o.name) && title.contains(&format!("version {}", o.version)));
         if o.has_schema_version() {
@@ -182,10 +192,17 @@ fn assert_valid(name: &str, what: &str, doc: &Value) {
     let o = output(name);
     let (schemas, idx) = compile(o);
     if let Err(e) = schemas.validate(doc, idx) {
-        panic!("{what} does not validate against docs/schemas/{}:\n{e:#}", o.file_name());
+        panic!(
+            "{what} does not validate against docs/schemas/{}:\n{e:#}",
+            o.file_name()
+        );
     }
     if o.has_schema_version() {
-        assert_eq!(doc["schema_version"], json!(o.version), "{what}: schema_version");
+        assert_eq!(
+            doc["schema_version"],
+            json!(o.version),
+            "{what}: schema_version"
+        );
     }
 }
 
@@ -231,7 +248,10 @@ fn demo_reach_and_who_can_validate() {
     assert_eq!(empty["pipelines"], json!([]));
     assert_valid("reach", "reach of no pipeline", &empty);
 
-    for p in ["secret/data/payments/db", "secret/data/ci/shared/docker-hub"] {
+    for p in [
+        "secret/data/payments/db",
+        "secret/data/ci/shared/docker-hub",
+    ] {
         let who = run_demo_json(&["who-can", "--format", "json", "--path", p], &[0]);
         assert_valid("who-can", &format!("who-can --path {p}"), &who);
     }
@@ -287,7 +307,10 @@ fn demo_diff_validates() {
             &["diff", "--format", "json", "--apply", &path(change)],
             &[0, 1],
         );
-        assert!(!diff["pipelines"].as_array().unwrap().is_empty(), "{change}");
+        assert!(
+            !diff["pipelines"].as_array().unwrap().is_empty(),
+            "{change}"
+        );
         assert_valid("diff", &format!("diff --apply {change}"), &diff);
     }
 }
@@ -307,8 +330,7 @@ fn demo_usage_validates() {
     ];
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
     let log = log.to_str().unwrap();
-    let with_inventory =
-        run_demo_json(&["usage", "--format", "json", "--audit-log", log], &[0]);
+    let with_inventory = run_demo_json(&["usage", "--format", "json", "--audit-log", log], &[0]);
     assert!(!with_inventory["roles"].as_array().unwrap().is_empty());
     assert_valid("usage", "usage --format json", &with_inventory);
     let without = run_json(
@@ -330,7 +352,12 @@ fn demo_usage_validates() {
 fn discovered_inventories_validate_as_json_and_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let sources: [&[&str]; 3] = [
-        &["--github", "fixtures/discover/github/payments", "--repo", "acme/payments"],
+        &[
+            "--github",
+            "fixtures/discover/github/payments",
+            "--repo",
+            "acme/payments",
+        ],
         &[
             "--gitlab",
             "fixtures/discover/gitlab/data-pipelines/.gitlab-ci.yml",
@@ -352,8 +379,15 @@ fn discovered_inventories_validate_as_json_and_yaml() {
         args.extend_from_slice(source);
         run(&args, &[0]);
         let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-        assert!(!doc["pipelines"].as_array().unwrap().is_empty(), "{source:?}");
-        assert_valid("inventory", &format!("discover {source:?} --out x.json"), &doc);
+        assert!(
+            !doc["pipelines"].as_array().unwrap().is_empty(),
+            "{source:?}"
+        );
+        assert_valid(
+            "inventory",
+            &format!("discover {source:?} --out x.json"),
+            &doc,
+        );
         // The YAML form is the same document.
         let mut args = vec!["discover", "--quiet"];
         args.extend_from_slice(source);
@@ -362,7 +396,14 @@ fn discovered_inventories_validate_as_json_and_yaml() {
     }
     // A merge with the demo's hand-written inventory (teams, pipelines without `ci`).
     let out = dir.path().join("merged.json");
-    let mut args = vec!["discover", "--quiet", "--out", out.to_str().unwrap(), "--merge", PIPELINES];
+    let mut args = vec![
+        "discover",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--merge",
+        PIPELINES,
+    ];
     args.extend_from_slice(sources[0]);
     run(&args, &[0]);
     let merged: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -413,10 +454,9 @@ fn snapshots_validate() {
         ],
         &[0],
     );
-    let synth: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("snapshot.json")).unwrap(),
-    )
-    .unwrap();
+    let synth: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("snapshot.json")).unwrap())
+            .unwrap();
     assert_valid("snapshot", "a synthetic snapshot", &synth);
 }
 
@@ -445,13 +485,22 @@ fn demo_capabilities_validate() {
     assert_valid("capabilities", "capabilities --format json", &caps);
     let mut wrong = caps;
     wrong[0]["granted_by"][0]["line"] = json!("2");
-    assert!(!is_valid("capabilities", &wrong), "a line number as a string");
+    assert!(
+        !is_valid("capabilities", &wrong),
+        "a line number as a string"
+    );
 }
 
 #[test]
 fn a_wrong_typed_field_or_another_version_fails_validation() {
     let who = run_demo_json(
-        &["who-can", "--format", "json", "--path", "secret/data/payments/db"],
+        &[
+            "who-can",
+            "--format",
+            "json",
+            "--path",
+            "secret/data/payments/db",
+        ],
         &[0],
     );
     assert!(is_valid("who-can", &who));
@@ -463,7 +512,10 @@ fn a_wrong_typed_field_or_another_version_fails_validation() {
 
     let mut wrong = who.clone();
     wrong["subjects"][0]["admission"] = json!("maybe");
-    assert!(!is_valid("who-can", &wrong), "an admission outside the enum");
+    assert!(
+        !is_valid("who-can", &wrong),
+        "an admission outside the enum"
+    );
 
     let mut wrong = who.clone();
     wrong.as_object_mut().unwrap().remove("subjects");

@@ -159,7 +159,7 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
 /// discovered pipelines with new names are appended; teams come from the hand-written file.
 pub fn merge(hand: &Inventory, found: &Inventory) -> Inventory {
     let mut out = hand.clone();
-    // The merge is written in this blastmap's inventory shape, whatever the hand-written file said.
+    // The merge is a discovered inventory too: it carries the version of the shape written.
     out.schema_version = Some(crate::schema::version::INVENTORY);
     for d in &found.pipelines {
         match out.pipelines.iter_mut().find(|p| p.name == d.name) {

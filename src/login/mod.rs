@@ -44,7 +44,9 @@ pub use template::{go_format_float, render as render_policy_template, TemplateOu
 pub use token::{calculate_ttl, resolve_token_type, sanitize_sorted, TokenOutcome, TokenType};
 
 /// How a pipeline authenticates: the inventory's `auth.method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// A JWT presented to `auth/<m>/login` (GitHub Actions, GitLab, CircleCI, Buildkite …).
@@ -194,7 +196,9 @@ impl<'a> Credential<'a> {
 
 /// The server's decision, as far as it can be made offline.
 /// Ordered as declared (admitted, refused, unknown), which is also the order of their names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The server would accept the login (subject to `conditions`).

@@ -157,7 +157,9 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// The server flavour: it decides the ACL semantics (LIST fallback order, capability set, root
 /// policy scope, identity-template blocking).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 pub enum Flavor {
     #[default]
     #[serde(rename = "openbao")]

@@ -55,7 +55,17 @@ pub const PRACTICES: [&str; 8] = [
 
 /// How bad a finding is.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
