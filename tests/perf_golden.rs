@@ -43,10 +43,6 @@ fn output(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-fn run(args: &[&str]) -> String {
-    sha256_hex(&output(args))
-}
-
 /// The hash of a `reach --format json` document without its `schema_version` line, which was
 /// added after the digests were pinned: the rest must stay byte for byte what it was.
 fn run_reach(args: &[&str]) -> String {

@@ -413,6 +413,34 @@ fn discovered_inventories_validate_as_json_and_yaml() {
     let merged: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert!(!merged["teams"].as_array().unwrap().is_empty());
     assert_valid("inventory", "discover --merge", &merged);
+
+    // The version is read back: a discovered inventory feeds `reach`; one of another version
+    // is refused rather than misread.
+    run(
+        &[
+            "reach",
+            "--snapshot",
+            SNAPSHOT,
+            "--pipelines",
+            out.to_str().unwrap(),
+        ],
+        &[0],
+    );
+    let future = dir.path().join("future.yaml");
+    std::fs::write(&future, "schema_version: 2\npipelines: []\n").unwrap();
+    let refused = Command::cargo_bin("blastmap")
+        .unwrap()
+        .current_dir(ROOT)
+        .args(["reach", "--snapshot", SNAPSHOT, "--pipelines"])
+        .arg(&future)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("schema_version") && stderr.contains("version 2 is not supported"),
+        "{stderr}"
+    );
 }
 
 /// A YAML document as JSON values, through the library's inventory model (which reads both).
