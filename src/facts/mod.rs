@@ -38,7 +38,7 @@ pub const FACTS_VERSION: u32 = 1;
 
 /// Thresholds of the facts pass. They are copied into the document (`config`) so rules read the
 /// same values the pass used.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FactsOptions {
     /// A token may outlive the pipeline's `max_job_duration` by this factor.
     pub ttl_slack: f64,
@@ -71,8 +71,11 @@ impl Default for FactsOptions {
 }
 
 /// The whole facts document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Facts {
+    /// Version of this JSON shape: the same number as `facts_version`, under the name every
+    /// JSON output of blastmap uses.
+    pub schema_version: u32,
     pub facts_version: u32,
     pub blastmap_version: &'static str,
     pub config: FactsOptions,
@@ -88,7 +91,7 @@ pub struct Facts {
     pub pipelines: Vec<PipelineFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ServerFacts {
     pub flavor: &'static str,
     pub version: String,
@@ -97,7 +100,7 @@ pub struct ServerFacts {
     pub max_lease_ttl: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub namespaces: usize,
     pub secrets: usize,
@@ -111,14 +114,14 @@ pub struct Summary {
     pub coverage_gaps: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditFacts {
     /// False when a coverage gap says the audit devices could not be read.
     pub known: bool,
     pub devices: Vec<AuditDeviceFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditDeviceFacts {
     pub namespace: String,
     pub path: String,
@@ -129,7 +132,7 @@ pub struct AuditDeviceFacts {
     pub elide_list_responses: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TeamFacts {
     pub name: String,
     pub owns: Vec<String>,
@@ -138,7 +141,7 @@ pub struct TeamFacts {
     pub secrets: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NamespaceFacts {
     pub path: String,
     /// Teams with pipelines logging in here.
@@ -147,7 +150,7 @@ pub struct NamespaceFacts {
     pub secret_mounts: Vec<SecretMountFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SecretMountFacts {
     pub path: String,
     #[serde(rename = "type")]
@@ -157,7 +160,7 @@ pub struct SecretMountFacts {
     pub owners: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MountFacts {
     /// `auth/gha` (namespace-qualified: `data/auth/gha`).
     pub id: String,
@@ -176,7 +179,7 @@ pub struct MountFacts {
 }
 
 /// The token a role issues.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TokenFacts {
     /// First TTL (seconds).
     pub ttl: i64,
@@ -204,13 +207,13 @@ pub struct TokenFacts {
     pub round_values: Vec<RoundValue>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RoundValue {
     pub field: &'static str,
     pub seconds: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct RolePipelines {
     /// Pipelines the role admits for certain.
     pub admitted: Vec<String>,
@@ -220,7 +223,7 @@ pub struct RolePipelines {
     pub teams: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RoleFacts {
     /// `auth/gha/role/lint` (namespace-qualified).
     pub id: String,
@@ -248,7 +251,7 @@ pub struct RoleFacts {
     pub token_role: Option<TokenRoleFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AppRoleFacts {
     pub bind_secret_id: bool,
     /// Seconds; 0 = secret-ids never expire.
@@ -261,7 +264,7 @@ pub struct AppRoleFacts {
     pub cidr_bound: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CertFacts {
     /// Some name, SAN, OU or extension constraint is set.
     pub name_constraints: bool,
@@ -271,7 +274,7 @@ pub struct CertFacts {
     pub allowed_organizational_units: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TokenRoleFacts {
     pub orphan: bool,
     pub renewable: bool,
@@ -280,7 +283,7 @@ pub struct TokenRoleFacts {
     pub allowed_entity_aliases: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PolicyFacts {
     pub namespace: String,
     pub name: String,
@@ -306,7 +309,7 @@ pub struct PolicyFacts {
     pub grants_cubbyhole: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WildcardRuleFacts {
     /// The rule's path as written.
     pub pattern: String,
@@ -327,7 +330,7 @@ pub struct WildcardRuleFacts {
     pub unowned: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SecretIdRuleFacts {
     pub pattern: String,
     pub line: u32,
@@ -338,7 +341,7 @@ pub struct SecretIdRuleFacts {
     pub min_wrapping_ttl: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EntityFacts {
     pub id: String,
     pub name: String,
@@ -358,7 +361,7 @@ pub struct EntityFacts {
 }
 
 /// What one login of a shared entity reaches that another login of it does not.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EntityLoginReach {
     pub pipeline: String,
     pub role: String,
@@ -366,7 +369,7 @@ pub struct EntityLoginReach {
     pub paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineAuthFacts {
     pub method: &'static str,
     pub mount: String,
@@ -375,7 +378,7 @@ pub struct PipelineAuthFacts {
     pub role: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoginToken {
     pub ttl: i64,
     pub max_ttl: i64,
@@ -390,7 +393,7 @@ pub struct LoginToken {
     pub bound_cidrs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoginFacts {
     /// The role id (`auth/gha/role/lint`).
     pub role: String,
@@ -408,7 +411,7 @@ pub struct LoginFacts {
     pub secrets: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct ReachFacts {
     pub secrets: usize,
     /// Secrets per capability (`read`, `create`, `update`, `patch`, `delete`, `list`, `sudo`, `scan`).
@@ -433,7 +436,7 @@ pub struct ReachFacts {
     pub folders_collapsed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NeedsFacts {
     pub declared: usize,
     /// Reached secrets that some need covers.
@@ -449,14 +452,14 @@ pub struct NeedsFacts {
     pub excess_count: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExcessCaps {
     pub path: String,
     pub capabilities: Vec<&'static str>,
     pub extra: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OwnerReach {
     /// The owner: a team, or for secrets whose owners tie (shared ownership) the tied teams'
     /// names joined by `", "`.
@@ -473,7 +476,7 @@ pub struct OwnerReach {
     pub policies: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WildcardReach {
     pub policy: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -489,14 +492,14 @@ pub struct WildcardReach {
     pub unneeded_sample: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FolderReach {
     pub path: String,
     pub secrets: usize,
     pub capabilities: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainFacts {
     pub steps: Vec<Step>,
     /// `login`, `any-policy`, `full-namespace` or `none`.
@@ -507,7 +510,7 @@ pub struct ChainFacts {
     pub secrets: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EscalationFacts {
     /// The first step's primitive (see `escalation::Step::kind`).
     pub kind: &'static str,
@@ -527,7 +530,7 @@ pub struct EscalationFacts {
     pub gained_sample: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct BlastRadius {
     pub direct: usize,
     /// Secrets added by escalation.
@@ -536,7 +539,7 @@ pub struct BlastRadius {
     pub escalated_by_owner: BTreeMap<String, usize>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineFacts {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1211,6 +1214,7 @@ pub(crate) fn build<'a>(
         .collect();
 
     let facts = Facts {
+        schema_version: FACTS_VERSION,
         facts_version: FACTS_VERSION,
         blastmap_version: env!("CARGO_PKG_VERSION"),
         config: opts.clone(),
