@@ -43,6 +43,9 @@ pub struct Output {
     pub command: &'static str,
     /// Its schema version.
     pub version: u32,
+    /// What the document holds, for its readers (the schema's `description`; the type's own
+    /// documentation speaks to the code's readers).
+    pub description: &'static str,
     generate: fn() -> Schema,
 }
 
@@ -71,7 +74,8 @@ impl Output {
         let Value::Object(body) = generated else {
             unreachable!("a root schema of a struct is an object")
         };
-        // `$schema` and `$id` first, then the title, so a reader sees what the file is at once.
+        // `$schema` and `$id` first, then title and description, so a reader sees what the file
+        // is at once.
         let mut out = serde_json::Map::new();
         if let Some(s) = body.get("$schema") {
             out.insert("$schema".into(), s.clone());
@@ -84,8 +88,9 @@ impl Output {
                 self.name, self.command, self.version
             )),
         );
+        out.insert("description".into(), json!(self.description));
         for (k, v) in body {
-            if k != "$schema" && k != "title" {
+            if k != "$schema" && k != "title" && k != "description" {
                 out.insert(k, v);
             }
         }
@@ -121,60 +126,70 @@ pub fn outputs() -> &'static [Output] {
             name: "reach",
             command: "blastmap reach --format json",
             version: version::REACH,
+            description: "The blast radius of each pipeline: the roles it can log into, the secrets it can reach with their capabilities, and the chain that grants each (README, reach).",
             generate: serialized::<crate::passes::reach::ReachDocument<'static>>,
         },
         Output {
             name: "who-can",
             command: "blastmap who-can --format json",
             version: version::WHO_CAN,
+            description: "Who can reach one secret path: the pipelines and roles, their capabilities, and the chain that grants each.",
             generate: serialized::<crate::passes::who_can::WhoCan>,
         },
         Output {
             name: "findings",
             command: "blastmap findings --format json",
             version: version::FINDINGS,
+            description: "The findings of the rules on an estate, a summary, and the suppressions that matched nothing (docs/findings.md).",
             generate: serialized::<crate::rules::render::JsonOut<'static>>,
         },
         Output {
             name: "rules",
             command: "blastmap findings --list-rules --format json",
             version: version::RULES,
+            description: "The rule catalogue: every rule's id, default severity, practice, title, description and remediation (docs/findings.md).",
             generate: serialized::<crate::rules::render::Catalogue<'static>>,
         },
         Output {
             name: "facts",
             command: "blastmap facts",
             version: version::FACTS,
+            description: "The facts document the findings rules judge (docs/facts.md).",
             generate: serialized::<crate::facts::Facts>,
         },
         Output {
             name: "diff",
             command: "blastmap diff --format json",
             version: version::DIFF,
+            description: "The what-if of a change: per pipeline the access gained and lost and the roles that newly admit it, and the findings delta (docs/what-if.md).",
             generate: serialized::<crate::diff::DiffReport>,
         },
         Output {
             name: "usage",
             command: "blastmap usage --format json",
             version: version::USAGE,
+            description: "Usage from audit logs: what each role and pipeline used, granted but unused access, and a least-privilege policy per role (docs/usage.md).",
             generate: serialized::<crate::usage::UsageReport>,
         },
         Output {
             name: "inventory",
             command: "blastmap discover",
             version: version::INVENTORY,
+            description: "The pipeline inventory: teams, pipelines and how each logs in to Vault/OpenBao (docs/pipelines.md, docs/discover.md).",
             generate: serialized::<crate::inventory::Inventory>,
         },
         Output {
             name: "snapshot",
             command: "blastmap export",
             version: version::SNAPSHOT,
+            description: "An exported Vault/OpenBao estate: namespaces, auth mounts and roles, policies, identity, secret paths (never their values) and coverage gaps (docs/snapshot.md).",
             generate: serialized::<crate::model::Snapshot>,
         },
         Output {
             name: "capabilities",
             command: "blastmap capabilities --format json",
             version: version::CAPABILITIES,
+            description: "The capabilities a set of policies grants on each path, as sys/capabilities answers, with the rules behind each answer: one element per path, in the order asked.",
             generate: serialized::<Vec<crate::acl::answer::CapabilityAnswer<'static>>>,
         },
     ];

@@ -1,8 +1,9 @@
 //! JSON Schemas of the JSON outputs (`docs/schemas/`): the committed files are exactly what the
 //! library generates from the Rust types; every JSON output of the demo estate (reach, who-can,
-//! findings, facts, diff, usage, discover's inventory, the snapshot) validates against its
-//! schema and carries its `schema_version`; and a document with a wrong-typed field, or of
-//! another schema version, does not validate, so the validation can fail.
+//! findings and the rule catalogue, facts, diff, usage, discover's inventory, the snapshot, and
+//! the capabilities array) validates against its schema and carries its `schema_version` (all
+//! but the array); and a document with a wrong-typed field, or of another schema version, does
+//! not validate, so the validation can fail.
 
 use std::path::Path;
 

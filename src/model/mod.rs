@@ -70,6 +70,10 @@ pub struct Snapshot {
     /// The format version; always first in the file. This blastmap reads
     /// [`SUPPORTED_SCHEMA_VERSION`].
     #[serde(deserialize_with = "load::schema_version")]
+    // The published schema speaks to readers of the file, not of the code.
+    #[schemars(
+        description = "The format version; always first in the file. A blastmap reads exactly its own version (docs/snapshot.md, Versioning)."
+    )]
     pub schema_version: u32,
     /// The blastmap version that wrote the file.
     pub blastmap_version: String,
