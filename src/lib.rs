@@ -27,6 +27,7 @@ pub mod render;
 pub mod review;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 pub mod synth;
 pub mod text;
 pub mod timings;

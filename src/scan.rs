@@ -271,7 +271,11 @@ struct Gathered {
 }
 
 fn gather_inventory(plan: Option<&Plan>, given: Option<&Path>) -> Result<Gathered, ScanError> {
-    let hand = given.map(Inventory::load).transpose()?;
+    let mut hand = given.map(Inventory::load).transpose()?;
+    // The scan writes the inventory anew: it carries the version it is written in.
+    if let Some(hand) = &mut hand {
+        hand.schema_version = Some(crate::schema::version::INVENTORY);
+    }
     let Some(plan) = plan.filter(|p| !p.sources.is_empty()) else {
         let origin = if hand.is_some() {
             InventoryOrigin::Given

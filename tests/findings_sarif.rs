@@ -15,10 +15,15 @@ const DEMO: &[&str] = &[
 ];
 
 fn sarif(args: &[&str]) -> Value {
+    findings_as("sarif", args)
+}
+
+/// `blastmap findings --format FORMAT ARGS`, which must succeed, parsed as JSON.
+fn findings_as(format: &str, args: &[&str]) -> Value {
     let out = Command::cargo_bin("blastmap")
         .unwrap()
         .current_dir(ROOT)
-        .args(["findings", "--format", "sarif"])
+        .args(["findings", "--format", format])
         .args(args)
         .output()
         .unwrap();
@@ -159,19 +164,7 @@ fn empty_result_is_valid() {
 /// the report, its scan and each vulnerability, and that findings line up with SARIF's.
 #[test]
 fn gitlab_sast_report_has_what_gitlab_requires_and_matches_sarif() {
-    let out = Command::cargo_bin("blastmap")
-        .unwrap()
-        .current_dir(ROOT)
-        .args(["findings", "--format", "gitlab-sast"])
-        .args(DEMO)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = findings_as("gitlab-sast", DEMO);
     assert!(report["version"].as_str().unwrap().starts_with("15."));
     let scan = &report["scan"];
     assert_eq!(scan["type"], "sast");

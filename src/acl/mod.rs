@@ -8,6 +8,7 @@
 //! The server's own structure is kept (exact rules, prefix rules, segment-wildcard rules, checked
 //! in the server's order) but indexed so a lookup costs the path's length, not the number of rules.
 
+pub mod answer;
 pub mod caps;
 pub mod eval;
 pub mod policy;

@@ -5,9 +5,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 
 use super::Outcome;
+use crate::acl::answer::{answer, CapabilityAnswer};
 use crate::acl::{self, Acl, AclContext, AclNote, Flavor, ParseOptions, Policy, PolicySource};
 use crate::model::Snapshot;
 use crate::text::{column_width, pad, visible};
@@ -53,21 +53,6 @@ enum FlavorArg {
     Vault,
 }
 
-#[derive(Serialize)]
-struct Grant<'a> {
-    policy: &'a str,
-    rule: &'a str,
-    line: u32,
-    capabilities: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Answer<'a> {
-    path: &'a str,
-    capabilities: Vec<&'static str>,
-    granted_by: Vec<Grant<'a>>,
-}
-
 pub fn run(args: Args) -> Result<Outcome> {
     let ns = crate::model::namespace_path(&args.namespace).into_owned();
     let paths = read_paths(&args)?;
@@ -107,7 +92,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             out.write_all(b"\n]\n")?;
         }
         Format::Table => {
-            let rows: Vec<Answer> = paths.iter().map(|p| answer(&acl, &ns, p)).collect();
+            let rows: Vec<CapabilityAnswer> = paths.iter().map(|p| answer(&acl, &ns, p)).collect();
             print_table(&mut out, &rows)?;
         }
     }
@@ -117,7 +102,7 @@ pub fn run(args: Args) -> Result<Outcome> {
 
 /// Path and capabilities in columns padded by hand (a path may be longer than `{:width$}`
 /// allows), then the policy rules behind the answer.
-fn print_table(out: &mut impl Write, rows: &[Answer]) -> std::io::Result<()> {
+fn print_table(out: &mut impl Write, rows: &[CapabilityAnswer]) -> std::io::Result<()> {
     let paths: Vec<String> = rows.iter().map(|r| visible(r.path).into_owned()).collect();
     let caps: Vec<String> = rows.iter().map(|r| r.capabilities.join(",")).collect();
     let w = column_width(&paths, 4);
@@ -142,36 +127,6 @@ fn print_table(out: &mut impl Write, rows: &[Answer]) -> std::io::Result<()> {
         writeln!(out, "{}  {}  {}", pad(path, w), pad(caps, cw), visible(&by))?;
     }
     Ok(())
-}
-
-fn answer<'a>(acl: &'a Acl, ns: &str, path: &'a str) -> Answer<'a> {
-    let d = acl.capabilities(ns, path);
-    let granted_by = if d.is_root {
-        vec![Grant {
-            policy: "root",
-            rule: "",
-            line: 0,
-            capabilities: vec!["root"],
-        }]
-    } else {
-        d.rule
-            .map(|r| {
-                r.deciding_sources()
-                    .map(|s| Grant {
-                        policy: &s.policy,
-                        rule: &s.rule,
-                        line: s.line,
-                        capabilities: s.caps.names(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    Answer {
-        path,
-        capabilities: d.names(),
-        granted_by,
-    }
 }
 
 fn flavor_of(f: FlavorArg) -> Flavor {

@@ -184,10 +184,7 @@ fn list(rules: &RuleSet, args: &Args) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "rules": cat }))?;
-            out.write_all(b"\n")?;
-        }
+        Format::Json => render::catalogue_json(&mut out, &cat)?,
         _ => {
             // Rule ids come from rule files (`--queries`): padded by hand, any length.
             let ids: Vec<String> = cat.iter().map(|r| visible(&r.id).into_owned()).collect();

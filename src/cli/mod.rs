@@ -15,6 +15,7 @@ mod findings;
 mod reach;
 mod report;
 mod scan;
+mod schema;
 mod synth;
 mod usage;
 
@@ -71,6 +72,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory.
     Man(completions::ManArgs),
+    /// JSON Schemas of the JSON outputs: print one, or write all of them to a directory.
+    Schema(schema::Args),
 }
 
 /// What the binary knows of its own build, for `--version`.
@@ -157,6 +160,7 @@ pub fn run(build: Build) -> ! {
         Command::Scan(args) => scan::run(args),
         Command::Completions(args) => completions::run_completions(args, &build),
         Command::Man(args) => completions::run_man(args, &build),
+        Command::Schema(args) => schema::run(args),
     };
     match result {
         Ok(outcome) => finish(outcome),

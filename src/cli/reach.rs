@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::acl::Caps;
 use crate::inventory::Inventory;
 use crate::login::Verdict;
-use crate::passes::reach::{PipelineReach, PreparedReach, ReachOptions};
+use crate::passes::reach::{PipelineReach, PreparedReach, ReachDocument, ReachOptions};
 use crate::review::{Estate, ReviewOptions};
 use crate::text::{column_width, pad, visible};
 
@@ -108,17 +108,24 @@ fn check_pipelines(args: &ReachArgs, inv: &Inventory) -> Result<()> {
 /// Pipelines per chunk of the streamed JSON.
 const CHUNK: usize = 128;
 
-/// `{"pipelines": [...]}` exactly as `serde_json::to_writer_pretty` writes a struct with one field `pipelines`
-/// (a list of [`PipelineReach`]), without
-/// holding every pipeline's reach at once: each pipeline is serialised on its own (in parallel)
-/// and indented to its depth. Pretty JSON strings never hold a raw newline, so indenting after
-/// every newline is exact.
+/// A [`ReachDocument`] exactly as `serde_json::to_writer_pretty` writes it, without holding
+/// every pipeline's reach at once: each pipeline is serialised on its own (in parallel) and
+/// indented to its depth. Pretty JSON strings never hold a raw newline, so indenting after every
+/// newline is exact.
 fn write_reach_json(out: &mut impl Write, prepared: &PreparedReach<'_, '_>) -> Result<()> {
+    let version = crate::schema::version::REACH;
     if prepared.is_empty() {
-        out.write_all(b"{\n  \"pipelines\": []\n}")?;
+        let doc = ReachDocument {
+            schema_version: version,
+            pipelines: &[],
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
         return Ok(());
     }
-    out.write_all(b"{\n  \"pipelines\": [")?;
+    write!(
+        out,
+        "{{\n  \"schema_version\": {version},\n  \"pipelines\": ["
+    )?;
     let mut first = true;
     let mut start = 0;
     while start < prepared.len() {

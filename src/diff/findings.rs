@@ -24,7 +24,7 @@ use crate::timings::Clock;
 /// rule and its subject): `new` are the head's findings the base lacks, `resolved` the reverse,
 /// `changed` the head's findings whose subject the base already had but whose severity or
 /// message differs (a policy that gains one more broad wildcard).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct FindingsDelta {
     pub new: Vec<Finding>,
     pub resolved: Vec<Finding>,
@@ -49,7 +49,7 @@ impl FindingsDelta {
 /// A finding of the head whose severity or message differs from the base's finding of the same
 /// rule and subject: the head's finding, with a `before` object holding the base's `severity`
 /// and `message`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChangedFinding {
     #[serde(flatten)]
     pub finding: Finding,
@@ -57,7 +57,7 @@ pub struct ChangedFinding {
 }
 
 /// What a changed finding was on the base.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Before {
     pub severity: Severity,
     pub message: String,
@@ -114,6 +114,7 @@ impl Judge {
         let (before, after) = rayon::join(|| self.findings(base), || self.findings(head));
         clock.lap("both judged");
         Ok(DiffReport {
+            schema_version: crate::schema::version::DIFF,
             pipelines,
             findings: delta(&before?, &after?),
             changes: Vec::new(),

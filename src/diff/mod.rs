@@ -30,7 +30,7 @@ type Result<T, E = DiffError> = std::result::Result<T, E>;
 pub use findings::{ChangedFinding, FindingsDelta, Judge, JudgeConfig};
 
 /// Access a pipeline gains on one path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Gained {
     pub path: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -45,7 +45,7 @@ pub struct Gained {
 }
 
 /// Access a pipeline loses on one path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Lost {
     pub path: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -55,7 +55,7 @@ pub struct Lost {
 }
 
 /// A role that newly admits (or no longer admits) a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct RoleRef {
     pub namespace: String,
     pub mount: String,
@@ -63,7 +63,7 @@ pub struct RoleRef {
 }
 
 /// The delta of one pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineDelta {
     pub name: String,
     pub team: Option<String>,
@@ -86,8 +86,10 @@ impl PipelineDelta {
 }
 
 /// The whole what-if.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiffReport {
+    /// The version of this JSON shape (docs/schemas/README.md).
+    pub schema_version: u32,
     /// Pipelines whose reach or roles change (unchanged pipelines are omitted).
     pub pipelines: Vec<PipelineDelta>,
     pub findings: FindingsDelta,
@@ -246,6 +248,7 @@ const CHUNK: usize = 256;
 /// what-if).
 pub fn diff(base: &Review<'_>, head: &Review<'_>) -> DiffReport {
     DiffReport {
+        schema_version: crate::schema::version::DIFF,
         pipelines: pipeline_deltas(base, head),
         findings: FindingsDelta::default(),
         changes: Vec::new(),

@@ -3,7 +3,7 @@
 //! A job is a pipeline when it logs in to Vault or reads from it: a `hashicorp/vault-action`
 //! step, or `run:` steps calling `vault`/`bao` or `curl …/v1/…`. Each such job yields one
 //! pipeline per login and trigger (the OIDC token's `sub`, `ref` and `event_name` differ per
-//! trigger), with the claims GitHub puts in the token (`../shared/ci-inputs.md` §1).
+//! trigger), with the claims GitHub puts in the token.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -822,7 +822,7 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
     }
 
     for (li, login) in distinct.iter().enumerate() {
-        let Some(method) = method_of(&login.method) else {
+        let Some(method) = super::jobscan::login_method(&login.method) else {
             out.notes.push(format!(
                 "{}:{}: job `{jid}` logs in with method `{}`, which the inventory cannot describe: skipped",
                 file.name,
@@ -952,20 +952,6 @@ fn job_pipelines(ctx: &Workflow, call: &Call, job: &Value, opts: &Options, out: 
             out.pipelines.push(d.finish());
         }
     }
-}
-
-fn method_of(m: &str) -> Option<AuthMethod> {
-    Some(match m {
-        "jwt" => AuthMethod::Jwt,
-        "oidc" => AuthMethod::Oidc,
-        "kubernetes" => AuthMethod::Kubernetes,
-        "approle" => AuthMethod::Approle,
-        "userpass" => AuthMethod::Userpass,
-        "ldap" => AuthMethod::Ldap,
-        "token" => AuthMethod::Token,
-        "cert" => AuthMethod::Cert,
-        _ => return None,
-    })
 }
 
 /// A claim value inside `sub`: `:` is encoded as `%3A`.

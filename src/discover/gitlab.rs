@@ -3,8 +3,7 @@
 //! A job is a pipeline when it has Vault `secrets:` or its scripts call `vault`/`bao` or the
 //! HTTP API. The login is GitLab's: an ID token (`id_tokens`, its `aud`) presented to the JWT
 //! mount `VAULT_AUTH_PATH` (default `jwt`) with role `VAULT_AUTH_ROLE`, in `VAULT_NAMESPACE`,
-//! resolved from `variables:` (global, then job); the token's claims per ref the job runs on
-//! (`../shared/ci-inputs.md` §2).
+//! resolved from `variables:` (global, then job); the token's claims per ref the job runs on.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

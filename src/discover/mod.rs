@@ -150,6 +150,7 @@ pub struct Discovery {
 impl Discovery {
     pub fn inventory(&self) -> Inventory {
         Inventory {
+            schema_version: Some(crate::schema::version::INVENTORY),
             teams: Vec::new(),
             pipelines: self.pipelines.clone(),
         }
@@ -197,6 +198,8 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
 /// discovered pipelines with new names are appended; teams come from the hand-written file.
 pub fn merge(hand: &Inventory, found: &Inventory) -> Inventory {
     let mut out = hand.clone();
+    // The merge is a discovered inventory too: it carries the version of the shape written.
+    out.schema_version = Some(crate::schema::version::INVENTORY);
     for d in &found.pipelines {
         match out.pipelines.iter_mut().find(|p| p.name == d.name) {
             Some(p) => {

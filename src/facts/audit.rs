@@ -5,14 +5,14 @@ use serde::Serialize;
 use super::ns_of;
 use crate::model::{Affects, Snapshot};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditFacts {
     /// False when a coverage gap says the audit devices could not be read.
     pub known: bool,
     pub devices: Vec<AuditDeviceFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditDeviceFacts {
     pub namespace: String,
     pub path: String,

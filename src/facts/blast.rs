@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::escalation::{self, Gained, Reached, Step};
 use super::pipeline::{PipelineBuilder, UsedToken};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ChainFacts {
     pub steps: Vec<Step>,
     /// `login`, `any-policy`, `full-namespace` or `none`.
@@ -21,7 +21,7 @@ pub struct ChainFacts {
     pub secrets: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EscalationFacts {
     /// The first step's primitive (see `escalation::Step::kind`).
     pub kind: &'static str,
@@ -41,7 +41,7 @@ pub struct EscalationFacts {
     pub gained_sample: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct BlastRadius {
     pub direct: usize,
     /// Secrets added by escalation.

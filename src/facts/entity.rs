@@ -10,7 +10,7 @@ use super::ns_of;
 use crate::passes::reach::{Analysis, TokenReach};
 use crate::passes::{PolicyOrigin, PolicyRef, TokenIdentity};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EntityFacts {
     pub id: String,
     pub name: String,
@@ -30,7 +30,7 @@ pub struct EntityFacts {
 }
 
 /// What one login of a shared entity reaches that another login of it does not.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EntityLoginReach {
     pub pipeline: String,
     pub role: String,

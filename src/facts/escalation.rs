@@ -33,7 +33,7 @@ const WRITE: Caps = Caps::WRITE;
 const PROBE: &str = "blastmap-escalation-probe";
 
 /// One step of an escalation chain.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Step {
     /// The primitive: `policy-write`, `auth-role-write`, `auth-config-write`,
     /// `identity-group-write`, `identity-group-create`, `identity-entity-write`,

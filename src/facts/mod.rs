@@ -65,7 +65,7 @@ pub const FACTS_VERSION: u32 = 1;
 
 /// Thresholds of the facts pass. They are copied into the document (`config`) so rules read the
 /// same values the pass used.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FactsOptions {
     /// A token may outlive the pipeline's `max_job_duration` by this factor.
     pub ttl_slack: f64,
@@ -98,8 +98,11 @@ impl Default for FactsOptions {
 }
 
 /// The whole facts document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Facts {
+    /// Version of this JSON shape: the same number as `facts_version`, under the name every
+    /// JSON output of blastmap uses.
+    pub schema_version: u32,
     pub facts_version: u32,
     pub blastmap_version: &'static str,
     pub config: FactsOptions,
@@ -115,7 +118,7 @@ pub struct Facts {
     pub pipelines: Vec<PipelineFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ServerFacts {
     pub flavor: &'static str,
     pub version: String,
@@ -124,7 +127,7 @@ pub struct ServerFacts {
     pub max_lease_ttl: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub namespaces: usize,
     pub secrets: usize,
@@ -253,6 +256,7 @@ pub(crate) fn build<'a>(
     let entities = entity::entities(analysis, tokens, &mut index);
     let namespaces = namespace::namespaces(snap, &analysis.secrets, &owners, &mut index);
     let facts = Facts {
+        schema_version: FACTS_VERSION,
         facts_version: FACTS_VERSION,
         blastmap_version: env!("CARGO_PKG_VERSION"),
         config: opts.clone(),

@@ -8,7 +8,7 @@ use super::{ns_of, workload};
 use crate::login::calculate_ttl;
 use crate::model::Snapshot;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MountFacts {
     /// `auth/gha` (namespace-qualified: `data/auth/gha`).
     pub id: String,

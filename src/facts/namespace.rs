@@ -11,7 +11,7 @@ use crate::model::{Namespace, Snapshot};
 use crate::ownership::Owners;
 use crate::passes::SecretIndex;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NamespaceFacts {
     pub path: String,
     /// Teams with pipelines logging in here.
@@ -20,7 +20,7 @@ pub struct NamespaceFacts {
     pub secret_mounts: Vec<SecretMountFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SecretMountFacts {
     pub path: String,
     #[serde(rename = "type")]

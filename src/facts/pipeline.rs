@@ -21,7 +21,7 @@ use crate::ownership::Owners;
 use crate::passes::reach::{Analysis, Login, TokenReach};
 use crate::passes::Unknown;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineAuthFacts {
     pub method: &'static str,
     pub mount: String,
@@ -30,7 +30,7 @@ pub struct PipelineAuthFacts {
     pub role: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoginToken {
     pub ttl: i64,
     pub max_ttl: i64,
@@ -45,7 +45,7 @@ pub struct LoginToken {
     pub bound_cidrs: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LoginFacts {
     /// The role id (`auth/gha/role/lint`).
     pub role: String,
@@ -63,7 +63,7 @@ pub struct LoginFacts {
     pub secrets: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct ReachFacts {
     pub secrets: usize,
     /// Secrets per capability (`read`, `create`, `update`, `patch`, `delete`, `list`, `sudo`, `scan`).
@@ -88,7 +88,7 @@ pub struct ReachFacts {
     pub folders_collapsed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NeedsFacts {
     pub declared: usize,
     /// Reached secrets that some need covers.
@@ -104,14 +104,14 @@ pub struct NeedsFacts {
     pub excess_count: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExcessCaps {
     pub path: String,
     pub capabilities: Vec<&'static str>,
     pub extra: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OwnerReach {
     /// The owner: a team, or for secrets whose owners tie (shared ownership) the tied teams'
     /// names joined by `", "`.
@@ -128,7 +128,7 @@ pub struct OwnerReach {
     pub policies: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WildcardReach {
     pub policy: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -144,14 +144,14 @@ pub struct WildcardReach {
     pub unneeded_sample: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FolderReach {
     pub path: String,
     pub secrets: usize,
     pub capabilities: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineFacts {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]

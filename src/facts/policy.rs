@@ -22,7 +22,7 @@ use crate::ownership::Owners;
 use crate::passes::reach::Analysis;
 use crate::passes::SecretIndex;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PolicyFacts {
     pub namespace: String,
     pub name: String,
@@ -48,7 +48,7 @@ pub struct PolicyFacts {
     pub grants_cubbyhole: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WildcardRuleFacts {
     /// The rule's path as written.
     pub pattern: String,
@@ -69,7 +69,7 @@ pub struct WildcardRuleFacts {
     pub unowned: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SecretIdRuleFacts {
     pub pattern: String,
     pub line: u32,

@@ -12,7 +12,7 @@ use crate::login::{calculate_ttl, resolve_token_type};
 use crate::model::{AuthMount, RoleRef, Snapshot, TokenFields};
 
 /// The token a role issues.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TokenFacts {
     /// First TTL (seconds).
     pub ttl: i64,
@@ -40,13 +40,13 @@ pub struct TokenFacts {
     pub round_values: Vec<RoundValue>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RoundValue {
     pub field: &'static str,
     pub seconds: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, schemars::JsonSchema)]
 pub struct RolePipelines {
     /// Pipelines the role admits for certain.
     pub admitted: Vec<String>,
@@ -56,7 +56,7 @@ pub struct RolePipelines {
     pub teams: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RoleFacts {
     /// `auth/gha/role/lint` (namespace-qualified).
     pub id: String,
@@ -84,7 +84,7 @@ pub struct RoleFacts {
     pub token_role: Option<TokenRoleFacts>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AppRoleFacts {
     pub bind_secret_id: bool,
     /// Seconds; 0 = secret-ids never expire.
@@ -97,7 +97,7 @@ pub struct AppRoleFacts {
     pub cidr_bound: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CertFacts {
     /// Some name, SAN, OU or extension constraint is set.
     pub name_constraints: bool,
@@ -107,7 +107,7 @@ pub struct CertFacts {
     pub allowed_organizational_units: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TokenRoleFacts {
     pub orphan: bool,
     pub renewable: bool,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::inventory::Inventory;
 use crate::ownership::Owners;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TeamFacts {
     pub name: String,
     pub owns: Vec<String>,

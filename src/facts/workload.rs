@@ -153,7 +153,7 @@ const TENANT_SCOPED: &[(&str, &str)] = &[
 const GENERIC_SHARED: &[&str] = &["aud", "iss", "azp", "email_verified", "groups"];
 
 /// The tenancy of a JWT issuer.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Issuer {
     /// The issuer URL the mount trusts (`bound_issuer`, else the discovery URL, else the `iss`
     /// the inventory's pipelines present); `None` when unknown.
@@ -217,7 +217,7 @@ pub fn issuer(mount: &AuthMount, fallback_iss: Option<&str>) -> Issuer {
 }
 
 /// A glob in a role's bound claims.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Glob {
     pub claim: String,
     pub value: String,
@@ -281,7 +281,7 @@ fn pins_owner(value: &str, structural: &str, owner_only: bool, glob: bool) -> bo
 }
 
 /// The strength assessment of a JWT/OIDC role.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct JwtFacts {
     pub role_type: String,
     pub issuer: Issuer,
@@ -386,7 +386,7 @@ pub fn jwt(mount: &AuthMount, role: &JwtRole, fallback_iss: Option<&str>) -> Jwt
 }
 
 /// The strength assessment of a Kubernetes role.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct KubernetesFacts {
     pub service_account_names: Vec<String>,
     pub service_account_namespaces: Vec<String>,

@@ -15,9 +15,13 @@ use crate::duration::{format_seconds, DurationSyntax, GoDuration};
 use crate::login::Network;
 
 /// A whole inventory file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Inventory {
+    /// The version of the file shape (docs/schemas/README.md). `blastmap discover`
+    /// writes it; hand-written inventories may leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<u32>,
     #[serde(default)]
     pub teams: Vec<Team>,
     #[serde(default)]
@@ -26,7 +30,7 @@ pub struct Inventory {
 
 /// A team and what it owns: secret path patterns (Vault pattern syntax: `*` suffix, `+`
 /// segments) or namespaces (`ns-payments/`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
     pub name: String,
@@ -35,7 +39,7 @@ pub struct Team {
 }
 
 /// One pipeline.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pipeline {
     pub name: String,
@@ -52,6 +56,8 @@ pub struct Pipeline {
         deserialize_with = "de_duration",
         serialize_with = "ser_duration"
     )]
+    // Written as a duration text (`20m`, `1h30m`) by `ser_duration`.
+    #[schemars(with = "String")]
     pub max_job_duration: Option<i64>,
     /// Values the CI configuration builds from expressions (`${{ … }}`, `$VAR`): the field they
     /// would fill and the expression as written. Written by `blastmap discover`, which never
@@ -65,7 +71,7 @@ pub struct Pipeline {
 }
 
 /// A value built from an expression, so unknown until the job runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DynamicValue {
     /// The inventory field it would fill: `auth.role`, `auth.claims.environment`, `needs` …
@@ -75,7 +81,7 @@ pub struct DynamicValue {
 }
 
 /// The CI configuration a pipeline was discovered in.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CiEvidence {
     /// `github`, `gitlab`, `jenkins`, `circleci` or `buildkite`.
@@ -96,7 +102,7 @@ pub struct CiEvidence {
 }
 
 /// One exposure found in a CI configuration (`docs/discover.md` lists the kinds).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CiExposure {
     /// `export-token`, `secret-echoed`, `secret-in-artifact`, `debug-logging`, `step-debug`,
@@ -116,7 +122,7 @@ pub struct CiExposure {
 }
 
 /// How a pipeline authenticates.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineAuth {
     pub method: AuthMethod,
@@ -181,7 +187,9 @@ impl PipelineAuth {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     #[default]
@@ -377,6 +385,17 @@ impl Inventory {
             path: Some(path),
             message,
         };
+        if let Some(v) = self.schema_version {
+            if v != crate::schema::version::INVENTORY {
+                return Err(err(
+                    "schema_version".into(),
+                    format!(
+                        "inventory schema version {v} is not supported (this blastmap reads version {})",
+                        crate::schema::version::INVENTORY
+                    ),
+                ));
+            }
+        }
         let mut teams = BTreeSet::new();
         for (i, t) in self.teams.iter().enumerate() {
             if t.name.trim().is_empty() {

@@ -61,7 +61,17 @@ pub fn any_cidr_contains<S: AsRef<str>>(cidrs: &[S], ip: IpAddr) -> bool {
 /// `source_addresses` and the server's CIDR lists write it.
 /// Read and written as text; reading checks it (a typo must not silently make every CIDR binding
 /// pass or fail).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Network {
     pub addr: IpAddr,

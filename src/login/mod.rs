@@ -44,7 +44,9 @@ pub use template::{go_format_float, render as render_policy_template, TemplateOu
 pub use token::{calculate_ttl, resolve_token_type, sanitize_sorted, TokenOutcome, TokenType};
 
 /// How a pipeline authenticates: the inventory's `auth.method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// A JWT presented to `auth/<m>/login` (GitHub Actions, GitLab, CircleCI, Buildkite …).
@@ -203,7 +205,9 @@ impl<'a> Credential<'a> {
 
 /// The server's decision, as far as it can be made offline.
 /// Ordered as declared (admitted, refused, unknown), which is also the order of their names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The server would accept the login (subject to `conditions`).
@@ -226,7 +230,7 @@ impl Verdict {
 }
 
 /// The entity alias a login maps to (identity resolves it to an entity by accessor + name).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Alias {
     pub mount_accessor: String,
     /// The alias name the plugin reports. Meaningful only when `name_known`; otherwise a
@@ -262,7 +266,7 @@ impl Alias {
 }
 
 /// One role's admission for one credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Admission {
     pub verdict: Verdict,
     /// One sentence: which check admitted or refused, e.g.

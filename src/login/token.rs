@@ -6,7 +6,7 @@ use crate::model::{sanitize_policies, AuthMount, ServerInfo, TokenFields};
 use serde::Serialize;
 
 /// Service tokens are persisted and renewable; batch tokens are neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
     Service,
@@ -24,7 +24,7 @@ impl TokenType {
 
 /// What the token issued by a login looks like (token policies only: identity policies come from
 /// the entity the alias maps to, which the caller resolves).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TokenOutcome {
     /// The token policies as the server stores them: trimmed, lowercased, deduplicated, sorted,
     /// with `default` unless `no_default_policy`; a list naming `root` collapses to `["root"]`

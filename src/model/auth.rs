@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// Tuning of a mount: `sys/auth` and `sys/mounts` return it as the mount's `config` object.
 /// Durations are seconds; `0` (or absent) means "use the system default".
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MountTune {
     #[serde(
         default,
@@ -44,7 +44,7 @@ impl MountTune {
 }
 
 /// An auth method mount, as listed by `sys/auth` in its namespace.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthMount {
     /// The mount path as `sys/auth` lists it: without the `auth/` prefix, with the trailing `/`
     /// (`"gha/"`, `"token/"`, `"team/jwt/"`). The login endpoint is `auth/<path>login`.
@@ -156,7 +156,7 @@ impl AuthMount {
 
 /// The token settings shared by every role kind (sdk/helper/tokenutil), flattened into the role's
 /// JSON object. Absent fields stay absent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenFields {
     #[serde(
         default,
@@ -298,7 +298,7 @@ impl TokenFields {
 }
 
 /// A JWT/OIDC role (`auth/<m>/role/<name>` on `jwt` and `oidc` mounts).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JwtRole {
     /// The role name (the last segment of its path; the read response has no name).
     pub name: String,
@@ -418,7 +418,7 @@ impl JwtRole {
 }
 
 /// An OpenBao CEL role (`auth/<m>/cel/role/<name>`): admission and policies come from a program.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CelRole {
     pub name: String,
     /// The CEL program (`{"variables": [...], "expression": "..."}`), kept as the server returns it.
@@ -457,7 +457,7 @@ pub struct CelRole {
 }
 
 /// A Kubernetes auth role (`auth/<m>/role/<name>` on `kubernetes` mounts).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KubernetesRole {
     pub name: String,
     /// Service account names (go-glob patterns; `["*"]` = any).
@@ -489,7 +489,7 @@ pub struct KubernetesRole {
 }
 
 /// An AppRole role (`auth/<m>/role/<name>`). The role-id and secret-ids are never exported.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AppRoleRole {
     pub name: String,
     /// Absent means the server default, `true`.
@@ -536,7 +536,7 @@ impl AppRoleRole {
 
 /// A TLS certificate auth entry (`auth/<m>/certs/<name>`). Every constraint list is any-of with
 /// go-glob patterns; an empty list is unconstrained.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CertRole {
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -606,7 +606,7 @@ impl CertRole {
 }
 
 /// A userpass user (`auth/<m>/users/<name>`); the password is never exported.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserpassUser {
     pub name: String,
     #[serde(flatten)]
@@ -617,7 +617,7 @@ pub struct UserpassUser {
 
 /// An LDAP group mapping (`auth/<m>/groups/<name>`): its `policies` (in `token.policies`) apply to
 /// every LDAP user in that directory group.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LdapGroup {
     pub name: String,
     #[serde(flatten)]
@@ -627,7 +627,7 @@ pub struct LdapGroup {
 }
 
 /// An LDAP user mapping (`auth/<m>/users/<name>`): extra policies and local group names.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LdapUser {
     pub name: String,
     #[serde(
@@ -643,7 +643,7 @@ pub struct LdapUser {
 }
 
 /// A token role (`auth/token/roles/<name>`): what `auth/token/create/<name>` may mint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenRole {
     pub name: String,
     #[serde(
@@ -698,7 +698,7 @@ pub struct TokenRole {
 
 /// A role-like object of a mount type blastmap does not model (github, aws, kerberos, radius …),
 /// kept as the raw JSON object. `token_*` fields are still available through `token`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OtherRole {
     /// The listed collection, relative to the mount (`"role"`, `"map/teams"`, `"groups"`).
     pub collection: String,
@@ -711,7 +711,7 @@ pub struct OtherRole {
 
 /// The roles of one auth mount, one list per kind. Only the lists that apply to the mount's type
 /// are filled; absent lists are empty.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthRoles {
     /// `role/` on `jwt` and `oidc` mounts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -58,7 +58,7 @@ impl Affects {
 }
 
 /// One endpoint the export could not read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoverageGap {
     /// The namespace path the request was made in (`""` = root, `"team-a/"`).
     pub namespace: String,

@@ -249,6 +249,21 @@ macro_rules! open_string_enum {
                 Ok($name::from(s.as_ref()))
             }
         }
+
+        // Any string is valid (unknown values are kept), so the schema is a string with the
+        // known values as examples rather than an enum a newer value would fail.
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "examples": [$($text),+]
+                })
+            }
+        }
     };
 }
 pub(crate) use open_string_enum;

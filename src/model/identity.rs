@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// An identity entity (`identity/entity/id/<id>`), with its aliases embedded.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Entity {
     pub id: String,
     pub name: String,
@@ -57,7 +57,7 @@ impl Entity {
 pub const REDACTED_ROLE_ID: &str = "<redacted: AppRole role-id>";
 
 /// An entity alias: the link from a login on an auth mount (accessor + alias name) to an entity.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EntityAlias {
     pub id: String,
     /// The name the auth method reports at login: the JWT `user_claim` value, the k8s service
@@ -118,7 +118,7 @@ open_string_enum! {
 }
 
 /// An identity group (`identity/group/id/<id>`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Group {
     pub id: String,
     pub name: String,
@@ -179,7 +179,7 @@ impl Group {
 
 /// The alias of an external group: the group name an auth method reports (JWT `groups_claim`
 /// entry, LDAP group …) on the mount with this accessor.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupAlias {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,

@@ -65,11 +65,15 @@ use time::OffsetDateTime;
 pub const SYSTEM_DEFAULT_TTL: i64 = 768 * 3600;
 
 /// A whole exported estate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Snapshot {
     /// The format version; always first in the file. This blastmap reads
     /// [`SUPPORTED_SCHEMA_VERSION`].
     #[serde(deserialize_with = "load::schema_version")]
+    // The published schema speaks to readers of the file, not of the code.
+    #[schemars(
+        description = "The format version; always first in the file. A blastmap reads exactly its own version (docs/snapshot.md, Versioning)."
+    )]
     pub schema_version: u32,
     /// The blastmap version that wrote the file.
     pub blastmap_version: String,
@@ -143,6 +147,21 @@ impl Serialize for Timestamp {
     }
 }
 
+// Written as RFC 3339 text (see the `Serialize` impl above).
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "format": "date-time"})
+    }
+}
+
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Cow::<'de, str>::deserialize(d)?;
@@ -152,7 +171,9 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// The server flavour: it decides the ACL semantics (LIST fallback order, capability set, root
 /// policy scope, identity-template blocking).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 pub enum Flavor {
     #[default]
     #[serde(rename = "openbao")]
@@ -171,7 +192,7 @@ impl Flavor {
 }
 
 /// Facts about the exported server. Never credentials.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerInfo {
     pub flavor: Flavor,
     /// The server version (`sys/seal-status` → `version`), e.g. `2.7.2`.
@@ -236,7 +257,7 @@ pub fn redact_address(address: &str) -> String {
 }
 
 /// What the export was asked to cover.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExportScope {
     /// The namespace the export started from (`""` = root); only it and its descendants are in
     /// the snapshot.
@@ -259,7 +280,7 @@ impl ExportScope {
 }
 
 /// One namespace and everything defined in it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Namespace {
     /// The full path: `""` for the root namespace, else with a trailing `/` (`"team-a/"`,
     /// `"team-a/sub/"`).

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 /// An ACL policy as `sys/policies/acl/<name>` returns it. The `default` policy is stored like any
 /// other (operators can edit it); the virtual `root` policy is never stored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Policy {
     /// The policy name as the server returns it (already lowercased by the server).
     pub name: String,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A secrets engine mount, as listed by `sys/mounts` in its namespace.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SecretMount {
     /// The mount path with its trailing `/` (`"secret/"`, `"team/kv/"`).
     pub path: String,
@@ -175,7 +175,7 @@ pub fn credential_endpoints(engine: &str, collection: &str) -> &'static [&'stati
 }
 
 /// The inventory of one secret mount.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SecretInventory {
     /// How complete the inventory is.
     #[serde(default)]
@@ -235,7 +235,7 @@ open_string_enum! {
 }
 
 /// How a mount was listed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Listing {
     #[serde(default)]
     pub status: ListingStatus,
@@ -404,6 +404,21 @@ impl fmt::Debug for KeyList {
 impl Serialize for KeyList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         de::serialize_str_seq(s, self.len(), self.iter())
+    }
+}
+
+// Written as a plain list of key strings (see the `Serialize` impl above).
+impl schemars::JsonSchema for KeyList {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KeyList".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "array", "items": {"type": "string"}})
     }
 }
 

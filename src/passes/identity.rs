@@ -12,7 +12,7 @@ use crate::login::Admission;
 use crate::model::{AuthMount, Namespace, SnapshotIndex};
 
 /// Where a policy of a token comes from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PolicyOrigin {
     /// The role's `token_policies` (and `default`).
@@ -25,7 +25,7 @@ pub enum PolicyOrigin {
 }
 
 /// A policy of a token: its namespace, name and origin.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 pub struct PolicyRef {
     pub namespace: String,
     pub name: String,

@@ -20,7 +20,7 @@ use crate::login::{self, Admission, Credential, Method, Verdict};
 use crate::model::{Affects, AuthMount, Namespace, SecretKind, Snapshot, SnapshotIndex};
 
 /// Something the analysis could not decide, with what it affects.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Unknown {
     /// `coverage`, `admission`, `template`, `policy`, `inventory`, `identity`, `unmodelled`.
     pub kind: &'static str,
@@ -37,7 +37,7 @@ impl Unknown {
 }
 
 /// One link of the chain that grants a secret: role → (entity/group →) policy → rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Via {
     pub role: String,
     pub mount: String,
@@ -66,7 +66,7 @@ fn refuse_disabled(admission: &mut Admission, id: &TokenIdentity) {
 }
 
 /// A role of the pipeline's mount and whether the pipeline can log into it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RoleReach {
     pub mount: String,
     pub role: String,
@@ -96,7 +96,7 @@ pub struct RoleReach {
 }
 
 /// A secret a pipeline can reach.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SecretReach {
     /// The API path whose capabilities are given (namespace-relative).
     pub path: String,
@@ -116,8 +116,18 @@ pub struct SecretReach {
     pub secret_id: u32,
 }
 
+/// The document `blastmap reach --format json` writes. The command streams it a chunk of
+/// pipelines at a time (it can be gigabytes) and writes exactly what `serde_json::to_writer_pretty`
+/// writes for this struct; the type is the one definition of that shape and its schema.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ReachDocument<'a> {
+    /// The version of this JSON shape (docs/schemas/README.md).
+    pub schema_version: u32,
+    pub pipelines: &'a [PipelineReach],
+}
+
 /// The blast radius of one pipeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PipelineReach {
     pub name: String,
     pub team: Option<String>,

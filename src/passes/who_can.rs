@@ -11,7 +11,7 @@ use crate::inventory::Pipeline;
 use crate::login::Verdict;
 
 /// A pipeline (through one role) that can reach the path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Subject {
     pub pipeline: String,
     pub team: Option<String>,
@@ -25,8 +25,10 @@ pub struct Subject {
 }
 
 /// The answer for one path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WhoCan {
+    /// The version of this JSON shape (docs/schemas/README.md).
+    pub schema_version: u32,
     pub path: String,
     pub namespace: String,
     pub subjects: Vec<Subject>,
@@ -138,6 +140,7 @@ impl Analysis<'_> {
         unknowns.sort();
         unknowns.dedup();
         WhoCan {
+            schema_version: crate::schema::version::WHO_CAN,
             path: path.to_string(),
             namespace: namespace.to_string(),
             subjects,

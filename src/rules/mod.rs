@@ -58,7 +58,18 @@ pub const PRACTICES: [&str; 8] = [
 
 /// How bad a finding is.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -109,7 +120,7 @@ impl FromStr for Severity {
 }
 
 /// A rule as its file declares it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RuleMeta {
     pub id: String,
     pub title: String,
@@ -126,7 +137,7 @@ pub struct RuleMeta {
 }
 
 /// Why a finding is suppressed.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Suppressed {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,7 +145,7 @@ pub struct Suppressed {
 }
 
 /// One finding.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,
@@ -199,7 +210,7 @@ fn canonical(v: &Value) -> String {
 }
 
 /// Everything a findings run produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// Every rule that ran (built-in and user), sorted by id.
     #[serde(skip)]

@@ -15,16 +15,37 @@ use serde_json::Value;
 use super::{Finding, Report, Severity};
 use crate::text::{md_cell, md_code, visible};
 
-/// The JSON document: `{"findings": [...], "summary": {...}, "unused_suppressions": [...]}`.
-#[derive(Serialize)]
+/// The JSON document: `{"schema_version": 1, "findings": [...], "summary": {...},
+/// "unused_suppressions": [...]}`.
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonOut<'a> {
+    /// The version of this JSON shape (docs/schemas/README.md).
+    pub schema_version: u32,
     pub findings: &'a [Finding],
     pub summary: Summary,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub unused_suppressions: &'a [super::Suppression],
 }
 
-#[derive(Serialize)]
+/// The rule catalogue `findings --list-rules --format json` writes.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Catalogue<'a> {
+    /// The version of this JSON shape (docs/schemas/README.md).
+    pub schema_version: u32,
+    pub rules: &'a [super::RuleMeta],
+}
+
+/// The rule catalogue as JSON.
+pub fn catalogue_json(out: &mut impl Write, rules: &[super::RuleMeta]) -> std::io::Result<()> {
+    let doc = Catalogue {
+        schema_version: crate::schema::version::RULES,
+        rules,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub total: usize,
     /// Unsuppressed findings per severity.
@@ -48,6 +69,7 @@ pub fn summary(r: &Report) -> Summary {
 
 pub fn json(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let doc = JsonOut {
+        schema_version: crate::schema::version::FINDINGS,
         findings: &r.findings,
         summary: summary(r),
         unused_suppressions: &r.unused_suppressions,

@@ -24,7 +24,7 @@ use super::{Finding, Suppressed};
 use crate::login::go_glob;
 
 /// One suppression.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Suppression {
     pub rule: String,

@@ -20,7 +20,7 @@ use super::parse::{self, Auth, Entry, LineReader, ReadLine};
 pub const MAX_MALFORMED: usize = 100;
 
 /// A role of an auth mount: the subject usage is aggregated for.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 pub struct RoleKey {
     /// Namespace path of the auth mount (`""` for root, `"team-a/"`).
     pub namespace: String,
@@ -180,7 +180,7 @@ pub struct UnattributedAgg {
 pub const MAX_UNATTRIBUTED_PATHS: usize = 10_000;
 
 /// A line that could not be read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Malformed {
     pub file: String,
     pub line: u64,
@@ -188,7 +188,7 @@ pub struct Malformed {
 }
 
 /// Per-file counts.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct FileStats {
     pub path: String,
     pub lines: u64,
@@ -197,7 +197,7 @@ pub struct FileStats {
 }
 
 /// Counts over all files.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Stats {
     pub lines: u64,
     /// `type: request` entries (read; responses carry everything, so requests are only counted).

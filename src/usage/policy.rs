@@ -11,7 +11,7 @@ use crate::acl::Caps;
 use crate::model::Snapshot;
 
 /// One rule of a suggested policy.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct SuggestedRule {
     /// Relative to the role's namespace (where the policy must be written).
     pub path: String,
@@ -19,7 +19,7 @@ pub struct SuggestedRule {
 }
 
 /// The suggested policy of a role.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SuggestedPolicy {
     /// The policy name to write it under (unique in the report).
     pub name: String,

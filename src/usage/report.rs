@@ -18,8 +18,11 @@ use crate::passes::reach::{Analysis, ReachOptions, TokenReach};
 pub const FORMAT: &str = "blastmap-usage/1";
 
 /// The whole report (`--format json`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UsageReport {
+    /// The version of this JSON shape (docs/schemas/README.md); `format` names the same
+    /// version as text.
+    pub schema_version: u32,
     pub format: &'static str,
     pub window: Window,
     pub files: Vec<super::collect::FileStats>,
@@ -33,7 +36,7 @@ pub struct UsageReport {
 }
 
 /// The time window the aggregated requests cover.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Window {
     /// `--since`, as given.
     pub since: Option<String>,
@@ -43,7 +46,7 @@ pub struct Window {
 }
 
 /// One (namespace, path, operation) used.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Used {
     pub namespace: String,
     pub path: String,
@@ -73,7 +76,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A secret the snapshot grants that was not (fully) used.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema)]
 pub struct Unused {
     pub namespace: String,
     pub path: String,
@@ -83,7 +86,7 @@ pub struct Unused {
 }
 
 /// Usage of one role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RoleUsage {
     /// `<ns>auth/<mount>/role/<role>`.
     pub key: String,
@@ -113,7 +116,7 @@ pub struct RoleUsage {
 }
 
 /// Usage of one pipeline: the union over the roles it can log into.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PipelineUsage {
     pub name: String,
     pub team: Option<String>,
@@ -123,7 +126,7 @@ pub struct PipelineUsage {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PipelineRole {
     pub key: String,
     /// The entity the pipeline's login maps to, when the snapshot tells: then only that
@@ -138,7 +141,7 @@ pub struct PipelineRole {
 }
 
 /// Requests whose token no login or parent token in the logs explains.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Unattributed {
     pub display_name: String,
     /// The role named in the token's metadata, if any (a hint, not a link: the mount is unknown).
@@ -449,6 +452,7 @@ pub fn build(
     }
 
     UsageReport {
+        schema_version: crate::schema::version::USAGE,
         format: FORMAT,
         window: Window {
             since: opts.since.clone(),
