@@ -12,7 +12,7 @@
 //! no progress display. Without `--bench` (as `cargo test --benches` runs it) it seeds and exports
 //! 1,000 keys once, as a smoke test.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

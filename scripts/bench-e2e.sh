@@ -99,7 +99,7 @@ for step in $STEPS; do
             continue
         fi
         # The head: the first role with token policies gets the last policy of its namespace
-        # (as blastmap::synth::change_one_role does for the benchmarks and tests/perf_golden.rs).
+        # (as blastmap::synth::change_one_role does for the benchmarks and tests/suite/perf_golden.rs).
         python3 - "$SNAP" "$DIR/head.json" <<'PY'
 import json, sys
 snap = json.load(open(sys.argv[1]))

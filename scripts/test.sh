@@ -82,7 +82,7 @@ else
 fi
 
 step "chromium"
-# tests/report_browser.rs loads the HTML report in headless Chromium.
+# tests/suite/report_browser.rs loads the HTML report in headless Chromium.
 chromium_bin() {
   for c in chromium chromium-browser google-chrome google-chrome-stable; do
     if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return 0; fi

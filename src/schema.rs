@@ -6,7 +6,7 @@
 //! `Serialize`, `serialize_with`) carry a hand-written schema next to their type.
 //!
 //! The published copies live in `docs/schemas/` (`blastmap schema --out docs/schemas`), and
-//! `tests/schemas.rs` checks they equal what this module generates. The compatibility policy is
+//! `tests/suite/schemas.rs` checks they equal what this module generates. The compatibility policy is
 //! in `docs/schemas/README.md`.
 
 use std::path::Path;

@@ -79,7 +79,7 @@ pub enum AclNote {
     },
     /// A template substituted a blocked string (`/`, `*`, `+`, OpenBao 2.6+) into the rule: the
     /// server refuses to build the token's ACL, so **every request of the token fails**
-    /// (verified against OpenBao 2.7.2 in `tests/template_live.rs`: even `lookup-self` is
+    /// (verified against OpenBao 2.7.2 in `tests/suite/template_live.rs`: even `lookup-self` is
     /// refused). The ACL is marked [`Acl::is_forbidden`].
     TemplateBlocked {
         policy: String,

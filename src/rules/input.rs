@@ -5,7 +5,7 @@
 //! `regorus::Value` the JSON round trip gives (serde_json's data model: `None` and unit are
 //! `null`, unit variants are strings, other variants `{"Variant": …}`, non-finite floats `null`,
 //! `f32` as the shortest decimal that reads back as it, map keys as strings), so rules see the
-//! same input either way; `tests` below and `tests/rules_input.rs` check the equivalence.
+//! same input either way; `tests` below and `tests/suite/rules_input.rs` check the equivalence.
 //! Object keys that are field names are shared, as regorus' own parser shares repeated keys.
 
 use std::cell::RefCell;

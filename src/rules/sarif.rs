@@ -1,5 +1,5 @@
 //! SARIF 2.1.0 output for GitHub code scanning (and any SARIF viewer). The few objects needed
-//! are written by hand rather than generated from the whole schema; `tests/findings_sarif.rs`
+//! are written by hand rather than generated from the whole schema; `tests/suite/findings_sarif.rs`
 //! validates the output against the SARIF 2.1.0 JSON schema.
 //!
 //! GitHub needs a physical location per result, so each finding points at the object it is

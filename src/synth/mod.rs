@@ -323,7 +323,7 @@ pub fn inventory_yaml(inventory: &Inventory, params: &Params) -> Result<String, 
     ))
 }
 
-/// The what-if the benchmarks and `tests/perf_golden.rs` measure (a one-line change to a
+/// The what-if the benchmarks and `tests/suite/perf_golden.rs` measure (a one-line change to a
 /// large estate), applied to a snapshot as JSON: the first role with token policies also gets the
 /// last policy of its namespace. False when no role has token policies.
 pub fn change_one_role(snapshot: &mut serde_json::Value) -> bool {

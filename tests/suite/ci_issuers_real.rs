@@ -11,7 +11,7 @@
 //! their dynamic values filled in. For every token × role the server's accept/refuse must equal
 //! `login::admit`.
 
-mod common;
+use crate::common;
 
 use blastmap::inventory::Inventory;
 use blastmap::login::{admit, Credential, Verdict};

@@ -2,7 +2,7 @@
 //! writes; discovery merged into a hand-written inventory; a scan without inventory; the gate;
 //! refusals before any work; and a scan of a live OpenBao whose token appears nowhere.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

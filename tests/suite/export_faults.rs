@@ -2,7 +2,7 @@
 //! completes), a server that dies mid-export, a sealed server, a bad token, no server at all
 //! (clear error, exit 2, no file, an older snapshot left intact), and the KV bounds.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

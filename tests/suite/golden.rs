@@ -2,7 +2,7 @@
 //! synthetic estate (`blastmap synth`), kept as readable files in `tests/snapshots/`.
 //!
 //! A change of output fails here with a line diff of each changed file. When the change is
-//! intended, rewrite the files with `UPDATE_SNAPSHOTS=1 cargo test --test golden` and review
+//! intended, rewrite the files with `UPDATE_SNAPSHOTS=1 cargo test --test suite golden::` and review
 //! the diff of `tests/snapshots/` in the commit: that diff is the change of behaviour.
 //!
 //! Paths that depend on the machine (the repository, the temporary directory of the synthetic

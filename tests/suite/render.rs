@@ -2,11 +2,10 @@
 //! output is deterministic and stays under `--max-nodes`, the markings the issue asks for are
 //! there, SVG/PNG output, and bad input exits with code 2 and a clear message.
 
-mod render_fixture;
 
 use std::path::Path;
 
-use render_fixture::*;
+use crate::render_fixture::*;
 
 const PIPELINES: [&str; 7] = [
     "payments-deploy",

@@ -6,7 +6,7 @@
 //! for every real token `sys/capabilities` on every exported secret path must equal blastmap's
 //! answer for that login. The union over a pipeline's logins must equal `blastmap reach`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

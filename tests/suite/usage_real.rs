@@ -12,7 +12,7 @@
 //! * the pre-audit token is reported as unattributed, not dropped;
 //! * with `--pipelines`, roles map to the pipelines they admit; `--policy-dir` writes the files.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,8 +1,8 @@
-//! `blastmap export` against a hostile server (`tests/common/hostile.rs`): the token never
+//! `blastmap export` against a hostile server (`tests/suite/common/hostile.rs`): the token never
 //! leaves its origin, every bound holds and is recorded as a coverage gap, server text cannot
 //! drive the terminal, names are kept as returned, and echoed tokens never reach the snapshot.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

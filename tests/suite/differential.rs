@@ -15,9 +15,9 @@
 //!   `paths.txt`, the server's answers in `expected.json` (blastmap's `--format json` shape,
 //!   without `granted_by`) and, per refused policy, `<name>.refused` with the server's reason.
 //!
-//! Run alone: `cargo test --test differential -- --nocapture`.
+//! Run alone: `cargo test --test suite differential:: -- --nocapture`.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

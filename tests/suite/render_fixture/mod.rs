@@ -1,4 +1,4 @@
-//! Shared helpers of the render tests (`tests/render*.rs`, `tests/report_browser.rs`): the demo
+//! Shared helpers of the render tests (`tests/suite/render*.rs`, `tests/suite/report_browser.rs`): the demo
 //! estate, a hostile variant of it (names with quotes, braces, HTML, newlines, backslashes, bidi
 //! controls), running `blastmap` and Graphviz, counting DOT nodes, reading SVG text.
 #![allow(dead_code)]

@@ -1,8 +1,8 @@
 //! `blastmap export` against a real OpenBao dev server with a seeded estate
-//! (`tests/common/seed.rs`): completeness, the shipped exporter policy, the audit-log proof that
+//! (`tests/suite/common/seed.rs`): completeness, the shipped exporter policy, the audit-log proof that
 //! no secret was read, canaries, and the exporter's own JWT and AppRole logins.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

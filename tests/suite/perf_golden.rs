@@ -1,17 +1,17 @@
 //! Digests of reach, findings and diff on a synthetic estate larger than the ones of
-//! `tests/golden.rs` (10,000 secrets, 200 policies, 100 roles, 50 pipelines over 5 namespaces),
+//! `tests/suite/golden.rs` (10,000 secrets, 200 policies, 100 roles, 50 pipelines over 5 namespaces),
 //! where the secret index, the parallel evaluation and the merge-join diff work on enough data
 //! to be split across threads and meet more policy shapes than the readable snapshots hold.
 //! The digests are pinned to the output of the implementation before that work was restructured
 //! (commit 08a32ba); a drift in order, content or formatting fails here, and the snapshots of
-//! `tests/golden.rs` usually show on a small estate what changed.
+//! `tests/suite/golden.rs` usually show on a small estate what changed.
 //!
 //! `reach` is pinned byte for byte, but for the `schema_version` line added to it since (the
 //! digests are of the document without that line). For `findings` and `diff` only the parts that work
 //! restructured are pinned (the `findings` array; the diff's `pipelines`), re-serialised
 //! compactly: rule families added later (the `exposure.ci-*` rules, which cannot fire on a
 //! synthetic estate) change the rule count in the summary, and the findings delta of `diff` is
-//! tested in `tests/diff.rs`. To re-pin against a reference build, point `BLASTMAP_GOLDEN_BIN`
+//! tested in `tests/suite/diff.rs`. To re-pin against a reference build, point `BLASTMAP_GOLDEN_BIN`
 //! at its binary and read the hashes it prints in the failures.
 
 use std::path::Path;

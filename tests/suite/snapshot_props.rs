@@ -9,7 +9,7 @@ use proptest::sample::Index;
 use serde_json::Value;
 use std::path::Path;
 
-const DEMO: &str = include_str!("../fixtures/demo/snapshot.json");
+const DEMO: &str = include_str!("../../fixtures/demo/snapshot.json");
 
 /// Load text and, when it loads, exercise everything downstream code calls: round trip,
 /// validation, index and lookups. Nothing here may panic.

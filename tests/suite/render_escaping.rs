@@ -4,9 +4,8 @@
 //! right-to-left override. Each is drawn exactly as it is (with control characters shown as
 //! escapes), and Graphviz draws exactly the nodes blastmap wrote.
 
-mod render_fixture;
 
-use render_fixture::*;
+use crate::render_fixture::*;
 
 fn views() -> Vec<Vec<&'static str>> {
     vec![

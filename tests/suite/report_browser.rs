@@ -12,13 +12,12 @@
 //!
 //! Tests never skip: without Chromium they fail and say how to install it.
 
-mod render_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use render_fixture::*;
+use crate::render_fixture::*;
 
 fn chromium() -> String {
     if let Ok(c) = std::env::var("BLASTMAP_CHROMIUM") {

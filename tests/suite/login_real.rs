@@ -13,7 +13,7 @@
 //! Every disagreement is printed with its claims and role; the test requires 100 % agreement.
 //! `BLASTMAP_LOGIN_VERBOSE=1` prints every login with the server's answer and blastmap's reason.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

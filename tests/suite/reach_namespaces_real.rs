@@ -10,7 +10,7 @@
 //! exported path, `sys/capabilities` asked in the path's own namespace must equal blastmap's
 //! answer, and `blastmap reach` must equal the union of a pipeline's real tokens.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

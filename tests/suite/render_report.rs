@@ -2,11 +2,10 @@
 //! summary, the findings (built-in and `--queries` rules), the blast radius of every pipeline,
 //! the diagrams inline as SVG (or notes without Graphviz), coverage gaps and unknowns.
 
-mod render_fixture;
 
 use std::path::Path;
 
-use render_fixture::*;
+use crate::render_fixture::*;
 
 fn report(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> String {
     let out = dir.join("report.html");

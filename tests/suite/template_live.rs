@@ -8,7 +8,7 @@
 //! request of the token is refused, `auth/token/lookup-self` included. blastmap must say the
 //! same: the ACL is `forbidden` and reach is empty with an unknown saying why.
 
-mod common;
+use crate::common;
 
 use blastmap::acl::template::{Alias, Entity};
 use blastmap::acl::{

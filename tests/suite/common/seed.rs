@@ -36,7 +36,7 @@ use super::jwt::Signer;
 use super::{random_u64, BaoServer, Client};
 
 /// The shipped exporter policy, written as `blastmap-exporter` in the root namespace.
-pub const EXPORTER_POLICY: &str = include_str!("../../docs/exporter-policy.hcl");
+pub const EXPORTER_POLICY: &str = include_str!("../../../docs/exporter-policy.hcl");
 pub const EXPORTER_POLICY_NAME: &str = "blastmap-exporter";
 /// The JWT role (on `gha/`) an exporter can log in with: audience `blastmap`, subject
 /// `exporter`, policy `blastmap-exporter`.

@@ -148,7 +148,7 @@ fn acl_vectors() {
             }
         };
         // A blocked substitution (OpenBao 2.6+): OpenBao 2.7.2 refuses every request of such a
-        // token (tests/template_live.rs shows it on a live server), so the ACL must say
+        // token (tests/suite/template_live.rs shows it on a live server), so the ACL must say
         // forbidden. The vectors' per-rule expectations were computed for the rules that remain
         // and still hold for the compiled ACL, which explanations use.
         if acl

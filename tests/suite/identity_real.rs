@@ -8,7 +8,7 @@
 //! login; the truth is taken from a fresh login *after* the export, each token's capabilities read
 //! right after its own login (a later login of the shared entity rewrites what it answers).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
