@@ -249,7 +249,7 @@ fn buildkite_is_the_expected_inventory() {
         exposures(it),
         [
             ("any-branch".to_string(), Some(9)),
-            ("secret-in-artifact".to_string(), Some(15))
+            ("secret-in-artifact".to_string(), Some(14))
         ]
     );
     // The vault-oidc-auth plugin logs in; its token is not asked for the optional claims.

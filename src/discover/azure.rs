@@ -44,6 +44,9 @@ struct Job {
     line: Option<usize>,
     variables: BTreeMap<String, String>,
     groups: Vec<String>,
+    /// A `condition:` of the job or its stage that looks at the ref or the build reason (it
+    /// may keep pull-request builds out; Azure DevOps evaluates it at run time).
+    ref_condition: Option<String>,
     /// Scripts per file (a template's steps are scanned with their own lines).
     scripts: Vec<(String, Script)>,
     tasks: Vec<Task>,
@@ -89,6 +92,7 @@ pub fn discover(
         line: None,
         variables: BTreeMap::new(),
         groups: Vec::new(),
+        ref_condition: None,
         scripts: Vec::new(),
         tasks: Vec::new(),
     };
@@ -115,7 +119,9 @@ pub fn discover(
 
 /// The checkout the file is in: the nearest ancestor with `.git`, else the file's directory.
 fn repository_root(file: &Path) -> PathBuf {
-    let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = parent.unwrap_or(Path::new("."));
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     dir.ancestors()
         .find(|a| a.join(".git").exists())
         .map(Path::to_path_buf)
@@ -164,6 +170,7 @@ impl Reader<'_> {
                 .and_then(scalar)
                 .unwrap_or_else(|| format!("stage{}", i + 1));
             let mut scope = inherited.child(name.clone(), None);
+            scope.condition(stage);
             variables(get(stage, "variables"), &mut scope, &f.name, self.out);
             let jobs = get(stage, "jobs").unwrap_or(&Value::Null);
             let mut jp = p.clone();
@@ -207,6 +214,7 @@ impl Reader<'_> {
                 format!("{stage}/{id}")
             };
             let mut j = inherited.child(full, f.line(&p));
+            j.condition(job);
             variables(get(job, "variables"), &mut j, &f.name, self.out);
             let (steps, steps_path) = job_steps(job, &p);
             self.steps(f, steps, &steps_path, &mut j, depth)?;
@@ -322,8 +330,22 @@ impl Job {
             line,
             variables: self.variables.clone(),
             groups: self.groups.clone(),
+            ref_condition: self.ref_condition.clone(),
             scripts: Vec::new(),
             tasks: Vec::new(),
+        }
+    }
+
+    /// Take the node's `condition:` when it looks at the ref or the build reason.
+    fn condition(&mut self, node: &Value) {
+        let Some(c) = get(node, "condition").and_then(scalar) else {
+            return;
+        };
+        let gates = ["Build.Reason", "SourceBranch", "PullRequest"]
+            .iter()
+            .any(|k| c.contains(k));
+        if gates {
+            self.ref_condition = Some(c);
         }
     }
 }
@@ -534,7 +556,7 @@ fn pipeline(
         (None, Some(t)) => task_draft(name, t, ci),
         (None, None) => jobscan::draft(name, None, ci)?,
     };
-    if !job.groups.is_empty() && draft.auth.method == AuthMethod::Token && scan.logins.is_empty() {
+    if !job.groups.is_empty() && task.is_none() && scan.logins.is_empty() {
         draft.dynamic(
             "auth.token",
             format!(
@@ -561,7 +583,7 @@ fn pipeline(
     for e in &scan.exposures {
         draft.expose(e.clone());
     }
-    if triggers.pull_request {
+    if triggers.pull_request && job.ref_condition.is_none() {
         draft.expose(CiExposure {
             kind: "pull-request-login".into(),
             line: job.line,
