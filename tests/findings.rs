@@ -184,6 +184,8 @@ rule_tests! {
     exposure_ci_pull_request_target => "exposure.ci-pull-request-target",
     exposure_ci_fork_code => "exposure.ci-fork-code",
     exposure_ci_any_branch => "exposure.ci-any-branch",
+    exposure_ci_pull_request_login => "exposure.ci-pull-request-login",
+    exposure_ci_plan_apply_same_role => "exposure.ci-plan-apply-same-role",
     workload_owner_unbound => "workload-constraints.owner-unbound",
     workload_no_workload_binding => "workload-constraints.no-workload-binding",
     workload_no_audience => "workload-constraints.no-audience",
