@@ -216,7 +216,7 @@ fn report_works_in_headless_chromium() {
         dom.matches("<svg").count() >= 9,
         "inline SVG diagrams missing"
     );
-    assert_eq!(body_rows(&dom, "pipelines-table").len(), 7);
+    assert_eq!(body_rows(&dom, "pipelines-table").len(), 10);
 
     // 2. Search from the query string filters rows; sort orders them.
     let term = {
