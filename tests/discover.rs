@@ -926,6 +926,27 @@ mod never_panics {
         }
 
         #[test]
+        fn bitbucket_azure_and_terraform(s in text()) {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = Default::default();
+            for (name, body) in [
+                ("bitbucket-pipelines.yml", format!("pipelines:\n  default:\n    - step:\n        oidc: true\n        script:\n          - {s}\n")),
+                ("azure-pipelines.yml", format!("steps:\n  - bash: {s}\n  - task: Vault@1\n    inputs: {{path: {s}}}\n")),
+                ("raw.yml", s.clone()),
+            ] {
+                let f = dir.path().join(name);
+                std::fs::write(&f, body).unwrap();
+                let mut out = blastmap::discover::Discovery::default();
+                let _ = blastmap::discover::bitbucket::discover(&f, None, &opts, &mut out);
+                let _ = blastmap::discover::azure::discover(&f, None, &opts, &mut out);
+            }
+            let f = dir.path().join("show.json");
+            std::fs::write(&f, format!("{{\"format_version\":\"1.0\",\"values\":{{\"root_module\":{{\"resources\":[{{\"address\":\"tfe_workspace.w\",\"type\":\"tfe_workspace\",\"values\":{{\"name\":{s:?}}}}}]}}}}}}")).unwrap();
+            let mut out = blastmap::discover::Discovery::default();
+            let _ = blastmap::discover::terraform::discover(&f, &opts, &mut out);
+        }
+
+        #[test]
         fn yaml_lines(s in text(), keys in prop::collection::vec(prop::sample::select(vec!["jobs", "steps", "run", "a", "-"]), 0..5), idx in 0usize..3) {
             if let Ok(y) = yaml::YamlFile::parse(&s, "x.yml") {
                 let mut path: Vec<yaml::Seg> = keys.iter().map(|k| if *k == "-" { yaml::Seg::Item(idx) } else { yaml::Seg::Key(k) }).collect();

@@ -120,7 +120,10 @@ fn a_scan_writes_what_the_single_commands_write() {
         starts,
         ["snapshot", "inventory", "findings", "report", "next:"]
     );
-    assert!(text.contains("(10 pipeline(s), from --pipelines)"), "{text}");
+    assert!(
+        text.contains("(10 pipeline(s), from --pipelines)"),
+        "{text}"
+    );
     assert!(text.contains("critical"), "{text}");
     assert!(
         text.contains(&format!(

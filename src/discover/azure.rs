@@ -269,9 +269,8 @@ impl Reader<'_> {
         }
         if name.contains('@') || super::is_expression(name) {
             self.out.notes.push(format!(
-                "{}:{line}: template {} is in another repository or built from an expression: not read",
-                f.name,
-                crate::text::visible(name)
+                "{}:{line}: template {name:?} is in another repository or built from an expression: not read",
+                f.name
             ));
             return Ok(None);
         }
@@ -453,8 +452,7 @@ fn variables(v: Option<&Value>, job: &mut Job, file: &str, out: &mut Discovery) 
                     }
                 } else if let Some(t) = get(item, "template").and_then(scalar) {
                     out.notes.push(format!(
-                        "{file}: variable template {} is not read: its variables stay dynamic",
-                        crate::text::visible(&t)
+                        "{file}: variable template {t:?} is not read: its variables stay dynamic"
                     ));
                 }
             }
@@ -674,13 +672,20 @@ fn task_draft(name: String, t: &Task, ci: CiEvidence) -> Draft {
         jwt_var: None,
         line: 0,
     };
-    let mut draft = jobscan::draft(name.clone(), Some(&login), ci.clone())
-        .unwrap_or_else(|| Draft::new(name, AuthMethod::Token, "token", ci));
+    let mut draft = match jobscan::draft(name.clone(), Some(&login), ci.clone()) {
+        Some(d) => d,
+        None => {
+            // A method the inventory cannot describe: kept as a token login, the method said.
+            let mut d = Draft::new(name, AuthMethod::Token, "token", ci);
+            d.dynamic(
+                "auth.method",
+                format!("task {} input method {method}", t.name),
+            );
+            d
+        }
+    };
     if let Some(c) = connection {
-        let why = format!(
-            "set in service connection `{}` (Azure DevOps settings)",
-            crate::text::visible(c)
-        );
+        let why = format!("set in service connection `{c}` (Azure DevOps settings)");
         if named.is_none() {
             draft.dynamic("auth.method", why.clone());
         }

@@ -353,11 +353,12 @@ fn note_vault_pipes(config: &YamlFile, step: &Step, job: &str, out: &mut Discove
         return;
     };
     for pipe in items.iter().filter_map(|i| get(i, "pipe").and_then(scalar)) {
-        if pipe.to_ascii_lowercase().contains("vault") {
-            out.notes.push(format!(
-                "{}: step `{job}` runs pipe `{pipe}`, which looks like a Vault pipe that blastmap does not read: its login and secrets are not discovered",
-                config.name
-            ));
+        let note = format!(
+            "{}: step `{job}` runs pipe `{pipe}`, which looks like a Vault pipe that blastmap does not read: its login and secrets are not discovered",
+            config.name
+        );
+        if pipe.to_ascii_lowercase().contains("vault") && !out.notes.contains(&note) {
+            out.notes.push(note);
         }
     }
 }
