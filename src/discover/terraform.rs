@@ -618,6 +618,7 @@ mod tests {
              "values": {"path": "kv1/app"}},
             {"address": "vault_policy.p", "mode": "managed", "type": "vault_policy", "values": {}}
         ]}}});
-        assert_eq!(reads(&doc), ["secret/data/app/db", "kv1/app"]);
+        // In address order.
+        assert_eq!(reads(&doc), ["kv1/app", "secret/data/app/db"]);
     }
 }
