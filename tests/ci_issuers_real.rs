@@ -438,11 +438,19 @@ fn terraform_tokens() -> Vec<(String, Map<String, Value>)> {
     vec![
         (
             "prod plan".into(),
-            discovered(file, "acme/billing-prod/plan", &[run_id.clone()]),
+            discovered(
+                file,
+                "acme/billing-prod/plan",
+                std::slice::from_ref(&run_id),
+            ),
         ),
         (
             "prod apply".into(),
-            discovered(file, "acme/billing-prod/apply", &[run_id.clone()]),
+            discovered(
+                file,
+                "acme/billing-prod/apply",
+                std::slice::from_ref(&run_id),
+            ),
         ),
         (
             "dev plan".into(),
