@@ -5,22 +5,13 @@
 //! clear error naming the file and line; a discovered inventory merges with a hand-written one
 //! and feeds `reach` and `findings` on the demo estate.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use blastmap::inventory::{Inventory, Pipeline};
+use common::discovered::{run, ROOT};
 use serde_json::Value;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn run(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("blastmap")
-        .unwrap()
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// Run `discover` (YAML on stdout) and load the result as an inventory.
 fn discover(args: &[&str]) -> Inventory {

@@ -3,13 +3,12 @@
 //! are exactly the expected ones in `fixtures/discover/expected/`, with the claims each issuer
 //! really issues, the values left dynamic, the exposures, and clean errors for malformed input.
 
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
-use blastmap::inventory::{Inventory, Pipeline};
-use serde_json::{json, Value};
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use common::discovered::{
+    assert_same, claim, discover, dynamic, expected, exposures, pipeline, run,
+};
+use serde_json::json;
 
 const WS_UUID: &str = "3f6c2a1e-8b4d-4c7e-9a2f-5d1e0b7c9a34";
 const REPO_UUID: &str = "b2e4d6f8-1a3c-4e5f-8b7d-9c0a2e4f6b81";
@@ -40,69 +39,8 @@ const AZURE: &[&str] = &[
     "acme@5c3f1e2d-8a4b-4c6d-9e0f-1a2b3c4d5e6f/inventory@9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a",
 ];
 
-fn run(args: &[String]) -> std::process::Output {
-    Command::cargo_bin("blastmap")
-        .unwrap()
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
-}
-
-fn discover(args: &[String]) -> (Inventory, String) {
-    let mut all = vec!["discover".to_string()];
-    all.extend_from_slice(args);
-    let out = run(&all);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "discover {args:?} failed: {stderr}");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let inv = Inventory::from_yaml_str(&text, "discovered.yaml")
-        .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    (inv, stderr)
-}
-
-fn expected(name: &str) -> Inventory {
-    Inventory::load(
-        &Path::new(ROOT)
-            .join("fixtures/discover/expected")
-            .join(name),
-    )
-    .unwrap()
-}
-
-fn assert_same(got: &Inventory, want: &Inventory) {
-    for (g, w) in got.pipelines.iter().zip(&want.pipelines) {
-        assert_eq!(g, w, "pipeline {} differs", g.name);
-    }
-    assert_eq!(got, want);
-}
-
-fn pipeline<'a>(inv: &'a Inventory, name: &str) -> &'a Pipeline {
-    inv.pipeline(name)
-        .unwrap_or_else(|| panic!("no pipeline {name}"))
-}
-
-fn claim<'a>(p: &'a Pipeline, k: &str) -> Option<&'a Value> {
-    p.auth.claims.as_ref()?.get(k)
-}
-
-fn dynamic(p: &Pipeline, field: &str) -> Option<String> {
-    p.dynamic
-        .iter()
-        .find(|d| d.field == field)
-        .map(|d| d.expression.clone())
-}
-
-fn exposures(p: &Pipeline) -> Vec<(String, Option<usize>)> {
-    let ci = p.ci.as_ref().unwrap();
-    ci.exposures
-        .iter()
-        .map(|e| (e.kind.clone(), e.line))
-        .collect()
 }
 
 #[test]

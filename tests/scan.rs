@@ -15,12 +15,7 @@ const DEMO_SNAPSHOT: &str = "fixtures/demo/snapshot.json";
 const DEMO_PIPELINES: &str = "fixtures/demo/pipelines.yaml";
 
 fn blastmap(args: &[&str]) -> Output {
-    Command::cargo_bin("blastmap")
-        .unwrap()
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .unwrap()
+    common::discovered::run(args)
 }
 
 fn stdout(out: &Output) -> String {

@@ -464,29 +464,12 @@ fn variables(v: Option<&Value>, job: &mut Job, file: &str, out: &mut Discovery) 
 /// `$(name)` macros: a literal pipeline variable is substituted; any other becomes `${name}`,
 /// which discovery records as dynamic (its value is set in Azure DevOps or at run time).
 fn macros(text: &str, vars: &BTreeMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("$(") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find(')');
-        let name = end.map(|e| &after[..e]);
-        match (name, end) {
-            (Some(n), Some(e)) if is_macro_name(n) => {
-                match vars.get(n).filter(|v| !v.contains("$(")) {
-                    Some(v) => out.push_str(v),
-                    None => out.push_str(&format!("${{{n}}}")),
-                }
-                rest = &after[e + 1..];
-            }
-            _ => {
-                out.push_str("$(");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    super::rewrite_spans(text, "$(", ")", |name| {
+        is_macro_name(name).then(|| match vars.get(name).filter(|v| !v.contains("$(")) {
+            Some(v) => v.clone(),
+            None => format!("${{{name}}}"),
+        })
+    })
 }
 
 fn is_macro_name(n: &str) -> bool {

@@ -336,31 +336,14 @@ fn scan(config: &YamlFile, job_id: &str, job: &Value) -> JobScan {
 /// `<< parameters.x >>` written without its inner spaces, so that the shell reader keeps it in
 /// one word (CircleCI substitutes it before the shell runs; the value is dynamic).
 fn compact_parameters(script: &str) -> String {
-    let mut out = String::with_capacity(script.len());
-    let mut rest = script;
-    while let Some(start) = rest.find("<<") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let inner_end = after.find(">>");
-        let inner = inner_end.map(|e| after[..e].trim());
-        match (inner, inner_end) {
-            (Some(name), Some(end))
-                if !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
-            {
-                out.push_str(&format!("<<{name}>>"));
-                rest = &after[end + 2..];
-            }
-            _ => {
-                out.push_str("<<");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    super::rewrite_spans(script, "<<", ">>", |inner| {
+        let name = inner.trim();
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        valid.then(|| format!("<<{name}>>"))
+    })
 }
 
 /// The pipeline of one run of a job.

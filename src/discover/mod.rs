@@ -461,6 +461,37 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     }
 }
 
+/// `text` with every `open … close` span whose inner part `replace` accepts replaced by what it
+/// returns; other spans and text are kept (CI template syntax rewritten before shell reading).
+pub fn rewrite_spans(
+    text: &str,
+    open: &str,
+    close: &str,
+    replace: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(open) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + open.len()..];
+        let replaced = after
+            .find(close)
+            .and_then(|end| replace(&after[..end]).map(|r| (r, end)));
+        match replaced {
+            Some((r, end)) => {
+                out.push_str(&r);
+                rest = &after[end + close.len()..];
+            }
+            None => {
+                out.push_str(open);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The configuration file in a checkout: the first of `names` that exists under `dir` (the
 /// first name when none does, so that the error names it), or `dir` itself when it is a file.
 pub fn config_in(dir: &std::path::Path, names: &[&str]) -> PathBuf {

@@ -173,12 +173,7 @@ fn module_resources(
     if depth > MAX_MODULE_DEPTH {
         return;
     }
-    for r in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for r in items(module, "resources") {
         let (Some(address), Some(kind)) = (
             r.get("address").and_then(Value::as_str),
             r.get("type").and_then(Value::as_str),
@@ -196,14 +191,14 @@ fn module_resources(
             },
         );
     }
-    for child in module
-        .get("child_modules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for child in items(module, "child_modules") {
         module_resources(child, depth + 1, refs, out);
     }
+}
+
+/// The elements of the array `key` of `v` (none when it is absent or not an array).
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
 }
 
 /// `configuration` references per resource address and attribute (module calls prefixed).
@@ -216,12 +211,7 @@ fn config_references(
     if depth > MAX_MODULE_DEPTH {
         return;
     }
-    for r in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for r in items(module, "resources") {
         let Some(address) = r.get("address").and_then(Value::as_str) else {
             continue;
         };
@@ -232,11 +222,7 @@ fn config_references(
             .into_iter()
             .flatten()
         {
-            let list: Vec<String> = expr
-                .get("references")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let list: Vec<String> = items(expr, "references")
                 .filter_map(Value::as_str)
                 .map(|s| format!("{prefix}{s}"))
                 .collect();
