@@ -338,6 +338,25 @@ fn azure_templates_stay_in_the_repository_and_errors_name_the_file() {
     assert!(!exposures(&inv.pipelines[0])
         .iter()
         .any(|(k, _)| k == "pull-request-login"));
+    // A token written into a task's inputs is a secret: its source is said, never its value.
+    std::fs::write(
+        &main,
+        "pr: none\nsteps:\n  - task: VaultReadKV@1\n    inputs:\n      url: https://bao.acme.example\n      token: hvs.CAESIJ1pZXhhbXBsZXRva2Vu\n      path: secret/app/db\n",
+    )
+    .unwrap();
+    let out = run(&["discover", "--azure-pipelines", main.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("hvs.CAESIJ"), "{text}");
+    assert!(
+        text.contains("a literal token written in the file (not copied)"),
+        "{text}"
+    );
+    assert!(text.contains("secret/data/app/db"), "{text}");
     std::fs::write(&main, "steps:\n  - script: [\n").unwrap();
     let out = run(&strings(&[
         "discover",

@@ -304,19 +304,7 @@ impl Reader<'_> {
             shown: shown.clone(),
             source,
         })?;
-        let params = get(node, "parameters").map(entries).unwrap_or_default();
-        let mut text = text;
-        for (k, v) in params {
-            let Some(v) = scalar(v).filter(|v| !v.contains('\n')) else {
-                continue;
-            };
-            for form in [
-                format!("${{{{ parameters.{k} }}}}"),
-                format!("${{{{parameters.{k}}}}}"),
-            ] {
-                text = text.replace(&form, &v);
-            }
-        }
+        let text = with_parameters(text, node);
         YamlFile::parse(&text, &shown).map(Some)
     }
 }
@@ -347,6 +335,23 @@ impl Job {
             self.ref_condition = Some(c);
         }
     }
+}
+
+/// A template's text with the caller's literal one-line `parameters` written in for
+/// `${{ parameters.x }}` (other expressions stay, and are dynamic where they are used).
+fn with_parameters(mut text: String, node: &Value) -> String {
+    for (k, v) in get(node, "parameters").map(entries).unwrap_or_default() {
+        let Some(v) = scalar(v).filter(|v| !v.contains('\n')) else {
+            continue;
+        };
+        for form in [
+            format!("${{{{ parameters.{k} }}}}"),
+            format!("${{{{parameters.{k}}}}}"),
+        ] {
+            text = text.replace(&form, &v);
+        }
+    }
+    text
 }
 
 /// The steps of a job: `steps`, or a deployment job's `strategy.runOnce.deploy.steps`.
@@ -622,15 +627,61 @@ fn input<'t>(t: &'t Task, names: &[&str]) -> Option<&'t String> {
 /// The login a Vault task performs: the method named in its inputs (a token, AppRole ids, a
 /// role with a JWT), or a service connection whose settings are not in the file.
 fn task_draft(name: String, t: &Task, ci: CiEvidence) -> Draft {
-    let connection = input(
-        t,
-        &[
-            "connectedservicename",
-            "serviceconnection",
-            "vaultserviceconnection",
-            "azuresubscription",
-        ],
-    );
+    let how = task_login(t);
+    let method = how.login.method.clone();
+    let mut draft = match jobscan::draft(name.clone(), Some(&how.login), ci.clone()) {
+        Some(d) => d,
+        None => {
+            // A method the inventory cannot describe: kept as a token login, the method said.
+            let mut d = Draft::new(name, AuthMethod::Token, "token", ci);
+            d.dynamic(
+                "auth.method",
+                format!("task {} input method {method}", t.name),
+            );
+            d
+        }
+    };
+    if let Some(c) = &how.connection {
+        let why = format!("set in service connection `{c}` (Azure DevOps settings)");
+        if !how.named {
+            draft.dynamic("auth.method", why.clone());
+        }
+        if draft.auth.role.is_none() && method != "token" {
+            draft.dynamic("auth.role", why.clone());
+        }
+        draft.dynamic("auth.credential", why);
+    } else if method == "token" {
+        // The token's source, never its value: a literal token in the file is not copied.
+        let source = match input(t, &["token", "vaulttoken"]).map(|v| Val::of(v)) {
+            Some(Val::Dynamic(e)) => e,
+            Some(Val::Known(_)) => "a literal token written in the file (not copied)".into(),
+            None => "not given in the file".into(),
+        };
+        let at = format!("{}:{}", t.file, t.line.unwrap_or(0));
+        draft.dynamic(
+            "auth.token",
+            format!("task {} ({at}) input token: {source}", t.name),
+        );
+    }
+    draft
+}
+
+/// How a Vault task logs in, as its inputs say.
+struct TaskLogin {
+    login: ShellLogin,
+    /// The method is named by an input (not inferred).
+    named: bool,
+    /// The service connection that holds the address and credential.
+    connection: Option<String>,
+}
+
+fn task_login(t: &Task) -> TaskLogin {
+    let connections = [
+        "connectedservicename",
+        "serviceconnection",
+        "vaultserviceconnection",
+        "azuresubscription",
+    ];
     let named = input(
         t,
         &["authmethod", "method", "authenticationmethod", "authtype"],
@@ -649,48 +700,17 @@ fn task_draft(name: String, t: &Task, ci: CiEvidence) -> Draft {
         mount: input(t, &["authpath", "mountpath", "authmount", "path_auth"])
             .cloned()
             .unwrap_or_else(|| method.clone()),
-        method: method.clone(),
+        method,
         role: input(t, &["role", "rolename", "jwtrole"]).cloned(),
         namespace: input(t, &["namespace"]).cloned(),
         jwt_var: None,
         line: 0,
     };
-    let mut draft = match jobscan::draft(name.clone(), Some(&login), ci.clone()) {
-        Some(d) => d,
-        None => {
-            // A method the inventory cannot describe: kept as a token login, the method said.
-            let mut d = Draft::new(name, AuthMethod::Token, "token", ci);
-            d.dynamic(
-                "auth.method",
-                format!("task {} input method {method}", t.name),
-            );
-            d
-        }
-    };
-    if let Some(c) = connection {
-        let why = format!("set in service connection `{c}` (Azure DevOps settings)");
-        if named.is_none() {
-            draft.dynamic("auth.method", why.clone());
-        }
-        if draft.auth.role.is_none() && method != "token" {
-            draft.dynamic("auth.role", why.clone());
-        }
-        draft.dynamic("auth.credential", why);
-    } else if method == "token" {
-        let token = input(t, &["token", "vaulttoken"])
-            .cloned()
-            .unwrap_or_default();
-        draft.dynamic(
-            "auth.token",
-            format!(
-                "task {} ({}:{}) input token: {token}",
-                t.name,
-                t.file,
-                t.line.unwrap_or(0)
-            ),
-        );
+    TaskLogin {
+        login,
+        named: named.is_some(),
+        connection: input(t, &connections).cloned(),
     }
-    draft
 }
 
 /// The API paths a Vault task reads: engine mount and path, KV version 2 unless it says 1.
