@@ -212,6 +212,48 @@ fn terraform_is_the_expected_inventory() {
 }
 
 #[test]
+fn terraform_hcl_source_is_read_like_its_plan() {
+    let (inv, _) = discover(&[
+        "--terraform",
+        "fixtures/discover/terraform/workspaces-hcl",
+        "--terraform-config",
+        "payments-api=fixtures/discover/terraform/payments-api-config",
+    ]);
+    assert_same(&inv, &expected("terraform-workspaces-hcl.yaml"));
+    let plan = pipeline(&inv, "acme/payments-api/plan");
+    // The project's variable set (linked by references, one through "${…}") gives mount and
+    // audience; the workspace's own variable the plan role.
+    assert_eq!(
+        (plan.auth.mount.as_str(), plan.auth.role.as_deref()),
+        ("tfc", Some("payments-plan"))
+    );
+    assert_eq!(claim(plan, "aud"), Some(&json!("https://bao.acme.example")));
+    assert_eq!(
+        claim(plan, "sub"),
+        Some(&json!(
+            "organization:acme:project:Payments:workspace:payments-api:run_phase:plan"
+        ))
+    );
+    // Ids exist only after apply; the apply role is a Terraform variable: dynamic.
+    assert!(dynamic(plan, "auth.claims.terraform_workspace_id").is_some());
+    let apply = pipeline(&inv, "acme/payments-api/apply");
+    assert!(apply.auth.role.is_none());
+    assert!(dynamic(apply, "auth.role").is_some());
+    // Different roles (one unknown): no plan-apply-same-role exposure is claimed.
+    assert!(exposures(plan).is_empty());
+    // The workspace's configuration: a literal KV v2 read, and an interpolated path.
+    assert_eq!(plan.needs, ["secret/data/payments/stripe"]);
+    assert!(dynamic(plan, "needs").is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("main.tf");
+    std::fs::write(&bad, "resource \"tfe_workspace\" \"x\" {\n  name = \n}\n").unwrap();
+    let out = run(&["discover", "--terraform", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("main.tf:2:10: malformed HCL"), "{err}");
+}
+
+#[test]
 fn terraform_enterprise_issuer_and_malformed_json() {
     let (inv, _) = discover(&strings(&[
         "--quiet",

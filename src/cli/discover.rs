@@ -50,8 +50,9 @@ pub(super) struct Inputs {
     /// A repository checkout with bitbucket-pipelines.yml, or the file itself (repeatable).
     #[arg(long, value_name = "DIR")]
     bitbucket: Vec<PathBuf>,
-    /// `terraform show -json` output (state or plan; a file, or a directory of *.json) of the
-    /// Terraform code that manages HCP Terraform / Terraform Enterprise workspaces (repeatable).
+    /// The Terraform code that manages HCP Terraform / Terraform Enterprise workspaces: HCL
+    /// source (a .tf file, or a directory of *.tf) or `terraform show -json` output (a .json
+    /// file, or each *.json of a directory) (repeatable).
     #[arg(long, value_name = "DIR")]
     terraform: Vec<PathBuf>,
     /// An azure-pipelines.yml (its local templates are read too; repeatable).
@@ -83,8 +84,8 @@ pub(super) struct Inputs {
     /// (https://tfe.example.com). Default: https://app.terraform.io.
     #[arg(long, value_name = "URL")]
     terraform_url: Option<String>,
-    /// HCP Terraform: the `terraform show -json` output of a workspace's own configuration, as
-    /// WORKSPACE=FILE (repeatable): its vault_* data sources are what its runs read.
+    /// HCP Terraform: a workspace's own configuration (source or `terraform show -json`), as
+    /// WORKSPACE=PATH (repeatable): its vault_* data sources are what its runs read.
     #[arg(long = "terraform-config", value_name = "WORKSPACE=FILE")]
     terraform_config: Vec<String>,
     /// Azure Pipelines: the organisation and project of each --azure-pipelines, in the same

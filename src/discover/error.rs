@@ -39,6 +39,14 @@ pub enum DiscoverError {
         at: Location,
         message: String,
     },
+    #[error("{shown}:{}:{}: malformed HCL: {message}", at.line, at.column)]
+    MalformedHclAt {
+        shown: String,
+        at: Location,
+        message: String,
+    },
+    #[error("{shown}: malformed HCL: {message}")]
+    MalformedHcl { shown: String, message: String },
     #[error("{shown}: not `terraform show -json` output (no format_version)")]
     NotTerraformJson { shown: String },
     #[error("{shown}: malformed YAML merge key (<<): {message}")]

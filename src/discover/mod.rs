@@ -19,6 +19,7 @@ pub mod jenkins;
 pub mod jobscan;
 pub mod shell;
 pub mod terraform;
+pub mod tfhcl;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,7 @@
 //! HCP Terraform / Terraform Enterprise dynamic provider credentials for Vault, read from the
-//! `terraform show -json` output (state or plan) of the Terraform code that manages the
-//! workspaces (`tfe_workspace`, `tfe_variable`, `tfe_variable_set` and its attachments).
+//! Terraform code that manages the workspaces (`tfe_workspace`, `tfe_variable`,
+//! `tfe_variable_set` and its attachments): its `terraform show -json` output (state or plan),
+//! or its HCL2 source (`*.tf`, read by [`super::tfhcl`]).
 //!
 //! A workspace whose environment variables say `TFC_VAULT_PROVIDER_AUTH=true` logs in to Vault
 //! in each run, once per phase: the plan and the apply are two pipelines, each with its role
@@ -32,11 +33,18 @@ const MAX_MODULE_DEPTH: usize = 16;
 /// One resource (or data source) of the JSON: its address, type and attribute values, and the
 /// references its configuration makes per attribute (for values only known after apply).
 #[derive(Debug, Clone)]
-struct Resource {
-    address: String,
-    kind: String,
-    values: Value,
-    references: BTreeMap<String, Vec<String>>,
+pub(super) struct Resource {
+    pub(super) address: String,
+    pub(super) kind: String,
+    pub(super) values: Value,
+    pub(super) references: BTreeMap<String, Vec<String>>,
+}
+
+/// The resources of one input read together: a JSON document, or a directory's `*.tf` files
+/// (one module: its files reference each other).
+struct Unit {
+    shown: String,
+    resources: Vec<Resource>,
 }
 
 impl Resource {
@@ -106,20 +114,56 @@ impl Settings {
     }
 }
 
-/// Every JSON file given: a file, or the `*.json` files of a directory (sorted).
-fn files(path: &Path) -> Result<Vec<PathBuf>> {
+/// The inputs of a path: a `.tf` file, a JSON file, or a directory whose `*.json` files are
+/// one input each and whose `*.tf` files are one input together (sorted by name).
+fn units(path: &Path) -> Result<Vec<Unit>> {
+    let is_tf = |p: &Path| p.extension().is_some_and(|e| e == "tf");
     if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+        let resources = if is_tf(path) {
+            hcl_resources(&[path.to_path_buf()])?
+        } else {
+            resources(&load(path)?)
+        };
+        let shown = path.display().to_string();
+        return Ok(vec![Unit { shown, resources }]);
     }
     let read = std::fs::read_dir(path).map_err(|source| DiscoverError::Read {
         shown: path.display().to_string(),
         source,
     })?;
-    let mut out: Vec<PathBuf> = read
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    let mut files: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for json in files
+        .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    out.sort();
+    {
+        out.push(Unit {
+            shown: json.display().to_string(),
+            resources: resources(&load(json)?),
+        });
+    }
+    let tf: Vec<PathBuf> = files.iter().filter(|p| is_tf(p)).cloned().collect();
+    if !tf.is_empty() {
+        out.push(Unit {
+            shown: path.display().to_string(),
+            resources: hcl_resources(&tf)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The resources of HCL files read as one module.
+fn hcl_resources(files: &[PathBuf]) -> Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for file in files {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|source| DiscoverError::Read {
+            shown: shown.clone(),
+            source,
+        })?;
+        out.extend(super::tfhcl::resources(&text, &shown)?);
+    }
     Ok(out)
 }
 
@@ -244,10 +288,8 @@ fn config_references(
 }
 
 pub fn discover(path: &Path, opts: &Options, out: &mut Discovery) -> Result<()> {
-    for file in files(path)? {
-        let doc = load(&file)?;
-        let all = resources(&doc);
-        let shown = file.display().to_string();
+    for unit in units(path)? {
+        let (all, shown) = (unit.resources, unit.shown);
         for ws in all.iter().filter(|r| r.kind == "tfe_workspace") {
             let settings = settings(ws, &all, &shown, out);
             for tag in settings.tags() {
@@ -461,8 +503,10 @@ fn pipeline(
         .known()
         .and_then(|w| opts.terraform_configs.get(w))
     {
-        for path in reads(&load(config)?) {
-            draft.need(&path);
+        for unit in units(config)? {
+            for path in reads(&unit.resources) {
+                draft.need(&path);
+            }
         }
     }
     Ok(draft)
@@ -546,9 +590,9 @@ fn same_role(draft: &mut Draft, settings: &Settings, tag: &str, phase: Phase, ws
 }
 
 /// The API paths the `vault_*` data sources of a configuration read.
-fn reads(doc: &Value) -> Vec<String> {
+fn reads(all: &[Resource]) -> Vec<String> {
     let mut out = Vec::new();
-    for r in resources(doc) {
+    for r in all {
         if !(r.address.starts_with("data.") || r.address.contains(".data.")) {
             continue;
         }
@@ -605,6 +649,6 @@ mod tests {
             {"address": "vault_policy.p", "mode": "managed", "type": "vault_policy", "values": {}}
         ]}}});
         // In address order.
-        assert_eq!(reads(&doc), ["kv1/app", "secret/data/app/db"]);
+        assert_eq!(reads(&resources(&doc)), ["kv1/app", "secret/data/app/db"]);
     }
 }
