@@ -79,6 +79,17 @@ struct Step<'a> {
 /// `WORKSPACE@{uuid}/REPO@{uuid}`.
 pub type Repository = RepoName;
 
+/// What every step of one file is read with.
+struct FileContext<'c> {
+    config: &'c YamlFile,
+    /// `<workspace>/<repo>` (or the checkout's name): the start of each pipeline's name.
+    label: String,
+    repo: Option<&'c Repository>,
+    /// Global `options: oidc: audiences`.
+    audiences: Vec<String>,
+    opts: &'c Options,
+}
+
 pub fn discover(
     dir: &Path,
     repo: Option<&Repository>,
@@ -91,21 +102,24 @@ pub fn discover(
     );
     let shown = file.display().to_string();
     let config = YamlFile::read(&file, &shown)?;
-    let label = repo
-        .map(|r| format!("{}/{}", r.owner, r.name))
-        .or_else(|| super::dir_label(dir))
-        .unwrap_or_else(|| "bitbucket".into());
-    let audiences = get(&config.value, "options")
-        .and_then(|o| get(o, "oidc"))
-        .map(oidc_audiences)
-        .unwrap_or_default();
+    let cx = FileContext {
+        config: &config,
+        label: repo
+            .map(|r| format!("{}/{}", r.owner, r.name))
+            .or_else(|| super::dir_label(dir))
+            .unwrap_or_else(|| "bitbucket".into()),
+        repo,
+        audiences: get(&config.value, "options")
+            .and_then(|o| get(o, "oidc"))
+            .map(oidc_audiences)
+            .unwrap_or_default(),
+        opts,
+    };
     for run in runs(&config) {
         for step in &run.steps {
-            let Some(draft) = pipeline(&config, &label, &run, step, repo, &audiences, opts, out)
-            else {
-                continue;
-            };
-            out.pipelines.push(draft.finish());
+            if let Some(draft) = pipeline(&cx, &run, step, out) {
+                out.pipelines.push(draft.finish());
+            }
         }
     }
     Ok(())
@@ -284,17 +298,8 @@ fn step_name(run: &Run, step: &Step) -> String {
 }
 
 /// The pipeline of one step in one run, or `None` when it does not use Vault.
-#[allow(clippy::too_many_arguments)]
-fn pipeline(
-    config: &YamlFile,
-    label: &str,
-    run: &Run,
-    step: &Step,
-    repo: Option<&Repository>,
-    global_audiences: &[String],
-    opts: &Options,
-    out: &mut Discovery,
-) -> Option<Draft> {
+fn pipeline(cx: &FileContext, run: &Run, step: &Step, out: &mut Discovery) -> Option<Draft> {
+    let config = cx.config;
     let scan = scan(config, step);
     let job = step_name(run, step);
     note_vault_pipes(config, step, &job, out);
@@ -310,7 +315,7 @@ fn pipeline(
         exposures: Vec::new(),
     };
     let login = scan.logins.first().map(|(l, _)| l);
-    let Some(mut draft) = jobscan::draft(format!("{label}/{job}"), login, ci) else {
+    let Some(mut draft) = jobscan::draft(format!("{}/{job}", cx.label), login, ci) else {
         out.notes.push(format!(
             "{}: step `{job}` logs in with method `{}`, which the inventory cannot describe: skipped",
             config.name,
@@ -331,11 +336,11 @@ fn pipeline(
             .map(oidc_audiences)
             .unwrap_or_default();
         let audiences = if step_audiences.is_empty() {
-            global_audiences
+            &cx.audiences
         } else {
             &step_audiences
         };
-        claims(&mut draft, run, step, repo, audiences, opts);
+        claims(&mut draft, run, step, cx.repo, audiences, cx.opts);
     }
     for n in &scan.needs {
         draft.need(n);

@@ -293,8 +293,15 @@ pub fn discover(path: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
         for ws in all.iter().filter(|r| r.kind == "tfe_workspace") {
             let settings = settings(ws, &all, &shown, out);
             for tag in settings.tags() {
+                let login = Login {
+                    ws,
+                    all: &all,
+                    settings: &settings,
+                    tag: &tag,
+                    file: &shown,
+                };
                 for phase in [Phase::Plan, Phase::Apply] {
-                    let draft = pipeline(ws, &all, &settings, &tag, phase, &shown, opts, out)?;
+                    let draft = pipeline(&login, phase, opts, out)?;
                     out.pipelines.push(draft.finish());
                 }
             }
@@ -303,9 +310,9 @@ pub fn discover(path: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
     Ok(())
 }
 
-/// The workspace's environment variables, from global, project and workspace variable sets,
-/// then its own variables (each level overriding the one before, as HCP Terraform does).
-fn settings(ws: &Resource, all: &[Resource], file: &str, out: &mut Discovery) -> Settings {
+/// The variable sets that apply to a workspace, each with its precedence: 0 global, 1 attached
+/// to its project, 2 attached to it.
+fn variable_sets<'a>(ws: &Resource, all: &'a [Resource]) -> Vec<(usize, &'a Resource)> {
     let project = all
         .iter()
         .find(|p| p.kind == "tfe_project" && ws.links("project_id", p));
@@ -314,8 +321,7 @@ fn settings(ws: &Resource, all: &[Resource], file: &str, out: &mut Discovery) ->
             l.kind == link_kind && l.links(attr, target) && l.links("variable_set_id", set)
         })
     };
-    let sets: Vec<(usize, &Resource)> = all
-        .iter()
+    all.iter()
         .filter(|s| s.kind == "tfe_variable_set")
         .filter_map(|set| {
             let level = if attached("tfe_workspace_variable_set", "workspace_id", ws, set) {
@@ -331,7 +337,13 @@ fn settings(ws: &Resource, all: &[Resource], file: &str, out: &mut Discovery) ->
             };
             Some((level, set))
         })
-        .collect();
+        .collect()
+}
+
+/// The workspace's environment variables, from global, project and workspace variable sets,
+/// then its own variables (each level overriding the one before, as HCP Terraform does).
+fn settings(ws: &Resource, all: &[Resource], file: &str, out: &mut Discovery) -> Settings {
+    let sets = variable_sets(ws, all);
     let mut values = BTreeMap::new();
     for level in 0..=3 {
         for var in all.iter().filter(|v| v.kind == "tfe_variable") {
@@ -429,17 +441,24 @@ fn names(ws: &Resource, all: &[Resource]) -> Names {
 }
 
 /// The pipeline of one phase of one workspace's runs (for one provider tag).
-#[allow(clippy::too_many_arguments)]
-fn pipeline(
-    ws: &Resource,
-    all: &[Resource],
-    settings: &Settings,
-    tag: &str,
-    phase: Phase,
-    file: &str,
-    opts: &Options,
-    out: &mut Discovery,
-) -> Result<Draft> {
+/// One login of a workspace's runs: the workspace, the resources around it, its settings, and
+/// the provider tag (`""`: untagged).
+struct Login<'l> {
+    ws: &'l Resource,
+    all: &'l [Resource],
+    settings: &'l Settings,
+    tag: &'l str,
+    file: &'l str,
+}
+
+fn pipeline(login: &Login, phase: Phase, opts: &Options, out: &mut Discovery) -> Result<Draft> {
+    let Login {
+        ws,
+        all,
+        settings,
+        tag,
+        file,
+    } = *login;
     let n = names(ws, all);
     let label = |v: &Val| match v {
         Val::Known(s) => s.clone(),
