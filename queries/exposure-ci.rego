@@ -1,4 +1,4 @@
-# Variable and log exposure in the CI configuration itself (issue 9): what `blastmap discover`
+# Variable and log exposure in the CI configuration itself: what `blastmap discover`
 # found in GitHub Actions workflows, GitLab CI files, Jenkinsfiles, CircleCI, Buildkite, Bitbucket and
 # Azure Pipelines configurations and HCP Terraform workspace settings, and recorded on each
 # discovered pipeline as `ci.exposures` (docs/discover.md lists the kinds). One finding per CI
