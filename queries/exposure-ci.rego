@@ -1,5 +1,6 @@
-# Variable and log exposure in the CI configuration itself (issue 9): what `blastmap discover`
-# found in GitHub Actions workflows, GitLab CI files, Jenkinsfiles, CircleCI and Buildkite configurations and recorded on each
+# Variable and log exposure in the CI configuration itself: what `blastmap discover`
+# found in GitHub Actions workflows, GitLab CI files, Jenkinsfiles, CircleCI, Buildkite, Bitbucket and
+# Azure Pipelines configurations and HCP Terraform workspace settings, and recorded on each
 # discovered pipeline as `ci.exposures` (docs/discover.md lists the kinds). One finding per CI
 # job and kind, whatever the number of triggers (pipelines) the job was discovered for; only
 # jobs whose token logs in somewhere (a login admitted or undecidable) are judged: a job that
@@ -78,8 +79,24 @@ rules["exposure.ci-any-branch"] := {
 	"title": "Job with Vault access runs on every branch",
 	"severity": "medium",
 	"practice": "exposure",
-	"description": "A CircleCI workflow job or a Buildkite step that logs in to Vault has no branch filter (CircleCI `filters: branches`, Buildkite `branches:` or an `if:` condition): every build runs it, so whoever can push a branch, or open a pull request that the project builds (forks included, where the project builds them and passes secrets or tokens to them), runs code of their choosing with the job's Vault access. A CircleCI context attached to such a job is handed to every branch too.",
+	"description": "A CircleCI workflow job, a Buildkite step or a Bitbucket step that logs in to Vault has no branch filter (CircleCI `filters: branches`, Buildkite `branches:` or an `if:` condition; a Bitbucket `default` pipeline or a `branches: '**'` pattern): every build runs it, so whoever can push a branch, or open a pull request that the project builds (forks included, where the project builds them and passes secrets or tokens to them), runs code of their choosing with the job's Vault access. A CircleCI context attached to such a job is handed to every branch too.",
 	"remediation": "Restrict the job to trusted branches (`filters: branches: only: [main]`, `branches: \"main\"`, `if: build.branch == \"main\"`), keep fork builds from receiving secrets and tokens, and bind the Vault role to the ref as well (`oidc.circleci.com/vcs-ref`, `build_branch`), so that the binding holds whatever the configuration says.",
+}
+
+rules["exposure.ci-pull-request-login"] := {
+	"title": "Pull-request pipeline logs in to Vault",
+	"severity": "high",
+	"practice": "exposure",
+	"description": "A pipeline that runs for pull requests logs in to Vault: a Bitbucket `pull-requests:` pipeline whose step says `oidc: true` (the step gets `$BITBUCKET_STEP_OIDC_TOKEN`), or an Azure Pipelines job that uses Vault while the pipeline's `pr:` trigger is on (the default) and no `condition:` on the ref or build reason keeps pull-request builds out. The pull request's code, not yet reviewed, runs with the job's ID token or Vault token: whoever can open a pull request from a branch (or, where the project builds them, from a fork) reads every secret the role reaches.",
+	"remediation": "Do not log in to Vault in pull-request pipelines: drop `oidc: true` from pull-request steps (Bitbucket), set `pr: none` or add a `condition:` that excludes `Build.Reason` `PullRequest` (Azure Pipelines), and bind the Vault role to the protected branch (`branchName`, `rpo_ref`) or to a deployment environment, so that the binding holds whatever the configuration says.",
+}
+
+rules["exposure.ci-plan-apply-same-role"] := {
+	"title": "Terraform plan logs in with the apply role",
+	"severity": "high",
+	"practice": "exposure",
+	"description": "An HCP Terraform / Terraform Enterprise workspace with Vault dynamic credentials uses one Vault role for both run phases: only `TFC_VAULT_RUN_ROLE` is set, or `TFC_VAULT_PLAN_ROLE` and `TFC_VAULT_APPLY_ROLE` name the same role. Plans run on changes nobody approved yet, speculative plans of pull requests included, and the code of a plan (providers, external data sources, `local-exec` in data) runs with the token: whoever can open a pull request against the workspace's repository gets the apply phase's write access.",
+	"remediation": "Give the plan phase its own read-only role (`TFC_VAULT_PLAN_ROLE`) and the apply phase the write role (`TFC_VAULT_APPLY_ROLE`), and bind the write role to `terraform_run_phase = \"apply\"` (with the organisation and workspace ids), so that a plan token cannot log in to it.",
 }
 
 # rule id -> exposure kind recorded by discovery.
@@ -93,6 +110,8 @@ kinds := {
 	"exposure.ci-pull-request-target": "pull-request-target",
 	"exposure.ci-fork-code": "fork-code",
 	"exposure.ci-any-branch": "any-branch",
+	"exposure.ci-pull-request-login": "pull-request-login",
+	"exposure.ci-plan-apply-same-role": "plan-apply-same-role",
 }
 
 # The pipeline's token logs in somewhere (admitted, or not decidable offline).

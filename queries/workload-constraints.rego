@@ -12,7 +12,7 @@ rules["workload-constraints.owner-unbound"] := {
 	"title": "Role on a shared CI issuer does not bind the owner",
 	"severity": "critical",
 	"practice": "workload-constraints",
-	"description": "A JWT role on a multi-tenant CI/CD issuer (GitHub Actions, GitLab.com, Buildkite, CircleCI, Terraform Cloud …) binds no claim that pins the owner (`repository_owner`, `repository` = `owner/…`, `sub` = `repo:owner/…`, `namespace_path`, `project_path`, organisation). Any workflow of any organisation on that platform can request a token with the right audience and log in. Audiences are chosen by the workflow, so `bound_audiences` does not pin the owner.",
+	"description": "A JWT role on a multi-tenant CI/CD issuer (GitHub Actions, GitLab.com, Buildkite, CircleCI, HCP Terraform …, or a per-tenant Bitbucket or Azure DevOps issuer whose keys every tenant shares, trusted without `bound_issuer`) binds no claim that pins the owner (`repository_owner`, `repository` = `owner/…`, `sub` = `repo:owner/…`, `namespace_path`, `project_path`, organisation, `terraform_organization_id`, `workspaceUuid`, `org_id`). Any workflow of any organisation on that platform can request a token with the right audience and log in. Audiences are chosen by the workflow, so `bound_audiences` does not pin the owner.",
 	"remediation": "Bind the owner with an exact value (`bound_claims = {repository_owner_id = \"<id>\"}`, or `repository = \"acme/app\"`, or `sub = \"repo:acme/app:environment:production\"`), preferably immutable ids (`repository_owner_id`, `repository_id`, `namespace_id`).",
 }
 
@@ -89,6 +89,7 @@ findings contains f if {
 			"bound_claims_type": r.jwt.bound_claims_type,
 			"bound_audiences": r.jwt.bound_audiences,
 			"globs": r.jwt.globs,
+			"tenant_claims": object.get(r.jwt, "tenant_claims", []),
 			"pipelines": r.pipelines.admitted,
 		},
 	}

@@ -47,6 +47,17 @@ pub(super) struct Inputs {
     /// A repository checkout with .buildkite/pipeline.yml, or the file itself (repeatable).
     #[arg(long, value_name = "DIR")]
     buildkite: Vec<PathBuf>,
+    /// A repository checkout with bitbucket-pipelines.yml, or the file itself (repeatable).
+    #[arg(long, value_name = "DIR")]
+    bitbucket: Vec<PathBuf>,
+    /// The Terraform code that manages HCP Terraform / Terraform Enterprise workspaces: HCL
+    /// source (a .tf file, or a directory of *.tf) or `terraform show -json` output (a .json
+    /// file, or each *.json of a directory) (repeatable).
+    #[arg(long, value_name = "DIR")]
+    terraform: Vec<PathBuf>,
+    /// An azure-pipelines.yml (its local templates are read too; repeatable).
+    #[arg(long = "azure-pipelines", value_name = "FILE")]
+    azure_pipelines: Vec<PathBuf>,
     /// CircleCI: the organisation id (the tokens' issuer is https://oidc.circleci.com/org/ID
     /// and their default audience is the id). Without it both are dynamic.
     #[arg(long, value_name = "ORG_ID")]
@@ -61,6 +72,26 @@ pub(super) struct Inputs {
     /// ORG/PIPELINE (slugs), or ORG@ORG_ID/PIPELINE@PIPELINE_ID to give the ids too.
     #[arg(long, value_name = "ORG/PIPELINE")]
     buildkite_pipeline: Vec<String>,
+    /// Bitbucket: the workspace and repository of each --bitbucket, in the same order:
+    /// WORKSPACE/REPO (slugs), or WORKSPACE@{UUID}/REPO@{UUID} to give the UUIDs too.
+    #[arg(long, value_name = "WORKSPACE/REPO")]
+    bitbucket_repo: Vec<String>,
+    /// Bitbucket: a deployment environment's UUID, as NAME={UUID} (repeatable), for the
+    /// `deploymentEnvironmentUuid` claim.
+    #[arg(long = "bitbucket-environment", value_name = "NAME=UUID")]
+    bitbucket_environment: Vec<String>,
+    /// HCP Terraform: the issuer when it is a Terraform Enterprise instance
+    /// (https://tfe.example.com). Default: https://app.terraform.io.
+    #[arg(long, value_name = "URL")]
+    terraform_url: Option<String>,
+    /// HCP Terraform: a workspace's own configuration (source or `terraform show -json`), as
+    /// WORKSPACE=PATH (repeatable): its vault_* data sources are what its runs read.
+    #[arg(long = "terraform-config", value_name = "WORKSPACE=FILE")]
+    terraform_config: Vec<String>,
+    /// Azure Pipelines: the organisation and project of each --azure-pipelines, in the same
+    /// order: ORG/PROJECT, or ORG@ORG_ID/PROJECT@PROJECT_ID to give the ids too.
+    #[arg(long, value_name = "ORG/PROJECT")]
+    azure_project: Vec<String>,
     /// The repository of each --github, in the same order: OWNER/REPO, or
     /// OWNER@OWNER_ID/REPO@REPO_ID for the immutable-id `sub` form. Default: the GitHub
     /// remote in the checkout's .git/config.
@@ -99,7 +130,7 @@ pub(super) struct Inputs {
 
 pub fn run(args: Args) -> Result<Outcome> {
     if args.inputs.is_empty() {
-        bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR or --buildkite DIR");
+        bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR, --buildkite DIR, --bitbucket DIR, --terraform DIR or --azure-pipelines FILE");
     }
     if let Some(out) = &args.out {
         crate::output::check(out)?;
@@ -165,6 +196,9 @@ impl Inputs {
             && self.jenkins.is_empty()
             && self.circleci.is_empty()
             && self.buildkite.is_empty()
+            && self.bitbucket.is_empty()
+            && self.terraform.is_empty()
+            && self.azure_pipelines.is_empty()
     }
 
     /// The sources to read, each with its repository or project, and the settings.
@@ -198,6 +232,18 @@ impl Inputs {
                 "--buildkite",
                 self.buildkite.len(),
             ),
+            (
+                "--bitbucket-repo",
+                self.bitbucket_repo.len(),
+                "--bitbucket",
+                self.bitbucket.len(),
+            ),
+            (
+                "--azure-project",
+                self.azure_project.len(),
+                "--azure-pipelines",
+                self.azure_pipelines.len(),
+            ),
         ];
         for (flag, given, source, sources) in counts {
             if given > sources {
@@ -210,7 +256,7 @@ impl Inputs {
     fn sources(&self) -> Result<Vec<Source>> {
         let mut sources = Vec::new();
         for (i, dir) in self.github.iter().enumerate() {
-            let repo = self.repo.get(i).map(|r| RepoName::parse(r)).transpose()?;
+            let repo = named(&self.repo, i)?;
             sources.push(Source::Github {
                 dir: dir.clone(),
                 repo,
@@ -235,14 +281,27 @@ impl Inputs {
             });
         }
         for (i, dir) in self.buildkite.iter().enumerate() {
-            let pipeline = self
-                .buildkite_pipeline
-                .get(i)
-                .map(|p| RepoName::parse(p))
-                .transpose()?;
+            let pipeline = named(&self.buildkite_pipeline, i)?;
             sources.push(Source::Buildkite {
                 dir: dir.clone(),
                 pipeline,
+            });
+        }
+        for (i, dir) in self.bitbucket.iter().enumerate() {
+            let repo = named(&self.bitbucket_repo, i)?;
+            sources.push(Source::Bitbucket {
+                dir: dir.clone(),
+                repo,
+            });
+        }
+        for path in &self.terraform {
+            sources.push(Source::Terraform { path: path.clone() });
+        }
+        for (i, file) in self.azure_pipelines.iter().enumerate() {
+            let project = named(&self.azure_project, i)?;
+            sources.push(Source::Azure {
+                file: file.clone(),
+                project,
             });
         }
         Ok(sources)
@@ -268,8 +327,27 @@ impl Inputs {
             jenkins_mount: self.jenkins_mount.clone(),
             circleci_org: self.circleci_org.clone(),
             circleci_contexts: pairs("--circleci-context", "NAME=ID", &self.circleci_context)?,
+            bitbucket_environments: pairs(
+                "--bitbucket-environment",
+                "NAME=UUID",
+                &self.bitbucket_environment,
+            )?,
+            terraform_url: self.terraform_url.clone(),
+            terraform_configs: pairs(
+                "--terraform-config",
+                "WORKSPACE=FILE",
+                &self.terraform_config,
+            )?
+            .into_iter()
+            .map(|(k, v)| (k, PathBuf::from(v)))
+            .collect(),
         })
     }
+}
+
+/// The `i`-th `OWNER/NAME` of a per-source option, parsed (`None` when not given).
+fn named(list: &[String], i: usize) -> Result<Option<RepoName>> {
+    Ok(list.get(i).map(|r| RepoName::parse(r)).transpose()?)
 }
 
 /// `KEY=VALUE` options as a map, each side trimmed.

@@ -204,8 +204,8 @@ fn print_role_reach(out: &mut impl Write, outcome: &ScanOutcome) -> std::io::Res
     writeln!(
         out,
         "\nWithout a pipeline inventory only the role, policy and audit rules can fire. An \
-         inventory (--github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR, --buildkite DIR \
-         or --pipelines FILE) adds each pipeline's blast radius with the chain behind it, the \
+         inventory (--github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR, --buildkite DIR, \
+         --bitbucket DIR, --terraform DIR, --azure-pipelines FILE or --pipelines FILE) adds each pipeline's blast radius with the chain behind it, the \
          login each pipeline's identity really gets, team isolation, shared identities and \
          weakly bound roles."
     )

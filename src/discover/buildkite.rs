@@ -10,7 +10,7 @@
 //! `key`; the commit, and so `sub`, is always dynamic.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Result;
 use serde_json::Value as Json;
@@ -56,17 +56,15 @@ pub fn discover(
     _opts: &Options,
     out: &mut Discovery,
 ) -> Result<()> {
-    let file = config_file(dir);
+    let file = super::config_in(
+        dir,
+        &[".buildkite/pipeline.yml", ".buildkite/pipeline.yaml"],
+    );
     let shown = file.display().to_string();
     let config = YamlFile::read(&file, &shown)?;
     let label = pipeline
         .map(|p| format!("{}/{}", p.owner, p.name))
-        .or_else(|| {
-            dir.canonicalize()
-                .ok()?
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-        })
+        .or_else(|| super::dir_label(dir))
         .unwrap_or_else(|| "buildkite".into());
     let (top, root): (&Value, Vec<Seg>) = match get(&config.value, "steps") {
         Some(steps) => (steps, vec![Seg::Key("steps")]),
@@ -146,19 +144,6 @@ pub fn discover(
         }
     }
     Ok(())
-}
-
-/// `DIR/.buildkite/pipeline.yml` (or `.yaml`), or `DIR` itself when it is the file.
-fn config_file(dir: &Path) -> PathBuf {
-    if dir.is_file() {
-        return dir.to_path_buf();
-    }
-    let yml = dir.join(".buildkite/pipeline.yml");
-    if yml.exists() || !dir.join(".buildkite/pipeline.yaml").exists() {
-        yml
-    } else {
-        dir.join(".buildkite/pipeline.yaml")
-    }
 }
 
 /// Command steps in file order, descending into `group` steps.

@@ -10,7 +10,7 @@
 //! and `sub` embeds the id of whoever triggers the pipeline, so it is always dynamic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Result;
 use serde_json::Value as Json;
@@ -49,14 +49,14 @@ struct Run {
 }
 
 pub fn discover(dir: &Path, project: &Project, opts: &Options, out: &mut Discovery) -> Result<()> {
-    let file = config_file(dir);
+    let file = super::config_in(dir, &[".circleci/config.yml", ".circleci/config.yaml"]);
     let shown = file.display().to_string();
     let config = YamlFile::read(&file, &shown)?;
     let origin = vcs_origin(dir);
     let repo_label = origin
         .as_deref()
         .and_then(|o| o.split_once('/').map(|x| x.1.to_string()))
-        .or_else(|| dir_name(dir))
+        .or_else(|| super::dir_label(dir))
         .unwrap_or_else(|| "circleci".into());
     note_orbs(&config, out);
     let jobs = get(&config.value, "jobs").unwrap_or(&Value::Null);
@@ -104,26 +104,6 @@ pub fn discover(dir: &Path, project: &Project, opts: &Options, out: &mut Discove
         }
     }
     Ok(())
-}
-
-/// `DIR/.circleci/config.yml` (or `.yaml`), or `DIR` itself when it is the file.
-fn config_file(dir: &Path) -> PathBuf {
-    if dir.is_file() {
-        return dir.to_path_buf();
-    }
-    let yml = dir.join(".circleci/config.yml");
-    if yml.exists() || !dir.join(".circleci/config.yaml").exists() {
-        yml
-    } else {
-        dir.join(".circleci/config.yaml")
-    }
-}
-
-fn dir_name(dir: &Path) -> Option<String> {
-    dir.canonicalize()
-        .ok()?
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
 }
 
 /// The VCS origin (`github.com/org/repo`, no scheme) of the checkout's first remote.
@@ -356,31 +336,14 @@ fn scan(config: &YamlFile, job_id: &str, job: &Value) -> JobScan {
 /// `<< parameters.x >>` written without its inner spaces, so that the shell reader keeps it in
 /// one word (CircleCI substitutes it before the shell runs; the value is dynamic).
 fn compact_parameters(script: &str) -> String {
-    let mut out = String::with_capacity(script.len());
-    let mut rest = script;
-    while let Some(start) = rest.find("<<") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let inner_end = after.find(">>");
-        let inner = inner_end.map(|e| after[..e].trim());
-        match (inner, inner_end) {
-            (Some(name), Some(end))
-                if !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
-            {
-                out.push_str(&format!("<<{name}>>"));
-                rest = &after[end + 2..];
-            }
-            _ => {
-                out.push_str("<<");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    super::rewrite_spans(script, "<<", ">>", |inner| {
+        let name = inner.trim();
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        valid.then(|| format!("<<{name}>>"))
+    })
 }
 
 /// The pipeline of one run of a job.

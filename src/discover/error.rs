@@ -33,6 +33,22 @@ pub enum DiscoverError {
     },
     #[error("{shown}: malformed YAML: {message}")]
     MalformedYaml { shown: String, message: String },
+    #[error("{shown}:{}:{}: malformed JSON: {message}", at.line, at.column)]
+    MalformedJsonAt {
+        shown: String,
+        at: Location,
+        message: String,
+    },
+    #[error("{shown}:{}:{}: malformed HCL: {message}", at.line, at.column)]
+    MalformedHclAt {
+        shown: String,
+        at: Location,
+        message: String,
+    },
+    #[error("{shown}: malformed HCL: {message}")]
+    MalformedHcl { shown: String, message: String },
+    #[error("{shown}: not `terraform show -json` output (no format_version)")]
+    NotTerraformJson { shown: String },
     #[error("{shown}: malformed YAML merge key (<<): {message}")]
     MalformedMergeKey { shown: String, message: String },
     #[error("{shown}: not a workflow (the top level is not a mapping)")]

@@ -1,5 +1,6 @@
 //! Pipeline discovery: read CI configurations — GitHub Actions workflows, GitLab CI, CircleCI, Buildkite,
-//! Jenkinsfiles — and write the pipeline inventory (`docs/pipelines.md`) they imply: how each
+//! Jenkinsfiles, Bitbucket Pipelines, Azure Pipelines, and HCP Terraform workspaces managed with the
+//! `tfe` provider — and write the pipeline inventory (`docs/pipelines.md`) they imply: how each
 //! job logs in to Vault, the claims its OIDC token carries per trigger, the API paths it reads
 //! (`needs`), and what the configuration exposes (`ci.exposures`, judged by the
 //! `exposure.ci-*` rules). See `docs/discover.md`.
@@ -7,6 +8,8 @@
 //! Values built from expressions (`${{ … }}`, `$VAR`) are never guessed: the field is left out
 //! and the expression is recorded in the pipeline's `dynamic` list.
 
+pub mod azure;
+pub mod bitbucket;
 pub mod buildkite;
 pub mod circleci;
 pub mod error;
@@ -15,6 +18,8 @@ pub mod gitlab;
 pub mod jenkins;
 pub mod jobscan;
 pub mod shell;
+pub mod terraform;
+pub mod tfhcl;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -108,6 +113,13 @@ pub struct Options {
     pub circleci_org: Option<String>,
     /// CircleCI: context name → context id (the `context-ids` claim).
     pub circleci_contexts: BTreeMap<String, String>,
+    /// Bitbucket: deployment environment name → its UUID (`deploymentEnvironmentUuid`).
+    pub bitbucket_environments: BTreeMap<String, String>,
+    /// HCP Terraform: the issuer when it is a Terraform Enterprise instance's URL.
+    pub terraform_url: Option<String>,
+    /// HCP Terraform: workspace name → the `terraform show -json` output of its own
+    /// configuration (its `vault_*` data sources are the secrets its runs read).
+    pub terraform_configs: BTreeMap<String, PathBuf>,
 }
 
 /// One source to read.
@@ -136,6 +148,22 @@ pub enum Source {
     Buildkite {
         dir: PathBuf,
         pipeline: Option<RepoName>,
+    },
+    /// A repository checkout with `bitbucket-pipelines.yml` (or the file itself), and the
+    /// workspace and repository (`WORKSPACE/REPO`, with the UUIDs as
+    /// `WORKSPACE@{UUID}/REPO@{UUID}`).
+    Bitbucket {
+        dir: PathBuf,
+        repo: Option<RepoName>,
+    },
+    /// `terraform show -json` output (a file, or a directory of `*.json`) of the code that
+    /// manages HCP Terraform workspaces.
+    Terraform { path: PathBuf },
+    /// An `azure-pipelines.yml` (or a checkout with one), and the Azure DevOps organisation and
+    /// project (`ORG/PROJECT`, with the ids as `ORG@ORG_ID/PROJECT@PROJECT_ID`).
+    Azure {
+        file: PathBuf,
+        project: Option<RepoName>,
     },
 }
 
@@ -177,6 +205,13 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
             Source::Circleci { dir, project } => circleci::discover(dir, project, opts, &mut out)?,
             Source::Buildkite { dir, pipeline } => {
                 buildkite::discover(dir, pipeline.as_ref(), opts, &mut out)?
+            }
+            Source::Bitbucket { dir, repo } => {
+                bitbucket::discover(dir, repo.as_ref(), opts, &mut out)?
+            }
+            Source::Terraform { path } => terraform::discover(path, opts, &mut out)?,
+            Source::Azure { file, project } => {
+                azure::discover(file, project.as_ref(), opts, &mut out)?
             }
         }
     }
@@ -425,6 +460,58 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
         Some(b'?') => !s.is_empty() && s[0] != b'/' && glob(&p[1..], &s[1..]),
         Some(&c) => s.first() == Some(&c) && glob(&p[1..], &s[1..]),
     }
+}
+
+/// `text` with every `open … close` span whose inner part `replace` accepts replaced by what it
+/// returns; other spans and text are kept (CI template syntax rewritten before shell reading).
+pub fn rewrite_spans(
+    text: &str,
+    open: &str,
+    close: &str,
+    replace: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(open) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + open.len()..];
+        let replaced = after
+            .find(close)
+            .and_then(|end| replace(&after[..end]).map(|r| (r, end)));
+        match replaced {
+            Some((r, end)) => {
+                out.push_str(&r);
+                rest = &after[end + close.len()..];
+            }
+            None => {
+                out.push_str(open);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The configuration file in a checkout: the first of `names` that exists under `dir` (the
+/// first name when none does, so that the error names it), or `dir` itself when it is a file.
+pub fn config_in(dir: &std::path::Path, names: &[&str]) -> PathBuf {
+    if dir.is_file() {
+        return dir.to_path_buf();
+    }
+    names
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| dir.join(names.first().copied().unwrap_or_default()))
+}
+
+/// The name of a checkout's directory (a label for its pipelines when no name is given).
+pub fn dir_label(dir: &std::path::Path) -> Option<String> {
+    dir.canonicalize()
+        .ok()?
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
 }
 
 /// Names that look like they hold a credential.

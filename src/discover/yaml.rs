@@ -101,7 +101,12 @@ impl YamlFile {
     pub fn scalar_line(&self, path: &[Seg], offset: usize) -> Option<usize> {
         let l = self.line(path)?;
         let text = self.lines.get(l - 1)?;
-        let after = text.split_once(':').map(|x| x.1.trim()).unwrap_or("");
+        // A sequence item's scalar follows its `- `; a key's follows its colon.
+        let item = matches!(path.last(), Some(Seg::Item(_)));
+        let after = match text.trim_start().strip_prefix('-') {
+            Some(rest) if item => rest.trim(),
+            _ => text.split_once(':').map(|x| x.1.trim()).unwrap_or(""),
+        };
         let after = after.split(" #").next().unwrap_or("").trim();
         if after.starts_with('|') || after.starts_with('>') {
             // Skip blank lines? Block scalars keep them; offsets count them too.

@@ -17,6 +17,8 @@ struct Provider {
     owner_claims: &'static [(&'static str, &'static str, bool)],
     /// Claims that are the same for many workloads (bad `user_claim` values).
     shared_claims: &'static [&'static str],
+    /// The claims that pin the tenant (immutable ids first), as the issuer documents them.
+    tenant_claims: &'static [&'static str],
 }
 
 const PROVIDERS: &[Provider] = &[
@@ -53,6 +55,7 @@ const PROVIDERS: &[Provider] = &[
             "aud",
             "iss",
         ],
+        tenant_claims: &["repository_owner_id", "enterprise_id"],
     },
     Provider {
         name: "gitlab",
@@ -80,6 +83,7 @@ const PROVIDERS: &[Provider] = &[
             "aud",
             "iss",
         ],
+        tenant_claims: &["namespace_id", "project_id"],
     },
     Provider {
         name: "buildkite",
@@ -97,6 +101,7 @@ const PROVIDERS: &[Provider] = &[
             "aud",
             "iss",
         ],
+        tenant_claims: &["organization_id", "organization_slug"],
     },
     Provider {
         name: "circleci",
@@ -112,6 +117,7 @@ const PROVIDERS: &[Provider] = &[
             "aud",
             "iss",
         ],
+        tenant_claims: &["oidc.circleci.com/org-id"],
     },
     Provider {
         name: "terraform-cloud",
@@ -119,6 +125,10 @@ const PROVIDERS: &[Provider] = &[
         owner_claims: &[
             ("terraform_organization_name", "", true),
             ("terraform_organization_id", "", true),
+            ("terraform_full_workspace", "organization:", false),
+            // Ids are unique across organisations (names are not).
+            ("terraform_project_id", "", true),
+            ("terraform_workspace_id", "", true),
             ("sub", "organization:", false),
         ],
         shared_claims: &[
@@ -128,6 +138,7 @@ const PROVIDERS: &[Provider] = &[
             "aud",
             "iss",
         ],
+        tenant_claims: &["terraform_organization_id", "terraform_organization_name"],
     },
     Provider {
         name: "codefresh",
@@ -138,15 +149,72 @@ const PROVIDERS: &[Provider] = &[
             ("sub", "account:", false),
         ],
         shared_claims: &["account_id", "account_name", "aud", "iss"],
+        tenant_claims: &["account_id"],
+    },
+    // Per-tenant issuer URLs (below), never equal to a whole issuer: listed for their claims.
+    Provider {
+        name: "bitbucket",
+        issuer: "https://api.bitbucket.org/2.0/workspaces/",
+        // UUIDs are unique across workspaces: a repository's or environment's pins its workspace.
+        owner_claims: &[
+            ("workspaceUuid", "", true),
+            ("repositoryUuid", "", true),
+            ("deploymentEnvironmentUuid", "", true),
+        ],
+        shared_claims: &[
+            "workspaceUuid",
+            "branchName",
+            "deploymentEnvironmentUuid",
+            "aud",
+            "iss",
+        ],
+        tenant_claims: &["workspaceUuid"],
+    },
+    Provider {
+        name: "azure-devops",
+        issuer: "https://vstoken.dev.azure.com/",
+        owner_claims: &[
+            ("org_id", "", true),
+            ("sub", "sc://", false),
+            ("sub", "p://", false),
+        ],
+        shared_claims: &["org_id", "prj_id", "rpo_ref", "aud", "iss"],
+        tenant_claims: &["org_id"],
     },
 ];
 
-/// Issuers whose URL is scoped to one tenant (the URL itself names the organisation).
-const TENANT_SCOPED: &[(&str, &str)] = &[
-    ("https://oidc.circleci.com/org/", "circleci"),
-    ("https://api.bitbucket.org/2.0/workspaces/", "bitbucket"),
-    ("https://vstoken.dev.azure.com/", "azure-devops"),
-    ("https://token.actions.githubusercontent.com/", "github"),
+/// An issuer whose URL is scoped to one tenant (the URL itself names the organisation).
+struct TenantScoped {
+    prefix: &'static str,
+    provider: &'static str,
+    /// The tenants' tokens are signed with the same keys (one JWKS for all), so only
+    /// `bound_issuer` (which checks the token's `iss`) keeps the tenant: a mount that only
+    /// names the tenant's discovery URL verifies every tenant's tokens. Azure DevOps documents
+    /// one JWKS for every organisation; Bitbucket does not say, so it is treated the same.
+    shared_keys: bool,
+}
+
+const TENANT_SCOPED: &[TenantScoped] = &[
+    TenantScoped {
+        prefix: "https://oidc.circleci.com/org/",
+        provider: "circleci",
+        shared_keys: false,
+    },
+    TenantScoped {
+        prefix: "https://api.bitbucket.org/2.0/workspaces/",
+        provider: "bitbucket",
+        shared_keys: true,
+    },
+    TenantScoped {
+        prefix: "https://vstoken.dev.azure.com/",
+        provider: "azure-devops",
+        shared_keys: true,
+    },
+    TenantScoped {
+        prefix: "https://token.actions.githubusercontent.com/",
+        provider: "github",
+        shared_keys: false,
+    },
 ];
 
 /// Claims that are not unique per workload whatever the issuer.
@@ -199,14 +267,19 @@ pub fn issuer(mount: &AuthMount, fallback_iss: Option<&str>) -> Issuer {
             tenancy: "multi-tenant",
         };
     }
-    if let Some((_, name)) = TENANT_SCOPED
+    if let Some(scoped) = TENANT_SCOPED
         .iter()
-        .find(|(prefix, _)| norm.starts_with(prefix) && norm.len() > prefix.len())
+        .find(|t| norm.starts_with(t.prefix) && norm.len() > t.prefix.len())
     {
+        let checked = mount.config_str("bound_issuer").is_some() || !scoped.shared_keys;
         return Issuer {
             url: Some(url.clone()),
-            provider: Some(name),
-            tenancy: "tenant-scoped",
+            provider: Some(scoped.provider),
+            tenancy: if checked {
+                "tenant-scoped"
+            } else {
+                "multi-tenant"
+            },
         };
     }
     Issuer {
@@ -296,6 +369,10 @@ pub struct JwtFacts {
     /// What pins the owner (`bound_claims.repository = "acme/payments"`, `bound_subject`,
     /// `issuer`), empty when nothing does.
     pub owner_binding: Vec<String>,
+    /// The claims that pin the tenant on this issuer (`repository_owner_id`,
+    /// `terraform_organization_id`, `workspaceUuid` …), empty for an unrecognised issuer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tenant_claims: Vec<&'static str>,
     /// Bound-claim globs and how broad each is.
     pub globs: Vec<Glob>,
     pub user_claim: String,
@@ -377,6 +454,9 @@ pub fn jwt(mount: &AuthMount, role: &JwtRole, fallback_iss: Option<&str>) -> Jwt
         bound_subject: role.bound_subject.clone(),
         bound_claims: role.bound_claims.clone(),
         bound_claims_type: role.effective_bound_claims_type().to_string(),
+        tenant_claims: provider
+            .map(|p| p.tenant_claims.to_vec())
+            .unwrap_or_default(),
         globs,
         user_claim: role.user_claim.clone(),
         user_claim_unique,
@@ -467,12 +547,64 @@ mod tests {
     }
 
     #[test]
+    fn terraform_and_bitbucket_tenants() {
+        let tfc: AuthMount =
+            serde_json::from_value(json!({"path": "tfc/", "type": "jwt", "accessor": "t",
+            "config": {"bound_issuer": "https://app.terraform.io"}}))
+            .unwrap();
+        let by_name = role(json!({"name": "r", "bound_audiences": ["x"],
+            "bound_claims": {"terraform_workspace_name": "billing-prod"}, "user_claim": "terraform_full_workspace"}));
+        let f = jwt(&tfc, &by_name, None);
+        assert!(
+            !f.owner_bound,
+            "a workspace name exists in every organisation"
+        );
+        assert_eq!(f.tenant_claims[0], "terraform_organization_id");
+        let by_org = role(json!({"name": "r", "bound_audiences": ["x"],
+            "bound_claims": {"terraform_organization_id": "org-Hk3dPq8sLm2Xv9Ra"}, "user_claim": "sub"}));
+        assert!(jwt(&tfc, &by_org, None).owner_bound);
+        let by_glob = role(
+            json!({"name": "r", "bound_audiences": ["x"], "bound_claims_type": "glob",
+            "bound_claims": {"sub": "organization:acme:project:*"}, "user_claim": "sub"}),
+        );
+        assert!(jwt(&tfc, &by_glob, None).owner_bound);
+        let bb: AuthMount = serde_json::from_value(json!({"path": "bb/", "type": "jwt", "accessor": "b",
+            "config": {"oidc_discovery_url": "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"}}))
+        .unwrap();
+        let by_ws = role(json!({"name": "r", "bound_audiences": ["x"],
+            "bound_claims": {"workspaceUuid": "{3f6c2a1e-8b4d-4c7e-9a2f-5d1e0b7c9a34}"}, "user_claim": "sub"}));
+        let f = jwt(&bb, &by_ws, None);
+        assert_eq!(f.issuer.tenancy, "multi-tenant");
+        assert!(f.owner_bound);
+        let by_repo = role(json!({"name": "r", "bound_audiences": ["x"],
+            "bound_claims": {"repositoryUuid": "{b2e4d6f8-1a3c-4e5f-8b7d-9c0a2e4f6b81}"}, "user_claim": "sub"}));
+        assert!(jwt(&bb, &by_repo, None).owner_bound);
+        let by_branch = role(json!({"name": "r", "bound_audiences": ["x"],
+            "bound_claims": {"branchName": "main"}, "user_claim": "sub"}));
+        assert!(!jwt(&bb, &by_branch, None).owner_bound);
+    }
+
+    #[test]
     fn issuers() {
         let m: AuthMount =
             serde_json::from_value(json!({"path": "j/", "type": "jwt", "accessor": "b",
             "config": {"bound_issuer": "https://oidc.circleci.com/org/1234"}}))
             .unwrap();
         assert_eq!(issuer(&m, None).tenancy, "tenant-scoped");
+        // One JWKS for every Azure DevOps organisation: a discovery URL alone checks no `iss`.
+        let azure = |config: Value| -> AuthMount {
+            serde_json::from_value(
+                json!({"path": "ado/", "type": "jwt", "accessor": "c", "config": config}),
+            )
+            .unwrap()
+        };
+        let url = "https://vstoken.dev.azure.com/5c3f1e2d-8a4b-4c6d-9e0f-1a2b3c4d5e6f";
+        assert_eq!(
+            issuer(&azure(json!({"oidc_discovery_url": url})), None).tenancy,
+            "multi-tenant"
+        );
+        let pinned = azure(json!({"oidc_discovery_url": url, "bound_issuer": url}));
+        assert_eq!(issuer(&pinned, None).tenancy, "tenant-scoped");
         let m: AuthMount =
             serde_json::from_value(json!({"path": "j/", "type": "jwt", "accessor": "b"})).unwrap();
         assert_eq!(issuer(&m, None).tenancy, "unknown");

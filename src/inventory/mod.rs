@@ -84,11 +84,13 @@ pub struct DynamicValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CiEvidence {
-    /// `github`, `gitlab`, `jenkins`, `circleci` or `buildkite`.
+    /// `github`, `gitlab`, `jenkins`, `circleci`, `buildkite`, `bitbucket`, `terraform` or
+    /// `azure-pipelines`.
     pub provider: String,
     /// The configuration file, as given to `discover`.
     pub file: String,
-    /// The job id (GitHub, GitLab) or the stage / `withVault` block (Jenkins).
+    /// The job id (GitHub, GitLab), the stage / `withVault` block (Jenkins), the step
+    /// (Bitbucket), the workspace's resource address (HCP Terraform).
     pub job: String,
     /// 1-based line of the job in `file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,7 +108,8 @@ pub struct CiEvidence {
 #[serde(deny_unknown_fields)]
 pub struct CiExposure {
     /// `export-token`, `secret-echoed`, `secret-in-artifact`, `debug-logging`, `step-debug`,
-    /// `workflow-env-token`, `pull-request-target`, `fork-code`, `any-branch`.
+    /// `workflow-env-token`, `pull-request-target`, `fork-code`, `any-branch`,
+    /// `pull-request-login`, `plan-apply-same-role`.
     pub kind: String,
     /// The file the exposure is in, when it is not `ci.file` (a GitLab `include:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,11 +1,14 @@
-//! CircleCI and Buildkite ID tokens judged by real logins on an OpenBao dev server.
+//! CircleCI, Buildkite, Bitbucket Pipelines, HCP Terraform and Azure DevOps ID tokens judged by
+//! real logins on an OpenBao dev server.
 //!
 //! One JWT mount per issuer, each trusting a locally generated key with the issuer's
 //! `bound_issuer` (a CircleCI organisation's issuer; Buildkite's shared one). Roles are bound as
 //! each vendor's documentation recommends (CircleCI: project id and `ssh-rerun: false`;
 //! Buildkite: organisation and pipeline ids requested with `--claim`) and in the weaker or
 //! mistaken ways seen in practice (slugs only, a glob over `sub`, a boolean bound as a string, a
-//! step key, a number bound as a string). Tokens carry each issuer's claims with their real
+//! step key, a number bound as a string; Bitbucket UUIDs without their braces, HCP Terraform names
+//! instead of ids and a glob over `sub`, an Azure DevOps definition id bound as a number). Tokens
+//! carry each issuer's claims with their real
 //! types (a list of context ids, a boolean `ssh-rerun`, a numeric `build_number`, a `null`
 //! `step_key`), including the claims `blastmap discover` wrote for the fixture pipelines with
 //! their dynamic values filled in. For every token × role the server's accept/refuse must equal
@@ -26,6 +29,13 @@ const CIRCLE_CONTEXT: &str = "c7d1f2a4-6b3e-4e5f-8a9b-0c1d2e3f4a5b";
 const BK_ORG_ID: &str = "0190f1a2-7b3c-4d5e-8f60-a1b2c3d4e5f6";
 const BK_PIPELINE_ID: &str = "0190f1a2-9c8d-4e7f-a6b5-c4d3e2f1a0b9";
 const BK_AUD: &str = "https://bao.acme.example";
+const BB_WS: &str = "{3f6c2a1e-8b4d-4c7e-9a2f-5d1e0b7c9a34}";
+const BB_REPO: &str = "{b2e4d6f8-1a3c-4e5f-8b7d-9c0a2e4f6b81}";
+const BB_PROD: &str = "{7d9e1f3a-5b6c-4d8e-a0f2-3b4c5d6e7f81}";
+const TFC_ORG: &str = "org-Hk3dPq8sLm2Xv9Ra";
+const TFC_WS: &str = "ws-Rb3nX9kPq2Lm7VtA";
+const ADO_ORG: &str = "5c3f1e2d-8a4b-4c6d-9e0f-1a2b3c4d5e6f";
+const ADO_PRJ: &str = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
 
 fn circleci_issuer() -> String {
     format!("https://oidc.circleci.com/org/{CIRCLE_ORG}")
@@ -294,6 +304,220 @@ fn buildkite_tokens() -> Vec<(String, Map<String, Value>)> {
     ]
 }
 
+fn bitbucket_roles() -> Vec<(&'static str, Value)> {
+    let aud = format!(
+        "ari:cloud:bitbucket::workspace/{}",
+        BB_WS.trim_matches(['{', '}'])
+    );
+    vec![
+        // The recommended binding: workspace and repository UUIDs, braces included.
+        (
+            "billing-ci",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [aud],
+            "bound_claims": {"workspaceUuid": BB_WS, "repositoryUuid": BB_REPO}, "token_policies": ["ci"]}),
+        ),
+        // Deploys: the production environment too.
+        (
+            "billing-release",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [aud],
+            "bound_claims": {"repositoryUuid": BB_REPO, "deploymentEnvironmentUuid": BB_PROD}, "token_policies": ["release"]}),
+        ),
+        // UUIDs written without braces: never equal to the claims.
+        (
+            "no-braces",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [aud],
+            "bound_claims": {"workspaceUuid": BB_WS.trim_matches(['{', '}'])}, "token_policies": ["x"]}),
+        ),
+        // The branch and the custom audience of the pull-request step.
+        (
+            "main-only",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["https://bao.acme.example"],
+            "bound_claims": {"repositoryUuid": BB_REPO, "branchName": "main"}, "token_policies": ["x"]}),
+        ),
+    ]
+}
+
+fn bitbucket_tokens() -> Vec<(String, Map<String, Value>)> {
+    let file = "bitbucket-billing-api.yaml";
+    let run = |branch: &str, env: Option<&str>| {
+        let mut fill = vec![
+            ("branchName", json!(branch)),
+            (
+                "pipelineUuid",
+                json!("{0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}"),
+            ),
+            ("stepUuid", json!("{5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f}")),
+        ];
+        let sub = match env {
+            Some(e) => format!("{BB_REPO}:{e}:{{5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f}}"),
+            None => format!("{BB_REPO}:{{5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f}}"),
+        };
+        fill.push(("sub", json!(sub)));
+        fill
+    };
+    vec![
+        (
+            "default feature".into(),
+            discovered(
+                file,
+                "acme/billing-api/default/Integration",
+                &run("feature/x", None),
+            ),
+        ),
+        (
+            "tag production".into(),
+            discovered(
+                file,
+                "acme/billing-api/tags:v*/Deploy production",
+                &run("main", Some(BB_PROD)),
+            ),
+        ),
+        (
+            "pull request main".into(),
+            discovered(
+                file,
+                "acme/billing-api/pull-requests:**/Contract check",
+                &run("main", None),
+            ),
+        ),
+    ]
+}
+
+fn terraform_roles() -> Vec<(&'static str, Value)> {
+    let aud = "https://bao.acme.example";
+    vec![
+        // HashiCorp's advice with ids: organisation, workspace, and the apply phase for writes.
+        (
+            "billing-apply",
+            json!({"role_type": "jwt", "user_claim": "terraform_full_workspace", "bound_audiences": [aud],
+            "bound_claims": {"terraform_organization_id": TFC_ORG, "terraform_workspace_id": TFC_WS, "terraform_run_phase": "apply"},
+            "token_policies": ["apply"]}),
+        ),
+        (
+            "billing-plan",
+            json!({"role_type": "jwt", "user_claim": "terraform_full_workspace", "bound_audiences": [aud],
+            "bound_claims": {"terraform_organization_id": TFC_ORG, "terraform_workspace_id": TFC_WS, "terraform_run_phase": "plan"},
+            "token_policies": ["plan"]}),
+        ),
+        // HashiCorp's example shape: a glob over `sub` (both phases).
+        (
+            "sub-glob",
+            json!({"role_type": "jwt", "user_claim": "terraform_full_workspace", "bound_audiences": [aud],
+            "bound_claims_type": "glob",
+            "bound_claims": {"sub": "organization:acme:project:Billing:workspace:billing-prod:run_phase:*"},
+            "token_policies": ["x"]}),
+        ),
+        // The default audience and an organisation name: every run of the organisation.
+        (
+            "default-aud",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["vault.workload.identity"],
+            "bound_claims": {"terraform_organization_name": "acme"}, "token_policies": ["x"]}),
+        ),
+    ]
+}
+
+fn terraform_tokens() -> Vec<(String, Map<String, Value>)> {
+    let file = "terraform-platform-workspaces.yaml";
+    let run_id = ("terraform_run_id", json!("run-X3n1AUXNGWbfECsJ"));
+    let dev_fill = |phase: &str| {
+        vec![
+            run_id.clone(),
+            ("terraform_project_name", json!("Default Project")),
+            (
+                "terraform_full_workspace",
+                json!("organization:acme:project:Default Project:workspace:billing-dev"),
+            ),
+            (
+                "sub",
+                json!(format!(
+                    "organization:acme:project:Default Project:workspace:billing-dev:run_phase:{phase}"
+                )),
+            ),
+        ]
+    };
+    vec![
+        (
+            "prod plan".into(),
+            discovered(
+                file,
+                "acme/billing-prod/plan",
+                std::slice::from_ref(&run_id),
+            ),
+        ),
+        (
+            "prod apply".into(),
+            discovered(
+                file,
+                "acme/billing-prod/apply",
+                std::slice::from_ref(&run_id),
+            ),
+        ),
+        (
+            "dev plan".into(),
+            discovered(file, "acme/billing-dev/plan", &dev_fill("plan")),
+        ),
+        (
+            "dev apply".into(),
+            discovered(file, "acme/billing-dev/apply", &dev_fill("apply")),
+        ),
+    ]
+}
+
+fn azure_roles() -> Vec<(&'static str, Value)> {
+    let aud = "api://AzureADTokenExchange";
+    vec![
+        // Ids of the organisation, project and pipeline definition (strings).
+        (
+            "inventory-ci",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [aud],
+            "bound_claims": {"org_id": ADO_ORG, "prj_id": ADO_PRJ, "def_id": "12"}, "token_policies": ["ci"]}),
+        ),
+        // The definition id bound as a number: the claim is a string.
+        (
+            "def-as-number",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [aud],
+            "bound_claims": {"def_id": 12}, "token_policies": ["x"]}),
+        ),
+        // The pipeline's subject, exactly.
+        (
+            "by-subject",
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": [aud],
+            "bound_subject": "p://acme/inventory/inventory-svc", "token_policies": ["x"]}),
+        ),
+    ]
+}
+
+fn azure_tokens() -> Vec<(String, Map<String, Value>)> {
+    let fill = |def_id: &str, pipeline: &str| {
+        vec![
+            ("sub", json!(format!("p://acme/inventory/{pipeline}"))),
+            ("def_id", json!(def_id)),
+            ("run_id", json!("345")),
+            ("rpo_ver", json!("5f2c3b1a9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b")),
+            ("rpo_ref", json!("refs/heads/main")),
+        ]
+    };
+    let file = "azure-inventory-svc.yaml";
+    vec![
+        (
+            "build test".into(),
+            discovered(
+                file,
+                "acme/inventory/Build/test",
+                &fill("12", "inventory-svc"),
+            ),
+        ),
+        (
+            "other definition".into(),
+            discovered(
+                file,
+                "acme/inventory/Build/test",
+                &fill("13", "inventory-nightly"),
+            ),
+        ),
+    ]
+}
+
 fn read_mount(server: &BaoServer, path: &str) -> AuthMount {
     let auth = server.get("sys/auth");
     let entry = &auth["data"][format!("{path}/")];
@@ -373,7 +597,7 @@ fn judge(
 }
 
 #[test]
-fn circleci_and_buildkite_admission_agrees_with_real_logins() {
+fn ci_issuer_admission_agrees_with_real_logins() {
     let server = BaoServer::start();
     let signer = Signer::generate(server.dir());
     let (mut disagreements, circle_accepted) = judge(
@@ -393,6 +617,33 @@ fn circleci_and_buildkite_admission_agrees_with_real_logins() {
         &buildkite_tokens(),
     );
     disagreements.extend(bk);
+    let (bb, bb_accepted) = judge(
+        &server,
+        &signer,
+        "bitbucket",
+        &blastmap::discover::bitbucket::issuer("acme"),
+        &bitbucket_roles(),
+        &bitbucket_tokens(),
+    );
+    disagreements.extend(bb);
+    let (tfc, tfc_accepted) = judge(
+        &server,
+        &signer,
+        "tfc",
+        "https://app.terraform.io",
+        &terraform_roles(),
+        &terraform_tokens(),
+    );
+    disagreements.extend(tfc);
+    let (ado, ado_accepted) = judge(
+        &server,
+        &signer,
+        "azure-devops",
+        &format!("https://vstoken.dev.azure.com/{ADO_ORG}"),
+        &azure_roles(),
+        &azure_tokens(),
+    );
+    disagreements.extend(ado);
     for d in &disagreements {
         eprintln!("{d}");
     }
@@ -405,5 +656,12 @@ fn circleci_and_buildkite_admission_agrees_with_real_logins() {
     assert!(
         circle_accepted >= 5 && bk_accepted >= 5,
         "{circle_accepted} {bk_accepted}"
+    );
+    // Bitbucket: the integration and release tokens pass billing-ci, the release token also
+    // billing-release; braces-less UUIDs and the pull request's custom audience on main-only
+    // show both sides. HCP Terraform: each phase only its own role.
+    assert!(
+        bb_accepted >= 4 && tfc_accepted >= 5 && ado_accepted >= 2,
+        "{bb_accepted} {tfc_accepted} {ado_accepted}"
     );
 }

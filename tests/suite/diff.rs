@@ -72,8 +72,8 @@ fn a_one_line_policy_change_yields_exactly_the_expected_gains() {
     ];
     let checkout = pipeline(&v, "checkout-ci").expect("checkout-ci changes");
     assert_eq!(gained_paths(checkout), payments);
-    assert_eq!(checkout["reach_before"], 18);
-    assert_eq!(checkout["reach_after"], 25);
+    assert_eq!(checkout["reach_before"], 19);
+    assert_eq!(checkout["reach_after"], 26);
     assert!(checkout["lost"].as_array().unwrap().is_empty());
     let g = &checkout["gained"][1];
     assert_eq!(g["capabilities"], serde_json::json!(["read"]));

@@ -5,22 +5,13 @@
 //! clear error naming the file and line; a discovered inventory merges with a hand-written one
 //! and feeds `reach` and `findings` on the demo estate.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use blastmap::inventory::{Inventory, Pipeline};
+use common::discovered::{run, ROOT};
 use serde_json::Value;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn run(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("blastmap")
-        .unwrap()
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// Run `discover` (YAML on stdout) and load the result as an inventory.
 fn discover(args: &[&str]) -> Inventory {
@@ -923,6 +914,27 @@ mod never_panics {
             std::fs::write(&f, format!("withVault({s}")).unwrap();
             let mut out = blastmap::discover::Discovery::default();
             let _ = jenkins::discover(&f, &Default::default(), &mut out);
+        }
+
+        #[test]
+        fn bitbucket_azure_and_terraform(s in text()) {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = Default::default();
+            for (name, body) in [
+                ("bitbucket-pipelines.yml", format!("pipelines:\n  default:\n    - step:\n        oidc: true\n        script:\n          - {s}\n")),
+                ("azure-pipelines.yml", format!("steps:\n  - bash: {s}\n  - task: Vault@1\n    inputs: {{path: {s}}}\n")),
+                ("raw.yml", s.clone()),
+            ] {
+                let f = dir.path().join(name);
+                std::fs::write(&f, body).unwrap();
+                let mut out = blastmap::discover::Discovery::default();
+                let _ = blastmap::discover::bitbucket::discover(&f, None, &opts, &mut out);
+                let _ = blastmap::discover::azure::discover(&f, None, &opts, &mut out);
+            }
+            let f = dir.path().join("show.json");
+            std::fs::write(&f, format!("{{\"format_version\":\"1.0\",\"values\":{{\"root_module\":{{\"resources\":[{{\"address\":\"tfe_workspace.w\",\"type\":\"tfe_workspace\",\"values\":{{\"name\":{s:?}}}}}]}}}}}}")).unwrap();
+            let mut out = blastmap::discover::Discovery::default();
+            let _ = blastmap::discover::terraform::discover(&f, &opts, &mut out);
         }
 
         #[test]

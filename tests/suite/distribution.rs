@@ -58,6 +58,9 @@ fn completions_name_every_command_and_their_flags() {
             "completions",
             "snapshot",
             "fail-on",
+            "bitbucket",
+            "terraform-config",
+            "azure-pipelines",
         ] {
             assert!(script.contains(word), "{shell} completions lack {word}");
         }

@@ -184,6 +184,8 @@ rule_tests! {
     exposure_ci_pull_request_target => "exposure.ci-pull-request-target",
     exposure_ci_fork_code => "exposure.ci-fork-code",
     exposure_ci_any_branch => "exposure.ci-any-branch",
+    exposure_ci_pull_request_login => "exposure.ci-pull-request-login",
+    exposure_ci_plan_apply_same_role => "exposure.ci-plan-apply-same-role",
     workload_owner_unbound => "workload-constraints.owner-unbound",
     workload_no_workload_binding => "workload-constraints.no-workload-binding",
     workload_no_audience => "workload-constraints.no-audience",
@@ -765,4 +767,80 @@ fn escalation_chains_are_followed_transitively() {
     // The whole estate is now in the pipeline's blast radius.
     let br = &deep["evidence"]["blast_radius"];
     assert!(br["escalated"].as_u64().unwrap() > 0);
+}
+
+/// The clean estate with one more JWT mount (`config`) holding role `r` (`bound_claims`): the
+/// `owner-unbound` findings on it.
+fn owner_unbound_on(config: Value, bound_claims: Value) -> usize {
+    let mut snap: Value = serde_json::from_str(
+        &std::fs::read_to_string(path("fixtures/rules/clean/snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let role = serde_json::json!({"name": "r", "role_type": "jwt", "bound_audiences": ["https://bao.acme.example"],
+        "bound_claims": bound_claims, "bound_claims_type": "string", "user_claim": "sub",
+        "token_policies": ["app-deploy"], "token_ttl": 600, "token_max_ttl": 900});
+    let mount = serde_json::json!({"path": "ci/", "type": "jwt", "accessor": "auth_jwt_ci",
+        "config": config, "roles": {"jwt": [role]}});
+    snap["namespaces"][0]["auth_mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(mount);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snapshot.json");
+    std::fs::write(&file, serde_json::to_string(&snap).unwrap()).unwrap();
+    let (_, v) = findings(&[
+        "--snapshot".into(),
+        file.to_str().unwrap().into(),
+        "--pipelines".into(),
+        path("fixtures/rules/clean/pipelines.json"),
+    ]);
+    list(&v)
+        .iter()
+        .filter(|f| {
+            f["rule"] == "workload-constraints.owner-unbound"
+                && f["subject"]["id"] == "auth/ci/role/r"
+        })
+        .count()
+}
+
+/// HCP Terraform's issuer and audience are every organisation's: a workspace name does not pin
+/// the tenant, the organisation id does. Bitbucket and Azure DevOps issuers are per tenant, but
+/// their keys are shared: without `bound_issuer` the workspace UUID or `org_id` must be bound.
+#[test]
+fn owner_unbound_on_hcp_terraform_bitbucket_and_azure_devops() {
+    let tfc = serde_json::json!({"bound_issuer": "https://app.terraform.io"});
+    let by_name = serde_json::json!({"terraform_workspace_name": "billing-prod"});
+    let by_org = serde_json::json!({"terraform_organization_id": "org-Hk3dPq8sLm2Xv9Ra",
+        "terraform_workspace_name": "billing-prod"});
+    assert_eq!(owner_unbound_on(tfc.clone(), by_name), 1);
+    assert_eq!(owner_unbound_on(tfc, by_org), 0);
+    let bb_url = "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
+    let branch = serde_json::json!({"branchName": "main"});
+    assert_eq!(
+        owner_unbound_on(
+            serde_json::json!({"oidc_discovery_url": bb_url}),
+            branch.clone()
+        ),
+        1
+    );
+    assert_eq!(
+        owner_unbound_on(
+            serde_json::json!({"oidc_discovery_url": bb_url, "bound_issuer": bb_url}),
+            branch
+        ),
+        0
+    );
+    let ado_url = "https://vstoken.dev.azure.com/5c3f1e2d-8a4b-4c6d-9e0f-1a2b3c4d5e6f";
+    let org = serde_json::json!({"org_id": "5c3f1e2d-8a4b-4c6d-9e0f-1a2b3c4d5e6f"});
+    assert_eq!(
+        owner_unbound_on(serde_json::json!({"oidc_discovery_url": ado_url}), org),
+        0
+    );
+    assert_eq!(
+        owner_unbound_on(
+            serde_json::json!({"oidc_discovery_url": ado_url}),
+            serde_json::json!({"def_id": "12"})
+        ),
+        1
+    );
 }

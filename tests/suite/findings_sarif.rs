@@ -68,7 +68,7 @@ fn demo_sarif_is_valid_and_fit_for_code_scanning() {
     let driver = &run["tool"]["driver"];
     assert_eq!(driver["name"], "blastmap");
     let rules = driver["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 51);
+    assert_eq!(rules.len(), 53);
     for r in rules {
         let sev: f64 = r["properties"]["security-severity"]
             .as_str()
@@ -89,7 +89,9 @@ fn demo_sarif_is_valid_and_fit_for_code_scanning() {
         let loc = &res["locations"][0]["physicalLocation"];
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
         assert!(
-            uri == "fixtures/demo/snapshot.json" || uri == "fixtures/demo/pipelines.yaml",
+            uri == "fixtures/demo/snapshot.json"
+                || uri == "fixtures/demo/pipelines.yaml"
+                || uri == "fixtures/demo/platform-workspaces.json",
             "{uri}"
         );
         assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
@@ -113,7 +115,12 @@ fn demo_sarif_is_valid_and_fit_for_code_scanning() {
     );
     let owner = results
         .iter()
-        .find(|r| r["ruleId"] == "workload-constraints.owner-unbound")
+        .find(|r| {
+            r["ruleId"] == "workload-constraints.owner-unbound"
+                && r["message"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("auth/gha/role/lint"))
+        })
         .unwrap();
     let l = &owner["locations"][0]["physicalLocation"];
     assert_eq!(l["artifactLocation"]["uri"], "fixtures/demo/snapshot.json");

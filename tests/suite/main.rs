@@ -16,6 +16,7 @@ mod cli_capabilities;
 mod diff;
 mod differential;
 mod discover;
+mod discover_bitbucket_terraform_azure;
 mod discover_circleci_buildkite;
 mod distribution;
 mod export;

@@ -99,7 +99,7 @@ fn facts_name_the_tied_teams_of_a_shared_owner() {
     let by_owner = checkout_ci["reach"]["by_owner"].as_array().unwrap();
     let shared = by_owner.iter().find(|o| o["team"] == "z, w").unwrap();
     assert_eq!(shared["shared_by"], serde_json::json!(["z", "w"]));
-    assert_eq!(shared["secrets"], 6);
+    assert_eq!(shared["secrets"], 7);
     let single = by_owner.iter().find(|o| o["team"] == "x").unwrap();
     assert!(single.get("shared_by").is_none(), "{single}");
 }
@@ -186,8 +186,8 @@ fn diagrams_agree_on_nested_and_tied_owners() {
         &["dot", "--view", "pipeline"],
         &["--pipeline", "checkout-ci"],
     );
-    // 6 checkout secrets (z and w's) and payments' fraud-api (x's); findings count the same.
-    assert!(ci.contains(", 7 owned by other teams,"), "{ci}");
+    // 7 checkout secrets (z and w's) and payments' fraud-api (x's); findings count the same.
+    assert!(ci.contains(", 8 owned by other teams,"), "{ci}");
 }
 
 #[test]
@@ -196,8 +196,8 @@ fn the_report_marks_shared_secrets_cross_team_only_for_other_teams() {
     let out = dir.path().join("report.html");
     run_on_estate(&["report"], &["--out", out.to_str().unwrap()]);
     let html = std::fs::read_to_string(&out).unwrap();
-    // checkout-ci's and platform-terraform's six checkout secrets are cross-team; checkout-deploy's
-    // six (z's own, shared with w) are not.
-    assert_eq!(html.matches("<td class=\"cross\">z, w</td>").count(), 12);
-    assert_eq!(html.matches("<td>z, w</td>").count(), 6);
+    // checkout-ci's and platform-terraform's seven checkout secrets are cross-team;
+    // checkout-deploy's seven (z's own, shared with w) are not.
+    assert_eq!(html.matches("<td class=\"cross\">z, w</td>").count(), 14);
+    assert_eq!(html.matches("<td>z, w</td>").count(), 7);
 }

@@ -215,7 +215,7 @@ fn report_works_in_headless_chromium() {
         dom.matches("<svg").count() >= 9,
         "inline SVG diagrams missing"
     );
-    assert_eq!(body_rows(&dom, "pipelines-table").len(), 7);
+    assert_eq!(body_rows(&dom, "pipelines-table").len(), 10);
 
     // 2. Search from the query string filters rows; sort orders them.
     let term = {
@@ -236,11 +236,11 @@ fn report_works_in_headless_chromium() {
         .filter(|r| !is_hidden(r))
         .map(|r| text(r))
         .collect();
-    assert_eq!(shown.len(), 2, "checkout filter: {shown:?}");
+    assert_eq!(shown.len(), 3, "checkout filter: {shown:?}");
     assert!(shown.iter().all(|r| r.contains("checkout")));
-    assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 5);
-    assert!(dom.contains("2 of 7 shown"));
-    // Sorted by "secrets reachable", descending: checkout-ci (18) before checkout-deploy (8).
+    assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 7);
+    assert!(dom.contains("3 of 10 shown"));
+    // Sorted by "secrets reachable", descending: checkout-ci (19) before checkout-deploy (9).
     assert!(shown[0].starts_with("checkout-ci"), "not sorted: {shown:?}");
     let frows = body_rows(&dom, "findings-table");
     let expect = frows

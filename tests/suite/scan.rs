@@ -15,12 +15,7 @@ const DEMO_SNAPSHOT: &str = "fixtures/demo/snapshot.json";
 const DEMO_PIPELINES: &str = "fixtures/demo/pipelines.yaml";
 
 fn blastmap(args: &[&str]) -> Output {
-    Command::cargo_bin("blastmap")
-        .unwrap()
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .unwrap()
+    common::discovered::run(args)
 }
 
 fn stdout(out: &Output) -> String {
@@ -120,7 +115,10 @@ fn a_scan_writes_what_the_single_commands_write() {
         starts,
         ["snapshot", "inventory", "findings", "report", "next:"]
     );
-    assert!(text.contains("(7 pipeline(s), from --pipelines)"), "{text}");
+    assert!(
+        text.contains("(10 pipeline(s), from --pipelines)"),
+        "{text}"
+    );
     assert!(text.contains("critical"), "{text}");
     assert!(
         text.contains(&format!(
@@ -151,7 +149,7 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         inventory.starts_with("# Pipeline inventory written by `blastmap scan` (discovered"),
         "{inventory}"
     );
-    // The demo's seven pipelines and the nine discovered ones.
+    // The demo's ten pipelines and the nine discovered ones.
     let merged = blastmap(&[
         "reach",
         "--snapshot",
@@ -169,10 +167,10 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 16, "{names:?}");
+    assert_eq!(names.len(), 19, "{names:?}");
     assert!(names.contains(&"acme/payments/deploy/deploy"), "{names:?}");
     assert!(
-        stdout(&out).contains("(16 pipeline(s), 9 discovered, merged into --pipelines)"),
+        stdout(&out).contains("(19 pipeline(s), 9 discovered, merged into --pipelines)"),
         "{}",
         stdout(&out)
     );
