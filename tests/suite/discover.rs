@@ -5,7 +5,7 @@
 //! clear error naming the file and line; a discovered inventory merges with a hand-written one
 //! and feeds `reach` and `findings` on the demo estate.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! included), the values left dynamic, the exposures, and the VCS origin read from the
 //! checkout's remote.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -183,8 +183,14 @@ fn signals_remove_the_temporary_file() {
     use std::os::unix::process::ExitStatusExt;
     for signal in ["TERM", "INT"] {
         let d = tempfile::tempdir().unwrap();
+        // The suite's own binary, asked for that one test by its full name (module and test).
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "signal_child", "--test-threads=1", "--nocapture"])
+            .args([
+                "--exact",
+                "output_safety::signal_child",
+                "--test-threads=1",
+                "--nocapture",
+            ])
             .env("BLASTMAP_SIGNAL_CHILD_DIR", d.path())
             .spawn()
             .unwrap();

@@ -2,7 +2,6 @@
 //! output is deterministic and stays under `--max-nodes`, the markings the issue asks for are
 //! there, SVG/PNG output, and bad input exits with code 2 and a clear message.
 
-
 use std::path::Path;
 
 use crate::render_fixture::*;

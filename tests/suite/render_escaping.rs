@@ -4,7 +4,6 @@
 //! right-to-left override. Each is drawn exactly as it is (with control characters shown as
 //! escapes), and Graphviz draws exactly the nodes blastmap wrote.
 
-
 use crate::render_fixture::*;
 
 fn views() -> Vec<Vec<&'static str>> {

@@ -2,7 +2,6 @@
 //! summary, the findings (built-in and `--queries` rules), the blast radius of every pipeline,
 //! the diagrams inline as SVG (or notes without Graphviz), coverage gaps and unknowns.
 
-
 use std::path::Path;
 
 use crate::render_fixture::*;

@@ -3,14 +3,13 @@
 //! namespaces) in every view at several budgets. The 1M-path estate is the ignored
 //! test below (`cargo test --release --test render_scale -- --ignored --nocapture`).
 
-
 use std::time::Instant;
 
+use crate::render_fixture::*;
 use blastmap::passes::reach::{Analysis, ReachOptions};
 use blastmap::render::dot::{overview_view, pipeline_view, secret_view, teams_view};
 use blastmap::render::estate::{escalation_chains, EstateReach};
 use blastmap::synth::{generate, Params};
-use crate::render_fixture::*;
 
 fn check(what: &str, d: &blastmap::render::diagram::Diagram, max: usize, render: bool) -> String {
     assert!(

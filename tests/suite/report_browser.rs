@@ -12,7 +12,6 @@
 //!
 //! Tests never skip: without Chromium they fail and say how to install it.
 
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -107,23 +107,15 @@ pipelines:
 "#;
 
 fn seed(server: &BaoServer, signer: &Signer) {
-    server.post(
-        "sys/mounts/kv1",
-        &json!({"type": "kv", "options": {"version": "1"}}),
-    );
-    for k in KV2 {
-        server.post(&format!("secret/data/{k}"), &json!({"data": {"v": "x"}}));
-    }
-    for k in KV1 {
-        server.post(&format!("kv1/{k}"), &json!({"v": "x"}));
-    }
-    for (name, text) in POLICIES {
-        server.write_policy(name, text);
-    }
-    server.post("sys/auth/gha", &json!({"type": "jwt"}));
-    server.post(
-        "auth/gha/config",
-        &json!({"jwt_validation_pubkeys": [signer.public_pem()], "bound_issuer": ISSUER}),
+    common::seed::kv_and_jwt(
+        server,
+        &common::seed::KvJwtEstate {
+            kv2: KV2,
+            kv1: KV1,
+            policies: POLICIES,
+            signer,
+            issuer: ISSUER,
+        },
     );
     server.post(
         "auth/gha/role/deploy",

@@ -878,3 +878,41 @@ pub fn diff(expected: &BTreeSet<String>, got: &BTreeSet<String>) -> String {
     }
     s
 }
+
+/// A KV v2 and a KV v1 estate with policies and a JWT mount `gha` that trusts one signer: the
+/// base the live reach and usage tests build their roles on.
+pub struct KvJwtEstate<'a> {
+    /// Keys written under `secret/` (KV v2).
+    pub kv2: &'a [&'a str],
+    /// Keys written under `kv1/`, a KV v1 mount this creates.
+    pub kv1: &'a [&'a str],
+    pub policies: &'a [(&'a str, &'a str)],
+    pub signer: &'a Signer,
+    /// The `bound_issuer` of the `gha` mount.
+    pub issuer: &'a str,
+}
+
+/// Writes `estate` into `server`; every secret holds a dummy value.
+pub fn kv_and_jwt(server: &BaoServer, estate: &KvJwtEstate) {
+    server.post(
+        "sys/mounts/kv1",
+        &json!({"type": "kv", "options": {"version": "1"}}),
+    );
+    for k in estate.kv2 {
+        server.post(&format!("secret/data/{k}"), &json!({"data": {"v": "x"}}));
+    }
+    for k in estate.kv1 {
+        server.post(&format!("kv1/{k}"), &json!({"v": "x"}));
+    }
+    for (name, text) in estate.policies {
+        server.write_policy(name, text);
+    }
+    server.post("sys/auth/gha", &json!({"type": "jwt"}));
+    server.post(
+        "auth/gha/config",
+        &json!({
+            "jwt_validation_pubkeys": [estate.signer.public_pem()],
+            "bound_issuer": estate.issuer,
+        }),
+    );
+}
