@@ -333,13 +333,10 @@ fn estate() -> Estate {
     let earlier =
         json!({"repository": "acme/app", "aud": AUD, "environment": "staging", "groups": ["dev"]});
     assert!(jwt_login(&server, &signer, "deploy", &earlier).is_some());
-    let snap_path = server.dir().join("snapshot.json");
-    server.export_to(&snap_path);
-    let inv_path = server.dir().join("pipelines.yaml");
-    std::fs::write(&inv_path, INVENTORY).unwrap();
+    let exported = server.export_estate(INVENTORY);
     Estate {
-        snapshot: Snapshot::load(&snap_path).unwrap(),
-        inventory: Inventory::load(&inv_path).unwrap(),
+        snapshot: exported.snapshot,
+        inventory: exported.inventory,
         server,
         signer,
     }

@@ -14,9 +14,7 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use blastmap::inventory::Inventory;
 use blastmap::login::Verdict;
-use blastmap::model::Snapshot;
 use blastmap::passes::reach::Analysis;
 use common::jwt::Signer;
 use common::{BaoServer, Client};
@@ -283,15 +281,9 @@ fn reach_across_namespaces_and_engines_equals_real_logins() {
     for ns in ESTATE {
         seed_namespace(&server, &signer, ns);
     }
-    let snap_path = server.dir().join("snapshot.json");
-    server.export_to(&snap_path);
-    let inv_path = server.dir().join("pipelines.yaml");
-    std::fs::write(&inv_path, INVENTORY).unwrap();
-
-    let snap = Snapshot::load(&snap_path).unwrap();
-    let inv = Inventory::load(&inv_path).unwrap();
-    let analysis = Analysis::new(&snap, &inv);
-    let pipelines: Vec<_> = inv.pipelines.iter().collect();
+    let estate = server.export_estate(INVENTORY);
+    let analysis = Analysis::new(&estate.snapshot, &estate.inventory);
+    let pipelines: Vec<_> = estate.inventory.pipelines.iter().collect();
     let (logins, tokens) = analysis.prepare(&pipelines);
 
     let paths: Vec<(String, String)> = analysis
@@ -391,6 +383,6 @@ fn reach_across_namespaces_and_engines_equals_real_logins() {
             expected.0
         );
     }
-    common::assert_cli_reach_equals(&snap_path, &inv_path, union_real);
+    common::assert_cli_reach_equals(&estate.snapshot_path, &estate.inventory_path, union_real);
     println!("{capability_checks} (token, path) capabilities equal the server's");
 }

@@ -10,8 +10,6 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use blastmap::inventory::Inventory;
-use blastmap::model::Snapshot;
 use blastmap::passes::reach::Analysis;
 use common::jwt::Signer;
 use common::BaoServer;
@@ -268,15 +266,9 @@ fn reach_equals_real_logins() {
     let server = BaoServer::start();
     let signer = Signer::generate(server.dir());
     seed(&server, &signer);
-    let snap_path = server.dir().join("snapshot.json");
-    server.export_to(&snap_path);
-    let inv_path = server.dir().join("pipelines.yaml");
-    std::fs::write(&inv_path, INVENTORY).unwrap();
-
-    let snap = Snapshot::load(&snap_path).unwrap();
-    let inv = Inventory::load(&inv_path).unwrap();
-    let analysis = Analysis::new(&snap, &inv);
-    let pipelines: Vec<_> = inv.pipelines.iter().collect();
+    let estate = server.export_estate(INVENTORY);
+    let analysis = Analysis::new(&estate.snapshot, &estate.inventory);
+    let pipelines: Vec<_> = estate.inventory.pipelines.iter().collect();
     let (logins, tokens) = analysis.prepare(&pipelines);
 
     let paths: Vec<(String, String)> = analysis
@@ -384,7 +376,7 @@ fn reach_equals_real_logins() {
     );
 
     // The CLI's union per pipeline equals the union of the real tokens' capabilities.
-    common::assert_cli_reach_equals(&snap_path, &inv_path, union_real);
+    common::assert_cli_reach_equals(&estate.snapshot_path, &estate.inventory_path, union_real);
     println!(
         "{admission_checks} real logins compared, {capability_checks} (token, path) capabilities equal"
     );

@@ -136,6 +136,14 @@ pub struct BaoServer {
     client: Client,
 }
 
+/// A live server's export, loaded, and the inventory beside it; the files stay for the CLI.
+pub struct ExportedEstate {
+    pub snapshot: blastmap::model::Snapshot,
+    pub inventory: blastmap::inventory::Inventory,
+    pub snapshot_path: PathBuf,
+    pub inventory_path: PathBuf,
+}
+
 impl BaoServer {
     /// Starts a dev server with no extra configuration.
     pub fn start() -> BaoServer {
@@ -350,6 +358,21 @@ impl BaoServer {
     /// Exports the server with this build's `blastmap export` and the root token, to `out`.
     /// Variables of the test's own environment that the exporter would read (`VAULT_*`, `BAO_*`)
     /// are removed, so only this server is asked.
+    /// Exports this server and loads the snapshot with `inventory` (YAML) written beside it:
+    /// what a reviewer's `blastmap export` and inventory give the analysis.
+    pub fn export_estate(&self, inventory: &str) -> ExportedEstate {
+        let snapshot_path = self.dir().join("snapshot.json");
+        self.export_to(&snapshot_path);
+        let inventory_path = self.dir().join("pipelines.yaml");
+        std::fs::write(&inventory_path, inventory).unwrap();
+        ExportedEstate {
+            snapshot: blastmap::model::Snapshot::load(&snapshot_path).unwrap(),
+            inventory: blastmap::inventory::Inventory::load(&inventory_path).unwrap(),
+            snapshot_path,
+            inventory_path,
+        }
+    }
+
     pub fn export_to(&self, out: &Path) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_blastmap"));
         for (k, _) in std::env::vars_os() {
