@@ -521,8 +521,22 @@ fn finding_rows(out: &mut String, findings: &[Finding]) {
 
 /// The page.
 pub fn page(d: &ReportData<'_>) -> String {
-    let snap = d.snapshot;
     let mut o = String::with_capacity(1 << 20);
+    write_head(&mut o, d);
+    let rows = pipeline_numbers(d);
+    write_summary(&mut o, d);
+    write_findings(&mut o, d);
+    write_blast_radius(&mut o, d, &rows);
+    write_diagrams(&mut o, d);
+    write_pipelines(&mut o, d, &rows);
+    write_gaps(&mut o, d);
+    write_footer(&mut o, d);
+    o
+}
+
+/// The document head, the header and the navigation.
+fn write_head(o: &mut String, d: &ReportData<'_>) {
+    let snap = d.snapshot;
     let script_hash = base64(&sha256(SCRIPT.as_bytes()));
     let cluster = snap
         .server
@@ -566,21 +580,23 @@ pub fn page(d: &ReportData<'_>) -> String {
          <a href=\"#overview\">Overview</a><a href=\"#pipelines\">Pipelines</a>\
          <a href=\"#gaps\">Coverage gaps and unknowns</a></nav>\n<main>\n",
     );
+}
 
-    // Per-pipeline numbers.
-    struct Row {
-        writable: usize,
-        cross: usize,
-        admitted: usize,
-        unknown_logins: usize,
-        esc: usize,
-        esc_secrets: usize,
-    }
-    let rows: Vec<Row> = d
-        .reach
+/// One pipeline's numbers, shown in the blast-radius table and its details.
+struct PipelineNumbers {
+    writable: usize,
+    cross: usize,
+    admitted: usize,
+    unknown_logins: usize,
+    esc: usize,
+    esc_secrets: usize,
+}
+
+fn pipeline_numbers(d: &ReportData<'_>) -> Vec<PipelineNumbers> {
+    d.reach
         .iter()
         .zip(d.chains)
-        .map(|(p, c)| Row {
+        .map(|(p, c)| PipelineNumbers {
             writable: p
                 .secrets
                 .iter()
@@ -607,7 +623,11 @@ pub fn page(d: &ReportData<'_>) -> String {
             esc: c.iter().filter(|c| c.gain != "none").count(),
             esc_secrets: c.iter().map(|c| c.secrets).max().unwrap_or(0),
         })
-        .collect();
+        .collect()
+}
+
+fn write_summary(o: &mut String, d: &ReportData<'_>) {
+    let snap = d.snapshot;
     let reachable: BTreeSet<u32> = d
         .reach
         .iter()
@@ -628,7 +648,6 @@ pub fn page(d: &ReportData<'_>) -> String {
     let unsuppressed: usize = by_sev.values().sum();
     let unknowns_total: usize = d.reach.iter().map(|p| p.unknowns.len()).sum();
 
-    // Summary.
     o.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
     for (n, l) in [
         (d.reach.len(), "pipelines"),
@@ -695,8 +714,10 @@ pub fn page(d: &ReportData<'_>) -> String {
         );
     }
     o.push_str("</tbody></table></section>\n");
+}
 
-    // Findings.
+fn write_findings(o: &mut String, d: &ReportData<'_>) {
+    let (_, suppressed) = d.findings.counts();
     let _ = write!(
         o,
         "<section id=\"findings\"><h2>Findings</h2><p class=\"muted\">{} findings ({} suppressed) from {} rules; \
@@ -714,14 +735,15 @@ pub fn page(d: &ReportData<'_>) -> String {
     o.push_str(&th("finding", false));
     o.push_str(&th("remediation", false));
     o.push_str("</tr></thead><tbody>");
-    finding_rows(&mut o, &d.findings.findings);
+    finding_rows(o, &d.findings.findings);
     o.push_str("</tbody></table>");
     if d.findings.findings.is_empty() {
         o.push_str("<p>No findings.</p>");
     }
     o.push_str("</section>\n");
+}
 
-    // Blast radius table.
+fn write_blast_radius(o: &mut String, d: &ReportData<'_>, rows: &[PipelineNumbers]) {
     let _ = write!(
         o,
         "<section id=\"blast-radius\"><h2>Blast radius per pipeline</h2><p class=\"muted\">What an \
@@ -745,7 +767,7 @@ pub fn page(d: &ReportData<'_>) -> String {
         o.push_str(&th(l, n));
     }
     o.push_str("</tr></thead><tbody>");
-    for (i, (p, r)) in d.reach.iter().zip(&rows).enumerate() {
+    for (i, (p, r)) in d.reach.iter().zip(rows).enumerate() {
         let inv = d.inventory.pipeline(&p.name);
         let auth = inv
             .map(|x| {
@@ -785,8 +807,9 @@ pub fn page(d: &ReportData<'_>) -> String {
         );
     }
     o.push_str("</tbody></table></section>\n");
+}
 
-    // Diagrams.
+fn write_diagrams(o: &mut String, d: &ReportData<'_>) {
     let _ = writeln!(
         o,
         "<section id=\"teams\"><h2>Teams</h2><p class=\"muted\">One cluster per team and namespace: \
@@ -800,151 +823,177 @@ pub fn page(d: &ReportData<'_>) -> String {
          namespace, mount and path prefix, and each team's reach into it.</p>{}</section>",
         diagram_html(&d.overview_svg, "estate overview diagram")
     );
+}
 
-    // Pipelines in detail.
+fn write_pipelines(o: &mut String, d: &ReportData<'_>, rows: &[PipelineNumbers]) {
     let per_pipeline_rows = (50_000 / d.reach.len().max(1)).clamp(20, 500);
     o.push_str("<section id=\"pipelines\"><h2>Pipelines</h2>");
-    for (i, p) in d.reach.iter().enumerate() {
-        let r = &rows[i];
-        let _ = write!(
-            o,
-            "<details id=\"p{i}\"{}><summary>{} <span class=\"muted\">· {} · {} secrets, {} writable, \
-             {} of other teams · {} escalation chains</span></summary>",
-            if d.reach.len() <= 12 { " open" } else { "" },
-            h(&p.name),
-            h(&p.team.as_deref().map(|t| format!("team {t}")).unwrap_or_else(|| "no team".into())),
-            p.secrets.len(),
-            r.writable,
-            r.cross,
-            r.esc
-        );
-        // Roles.
-        o.push_str("<h3>Logins</h3><table><thead><tr><th>role</th><th>verdict</th><th>why</th><th>policies</th></tr></thead><tbody>");
-        for role in &p.roles {
-            let pols: BTreeSet<String> = role
-                .policies
-                .iter()
-                .map(|x| match &x.origin {
-                    PolicyOrigin::Role => x.name.clone(),
-                    PolicyOrigin::Entity { name, .. } => format!("{} (entity {name})", x.name),
-                    PolicyOrigin::Group { name, .. } => format!("{} (group {name})", x.name),
-                })
-                .collect();
-            let _ = write!(
-                o,
-                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                h(&format!(
-                    "{}auth/{}/role/{}",
-                    role.namespace, role.mount, role.role
-                )),
-                if role.configured {
-                    " <b>(configured)</b>"
-                } else {
-                    ""
-                },
-                h(role.verdict.as_str()),
-                h(&role.why),
-                h(&pols.into_iter().collect::<Vec<_>>().join(", ")),
-            );
-        }
-        o.push_str("</tbody></table>");
-        // Secrets.
-        let _ = write!(o, "<h3>Secrets ({})</h3>", p.secrets.len());
-        let sid = format!("secrets-p{i}");
-        o.push_str(&search_box(
-            &sid,
-            &format!("s{i}"),
-            "Search these secrets…",
-            false,
-        ));
-        let _ = write!(o, "<table id=\"{sid}\"><thead><tr>");
-        o.push_str(&th("secret", false));
-        o.push_str(&th("capabilities", false));
-        o.push_str(&th("owner", false));
-        o.push_str(&th("via (role → policy → rule)", false));
-        o.push_str("</tr></thead><tbody>");
-        for s in p.secrets.iter().take(per_pipeline_rows) {
-            let owner = d.owners.of(s.secret_id);
-            let cross = d.owners.is_cross_team(owner, p.team.as_deref());
-            let via: BTreeSet<String> = s
-                .via
-                .iter()
-                .map(|v| format!("{} → {} \"{}\" (line {})", v.role, v.policy, v.rule, v.line))
-                .collect();
-            let _ = write!(
-                o,
-                "<tr><td><code>{}</code></td><td>{}</td><td{}>{}</td><td>{}</td></tr>",
-                h(&format!("{}{}", s.namespace, s.path)),
-                h(&s.capabilities.join(", ")),
-                if cross { " class=\"cross\"" } else { "" },
-                h(owner.unwrap_or("—")),
-                via.iter().map(|v| h(v)).collect::<Vec<_>>().join("<br>"),
-            );
-        }
-        o.push_str("</tbody></table>");
-        if p.secrets.len() > per_pipeline_rows {
-            let _ = write!(
-                o,
-                "<p class=\"muted\">{} more secrets not listed; <code>blastmap reach --pipeline …</code> lists them all.</p>",
-                p.secrets.len() - per_pipeline_rows
-            );
-        }
-        // Escalations.
-        let chains = &d.chains[i];
-        if !chains.is_empty() {
-            let _ = write!(
-                o,
-                "<h3>Escalation chains ({})</h3><ul class=\"tight\">",
-                chains.len()
-            );
-            for c in chains.iter().take(20) {
-                let steps: Vec<String> = c
-                    .steps
-                    .iter()
-                    .map(|s| format!("{} on {}{}", s.kind, s.namespace, s.path))
-                    .collect();
-                let end = match c.gain {
-                    "login" => format!("a new login reaching {} secrets", c.secrets),
-                    "any-policy" => format!("any policy of the namespace: {} secrets", c.secrets),
-                    "full-namespace" => format!(
-                        "full control of namespace {}: {} secrets",
-                        ns_label(c.namespace.as_deref().unwrap_or("")),
-                        c.secrets
-                    ),
-                    _ => "no new reach modelled (persistence, tampering)".to_string(),
-                };
-                let roles: Vec<String> =
-                    c.roles.iter().map(|(_, m, r)| format!("{m}/{r}")).collect();
-                let _ = write!(
-                    o,
-                    "<li>from {}: {} → <b>{}</b></li>",
-                    h(&roles.join(", ")),
-                    h(&steps.join(" → ")),
-                    h(&end)
-                );
-            }
-            if chains.len() > 20 {
-                let _ = write!(o, "<li class=\"muted\">… {} more</li>", chains.len() - 20);
-            }
-            o.push_str("</ul>");
-        }
-        if !p.unknowns.is_empty() {
-            o.push_str("<h3>Unknowns</h3><ul class=\"tight\">");
-            for u in &p.unknowns {
-                let _ = write!(o, "<li><b>{}</b>: {}</li>", h(u.kind), h(&u.detail));
-            }
-            o.push_str("</ul>");
-        }
-        o.push_str("<h3>Diagram</h3>");
-        o.push_str(&diagram_html(
-            &d.pipeline_svgs[i],
-            &format!("blast radius of {}", p.name),
-        ));
-        o.push_str("</details>\n");
+    for (i, numbers) in rows.iter().enumerate() {
+        write_pipeline(o, d, i, numbers, per_pipeline_rows);
     }
     o.push_str("</section>\n");
+}
 
-    // Coverage gaps and unknowns.
+/// One pipeline's details: logins, secrets (at most `max_rows`), escalations, unknowns, diagram.
+fn write_pipeline(
+    o: &mut String,
+    d: &ReportData<'_>,
+    i: usize,
+    r: &PipelineNumbers,
+    max_rows: usize,
+) {
+    let p = &d.reach[i];
+    let team = match p.team.as_deref() {
+        Some(t) => format!("team {t}"),
+        None => "no team".into(),
+    };
+    let _ = write!(
+        o,
+        "<details id=\"p{i}\"{}><summary>{} <span class=\"muted\">· {} · {} secrets, {} writable, \
+         {} of other teams · {} escalation chains</span></summary>",
+        if d.reach.len() <= 12 { " open" } else { "" },
+        h(&p.name),
+        h(&team),
+        p.secrets.len(),
+        r.writable,
+        r.cross,
+        r.esc
+    );
+    write_logins(o, p);
+    write_secrets(o, d, i, max_rows);
+    write_escalations(o, &d.chains[i]);
+    if !p.unknowns.is_empty() {
+        o.push_str("<h3>Unknowns</h3><ul class=\"tight\">");
+        for u in &p.unknowns {
+            let _ = write!(o, "<li><b>{}</b>: {}</li>", h(u.kind), h(&u.detail));
+        }
+        o.push_str("</ul>");
+    }
+    o.push_str("<h3>Diagram</h3>");
+    o.push_str(&diagram_html(
+        &d.pipeline_svgs[i],
+        &format!("blast radius of {}", p.name),
+    ));
+    o.push_str("</details>\n");
+}
+
+fn write_logins(o: &mut String, p: &PipelineReach) {
+    o.push_str("<h3>Logins</h3><table><thead><tr><th>role</th><th>verdict</th><th>why</th><th>policies</th></tr></thead><tbody>");
+    for role in &p.roles {
+        let pols: BTreeSet<String> = role
+            .policies
+            .iter()
+            .map(|x| match &x.origin {
+                PolicyOrigin::Role => x.name.clone(),
+                PolicyOrigin::Entity { name, .. } => format!("{} (entity {name})", x.name),
+                PolicyOrigin::Group { name, .. } => format!("{} (group {name})", x.name),
+            })
+            .collect();
+        let _ = write!(
+            o,
+            "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            h(&format!(
+                "{}auth/{}/role/{}",
+                role.namespace, role.mount, role.role
+            )),
+            if role.configured {
+                " <b>(configured)</b>"
+            } else {
+                ""
+            },
+            h(role.verdict.as_str()),
+            h(&role.why),
+            h(&pols.into_iter().collect::<Vec<_>>().join(", ")),
+        );
+    }
+    o.push_str("</tbody></table>");
+}
+
+fn write_secrets(o: &mut String, d: &ReportData<'_>, i: usize, max_rows: usize) {
+    let p = &d.reach[i];
+    let _ = write!(o, "<h3>Secrets ({})</h3>", p.secrets.len());
+    let sid = format!("secrets-p{i}");
+    o.push_str(&search_box(
+        &sid,
+        &format!("s{i}"),
+        "Search these secrets…",
+        false,
+    ));
+    let _ = write!(o, "<table id=\"{sid}\"><thead><tr>");
+    o.push_str(&th("secret", false));
+    o.push_str(&th("capabilities", false));
+    o.push_str(&th("owner", false));
+    o.push_str(&th("via (role → policy → rule)", false));
+    o.push_str("</tr></thead><tbody>");
+    for s in p.secrets.iter().take(max_rows) {
+        let owner = d.owners.of(s.secret_id);
+        let cross = d.owners.is_cross_team(owner, p.team.as_deref());
+        let via: BTreeSet<String> = s
+            .via
+            .iter()
+            .map(|v| format!("{} → {} \"{}\" (line {})", v.role, v.policy, v.rule, v.line))
+            .collect();
+        let _ = write!(
+            o,
+            "<tr><td><code>{}</code></td><td>{}</td><td{}>{}</td><td>{}</td></tr>",
+            h(&format!("{}{}", s.namespace, s.path)),
+            h(&s.capabilities.join(", ")),
+            if cross { " class=\"cross\"" } else { "" },
+            h(owner.unwrap_or("—")),
+            via.iter().map(|v| h(v)).collect::<Vec<_>>().join("<br>"),
+        );
+    }
+    o.push_str("</tbody></table>");
+    if p.secrets.len() > max_rows {
+        let _ = write!(
+            o,
+            "<p class=\"muted\">{} more secrets not listed; <code>blastmap reach --pipeline …</code> lists them all.</p>",
+            p.secrets.len() - max_rows
+        );
+    }
+}
+
+fn write_escalations(o: &mut String, chains: &[EscChain]) {
+    if !chains.is_empty() {
+        let _ = write!(
+            o,
+            "<h3>Escalation chains ({})</h3><ul class=\"tight\">",
+            chains.len()
+        );
+        for c in chains.iter().take(20) {
+            let steps: Vec<String> = c
+                .steps
+                .iter()
+                .map(|s| format!("{} on {}{}", s.kind, s.namespace, s.path))
+                .collect();
+            let end = match c.gain {
+                "login" => format!("a new login reaching {} secrets", c.secrets),
+                "any-policy" => format!("any policy of the namespace: {} secrets", c.secrets),
+                "full-namespace" => format!(
+                    "full control of namespace {}: {} secrets",
+                    ns_label(c.namespace.as_deref().unwrap_or("")),
+                    c.secrets
+                ),
+                _ => "no new reach modelled (persistence, tampering)".to_string(),
+            };
+            let roles: Vec<String> = c.roles.iter().map(|(_, m, r)| format!("{m}/{r}")).collect();
+            let _ = write!(
+                o,
+                "<li>from {}: {} → <b>{}</b></li>",
+                h(&roles.join(", ")),
+                h(&steps.join(" → ")),
+                h(&end)
+            );
+        }
+        if chains.len() > 20 {
+            let _ = write!(o, "<li class=\"muted\">… {} more</li>", chains.len() - 20);
+        }
+        o.push_str("</ul>");
+    }
+}
+
+fn write_gaps(o: &mut String, d: &ReportData<'_>) {
+    let snap = d.snapshot;
     o.push_str("<section id=\"gaps\"><h2>Coverage gaps and unknowns</h2>");
     let _ = write!(
         o,
@@ -997,6 +1046,9 @@ pub fn page(d: &ReportData<'_>) -> String {
         );
     }
     o.push_str("</tbody></table></section>\n");
+}
+
+fn write_footer(o: &mut String, d: &ReportData<'_>) {
     let _ = write!(
         o,
         "</main><footer class=\"muted\" style=\"padding:12px 28px\">Generated by blastmap {} from \
@@ -1005,39 +1057,4 @@ pub fn page(d: &ReportData<'_>) -> String {
         h(&d.opts.snapshot_name),
         h(&d.opts.pipelines_name),
     );
-    o
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    #[test]
-    fn sha256_vectors() {
-        assert_eq!(
-            hex(&sha256(b"")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_eq!(
-            hex(&sha256(b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        let long = vec![b'a'; 1000];
-        assert_eq!(
-            hex(&sha256(&long)),
-            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"
-        );
-    }
-
-    #[test]
-    fn base64_padding() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-    }
 }

@@ -1,0 +1,961 @@
+//! One job of a workflow: its steps read in order (vault-action, `run:` scripts, checkouts,
+//! uploads), the logins and secret paths found there, what exposes them, and one pipeline per
+//! distinct login and trigger with the claims GitHub puts in the job's OIDC token.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use yaml_serde::Value;
+
+use super::super::shell::{self, SecretUse};
+use super::super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
+use super::super::{Discovery, Draft, Options, Val};
+use super::{malformed_secrets, parse_secrets, Call, Trigger, Workflow, ISSUER};
+use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+
+/// Events on which a job may run code from a fork with the base repository's privileges.
+const FORK_TRIGGERS: [&str; 3] = ["pull_request_target", "workflow_run", "issue_comment"];
+
+/// A login a job performs.
+#[derive(Debug, Clone)]
+struct Login {
+    method: String,
+    mount: Val,
+    role: Option<Val>,
+    namespace: Option<Val>,
+    audience: Option<Val>,
+    user: Option<Val>,
+    /// `jwtPrivateKey`: a self-signed JWT, not GitHub's OIDC token.
+    self_signed: bool,
+    step: usize,
+    line: Option<usize>,
+}
+
+/// What makes two logins the same configuration: method, mount, role and namespace.
+#[derive(Debug, PartialEq, Eq)]
+struct LoginKey {
+    method: String,
+    mount: String,
+    role: String,
+    namespace: String,
+}
+
+impl Login {
+    fn key(&self) -> LoginKey {
+        let text = |v: &Option<Val>| match v {
+            Some(Val::Known(s)) | Some(Val::Dynamic(s)) => s.clone(),
+            None => String::new(),
+        };
+        let mount = match &self.mount {
+            Val::Known(s) | Val::Dynamic(s) => s.clone(),
+        };
+        LoginKey {
+            method: self.method.clone(),
+            mount,
+            role: text(&self.role),
+            namespace: text(&self.namespace),
+        }
+    }
+
+    /// A job that reads secrets without a login step uses a token it was given.
+    fn given_token(line: Option<usize>) -> Login {
+        Login {
+            method: "token".into(),
+            mount: Val::Known("token".into()),
+            role: None,
+            namespace: None,
+            audience: None,
+            user: None,
+            self_signed: false,
+            step: 0,
+            line,
+        }
+    }
+}
+
+/// Substitute `${{ inputs.X }}` with a literal input of the caller.
+fn subst(s: &str, inputs: &BTreeMap<String, String>) -> String {
+    let mut out = s.to_string();
+    for (k, v) in inputs {
+        for form in [
+            format!("${{{{ inputs.{k} }}}}"),
+            format!("${{{{inputs.{k}}}}}"),
+        ] {
+            out = out.replace(&form, v);
+        }
+    }
+    out
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+fn id_token_write(p: &Value) -> bool {
+    match p {
+        Value::String(s) => s == "write-all",
+        Value::Mapping(_) => get(p, "id-token").and_then(scalar).as_deref() == Some("write"),
+        _ => false,
+    }
+}
+
+fn debug_switch(name: &str) -> bool {
+    name == "ACTIONS_STEP_DEBUG" || name == "ACTIONS_RUNNER_DEBUG"
+}
+
+/// A secret path read at a step (it goes to the login in force at that step).
+struct StepNeed {
+    step: usize,
+    path: String,
+}
+
+/// An `actions/upload-artifact` step.
+struct Upload {
+    step: usize,
+    paths: Vec<String>,
+    line: Option<usize>,
+}
+
+/// A secret a step writes to a file.
+struct SecretFile {
+    step: usize,
+    var: String,
+    file: String,
+    line: Option<usize>,
+}
+
+/// Where a job is in its workflow file.
+struct JobPlace<'a> {
+    file: &'a YamlFile,
+    id: &'a str,
+    path: [Seg<'a>; 2],
+}
+
+impl<'a> JobPlace<'a> {
+    fn step_path(&self, step: usize, key: &'static str) -> Vec<Seg<'a>> {
+        let mut path = self.path.to_vec();
+        path.extend([Seg::Key("steps"), Seg::Item(step), Seg::Key(key)]);
+        path
+    }
+
+    fn step_line(&self, step: usize, key: &'static str) -> Option<usize> {
+        self.file.line(&self.step_path(step, key))
+    }
+
+    fn step_field_line(&self, step: usize, key: &'static str, field: &str) -> Option<usize> {
+        self.file
+            .line(&[&self.step_path(step, key)[..], &[Seg::Key(field)]].concat())
+    }
+}
+
+/// What the steps of a job do with Vault, read in order.
+#[derive(Default)]
+struct StepScan {
+    logins: Vec<Login>,
+    needs: Vec<StepNeed>,
+    exposures: Vec<CiExposure>,
+    /// Environment variables and outputs that hold secrets.
+    secret_vars: BTreeSet<String>,
+    uploads: Vec<Upload>,
+    files: Vec<SecretFile>,
+    /// The first step that checks out the pull request's code.
+    fork_checkout: Option<usize>,
+    /// vault-action steps by `id`, with the outputs that hold secrets.
+    vault_steps: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The `with:` inputs of a step, with the caller's inputs substituted.
+struct StepInputs<'a> {
+    with: Option<&'a Value>,
+    inputs: &'a BTreeMap<String, String>,
+}
+
+impl StepInputs<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.with
+            .and_then(|w| get(w, key))
+            .and_then(scalar)
+            .map(|s| subst(&s, self.inputs))
+    }
+}
+
+impl StepScan {
+    fn of(place: &JobPlace<'_>, steps: &[&Value], call: &Call, out: &mut Discovery) -> Self {
+        let mut scan = StepScan::default();
+        for (i, step) in steps.iter().enumerate() {
+            let uses = get(step, "uses").and_then(scalar).unwrap_or_default();
+            let with = StepInputs {
+                with: get(step, "with"),
+                inputs: &call.inputs,
+            };
+            scan.step_env(place, i, step);
+            if uses.starts_with("hashicorp/vault-action@") || uses == "hashicorp/vault-action" {
+                scan.vault_action(place, i, step, &with, steps.len(), out);
+            } else if uses.starts_with("actions/upload-artifact@") {
+                let paths: Vec<String> = with
+                    .get("path")
+                    .map(|p| {
+                        p.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                scan.uploads.push(Upload {
+                    step: i,
+                    paths,
+                    line: place.step_line(i, "uses"),
+                });
+            } else if uses.starts_with("actions/checkout@") {
+                scan.checkout(i, &with);
+            } else if let Some(run) = get(step, "run").and_then(scalar) {
+                scan.run(place, i, &subst(&run, &call.inputs));
+            }
+        }
+        scan.artifact_exposures();
+        scan
+    }
+
+    /// Step env: names bound to secret outputs of earlier vault-action steps, debug switches.
+    fn step_env(&mut self, place: &JobPlace<'_>, i: usize, step: &Value) {
+        for (key, value) in entries(get(step, "env").unwrap_or(&Value::Null)) {
+            let Some(text) = scalar(value) else { continue };
+            if self
+                .vault_steps
+                .keys()
+                .any(|id| text.contains(&format!("steps.{id}.outputs")))
+            {
+                self.secret_vars.insert(key.clone());
+            }
+            if debug_switch(&key) && truthy(value) {
+                self.exposures.push(CiExposure {
+                    kind: "step-debug".into(),
+                    line: place.step_field_line(i, "env", &key),
+                    detail: format!("step env sets {key}: true: debug logging for this step"),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    fn vault_action(
+        &mut self,
+        place: &JobPlace<'_>,
+        i: usize,
+        step: &Value,
+        with: &StepInputs<'_>,
+        step_count: usize,
+        out: &mut Discovery,
+    ) {
+        let method = with.get("method").unwrap_or_else(|| "token".into());
+        let mount = with.get("path").unwrap_or_else(|| method.clone());
+        self.logins.push(Login {
+            method: method.clone(),
+            mount: Val::of(&mount),
+            role: with.get("role").map(|r| Val::of(&r)),
+            namespace: with.get("namespace").map(|n| Val::of(&n)),
+            audience: with
+                .get("jwtGithubAudience")
+                .filter(|a| !a.is_empty())
+                .map(|a| Val::of(&a)),
+            user: with.get("username").map(|u| Val::of(&u)),
+            self_signed: with.get("jwtPrivateKey").is_some(),
+            step: i,
+            line: place.step_line(i, "uses"),
+        });
+        let outputs = self.vault_action_secrets(place, i, with, out);
+        if let Some(pki) = with.get("pki") {
+            for entry in pki.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+                if let Some(path) = entry.split_whitespace().next() {
+                    self.needs.push(StepNeed {
+                        step: i,
+                        path: path.to_string(),
+                    });
+                }
+            }
+        }
+        let export_env = with
+            .get("exportEnv")
+            .map(|v| v.trim() != "false")
+            .unwrap_or(true);
+        if export_env {
+            self.secret_vars.extend(outputs.iter().cloned());
+        }
+        if let Some(id) = get(step, "id").and_then(scalar) {
+            let mut step_outputs = outputs;
+            if with.get("outputToken").is_some_and(|v| v.trim() == "true") {
+                step_outputs.insert("vault_token".into());
+            }
+            self.vault_steps.insert(id, step_outputs);
+        }
+        if with
+            .with
+            .and_then(|w| get(w, "exportToken"))
+            .is_some_and(truthy)
+        {
+            self.secret_vars.insert("VAULT_TOKEN".into());
+            let later_steps = step_count - i - 1;
+            self.exposures.push(CiExposure {
+                kind: "export-token".into(),
+                line: place
+                    .step_field_line(i, "with", "exportToken")
+                    .or(place.step_line(i, "uses")),
+                detail: format!(
+                    "hashicorp/vault-action with exportToken: true (step {}): VAULT_TOKEN is exported to the {later_steps} later step(s) of job `{}`",
+                    i + 1,
+                    place.id
+                ),
+                later_steps: Some(later_steps),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// The `secrets` input of a vault-action step: the paths it reads; returns the output names.
+    fn vault_action_secrets(
+        &mut self,
+        place: &JobPlace<'_>,
+        i: usize,
+        with: &StepInputs<'_>,
+        out: &mut Discovery,
+    ) -> BTreeSet<String> {
+        let mut outputs = BTreeSet::new();
+        let Some(secrets) = with.get("secrets") else {
+            return outputs;
+        };
+        for bad in malformed_secrets(&secrets) {
+            out.notes.push(format!(
+                "{}:{}: job `{}`: vault-action secrets entry {bad:?} is not `<path> <selector> [| NAME]` (entries are separated by `;`, not by newlines): ignored",
+                place.file.name,
+                place.step_field_line(i, "with", "secrets").unwrap_or(0),
+                place.id
+            ));
+        }
+        for (path, _selector, name) in parse_secrets(&secrets) {
+            self.needs.push(StepNeed { step: i, path });
+            if let Some(name) = name {
+                outputs.insert(name);
+            }
+        }
+        outputs
+    }
+
+    fn checkout(&mut self, i: usize, with: &StepInputs<'_>) {
+        let checked_out = with.get("ref").unwrap_or_default();
+        let repository = with.get("repository").unwrap_or_default();
+        if checked_out.contains("head.sha")
+            || checked_out.contains("head.ref")
+            || checked_out.contains("github.head_ref")
+            || checked_out.contains("refs/pull/")
+            || repository.contains("head.repo")
+        {
+            self.fork_checkout.get_or_insert(i);
+        }
+    }
+
+    /// A `run:` script: logins, reads, and what it does with secrets.
+    fn run(&mut self, place: &JobPlace<'_>, i: usize, run: &str) {
+        // References to secret outputs inside the script, and step env.
+        let mut known = self.secret_vars.clone();
+        for (id, outputs) in &self.vault_steps {
+            for output in outputs {
+                if run.contains(&format!("steps.{id}.outputs.{output}")) {
+                    known.insert(output.clone());
+                }
+            }
+        }
+        let scan = shell::scan(run, &known, &BTreeSet::new());
+        let line_of = |offset: usize| place.file.scalar_line(&place.step_path(i, "run"), offset);
+        for login in &scan.logins {
+            self.logins.push(Login {
+                method: login.method.clone(),
+                mount: Val::of(&login.mount),
+                role: login.role.as_deref().map(Val::of),
+                namespace: login.namespace.as_deref().map(Val::of),
+                audience: None,
+                user: None,
+                self_signed: false,
+                step: i,
+                line: line_of(login.line),
+            });
+        }
+        for access in &scan.accesses {
+            self.needs.push(StepNeed {
+                step: i,
+                path: access.path.clone(),
+            });
+        }
+        self.secret_vars.extend(scan.assigned.iter().cloned());
+        if scan.fork_checkout.is_some() {
+            self.fork_checkout.get_or_insert(i);
+        }
+        for secret_use in &scan.uses {
+            match secret_use {
+                SecretUse::Echoed { var, line } => self.exposures.push(CiExposure {
+                    kind: "secret-echoed".into(),
+                    line: line_of(*line),
+                    detail: format!("step {} prints {var} to the job log", i + 1),
+                    ..Default::default()
+                }),
+                SecretUse::File { var, file, line } => self.files.push(SecretFile {
+                    step: i,
+                    var: var.clone(),
+                    file: file.clone(),
+                    line: line_of(*line),
+                }),
+                SecretUse::Traced { what, line } => self.exposures.push(CiExposure {
+                    kind: "debug-logging".into(),
+                    line: line_of(*line),
+                    detail: format!("step {}: {what}", i + 1),
+                    ..Default::default()
+                }),
+            }
+        }
+    }
+
+    /// Secrets written to files that a later step uploads.
+    fn artifact_exposures(&mut self) {
+        for written in &self.files {
+            let upload = self.uploads.iter().find(|upload| {
+                upload.step > written.step
+                    && upload
+                        .paths
+                        .iter()
+                        .any(|p| super::super::path_covered(p, &written.file))
+            });
+            if let Some(upload) = upload {
+                self.exposures.push(CiExposure {
+                    kind: "secret-in-artifact".into(),
+                    line: written.line,
+                    detail: format!(
+                        "step {} writes {} to {}, uploaded as an artifact by actions/upload-artifact (line {})",
+                        written.step + 1,
+                        written.var,
+                        written.file,
+                        upload.line.map(|l| l.to_string()).unwrap_or_else(|| "?".into())
+                    ),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+}
+
+/// Debug switches in the workflow's and the job's `env`, and tokens in the workflow's.
+fn env_exposures(ctx: &Workflow, place: &JobPlace<'_>, job: &Value) -> Vec<CiExposure> {
+    let mut exposures = Vec::new();
+    let file = place.file;
+    for scope in ["workflow", "job"] {
+        let (value, env_file, base) = if scope == "workflow" {
+            (&ctx.file.value, ctx.file, Vec::new())
+        } else {
+            (job, file, place.path.to_vec())
+        };
+        let other_file = (env_file.name != file.name).then(|| env_file.name.clone());
+        for (key, val) in entries(get(value, "env").unwrap_or(&Value::Null)) {
+            let mut path = base.clone();
+            path.extend([Seg::Key("env"), Seg::Key(&key)]);
+            if debug_switch(&key) && truthy(val) {
+                exposures.push(CiExposure {
+                    kind: "step-debug".into(),
+                    file: other_file.clone(),
+                    line: env_file.line(&path),
+                    detail: format!(
+                        "{scope}-level env sets {key}: true: debug logging for every step"
+                    ),
+                    ..Default::default()
+                });
+            } else if scope == "workflow" {
+                let text = scalar(val).unwrap_or_default();
+                if text.contains("secrets.") && super::super::credential_name(&key)
+                    || key == "VAULT_TOKEN"
+                    || key == "BAO_TOKEN"
+                {
+                    exposures.push(CiExposure {
+                        kind: "workflow-env-token".into(),
+                        file: other_file.clone(),
+                        line: env_file.line(&path),
+                        detail: format!("workflow-level env {key} = {text}: every step of every job, third-party actions included, gets it"),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    exposures
+}
+
+/// What the job's settings put in its token and how it runs: shared by its pipelines.
+struct JobSettings {
+    /// `permissions: id-token: write` (job, workflow or caller).
+    oidc: bool,
+    environment: Option<Val>,
+    runner_environment: Option<&'static str>,
+    workflow_name: String,
+    /// An `if:` that keeps pull requests from forks out of the job.
+    fork_guard: bool,
+}
+
+impl JobSettings {
+    fn of(ctx: &Workflow, call: &Call, job: &Value) -> Self {
+        // Permissions: the job's, else the workflow's, else the caller's.
+        let permissions: Option<&Value> = get(job, "permissions")
+            .or_else(|| get(&call.file.value, "permissions"))
+            .or_else(|| call.caller_permissions.first().copied());
+        let environment = get(job, "environment").and_then(|e| match e {
+            Value::Mapping(_) => get(e, "name").and_then(scalar),
+            other => scalar(other),
+        });
+        let runner = get(job, "runs-on").map(strings).unwrap_or_default();
+        let runner_environment = if runner.iter().any(|r| r == "self-hosted") {
+            Some("self-hosted")
+        } else if runner.iter().any(|r| {
+            ["ubuntu-", "windows-", "macos-"]
+                .iter()
+                .any(|p| r.starts_with(p))
+        }) {
+            Some("github-hosted")
+        } else {
+            None
+        };
+        let condition = get(job, "if")
+            .and_then(scalar)
+            .unwrap_or_default()
+            .replace(' ', "");
+        JobSettings {
+            oidc: permissions.is_some_and(id_token_write),
+            environment: environment.map(|e| Val::of(&subst(&e, &call.inputs))),
+            runner_environment,
+            workflow_name: get(&ctx.file.value, "name")
+                .and_then(scalar)
+                .unwrap_or_else(|| ctx.rel.clone()),
+            fork_guard: condition.contains("head.repo.full_name==github.repository")
+                || condition
+                    .contains("github.repository==github.event.pull_request.head.repo.full_name")
+                || condition.contains("head.repo.fork==false")
+                || condition.contains("!github.event.pull_request.head.repo.fork"),
+        }
+    }
+}
+
+/// The job's pipeline name (before login and trigger suffixes) and its `ci.job`.
+fn job_names(ctx: &Workflow, call: &Call) -> (String, String) {
+    let job_id = call.job_id.as_str();
+    let stem = |rel: &str| {
+        Path::new(rel)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+    };
+    match &call.caller_job {
+        Some(caller_job) => (
+            format!(
+                "{}/{}/{caller_job}/{job_id}",
+                ctx.repo.full(),
+                stem(&ctx.rel)
+            ),
+            format!("{caller_job} → {}#{job_id}", call.rel),
+        ),
+        None => (
+            format!("{}/{}/{job_id}", ctx.repo.full(), stem(&call.rel)),
+            job_id.to_string(),
+        ),
+    }
+}
+
+/// The pipelines of one job: one per distinct login and trigger.
+pub(super) fn job_pipelines(
+    ctx: &Workflow,
+    call: &Call,
+    job: &Value,
+    opts: &Options,
+    out: &mut Discovery,
+) {
+    let place = JobPlace {
+        file: call.file,
+        id: call.job_id.as_str(),
+        path: [Seg::Key("jobs"), Seg::Key(call.job_id.as_str())],
+    };
+    let steps: Vec<&Value> = get(job, "steps")
+        .and_then(Value::as_sequence)
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    let mut scan = StepScan::of(&place, &steps, call, out);
+    if scan.logins.is_empty() && scan.needs.is_empty() {
+        return;
+    }
+    scan.exposures.extend(env_exposures(ctx, &place, job));
+    let settings = JobSettings::of(ctx, call, job);
+    let job_line = place.file.line(&place.path);
+    let runs_fork_code = ctx
+        .triggers
+        .iter()
+        .any(|t| FORK_TRIGGERS.contains(&t.event.as_str()));
+    if settings.fork_guard && runs_fork_code {
+        out.notes.push(format!(
+            "{}:{}: job `{}` runs only for pull requests from the repository itself (`if: {}`): not reported as running fork code",
+            place.file.name,
+            job_line.unwrap_or(0),
+            place.id,
+            get(job, "if").and_then(scalar).unwrap_or_default()
+        ));
+    }
+    let job = JobDrafts {
+        ctx,
+        call,
+        opts,
+        place: &place,
+        steps: &steps,
+        scan: &scan,
+        settings: &settings,
+        distinct: distinct_logins(&scan.logins, job_line),
+        names: job_names(ctx, call),
+        job_line,
+    };
+    job.emit(out);
+}
+
+/// One login per distinct configuration, in order of appearance.
+fn distinct_logins(logins: &[Login], job_line: Option<usize>) -> Vec<Login> {
+    let mut distinct: Vec<Login> = Vec::new();
+    for login in logins {
+        if !distinct.iter().any(|d| d.key() == login.key()) {
+            distinct.push(login.clone());
+        }
+    }
+    if distinct.is_empty() {
+        distinct.push(Login::given_token(job_line));
+    }
+    distinct
+}
+
+/// Everything the pipelines of one job are drafted from.
+struct JobDrafts<'j> {
+    ctx: &'j Workflow<'j>,
+    call: &'j Call<'j>,
+    opts: &'j Options,
+    place: &'j JobPlace<'j>,
+    steps: &'j [&'j Value],
+    scan: &'j StepScan,
+    settings: &'j JobSettings,
+    distinct: Vec<Login>,
+    /// (pipeline name before suffixes, `ci.job`).
+    names: (String, String),
+    job_line: Option<usize>,
+}
+
+impl JobDrafts<'_> {
+    fn emit(&self, out: &mut Discovery) {
+        for (index, login) in self.distinct.iter().enumerate() {
+            let Some(method) = super::super::jobscan::login_method(&login.method) else {
+                out.notes.push(format!(
+                    "{}:{}: job `{}` logs in with method `{}`, which the inventory cannot describe: skipped",
+                    self.place.file.name,
+                    login.line.unwrap_or(0),
+                    self.place.id,
+                    login.method
+                ));
+                continue;
+            };
+            if method == AuthMethod::Jwt && !login.self_signed && !self.settings.oidc {
+                out.notes.push(format!(
+                    "{}:{}: job `{}` logs in with jwt but has no `permissions: id-token: write` (job, workflow or caller): GitHub issues it no OIDC token, so this login fails",
+                    self.place.file.name,
+                    self.job_line.unwrap_or(0),
+                    self.place.id
+                ));
+            }
+            for trigger in &self.ctx.triggers {
+                let draft = self.draft(index, login, method, trigger);
+                out.pipelines.push(draft.finish());
+            }
+        }
+    }
+
+    /// The index in `distinct` of the login in force at a step.
+    fn login_at(&self, step: usize) -> usize {
+        let mut best = 0;
+        for (k, distinct) in self.distinct.iter().enumerate() {
+            let key = distinct.key();
+            if self
+                .scan
+                .logins
+                .iter()
+                .any(|l| l.key() == key && l.step <= step)
+            {
+                best = k;
+            }
+        }
+        best
+    }
+
+    fn pipeline_name(&self, index: usize, login: &Login, trigger: &Trigger) -> String {
+        let mut name = self.names.0.clone();
+        if self.distinct.len() > 1 {
+            name.push_str(&format!(
+                "#{}",
+                login
+                    .role
+                    .as_ref()
+                    .and_then(Val::known)
+                    .unwrap_or(&index.to_string())
+            ));
+        }
+        if self.ctx.triggers.len() > 1 {
+            name.push_str(&format!("@{}", trigger.label()));
+        }
+        name
+    }
+
+    fn draft(&self, index: usize, login: &Login, method: AuthMethod, trigger: &Trigger) -> Draft {
+        let ci = CiEvidence {
+            provider: "github".into(),
+            file: self.place.file.name.clone(),
+            job: self.names.1.clone(),
+            line: self.job_line,
+            events: vec![trigger.event.clone()],
+            exposures: Vec::new(),
+        };
+        let mount = match &login.mount {
+            Val::Known(m) => m.clone(),
+            Val::Dynamic(_) => login.method.clone(),
+        };
+        let name = self.pipeline_name(index, login, trigger);
+        let mut d = Draft::new(name, method, &mount, ci);
+        apply_login(&mut d, login, method);
+        if method == AuthMethod::Jwt {
+            if login.self_signed {
+                d.dynamic(
+                    "auth.claims",
+                    "a self-signed JWT (jwtPrivateKey): its claims are not GitHub's",
+                );
+            } else {
+                let token = TokenContext {
+                    ctx: self.ctx,
+                    call: self.call,
+                    trigger,
+                    login,
+                    settings: self.settings,
+                };
+                claims(&mut d, &token, self.opts);
+            }
+        }
+        for need in &self.scan.needs {
+            if self.login_at(need.step) == index {
+                d.need(&subst(&need.path, &self.call.inputs));
+            }
+        }
+        for exposure in &self.scan.exposures {
+            d.expose(exposure.clone());
+        }
+        self.fork_exposures(&mut d, trigger);
+        d
+    }
+
+    /// Pull requests from forks that reach the job's secrets.
+    fn fork_exposures(&self, d: &mut Draft, trigger: &Trigger) {
+        let job_id = self.place.id;
+        let fork_guard = self.settings.fork_guard;
+        let has_access = !d.needs.is_empty() || d.dynamic.iter().any(|x| x.field == "needs");
+        if trigger.event == "pull_request_target" && has_access && !fork_guard {
+            d.expose(CiExposure {
+                kind: "pull-request-target".into(),
+                line: self.place.file.line(&[Seg::Key("on")]),
+                detail: format!(
+                    "job `{job_id}` reads Vault secrets on pull_request_target: any pull request, from a fork too, triggers it with the base repository's privileges"
+                ),
+                ..Default::default()
+            });
+        }
+        let Some(step) = self.scan.fork_checkout.filter(|_| !fork_guard) else {
+            return;
+        };
+        if FORK_TRIGGERS.contains(&trigger.event.as_str()) {
+            let key = if get(self.steps[step], "run").is_some() {
+                "run"
+            } else {
+                "uses"
+            };
+            d.expose(CiExposure {
+                kind: "fork-code".into(),
+                line: self.place.step_line(step, key),
+                detail: format!(
+                    "job `{job_id}` runs on {} and checks out the pull request's code (step {}) in a job that reads Vault secrets",
+                    trigger.event,
+                    step + 1
+                ),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// The login's mount, role, namespace and user, known or dynamic, and what the method leaves to
+/// the runner.
+fn apply_login(d: &mut Draft, login: &Login, method: AuthMethod) {
+    if let Val::Dynamic(e) = &login.mount {
+        d.dynamic("auth.mount", e.clone());
+    }
+    match &login.role {
+        Some(Val::Known(r)) => d.auth.role = Some(r.clone()),
+        Some(Val::Dynamic(e)) => d.dynamic("auth.role", e.clone()),
+        None => {}
+    }
+    match &login.namespace {
+        Some(Val::Known(n)) => d.auth.namespace = n.clone(),
+        Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
+        None => {}
+    }
+    match &login.user {
+        Some(Val::Known(u)) => d.auth.user = Some(u.clone()),
+        Some(Val::Dynamic(e)) => d.dynamic("auth.user", e.clone()),
+        None => {}
+    }
+    if method == AuthMethod::Kubernetes {
+        d.dynamic(
+            "auth.service_account",
+            "the runner pod's service account (kubernetesTokenPath)",
+        );
+    }
+    if method == AuthMethod::Approle && d.auth.role.is_none() {
+        d.dynamic(
+            "auth.role",
+            "the AppRole behind the role-id given to the action (roleId)",
+        );
+    }
+}
+
+/// A claim value inside `sub`: `:` is encoded as `%3A`.
+fn enc(s: &str) -> String {
+    s.replace(':', "%3A")
+}
+
+/// What shapes one pipeline's OIDC token.
+struct TokenContext<'t> {
+    ctx: &'t Workflow<'t>,
+    call: &'t Call<'t>,
+    trigger: &'t Trigger,
+    login: &'t Login,
+    settings: &'t JobSettings,
+}
+
+/// The claims GitHub puts in the job's OIDC token for this trigger.
+fn claims(d: &mut Draft, token: &TokenContext<'_>, opts: &Options) {
+    let TokenContext {
+        ctx,
+        call,
+        trigger: t,
+        login,
+        settings,
+    } = *token;
+    let repo = ctx.repo;
+    d.claim(
+        "iss",
+        Val::Known(opts.github_issuer.clone().unwrap_or_else(|| ISSUER.into())),
+    );
+    let aud = login
+        .audience
+        .clone()
+        .unwrap_or_else(|| Val::Known(format!("https://github.com/{}", repo.owner)));
+    d.claim("aud", aud);
+    d.claim("repository", Val::Known(repo.full()));
+    d.claim("repository_owner", Val::Known(repo.owner.clone()));
+    if let (Some(o), Some(r)) = (&repo.owner_id, &repo.repo_id) {
+        d.claim("repository_owner_id", Val::Known(o.clone()));
+        d.claim("repository_id", Val::Known(r.clone()));
+    }
+    d.claim("event_name", Val::Known(t.event.clone()));
+    d.claim("ref", t.ref_.clone());
+    if let Some(rt) = t.ref_type {
+        d.claim("ref_type", Val::Known(rt.into()));
+    }
+    if let Some(b) = &t.base_ref {
+        d.claim("base_ref", Val::Known(b.clone()));
+    }
+    if t.event == "pull_request" || t.event == "pull_request_target" {
+        d.claim(
+            "head_ref",
+            Val::Dynamic("the pull request's head branch".into()),
+        );
+    }
+    if let Some(e) = &settings.environment {
+        d.claim("environment", e.clone());
+    }
+    d.claim("workflow", Val::of(&settings.workflow_name));
+    let wref = match &t.ref_ {
+        Val::Known(r) => Val::Known(format!("{}/{}@{r}", repo.full(), ctx.rel)),
+        Val::Dynamic(e) => Val::Dynamic(format!("{}/{}@<{e}>", repo.full(), ctx.rel)),
+    };
+    d.claim("workflow_ref", wref.clone());
+    let jwr = match &call.job_workflow {
+        None => wref,
+        Some((path, Some(r))) => Val::Known(format!("{path}@{r}")),
+        Some((path, None)) => match &t.ref_ {
+            Val::Known(r) => Val::Known(format!("{path}@{r}")),
+            Val::Dynamic(e) => Val::Dynamic(format!("{path}@<{e}>")),
+        },
+    };
+    d.claim("job_workflow_ref", jwr);
+    if let Some(r) = settings.runner_environment {
+        d.claim("runner_environment", Val::Known(r.into()));
+    }
+    let sub = sub_claim(d, token, opts);
+    d.claim("sub", sub);
+}
+
+/// `sub`: the repository and the context (environment, else pull_request, else the ref), or
+/// the keys of a customised subject template.
+fn sub_claim(d: &Draft, token: &TokenContext<'_>, opts: &Options) -> Val {
+    let repo = token.ctx.repo;
+    let t = token.trigger;
+    let context: Val = if let Some(e) = &token.settings.environment {
+        match e {
+            Val::Known(e) => Val::Known(format!("environment:{}", enc(e))),
+            Val::Dynamic(x) => Val::Dynamic(format!("environment:{x}")),
+        }
+    } else if t.event == "pull_request" {
+        Val::Known("pull_request".into())
+    } else {
+        match &t.ref_ {
+            Val::Known(r) => Val::Known(format!("ref:{}", enc(r))),
+            Val::Dynamic(x) => Val::Dynamic(format!("ref:<{x}>")),
+        }
+    };
+    let Some(keys) = &opts.sub_template else {
+        return match &context {
+            Val::Known(c) => Val::Known(format!("repo:{}:{c}", repo.sub_repo())),
+            Val::Dynamic(x) => Val::Dynamic(format!("repo:{}:{x}", repo.sub_repo())),
+        };
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for k in keys {
+        match k.as_str() {
+            "context" => match &context {
+                Val::Known(c) => parts.push(c.clone()),
+                Val::Dynamic(x) => {
+                    parts.push(x.clone());
+                    unknown.push(k.clone());
+                }
+            },
+            "repo" => parts.push(format!("repo:{}", repo.sub_repo())),
+            other => match d.claims.get(other).and_then(|v| v.as_str()) {
+                Some(v) => parts.push(format!("{other}:{}", enc(v))),
+                None => {
+                    parts.push(format!("{other}:<{other}>"));
+                    unknown.push(other.to_string());
+                }
+            },
+        }
+    }
+    if unknown.is_empty() {
+        Val::Known(parts.join(":"))
+    } else {
+        Val::Dynamic(parts.join(":"))
+    }
+}

@@ -1,0 +1,517 @@
+//! GitHub Actions: `.github/workflows/*.yml`.
+//!
+//! A job is a pipeline when it logs in to Vault or reads from it: a `hashicorp/vault-action`
+//! step, or `run:` steps calling `vault`/`bao` or `curl …/v1/…`. Each such job yields one
+//! pipeline per login and trigger (the OIDC token's `sub`, `ref` and `event_name` differ per
+//! trigger), with the claims GitHub puts in the token ([`job`]).
+
+mod job;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yaml_serde::Value;
+
+use super::yaml::{entries, get, scalar, strings, YamlFile};
+use super::{is_expression, DiscoverError, Discovery, Options, RepoName, Result, Val};
+
+use job::job_pipelines;
+
+const ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// Read the workflows of one repository.
+pub fn discover(
+    dir: &Path,
+    repo: Option<&RepoName>,
+    opts: &Options,
+    out: &mut Discovery,
+) -> Result<()> {
+    let (wf_dir, root) = if dir.join(".github/workflows").is_dir() {
+        (dir.join(".github/workflows"), dir.to_path_buf())
+    } else if dir.is_dir() {
+        let root = dir
+            .parent()
+            .and_then(Path::parent)
+            .filter(|_| dir.ends_with(".github/workflows"))
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.to_path_buf());
+        (dir.to_path_buf(), root)
+    } else {
+        return Err(DiscoverError::NotADirectory {
+            dir: dir.to_path_buf(),
+        });
+    };
+    let repo = match repo {
+        Some(r) => r.clone(),
+        None => match infer_repo(&root) {
+            Some(r) => r,
+            None => {
+                return Err(DiscoverError::UnknownRepository {
+                    dir: dir.to_path_buf(),
+                })
+            }
+        },
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&wf_dir)
+        .map_err(|source| DiscoverError::Read {
+            shown: wf_dir.display().to_string(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e == "yml" || e == "yaml")
+        })
+        .collect();
+    files.sort();
+    let mut workflows: BTreeMap<String, YamlFile> = BTreeMap::new();
+    for f in &files {
+        if super::confine(&root, f) == super::Confined::Outside {
+            out.notes.push(format!(
+                "{}: a link out of the repository {}: not read",
+                super::shown_path(f),
+                super::shown_path(&root)
+            ));
+            continue;
+        }
+        let rel = format!(
+            ".github/workflows/{}",
+            f.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let shown = f.display().to_string();
+        let y = YamlFile::read(f, &shown)?;
+        if !y.value.is_mapping() {
+            return Err(DiscoverError::NotAWorkflow { shown });
+        }
+        workflows.insert(rel, y);
+    }
+    for (rel, wf) in &workflows {
+        let triggers = triggers(wf, opts);
+        let standalone: Vec<Trigger> = triggers
+            .into_iter()
+            .filter(|t| t.event != "workflow_call")
+            .collect();
+        if standalone.is_empty() {
+            continue; // only runs when called: discovered from its callers
+        }
+        let ctx = Workflow {
+            repo: &repo,
+            rel: rel.clone(),
+            file: wf,
+            triggers: standalone,
+        };
+        for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
+            if let Some(uses) = get(job, "uses").and_then(scalar) {
+                reusable_call(&ctx, &job_id, job, &uses, &workflows, opts, out);
+                continue;
+            }
+            let call = Call {
+                file: wf,
+                rel: rel.clone(),
+                job_id: job_id.clone(),
+                inputs: BTreeMap::new(),
+                caller_permissions: Vec::new(),
+                job_workflow: None,
+                caller_job: None,
+            };
+            job_pipelines(&ctx, &call, job, opts, out);
+        }
+    }
+    Ok(())
+}
+
+/// `owner/repo` from `.git/config`'s GitHub remote.
+fn infer_repo(root: &Path) -> Option<RepoName> {
+    let cfg = std::fs::read_to_string(root.join(".git/config")).ok()?;
+    let url = cfg
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("url"))
+        .map(|l| l.trim_start().trim_start_matches('=').trim())
+        .find(|u| u.contains("github"))?;
+    let tail = url.rsplit_once("github.com").map(|x| x.1)?;
+    let tail = tail.trim_start_matches([':', '/']).trim_end_matches(".git");
+    RepoName::parse(tail).ok()
+}
+
+struct Workflow<'a> {
+    repo: &'a RepoName,
+    /// `.github/workflows/x.yml`.
+    rel: String,
+    file: &'a YamlFile,
+    triggers: Vec<Trigger>,
+}
+
+/// The workflow file a job is defined in, and how it was called.
+struct Call<'a> {
+    file: &'a YamlFile,
+    rel: String,
+    job_id: String,
+    /// `with:` of the calling job (reusable workflows): literal inputs.
+    inputs: BTreeMap<String, String>,
+    /// Permissions in force at the caller (job, then workflow).
+    caller_permissions: Vec<&'a Value>,
+    /// `job_workflow_ref` without the ref (`owner/repo/.github/workflows/x.yml`) and the
+    /// ref when fixed by the caller (`@v1`); `None` for jobs of the triggering workflow.
+    job_workflow: Option<(String, Option<String>)>,
+    /// The calling job's id (reusable workflows).
+    caller_job: Option<String>,
+}
+
+/// One way a workflow is triggered, as it shapes the token.
+#[derive(Debug, Clone)]
+struct Trigger {
+    event: String,
+    /// The ref (`refs/heads/main`) or, when not fixed, a description of it.
+    ref_: Val,
+    ref_type: Option<&'static str>,
+    base_ref: Option<String>,
+}
+
+impl Trigger {
+    fn label(&self) -> String {
+        match &self.ref_ {
+            Val::Known(r) => format!("{}:{r}", self.event),
+            Val::Dynamic(p) if p.starts_with("refs/") && !p.contains('<') => {
+                format!("{}:{p}", self.event)
+            }
+            Val::Dynamic(_) => self.event.clone(),
+        }
+    }
+}
+
+fn literal(s: &str) -> bool {
+    !s.contains(['*', '?', '[', '!', '+']) && !is_expression(s)
+}
+
+fn triggers(wf: &YamlFile, opts: &Options) -> Vec<Trigger> {
+    let on = get(&wf.value, "on")
+        .or_else(|| get(&wf.value, "true"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut events: Vec<(String, Value)> = match &on {
+        Value::String(s) => vec![(s.clone(), Value::Null)],
+        Value::Sequence(s) => s
+            .iter()
+            .filter_map(scalar)
+            .map(|e| (e, Value::Null))
+            .collect(),
+        Value::Mapping(_) => entries(&on)
+            .into_iter()
+            .map(|(k, v)| (k, v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Value::Bool(true) = on {
+        events.clear();
+    }
+    let default_ref = |what: &str| match &opts.default_branch {
+        Some(b) => Val::Known(format!("refs/heads/{b}")),
+        None => Val::Dynamic(format!(
+            "the default branch ({what}; pass --default-branch)"
+        )),
+    };
+    let mut out = Vec::new();
+    for (event, cfg) in events {
+        let list = |k: &str| get(&cfg, k).map(strings);
+        match event.as_str() {
+            "push" => {
+                let branches = list("branches");
+                let tags = list("tags");
+                let ignored =
+                    get(&cfg, "branches-ignore").is_some() || get(&cfg, "tags-ignore").is_some();
+                if branches.is_none() && tags.is_none() {
+                    out.push(Trigger {
+                        event,
+                        ref_: Val::Dynamic(if ignored {
+                            "refs/heads/* or refs/tags/* not ignored (push)".into()
+                        } else {
+                            "any pushed branch or tag (push)".into()
+                        }),
+                        ref_type: None,
+                        base_ref: None,
+                    });
+                    continue;
+                }
+                for b in branches.unwrap_or_default() {
+                    out.push(Trigger {
+                        event: event.clone(),
+                        ref_: if literal(&b) {
+                            Val::Known(format!("refs/heads/{b}"))
+                        } else {
+                            Val::Dynamic(format!("refs/heads/{b}"))
+                        },
+                        ref_type: Some("branch"),
+                        base_ref: None,
+                    });
+                }
+                for t in tags.unwrap_or_default() {
+                    out.push(Trigger {
+                        event: event.clone(),
+                        ref_: if literal(&t) {
+                            Val::Known(format!("refs/tags/{t}"))
+                        } else {
+                            Val::Dynamic(format!("refs/tags/{t}"))
+                        },
+                        ref_type: Some("tag"),
+                        base_ref: None,
+                    });
+                }
+            }
+            "pull_request" => {
+                let base = list("branches")
+                    .and_then(|b| (b.len() == 1 && literal(&b[0])).then(|| b[0].clone()));
+                out.push(Trigger {
+                    event,
+                    ref_: Val::Dynamic("refs/pull/<number>/merge".into()),
+                    ref_type: None,
+                    base_ref: base,
+                });
+            }
+            "pull_request_target" => {
+                // The token's ref is the base branch.
+                let b = list("branches").unwrap_or_default();
+                if b.is_empty() {
+                    out.push(Trigger {
+                        event: event.clone(),
+                        ref_: Val::Dynamic("the pull request's base branch".into()),
+                        ref_type: Some("branch"),
+                        base_ref: None,
+                    });
+                }
+                for b in b {
+                    out.push(Trigger {
+                        event: event.clone(),
+                        ref_: if literal(&b) {
+                            Val::Known(format!("refs/heads/{b}"))
+                        } else {
+                            Val::Dynamic(format!("refs/heads/{b}"))
+                        },
+                        ref_type: Some("branch"),
+                        base_ref: literal(&b).then(|| b.clone()),
+                    });
+                }
+            }
+            "schedule" | "workflow_run" | "issue_comment" | "issues" | "repository_dispatch" => out
+                .push(Trigger {
+                    ref_: default_ref(&event),
+                    event,
+                    ref_type: Some("branch"),
+                    base_ref: None,
+                }),
+            "release" => out.push(Trigger {
+                event,
+                ref_: Val::Dynamic("the release tag (refs/tags/*)".into()),
+                ref_type: Some("tag"),
+                base_ref: None,
+            }),
+            "workflow_dispatch" => out.push(Trigger {
+                event,
+                ref_: Val::Dynamic("the branch or tag chosen when dispatched".into()),
+                ref_type: None,
+                base_ref: None,
+            }),
+            "workflow_call" => out.push(Trigger {
+                event,
+                ref_: Val::Dynamic("the caller's ref".into()),
+                ref_type: None,
+                base_ref: None,
+            }),
+            _ => out.push(Trigger {
+                ref_: Val::Dynamic(format!("the ref of the {event} event")),
+                event,
+                ref_type: None,
+                base_ref: None,
+            }),
+        }
+    }
+    out
+}
+
+fn reusable_call(
+    ctx: &Workflow,
+    job_id: &str,
+    job: &Value,
+    uses: &str,
+    workflows: &BTreeMap<String, YamlFile>,
+    opts: &Options,
+    out: &mut Discovery,
+) {
+    let (callee_rel, jwr, fixed_ref) = if let Some(local) = uses.strip_prefix("./") {
+        let jwr = format!("{}/{local}", ctx.repo.full());
+        (local.to_string(), jwr, None)
+    } else {
+        let (path, r) = uses.split_once('@').unwrap_or((uses, ""));
+        let mut parts = path.splitn(3, '/');
+        let (o, n, rest) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        if format!("{o}/{n}") != ctx.repo.full() {
+            out.notes.push(format!(
+                "{}: job `{job_id}` calls {uses} from another repository: its jobs are not discovered (give that repository with --github to read them)",
+                ctx.file.name
+            ));
+            return;
+        }
+        out.notes.push(format!(
+            "{}: job `{job_id}` calls {uses}: read from this checkout, which may differ from {r}",
+            ctx.file.name
+        ));
+        (rest.to_string(), path.to_string(), Some(r.to_string()))
+    };
+    let Some(callee) = workflows.get(&callee_rel) else {
+        out.notes.push(format!(
+            "{}: job `{job_id}` calls {uses}, which is not in this checkout",
+            ctx.file.name
+        ));
+        return;
+    };
+    let inputs: BTreeMap<String, String> = get(job, "with")
+        .map(entries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| scalar(v).map(|v| (k, v)))
+        .collect();
+    let mut caller_permissions = Vec::new();
+    if let Some(p) = get(job, "permissions") {
+        caller_permissions.push(p);
+    } else if let Some(p) = get(&ctx.file.value, "permissions") {
+        caller_permissions.push(p);
+    }
+    for (cid, cjob) in entries(get(&callee.value, "jobs").unwrap_or(&Value::Null)) {
+        if get(cjob, "uses").is_some() {
+            out.notes.push(format!(
+                "{}: job `{cid}` nests another reusable workflow: not followed",
+                callee.name
+            ));
+            continue;
+        }
+        let call = Call {
+            file: callee,
+            rel: callee_rel.clone(),
+            job_id: cid.clone(),
+            inputs: inputs.clone(),
+            caller_permissions: caller_permissions.clone(),
+            job_workflow: Some((jwr.clone(), fixed_ref.clone())),
+            caller_job: Some(job_id.to_string()),
+        };
+        let caller_ctx = Workflow {
+            repo: ctx.repo,
+            rel: ctx.rel.clone(),
+            file: ctx.file,
+            triggers: ctx.triggers.clone(),
+        };
+        job_pipelines(&caller_ctx, &call, cjob, opts, out);
+    }
+}
+
+/// The `secrets` input of vault-action: `(path, selector, output name)` per entry. Entries are
+/// separated by `;` only; the last `|` splits off the output name; the path spec must be
+/// exactly `<path> <selector>`. Without `| NAME` the name is the selector with `.` → `__`,
+/// other non-alphanumerics removed, upper-cased; wildcard selectors (`*`, `**`) have none.
+pub fn parse_secrets(input: &str) -> Vec<(String, String, Option<String>)> {
+    let mut out = Vec::new();
+    for entry in input.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (spec, name) = match entry.rfind('|') {
+            Some(i) => (entry[..i].trim(), Some(entry[i + 1..].trim().to_string())),
+            None => (entry, None),
+        };
+        let parts = spec_words(spec);
+        if parts.len() != 2 {
+            continue;
+        }
+        let (path, sel) = (parts[0].clone(), parts[1].clone());
+        let name = name.filter(|n| !n.is_empty()).or_else(|| {
+            if sel == "*" || sel == "**" {
+                None
+            } else {
+                Some(
+                    sel.replace('.', "__")
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect::<String>()
+                        .to_ascii_uppercase(),
+                )
+            }
+        });
+        out.push((path, sel, name));
+    }
+    out
+}
+
+/// Whitespace-separated words of a path spec; a `${{ … }}` expression is one word (GitHub
+/// substitutes it before the action splits the spec).
+fn spec_words(spec: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    let mut chars = spec.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek() == Some(&'{') {
+            depth += 1;
+        }
+        if c == '}' && depth > 0 && chars.peek() == Some(&'}') {
+            cur.push(c);
+            cur.push(chars.next().unwrap_or('}'));
+            depth -= 1;
+            continue;
+        }
+        if c.is_whitespace() && depth == 0 {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Entries of the `secrets` input that do not follow the grammar (for notes).
+pub fn malformed_secrets(input: &str) -> Vec<String> {
+    input
+        .split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .filter(|e| {
+            let spec = e.rfind('|').map(|i| &e[..i]).unwrap_or(e);
+            spec_words(spec).len() != 2
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_grammar() {
+        let s = parse_secrets(
+            "secret/data/ci/aws accessKey | AWS_ACCESS_KEY_ID ;\n secret/data/ci/aws secretKey | AWS_SECRET_ACCESS_KEY ;\nsecret/data/ci npm.token\nsecret/data/ci/all * | CI_ ;",
+        );
+        assert_eq!(s.len(), 2, "{s:?}");
+        // Newlines do not separate entries: the third piece has four words and is dropped.
+        assert_eq!(
+            s[0],
+            (
+                "secret/data/ci/aws".into(),
+                "accessKey".into(),
+                Some("AWS_ACCESS_KEY_ID".into())
+            )
+        );
+        let m = parse_secrets("secret/data/ci/${{ matrix.app }} dsn | DSN");
+        assert_eq!(m[0].0, "secret/data/ci/${{ matrix.app }}");
+        let t = parse_secrets("secret/data/ci npm.token ; secret/data/ci/all ** ");
+        assert_eq!(t[0].2.as_deref(), Some("NPM__TOKEN"));
+        assert_eq!(t[1].2, None);
+        assert_eq!(malformed_secrets("a b ; c"), vec!["c".to_string()]);
+    }
+}
