@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use yaml_serde::{Mapping, Value};
 
-use super::shell::{self, SecretUse};
+mod job;
+
 use super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
-use super::{kv2_data, DiscoverError, Discovery, Draft, Options, Result, Val};
-use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+use super::{DiscoverError, Discovery, Options, Result, Val};
+use job::{analyze_job, JobSource};
 
 const RESERVED: &[&str] = &[
     "default",
@@ -31,7 +32,11 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Where something is: the file when it is not the job's own, and the line.
-type At = (Option<String>, Option<usize>);
+#[derive(Debug, Clone, Default)]
+struct At {
+    file: Option<String>,
+    line: Option<usize>,
+}
 
 struct Config {
     files: Vec<YamlFile>,
@@ -96,7 +101,7 @@ pub fn discover(
             .copied()
             .unwrap_or(cfg.files.len() - 1);
         let jfile = &cfg.files[fidx];
-        let locate = |sub: &[Seg]| -> (Option<String>, Option<usize>) {
+        let locate = |sub: &[Seg]| -> At {
             for n in &chain {
                 let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
                 let mut p = vec![Seg::Key(n)];
@@ -104,14 +109,28 @@ pub fn discover(
                 let deep = f.line(&p);
                 let shallow = f.line(&[Seg::Key(n)]);
                 if deep.is_some() && deep != shallow || sub.is_empty() {
-                    return ((f.name != jfile.name).then(|| f.name.clone()), deep);
+                    return At {
+                        file: (f.name != jfile.name).then(|| f.name.clone()),
+                        line: deep,
+                    };
                 }
             }
-            (None, jfile.line(&[Seg::Key(&name)]))
+            At {
+                file: None,
+                line: jfile.line(&[Seg::Key(&name)]),
+            }
         };
-        analyze_job(
-            &name, &job, &vars, &locate, jfile, main, &top, &project, opts, out,
-        );
+        let source = JobSource {
+            name: &name,
+            job: &job,
+            vars: &vars,
+            locate: &locate,
+            file: jfile,
+            main,
+            top: &top,
+            project: &project,
+        };
+        analyze_job(&source, opts, out);
     }
     Ok(())
 }
@@ -481,361 +500,4 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
     let mut seen = BTreeSet::new();
     out.retain(|r| seen.insert(r.label()));
     out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn analyze_job(
-    name: &str,
-    job: &Value,
-    vars: &BTreeMap<String, String>,
-    locate: &dyn Fn(&[Seg]) -> At,
-    jfile: &YamlFile,
-    main: &YamlFile,
-    top: &Value,
-    project: &str,
-    opts: &Options,
-    out: &mut Discovery,
-) {
-    let mut needs: Vec<String> = Vec::new();
-    let mut secret_vars = BTreeSet::new();
-    let mut file_vars = BTreeSet::new();
-    let mut token_var: Option<String> = None;
-    let mut exposures: Vec<CiExposure> = Vec::new();
-    let expose = |kind: &str, at: (Option<String>, Option<usize>), detail: String| CiExposure {
-        kind: kind.into(),
-        file: at.0,
-        line: at.1,
-        detail,
-        ..Default::default()
-    };
-
-    for (var, s) in entries(get(job, "secrets").unwrap_or(&Value::Null)) {
-        let Some(v) = get(s, "vault") else { continue };
-        let is_file = get(s, "file")
-            .map(|f| !matches!(f, Value::Bool(false)))
-            .unwrap_or(true);
-        if is_file {
-            file_vars.insert(var.clone());
-        } else {
-            secret_vars.insert(var.clone());
-        }
-        if let Some(t) = get(s, "token").and_then(scalar) {
-            token_var = Some(
-                t.trim_start_matches('$')
-                    .trim_matches(['{', '}'])
-                    .to_string(),
-            );
-        }
-        match v {
-            Value::String(short) => {
-                // path/to/secret/field[@mount]: the last segment is the field.
-                let (p, mount) = match short.rsplit_once('@') {
-                    Some((p, m)) => (p.to_string(), m.to_string()),
-                    None => (short.clone(), "kv-v2".to_string()),
-                };
-                let secret = p.rsplit_once('/').map(|x| x.0).unwrap_or(&p);
-                needs.push(kv2_data(&mount, secret));
-            }
-            Value::Mapping(_) => {
-                let engine = get(v, "engine");
-                let ename = engine
-                    .and_then(|e| get(e, "name"))
-                    .and_then(scalar)
-                    .unwrap_or_else(|| "kv-v2".into());
-                let mount = engine
-                    .and_then(|e| get(e, "path"))
-                    .and_then(scalar)
-                    .unwrap_or_else(|| "kv-v2".into());
-                let path = get(v, "path").and_then(scalar).unwrap_or_default();
-                if ename == "kv-v2" {
-                    needs.push(kv2_data(&mount, &path));
-                } else {
-                    needs.push(format!(
-                        "{}/{}",
-                        mount.trim_matches('/'),
-                        path.trim_matches('/')
-                    ));
-                    out.notes.push(format!(
-                        "{}: job `{name}` secret {var}: engine `{ename}`: path taken as {mount}/{path} without `data/`",
-                        jfile.name
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    // Scripts.
-    let mut logins = Vec::new();
-    let mut files: Vec<(String, String, At)> = Vec::new();
-    let all = secret_vars.clone();
-    // `before_script` and `script` run in one shell (so `set -x` carries over), `after_script`
-    // in another: scan each as one script, mapping its lines back to the items.
-    let items = scripts(job);
-    for group in [&["before_script", "script"][..], &["after_script"][..]] {
-        let mut text = String::new();
-        let mut map: Vec<(&'static str, usize, usize)> = Vec::new();
-        for (key, idx, t) in items.iter().filter(|x| group.contains(&x.0)) {
-            for (k, l) in t.lines().enumerate() {
-                text.push_str(l);
-                text.push('\n');
-                map.push((key, *idx, k));
-            }
-        }
-        let scan = shell::scan(&text, &all, &file_vars);
-        let at = |off: usize| {
-            let Some(&(key, idx, k)) = map.get(off) else {
-                return (None, None);
-            };
-            let (f, l) = locate(&[Seg::Key(key), Seg::Item(idx)]);
-            let l = l.or_else(|| locate(&[Seg::Key(key)]).1);
-            (f, l.map(|l| l + k))
-        };
-        for l in &scan.logins {
-            logins.push((l.clone(), at(l.line)));
-        }
-        for a in &scan.accesses {
-            needs.push(a.path.clone());
-        }
-        let key = |off: usize| map.get(off).map(|m| m.0).unwrap_or("script");
-        for u in scan.uses {
-            match u {
-                SecretUse::Echoed { var, line } => exposures.push(expose(
-                    "secret-echoed",
-                    at(line),
-                    format!("{} prints {var} to the job log", key(line)),
-                )),
-                SecretUse::File { var, file, line } => files.push((var, file, at(line))),
-                SecretUse::Traced { what, line } => exposures.push(expose(
-                    "debug-logging",
-                    at(line),
-                    format!("{}: {what}", key(line)),
-                )),
-            }
-        }
-    }
-    if needs.is_empty() && logins.is_empty() {
-        return;
-    }
-    // Artifacts are uploaded when the job ends: any secret written to a path they cover leaks.
-    let artifacts = get(job, "artifacts");
-    let mut art_paths: Vec<String> = artifacts
-        .and_then(|a| get(a, "paths"))
-        .map(strings)
-        .unwrap_or_default();
-    if let Some(reports) = artifacts.and_then(|a| get(a, "reports")) {
-        for (_, v) in entries(reports) {
-            art_paths.extend(strings(v));
-        }
-    }
-    for (var, f, at) in &files {
-        if let Some(p) = art_paths.iter().find(|p| super::path_covered(p, f)) {
-            exposures.push(expose(
-                "secret-in-artifact",
-                at.clone(),
-                format!("writes {var} to {f}, uploaded as a job artifact (artifacts: {p})"),
-            ));
-        }
-    }
-    for (scope, vs, is_global) in [
-        ("job", get(job, "variables"), false),
-        ("global", get(top, "variables"), true),
-    ] {
-        for (k, v) in entries(vs.unwrap_or(&Value::Null)) {
-            let val = match v {
-                Value::Mapping(_) => get(v, "value").and_then(scalar),
-                other => scalar(other),
-            }
-            .unwrap_or_default();
-            let at = if is_global {
-                (None, main.line(&[Seg::Key("variables"), Seg::Key(&k)]))
-            } else {
-                locate(&[Seg::Key("variables"), Seg::Key(&k)])
-            };
-            let at = (at.0.filter(|f| *f != jfile.name), at.1);
-            if (k == "CI_DEBUG_TRACE" || k == "CI_DEBUG_SERVICES")
-                && val.eq_ignore_ascii_case("true")
-            {
-                exposures.push(expose("step-debug", at, format!("{scope} variables set {k}: \"true\": the job log shows every variable, secrets included")));
-            } else if is_global
-                && !val.is_empty()
-                && (k == "VAULT_TOKEN"
-                    || k == "BAO_TOKEN"
-                    || super::credential_name(&k) && !super::is_expression(&val))
-            {
-                exposures.push(expose(
-                    "workflow-env-token",
-                    at,
-                    format!("global variables set {k}: every job of the pipeline, and every script it runs, gets it"),
-                ));
-            }
-        }
-    }
-
-    // Login: GitLab's native `secrets:` flow, or one found in the scripts.
-    let id_tokens: Vec<(String, Vec<String>)> =
-        entries(get(job, "id_tokens").unwrap_or(&Value::Null))
-            .into_iter()
-            .map(|(k, v)| (k, get(v, "aud").map(strings).unwrap_or_default()))
-            .collect();
-    let (mount, role, namespace, jwt_var) = match logins.first() {
-        Some((l, _)) if get(job, "secrets").is_none() => (
-            Val::of(&l.mount),
-            l.role.as_deref().map(Val::of),
-            l.namespace
-                .as_deref()
-                .or(vars.get("VAULT_NAMESPACE").map(String::as_str))
-                .map(Val::of),
-            l.jwt_var.clone(),
-        ),
-        _ => {
-            let var = |k: &str| vars.get(k).map(|v| Val::of(v));
-            (
-                var("VAULT_AUTH_PATH").unwrap_or(Val::Known("jwt".into())),
-                var("VAULT_AUTH_ROLE"),
-                var("VAULT_NAMESPACE"),
-                token_var.clone(),
-            )
-        }
-    };
-    if get(job, "secrets").is_some() && !vars.contains_key("VAULT_SERVER_URL") {
-        out.notes.push(format!(
-            "{}: job `{name}` has Vault secrets but VAULT_SERVER_URL is not in `variables:` (it may be a project or group CI/CD variable)",
-            jfile.name
-        ));
-    }
-    let token = match &jwt_var {
-        Some(v) => id_tokens.iter().find(|(k, _)| k == v).cloned(),
-        None => (id_tokens.len() == 1).then(|| id_tokens[0].clone()),
-    };
-    if id_tokens.is_empty() {
-        out.notes.push(format!(
-            "{}:{}: job `{name}` reads Vault secrets but defines no `id_tokens`: it gets no ID token (CI_JOB_JWT was removed in GitLab 17.0)",
-            jfile.name,
-            locate(&[]).1.unwrap_or(0)
-        ));
-    }
-    let environment = get(job, "environment").and_then(|e| match e {
-        Value::Mapping(_) => get(e, "name").and_then(scalar),
-        other => scalar(other),
-    });
-    let group = project.rsplit_once('/').map(|x| x.0).unwrap_or("");
-    let (efile, eline) = locate(&[]);
-    let runs = runs(job, top, opts);
-    for run in &runs {
-        let mut pname = format!("{project}/{name}");
-        if runs.len() > 1 {
-            pname.push_str(&format!("@{}", run.label()));
-        }
-        let ci = CiEvidence {
-            provider: "gitlab".into(),
-            file: efile.clone().unwrap_or_else(|| jfile.name.clone()),
-            job: name.to_string(),
-            line: eline,
-            events: run
-                .source
-                .known()
-                .map(|s| vec![s.to_string()])
-                .unwrap_or_default(),
-            exposures: Vec::new(),
-        };
-        let m = mount.known().unwrap_or("jwt").to_string();
-        let mut d = Draft::new(pname, AuthMethod::Jwt, &m, ci);
-        if let Val::Dynamic(e) = &mount {
-            d.dynamic("auth.mount", e.clone());
-        }
-        match &role {
-            Some(Val::Known(r)) => d.auth.role = Some(r.clone()),
-            Some(Val::Dynamic(e)) => d.dynamic("auth.role", e.clone()),
-            None => {}
-        }
-        match &namespace {
-            Some(Val::Known(n)) => d.auth.namespace = n.clone(),
-            Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
-            None => {}
-        }
-        match &opts.gitlab_url {
-            Some(u) => d.claim("iss", Val::Known(u.trim_end_matches('/').to_string())),
-            None => d.dynamic(
-                "auth.claims.iss",
-                "the GitLab instance URL (pass --gitlab-url)",
-            ),
-        }
-        match &token {
-            Some((_, aud)) if aud.len() == 1 => d.claim("aud", Val::of(&aud[0])),
-            Some((_, aud)) if aud.len() > 1 => {
-                if aud.iter().any(|a| super::is_expression(a)) {
-                    d.dynamic("auth.claims.aud", aud.join(", "));
-                } else {
-                    d.claims.insert(
-                        "aud".into(),
-                        serde_json::Value::Array(
-                            aud.iter()
-                                .map(|a| serde_json::Value::String(a.clone()))
-                                .collect(),
-                        ),
-                    );
-                }
-            }
-            _ => match &opts.gitlab_url {
-                Some(u) => d.claim("aud", Val::Known(u.trim_end_matches('/').to_string())),
-                None => d.dynamic(
-                    "auth.claims.aud",
-                    "the GitLab instance URL (no aud in id_tokens)",
-                ),
-            },
-        }
-        d.claim("project_path", Val::Known(project.to_string()));
-        d.claim("namespace_path", Val::Known(group.to_string()));
-        d.claim("pipeline_source", run.source.clone());
-        d.claim("ref", run.ref_.clone());
-        if let Some(t) = run.ref_type {
-            d.claim("ref_type", Val::Known(t.into()));
-        }
-        if let (Val::Known(r), Some(t)) = (&run.ref_, run.ref_type) {
-            let path = if t == "tag" {
-                format!("refs/tags/{r}")
-            } else {
-                format!("refs/heads/{r}")
-            };
-            d.claim("ref_path", Val::Known(path));
-            d.claim(
-                "sub",
-                Val::Known(format!("project_path:{project}:ref_type:{t}:ref:{r}")),
-            );
-            match &opts.protected_refs {
-                Some(p) => d.claim(
-                    "ref_protected",
-                    Val::Known(p.iter().any(|x| x == r).to_string()),
-                ),
-                None => d.dynamic(
-                    "auth.claims.ref_protected",
-                    "project settings (pass --protected-ref)",
-                ),
-            }
-        } else {
-            let e = match &run.ref_ {
-                Val::Dynamic(e) => e.clone(),
-                Val::Known(r) => r.clone(),
-            };
-            d.dynamic(
-                "auth.claims.sub",
-                format!(
-                    "project_path:{project}:ref_type:{}:ref:<{e}>",
-                    run.ref_type.unwrap_or("<ref_type>")
-                ),
-            );
-            d.dynamic("auth.claims.ref_protected", "depends on the ref");
-        }
-        if let Some(e) = &environment {
-            d.claim("environment", Val::of(e));
-        }
-        for n in &needs {
-            d.need(n);
-        }
-        for e in &exposures {
-            d.expose(e.clone());
-        }
-        out.pipelines.push(d.finish());
-    }
 }

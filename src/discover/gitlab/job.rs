@@ -1,0 +1,546 @@
+//! One resolved GitLab job: its native `secrets:`, its scripts, what exposes the secrets, the
+//! login it performs and one pipeline per way the job runs, with the claims of its ID token.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use yaml_serde::Value;
+
+use super::super::shell::{self, SecretUse, ShellLogin};
+use super::super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
+use super::super::{kv2_data, Discovery, Draft, Options, Val};
+use super::{runs, scripts, At, Run};
+use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+
+/// A job as resolved from the configuration (`extends:`, `default:`, includes), and where it is.
+pub(super) struct JobSource<'a> {
+    pub name: &'a str,
+    pub job: &'a Value,
+    /// Global and job variables.
+    pub vars: &'a BTreeMap<String, String>,
+    /// Where a key of the job is, through its `extends:` chain.
+    pub locate: &'a dyn Fn(&[Seg]) -> At,
+    /// The file that defines the job.
+    pub file: &'a YamlFile,
+    /// The main configuration file (global variables).
+    pub main: &'a YamlFile,
+    /// The merged top level of the configuration.
+    pub top: &'a Value,
+    pub project: &'a str,
+}
+
+fn exposure(kind: &str, at: At, detail: String) -> CiExposure {
+    CiExposure {
+        kind: kind.into(),
+        file: at.file,
+        line: at.line,
+        detail,
+        ..Default::default()
+    }
+}
+
+/// What the job's native `secrets:` read and name.
+#[derive(Default)]
+struct NativeSecrets {
+    needs: Vec<String>,
+    /// Variables that hold a secret's value.
+    secret_vars: BTreeSet<String>,
+    /// Variables that hold the path of a file with the secret (`file: true`, the default).
+    file_vars: BTreeSet<String>,
+    /// The `id_tokens` entry named by a secret's `token:`.
+    token_var: Option<String>,
+}
+
+impl NativeSecrets {
+    fn of(source: &JobSource<'_>, out: &mut Discovery) -> Self {
+        let mut native = NativeSecrets::default();
+        for (var, secret) in entries(get(source.job, "secrets").unwrap_or(&Value::Null)) {
+            let Some(vault) = get(secret, "vault") else {
+                continue;
+            };
+            let is_file = get(secret, "file")
+                .map(|f| !matches!(f, Value::Bool(false)))
+                .unwrap_or(true);
+            if is_file {
+                native.file_vars.insert(var.clone());
+            } else {
+                native.secret_vars.insert(var.clone());
+            }
+            if let Some(token) = get(secret, "token").and_then(scalar) {
+                native.token_var = Some(
+                    token
+                        .trim_start_matches('$')
+                        .trim_matches(['{', '}'])
+                        .to_string(),
+                );
+            }
+            if let Some(need) = vault_path(source, &var, vault, out) {
+                native.needs.push(need);
+            }
+        }
+        native
+    }
+}
+
+/// The API path a `vault:` entry reads: short form `path/to/secret/field[@mount]` or long form
+/// with `engine`, `path` and `field`.
+fn vault_path(
+    source: &JobSource<'_>,
+    var: &str,
+    vault: &Value,
+    out: &mut Discovery,
+) -> Option<String> {
+    match vault {
+        Value::String(short) => {
+            // The last segment is the field.
+            let (path, mount) = match short.rsplit_once('@') {
+                Some((p, m)) => (p.to_string(), m.to_string()),
+                None => (short.clone(), "kv-v2".to_string()),
+            };
+            let secret = path.rsplit_once('/').map(|x| x.0).unwrap_or(&path);
+            Some(kv2_data(&mount, secret))
+        }
+        Value::Mapping(_) => {
+            let engine = get(vault, "engine");
+            let engine_name = engine
+                .and_then(|e| get(e, "name"))
+                .and_then(scalar)
+                .unwrap_or_else(|| "kv-v2".into());
+            let mount = engine
+                .and_then(|e| get(e, "path"))
+                .and_then(scalar)
+                .unwrap_or_else(|| "kv-v2".into());
+            let path = get(vault, "path").and_then(scalar).unwrap_or_default();
+            if engine_name == "kv-v2" {
+                return Some(kv2_data(&mount, &path));
+            }
+            out.notes.push(format!(
+                "{}: job `{}` secret {var}: engine `{engine_name}`: path taken as {mount}/{path} without `data/`",
+                source.file.name, source.name
+            ));
+            Some(format!(
+                "{}/{}",
+                mount.trim_matches('/'),
+                path.trim_matches('/')
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A secret a script writes to a file.
+struct SecretFile {
+    var: String,
+    file: String,
+    at: At,
+}
+
+/// What the job's scripts do with Vault.
+#[derive(Default)]
+struct ScriptScan {
+    logins: Vec<ShellLogin>,
+    needs: Vec<String>,
+    files: Vec<SecretFile>,
+    exposures: Vec<CiExposure>,
+}
+
+/// One shell's script: the lines of its items, each mapped back to (key, item, line in item).
+#[derive(Default)]
+struct ShellScript {
+    text: String,
+    origin: Vec<(&'static str, usize, usize)>,
+}
+
+impl ScriptScan {
+    /// `before_script` and `script` run in one shell (so `set -x` carries over), `after_script`
+    /// in another: scan each as one script, mapping its lines back to the items.
+    fn of(source: &JobSource<'_>, native: &NativeSecrets) -> Self {
+        let mut scan = ScriptScan::default();
+        let items = scripts(source.job);
+        for shell_keys in [&["before_script", "script"][..], &["after_script"][..]] {
+            let mut script = ShellScript::default();
+            for (key, index, text) in items.iter().filter(|x| shell_keys.contains(&x.0)) {
+                for (line, content) in text.lines().enumerate() {
+                    script.text.push_str(content);
+                    script.text.push('\n');
+                    script.origin.push((key, *index, line));
+                }
+            }
+            scan.add(source, native, &script);
+        }
+        scan
+    }
+
+    fn add(&mut self, source: &JobSource<'_>, native: &NativeSecrets, script: &ShellScript) {
+        let found = shell::scan(&script.text, &native.secret_vars, &native.file_vars);
+        let at = |offset: usize| {
+            let Some(&(key, index, line)) = script.origin.get(offset) else {
+                return At::default();
+            };
+            let item = (source.locate)(&[Seg::Key(key), Seg::Item(index)]);
+            let item_line = item.line.or_else(|| (source.locate)(&[Seg::Key(key)]).line);
+            At {
+                file: item.file,
+                line: item_line.map(|l| l + line),
+            }
+        };
+        let key = |offset: usize| script.origin.get(offset).map(|m| m.0).unwrap_or("script");
+        self.logins.extend(found.logins.iter().cloned());
+        self.needs
+            .extend(found.accesses.iter().map(|access| access.path.clone()));
+        for secret_use in found.uses {
+            match secret_use {
+                SecretUse::Echoed { var, line } => self.exposures.push(exposure(
+                    "secret-echoed",
+                    at(line),
+                    format!("{} prints {var} to the job log", key(line)),
+                )),
+                SecretUse::File { var, file, line } => self.files.push(SecretFile {
+                    var,
+                    file,
+                    at: at(line),
+                }),
+                SecretUse::Traced { what, line } => self.exposures.push(exposure(
+                    "debug-logging",
+                    at(line),
+                    format!("{}: {what}", key(line)),
+                )),
+            }
+        }
+    }
+}
+
+/// Artifacts are uploaded when the job ends: any secret written to a path they cover leaks.
+fn artifact_exposures(job: &Value, files: &[SecretFile]) -> Vec<CiExposure> {
+    let artifacts = get(job, "artifacts");
+    let mut paths: Vec<String> = artifacts
+        .and_then(|a| get(a, "paths"))
+        .map(strings)
+        .unwrap_or_default();
+    if let Some(reports) = artifacts.and_then(|a| get(a, "reports")) {
+        for (_, v) in entries(reports) {
+            paths.extend(strings(v));
+        }
+    }
+    files
+        .iter()
+        .filter_map(|written| {
+            let covering = paths
+                .iter()
+                .find(|p| super::super::path_covered(p, &written.file))?;
+            Some(exposure(
+                "secret-in-artifact",
+                written.at.clone(),
+                format!(
+                    "writes {} to {}, uploaded as a job artifact (artifacts: {covering})",
+                    written.var, written.file
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Debug switches in job and global variables, and credentials in global variables.
+fn variable_exposures(source: &JobSource<'_>) -> Vec<CiExposure> {
+    let mut exposures = Vec::new();
+    for (scope, variables, is_global) in [
+        ("job", get(source.job, "variables"), false),
+        ("global", get(source.top, "variables"), true),
+    ] {
+        for (key, value) in entries(variables.unwrap_or(&Value::Null)) {
+            let text = match value {
+                Value::Mapping(_) => get(value, "value").and_then(scalar),
+                other => scalar(other),
+            }
+            .unwrap_or_default();
+            let at = if is_global {
+                At {
+                    file: None,
+                    line: source.main.line(&[Seg::Key("variables"), Seg::Key(&key)]),
+                }
+            } else {
+                (source.locate)(&[Seg::Key("variables"), Seg::Key(&key)])
+            };
+            let at = At {
+                file: at.file.filter(|f| *f != source.file.name),
+                line: at.line,
+            };
+            if (key == "CI_DEBUG_TRACE" || key == "CI_DEBUG_SERVICES")
+                && text.eq_ignore_ascii_case("true")
+            {
+                exposures.push(exposure("step-debug", at, format!("{scope} variables set {key}: \"true\": the job log shows every variable, secrets included")));
+            } else if is_global
+                && !text.is_empty()
+                && (key == "VAULT_TOKEN"
+                    || key == "BAO_TOKEN"
+                    || super::super::credential_name(&key) && !super::super::is_expression(&text))
+            {
+                exposures.push(exposure(
+                    "workflow-env-token",
+                    at,
+                    format!("global variables set {key}: every job of the pipeline, and every script it runs, gets it"),
+                ));
+            }
+        }
+    }
+    exposures
+}
+
+/// The login a job performs: GitLab's native `secrets:` flow, or one found in the scripts.
+struct JobLogin {
+    mount: Val,
+    role: Option<Val>,
+    namespace: Option<Val>,
+    /// The `id_tokens` entry whose token the login presents.
+    jwt_var: Option<String>,
+}
+
+impl JobLogin {
+    fn of(source: &JobSource<'_>, scripts: &ScriptScan, native: &NativeSecrets) -> Self {
+        let vars = source.vars;
+        match scripts.logins.first() {
+            Some(login) if get(source.job, "secrets").is_none() => JobLogin {
+                mount: Val::of(&login.mount),
+                role: login.role.as_deref().map(Val::of),
+                namespace: login
+                    .namespace
+                    .as_deref()
+                    .or(vars.get("VAULT_NAMESPACE").map(String::as_str))
+                    .map(Val::of),
+                jwt_var: login.jwt_var.clone(),
+            },
+            _ => {
+                let var = |k: &str| vars.get(k).map(|v| Val::of(v));
+                JobLogin {
+                    mount: var("VAULT_AUTH_PATH").unwrap_or(Val::Known("jwt".into())),
+                    role: var("VAULT_AUTH_ROLE"),
+                    namespace: var("VAULT_NAMESPACE"),
+                    jwt_var: native.token_var.clone(),
+                }
+            }
+        }
+    }
+}
+
+/// An `id_tokens` entry: its name and audiences.
+#[derive(Clone)]
+struct IdToken {
+    name: String,
+    audiences: Vec<String>,
+}
+
+/// The ID token the login presents: the one named, else the only one.
+fn presented_token(
+    source: &JobSource<'_>,
+    login: &JobLogin,
+    out: &mut Discovery,
+) -> Option<IdToken> {
+    let tokens: Vec<IdToken> = entries(get(source.job, "id_tokens").unwrap_or(&Value::Null))
+        .into_iter()
+        .map(|(name, v)| IdToken {
+            name,
+            audiences: get(v, "aud").map(strings).unwrap_or_default(),
+        })
+        .collect();
+    if get(source.job, "secrets").is_some() && !source.vars.contains_key("VAULT_SERVER_URL") {
+        out.notes.push(format!(
+            "{}: job `{}` has Vault secrets but VAULT_SERVER_URL is not in `variables:` (it may be a project or group CI/CD variable)",
+            source.file.name, source.name
+        ));
+    }
+    let token = match &login.jwt_var {
+        Some(var) => tokens.iter().find(|t| &t.name == var).cloned(),
+        None => (tokens.len() == 1).then(|| tokens[0].clone()),
+    };
+    if tokens.is_empty() {
+        out.notes.push(format!(
+            "{}:{}: job `{}` reads Vault secrets but defines no `id_tokens`: it gets no ID token (CI_JOB_JWT was removed in GitLab 17.0)",
+            source.file.name,
+            (source.locate)(&[]).line.unwrap_or(0),
+            source.name
+        ));
+    }
+    token
+}
+
+/// Read one job; a job that logs in to Vault or reads from it yields one pipeline per way it
+/// runs.
+pub(super) fn analyze_job(source: &JobSource<'_>, opts: &Options, out: &mut Discovery) {
+    let native = NativeSecrets::of(source, out);
+    let scripts = ScriptScan::of(source, &native);
+    let mut needs = native.needs.clone();
+    needs.extend(scripts.needs.iter().cloned());
+    if needs.is_empty() && scripts.logins.is_empty() {
+        return;
+    }
+    let mut exposures = scripts.exposures.clone();
+    exposures.extend(artifact_exposures(source.job, &scripts.files));
+    exposures.extend(variable_exposures(source));
+    let login = JobLogin::of(source, &scripts, &native);
+    let token = presented_token(source, &login, out);
+    let drafts = JobDrafts {
+        source,
+        opts,
+        login: &login,
+        token: token.as_ref(),
+        environment: get(source.job, "environment").and_then(|e| match e {
+            Value::Mapping(_) => get(e, "name").and_then(scalar),
+            other => scalar(other),
+        }),
+        needs: &needs,
+        exposures: &exposures,
+    };
+    let runs = runs(source.job, source.top, opts);
+    for run in &runs {
+        let mut name = format!("{}/{}", source.project, source.name);
+        if runs.len() > 1 {
+            name.push_str(&format!("@{}", run.label()));
+        }
+        out.pipelines.push(drafts.draft(name, run).finish());
+    }
+}
+
+/// Everything a job's pipelines are drafted from.
+struct JobDrafts<'j> {
+    source: &'j JobSource<'j>,
+    opts: &'j Options,
+    login: &'j JobLogin,
+    token: Option<&'j IdToken>,
+    environment: Option<String>,
+    needs: &'j [String],
+    exposures: &'j [CiExposure],
+}
+
+impl JobDrafts<'_> {
+    fn draft(&self, name: String, run: &Run) -> Draft {
+        let source = self.source;
+        let at = (source.locate)(&[]);
+        let ci = CiEvidence {
+            provider: "gitlab".into(),
+            file: at.file.unwrap_or_else(|| source.file.name.clone()),
+            job: source.name.to_string(),
+            line: at.line,
+            events: run
+                .source
+                .known()
+                .map(|s| vec![s.to_string()])
+                .unwrap_or_default(),
+            exposures: Vec::new(),
+        };
+        let login = self.login;
+        let mount = login.mount.known().unwrap_or("jwt").to_string();
+        let mut d = Draft::new(name, AuthMethod::Jwt, &mount, ci);
+        if let Val::Dynamic(e) = &login.mount {
+            d.dynamic("auth.mount", e.clone());
+        }
+        match &login.role {
+            Some(Val::Known(r)) => d.auth.role = Some(r.clone()),
+            Some(Val::Dynamic(e)) => d.dynamic("auth.role", e.clone()),
+            None => {}
+        }
+        match &login.namespace {
+            Some(Val::Known(n)) => d.auth.namespace = n.clone(),
+            Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
+            None => {}
+        }
+        self.issuer_and_audience(&mut d);
+        let project = source.project;
+        let group = project.rsplit_once('/').map(|x| x.0).unwrap_or("");
+        d.claim("project_path", Val::Known(project.to_string()));
+        d.claim("namespace_path", Val::Known(group.to_string()));
+        d.claim("pipeline_source", run.source.clone());
+        ref_claims(&mut d, run, project, self.opts);
+        if let Some(e) = &self.environment {
+            d.claim("environment", Val::of(e));
+        }
+        for need in self.needs {
+            d.need(need);
+        }
+        for exposure in self.exposures {
+            d.expose(exposure.clone());
+        }
+        d
+    }
+
+    fn issuer_and_audience(&self, d: &mut Draft) {
+        let instance = self
+            .opts
+            .gitlab_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string());
+        match &instance {
+            Some(url) => d.claim("iss", Val::Known(url.clone())),
+            None => d.dynamic(
+                "auth.claims.iss",
+                "the GitLab instance URL (pass --gitlab-url)",
+            ),
+        }
+        let audiences = self.token.map(|t| t.audiences.as_slice()).unwrap_or(&[]);
+        match audiences {
+            [one] => d.claim("aud", Val::of(one)),
+            [_, _, ..] if audiences.iter().any(|a| super::super::is_expression(a)) => {
+                d.dynamic("auth.claims.aud", audiences.join(", "));
+            }
+            [_, _, ..] => {
+                d.claims.insert(
+                    "aud".into(),
+                    serde_json::Value::Array(
+                        audiences
+                            .iter()
+                            .map(|a| serde_json::Value::String(a.clone()))
+                            .collect(),
+                    ),
+                );
+            }
+            [] => match instance {
+                Some(url) => d.claim("aud", Val::Known(url)),
+                None => d.dynamic(
+                    "auth.claims.aud",
+                    "the GitLab instance URL (no aud in id_tokens)",
+                ),
+            },
+        }
+    }
+}
+
+/// `ref`, `ref_type`, `ref_path`, `sub` and `ref_protected` for one way the job runs.
+fn ref_claims(d: &mut Draft, run: &Run, project: &str, opts: &Options) {
+    d.claim("ref", run.ref_.clone());
+    if let Some(t) = run.ref_type {
+        d.claim("ref_type", Val::Known(t.into()));
+    }
+    if let (Val::Known(r), Some(t)) = (&run.ref_, run.ref_type) {
+        let path = if t == "tag" {
+            format!("refs/tags/{r}")
+        } else {
+            format!("refs/heads/{r}")
+        };
+        d.claim("ref_path", Val::Known(path));
+        d.claim(
+            "sub",
+            Val::Known(format!("project_path:{project}:ref_type:{t}:ref:{r}")),
+        );
+        match &opts.protected_refs {
+            Some(p) => d.claim(
+                "ref_protected",
+                Val::Known(p.iter().any(|x| x == r).to_string()),
+            ),
+            None => d.dynamic(
+                "auth.claims.ref_protected",
+                "project settings (pass --protected-ref)",
+            ),
+        }
+        return;
+    }
+    let described = match &run.ref_ {
+        Val::Dynamic(e) => e.clone(),
+        Val::Known(r) => r.clone(),
+    };
+    d.dynamic(
+        "auth.claims.sub",
+        format!(
+            "project_path:{project}:ref_type:{}:ref:<{described}>",
+            run.ref_type.unwrap_or("<ref_type>")
+        ),
+    );
+    d.dynamic("auth.claims.ref_protected", "depends on the ref");
+}
