@@ -177,8 +177,105 @@ pub fn op_caps(op: &str) -> (Caps, Caps) {
     }
 }
 
-/// The entity of a pipeline's login on a role (see `build`).
-type PipeEntity = Option<Option<String>>;
+/// The entity a pipeline's login on a role maps to. JWT and Kubernetes alias names are known
+/// from the claims; AppRole's are not (the alias name is the secret role-id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LoginEntity {
+    /// The snapshot has the entity.
+    Known(String),
+    /// The alias name is known and no entity has it: the pipeline never logged in before the
+    /// export.
+    NotInSnapshot,
+    /// The alias name is not known.
+    Unknown,
+}
+
+impl LoginEntity {
+    fn id(&self) -> Option<String> {
+        match self {
+            LoginEntity::Known(id) => Some(id.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether logins of two pipelines on one role may be the same in the logs.
+    fn indistinguishable(&self, other: &LoginEntity) -> bool {
+        match (self, other) {
+            (LoginEntity::Known(a), LoginEntity::Known(b)) => a == b,
+            (LoginEntity::NotInSnapshot, _) | (_, LoginEntity::NotInSnapshot) => false,
+            _ => true,
+        }
+    }
+}
+
+/// A pipeline a role admits.
+struct AdmittedPipeline {
+    name: String,
+    entity: LoginEntity,
+}
+
+/// A role a pipeline logs in with.
+struct PipelineLogin {
+    key: RoleKey,
+    entity: LoginEntity,
+}
+
+/// Which roles each pipeline of the inventory logs in with, and which pipelines each role
+/// admits (keyed by the role in lower case, as the logs spell mounts).
+#[derive(Default)]
+struct InventoryLogins {
+    by_role: BTreeMap<RoleKey, Vec<AdmittedPipeline>>,
+    /// Per pipeline of the inventory, in order.
+    by_pipeline: Vec<Vec<PipelineLogin>>,
+}
+
+impl InventoryLogins {
+    fn of(analysis: &Analysis<'_>) -> Self {
+        let mut logins = InventoryLogins::default();
+        for pipeline in &analysis.inventory.pipelines {
+            let (admissions, _) = analysis.logins(pipeline);
+            let mut keys = Vec::new();
+            for login in admissions.iter().filter(|l| l.admission.is_possible()) {
+                let key = RoleKey {
+                    namespace: crate::model::namespace_path(&login.namespace.path).into_owned(),
+                    mount: login.mount.path.trim_end_matches('/').to_string(),
+                    role: login.role.clone(),
+                };
+                let entity = match login.admission.alias.as_ref().filter(|a| a.name_known) {
+                    None => LoginEntity::Unknown,
+                    Some(alias) => match analysis
+                        .index
+                        .entity_by_alias(&alias.mount_accessor, &alias.name)
+                    {
+                        Some((_, e)) => LoginEntity::Known(e.id.clone()),
+                        None => LoginEntity::NotInSnapshot,
+                    },
+                };
+                logins
+                    .by_role
+                    .entry(lower(&key))
+                    .or_default()
+                    .push(AdmittedPipeline {
+                        name: pipeline.name.clone(),
+                        entity: entity.clone(),
+                    });
+                keys.push(PipelineLogin { key, entity });
+            }
+            logins.by_pipeline.push(keys);
+        }
+        logins
+    }
+
+    fn pipelines_of(&self, key: &RoleKey) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .by_role
+            .get(&lower(key))
+            .map(|v| v.iter().map(|p| p.name.clone()).collect())
+            .unwrap_or_default();
+        names.dedup();
+        names
+    }
+}
 
 struct RoleSnapshot {
     in_snapshot: bool,
@@ -195,248 +292,284 @@ pub fn build(
     inventory: Option<&Inventory>,
     opts: &ReportOptions,
 ) -> UsageReport {
-    let snapshot = analysis.snapshot;
-    let inv = analysis.inventory;
-    let mut notes = Vec::new();
-
-    // Compile each role's token identities (one per entity seen logging in).
-    let merged = c.role_aggs();
-    let mut tokens: Vec<TokenReach> = Vec::new();
-    let mut token_keys: FxHashMap<String, usize> = FxHashMap::default();
-    let mut role_snap: BTreeMap<RoleKey, RoleSnapshot> = BTreeMap::new();
-    for (key, agg) in &merged {
-        let rs = role_snapshot(analysis, key, agg, &mut tokens, &mut token_keys);
-        role_snap.insert(key.clone(), rs);
+    let roles = RoleTokens::of(c, analysis);
+    let logins = inventory.map(|_| InventoryLogins::of(analysis));
+    let mut role_usages: Vec<RoleUsage> = roles
+        .merged
+        .iter()
+        .map(|(key, agg)| roles.usage(analysis, key, agg, logins.as_ref()))
+        .collect();
+    role_usages.sort_by(|a, b| a.key.cmp(&b.key));
+    policy::assign_file_names(&mut role_usages);
+    let pipelines = inventory.zip(logins.as_ref()).map(|(inventory, logins)| {
+        let reach = analysis.reach(&ReachOptions::default());
+        inventory
+            .pipelines
+            .iter()
+            .zip(&logins.by_pipeline)
+            .zip(reach)
+            .map(|((pipeline, keys), reach)| pipeline_usage(c, logins, pipeline, keys, &reach))
+            .collect()
+    });
+    UsageReport {
+        schema_version: crate::schema::version::USAGE,
+        format: FORMAT,
+        window: Window {
+            since: opts.since.clone(),
+            first: c.first_time.clone(),
+            last: c.last_time.clone(),
+        },
+        files: c.files.clone(),
+        stats: c.stats.clone(),
+        roles: role_usages,
+        pipelines,
+        unattributed: c
+            .unattributed
+            .iter()
+            .map(|(key, group)| unattributed(c, key, group))
+            .collect(),
+        malformed: c.malformed.clone(),
+        notes: report_notes(c),
     }
+}
 
-    // Pipelines a role admits, with the entity each pipeline's login maps to when the snapshot
-    // tells (JWT and Kubernetes alias names are known from the claims; AppRole's are not).
-    // Entity of a pipeline's login: `Some(Some(id))` the snapshot has it; `Some(None)` the alias
-    // name is known and no entity has it (the pipeline never logged in before the export);
-    // `None` not known (AppRole: the alias name is the secret role-id).
-    let mut role_pipelines: BTreeMap<RoleKey, Vec<(String, PipeEntity)>> = BTreeMap::new();
-    let mut pipeline_roles: Vec<Vec<(RoleKey, PipeEntity)>> = Vec::new();
-    if inventory.is_some() {
-        for p in &inv.pipelines {
-            let (logins, _) = analysis.logins(p);
-            let mut keys = Vec::new();
-            for l in logins.iter().filter(|l| l.admission.is_possible()) {
-                let k = RoleKey {
-                    namespace: crate::model::namespace_path(&l.namespace.path).into_owned(),
-                    mount: l.mount.path.trim_end_matches('/').to_string(),
-                    role: l.role.clone(),
-                };
-                let entity = l
-                    .admission
-                    .alias
-                    .as_ref()
-                    .filter(|a| a.name_known)
-                    .map(|a| {
-                        analysis
-                            .index
-                            .entity_by_alias(&a.mount_accessor, &a.name)
-                            .map(|(_, e)| e.id.clone())
-                    });
-                role_pipelines
-                    .entry(lower(&k))
-                    .or_default()
-                    .push((p.name.clone(), entity.clone()));
-                keys.push((k, entity));
-            }
-            pipeline_roles.push(keys);
+/// Every role seen in the logs, with the token identities it yields in the snapshot (one per
+/// entity seen logging in).
+struct RoleTokens {
+    merged: BTreeMap<RoleKey, RoleAgg>,
+    tokens: Vec<TokenReach>,
+    snapshots: BTreeMap<RoleKey, RoleSnapshot>,
+}
+
+impl RoleTokens {
+    fn of(c: &Collector, analysis: &Analysis<'_>) -> Self {
+        let merged = c.role_aggs();
+        let mut tokens: Vec<TokenReach> = Vec::new();
+        let mut token_keys: FxHashMap<String, usize> = FxHashMap::default();
+        let mut snapshots: BTreeMap<RoleKey, RoleSnapshot> = BTreeMap::new();
+        for (key, agg) in &merged {
+            let snapshot = role_snapshot(analysis, key, agg, &mut tokens, &mut token_keys);
+            snapshots.insert(key.clone(), snapshot);
+        }
+        RoleTokens {
+            merged,
+            tokens,
+            snapshots,
         }
     }
 
-    let mut roles = Vec::new();
-    for (key, agg) in &merged {
-        let rs = &role_snap[key];
-        let role_tokens: Vec<&TokenReach> = rs.tokens.iter().map(|&i| &tokens[i]).collect();
-        let used = used_entries(&agg.used, &role_tokens, rs.in_snapshot);
-        let denied = used_entries(&agg.denied, &role_tokens, rs.in_snapshot);
+    fn usage(
+        &self,
+        analysis: &Analysis<'_>,
+        key: &RoleKey,
+        agg: &RoleAgg,
+        logins: Option<&InventoryLogins>,
+    ) -> RoleUsage {
+        let snapshot = &self.snapshots[key];
+        let role_tokens: Vec<&TokenReach> =
+            snapshot.tokens.iter().map(|&i| &self.tokens[i]).collect();
+        let used = used_entries(&agg.used, &role_tokens, snapshot.in_snapshot);
+        let denied = used_entries(&agg.denied, &role_tokens, snapshot.in_snapshot);
         let unused = unused_grants(analysis, &role_tokens, agg.used.keys());
-        let mut rnotes = rs.notes.clone();
-        if rs.in_snapshot {
-            for set in &agg.policy_sets {
-                let logged: BTreeSet<String> = set.iter().cloned().collect();
-                if !logged.is_empty() && logged != rs.policy_names {
-                    rnotes.push(format!(
-                        "tokens in the logs held policies [{}], the snapshot gives [{}]: the role or identity changed between the logs and the snapshot",
-                        set.join(", "),
-                        rs.policy_names.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-            }
+        let mut notes = snapshot.notes.clone();
+        if snapshot.in_snapshot {
+            notes.extend(policy_drift(agg, &snapshot.policy_names));
         }
-        let suggested = policy::suggest(key, &used, snapshot, &mut rnotes);
-        let requests = agg.used.values().map(|u| u.count).sum();
-        let denied_requests = agg.denied.values().map(|u| u.count).sum();
-        roles.push(RoleUsage {
+        let suggested = policy::suggest(key, &used, analysis.snapshot, &mut notes);
+        RoleUsage {
             key: key.display(),
             namespace: key.namespace.clone(),
             mount: key.mount.clone(),
             role: key.role.clone(),
-            in_snapshot: rs.in_snapshot,
+            in_snapshot: snapshot.in_snapshot,
             logins: agg.logins,
             child_tokens: agg.child_tokens,
-            requests,
-            denied_requests,
+            requests: agg.used.values().map(|u| u.count).sum(),
+            denied_requests: agg.denied.values().map(|u| u.count).sum(),
             linked_by_entity: agg.linked_by_entity,
             entities: agg.entities.iter().cloned().collect(),
             display_names: agg.display_names.iter().cloned().collect(),
             token_policies: agg.policy_sets.iter().cloned().collect(),
-            pipelines: inventory.is_some().then(|| {
-                let mut v: Vec<String> = role_pipelines
-                    .get(&lower(key))
-                    .map(|v| v.iter().map(|(n, _)| n.clone()).collect())
-                    .unwrap_or_default();
-                v.dedup();
-                v
-            }),
+            pipelines: logins.map(|logins| logins.pipelines_of(key)),
             used,
             denied,
             unused,
             suggested_policy: suggested,
-            notes: rnotes,
-        });
+            notes,
+        }
     }
-    roles.sort_by(|a, b| a.key.cmp(&b.key));
-    policy::assign_file_names(&mut roles);
+}
 
-    let pipelines = inventory.map(|inv| {
-        let reach = analysis.reach(&ReachOptions::default());
-        inv.pipelines
-            .iter()
-            .zip(&pipeline_roles)
-            .zip(reach)
-            .map(|((p, keys), r)| {
-                let mut prs = Vec::new();
-                let mut pagg = RoleAgg::default();
-                let mut pnotes = Vec::new();
-                for (k, entity) in keys {
-                    let lk = lower(k);
-                    // Pipelines whose logins on this role are indistinguishable from this one's.
-                    let shared_with: Vec<String> = role_pipelines
-                        .get(&lk)
-                        .map(|v| {
-                            v.iter()
-                                .filter(|(n, e)| {
-                                    *n != p.name
-                                        && match (e, entity) {
-                                            (Some(Some(a)), Some(Some(b))) => a == b,
-                                            (Some(None), _) | (_, Some(None)) => false,
-                                            _ => true,
-                                        }
-                                })
-                                .map(|(n, _)| n.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let mut requests = 0;
-                    let mut any_entity_match = false;
-                    for (rk, a) in c.role_entity_aggs() {
-                        if lower(rk) != lk {
-                            continue;
-                        }
-                        let take = match entity {
-                            Some(Some(e)) => a.entities.contains(e),
-                            Some(None) => false,
-                            None => true,
-                        };
-                        if take {
-                            any_entity_match = true;
-                            requests += a.used.values().map(|u| u.count).sum::<u64>();
-                            pagg.merge(a);
-                        }
-                    }
-                    if entity == &Some(None) {
-                        pnotes.push(format!(
-                            "{}: no entity has this pipeline's alias in the snapshot: no login of the pipeline is counted (export after the log window)",
-                            k.display()
-                        ));
-                    }
-                    if entity.is_none() && any_entity_match {
-                        pnotes.push(format!(
-                            "{}: the pipeline's entity is not known from the snapshot; all the role's usage is counted",
-                            k.display()
-                        ));
-                    }
-                    prs.push(PipelineRole {
-                        key: k.display(),
-                        entity: entity.clone().flatten(),
-                        requests,
-                        shared_with,
-                    });
-                }
-                let used = used_entries(&pagg.used, &[], false);
-                let mut used_caps: BTreeMap<(String, String), Caps> = BTreeMap::new();
-                for u in &used {
-                    *used_caps
-                        .entry((u.namespace.clone(), u.path.clone()))
-                        .or_default() |= op_caps(&u.operation).0;
-                }
-                let unused = r
-                    .secrets
-                    .iter()
-                    .filter_map(|s| {
-                        let used = used_caps
-                            .get(&(s.namespace.clone(), s.path.clone()))
-                            .copied()
-                            .unwrap_or(Caps::NONE);
-                        unused_entry(&s.namespace, &s.path, s.caps, used)
-                    })
-                    .collect();
-                if prs.iter().any(|r| !r.shared_with.is_empty()) {
-                    pnotes.push("some roles admit other pipelines the logs cannot tell apart: their usage is counted for each of them".to_string());
-                }
-                PipelineUsage {
-                    name: p.name.clone(),
-                    team: p.team.clone(),
-                    roles: prs,
-                    used,
-                    unused,
-                    notes: pnotes,
-                }
-            })
-            .collect()
-    });
-
-    let unattributed = c
-        .unattributed
+/// Policy sets in the logs that differ from the role's in the snapshot.
+fn policy_drift(agg: &RoleAgg, snapshot_policies: &BTreeSet<String>) -> Vec<String> {
+    agg.policy_sets
         .iter()
-        .map(|(k, g)| {
-            let reason = if k.policies.iter().any(|p| p == "root") {
-                "a root token: not issued by a login".to_string()
-            } else if g.tokens > 0 {
-                let before = match (&g.earliest_issue, &c.first_time) {
-                    (Some(i), Some(f)) => {
-                        super::parse::parse_time(i) < super::parse::parse_time(f)
-                    }
-                    _ => false,
-                };
-                if before {
-                    "no login or parent token for these tokens in the logs; some were issued before the first request of the window (login before the logs begin)".to_string()
-                } else {
-                    "no login or parent token for these tokens in the logs".to_string()
-                }
-            } else {
-                "no login for these tokens in the logs".to_string()
-            };
-            Unattributed {
-                display_name: k.display_name.clone(),
-                role_hint: k.role_hint.clone(),
-                policies: k.policies.clone(),
-                tokens: g.tokens,
-                requests: g.requests,
-                denied: g.denied,
-                entities: g.entities.iter().cloned().collect(),
-                earliest_token_issue_time: g.earliest_issue.clone(),
-                reason,
-                used: used_entries(&g.used, &[], false),
-                paths_dropped: g.paths_dropped,
-            }
+        .filter(|set| {
+            let logged: BTreeSet<String> = set.iter().cloned().collect();
+            !logged.is_empty() && &logged != snapshot_policies
+        })
+        .map(|set| {
+            format!(
+                "tokens in the logs held policies [{}], the snapshot gives [{}]: the role or identity changed between the logs and the snapshot",
+                set.join(", "),
+                snapshot_policies.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
+}
+
+/// One pipeline's usage: its roles' logged requests (those of its entity when known), and the
+/// grants of its reach it never used.
+fn pipeline_usage(
+    c: &Collector,
+    logins: &InventoryLogins,
+    pipeline: &crate::inventory::Pipeline,
+    keys: &[PipelineLogin],
+    reach: &crate::passes::reach::PipelineReach,
+) -> PipelineUsage {
+    let mut roles = Vec::new();
+    let mut agg = RoleAgg::default();
+    let mut notes = Vec::new();
+    for login in keys {
+        roles.push(pipeline_role(
+            c,
+            logins,
+            &pipeline.name,
+            login,
+            &mut agg,
+            &mut notes,
+        ));
+    }
+    let used = used_entries(&agg.used, &[], false);
+    let mut used_caps: BTreeMap<(String, String), Caps> = BTreeMap::new();
+    for u in &used {
+        *used_caps
+            .entry((u.namespace.clone(), u.path.clone()))
+            .or_default() |= op_caps(&u.operation).0;
+    }
+    let unused = reach
+        .secrets
+        .iter()
+        .filter_map(|s| {
+            let used = used_caps
+                .get(&(s.namespace.clone(), s.path.clone()))
+                .copied()
+                .unwrap_or(Caps::NONE);
+            unused_entry(&s.namespace, &s.path, s.caps, used)
         })
         .collect();
+    if roles.iter().any(|r| !r.shared_with.is_empty()) {
+        notes.push("some roles admit other pipelines the logs cannot tell apart: their usage is counted for each of them".to_string());
+    }
+    PipelineUsage {
+        name: pipeline.name.clone(),
+        team: pipeline.team.clone(),
+        roles,
+        used,
+        unused,
+        notes,
+    }
+}
 
+/// One role of a pipeline: the logged usage that is the pipeline's, merged into `agg`.
+fn pipeline_role(
+    c: &Collector,
+    logins: &InventoryLogins,
+    pipeline: &str,
+    login: &PipelineLogin,
+    agg: &mut RoleAgg,
+    notes: &mut Vec<String>,
+) -> PipelineRole {
+    let key = lower(&login.key);
+    // Pipelines whose logins on this role are indistinguishable from this one's.
+    let shared_with: Vec<String> = logins
+        .by_role
+        .get(&key)
+        .map(|admitted| {
+            admitted
+                .iter()
+                .filter(|other| {
+                    other.name != pipeline && other.entity.indistinguishable(&login.entity)
+                })
+                .map(|other| other.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut requests = 0;
+    let mut any_entity_match = false;
+    for (role, entity_agg) in c.role_entity_aggs() {
+        if lower(role) != key {
+            continue;
+        }
+        let take = match &login.entity {
+            LoginEntity::Known(e) => entity_agg.entities.contains(e),
+            LoginEntity::NotInSnapshot => false,
+            LoginEntity::Unknown => true,
+        };
+        if take {
+            any_entity_match = true;
+            requests += entity_agg.used.values().map(|u| u.count).sum::<u64>();
+            agg.merge(entity_agg);
+        }
+    }
+    if login.entity == LoginEntity::NotInSnapshot {
+        notes.push(format!(
+            "{}: no entity has this pipeline's alias in the snapshot: no login of the pipeline is counted (export after the log window)",
+            login.key.display()
+        ));
+    }
+    if login.entity == LoginEntity::Unknown && any_entity_match {
+        notes.push(format!(
+            "{}: the pipeline's entity is not known from the snapshot; all the role's usage is counted",
+            login.key.display()
+        ));
+    }
+    PipelineRole {
+        key: login.key.display(),
+        entity: login.entity.id(),
+        requests,
+        shared_with,
+    }
+}
+
+/// Tokens the logs show no login or parent for, and why.
+fn unattributed(
+    c: &Collector,
+    key: &super::collect::UnattributedKey,
+    group: &super::collect::UnattributedAgg,
+) -> Unattributed {
+    let reason = if key.policies.iter().any(|p| p == "root") {
+        "a root token: not issued by a login".to_string()
+    } else if group.tokens > 0 {
+        let before = match (&group.earliest_issue, &c.first_time) {
+            (Some(i), Some(f)) => super::parse::parse_time(i) < super::parse::parse_time(f),
+            _ => false,
+        };
+        if before {
+            "no login or parent token for these tokens in the logs; some were issued before the first request of the window (login before the logs begin)".to_string()
+        } else {
+            "no login or parent token for these tokens in the logs".to_string()
+        }
+    } else {
+        "no login for these tokens in the logs".to_string()
+    };
+    Unattributed {
+        display_name: key.display_name.clone(),
+        role_hint: key.role_hint.clone(),
+        policies: key.policies.clone(),
+        tokens: group.tokens,
+        requests: group.requests,
+        denied: group.denied,
+        entities: group.entities.iter().cloned().collect(),
+        earliest_token_issue_time: group.earliest_issue.clone(),
+        reason,
+        used: used_entries(&group.used, &[], false),
+        paths_dropped: group.paths_dropped,
+    }
+}
+
+fn report_notes(c: &Collector) -> Vec<String> {
+    let mut notes = Vec::new();
     if c.stats.malformed as usize > c.malformed.len() {
         notes.push(format!(
             "{} malformed lines; the first {} are listed",
@@ -450,23 +583,7 @@ pub fn build(
                 .to_string(),
         );
     }
-
-    UsageReport {
-        schema_version: crate::schema::version::USAGE,
-        format: FORMAT,
-        window: Window {
-            since: opts.since.clone(),
-            first: c.first_time.clone(),
-            last: c.last_time.clone(),
-        },
-        files: c.files.clone(),
-        stats: c.stats.clone(),
-        roles,
-        pipelines,
-        unattributed,
-        malformed: c.malformed.clone(),
-        notes,
-    }
+    notes
 }
 
 fn lower(k: &RoleKey) -> RoleKey {
