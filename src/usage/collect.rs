@@ -254,6 +254,34 @@ pub struct Collector {
 
 /// A compact key for an accessor: the two 128-bit halves of an `hmac-sha256:<hex>` value XORed, otherwise
 /// (an accessor logged in clear with `hmac_accessor = false` or `log_raw = true`) a 128-bit hash.
+/// One request made with a token.
+struct Use<'e> {
+    key: UseKey,
+    time: &'e str,
+    /// The caller's accessor key.
+    caller: u128,
+}
+
+/// Whether the request was allowed, and whether it failed after it was.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    allowed: bool,
+    failed: bool,
+}
+
+/// The role a request is counted for, and whether only the entity linked it.
+struct Attribution {
+    role: u32,
+    by_entity: bool,
+}
+
+/// The key of a token a response minted: its accessor, else its (HMAC'd) client token.
+fn minted_key(new: &Auth<'_>) -> Option<u128> {
+    non_empty(&new.accessor)
+        .or_else(|| non_empty(&new.client_token))
+        .map(accessor_key)
+}
+
 pub fn accessor_key(s: &str) -> u128 {
     if let Some(hex) = s.strip_prefix("hmac-sha256:") {
         if hex.len() == 64 {
@@ -424,88 +452,16 @@ impl Collector {
         });
         let is_token_store =
             req.mount_type.as_deref() == Some("token") || path.starts_with("auth/token/");
-
         if let Some(new) = minted {
-            let new_key = non_empty(&new.accessor)
-                .or_else(|| non_empty(&new.client_token))
-                .map(accessor_key);
             if is_token_store {
-                // A child token: it acts for the role of its parent.
-                let parent = caller.and_then(|c| self.tokens.get(&accessor_key(c)).copied());
-                let role = match parent {
-                    Some(p) => Some(p.role),
-                    None => path
-                        .strip_prefix("auth/token/create/")
-                        .filter(|r| !r.is_empty() && !r.contains('/'))
-                        .map(|r| {
-                            self.role_id(
-                                RoleKey {
-                                    namespace: ns.clone(),
-                                    mount: "token".into(),
-                                    role: r.to_string(),
-                                },
-                                "",
-                            )
-                        }),
-                };
-                self.stats.child_tokens += 1;
-                if let (Some(role), Some(k)) = (role, new_key) {
-                    self.tokens.insert(k, TokenLink { role });
-                    self.roles[role as usize].child_tokens += 1;
-                }
-                // The create request itself is usage of the parent (below).
+                // A child token; the create request itself is usage of the parent (below).
+                self.child_token(&ns, path, caller, new);
             } else if path.starts_with("auth/") {
-                let mount = req
-                    .mount_point
-                    .as_deref()
-                    .map(|m| {
-                        m.trim_start_matches("auth/")
-                            .trim_end_matches('/')
-                            .to_string()
-                    })
-                    .filter(|m| !m.is_empty())
-                    .unwrap_or_else(|| {
-                        path.trim_start_matches("auth/")
-                            .split('/')
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
-                    });
-                let role_name = new.role_hint().unwrap_or_default();
-                let key = RoleKey {
-                    namespace: ns.clone(),
-                    mount,
-                    role: role_name.clone(),
-                };
-                let entity = non_empty(&new.entity_id).unwrap_or("").to_string();
-                let id = self.role_id(key, &entity);
-                self.stats.logins += 1;
-                let agg = &mut self.roles[id as usize];
-                agg.logins += 1;
-                let display = non_empty(&new.display_name).unwrap_or("").to_string();
-                if agg.display_names.len() < 100 {
-                    agg.display_names.insert(display.clone());
-                }
-                if agg.policy_sets.len() < 100 {
-                    agg.policy_sets.insert(new.all_policies());
-                }
-                if let Some(k) = new_key {
-                    self.tokens.insert(k, TokenLink { role: id });
-                }
-                if !entity.is_empty() {
-                    let h = self
-                        .entity_hints
-                        .entry((entity, display, role_name))
-                        .or_insert(Hint::Unique(id));
-                    if *h != Hint::Unique(id) {
-                        *h = Hint::Ambiguous;
-                    }
-                }
                 // A login is not usage of the role's policies.
+                self.login(req, &ns, path, new);
                 return;
             }
         }
-
         if minted.is_none() && !is_token_store && is_login_path(path) {
             // A failed login: unauthenticated, whatever token the client happened to send.
             self.stats.unauthenticated += 1;
@@ -521,11 +477,105 @@ impl Collector {
             return;
         }
         let time = e.time.as_deref().unwrap_or("");
+        if !self.in_window(time) {
+            return;
+        }
+        let request = Use {
+            key: UseKey {
+                namespace: ns,
+                path: path.to_string(),
+                operation: op.to_string(),
+            },
+            time,
+            caller: accessor_key(caller),
+        };
+        self.usage(e, top, request);
+    }
+
+    /// A token minted by the token store: it acts for the role of its parent.
+    fn child_token(&mut self, ns: &str, path: &str, caller: Option<&str>, new: &Auth<'_>) {
+        let new_key = minted_key(new);
+        let parent = caller.and_then(|c| self.tokens.get(&accessor_key(c)).copied());
+        let role = match parent {
+            Some(p) => Some(p.role),
+            None => path
+                .strip_prefix("auth/token/create/")
+                .filter(|r| !r.is_empty() && !r.contains('/'))
+                .map(|r| {
+                    self.role_id(
+                        RoleKey {
+                            namespace: ns.to_string(),
+                            mount: "token".into(),
+                            role: r.to_string(),
+                        },
+                        "",
+                    )
+                }),
+        };
+        self.stats.child_tokens += 1;
+        if let (Some(role), Some(k)) = (role, new_key) {
+            self.tokens.insert(k, TokenLink { role });
+            self.roles[role as usize].child_tokens += 1;
+        }
+    }
+
+    /// A login: the token it minted acts for the role.
+    fn login(&mut self, req: &parse::Request<'_>, ns: &str, path: &str, new: &Auth<'_>) {
+        let mount = req
+            .mount_point
+            .as_deref()
+            .map(|m| {
+                m.trim_start_matches("auth/")
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| {
+                path.trim_start_matches("auth/")
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            });
+        let role_name = new.role_hint().unwrap_or_default();
+        let key = RoleKey {
+            namespace: ns.to_string(),
+            mount,
+            role: role_name.clone(),
+        };
+        let entity = non_empty(&new.entity_id).unwrap_or("").to_string();
+        let id = self.role_id(key, &entity);
+        self.stats.logins += 1;
+        let agg = &mut self.roles[id as usize];
+        agg.logins += 1;
+        let display = non_empty(&new.display_name).unwrap_or("").to_string();
+        if agg.display_names.len() < 100 {
+            agg.display_names.insert(display.clone());
+        }
+        if agg.policy_sets.len() < 100 {
+            agg.policy_sets.insert(new.all_policies());
+        }
+        if let Some(k) = minted_key(new) {
+            self.tokens.insert(k, TokenLink { role: id });
+        }
+        if !entity.is_empty() {
+            let hint = self
+                .entity_hints
+                .entry((entity, display, role_name))
+                .or_insert(Hint::Unique(id));
+            if *hint != Hint::Unique(id) {
+                *hint = Hint::Ambiguous;
+            }
+        }
+    }
+
+    /// Whether a request at `time` counts (`--since`); widens the window seen.
+    fn in_window(&mut self, time: &str) -> bool {
         if let Some(since) = self.since {
             match parse::parse_time(time) {
                 Some(t) if t < since => {
                     self.stats.before_since += 1;
-                    return;
+                    return false;
                 }
                 Some(_) => {}
                 None => self.stats.undated += 1,
@@ -539,6 +589,11 @@ impl Collector {
                 self.last_time = Some(time.to_string());
             }
         }
+        true
+    }
+
+    /// A request made with a token: usage of the role the token acts for, or unattributed.
+    fn usage(&mut self, e: &Entry<'_>, top: Option<&Auth<'_>>, request: Use<'_>) {
         let empty = Auth::default();
         let auth = top.unwrap_or(&empty);
         let allowed = match &auth.policy_results {
@@ -548,90 +603,101 @@ impl Collector {
                 .as_deref()
                 .is_some_and(|m| m.contains("permission denied")),
         };
-        let failed = allowed && non_empty(&e.error).is_some();
+        let outcome = Outcome {
+            allowed,
+            failed: allowed && non_empty(&e.error).is_some(),
+        };
         if !allowed {
             self.stats.denied += 1;
         }
-        let key = UseKey {
-            namespace: ns,
-            path: path.to_string(),
-            operation: op.to_string(),
+        let Some(attribution) = self.attribute(request.caller, auth) else {
+            self.unattributed_use(auth, request, outcome);
+            return;
         };
-        let ckey = accessor_key(caller);
-        let role = match self.tokens.get(&ckey) {
-            Some(t) => Some((t.role, false)),
-            None => {
-                let entity = non_empty(&auth.entity_id);
-                match entity {
-                    Some(ent) => {
-                        let hk = (
-                            ent.to_string(),
-                            non_empty(&auth.display_name).unwrap_or("").to_string(),
-                            auth.role_hint().unwrap_or_default(),
-                        );
-                        match self.entity_hints.get(&hk) {
-                            Some(Hint::Unique(r)) => Some((*r, true)),
-                            _ => None,
-                        }
-                    }
-                    None => None,
-                }
-            }
+        self.stats.attributed += 1;
+        let agg = &mut self.roles[attribution.role as usize];
+        if attribution.by_entity {
+            agg.linked_by_entity += 1;
+        }
+        let map = if allowed {
+            &mut agg.used
+        } else {
+            &mut agg.denied
         };
-        match role {
-            Some((r, by_entity)) => {
-                self.stats.attributed += 1;
-                let agg = &mut self.roles[r as usize];
-                if by_entity {
-                    agg.linked_by_entity += 1;
-                }
-                let map = if allowed {
-                    &mut agg.used
-                } else {
-                    &mut agg.denied
-                };
-                map.entry(key).or_default().add(time, auth, failed);
+        map.entry(request.key)
+            .or_default()
+            .add(request.time, auth, outcome.failed);
+    }
+
+    /// The role a token acts for: linked from its login or parent, else by its entity when one
+    /// role alone logged that entity in with that display name.
+    fn attribute(&self, caller: u128, auth: &Auth<'_>) -> Option<Attribution> {
+        if let Some(token) = self.tokens.get(&caller) {
+            return Some(Attribution {
+                role: token.role,
+                by_entity: false,
+            });
+        }
+        let entity = non_empty(&auth.entity_id)?;
+        let hint_key = (
+            entity.to_string(),
+            non_empty(&auth.display_name).unwrap_or("").to_string(),
+            auth.role_hint().unwrap_or_default(),
+        );
+        match self.entity_hints.get(&hint_key) {
+            Some(Hint::Unique(role)) => Some(Attribution {
+                role: *role,
+                by_entity: true,
+            }),
+            _ => None,
+        }
+    }
+
+    fn unattributed_use(&mut self, auth: &Auth<'_>, request: Use<'_>, outcome: Outcome) {
+        self.stats.unattributed += 1;
+        let key = UnattributedKey {
+            display_name: non_empty(&auth.display_name).unwrap_or("").to_string(),
+            role_hint: auth.role_hint().unwrap_or_default(),
+            policies: auth.all_policies(),
+        };
+        let new_token = self
+            .unattributed_tokens
+            .insert(request.caller, ())
+            .is_none();
+        let group = self.unattributed.entry(key).or_default();
+        group.requests += 1;
+        if new_token {
+            group.tokens += 1;
+        }
+        if !outcome.allowed {
+            group.denied += 1;
+        }
+        if let Some(entity) = non_empty(&auth.entity_id) {
+            if group.entities.len() < 100 {
+                group.entities.insert(entity.to_string());
             }
-            None => {
-                self.stats.unattributed += 1;
-                let ukey = UnattributedKey {
-                    display_name: non_empty(&auth.display_name).unwrap_or("").to_string(),
-                    role_hint: auth.role_hint().unwrap_or_default(),
-                    policies: auth.all_policies(),
-                };
-                let new_token = self.unattributed_tokens.insert(ckey, ()).is_none();
-                let g = self.unattributed.entry(ukey).or_default();
-                g.requests += 1;
-                if new_token {
-                    g.tokens += 1;
-                }
-                if !allowed {
-                    g.denied += 1;
-                }
-                if let Some(ent) = non_empty(&auth.entity_id) {
-                    if g.entities.len() < 100 {
-                        g.entities.insert(ent.to_string());
-                    }
-                }
-                if let Some(it) = non_empty(&auth.token_issue_time) {
-                    let earlier = match &g.earliest_issue {
-                        Some(cur) => match (parse::parse_time(it), parse::parse_time(cur)) {
-                            (Some(a), Some(b)) => a < b,
-                            _ => false,
-                        },
-                        None => true,
-                    };
-                    if earlier {
-                        g.earliest_issue = Some(it.to_string());
-                    }
-                }
-                if allowed {
-                    if g.used.len() < MAX_UNATTRIBUTED_PATHS || g.used.contains_key(&key) {
-                        g.used.entry(key).or_default().add(time, auth, failed);
-                    } else {
-                        g.paths_dropped += 1;
-                    }
-                }
+        }
+        if let Some(issued) = non_empty(&auth.token_issue_time) {
+            let earlier = match &group.earliest_issue {
+                Some(current) => match (parse::parse_time(issued), parse::parse_time(current)) {
+                    (Some(a), Some(b)) => a < b,
+                    _ => false,
+                },
+                None => true,
+            };
+            if earlier {
+                group.earliest_issue = Some(issued.to_string());
+            }
+        }
+        if outcome.allowed {
+            if group.used.len() < MAX_UNATTRIBUTED_PATHS || group.used.contains_key(&request.key) {
+                group
+                    .used
+                    .entry(request.key)
+                    .or_default()
+                    .add(request.time, auth, outcome.failed);
+            } else {
+                group.paths_dropped += 1;
             }
         }
     }
