@@ -49,172 +49,217 @@ pub(super) fn admit(
             ),
         );
     };
-    let mut a = Admission::new(Verdict::Admitted, String::new());
-    a.require_login_cidrs("token_bound_cidrs", &role.token.token_bound_cidrs);
-    a.conditions.push(signature_condition(mount));
-    let mut passed: Vec<String> = Vec::new();
-
-    // 3. Registered claims, issuer, subject, audiences.
-    let mut parsed = None;
-    let reg = match registered(pre, claims, server, &mut parsed) {
-        Ok(r) => r,
-        Err(e) => return Admission::refused(e.to_string()),
+    let mut admission = Admission::new(Verdict::Admitted, String::new());
+    admission.require_login_cidrs("token_bound_cidrs", &role.token.token_bound_cidrs);
+    admission.conditions.push(signature_condition(mount));
+    let mut judgement = JwtJudgement {
+        mount,
+        role,
+        claims,
+        admission,
+        passed: Vec::new(),
     };
-    if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
-        return Admission::refused(e.0);
+    match judgement.judge(server, pre) {
+        Ok(()) => judgement.finish(),
+        Err(Refusal(why)) => Admission::refused(why),
     }
-    if !role.bound_subject.is_empty() {
-        let sub = reg.sub.as_deref().unwrap_or("");
-        if sub != role.bound_subject {
-            return Admission::refused(if reg.sub.is_none() {
-                format!(
-                    "bound_subject {:?} is set but the token has no sub claim",
-                    role.bound_subject
-                )
-            } else {
-                format!(
-                    "sub {sub:?} is not the role's bound_subject {:?}",
-                    role.bound_subject
-                )
-            });
+}
+
+/// A JWT admission being judged, in the server's order: the checks passed so far (for `why`).
+struct JwtJudgement<'j> {
+    mount: &'j AuthMount,
+    role: &'j JwtRole,
+    claims: &'j Map<String, Value>,
+    admission: Admission,
+    passed: Vec<String>,
+}
+
+impl JwtJudgement<'_> {
+    fn judge(
+        &mut self,
+        server: &ServerInfo,
+        pre: Option<&Result<Registered, ClaimsError>>,
+    ) -> Result<(), Refusal> {
+        // 3. Registered claims, issuer, subject, audiences.
+        let mut parsed = None;
+        let reg = registered(pre, self.claims, server, &mut parsed)
+            .map_err(|e| Refusal(e.to_string()))?;
+        check_issuer(self.mount, reg, &mut self.admission, &mut self.passed)?;
+        self.subject(reg)?;
+        self.audiences(reg)?;
+        // 5. Identity: user claim, claim mappings, groups.
+        let user = self.user()?;
+        let metadata = self.claim_mappings()?;
+        if !self.role.groups_claim.is_empty() {
+            self.admission.group_aliases = groups(self.claims, &self.role.groups_claim)?;
         }
-        passed.push(format!("sub {sub:?} is the bound_subject"));
+        // 6. Bound claims.
+        let glob = self.role.effective_bound_claims_type() == "glob";
+        for (key, expected) in &self.role.bound_claims {
+            self.passed
+                .push(check_bound_claim(self.claims, key, expected, glob)?);
+        }
+        // 7. Policies (templated over the claims on OpenBao) and the token.
+        self.token(server)?;
+        self.admission.alias = Some(Alias {
+            mount_accessor: self.mount.accessor.clone(),
+            name: user.clone(),
+            name_known: true,
+            metadata,
+            match_metadata: BTreeMap::new(),
+        });
+        self.passed
+            .push(format!("user_claim {:?} = {user:?}", self.role.user_claim));
+        Ok(())
     }
-    if !role.bound_audiences.is_empty() {
-        match role.bound_audiences.iter().find(|b| reg.aud.contains(b)) {
-            Some(b) => passed.push(format!("aud {b:?} is in bound_audiences")),
-            None => {
-                return Admission::refused(format!(
+
+    fn subject(&mut self, reg: &Registered) -> Result<(), Refusal> {
+        let bound = &self.role.bound_subject;
+        if bound.is_empty() {
+            return Ok(());
+        }
+        let sub = reg.sub.as_deref().unwrap_or("");
+        if sub != bound {
+            return Err(Refusal(if reg.sub.is_none() {
+                format!("bound_subject {bound:?} is set but the token has no sub claim")
+            } else {
+                format!("sub {sub:?} is not the role's bound_subject {bound:?}")
+            }));
+        }
+        self.passed
+            .push(format!("sub {sub:?} is the bound_subject"));
+        Ok(())
+    }
+
+    /// `bound_audiences` (any), then OpenBao's rule that a token with `aud` (the exact key,
+    /// string or list) needs bound audiences.
+    fn audiences(&mut self, reg: &Registered) -> Result<(), Refusal> {
+        let bound = &self.role.bound_audiences;
+        if !bound.is_empty() {
+            let Some(matched) = bound.iter().find(|b| reg.aud.contains(b)) else {
+                return Err(Refusal(format!(
                     "aud {} matches none of the role's bound_audiences {}",
                     show_list(&reg.aud),
-                    show_list(&role.bound_audiences)
-                ))
-            }
+                    show_list(bound)
+                )));
+            };
+            self.passed
+                .push(format!("aud {matched:?} is in bound_audiences"));
         }
-    }
-    // 4. The OpenBao rule: a token with `aud` needs bound audiences (exact key, string or list).
-    let aud_len = match claims.get("aud") {
-        Some(Value::String(_)) => 1,
-        Some(Value::Array(xs)) => xs.len(),
-        _ => 0,
-    };
-    if aud_len > 0 && role.bound_audiences.is_empty() {
-        return Admission::refused(format!(
-            "the token carries aud {} but role {:?} has no bound_audiences (OpenBao refuses a \
-             token with an audience on a role without bound audiences)",
-            show(&claims["aud"]),
-            role.name
-        ));
+        // 4.
+        let aud_len = match self.claims.get("aud") {
+            Some(Value::String(_)) => 1,
+            Some(Value::Array(xs)) => xs.len(),
+            _ => 0,
+        };
+        if aud_len > 0 && bound.is_empty() {
+            return Err(Refusal(format!(
+                "the token carries aud {} but role {:?} has no bound_audiences (OpenBao refuses a \
+                 token with an audience on a role without bound audiences)",
+                show(&self.claims["aud"]),
+                self.role.name
+            )));
+        }
+        Ok(())
     }
 
-    // 5. Identity: user claim, claim mappings, groups.
-    let user = if role.user_claim_json_pointer.unwrap_or(false) {
-        lookup(claims, &role.user_claim)
-    } else {
-        claims.get(&role.user_claim).filter(|v| !v.is_null())
-    };
-    let user = match user {
-        None => {
-            return Admission::refused(format!(
+    /// `user_claim` (a JSON pointer with `user_claim_json_pointer`): present and a string.
+    fn user(&self) -> Result<String, Refusal> {
+        let role = self.role;
+        let user = if role.user_claim_json_pointer.unwrap_or(false) {
+            lookup(self.claims, &role.user_claim)
+        } else {
+            self.claims.get(&role.user_claim).filter(|v| !v.is_null())
+        };
+        match user {
+            None => Err(Refusal(format!(
                 "user_claim {:?} is not in the token",
                 role.user_claim
-            ))
-        }
-        Some(Value::String(s)) => s.clone(),
-        Some(v) => {
-            return Admission::refused(format!(
+            ))),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v) => Err(Refusal(format!(
                 "user_claim {:?} is {} (not a string)",
                 role.user_claim,
                 show(v)
-            ))
-        }
-    };
-    let mut metadata = BTreeMap::new();
-    for (source, target) in &role.claim_mappings {
-        match lookup(claims, source) {
-            None => {}
-            Some(Value::String(s)) => {
-                metadata.insert(target.clone(), s.clone());
-            }
-            Some(v) => {
-                return Admission::refused(format!(
-                    "claim_mappings source {source:?} is {} (not a string): the server fails the \
-                     login",
-                    show(v)
-                ))
-            }
-        }
-    }
-    metadata.insert("role".to_owned(), role.name.clone());
-    if !role.groups_claim.is_empty() {
-        match groups(claims, &role.groups_claim) {
-            Ok(g) => a.group_aliases = g,
-            Err(e) => return Admission::refused(e.0),
+            ))),
         }
     }
 
-    // 6. Bound claims.
-    let glob = role.effective_bound_claims_type() == "glob";
-    for (key, expected) in &role.bound_claims {
-        match check_bound_claim(claims, key, expected, glob) {
-            Ok(msg) => passed.push(msg),
-            Err(e) => return Admission::refused(e.0),
+    /// The alias metadata: `claim_mappings` values must be strings when present.
+    fn claim_mappings(&self) -> Result<BTreeMap<String, String>, Refusal> {
+        let mut metadata = BTreeMap::new();
+        for (source, target) in &self.role.claim_mappings {
+            match lookup(self.claims, source) {
+                None => {}
+                Some(Value::String(s)) => {
+                    metadata.insert(target.clone(), s.clone());
+                }
+                Some(v) => {
+                    return Err(Refusal(format!(
+                        "claim_mappings source {source:?} is {} (not a string): the server fails \
+                         the login",
+                        show(v)
+                    )))
+                }
+            }
         }
+        metadata.insert("role".to_owned(), self.role.name.clone());
+        Ok(metadata)
     }
 
-    // 7. Policies (templated over the claims on OpenBao) and the token.
-    let configured = role.token.configured_policies();
-    let mut unresolved = Vec::new();
-    let raw: Vec<String> = if role.token_policies_template_claims.unwrap_or(false) {
-        let mut out = Vec::new();
-        for p in configured {
-            match render(p, claims) {
-                TemplateOutcome::Rendered(s) => {
-                    if !s.is_empty() {
-                        out.push(s);
+    /// The token's policies, rendered over the claims when `token_policies_template_claims`.
+    fn token(&mut self, server: &ServerInfo) -> Result<(), Refusal> {
+        let role = self.role;
+        let configured = role.token.configured_policies();
+        let mut unresolved = Vec::new();
+        let policies: Vec<String> = if role.token_policies_template_claims.unwrap_or(false) {
+            let mut rendered = Vec::new();
+            for policy in configured {
+                match render(policy, self.claims) {
+                    TemplateOutcome::Rendered(s) => {
+                        if !s.is_empty() {
+                            rendered.push(s);
+                        }
+                    }
+                    TemplateOutcome::Fails(e) => {
+                        return Err(Refusal(format!(
+                            "token policy template {policy:?} fails on the token's claims ({e}): \
+                             the server fails the login"
+                        )))
+                    }
+                    TemplateOutcome::Unsupported(why) => {
+                        self.admission.unknowns.push(format!(
+                            "token policy template {policy:?} of role {:?}: {why}",
+                            role.name
+                        ));
+                        unresolved.push(policy.clone());
                     }
                 }
-                TemplateOutcome::Fails(e) => {
-                    return Admission::refused(format!(
-                        "token policy template {p:?} fails on the token's claims ({e}): the \
-                         server fails the login"
-                    ))
-                }
-                TemplateOutcome::Unsupported(why) => {
-                    a.unknowns.push(format!(
-                        "token policy template {p:?} of role {:?}: {why}",
-                        role.name
-                    ));
-                    unresolved.push(p.clone());
-                }
             }
-        }
-        out
-    } else {
-        configured.to_vec()
-    };
-    a.token = resolve(&role.token, &raw, mount, server);
-    a.token.unresolved_policies = unresolved;
-
-    a.alias = Some(Alias {
-        mount_accessor: mount.accessor.clone(),
-        name: user.clone(),
-        name_known: true,
-        metadata,
-        match_metadata: BTreeMap::new(),
-    });
-    passed.push(format!("user_claim {:?} = {user:?}", role.user_claim));
-    a.why = format!(
-        "role {:?} admits the token: {}",
-        role.name,
-        passed.join("; ")
-    );
-    if !a.token.unresolved_policies.is_empty() {
-        // Admission itself is decided; only the policy set is partly unknown.
-        a.why
-            .push_str(" (some token policies are templates not resolved offline)");
+            rendered
+        } else {
+            configured.to_vec()
+        };
+        self.admission.token = resolve(&role.token, &policies, self.mount, server);
+        self.admission.token.unresolved_policies = unresolved;
+        Ok(())
     }
-    a
+
+    fn finish(self) -> Admission {
+        let mut admission = self.admission;
+        admission.why = format!(
+            "role {:?} admits the token: {}",
+            self.role.name,
+            self.passed.join("; ")
+        );
+        if !admission.token.unresolved_policies.is_empty() {
+            // Admission itself is decided; only the policy set is partly unknown.
+            admission
+                .why
+                .push_str(" (some token policies are templates not resolved offline)");
+        }
+        admission
+    }
 }
 
 /// A CEL role (`auth/<m>/cel/login`): the server checks the issuer and `bound_audiences`, then the

@@ -15,7 +15,7 @@
 use super::glob::list_contains_glob;
 use super::jwt::Registered;
 use super::token::resolve;
-use super::{Admission, Alias, Credential, Verdict};
+use super::{Admission, Alias, Credential, Refusal, Verdict};
 use crate::model::{AuthMount, KubernetesRole, ServerInfo};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -26,11 +26,8 @@ struct ServiceAccount<'c> {
     namespace: &'c str,
 }
 
-/// Why the role refuses the login: the check that failed.
-struct Refused(String);
-
 /// An admission being judged: the checks passed so far (for `why`). A check that refuses
-/// returns [`Refused`].
+/// returns the [`Refusal`].
 struct Judgement<'j> {
     mount: &'j AuthMount,
     role: &'j KubernetesRole,
@@ -79,12 +76,12 @@ pub(super) fn admit(
     };
     match judgement.judge() {
         Ok(()) => judgement.finish(server),
-        Err(Refused(why)) => Admission::refused(why),
+        Err(Refusal(why)) => Admission::refused(why),
     }
 }
 
 impl Judgement<'_> {
-    fn judge(&mut self) -> Result<(), Refused> {
+    fn judge(&mut self) -> Result<(), Refusal> {
         self.issuer()?;
         self.names()?;
         self.namespaces()?;
@@ -104,7 +101,7 @@ impl Judgement<'_> {
     }
 
     /// Issuer: checked only when validation is explicitly enabled and an issuer is configured.
-    fn issuer(&mut self) -> Result<(), Refused> {
+    fn issuer(&mut self) -> Result<(), Refusal> {
         let validation = self
             .mount
             .config
@@ -122,7 +119,7 @@ impl Judgement<'_> {
                     .push(format!("iss {issuer:?} is the configured issuer"));
                 Ok(())
             }
-            Some(r) => Err(Refused(format!(
+            Some(r) => Err(Refusal(format!(
                 "the service account token's iss {:?} is not the configured issuer {issuer:?}",
                 r.iss.as_deref().unwrap_or("")
             ))),
@@ -136,11 +133,11 @@ impl Judgement<'_> {
     }
 
     /// `bound_service_account_names`: `["*"]` alone admits any name, otherwise go-glob patterns.
-    fn names(&mut self) -> Result<(), Refused> {
+    fn names(&mut self) -> Result<(), Refusal> {
         let names = &self.role.bound_service_account_names;
         let name = self.account.name;
         if names.is_empty() {
-            return Err(Refused(format!(
+            return Err(Refusal(format!(
                 "role {:?} has no bound_service_account_names: the server cannot admit any login",
                 self.role.name
             )));
@@ -154,7 +151,7 @@ impl Judgement<'_> {
                 show_names(names)
             ));
         } else {
-            return Err(Refused(format!(
+            return Err(Refusal(format!(
                 "service account {name:?} matches none of bound_service_account_names {}",
                 show_names(names)
             )));
@@ -164,7 +161,7 @@ impl Judgement<'_> {
 
     /// `bound_service_account_namespaces`, OR'ed with the namespace selector (which needs the
     /// cluster).
-    fn namespaces(&mut self) -> Result<(), Refused> {
+    fn namespaces(&mut self) -> Result<(), Refusal> {
         let role = self.role;
         let namespaces = &role.bound_service_account_namespaces;
         let namespace = self.account.namespace;
@@ -187,12 +184,12 @@ impl Judgement<'_> {
                 role.name
             ));
         } else if namespaces.is_empty() {
-            return Err(Refused(format!(
+            return Err(Refusal(format!(
                 "role {:?} binds no namespace (neither a list nor a selector)",
                 role.name
             )));
         } else {
-            return Err(Refused(format!(
+            return Err(Refusal(format!(
                 "namespace {namespace:?} matches none of bound_service_account_namespaces {}",
                 show_names(namespaces)
             )));
@@ -201,7 +198,7 @@ impl Judgement<'_> {
     }
 
     /// The role's `audience`, when set, must be in `aud`.
-    fn audience(&mut self) -> Result<(), Refused> {
+    fn audience(&mut self) -> Result<(), Refusal> {
         let audience = &self.role.audience;
         if audience.is_empty() {
             return Ok(());
@@ -210,7 +207,7 @@ impl Judgement<'_> {
         match self.registered.as_ref() {
             Some(r) if !r.aud.is_empty() || has_aud => {
                 if !r.aud.contains(audience) {
-                    return Err(Refused(format!(
+                    return Err(Refusal(format!(
                         "the service account token's aud {:?} does not contain the role's \
                          audience {audience:?}",
                         r.aud
@@ -229,7 +226,7 @@ impl Judgement<'_> {
 
     /// The alias: the service account UID (`alias_name_source` `serviceaccount_uid`, the
     /// default) or `<namespace>/<name>` (`serviceaccount_name`).
-    fn alias(&mut self) -> Result<Alias, Refused> {
+    fn alias(&mut self) -> Result<Alias, Refusal> {
         let ServiceAccount { name, namespace } = self.account;
         let uid = self
             .cred
@@ -270,7 +267,7 @@ impl Judgement<'_> {
                 }
             },
             "serviceaccount_name" => Ok(known(format!("{namespace}/{name}"), metadata)),
-            other => Err(Refused(format!(
+            other => Err(Refusal(format!(
                 "role {:?} has alias_name_source {other:?}, which the server rejects at login",
                 self.role.name
             ))),
