@@ -75,7 +75,7 @@ pub(super) fn admit(
         return a;
     }
     a.require_login_cidrs("token_bound_cidrs", &o.token.token_bound_cidrs);
-    a.alias = Some(alias(mount, &role, id, role_type, &mut a.unknowns));
+    a.alias = Some(alias(mount, &o.name, &role, id, role_type, &mut a.unknowns));
     if role.add_group_aliases == Some(true) {
         group_aliases(id, &mut a);
     }
@@ -262,6 +262,7 @@ fn instance_groups(role: &GcpRole, id: &GcpIdentity, checks: &mut Checks) {
 
 fn alias(
     mount: &AuthMount,
+    role_name: &str,
     role: &GcpRole,
     id: &GcpIdentity,
     role_type: GcpLoginType,
@@ -288,7 +289,10 @@ fn alias(
             "the alias name ({key} = {source}) of the GCP login"
         ));
     }
+    // The default `iam_metadata` fields (plugin/path_config.go); PopulateDesiredMetadata sets
+    // them on the alias too. The GCE defaults add instance fields the inventory may not state.
     let mut metadata = BTreeMap::new();
+    metadata.insert("role".to_owned(), role_name.to_owned());
     for (k, v) in [
         ("service_account_email", id.service_account_email.as_ref()),
         ("service_account_id", id.service_account_id.as_ref()),

@@ -92,7 +92,7 @@ fn login(
         "token_bound_cidrs of the mount config",
         &cfg.token_bound_cidrs,
     );
-    a.alias = Some(alias(mount, user, &id));
+    a.alias = Some(alias(mount, user));
     a.group_aliases = id.teams.iter().filter(|t| !t.is_empty()).cloned().collect();
     a.token = resolve(&cfg, &raw, mount, server);
     Ok(Login {
@@ -180,17 +180,13 @@ fn applies(m: &GithubMapping, user: &str, team_keys: &[String]) -> bool {
         }
 }
 
-fn alias(mount: &AuthMount, user: &str, id: &GithubIdentity) -> Alias {
-    let mut metadata = BTreeMap::new();
-    metadata.insert("username".to_owned(), user.to_owned());
-    if let Some(o) = &id.organization {
-        metadata.insert("org".to_owned(), o.clone());
-    }
+/// The alias is the user's login; `pathLogin` sets metadata on the token, none on the alias.
+fn alias(mount: &AuthMount, user: &str) -> Alias {
     Alias {
         mount_accessor: mount.accessor.clone(),
         name: user.to_owned(),
         name_known: true,
-        metadata,
+        metadata: BTreeMap::new(),
         match_metadata: BTreeMap::new(),
     }
 }
