@@ -880,3 +880,31 @@ proptest! {
         let _ = github::team_slug(&s);
     }
 }
+
+/// A role exactly as `awsRoleEntry.ToResponseData` answers (null lists, token fields), with the
+/// `iam_alias = unique_id` identity config.
+#[test]
+fn aws_role_as_the_server_answers_it() {
+    let role: OtherRole = serde_json::from_value(json!({
+        "collection": "role", "name": "deploy",
+        "auth_type": "iam", "bound_ami_id": [], "bound_account_id": [], "bound_ec2_instance_id": null,
+        "bound_iam_principal_arn": ["arn:aws:iam::123456789012:role/ci/*"], "bound_iam_principal_id": [],
+        "bound_iam_role_arn": [], "bound_iam_instance_profile_arn": [], "bound_region": [],
+        "bound_subnet_id": [], "bound_vpc_id": [], "inferred_entity_type": "", "inferred_aws_region": "",
+        "resolve_aws_unique_ids": true, "role_id": "9d1c-aws-role", "role_tag": "",
+        "allow_instance_migration": false, "disallow_reauthentication": false,
+        "token_policies": ["aws-deploy"], "token_ttl": 0, "token_max_ttl": 0, "token_period": 0,
+        "token_explicit_max_ttl": 0, "token_no_default_policy": false, "token_num_uses": 0,
+        "token_type": "default", "token_bound_cidrs": []
+    })).unwrap();
+    let id = aws_id(
+        json!({"iam_principal_arn": "arn:aws:iam::123456789012:role/ci/deployer", "iam_unique_id": "AROAEXAMPLE"}),
+    );
+    let a = judge(
+        &mount("aws", Some(json!({"iam_alias": "unique_id"}))),
+        &role,
+        &aws_cred(&id),
+    );
+    assert_eq!(a.verdict, Verdict::Admitted, "{a:#?}");
+    assert_eq!(a.alias.as_ref().unwrap().name, "AROAEXAMPLE");
+}
