@@ -98,6 +98,32 @@ fn aws_principal_arn_checks() {
             json!({"iam_principal_arn": session}),
             Verdict::Unknown,
         ),
+        // …but an account-wide wildcard holds whatever the path.
+        (
+            "account wildcard, session ARN",
+            json!({"bound_iam_principal_arn": ["arn:aws:iam::123456789012:role/*"]}),
+            json!({"iam_principal_arn": session}),
+            Verdict::Admitted,
+        ),
+        (
+            "name-prefix wildcard, session ARN",
+            json!({"bound_iam_principal_arn": ["arn:aws:iam::123456789012:role/deploy*"]}),
+            json!({"iam_principal_arn": session}),
+            Verdict::Unknown,
+        ),
+        (
+            "contains wildcard in the name, session ARN",
+            json!({"bound_iam_principal_arn": ["*/deployer*"]}),
+            json!({"iam_principal_arn": session}),
+            Verdict::Admitted,
+        ),
+        // An unreadable role is unknown, never refused.
+        (
+            "unreadable role",
+            json!({"bound_iam_principal_arn": 5}),
+            json!({"iam_principal_arn": role_arn}),
+            Verdict::Unknown,
+        ),
         // A `*` inside the pattern is literal (GlobbedStringsMatch handles only the ends).
         (
             "middle star is literal",
