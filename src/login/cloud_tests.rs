@@ -901,9 +901,19 @@ proptest! {
     fn hostile_identities_never_panic(arn in ".{0,200}", s in ".{0,64}") {
         let _ = IamArn::parse(&arn);
         let role = aws_role(json!({"bound_iam_principal_arn": [s.clone(), format!("{s}*"), format!("*{s}")]}));
-        let id = AwsIdentity { iam_principal_arn: Some(arn), iam_unique_id: Some(s.clone()), ..AwsIdentity::default() };
+        let id = AwsIdentity { iam_principal_arn: Some(arn.clone()), iam_unique_id: Some(s.clone()), ..AwsIdentity::default() };
         let _ = judge(&mount("aws", None), &role, &aws_cred(&id));
         let _ = github::team_slug(&s);
+        let g = GcpIdentity { zone: Some(arn.clone()), region: None, service_account_email: Some(s.clone()), ..GcpIdentity::default() };
+        let _ = g.region();
+        let role = gcp_role(json!({"type": "gce", "bound_zones": [s.clone()], "bound_regions": [arn.clone()], "bound_labels": [format!("{s}:{s}")]}));
+        let _ = judge(&mount("gcp", None), &role, &gcp_cred(&g));
+        let z = AzureIdentity { service_principal_id: Some(s.clone()), group_ids: vec![arn.clone()], ..AzureIdentity::default() };
+        let role = other("role", "r", json!({"bound_service_principal_ids": [s.clone()], "bound_group_ids": [arn.clone()], "bound_locations": ["*"]}));
+        let _ = judge(&mount("azure", None), &role, &azure_cred(&z));
+        let m = github_mount(json!({"organization": s.clone(), "organization_id": 1}));
+        let gh = GithubIdentity { user: Some(s.clone()), organization: Some(arn.clone()), organization_id: None, teams: vec![s] };
+        let _ = admit_all(&m, &gh_cred(&gh), &ServerInfo::default());
     }
 }
 
