@@ -8,8 +8,9 @@
 //! secret-ids, passwords …), what could not be decided offline (`unknowns`), the entity alias and
 //! external group aliases the login maps to, and the resulting token (policies, TTLs, type).
 //!
-//! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), reproduced quirks
-//! included: go-glob's matcher ([`go_glob`]), the JWT plugin's typed claim comparison
+//! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), and for the methods
+//! OpenBao does not ship (`aws`, `gcp`, `azure`, `github`) HashiCorp's plugins', judged from the
+//! identity the inventory states ([`AwsIdentity`] …), reproduced quirks included: go-glob's matcher ([`go_glob`]), the JWT plugin's typed claim comparison
 //! (top-level float claims truncated to integers, numbers inside claim lists never equal a bound
 //! number), the registered claims as go-jose decodes them (OpenBao 2.7 refuses keys such as `AUD`
 //! that only case-fold onto `aud`), `policyutil.SanitizePolicies`, `framework.CalculateTTL` and the
