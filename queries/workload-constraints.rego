@@ -64,6 +64,38 @@ rules["workload-constraints.cert-unconstrained"] := {
 	"remediation": "Set `allowed_common_names` or `allowed_dns_sans` (or `allowed_uri_sans` with SPIFFE ids) to the workload's own names, or trust a CA that issues only to that workload.",
 }
 
+rules["workload-constraints.aws-broad-principal"] := {
+	"title": "AWS role admits a whole account or any account",
+	"severity": "high",
+	"practice": "workload-constraints",
+	"description": "An AWS auth role's `bound_iam_principal_arn` has a wildcard that admits every IAM role or user of an account (`arn:aws:iam::123456789012:*`, `…:role/*`; high), of any account (a leading `*`, or a literal part that stops inside the account id; critical) or of a path (`…:role/ci/*`; medium); or an EC2-checking role (`auth_type = ec2`, or an inferred `ec2_instance`) binds no `bound_account_id` (high). A `*` inside the ARN is compared literally by the plugin and matches nothing (low: the binding is broken).",
+	"remediation": "Bind exact principal ARNs (`bound_iam_principal_arn = [\"arn:aws:iam::123456789012:role/ci/deployer\"]`) and keep `resolve_aws_unique_ids = true`, so a principal re-created under the same name is refused; bind `bound_account_id` on EC2 roles.",
+}
+
+rules["workload-constraints.gcp-broad-service-account"] := {
+	"title": "GCP role admits any service account or any instance of a project",
+	"severity": "high",
+	"practice": "workload-constraints",
+	"description": "A GCP auth role of type `iam` binds `bound_service_accounts = [\"*\"]` (critical without `bound_projects`: any service account of any project signs its way in; high with it), or a role of type `gce` binds nothing but `bound_projects` (every instance of the project, whoever runs it; critical without projects).",
+	"remediation": "List the service accounts by email or unique id; bind `gce` roles to instance groups, labels or zones, and to the service account the instances run as.",
+}
+
+rules["workload-constraints.azure-any-principal"] := {
+	"title": "Azure role admits any managed identity",
+	"severity": "high",
+	"practice": "workload-constraints",
+	"description": "An Azure auth role's `bound_service_principal_ids` is empty or `*`: every managed identity that passes the other bindings logs in. High when only a subscription, resource group, location or scale set narrows it (any identity attached to any resource there); medium when a group binding does.",
+	"remediation": "Set `bound_service_principal_ids` to the object ids of the pipeline's managed identities.",
+}
+
+rules["workload-constraints.github-org-unpinned"] := {
+	"title": "GitHub auth mount does not pin the organisation id",
+	"severity": "medium",
+	"practice": "workload-constraints",
+	"description": "A GitHub auth mount's config has no `organization_id`: the plugin resolves the organisation's name to an id at the next login and trusts that id from then on. If the organisation is renamed and its name registered by someone else before that login, their members log in with the mount's and the teams' policies.",
+	"remediation": "Set `organization_id` in the mount's config (`vault write auth/github/config organization=acme organization_id=<id>`).",
+}
+
 role_subject(r) := {"kind": "role", "id": r.id, "namespace": r.namespace, "mount": r.mount, "name": r.name}
 
 jwt_roles contains r if {
@@ -232,5 +264,139 @@ findings contains f if {
 			[r.id, concat(", ", r.policies)],
 		),
 		"evidence": {"pipelines": r.pipelines.admitted},
+	}
+}
+
+aws_breadth_severity := {"any-account": "critical", "account": "high", "prefix": "medium", "literal": "low"}
+
+aws_breadth_text := {
+	"any-account": "principals of any account",
+	"account": "every principal of the account",
+	"prefix": "every principal under the prefix",
+	"literal": "nothing (a * inside an ARN is literal)",
+}
+
+severity_rank := {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+aws_issues(a) := array.concat(
+	[sprintf("bound_iam_principal_arn %q admits %s", [w.pattern, aws_breadth_text[w.breadth]]) | some w in a.principal_wildcards],
+	["no bound_account_id on an EC2-checking role" | a.account_unbound],
+)
+
+aws_severities(a) := array.concat(
+	[aws_breadth_severity[w.breadth] | some w in a.principal_wildcards],
+	["high" | a.account_unbound],
+)
+
+# The highest severity among a role's issues.
+top_severity(sevs) := s if {
+	ranks := [severity_rank[x] | some x in sevs]
+	some s in sevs
+	severity_rank[s] == max(ranks)
+}
+
+findings contains f if {
+	some r in input.roles
+	a := r.aws
+	issues := aws_issues(a)
+	count(issues) > 0
+	f := {
+		"rule": "workload-constraints.aws-broad-principal",
+		"severity": top_severity(aws_severities(a)),
+		"subject": role_subject(r),
+		"message": sprintf("AWS role %s: %s (policies %s)", [r.id, concat("; ", issues), concat(", ", r.policies)]),
+		"evidence": {
+			"auth_type": a.auth_type,
+			"bound_iam_principal_arn": a.bound_iam_principal_arn,
+			"bound_account_id": a.bound_account_id,
+			"pipelines": r.pipelines.admitted,
+		},
+	}
+}
+
+gcp_issue(g) := "any service account of any project" if {
+	g.any_service_account
+	count(g.bound_projects) == 0
+}
+
+else := sprintf("any service account of projects %s", [concat(", ", g.bound_projects)]) if g.any_service_account
+
+else := "every instance of any project" if {
+	g.project_only
+	count(g.bound_projects) == 0
+}
+
+else := sprintf("every instance of projects %s", [concat(", ", g.bound_projects)]) if g.project_only
+
+findings contains f if {
+	some r in input.roles
+	g := r.gcp
+	issue := gcp_issue(g)
+	f := {
+		"rule": "workload-constraints.gcp-broad-service-account",
+		"severity": gcp_severity(g),
+		"subject": role_subject(r),
+		"message": sprintf("GCP %s role %s admits %s (policies %s)", [g.role_type, r.id, issue, concat(", ", r.policies)]),
+		"evidence": {
+			"bound_service_accounts": g.bound_service_accounts,
+			"bound_projects": g.bound_projects,
+			"pipelines": r.pipelines.admitted,
+		},
+	}
+}
+
+gcp_severity(g) := "critical" if count(g.bound_projects) == 0
+
+else := "high"
+
+azure_scope(z) := array.concat(
+	array.concat(
+		[sprintf("subscriptions %s", [concat(", ", z.bound_subscription_ids)]) | count(z.bound_subscription_ids) > 0],
+		[sprintf("resource groups %s", [concat(", ", z.bound_resource_groups)]) | count(z.bound_resource_groups) > 0],
+	),
+	array.concat(
+		[sprintf("scale sets %s", [concat(", ", z.bound_scale_sets)]) | count(z.bound_scale_sets) > 0],
+		[sprintf("locations %s", [concat(", ", z.bound_locations)]) | count(z.bound_locations) > 0],
+	),
+)
+
+azure_narrowing(z) := "its group binding" if not z.any_group
+
+else := concat(", ", azure_scope(z)) if count(azure_scope(z)) > 0
+
+else := "nothing"
+
+# Both empty or both `*` is refused by the plugin (verifyRole): such a role admits no one.
+findings contains f if {
+	some r in input.roles
+	z := r.azure
+	z.any_principal
+	not z.admits_none
+	f := {
+		"rule": "workload-constraints.azure-any-principal",
+		"severity": azure_severity(z),
+		"subject": role_subject(r),
+		"message": sprintf("Azure role %s admits any managed identity, narrowed only by %s (policies %s)", [r.id, azure_narrowing(z), concat(", ", r.policies)]),
+		"evidence": {
+			"bound_subscription_ids": z.bound_subscription_ids,
+			"bound_resource_groups": z.bound_resource_groups,
+			"pipelines": r.pipelines.admitted,
+		},
+	}
+}
+
+azure_severity(z) := "medium" if not z.any_group
+
+else := "high"
+
+findings contains f if {
+	some m in input.auth_mounts
+	g := m.github
+	object.get(g, "organization_id", null) == null
+	f := {
+		"rule": "workload-constraints.github-org-unpinned",
+		"subject": {"kind": "auth_mount", "id": m.id, "namespace": m.namespace, "path": m.path},
+		"message": sprintf("GitHub mount %s trusts organization %q by name: organization_id is unset and is pinned from the name at the next login", [m.id, g.organization]),
+		"evidence": {"organization": g.organization, "pipelines": m.pipelines},
 	}
 }

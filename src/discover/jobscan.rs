@@ -215,6 +215,10 @@ pub fn login_method(name: &str) -> Option<AuthMethod> {
         "ldap" => AuthMethod::Ldap,
         "token" => AuthMethod::Token,
         "cert" => AuthMethod::Cert,
+        "aws" => AuthMethod::Aws,
+        "gcp" => AuthMethod::Gcp,
+        "azure" => AuthMethod::Azure,
+        "github" => AuthMethod::Github,
         _ => return None,
     })
 }

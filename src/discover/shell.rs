@@ -496,7 +496,24 @@ fn cli(args: &[String], ln: usize, out: &mut ScriptScan) -> bool {
             if let Some(rest) = p.strip_prefix("auth/") {
                 if let Some(i) = rest.find("/login") {
                     let mount = rest[..i].to_string();
-                    let method = if kvarg("jwt").is_some() {
+                    let last = mount.split('/').next_back().unwrap_or("");
+                    // GCP and Azure logins also send `jwt=`: their own arguments, or a mount
+                    // named after the method, tell them apart from a JWT/OIDC login.
+                    let jwt = kvarg("jwt").is_some();
+                    // AWS and GitHub logins send no `jwt=`: a JWT mount may well be named
+                    // `github` (GitHub Actions OIDC).
+                    let method = if matches!(last, "gcp" | "azure")
+                        || (matches!(last, "aws" | "github") && !jwt)
+                    {
+                        last
+                    } else if kvarg("subscription_id").is_some()
+                        || kvarg("resource_group_name").is_some()
+                    {
+                        "azure"
+                    } else if kvarg("iam_http_request_method").is_some() || kvarg("pkcs7").is_some()
+                    {
+                        "aws"
+                    } else if jwt {
                         "jwt"
                     } else if kvarg("role_id").is_some() {
                         "approle"
@@ -640,6 +657,44 @@ mod tests {
             ]
         );
         assert!(s.assigned.contains("DB"));
+    }
+
+    #[test]
+    fn cloud_and_github_logins() {
+        let s = scan(
+            "vault login -method=aws -path=aws-prod role=deploy header_value=vault.acme.example\n\
+             vault login -method=gcp role=build service_account=ci@acme.iam.gserviceaccount.com\n\
+             vault login -method=github token=$GH_TOKEN\n\
+             vault write auth/azure/login role=vmss jwt=$AZ_TOKEN subscription_id=s\n\
+             vault write auth/az-prod/login role=vmss jwt=$AZ_TOKEN resource_group_name=rg\n\
+             vault write auth/cloud/login role=r iam_http_request_method=POST\n\
+             vault write auth/github/login role=ci jwt=$ACTIONS_ID_TOKEN\n",
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+        );
+        let got: Vec<(&str, &str, Option<&str>)> = s
+            .logins
+            .iter()
+            .map(|l| (l.method.as_str(), l.mount.as_str(), l.role.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("aws", "aws-prod", Some("deploy")),
+                ("gcp", "gcp", Some("build")),
+                ("github", "github", None),
+                ("azure", "azure", Some("vmss")),
+                ("azure", "az-prod", Some("vmss")),
+                ("aws", "cloud", Some("r")),
+                ("jwt", "github", Some("ci")),
+            ]
+        );
+        for m in ["aws", "gcp", "azure", "github"] {
+            assert_eq!(
+                crate::discover::jobscan::login_method(m).map(|x| x.as_str()),
+                Some(m)
+            );
+        }
     }
 
     #[test]

@@ -38,33 +38,46 @@ enum Kind {
 /// An optional collection that the server does not know (404 "unsupported path") is simply
 /// absent (CEL roles before OpenBao 2.3, an unknown plugin without `role/`), not a gap.
 struct Plan {
-    config: bool,
+    /// The config endpoints, relative to the mount, merged into the mount's `config` in order.
+    config: &'static [&'static str],
     collections: &'static [(&'static str, Kind, bool)],
 }
 
+/// The config endpoint of most methods.
+const CONFIG: &[&str] = &["config"];
+
 fn plan(mount_type: &str) -> Plan {
     use Kind::*;
-    let (config, collections): (bool, &'static [(&'static str, Kind, bool)]) = match mount_type {
-        "jwt" | "oidc" => (true, &[("role", Jwt, false), ("cel/role", Cel, true)]),
-        "kubernetes" => (true, &[("role", Kubernetes, false)]),
-        "approle" => (false, &[("role", AppRole, false)]),
-        "cert" => (true, &[("certs", Cert, false)]),
-        "userpass" => (false, &[("users", Userpass, false)]),
+    type Collections = &'static [(&'static str, Kind, bool)];
+    let (config, collections): (&'static [&'static str], Collections) = match mount_type {
+        "jwt" | "oidc" => (CONFIG, &[("role", Jwt, false), ("cel/role", Cel, true)]),
+        "kubernetes" => (CONFIG, &[("role", Kubernetes, false)]),
+        "approle" => (&[], &[("role", AppRole, false)]),
+        "cert" => (CONFIG, &[("certs", Cert, false)]),
+        "userpass" => (&[], &[("users", Userpass, false)]),
         "ldap" => (
-            true,
+            CONFIG,
             &[("groups", LdapGroups, false), ("users", LdapUsers, false)],
         ),
-        "token" | "ns_token" => (false, &[("roles", Token, false)]),
+        "token" | "ns_token" => (&[], &[("roles", Token, false)]),
         "github" => (
-            true,
+            CONFIG,
             &[("map/teams", Other, false), ("map/users", Other, false)],
         ),
-        "okta" => (true, &[("groups", Other, false), ("users", Other, false)]),
-        "radius" => (true, &[("users", Other, false)]),
-        "kerberos" => (false, &[("groups", Other, true)]),
-        "cf" => (false, &[("roles", Other, true)]),
-        // aws, gcp, azure, oci, alicloud and most plugins keep their roles under `role/`.
-        _ => (false, &[("role", Other, true)]),
+        // `iam_server_id_header_value` (client config) and `iam_alias`/`ec2_alias` (identity
+        // config) decide AWS logins and their aliases.
+        "aws" => (
+            &["config/client", "config/identity"],
+            &[("role", Other, true)],
+        ),
+        // `iam_alias`/`gce_alias` (GCP) and the tenant (Azure) live in `config`.
+        "gcp" | "azure" => (CONFIG, &[("role", Other, true)]),
+        "okta" => (CONFIG, &[("groups", Other, false), ("users", Other, false)]),
+        "radius" => (CONFIG, &[("users", Other, false)]),
+        "kerberos" => (&[], &[("groups", Other, true)]),
+        "cf" => (&[], &[("roles", Other, true)]),
+        // oci, alicloud and most plugins keep their roles under `role/`.
+        _ => (&[], &[("role", Other, true)]),
     };
     Plan {
         config,
@@ -158,13 +171,7 @@ async fn read_auth_mount(
     let prefix = mount.api_prefix();
     let plan = plan(&mount.mount_type);
 
-    let config = async {
-        if plan.config {
-            read_config(ctx, ns, &prefix).await
-        } else {
-            Ok(None)
-        }
-    };
+    let config = read_configs(ctx, ns, &prefix, plan.config);
     let roles = try_join_all(
         plan.collections
             .iter()
@@ -183,13 +190,30 @@ async fn read_auth_mount(
     Ok(mount)
 }
 
-/// `auth/<m>/config`, stripped of key material. `None` when the method has no config set.
+/// The mount's config endpoints merged in order (a later one's field wins); `None` when none is
+/// set or the method has none.
+async fn read_configs(
+    ctx: &Ctx,
+    ns: &str,
+    prefix: &str,
+    endpoints: &[&str],
+) -> Result<Option<Map<String, Value>>, ExportError> {
+    let parts = try_join_all(endpoints.iter().map(|e| read_config(ctx, ns, prefix, e))).await?;
+    let mut merged: Option<Map<String, Value>> = None;
+    for part in parts.into_iter().flatten() {
+        merged.get_or_insert_with(Map::new).extend(part);
+    }
+    Ok(merged)
+}
+
+/// `auth/<m>/<endpoint>`, stripped of key material. `None` when the method has no config set.
 async fn read_config(
     ctx: &Ctx,
     ns: &str,
     prefix: &str,
+    config_endpoint: &str,
 ) -> Result<Option<Map<String, Value>>, ExportError> {
-    let endpoint = format!("{prefix}config");
+    let endpoint = format!("{prefix}{config_endpoint}");
     match ctx.api.call(ns, Op::Read, &endpoint).await {
         Ok(v) => Ok(data(&v).as_object().cloned().map(|mut m| {
             strip_config(&mut m);
@@ -238,6 +262,8 @@ fn is_sensitive_name(k: &str) -> bool {
         || k.ends_with("_jwt")
         || k.ends_with("tls_key")
         || k == "bindpass"
+        // An AWS access key id is half of a credential: kept out with its secret.
+        || k.ends_with("access_key")
 }
 
 /// One listed collection, mapped into the model.

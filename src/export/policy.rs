@@ -70,6 +70,16 @@ const RULES: &[(&str, &str, &str)] = &[
         "auth method configs (issuer, key source; secrets are stripped)",
     ),
     (
+        "auth/+/config/client",
+        r#""read""#,
+        "aws client config (iam_server_id_header_value; keys are stripped)",
+    ),
+    (
+        "auth/+/config/identity",
+        r#""read""#,
+        "aws identity config (what an alias is named after)",
+    ),
+    (
         "auth/+/role/+",
         r#""read", "list""#,
         "jwt, oidc, kubernetes, approle and other roles",

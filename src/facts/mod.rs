@@ -13,6 +13,7 @@
 
 mod audit;
 mod blast;
+pub mod cloud;
 mod entity;
 pub mod escalation;
 mod logins;

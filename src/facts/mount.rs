@@ -24,6 +24,9 @@ pub struct MountFacts {
     pub issuer: Option<workload::Issuer>,
     pub pipelines: Vec<String>,
     pub teams: Vec<String>,
+    /// GitHub mounts with a config: the organisation the mount admits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github: Option<super::cloud::GithubMountFacts>,
 }
 
 /// Every auth mount of the snapshot (in snapshot order). Takes each mount's pipelines out of
@@ -51,6 +54,7 @@ pub(super) fn auth_mounts(snap: &Snapshot, index: &mut LoginIndex) -> Vec<MountF
                 issuer,
                 pipelines: logins.pipelines.into_iter().collect(),
                 teams: logins.teams.into_iter().collect(),
+                github: super::cloud::github(mount),
             });
         }
     }

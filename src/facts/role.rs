@@ -3,13 +3,15 @@
 //! pipelines logging in through it. Roles pipelines log in through that the snapshot does not
 //! list (LDAP bare logins and the like) get a bare entry so no login goes unaccounted.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::logins::{LoginIndex, RoleLogins};
 use super::{ns_of, workload};
 use crate::login::{calculate_ttl, resolve_token_type};
-use crate::model::{AuthMount, RoleRef, Snapshot, TokenFields};
+use crate::model::{AuthMount, GithubMapping, RoleRef, Snapshot, TokenFields};
 
 /// The token a role issues.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -82,6 +84,13 @@ pub struct RoleFacts {
     pub cert: Option<CertFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_role: Option<TokenRoleFacts>,
+    /// Roles of `aws`, `gcp` and `azure` mounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws: Option<super::cloud::AwsFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<super::cloud::GcpFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<super::cloud::AzureFacts>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -146,8 +155,7 @@ pub(super) fn roles(snap: &Snapshot, index: &mut LoginIndex) -> Roles {
             let fallback_issuer = index.issuers.get(&mount_id).map(String::as_str);
             for role in mount.roles() {
                 let id = format!("{ns_path}{}", role.api_path(mount));
-                let policies = role
-                    .token()
+                let policies = effective_token(mount, role)
                     .map(|token| token.login_policies())
                     .unwrap_or_default();
                 for policy in &policies {
@@ -173,6 +181,9 @@ pub(super) fn roles(snap: &Snapshot, index: &mut LoginIndex) -> Roles {
                     approle: None,
                     cert: None,
                     token_role: None,
+                    aws: None,
+                    gcp: None,
+                    azure: None,
                 };
                 let facts = with_method_facts(facts, snap, mount, role, fallback_issuer);
                 listed.roles.push(facts);
@@ -181,6 +192,30 @@ pub(super) fn roles(snap: &Snapshot, index: &mut LoginIndex) -> Roles {
     }
     listed.roles.extend(unlisted_roles(snap, index));
     listed
+}
+
+/// The token settings a login through `role` gets. A GitHub team or user mapping carries only
+/// policies: the token's settings and the mount's own policies come from the mount config, as
+/// `pathLogin` (vault builtin/credential/github/path_login.go) builds the token.
+fn effective_token<'m>(mount: &'m AuthMount, role: RoleRef<'m>) -> Option<Cow<'m, TokenFields>> {
+    let RoleRef::Other(other) = role else {
+        return role.token().map(Cow::Borrowed);
+    };
+    let Some(mapping) = (mount.mount_type == "github")
+        .then(|| GithubMapping::from_other(other))
+        .flatten()
+    else {
+        return Some(Cow::Borrowed(&other.token));
+    };
+    let mut fields: TokenFields = mount
+        .config
+        .as_ref()
+        .and_then(|c| serde_json::from_value(serde_json::Value::Object(c.clone())).ok())
+        .unwrap_or_default();
+    let mut policies = fields.configured_policies().to_vec();
+    policies.extend(mapping.policies);
+    fields.token_policies = policies;
+    Some(Cow::Owned(fields))
 }
 
 /// Fill in the token a role issues and its method's own parameters.
@@ -195,9 +230,8 @@ fn with_method_facts(
         RoleRef::Token(token_role) => token_role.renewable.unwrap_or(true),
         _ => true,
     };
-    facts.token = role
-        .token()
-        .map(|fields| token_facts(fields, mount, snap, renewable));
+    facts.token =
+        effective_token(mount, role).map(|fields| token_facts(&fields, mount, snap, renewable));
     match role {
         RoleRef::Jwt(jwt) => facts.jwt = Some(workload::jwt(mount, jwt, fallback_issuer)),
         RoleRef::Kubernetes(kubernetes) => {
@@ -236,6 +270,12 @@ fn with_method_facts(
                 allowed_entity_aliases: token_role.allowed_entity_aliases.clone(),
             })
         }
+        RoleRef::Other(other) => match mount.mount_type.as_str() {
+            "aws" => facts.aws = super::cloud::aws(other),
+            "gcp" => facts.gcp = super::cloud::gcp(other),
+            "azure" => facts.azure = super::cloud::azure(other),
+            _ => {}
+        },
         _ => {}
     }
     facts
@@ -266,6 +306,9 @@ fn unlisted_roles(snap: &Snapshot, index: &mut LoginIndex) -> Vec<RoleFacts> {
                 approle: None,
                 cert: None,
                 token_role: None,
+                aws: None,
+                gcp: None,
+                azure: None,
             }
         })
         .collect()

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::duration::{format_seconds, DurationSyntax, GoDuration};
-use crate::login::Network;
+use crate::login::{AwsIdentity, AzureIdentity, GcpIdentity, GithubIdentity, Network};
 
 /// A whole inventory file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -166,6 +166,19 @@ pub struct PipelineAuth {
     /// `allowed_entity_aliases` (`auth/token/create/<role>` with `entity_alias`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_alias: Option<String>,
+    /// aws: the IAM principal or EC2 instance (docs/pipelines.md lists the fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsIdentity>,
+    /// gcp: the service account or Compute Engine instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<GcpIdentity>,
+    /// azure: the managed identity and the resource it is attached to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureIdentity>,
+    /// github: the user whose personal access token the pipeline holds, its organisation and
+    /// teams.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubIdentity>,
 }
 
 impl PipelineAuth {
@@ -175,6 +188,20 @@ impl PipelineAuth {
             .as_deref()
             .or(self.role_name.as_deref())
             .filter(|r| !r.is_empty())
+    }
+
+    /// An identity object given for another method than the pipeline's: its field and method.
+    fn identity_mismatch(&self) -> Option<(&'static str, AuthMethod)> {
+        let given = [
+            (self.aws.is_some(), "aws", AuthMethod::Aws),
+            (self.gcp.is_some(), "gcp", AuthMethod::Gcp),
+            (self.azure.is_some(), "azure", AuthMethod::Azure),
+            (self.github.is_some(), "github", AuthMethod::Github),
+        ];
+        given
+            .into_iter()
+            .find(|(present, _, method)| *present && *method != self.method)
+            .map(|(_, field, method)| (field, method))
     }
 
     /// The namespace path (`""` or `"team-a/"`).
@@ -204,6 +231,10 @@ pub enum AuthMethod {
     Userpass,
     Ldap,
     Token,
+    Aws,
+    Gcp,
+    Azure,
+    Github,
 }
 
 impl AuthMethod {
@@ -217,6 +248,10 @@ impl AuthMethod {
             AuthMethod::Userpass => "userpass",
             AuthMethod::Ldap => "ldap",
             AuthMethod::Token => "token",
+            AuthMethod::Aws => "aws",
+            AuthMethod::Gcp => "gcp",
+            AuthMethod::Azure => "azure",
+            AuthMethod::Github => "github",
         }
     }
 }
@@ -450,6 +485,16 @@ impl Inventory {
                     format!("pipelines[{i}].auth.entity_alias"),
                     format!(
                         "`entity_alias` applies to tokens created from a token role (method `token`), not to method `{}`",
+                        p.auth.method.as_str()
+                    ),
+                ));
+            }
+            if let Some((field, method)) = p.auth.identity_mismatch() {
+                return Err(err(
+                    format!("pipelines[{i}].auth.{field}"),
+                    format!(
+                        "`{field}` describes the identity of method `{}`, not of method `{}`",
+                        method.as_str(),
                         p.auth.method.as_str()
                     ),
                 ));

@@ -61,7 +61,7 @@ fn unknown_key_names_file_line_and_path() {
 
 #[test]
 fn bad_values_are_errors() {
-    let bad = GOOD.replace("method: jwt", "method: github");
+    let bad = GOOD.replace("method: jwt", "method: kerberos");
     let s = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
@@ -121,4 +121,100 @@ fn demo_inventory_loads() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/pipelines.yaml");
     let inv = Inventory::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(inv.pipelines.len() >= 5);
+}
+
+const CLOUD: &str = r#"
+pipelines:
+  - name: lambda-deploy
+    auth:
+      method: aws
+      mount: aws
+      role: deploy
+      aws:
+        auth_type: iam
+        iam_principal_arn: arn:aws:iam::123456789012:role/ci/deployer
+        account_id: "123456789012"
+        region: eu-west-1
+  - name: cloud-build
+    auth:
+      method: gcp
+      mount: gcp
+      gcp:
+        type: gce
+        service_account_email: ci@acme.iam.gserviceaccount.com
+        project_id: acme
+        zone: europe-west1-b
+        instance_groups: [runners]
+        labels: {env: prod}
+  - name: azure-runner
+    auth:
+      method: azure
+      mount: azure
+      azure:
+        service_principal_id: 6f1c-oid
+        group_ids: [g1]
+        subscription_id: sub-1
+        resource_group: rg-ci
+        location: westeurope
+        scale_set: runners
+  - name: gh-token
+    auth:
+      method: github
+      mount: github
+      github:
+        user: octocat
+        organization: acme
+        organization_id: 77
+        teams: [platform]
+"#;
+
+#[test]
+fn cloud_identities() {
+    let inv = Inventory::from_yaml_str(CLOUD, "p.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let aws = inv.pipelines[0].auth.aws.as_ref().unwrap();
+    assert_eq!(aws.account().as_deref(), Some("123456789012"));
+    let gcp = inv.pipelines[1].auth.gcp.as_ref().unwrap();
+    assert_eq!(gcp.region().as_deref(), Some("europe-west1"));
+    assert_eq!(inv.pipelines[3].auth.method, AuthMethod::Github);
+    let json = serde_json::to_string(&inv).unwrap();
+    assert_eq!(Inventory::from_json_str(&json, "p.json").unwrap(), inv);
+}
+
+#[test]
+fn cloud_identity_errors_name_file_line_and_path() {
+    let bad = CLOUD.replace("role/ci/deployer", "deployer");
+    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let s = e.to_string();
+    // The YAML reader places a value's custom error at its mapping (the `aws:` block's first key).
+    assert_eq!(e.line, Some(9), "{s}");
+    assert!(s.contains("pipelines[0].auth.aws.iam_principal_arn"), "{s}");
+    assert!(s.contains("needs a type and a name"), "{s}");
+    let bad = CLOUD.replace("role/ci/deployer", "role:deployer");
+    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(s.contains("6 colon-separated parts"), "{s}");
+    let bad = CLOUD.replace("account_id: \"123456789012\"", "account_id: \"1234\"");
+    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(s.contains("12 digits"), "{s}");
+    let bad = CLOUD.replace("type: gce", "type: gke");
+    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(s.starts_with("p.yaml:18:15:"), "{s}");
+    let bad = CLOUD.replace("teams: [platform]", "teams: [platform]\n        team: x");
+    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(s.contains("unknown field `team`"), "{s}");
+    let bad = CLOUD.replace("method: azure", "method: gcp");
+    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        s.contains("pipelines[2].auth.azure") && s.contains("not of method `gcp`"),
+        "{s}"
+    );
 }

@@ -8,8 +8,9 @@
 //! secret-ids, passwords …), what could not be decided offline (`unknowns`), the entity alias and
 //! external group aliases the login maps to, and the resulting token (policies, TTLs, type).
 //!
-//! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), reproduced quirks
-//! included: go-glob's matcher ([`go_glob`]), the JWT plugin's typed claim comparison
+//! The rules are the OpenBao plugins' own (`internal/builtin/credential/*`), and for the methods
+//! OpenBao does not ship (`aws`, `gcp`, `azure`, `github`) HashiCorp's plugins', judged from the
+//! identity the inventory states ([`AwsIdentity`] …), reproduced quirks included: go-glob's matcher ([`go_glob`]), the JWT plugin's typed claim comparison
 //! (top-level float claims truncated to integers, numbers inside claim lists never equal a bound
 //! number), the registered claims as go-jose decodes them (OpenBao 2.7 refuses keys such as `AUD`
 //! that only case-fold onto `aud`), `policyutil.SanitizePolicies`, `framework.CalculateTTL` and the
@@ -19,9 +20,15 @@
 //! a key the mount trusts (both are listed as conditions).
 
 mod approle;
+mod aws;
+mod azure;
+mod bindings;
 mod cert;
 mod cidr;
+mod gcp;
+mod github;
 mod glob;
+mod identity;
 mod jwt;
 mod kubernetes;
 mod ldap;
@@ -40,6 +47,10 @@ use std::str::FromStr;
 
 pub use cidr::{any_cidr_contains, cidr_contains, source_coverage, Network, SourceCoverage};
 pub use glob::{go_glob, list_contains_glob};
+pub use identity::{
+    ArnError, AwsAuthType, AwsIdentity, AzureIdentity, GcpIdentity, GcpLoginType, GithubIdentity,
+    IamArn,
+};
 pub use template::{go_format_float, render as render_policy_template, TemplateOutcome};
 pub use token::{calculate_ttl, resolve_token_type, sanitize_sorted, TokenOutcome, TokenType};
 
@@ -62,10 +73,18 @@ pub enum Method {
     Ldap,
     /// A token the pipeline holds, possibly minted from a token role (`auth/token/create/<role>`).
     Token,
+    /// An AWS IAM principal or EC2 instance (`auth/<m>/login` of an `aws` mount).
+    Aws,
+    /// A GCP service account or Compute Engine instance.
+    Gcp,
+    /// An Azure managed identity.
+    Azure,
+    /// A GitHub personal access token (its user's organisation and teams decide the policies).
+    Github,
 }
 
 impl Method {
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 12] = [
         Method::Jwt,
         Method::Oidc,
         Method::Kubernetes,
@@ -74,10 +93,14 @@ impl Method {
         Method::Userpass,
         Method::Ldap,
         Method::Token,
+        Method::Aws,
+        Method::Gcp,
+        Method::Azure,
+        Method::Github,
     ];
 
     /// The inventory spelling (`jwt`, `oidc`, `kubernetes`, `approle`, `cert`, `userpass`, `ldap`,
-    /// `token`).
+    /// `token`, `aws`, `gcp`, `azure`, `github`).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Jwt => "jwt",
@@ -88,6 +111,10 @@ impl Method {
             Method::Userpass => "userpass",
             Method::Ldap => "ldap",
             Method::Token => "token",
+            Method::Aws => "aws",
+            Method::Gcp => "gcp",
+            Method::Azure => "azure",
+            Method::Github => "github",
         }
     }
 
@@ -170,6 +197,11 @@ pub struct Credential<'a> {
     pub source_addresses: Option<&'a [Network]>,
     /// Token: the entity alias named at token creation (`entity_alias`), if known.
     pub entity_alias: Option<&'a str>,
+    /// AWS / GCP / Azure / GitHub: the identity the pipeline presents (`None` = not known).
+    pub aws: Option<&'a AwsIdentity>,
+    pub gcp: Option<&'a GcpIdentity>,
+    pub azure: Option<&'a AzureIdentity>,
+    pub github: Option<&'a GithubIdentity>,
 }
 
 impl<'a> Credential<'a> {
@@ -191,6 +223,10 @@ impl<'a> Credential<'a> {
             groups: &[],
             source_addresses: None,
             entity_alias: None,
+            aws: None,
+            gcp: None,
+            azure: None,
+            github: None,
         }
     }
 
@@ -464,6 +500,10 @@ fn admit_pre(
             ldap::admit(mount, role, cred, server)
         }
         (Method::Token, RoleRef::Token(r)) => tokenrole::admit(mount, r, cred, server),
+        (Method::Aws, RoleRef::Other(o)) => aws::admit(mount, o, cred, server),
+        (Method::Gcp, RoleRef::Other(o)) => gcp::admit(mount, o, cred, server),
+        (Method::Azure, RoleRef::Other(o)) => azure::admit(mount, o, cred, server),
+        (Method::Github, RoleRef::Other(o)) => github::admit(mount, o, cred, server),
         (_, RoleRef::Other(o)) => Admission::unknown(
             format!(
                 "role {:?} ({}) is of a kind blastmap does not model",
@@ -513,6 +553,15 @@ pub fn admit_all(
             out.push((name, a.finish()));
         }
     }
+    if cred.method == Method::Github && cred.method.serves_mount_type(&mount.mount_type) {
+        if let Some((name, a)) = github::bare_login(mount, cred, server) {
+            let a = match cred.source_addresses {
+                Some(sources) => a.finish().judge_sources(sources),
+                None => a.finish(),
+            };
+            out.push((name, a));
+        }
+    }
     out
 }
 
@@ -528,5 +577,7 @@ pub(crate) fn show(v: &Value) -> String {
     v.to_string()
 }
 
+#[cfg(test)]
+mod cloud_tests;
 #[cfg(test)]
 mod tests;

@@ -690,7 +690,10 @@ fn method_names() {
         assert_eq!(m.as_str().parse::<Method>(), Ok(m));
     }
     assert_eq!(Method::parse("AppRole"), Some(Method::AppRole));
-    assert!(Method::parse("github").is_none());
+    assert_eq!(Method::parse("GitHub"), Some(Method::Github));
+    assert!(Method::parse("kerberos").is_none());
+    assert!(Method::Aws.serves_mount_type("aws"));
+    assert!(!Method::Gcp.serves_mount_type("aws"));
     assert!(Method::Jwt.serves_mount_type("oidc"));
     assert!(Method::Oidc.serves_mount_type("jwt"));
     assert!(!Method::Kubernetes.serves_mount_type("jwt"));

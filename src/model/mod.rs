@@ -24,6 +24,7 @@
 
 mod audit;
 mod auth;
+mod cloud;
 mod coverage;
 pub(crate) mod de;
 mod identity;
@@ -41,6 +42,7 @@ pub use auth::{
     KubernetesRole, LdapGroup, LdapUser, MountTune, OtherRole, RoleKind, RoleRef, TokenFields,
     TokenRole, UserpassUser, SENSITIVE_CONFIG_FIELDS,
 };
+pub use cloud::{AwsRole, AzureRole, CloudRoleError, GcpRole, GithubMapKind, GithubMapping};
 pub use coverage::{same_mount, Affects, CoverageGap};
 pub use identity::{Entity, EntityAlias, Group, GroupAlias, GroupType, REDACTED_ROLE_ID};
 pub use index::{EntityGroups, SnapshotIndex};

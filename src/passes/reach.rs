@@ -516,6 +516,10 @@ impl<'a> Analysis<'a> {
             AuthMethod::Userpass => Method::Userpass,
             AuthMethod::Ldap => Method::Ldap,
             AuthMethod::Token => Method::Token,
+            AuthMethod::Aws => Method::Aws,
+            AuthMethod::Gcp => Method::Gcp,
+            AuthMethod::Azure => Method::Azure,
+            AuthMethod::Github => Method::Github,
         };
         let mut c = Credential::new(method);
         c.claims = a.claims.as_ref();
@@ -530,6 +534,10 @@ impl<'a> Analysis<'a> {
         c.groups = &a.groups;
         c.source_addresses = (!a.source_addresses.is_empty()).then_some(&a.source_addresses[..]);
         c.entity_alias = a.entity_alias.as_deref();
+        c.aws = a.aws.as_ref();
+        c.gcp = a.gcp.as_ref();
+        c.azure = a.azure.as_ref();
+        c.github = a.github.as_ref();
         c
     }
 

@@ -20,6 +20,7 @@ mod discover_bitbucket_terraform_azure;
 mod discover_circleci_buildkite;
 mod distribution;
 mod export;
+mod export_cloud;
 mod export_faults;
 mod export_hostile;
 mod findings;
