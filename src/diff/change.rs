@@ -555,53 +555,13 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             fields,
             replace,
         } => {
-            let mount = &mount_path(mount);
-            let ns = ns_obj(v, namespace, false)?;
-            let mounts = array(ns, "auth_mounts");
-            let m = mounts
-                .iter_mut()
-                .find(|m| m["path"].as_str().map(mount_path).as_deref() == Some(mount.as_str()))
-                .ok_or_else(|| ChangeError::UnknownAuthMount {
-                    mount: mount.clone(),
-                    namespace: namespace.clone(),
-                })?;
-            let mt = m["type"].as_str().unwrap_or("").to_string();
-            let kind = match kind.as_deref() {
-                Some(k) => k.to_string(),
-                None => role_kind(&mt)
-                    .ok_or_else(|| ChangeError::RoleKindNeeded {
-                        mount: mount.clone(),
-                        mount_type: mt.clone(),
-                    })?
-                    .to_string(),
+            let role = RoleTarget {
+                namespace,
+                mount: mount_path(mount),
+                kind: kind.as_deref(),
+                name,
             };
-            let not_an_object = |what| ChangeError::NotAnObject { what };
-            let mo = m.as_object_mut().ok_or(not_an_object("mount"))?;
-            let roles = mo.entry("roles").or_insert_with(|| json!({}));
-            let roles = roles.as_object_mut().ok_or(not_an_object("roles"))?;
-            let list = roles.entry(kind.clone()).or_insert_with(|| json!([]));
-            let list = list
-                .as_array_mut()
-                .ok_or(ChangeError::NotAnArray { what: "role list" })?;
-            match list.iter_mut().find(|r| r["name"].as_str() == Some(name)) {
-                Some(r) if !replace => {
-                    merge(r.as_object_mut().ok_or(not_an_object("role"))?, fields)
-                }
-                Some(r) => {
-                    let mut new = fields.clone();
-                    new.insert("name".into(), json!(name));
-                    *r = Value::Object(new);
-                }
-                None => {
-                    let mut new = fields.clone();
-                    new.insert("name".into(), json!(name));
-                    if kind == "jwt" && !new.contains_key("role_type") {
-                        // The API defaults role_type to oidc on every write that omits it.
-                        new.insert("role_type".into(), json!("oidc"));
-                    }
-                    list.push(Value::Object(new));
-                }
-            }
+            upsert_role(v, &role, fields, *replace)?;
         }
         Change::DeleteRole {
             namespace,
@@ -609,23 +569,13 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             kind,
             name,
         } => {
-            let mount = &mount_path(mount);
-            let ns = ns_obj(v, namespace, false)?;
-            for m in array(ns, "auth_mounts") {
-                if m["path"].as_str().map(mount_path).as_deref() != Some(mount.as_str()) {
-                    continue;
-                }
-                if let Some(roles) = m.get_mut("roles").and_then(Value::as_object_mut) {
-                    for (k, list) in roles.iter_mut() {
-                        if kind.as_deref().is_some_and(|want| want != k) {
-                            continue;
-                        }
-                        if let Some(l) = list.as_array_mut() {
-                            l.retain(|r| r["name"].as_str() != Some(name));
-                        }
-                    }
-                }
-            }
+            let role = RoleTarget {
+                namespace,
+                mount: mount_path(mount),
+                kind: kind.as_deref(),
+                name,
+            };
+            delete_role(v, &role)?;
         }
         Change::UpsertEntity {
             namespace,
@@ -661,21 +611,7 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             namespace,
             path,
             mount_type,
-        } => {
-            let ns = ns_obj(v, namespace, true)?;
-            let p = mount_path(path);
-            let ms = array(ns, "auth_mounts");
-            if !ms
-                .iter()
-                .any(|m| m["path"].as_str().map(mount_path).as_deref() == Some(p.as_str()))
-            {
-                ms.push(json!({
-                    "path": p,
-                    "type": mount_type,
-                    "accessor": format!("auth_{mount_type}_whatif_{}", p.trim_end_matches('/').replace('/', "_")),
-                }));
-            }
-        }
+        } => add_auth_mount(v, namespace, path, mount_type)?,
         Change::DeleteAuthMount { namespace, path } => {
             let ns = ns_obj(v, namespace, false)?;
             let p = mount_path(path);
@@ -687,19 +623,136 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             path,
             mount_type,
             options,
-        } => {
-            let ns = ns_obj(v, namespace, true)?;
-            let p = format!("{}/", path.trim_matches('/'));
-            let ms = array(ns, "secret_mounts");
-            if !ms.iter().any(|m| m["path"].as_str() == Some(p.as_str())) {
-                ms.push(json!({
-                    "path": p,
-                    "type": mount_type,
-                    "accessor": format!("{mount_type}_whatif"),
-                    "options": options,
-                }));
+        } => add_secret_mount(v, namespace, path, mount_type, options)?,
+    }
+    Ok(())
+}
+
+/// A role a change names: `mount` normalised, `kind` when the change gives it.
+struct RoleTarget<'c> {
+    namespace: &'c str,
+    mount: String,
+    kind: Option<&'c str>,
+    name: &'c str,
+}
+
+fn upsert_role(
+    v: &mut Value,
+    role: &RoleTarget<'_>,
+    fields: &Map<String, Value>,
+    replace: bool,
+) -> Result<()> {
+    let mount = &role.mount;
+    let ns = ns_obj(v, role.namespace, false)?;
+    let mounts = array(ns, "auth_mounts");
+    let m = mounts
+        .iter_mut()
+        .find(|m| m["path"].as_str().map(mount_path).as_deref() == Some(mount.as_str()))
+        .ok_or_else(|| ChangeError::UnknownAuthMount {
+            mount: mount.clone(),
+            namespace: role.namespace.to_string(),
+        })?;
+    let mount_type = m["type"].as_str().unwrap_or("").to_string();
+    let kind = match role.kind {
+        Some(k) => k.to_string(),
+        None => role_kind(&mount_type)
+            .ok_or_else(|| ChangeError::RoleKindNeeded {
+                mount: mount.clone(),
+                mount_type: mount_type.clone(),
+            })?
+            .to_string(),
+    };
+    let not_an_object = |what| ChangeError::NotAnObject { what };
+    let mount_object = m.as_object_mut().ok_or(not_an_object("mount"))?;
+    let roles = mount_object.entry("roles").or_insert_with(|| json!({}));
+    let roles = roles.as_object_mut().ok_or(not_an_object("roles"))?;
+    let list = roles.entry(kind.clone()).or_insert_with(|| json!([]));
+    let list = list
+        .as_array_mut()
+        .ok_or(ChangeError::NotAnArray { what: "role list" })?;
+    let name = role.name;
+    match list.iter_mut().find(|r| r["name"].as_str() == Some(name)) {
+        Some(r) if !replace => merge(r.as_object_mut().ok_or(not_an_object("role"))?, fields),
+        Some(r) => {
+            let mut new = fields.clone();
+            new.insert("name".into(), json!(name));
+            *r = Value::Object(new);
+        }
+        None => {
+            let mut new = fields.clone();
+            new.insert("name".into(), json!(name));
+            if kind == "jwt" && !new.contains_key("role_type") {
+                // The API defaults role_type to oidc on every write that omits it.
+                new.insert("role_type".into(), json!("oidc"));
+            }
+            list.push(Value::Object(new));
+        }
+    }
+    Ok(())
+}
+
+fn delete_role(v: &mut Value, role: &RoleTarget<'_>) -> Result<()> {
+    let ns = ns_obj(v, role.namespace, false)?;
+    for m in array(ns, "auth_mounts") {
+        if m["path"].as_str().map(mount_path).as_deref() != Some(role.mount.as_str()) {
+            continue;
+        }
+        let Some(roles) = m.get_mut("roles").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (kind, list) in roles.iter_mut() {
+            if role.kind.is_some_and(|want| want != kind) {
+                continue;
+            }
+            if let Some(list) = list.as_array_mut() {
+                list.retain(|r| r["name"].as_str() != Some(role.name));
             }
         }
+    }
+    Ok(())
+}
+
+fn add_auth_mount(v: &mut Value, namespace: &str, path: &str, mount_type: &str) -> Result<()> {
+    let ns = ns_obj(v, namespace, true)?;
+    let path = mount_path(path);
+    let mounts = array(ns, "auth_mounts");
+    if !mounts
+        .iter()
+        .any(|m| m["path"].as_str().map(mount_path).as_deref() == Some(path.as_str()))
+    {
+        let accessor = format!(
+            "auth_{mount_type}_whatif_{}",
+            path.trim_end_matches('/').replace('/', "_")
+        );
+        mounts.push(json!({
+            "path": path,
+            "type": mount_type,
+            "accessor": accessor,
+        }));
+    }
+    Ok(())
+}
+
+fn add_secret_mount(
+    v: &mut Value,
+    namespace: &str,
+    path: &str,
+    mount_type: &str,
+    options: &Map<String, Value>,
+) -> Result<()> {
+    let ns = ns_obj(v, namespace, true)?;
+    let path = format!("{}/", path.trim_matches('/'));
+    let mounts = array(ns, "secret_mounts");
+    if !mounts
+        .iter()
+        .any(|m| m["path"].as_str() == Some(path.as_str()))
+    {
+        mounts.push(json!({
+            "path": path,
+            "type": mount_type,
+            "accessor": format!("{mount_type}_whatif"),
+            "options": options,
+        }));
     }
     Ok(())
 }

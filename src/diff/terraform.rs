@@ -153,178 +153,232 @@ fn map_resource(
     after: Option<&Map<String, Value>>,
     out: &mut Vec<Change>,
 ) -> Result<bool, ResourceProblem> {
-    let need = |m: Option<&Map<String, Value>>, k: &str| -> Result<String, ResourceProblem> {
-        m.and_then(|m| s(m, k))
-            .map(str::to_string)
-            .ok_or_else(|| ResourceProblem::MissingAttribute { key: k.to_string() })
+    let resource = PlannedResource {
+        ty,
+        deletes,
+        creates,
+        before,
+        after,
     };
     match ty {
-        "vault_policy" => {
-            if deletes {
-                let b = before.or(after);
-                out.push(Change::DeletePolicy {
-                    namespace: b.map(ns_of).unwrap_or_default(),
-                    name: need(b, "name")?.to_lowercase(),
-                });
-            }
-            if creates || (deletes && after.is_some()) {
-                let a = after;
-                out.push(Change::UpsertPolicy {
-                    namespace: a.map(ns_of).unwrap_or_default(),
-                    name: need(a, "name")?.to_lowercase(),
-                    text: need(a, "policy")?,
-                });
-            }
-        }
+        "vault_policy" => resource.policy(out)?,
         "vault_jwt_auth_backend_role"
         | "vault_approle_auth_backend_role"
         | "vault_kubernetes_auth_backend_role"
         | "vault_token_auth_backend_role"
-        | "vault_cert_auth_backend_role" => {
-            let (default_backend, kind) = match ty {
-                "vault_jwt_auth_backend_role" => ("jwt", "jwt"),
-                "vault_approle_auth_backend_role" => ("approle", "approle"),
-                "vault_kubernetes_auth_backend_role" => ("kubernetes", "kubernetes"),
-                "vault_token_auth_backend_role" => ("token", "token"),
-                _ => ("cert", "cert"),
-            };
-            let name_key = if ty == "vault_cert_auth_backend_role" {
-                "name"
-            } else {
-                "role_name"
-            };
-            if deletes {
-                let b = before.or(after);
-                out.push(Change::DeleteRole {
-                    namespace: b.map(ns_of).unwrap_or_default(),
-                    mount: b
-                        .and_then(|m| s(m, "backend"))
-                        .unwrap_or(default_backend)
-                        .to_string(),
-                    kind: Some(kind.to_string()),
-                    name: need(b, name_key)?,
-                });
-            }
-            if creates || (deletes && after.is_some()) {
-                let a = after.ok_or(ResourceProblem::NoAfter)?;
-                out.push(Change::UpsertRole {
-                    namespace: ns_of(a),
-                    mount: s(a, "backend").unwrap_or(default_backend).to_string(),
-                    kind: Some(kind.to_string()),
-                    name: need(Some(a), name_key)?,
-                    fields: role_fields(ty, a),
-                    replace: true,
-                });
-            }
-        }
-        "vault_identity_entity" => {
-            if deletes {
-                let b = before.or(after);
-                out.push(Change::DeleteEntity {
-                    namespace: b.map(ns_of).unwrap_or_default(),
-                    name: need(b, "name")?,
-                });
-            }
-            if creates || (deletes && after.is_some()) {
-                let a = after.ok_or(ResourceProblem::NoAfter)?;
-                let mut f = Map::new();
-                for k in ["policies", "metadata", "disabled"] {
-                    if let Some(v) = a.get(k).filter(|v| !v.is_null()) {
-                        f.insert(k.into(), v.clone());
-                    }
-                }
-                out.push(Change::UpsertEntity {
-                    namespace: ns_of(a),
-                    name: need(Some(a), "name")?,
-                    fields: f,
-                });
-            }
-        }
-        "vault_identity_group" => {
-            if deletes {
-                let b = before.or(after);
-                out.push(Change::DeleteGroup {
-                    namespace: b.map(ns_of).unwrap_or_default(),
-                    name: need(b, "name")?,
-                });
-            }
-            if creates || (deletes && after.is_some()) {
-                let a = after.ok_or(ResourceProblem::NoAfter)?;
-                let mut f = Map::new();
-                for k in [
-                    "policies",
-                    "metadata",
-                    "member_entity_ids",
-                    "member_group_ids",
-                    "type",
-                ] {
-                    if let Some(v) = a.get(k).filter(|v| !v.is_null()) {
-                        f.insert(k.into(), v.clone());
-                    }
-                }
-                out.push(Change::UpsertGroup {
-                    namespace: ns_of(a),
-                    name: need(Some(a), "name")?,
-                    fields: f,
-                });
-            }
-        }
-        "vault_auth_backend" | "vault_jwt_auth_backend" => {
-            let m = after.or(before);
-            let mt = m
-                .and_then(|m| s(m, "type"))
-                .unwrap_or(if ty == "vault_jwt_auth_backend" {
-                    "jwt"
-                } else {
-                    ""
-                })
-                .to_string();
-            let path = m
-                .and_then(|m| s(m, "path"))
-                .map(str::to_string)
-                .unwrap_or_else(|| mt.clone());
-            if deletes && !creates {
-                out.push(Change::DeleteAuthMount {
-                    namespace: m.map(ns_of).unwrap_or_default(),
-                    path,
-                });
-            } else {
-                out.push(Change::AddAuthMount {
-                    namespace: m.map(ns_of).unwrap_or_default(),
-                    path,
-                    mount_type: mt,
-                });
-            }
-        }
-        "vault_mount" => {
-            let Some(a) = after else { return Ok(false) };
-            let mut options = a
-                .get("options")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            let mut mt = need(Some(a), "type")?;
-            if mt == "kv-v2" {
-                mt = "kv".into();
-                options.insert("version".into(), Value::String("2".into()));
-            }
-            out.push(Change::AddSecretMount {
-                namespace: ns_of(a),
-                path: need(Some(a), "path")?,
-                mount_type: mt,
-                options,
-            });
-        }
-        "vault_namespace" => {
-            let Some(a) = after else { return Ok(false) };
-            let parent = ns_of(a);
-            out.push(Change::AddNamespace {
-                path: format!("{parent}{}", need(Some(a), "path")?),
-            });
-        }
+        | "vault_cert_auth_backend_role" => resource.role(out)?,
+        "vault_identity_entity" => resource.entity(out)?,
+        "vault_identity_group" => resource.group(out)?,
+        "vault_auth_backend" | "vault_jwt_auth_backend" => resource.auth_backend(out),
+        "vault_mount" => return resource.secret_mount(out),
+        "vault_namespace" => return resource.namespace(out),
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// One resource change of the plan: its type, the actions and both sides.
+struct PlannedResource<'p> {
+    ty: &'p str,
+    deletes: bool,
+    creates: bool,
+    before: Option<&'p Map<String, Value>>,
+    after: Option<&'p Map<String, Value>>,
+}
+
+fn need(m: Option<&Map<String, Value>>, key: &str) -> Result<String, ResourceProblem> {
+    m.and_then(|m| s(m, key))
+        .map(str::to_string)
+        .ok_or_else(|| ResourceProblem::MissingAttribute {
+            key: key.to_string(),
+        })
+}
+
+/// The attributes of `keys` that are set.
+fn set_fields(m: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
+    let mut fields = Map::new();
+    for k in keys {
+        if let Some(v) = m.get(*k).filter(|v| !v.is_null()) {
+            fields.insert((*k).into(), v.clone());
+        }
+    }
+    fields
+}
+
+impl PlannedResource<'_> {
+    /// The side a deletion is read from.
+    fn deleted(&self) -> Option<&Map<String, Value>> {
+        self.before.or(self.after)
+    }
+
+    /// Whether the plan writes the resource (created, or replaced).
+    fn writes(&self) -> bool {
+        self.creates || (self.deletes && self.after.is_some())
+    }
+
+    fn policy(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
+        if self.deletes {
+            let b = self.deleted();
+            out.push(Change::DeletePolicy {
+                namespace: b.map(ns_of).unwrap_or_default(),
+                name: need(b, "name")?.to_lowercase(),
+            });
+        }
+        if self.writes() {
+            let a = self.after;
+            out.push(Change::UpsertPolicy {
+                namespace: a.map(ns_of).unwrap_or_default(),
+                name: need(a, "name")?.to_lowercase(),
+                text: need(a, "policy")?,
+            });
+        }
+        Ok(())
+    }
+
+    fn role(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
+        let (default_backend, kind) = match self.ty {
+            "vault_jwt_auth_backend_role" => ("jwt", "jwt"),
+            "vault_approle_auth_backend_role" => ("approle", "approle"),
+            "vault_kubernetes_auth_backend_role" => ("kubernetes", "kubernetes"),
+            "vault_token_auth_backend_role" => ("token", "token"),
+            _ => ("cert", "cert"),
+        };
+        let name_key = if self.ty == "vault_cert_auth_backend_role" {
+            "name"
+        } else {
+            "role_name"
+        };
+        if self.deletes {
+            let b = self.deleted();
+            out.push(Change::DeleteRole {
+                namespace: b.map(ns_of).unwrap_or_default(),
+                mount: b
+                    .and_then(|m| s(m, "backend"))
+                    .unwrap_or(default_backend)
+                    .to_string(),
+                kind: Some(kind.to_string()),
+                name: need(b, name_key)?,
+            });
+        }
+        if self.writes() {
+            let a = self.after.ok_or(ResourceProblem::NoAfter)?;
+            out.push(Change::UpsertRole {
+                namespace: ns_of(a),
+                mount: s(a, "backend").unwrap_or(default_backend).to_string(),
+                kind: Some(kind.to_string()),
+                name: need(Some(a), name_key)?,
+                fields: role_fields(self.ty, a),
+                replace: true,
+            });
+        }
+        Ok(())
+    }
+
+    fn entity(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
+        if self.deletes {
+            let b = self.deleted();
+            out.push(Change::DeleteEntity {
+                namespace: b.map(ns_of).unwrap_or_default(),
+                name: need(b, "name")?,
+            });
+        }
+        if self.writes() {
+            let a = self.after.ok_or(ResourceProblem::NoAfter)?;
+            out.push(Change::UpsertEntity {
+                namespace: ns_of(a),
+                name: need(Some(a), "name")?,
+                fields: set_fields(a, &["policies", "metadata", "disabled"]),
+            });
+        }
+        Ok(())
+    }
+
+    fn group(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
+        if self.deletes {
+            let b = self.deleted();
+            out.push(Change::DeleteGroup {
+                namespace: b.map(ns_of).unwrap_or_default(),
+                name: need(b, "name")?,
+            });
+        }
+        if self.writes() {
+            let a = self.after.ok_or(ResourceProblem::NoAfter)?;
+            let keys = [
+                "policies",
+                "metadata",
+                "member_entity_ids",
+                "member_group_ids",
+                "type",
+            ];
+            out.push(Change::UpsertGroup {
+                namespace: ns_of(a),
+                name: need(Some(a), "name")?,
+                fields: set_fields(a, &keys),
+            });
+        }
+        Ok(())
+    }
+
+    fn auth_backend(&self, out: &mut Vec<Change>) {
+        let m = self.after.or(self.before);
+        let default_type = if self.ty == "vault_jwt_auth_backend" {
+            "jwt"
+        } else {
+            ""
+        };
+        let mount_type = m
+            .and_then(|m| s(m, "type"))
+            .unwrap_or(default_type)
+            .to_string();
+        let path = m
+            .and_then(|m| s(m, "path"))
+            .map(str::to_string)
+            .unwrap_or_else(|| mount_type.clone());
+        let namespace = m.map(ns_of).unwrap_or_default();
+        out.push(if self.deletes && !self.creates {
+            Change::DeleteAuthMount { namespace, path }
+        } else {
+            Change::AddAuthMount {
+                namespace,
+                path,
+                mount_type,
+            }
+        });
+    }
+
+    fn secret_mount(&self, out: &mut Vec<Change>) -> Result<bool, ResourceProblem> {
+        let Some(a) = self.after else {
+            return Ok(false);
+        };
+        let mut options = a
+            .get("options")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut mount_type = need(Some(a), "type")?;
+        if mount_type == "kv-v2" {
+            mount_type = "kv".into();
+            options.insert("version".into(), Value::String("2".into()));
+        }
+        out.push(Change::AddSecretMount {
+            namespace: ns_of(a),
+            path: need(Some(a), "path")?,
+            mount_type,
+            options,
+        });
+        Ok(true)
+    }
+
+    fn namespace(&self, out: &mut Vec<Change>) -> Result<bool, ResourceProblem> {
+        let Some(a) = self.after else {
+            return Ok(false);
+        };
+        let parent = ns_of(a);
+        out.push(Change::AddNamespace {
+            path: format!("{parent}{}", need(Some(a), "path")?),
+        });
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

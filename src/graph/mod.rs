@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::acl::Caps;
 use crate::ownership::Owners;
 use crate::passes::identity::PolicyOrigin;
-use crate::passes::reach::{Analysis, PipelineReach};
+use crate::passes::reach::{Analysis, PipelineReach, RoleReach, SecretReach, Via};
 
 /// A node of the graph. Names are as in the snapshot; `namespace` is a namespace path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -223,192 +223,226 @@ impl BlastGraph {
     /// Build the graph of an analysis and its reach results.
     pub fn build(analysis: &Analysis<'_>, reach: &[PipelineReach]) -> BlastGraph {
         let mut g = BlastGraph::default();
-        let snap = analysis.snapshot;
-        for ns in &snap.namespaces {
-            let nsp = crate::model::namespace_path(&ns.path).into_owned();
-            let nsn = g.node(Node::Namespace { path: nsp.clone() });
+        g.add_mounts(analysis);
+        for team in &analysis.inventory.teams {
+            g.node(Node::Team {
+                name: team.name.clone(),
+            });
+        }
+        let mut builder = ReachNodes::default();
+        for pipeline in reach {
+            let pipeline_node = g.node(Node::Pipeline {
+                name: pipeline.name.clone(),
+            });
+            if let Some(team) = &pipeline.team {
+                let team_node = g.node(Node::Team { name: team.clone() });
+                g.edge(team_node, pipeline_node, Edge::Runs);
+            }
+            for role in &pipeline.roles {
+                if role.verdict != crate::login::Verdict::Refused {
+                    g.add_login(pipeline_node, role);
+                }
+            }
+            for secret in &pipeline.secrets {
+                builder.add_secret(&mut g, secret);
+            }
+        }
+        g.add_group_memberships(analysis);
+        g.add_ownership(analysis, &builder.secrets);
+        g
+    }
+
+    /// Namespaces and the auth and secret mounts they contain.
+    fn add_mounts(&mut self, analysis: &Analysis<'_>) {
+        for ns in &analysis.snapshot.namespaces {
+            let namespace = crate::model::namespace_path(&ns.path).into_owned();
+            let ns_node = self.node(Node::Namespace {
+                path: namespace.clone(),
+            });
             for m in &ns.auth_mounts {
-                let mn = g.node(Node::AuthMount {
-                    namespace: nsp.clone(),
+                let mount = self.node(Node::AuthMount {
+                    namespace: namespace.clone(),
                     path: m.path.clone(),
                 });
-                g.edge(nsn, mn, Edge::Contains);
+                self.edge(ns_node, mount, Edge::Contains);
             }
             for m in &ns.secret_mounts {
-                let mn = g.node(Node::SecretMount {
-                    namespace: nsp.clone(),
+                let mount = self.node(Node::SecretMount {
+                    namespace: namespace.clone(),
                     path: m.path.clone(),
                 });
-                g.edge(nsn, mn, Edge::Contains);
+                self.edge(ns_node, mount, Edge::Contains);
             }
         }
-        let inv = analysis.inventory;
-        for t in &inv.teams {
-            g.node(Node::Team {
-                name: t.name.clone(),
+    }
+
+    /// A pipeline's login into a role, and the role's policies (directly or through its
+    /// entity or groups).
+    fn add_login(&mut self, pipeline: NodeIndex, role: &RoleReach) {
+        let mount = self.node(Node::AuthMount {
+            namespace: role.namespace.clone(),
+            path: format!("{}/", role.mount),
+        });
+        let role_node = self.node(Node::Role {
+            namespace: role.namespace.clone(),
+            mount: role.mount.clone(),
+            name: role.role.clone(),
+        });
+        self.edge(mount, role_node, Edge::HasRole);
+        self.edge(
+            pipeline,
+            role_node,
+            Edge::LogsInto {
+                verdict: role.verdict,
+                configured: role.configured,
+            },
+        );
+        for policy in &role.policies {
+            let policy_node = self.node(Node::Policy {
+                namespace: policy.namespace.clone(),
+                name: policy.name.clone(),
             });
-        }
-        let mut secret_nodes: FxHashMap<u32, NodeIndex> = FxHashMap::default();
-        let mut rule_nodes: FxHashMap<(&str, &str, &str, u32), NodeIndex> = FxHashMap::default();
-        for p in reach {
-            let pn = g.node(Node::Pipeline {
-                name: p.name.clone(),
-            });
-            if let Some(t) = &p.team {
-                let tn = g.node(Node::Team { name: t.clone() });
-                g.edge(tn, pn, Edge::Runs);
-            }
-            for r in &p.roles {
-                if r.verdict == crate::login::Verdict::Refused {
-                    continue;
-                }
-                let mount_path = format!("{}/", r.mount);
-                let mn = g.node(Node::AuthMount {
-                    namespace: r.namespace.clone(),
-                    path: mount_path.clone(),
-                });
-                let rn = g.node(Node::Role {
-                    namespace: r.namespace.clone(),
-                    mount: r.mount.clone(),
-                    name: r.role.clone(),
-                });
-                g.edge(mn, rn, Edge::HasRole);
-                g.edge(
-                    pn,
-                    rn,
-                    Edge::LogsInto {
-                        verdict: r.verdict,
-                        configured: r.configured,
-                    },
-                );
-                for pol in &r.policies {
-                    let poln = g.node(Node::Policy {
-                        namespace: pol.namespace.clone(),
-                        name: pol.name.clone(),
+            match &policy.origin {
+                PolicyOrigin::Role => self.edge(role_node, policy_node, Edge::TokenPolicy),
+                PolicyOrigin::Entity { id, name } => {
+                    let entity = self.node(Node::Entity {
+                        id: id.clone(),
+                        name: name.clone(),
                     });
-                    match &pol.origin {
-                        PolicyOrigin::Role => g.edge(rn, poln, Edge::TokenPolicy),
-                        PolicyOrigin::Entity { id, name } => {
-                            let en = g.node(Node::Entity {
-                                id: id.clone(),
-                                name: name.clone(),
-                            });
-                            g.edge(rn, en, Edge::MapsTo);
-                            g.edge(en, poln, Edge::IdentityPolicy);
-                        }
-                        PolicyOrigin::Group { id, name } => {
-                            let gn = g.node(Node::Group {
-                                id: id.clone(),
-                                name: name.clone(),
-                            });
-                            g.edge(gn, poln, Edge::IdentityPolicy);
-                        }
-                    }
+                    self.edge(role_node, entity, Edge::MapsTo);
+                    self.edge(entity, policy_node, Edge::IdentityPolicy);
                 }
-            }
-            for s in &p.secrets {
-                // Secrets by id, and rules by their source, are looked up without building a
-                // node value per (pipeline, secret).
-                let sn = match secret_nodes.get(&s.secret_id) {
-                    Some(&sn) => sn,
-                    None => {
-                        let sn = g.node(Node::Secret {
-                            namespace: s.namespace.clone(),
-                            path: s.path.clone(),
-                        });
-                        let smn = g.node(Node::SecretMount {
-                            namespace: s.namespace.clone(),
-                            path: s.mount.clone(),
-                        });
-                        g.edge(smn, sn, Edge::Holds);
-                        secret_nodes.insert(s.secret_id, sn);
-                        sn
-                    }
-                };
-                for v in s.via.iter() {
-                    let key = (
-                        v.policy_namespace.as_str(),
-                        v.policy.as_str(),
-                        v.rule.as_str(),
-                        v.line,
-                    );
-                    let rule = match rule_nodes.get(&key) {
-                        Some(&r) => r,
-                        None => {
-                            let poln = g.node(Node::Policy {
-                                namespace: v.policy_namespace.clone(),
-                                name: v.policy.clone(),
-                            });
-                            let rule = g.node(Node::Rule {
-                                namespace: v.policy_namespace.clone(),
-                                policy: v.policy.clone(),
-                                pattern: v.rule.clone(),
-                                line: v.line,
-                            });
-                            g.edge(poln, rule, Edge::HasRule);
-                            rule_nodes.insert(key, rule);
-                            rule
-                        }
-                    };
-                    g.edge(
-                        rule,
-                        sn,
-                        Edge::Grants {
-                            capabilities: s.capabilities.clone(),
-                        },
-                    );
+                PolicyOrigin::Group { id, name } => {
+                    let group = self.node(Node::Group {
+                        id: id.clone(),
+                        name: name.clone(),
+                    });
+                    self.edge(group, policy_node, Edge::IdentityPolicy);
                 }
             }
         }
-        // Entities' group memberships, for the identity chains.
+    }
+
+    /// Entities' group memberships, for the identity chains.
+    fn add_group_memberships(&mut self, analysis: &Analysis<'_>) {
         let index = &analysis.index;
-        let entity_nodes: Vec<(NodeIndex, String)> = g
+        let entity_nodes: Vec<(NodeIndex, String)> = self
             .graph
             .node_indices()
-            .filter_map(|i| match &g.graph[i] {
+            .filter_map(|i| match &self.graph[i] {
                 Node::Entity { id, .. } => Some((i, id.clone())),
                 _ => None,
             })
             .collect();
-        for (en, id) in entity_nodes {
-            let groups = index.groups_of_entity(&id);
-            for (_, grp) in groups.direct.iter() {
-                let gn = g.node(Node::Group {
-                    id: grp.id.clone(),
-                    name: grp.name.clone(),
+        for (entity, id) in entity_nodes {
+            for (_, group) in index.groups_of_entity(&id).direct.iter() {
+                let group_node = self.node(Node::Group {
+                    id: group.id.clone(),
+                    name: group.name.clone(),
                 });
-                g.edge(en, gn, Edge::MemberOf);
-                for (_, parent) in index.group_ancestors(&grp.id) {
-                    let pn = g.node(Node::Group {
+                self.edge(entity, group_node, Edge::MemberOf);
+                for (_, parent) in index.group_ancestors(&group.id) {
+                    let parent_node = self.node(Node::Group {
                         id: parent.id.clone(),
                         name: parent.name.clone(),
                     });
-                    g.edge(gn, pn, Edge::MemberOf);
+                    self.edge(group_node, parent_node, Edge::MemberOf);
                 }
             }
         }
-        // Ownership: team → the secrets it owns by the one ownership rule (`crate::ownership`:
-        // the most specific entry wins, tied teams each own the secret). Only secrets some
-        // pipeline reaches are nodes.
-        let owners = Owners::build(&analysis.secrets, inv);
-        let mut owned_by_team: Vec<Vec<NodeIndex>> = vec![Vec::new(); inv.teams.len()];
-        for (&id, &sn) in &secret_nodes {
+    }
+
+    /// Ownership: team → the secrets it owns by the one ownership rule (`crate::ownership`: the
+    /// most specific entry wins, tied teams each own the secret). Only secrets some pipeline
+    /// reaches are nodes.
+    fn add_ownership(&mut self, analysis: &Analysis<'_>, secrets: &FxHashMap<u32, NodeIndex>) {
+        let inventory = analysis.inventory;
+        let owners = Owners::build(&analysis.secrets, inventory);
+        let mut owned_by_team: Vec<Vec<NodeIndex>> = vec![Vec::new(); inventory.teams.len()];
+        for (&id, &secret) in secrets {
             for &team in owners.team_ids(owners.owner[id as usize]) {
-                owned_by_team[team as usize].push(sn);
+                owned_by_team[team as usize].push(secret);
             }
         }
-        for (t, owned) in inv.teams.iter().zip(&mut owned_by_team) {
-            let tn = g.node(Node::Team {
-                name: t.name.clone(),
+        for (team, owned) in inventory.teams.iter().zip(&mut owned_by_team) {
+            let team_node = self.node(Node::Team {
+                name: team.name.clone(),
             });
             // In node order, as when every secret node was visited.
             owned.sort_unstable();
             owned.dedup();
-            for &sn in owned.iter() {
-                g.edge(tn, sn, Edge::Owns);
+            for &secret in owned.iter() {
+                self.edge(team_node, secret, Edge::Owns);
             }
         }
-        g
+    }
+}
+
+/// The secret and rule nodes made so far: secrets by id, and rules by their source, are looked
+/// up without building a node value per (pipeline, secret).
+#[derive(Default)]
+struct ReachNodes<'r> {
+    secrets: FxHashMap<u32, NodeIndex>,
+    rules: FxHashMap<RuleSource<'r>, NodeIndex>,
+}
+
+/// A rule by where it is written: (policy namespace, policy, pattern, line).
+type RuleSource<'r> = (&'r str, &'r str, &'r str, u32);
+
+impl<'r> ReachNodes<'r> {
+    /// A reached secret (with its mount) and the rules that grant it.
+    fn add_secret(&mut self, g: &mut BlastGraph, secret: &'r SecretReach) {
+        let secret_node = match self.secrets.get(&secret.secret_id) {
+            Some(&node) => node,
+            None => {
+                let node = g.node(Node::Secret {
+                    namespace: secret.namespace.clone(),
+                    path: secret.path.clone(),
+                });
+                let mount = g.node(Node::SecretMount {
+                    namespace: secret.namespace.clone(),
+                    path: secret.mount.clone(),
+                });
+                g.edge(mount, node, Edge::Holds);
+                self.secrets.insert(secret.secret_id, node);
+                node
+            }
+        };
+        for grant in secret.via.iter() {
+            let rule = self.rule(g, grant);
+            g.edge(
+                rule,
+                secret_node,
+                Edge::Grants {
+                    capabilities: secret.capabilities.clone(),
+                },
+            );
+        }
+    }
+
+    fn rule(&mut self, g: &mut BlastGraph, grant: &'r Via) -> NodeIndex {
+        let source = (
+            grant.policy_namespace.as_str(),
+            grant.policy.as_str(),
+            grant.rule.as_str(),
+            grant.line,
+        );
+        if let Some(&rule) = self.rules.get(&source) {
+            return rule;
+        }
+        let policy = g.node(Node::Policy {
+            namespace: grant.policy_namespace.clone(),
+            name: grant.policy.clone(),
+        });
+        let rule = g.node(Node::Rule {
+            namespace: grant.policy_namespace.clone(),
+            policy: grant.policy.clone(),
+            pattern: grant.rule.clone(),
+            line: grant.line,
+        });
+        g.edge(policy, rule, Edge::HasRule);
+        self.rules.insert(source, rule);
+        rule
     }
 }
 
