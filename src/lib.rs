@@ -7,8 +7,16 @@
 //! answers "which capabilities does this set of policies grant on this path", exactly as the
 //! server would; [`hcl1`] parses the HCL1 dialect Vault policies are written in. See
 //! `docs/architecture.md`.
+//!
+//! The library's surface is the review entry ([`review`]), the inputs ([`model`], [`inventory`]),
+//! the engines the answers rest on ([`acl`], [`hcl1`], [`duration`], [`login`], [`passes`]) and
+//! the outputs ([`facts`], [`rules`], [`render`], [`diff`], [`usage`], [`schema`], [`text`],
+//! [`output`]); [`export`], [`discover`], [`synth`] and [`graph`] are public for the benchmarks
+//! and the integration tests. Ownership, the scan command and stage timings are internal.
 
 pub mod acl;
+/// The command line: the binary's, not a library interface.
+#[doc(hidden)]
 pub mod cli;
 pub mod diff;
 pub mod discover;
@@ -21,14 +29,14 @@ pub mod inventory;
 pub mod login;
 pub mod model;
 pub mod output;
-pub mod ownership;
+pub(crate) mod ownership;
 pub mod passes;
 pub mod render;
 pub mod review;
 pub mod rules;
-pub mod scan;
+pub(crate) mod scan;
 pub mod schema;
 pub mod synth;
 pub mod text;
-pub mod timings;
+pub(crate) mod timings;
 pub mod usage;

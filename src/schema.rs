@@ -11,7 +11,6 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde_json::{json, Value};
@@ -196,27 +195,38 @@ pub fn outputs() -> &'static [Output] {
     OUTPUTS
 }
 
+/// Why a schema could not be given or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("no JSON output called {name:?} (known: {known})")]
+    UnknownOutput { name: String, known: String },
+    #[error("cannot create the schema directory {dir}: {source}")]
+    CreateDirectory { dir: String, source: std::io::Error },
+    #[error(transparent)]
+    Write(#[from] crate::output::OutputError),
+}
+
 /// The output called `name`.
-pub fn output(name: &str) -> Result<&'static Output> {
-    match outputs().iter().find(|o| o.name == name) {
-        Some(o) => Ok(o),
-        None => bail!(
-            "no JSON output called {:?} (known: {})",
-            crate::text::visible(name),
-            outputs()
+pub fn output(name: &str) -> Result<&'static Output, SchemaError> {
+    outputs()
+        .iter()
+        .find(|o| o.name == name)
+        .ok_or_else(|| SchemaError::UnknownOutput {
+            name: crate::text::visible(name).into_owned(),
+            known: outputs()
                 .iter()
                 .map(|o| o.name)
                 .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+                .join(", "),
+        })
 }
 
 /// Write every schema into `dir` (created if missing) as `<name>.schema.json`, each through the
 /// project's one output writer. Returns the files written.
-pub fn write_all(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        anyhow::anyhow!("cannot create the schema directory {}: {e}", dir.display())
+pub fn write_all(dir: &Path) -> Result<Vec<std::path::PathBuf>, SchemaError> {
+    std::fs::create_dir_all(dir).map_err(|source| SchemaError::CreateDirectory {
+        dir: dir.display().to_string(),
+        source,
     })?;
     let mut written = Vec::new();
     for o in outputs() {

@@ -58,7 +58,7 @@ pub(super) struct Inputs {
     /// An azure-pipelines.yml (its local templates are read too; repeatable).
     #[arg(long = "azure-pipelines", value_name = "FILE")]
     azure_pipelines: Vec<PathBuf>,
-    /// CircleCI: the organisation id (the tokens' issuer is https://oidc.circleci.com/org/ID
+    /// CircleCI: the organisation id (the tokens' issuer is `https://oidc.circleci.com/org/ID`
     /// and their default audience is the id). Without it both are dynamic.
     #[arg(long, value_name = "ORG_ID")]
     circleci_org: Option<String>,
@@ -81,7 +81,7 @@ pub(super) struct Inputs {
     #[arg(long = "bitbucket-environment", value_name = "NAME=UUID")]
     bitbucket_environment: Vec<String>,
     /// HCP Terraform: the issuer when it is a Terraform Enterprise instance
-    /// (https://tfe.example.com). Default: https://app.terraform.io.
+    /// (`https://tfe.example.com`). Default: `https://app.terraform.io`.
     #[arg(long, value_name = "URL")]
     terraform_url: Option<String>,
     /// HCP Terraform: a workspace's own configuration (source or `terraform show -json`), as
@@ -106,7 +106,7 @@ pub(super) struct Inputs {
     #[arg(long, value_name = "KEYS")]
     sub_template: Option<String>,
     /// GitHub: the OIDC issuer, when not github.com's (GHES: https://HOST/_services/token;
-    /// an enterprise-specific issuer: https://token.actions.githubusercontent.com/SLUG).
+    /// an enterprise-specific issuer: `https://token.actions.githubusercontent.com/SLUG`).
     #[arg(long, value_name = "URL")]
     github_issuer: Option<String>,
     /// The default branch (runs of `schedule`, `workflow_run`, GitLab `$CI_DEFAULT_BRANCH`).

@@ -67,7 +67,7 @@ pub enum ChangeError {
     Json(#[from] serde_json::Error),
     #[error("cannot apply change: {change}")]
     Apply {
-        /// The change as [`super::Change::describe`] tells it.
+        /// The change as [`crate::diff::change::Change::describe`] tells it.
         change: String,
         source: Box<ChangeError>,
     },

@@ -258,7 +258,7 @@ pub fn diff(base: &Review<'_>, head: &Review<'_>) -> DiffReport {
 
 /// The delta of every pipeline whose reach changes. With an inventory of uniquely named
 /// pipelines both sides are compared pipeline by pipeline as they are assembled
-/// ([`streamed_deltas`]); otherwise (role-level what-if, or duplicate pipeline names) both
+/// (`streamed_deltas`); otherwise (role-level what-if, or duplicate pipeline names) both
 /// sides are assembled whole and matched by name.
 pub fn pipeline_deltas(base: &Review<'_>, head: &Review<'_>) -> Vec<PipelineDelta> {
     match base.inventory() {

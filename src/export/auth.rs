@@ -1,6 +1,6 @@
 //! Auth mounts (`sys/auth`) and, per method, their config and roles.
 //!
-//! Which collections are read depends on the method type ([`plan`]). Every role is read with a
+//! Which collections are read depends on the method type (`plan`). Every role is read with a
 //! plain `GET <collection>/<name>` of a name returned by `LIST <collection>`; names containing a
 //! `/` are skipped, so the exporter can never be steered onto a sub-path such as
 //! `role/<r>/role-id` or `role/<r>/secret-id` (half or all of an AppRole credential).

@@ -29,7 +29,7 @@ pub struct PipelineTokens {
     pub team: Option<String>,
     /// Namespace of its auth mount (`""` = root).
     pub namespace: String,
-    /// Indices into [`EstateReach::tokens`].
+    /// Indices into the estate's compiled tokens.
     pub tokens: Vec<usize>,
 }
 

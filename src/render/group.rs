@@ -33,7 +33,7 @@ pub struct Item<'a> {
 /// children (`rest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    /// 0: everything; 1: one head[0]; 2: one head; 3+: one path prefix of `depth - 2` segments.
+    /// 0: everything; 1: one `head[0]`; 2: one head; 3+: one path prefix of `depth - 2` segments.
     pub depth: usize,
     pub ranges: Vec<Range<usize>>,
     pub count: usize,

@@ -5,7 +5,7 @@
 //! as SVG from Graphviz (or a note and the DOT source when Graphviz is missing). A
 //! Content-Security-Policy forbids every network load and every script but that one (allowed by
 //! its SHA-256), so even a name that slipped through escaping could not run code or call out.
-//! Every name is escaped with [`text::html`](crate::text::html).
+//! Every name is escaped with [`text::html`](mod@crate::text::html).
 //!
 //! The page is deterministic for a given input (no generation time), so two reports diff.
 

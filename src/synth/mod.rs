@@ -1,7 +1,7 @@
 //! Deterministic synthetic estates: a snapshot and a pipeline inventory of any size, shaped like a
 //! real organisation's, for benchmarks, scale checks and demos (`blastmap synth`).
 //!
-//! [`generate`] builds the estate in memory; [`write`] saves `snapshot.json` (with
+//! [`generate`] builds the estate in memory; [`write()`] saves `snapshot.json` (with
 //! [`Snapshot::save`]) and `pipelines.yaml` into a directory. The output is a normal snapshot and
 //! a normal inventory: every command reads it like an export.
 //!
@@ -274,7 +274,7 @@ pub fn generate(params: &Params) -> Result<(Snapshot, Inventory), SynthError> {
     Ok(estate::build(params))
 }
 
-/// The files [`write`] produced.
+/// The files [`write()`] produced.
 #[derive(Debug, Clone)]
 pub struct Written {
     pub snapshot: PathBuf,

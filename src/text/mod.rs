@@ -13,7 +13,7 @@
 //! * [`markdown`]: data as code spans whose fence is longer than any backtick run inside, so no
 //!   link, image, HTML, mention or issue reference can come from data.
 //! * [`dot`]: quoted DOT ids, labels and tooltips, shortened under Graphviz's label limit.
-//! * [`html`]: HTML text and attribute values.
+//! * [`html`](mod@html): HTML text and attribute values.
 //! * [`uri`]: RFC 3986 percent-encoding of a relative path, for SARIF artifact locations.
 //! * [`shell`]: one POSIX shell word, for the commands blastmap suggests running next.
 

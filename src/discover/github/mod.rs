@@ -3,7 +3,7 @@
 //! A job is a pipeline when it logs in to Vault or reads from it: a `hashicorp/vault-action`
 //! step, or `run:` steps calling `vault`/`bao` or `curl …/v1/…`. Each such job yields one
 //! pipeline per login and trigger (the OIDC token's `sub`, `ref` and `event_name` differ per
-//! trigger), with the claims GitHub puts in the token ([`job`]).
+//! trigger), with the claims GitHub puts in the token (`job.rs`).
 
 mod job;
 

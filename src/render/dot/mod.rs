@@ -9,8 +9,8 @@
 //!   reach into it.
 //!
 //! When a view would exceed the budget it is reduced step by step (each step is named in the
-//! diagram's notes): secrets are grouped by prefix with counts ([`group`](super::group)), rules
-//! fold into their policies, policies into roles, pipelines into their team, teams beyond the
+//! diagram's notes): secrets are grouped by prefix with counts (the [`super::group`] module),
+//! rules fold into their policies, policies into roles, pipelines into their team, teams beyond the
 //! budget into one "… N more" node.
 
 mod overview;
