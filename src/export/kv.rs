@@ -58,18 +58,13 @@ pub async fn inventory(
         }
     };
 
-    let mut keys: Vec<String> = Vec::new();
+    let mut walk = KvWalk {
+        max_depth,
+        max_keys,
+        ..KvWalk::default()
+    };
     let mut pending = FuturesUnordered::new();
     pending.push(list(String::new(), 0));
-    // `limit_reached`: --kv-max-keys hit, no new LIST; `truncated`: anything left unexpanded by
-    // either bound (the listing status).
-    let mut limit_reached = false;
-    let mut truncated = false;
-    let mut failed_folders = 0usize;
-    // Folders sent to LIST below the mount's root; they count towards `max_keys`.
-    let mut listed_folders = 0usize;
-    let mut root_error: Option<ApiError> = None;
-
     while let Some((prefix, depth, endpoint, result)) = pending.next().await {
         let children = match result {
             Ok(v) => list_keys(&v),
@@ -86,95 +81,24 @@ pub async fn inventory(
                     },
                     &e,
                 )?;
-                if prefix.is_empty() {
-                    root_error = Some(e);
-                } else {
-                    failed_folders += 1;
-                    keys.push(prefix);
-                }
+                walk.failed(prefix, e);
                 continue;
             }
         };
-        if limit_reached {
-            // The key limit was reached while this LIST was in flight: keep the folder
-            // unexpanded.
-            if !prefix.is_empty() {
-                keys.push(prefix);
-            }
-            continue;
-        }
-        let mut found = 0u64;
-        for (i, child) in children.iter().enumerate() {
-            if keys.len() + listed_folders >= max_keys {
-                limit_reached = true;
-                truncated = true;
-                // Part of this folder was recorded; mark it as not fully expanded.
-                if i > 0 && !prefix.is_empty() {
-                    keys.push(prefix.clone());
-                }
-                break;
-            }
-            let full = format!("{prefix}{child}");
-            if child.ends_with('/') {
-                if depth + 1 < max_depth {
-                    listed_folders += 1;
-                    pending.push(list(full, depth + 1));
-                } else {
-                    truncated = true;
-                    keys.push(full);
-                }
-            } else {
-                found += 1;
-                keys.push(full);
-            }
-        }
-        ctx.api.progress().keys_found(found);
-        if keys.len() + listed_folders >= max_keys {
-            limit_reached = true;
-            truncated = true;
+        let expansion = walk.expand(prefix, depth, &children);
+        ctx.api.progress().keys_found(expansion.keys_found);
+        for (folder, depth) in expansion.folders {
+            pending.push(list(folder, depth));
         }
     }
-
-    let mut listing = Listing {
-        max_depth: Some(max_depth),
-        max_keys: Some(max_keys as u64),
-        ..Listing::default()
-    };
-    if let Some(e) = root_error {
-        listing.status = ListingStatus::NotListed;
-        listing.reason = Some(format!(
-            "LIST {base} failed (HTTP {}): {}",
-            e.status()
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into()),
-            e.reason()
-        ));
+    let listing = walk.listing(&base);
+    if listing.status == ListingStatus::NotListed {
         return Ok(SecretInventory {
             listing,
             ..SecretInventory::default()
         });
     }
-    if failed_folders > 0 {
-        listing.status = ListingStatus::Partial;
-        listing.reason = Some(format!(
-            "{failed_folders} folder(s) could not be listed (see coverage); they are recorded \
-             unexpanded{}",
-            if truncated {
-                ", and the depth or key limit was reached"
-            } else {
-                ""
-            }
-        ));
-    } else if truncated {
-        listing.status = ListingStatus::Truncated;
-        listing.reason = Some(format!(
-            "stopped at the limits (--kv-max-depth {max_depth}, --kv-max-keys {max_keys}; \
-             keys and listed folders count towards --kv-max-keys); folders ending in / were not \
-             expanded"
-        ));
-    } else {
-        listing.status = ListingStatus::Complete;
-    }
+    let mut keys = walk.keys;
     keys.sort_unstable();
     keys.dedup();
     let bytes = keys.iter().map(String::len).sum();
@@ -185,4 +109,127 @@ pub async fn inventory(
         keys: list,
         ..SecretInventory::default()
     })
+}
+
+/// The state of one mount's listing: the keys found, and which bound or failure stopped it.
+#[derive(Default)]
+struct KvWalk {
+    max_depth: u32,
+    max_keys: usize,
+    keys: Vec<String>,
+    /// `--kv-max-keys` hit: no new LIST.
+    limit_reached: bool,
+    /// Anything left unexpanded by either bound (the listing status).
+    truncated: bool,
+    failed_folders: usize,
+    /// Folders sent to LIST below the mount's root; they count towards `max_keys`.
+    listed_folders: usize,
+    root_error: Option<ApiError>,
+}
+
+/// What one LIST answer adds: the keys found, and the folders to list next (with their depth).
+struct Expansion {
+    keys_found: u64,
+    folders: Vec<(String, u32)>,
+}
+
+impl KvWalk {
+    /// A LIST that failed: the root fails the listing; a folder is recorded unexpanded.
+    fn failed(&mut self, prefix: String, error: ApiError) {
+        if prefix.is_empty() {
+            self.root_error = Some(error);
+        } else {
+            self.failed_folders += 1;
+            self.keys.push(prefix);
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.keys.len() + self.listed_folders >= self.max_keys
+    }
+
+    /// Record the children of `prefix` within the bounds.
+    fn expand(&mut self, prefix: String, depth: u32, children: &[String]) -> Expansion {
+        let mut expansion = Expansion {
+            keys_found: 0,
+            folders: Vec::new(),
+        };
+        if self.limit_reached {
+            // The key limit was reached while this LIST was in flight: keep the folder
+            // unexpanded.
+            if !prefix.is_empty() {
+                self.keys.push(prefix);
+            }
+            return expansion;
+        }
+        for (i, child) in children.iter().enumerate() {
+            if self.full() {
+                self.limit_reached = true;
+                self.truncated = true;
+                // Part of this folder was recorded; mark it as not fully expanded.
+                if i > 0 && !prefix.is_empty() {
+                    self.keys.push(prefix.clone());
+                }
+                break;
+            }
+            let full = format!("{prefix}{child}");
+            if !child.ends_with('/') {
+                expansion.keys_found += 1;
+                self.keys.push(full);
+            } else if depth + 1 < self.max_depth {
+                self.listed_folders += 1;
+                expansion.folders.push((full, depth + 1));
+            } else {
+                self.truncated = true;
+                self.keys.push(full);
+            }
+        }
+        if self.full() {
+            self.limit_reached = true;
+            self.truncated = true;
+        }
+        expansion
+    }
+
+    /// The listing's status and the reason it is not complete.
+    fn listing(&self, base: &str) -> Listing {
+        let (max_depth, max_keys) = (self.max_depth, self.max_keys);
+        let mut listing = Listing {
+            max_depth: Some(max_depth),
+            max_keys: Some(max_keys as u64),
+            ..Listing::default()
+        };
+        if let Some(e) = &self.root_error {
+            listing.status = ListingStatus::NotListed;
+            listing.reason = Some(format!(
+                "LIST {base} failed (HTTP {}): {}",
+                e.status()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                e.reason()
+            ));
+        } else if self.failed_folders > 0 {
+            listing.status = ListingStatus::Partial;
+            listing.reason = Some(format!(
+                "{} folder(s) could not be listed (see coverage); they are recorded \
+                 unexpanded{}",
+                self.failed_folders,
+                if self.truncated {
+                    ", and the depth or key limit was reached"
+                } else {
+                    ""
+                }
+            ));
+        } else if self.truncated {
+            listing.status = ListingStatus::Truncated;
+            listing.reason = Some(format!(
+                "stopped at the limits (--kv-max-depth {max_depth}, --kv-max-keys {max_keys}; \
+                 keys and listed folders count towards --kv-max-keys); folders ending in / were \
+                 not expanded"
+            ));
+        } else {
+            listing.status = ListingStatus::Complete;
+        }
+        listing
+    }
 }
