@@ -1125,29 +1125,7 @@ impl<'a> Analysis<'a> {
                     rows.push((sid, caps, l.configured, list));
                 }
             }
-            roles.push(RoleReach {
-                mount: mount_name(&l.mount.path),
-                role: l.role.clone(),
-                namespace: crate::model::namespace_path(&l.namespace.path).into_owned(),
-                admitted: verdict == Verdict::Admitted,
-                why: l.admission.why.clone(),
-                verdict,
-                configured: l.configured,
-                conditions: l.admission.conditions.clone(),
-                unknowns: l.admission.unknowns.clone(),
-                policies: l
-                    .identity
-                    .as_ref()
-                    .map(|i| i.policies.clone())
-                    .unwrap_or_default(),
-                entity: l
-                    .identity
-                    .as_ref()
-                    .and_then(|i| i.entity_ref.as_ref().map(|e| e.1.clone())),
-                token_ttl: possible.then_some(l.admission.token.ttl),
-                token_max_ttl: possible.then_some(l.admission.token.max_ttl),
-                secrets: count,
-            });
+            roles.push(role_reach(l, count));
         }
         // By secret id; stable, so a secret's rows stay in login order.
         rows.sort_by_key(|r| r.0);
@@ -1190,18 +1168,8 @@ impl<'a> Analysis<'a> {
                         format!("{} is an object of an engine blastmap has no endpoint table for; the path is a guess", s.path),
                     ));
                 }
-                SecretReach {
-                    path: s.path.clone(),
-                    mount: s.mount.clone(),
-                    key: s.key.clone(),
-                    namespace: s.namespace.clone(),
-                    capabilities: caps.names(),
-                    via,
-                    configured_role_capabilities: has_configured
-                        .then(|| conf.unwrap_or(Caps::NONE).names()),
-                    caps,
-                    secret_id: sid,
-                }
+                let configured = has_configured.then(|| conf.unwrap_or(Caps::NONE));
+                secret_reach(s, sid, caps, configured, via)
             })
             .collect();
         unknowns.sort();
@@ -1213,5 +1181,51 @@ impl<'a> Analysis<'a> {
             secrets,
             unknowns,
         }
+    }
+}
+
+/// A login's row of a pipeline's reach: its verdict, why, identity and token, and how many
+/// grants its token has.
+fn role_reach(login: &Login<'_>, secrets: usize) -> RoleReach {
+    let admission = &login.admission;
+    let possible = admission.is_possible();
+    let identity = login.identity.as_ref();
+    RoleReach {
+        mount: mount_name(&login.mount.path),
+        role: login.role.clone(),
+        namespace: crate::model::namespace_path(&login.namespace.path).into_owned(),
+        admitted: admission.verdict == Verdict::Admitted,
+        why: admission.why.clone(),
+        verdict: admission.verdict,
+        configured: login.configured,
+        conditions: admission.conditions.clone(),
+        unknowns: admission.unknowns.clone(),
+        policies: identity.map(|i| i.policies.clone()).unwrap_or_default(),
+        entity: identity.and_then(|i| i.entity_ref.as_ref().map(|e| e.1.clone())),
+        token_ttl: possible.then_some(admission.token.ttl),
+        token_max_ttl: possible.then_some(admission.token.max_ttl),
+        secrets,
+    }
+}
+
+/// One reached secret: the union of its capabilities over every login, those of the configured
+/// login when the pipeline has one, and the chains behind them.
+fn secret_reach(
+    secret: &crate::passes::secrets::Secret,
+    secret_id: u32,
+    caps: Caps,
+    configured: Option<Caps>,
+    via: Arc<[Via]>,
+) -> SecretReach {
+    SecretReach {
+        path: secret.path.clone(),
+        mount: secret.mount.clone(),
+        key: secret.key.clone(),
+        namespace: secret.namespace.clone(),
+        capabilities: caps.names(),
+        via,
+        configured_role_capabilities: configured.map(Caps::names),
+        caps,
+        secret_id,
     }
 }
