@@ -355,11 +355,33 @@ fn build_namespace(
         out.custom_metadata
             .insert("cost-center".into(), format!("cc-{:04}", 1000 + i));
     }
+    out.policies = namespace_policies(p, ns, teams);
+    let (token, mut mounts) = auth_mounts(ns, child);
+    for (pos, &t) in ns.teams.iter().enumerate() {
+        build_roles(
+            p,
+            t,
+            &teams[t],
+            ns,
+            pos == 0 && ns.admin_leak,
+            &mut mounts,
+            &mut targets[t],
+        );
+    }
+    out.auth_mounts = vec![token, mounts.gha, mounts.k8s, mounts.approle];
+    build_identity(p, i, ns, teams, &mut out);
+    out.secret_mounts = secret_mounts(ns, teams, child);
+    if !child {
+        out.audit_devices.push(audit_device());
+    }
+    out
+}
 
-    // Policies.
+/// The namespace's policies: `default`, the shared ones, and each team's.
+fn namespace_policies(p: &Params, ns: &NsPlan, teams: &[TeamPlan]) -> Vec<Policy> {
+    let mut written = Vec::new();
     if ns.has_default {
-        out.policies
-            .push(Policy::new("default", policies::default_policy()));
+        written.push(Policy::new("default", policies::default_policy()));
     }
     for name in &SHARED_POLICIES[..ns.shared] {
         let text = match *name {
@@ -367,7 +389,7 @@ fn build_namespace(
             "ns-admin" => policies::ns_admin(),
             _ => policies::team_scoped(),
         };
-        out.policies.push(Policy::new(*name, text));
+        written.push(Policy::new(*name, text));
     }
     for &t in &ns.teams {
         let team = &teams[t];
@@ -385,11 +407,15 @@ fn build_namespace(
             };
             let mut pol = Policy::new(team.policy_name(k), text);
             pol.version = Some(1 + rng.below(12) as u64);
-            out.policies.push(pol);
+            written.push(pol);
         }
     }
 
-    // Auth mounts and roles.
+    written
+}
+
+/// The token mount, and the JWT, Kubernetes and AppRole mounts the teams' roles go to.
+fn auth_mounts(ns: &NsPlan, child: bool) -> (AuthMount, RoleMounts) {
     let mut gha = AuthMount {
         path: "gha/".into(),
         mount_type: "jwt".into(),
@@ -421,7 +447,7 @@ fn build_namespace(
     cfg.insert("kubernetes_host".into(), host.into());
     cfg.insert("disable_iss_validation".into(), true.into());
     k8s.config = Some(cfg);
-    let mut approle = AuthMount {
+    let approle = AuthMount {
         path: "approle/".into(),
         mount_type: "approle".into(),
         accessor: ns.approle_accessor.clone(),
@@ -436,32 +462,19 @@ fn build_namespace(
         description: "token based credentials".into(),
         ..AuthMount::default()
     };
-    for (pos, &t) in ns.teams.iter().enumerate() {
-        build_roles(
-            p,
-            t,
-            &teams[t],
-            ns,
-            pos == 0 && ns.admin_leak,
-            &mut gha,
-            &mut k8s,
-            &mut approle,
-            &mut targets[t],
-        );
-    }
-    out.auth_mounts = vec![token, gha, k8s, approle];
+    (token, RoleMounts { gha, k8s, approle })
+}
 
-    // Identity.
-    build_identity(p, i, ns, teams, &mut out);
-
-    // Secret mounts.
+/// The system mounts, the KV v2 and v1 mounts with the teams' keys, and the database mount.
+fn secret_mounts(ns: &NsPlan, teams: &[TeamPlan], child: bool) -> Vec<SecretMount> {
+    let mut mounts = Vec::new();
     let ns_prefix = if child { "ns_" } else { "" };
     for (path, ty) in [
         ("cubbyhole/", "cubbyhole"),
         ("identity/", "identity"),
         ("sys/", "system"),
     ] {
-        out.secret_mounts.push(SecretMount {
+        mounts.push(SecretMount {
             path: path.into(),
             mount_type: format!("{ns_prefix}{ty}"),
             accessor: format!("{ty}_{}", &ns.token_accessor[11..]),
@@ -483,7 +496,7 @@ fn build_namespace(
         |t, k, b| secrets::team_kv2(&t.name, &t.apps, k, b),
         secrets::shared_kv2,
     );
-    out.secret_mounts.push(kv_mount(
+    mounts.push(kv_mount(
         "secret/",
         "2",
         format!("kv_{}", &ns.jwt_accessor[9..]),
@@ -500,7 +513,7 @@ fn build_namespace(
         |t, k, b| secrets::team_kv1(&t.name, &t.apps, k, b),
         secrets::shared_kv1,
     );
-    out.secret_mounts.push(kv_mount(
+    mounts.push(kv_mount(
         "kv/",
         "1",
         format!("kv_{}", &ns.k8s_accessor[16..]),
@@ -520,7 +533,7 @@ fn build_namespace(
         let (c, n) = secrets::shared_db(k);
         collections.entry(c.to_string()).or_default().push(n);
     }
-    out.secret_mounts.push(SecretMount {
+    mounts.push(SecretMount {
         path: "database/".into(),
         mount_type: "database".into(),
         accessor: format!("database_{}", &ns.approle_accessor[13..]),
@@ -533,19 +546,20 @@ fn build_namespace(
         ..SecretMount::default()
     });
 
-    if !child {
-        let mut options = Map::new();
-        options.insert("file_path".into(), "/var/log/openbao/audit.log".into());
-        options.insert("log_raw".into(), "false".into());
-        options.insert("hmac_accessor".into(), "true".into());
-        out.audit_devices.push(AuditDevice {
-            path: "file/".into(),
-            device_type: "file".into(),
-            options,
-            ..AuditDevice::default()
-        });
+    mounts
+}
+
+fn audit_device() -> AuditDevice {
+    let mut options = Map::new();
+    options.insert("file_path".into(), "/var/log/openbao/audit.log".into());
+    options.insert("log_raw".into(), "false".into());
+    options.insert("hmac_accessor".into(), "true".into());
+    AuditDevice {
+        path: "file/".into(),
+        device_type: "file".into(),
+        options,
+        ..AuditDevice::default()
     }
-    out
 }
 
 /// The kind of a team's role `j`: 5 in 8 JWT, 2 in 8 Kubernetes, 1 in 8 AppRole.
@@ -553,204 +567,270 @@ fn role_kind(j: usize) -> u8 {
     [0, 0, 1, 0, 2, 0, 1, 0][j % 8]
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The auth mounts a namespace's roles are written to.
+struct RoleMounts {
+    gha: AuthMount,
+    k8s: AuthMount,
+    approle: AuthMount,
+}
+
+/// One team's roles in one namespace, drawn from the team's own random stream.
+struct TeamRoles<'t> {
+    team: &'t TeamPlan,
+    ns: &'t NsPlan,
+    rng: Rng,
+    /// Whether the namespace admin policy has been given out (or must not be).
+    leaked: bool,
+}
+
 fn build_roles(
     p: &Params,
     t: usize,
     team: &TeamPlan,
     ns: &NsPlan,
     admin_leak: bool,
-    gha: &mut AuthMount,
-    k8s: &mut AuthMount,
-    approle: &mut AuthMount,
+    mounts: &mut RoleMounts,
     targets: &mut Vec<Target>,
 ) {
-    let mut rng = Rng::stream(p.seed, S_ROLE + t as u64);
-    let a = team.apps.len();
-    let pol = |k: usize| team.has_policy(k).then(|| team.policy_name(k));
-    let app_pol = |app: usize, variant: usize| {
-        team.app_policy_index(app, variant)
-            .map(|k| team.policy_name(k))
+    let mut roles = TeamRoles {
+        team,
+        ns,
+        rng: Rng::stream(p.seed, S_ROLE + t as u64),
+        leaked: !(admin_leak && ns.has_shared("ns-admin")),
     };
-    let fallback = |v: &mut Vec<String>| {
-        if v.is_empty() {
-            if let Some(first) = pol(0) {
-                v.push(first);
-            } else if ns.has_shared("ci-shared") {
-                v.push("ci-shared".into());
+    let (mut jwt, mut kubernetes, mut approle) = (0usize, 0usize, 0usize);
+    for j in 0..team.roles {
+        match role_kind(j) {
+            0 => {
+                let (role, target) = roles.jwt(jwt);
+                jwt += 1;
+                targets.push(target);
+                mounts.gha.roles.jwt.push(role);
+            }
+            1 => {
+                let (role, target) = roles.kubernetes(kubernetes);
+                kubernetes += 1;
+                targets.push(target);
+                mounts.k8s.roles.kubernetes.push(role);
+            }
+            _ => {
+                let (role, target) = roles.approle(approle);
+                approle += 1;
+                targets.push(target);
+                mounts.approle.roles.approle.push(role);
             }
         }
-    };
-    let suffix = |base: String, round: usize| {
+    }
+}
+
+impl TeamRoles<'_> {
+    fn policy(&self, k: usize) -> Option<String> {
+        self.team.has_policy(k).then(|| self.team.policy_name(k))
+    }
+
+    fn app_policy(&self, app: usize, variant: usize) -> Option<String> {
+        self.team
+            .app_policy_index(app, variant)
+            .map(|k| self.team.policy_name(k))
+    }
+
+    /// A role with no policy gets the team's first, else the namespace's shared CI policy.
+    fn fallback(&self, policies: &mut Vec<String>) {
+        if policies.is_empty() {
+            if let Some(first) = self.policy(0) {
+                policies.push(first);
+            } else if self.ns.has_shared("ci-shared") {
+                policies.push("ci-shared".into());
+            }
+        }
+    }
+
+    fn suffix(base: String, round: usize) -> String {
         if round == 0 {
             base
         } else {
             format!("{base}-{}", round + 1)
         }
-    };
-    let (mut nj, mut nk, mut na) = (0usize, 0usize, 0usize);
-    let mut leaked = !(admin_leak && ns.has_shared("ns-admin"));
-    for j in 0..team.roles {
-        match role_kind(j) {
-            0 => {
-                let c = nj;
-                nj += 1;
-                let mut role = JwtRole {
-                    role_type: Some("jwt".into()),
-                    user_claim: "repository".into(),
-                    ..JwtRole::default()
-                };
-                let mut claims = Map::new();
-                let mut policies = Vec::new();
-                let (app, flavour, audience);
-                if team.glob_role && c == 0 {
-                    app = 0;
-                    flavour = Flavour::TeamGlob;
-                    audience = GITHUB_AUDIENCE;
-                    role.name = format!("{}-github", team.name);
-                    role.bound_claims_type = Some("glob".into());
-                    claims.insert("repository".into(), format!("{ORG}/{}-*", team.name).into());
-                    role.bound_audiences = vec![GITHUB_AUDIENCE.into(), VAULT_AUDIENCE.into()];
-                    policies.extend(pol(1));
-                } else {
-                    let c = c - usize::from(team.glob_role);
-                    flavour = [Flavour::Ci, Flavour::Staging, Flavour::Prod][c % 3];
-                    app = (c / 3) % a;
-                    let round = c / (3 * a);
-                    role.name = suffix(
-                        format!("{}-{}-{}", team.name, team.apps[app], flavour.as_str()),
-                        round,
-                    );
-                    audience = if rng.chance(0.1) {
-                        VAULT_AUDIENCE
-                    } else {
-                        GITHUB_AUDIENCE
-                    };
-                    role.bound_audiences = vec![audience.into()];
-                    let repo = team.repo(app);
-                    match flavour {
-                        Flavour::Ci => {
-                            claims.insert("repository".into(), repo.into());
-                            // One CI role in eight reads every app's dev secrets.
-                            if c % 8 == 0 {
-                                policies.extend(pol(1));
-                            } else {
-                                policies.extend(app_pol(app, 1).or_else(|| pol(1)));
-                            }
-                            if ns.has_shared("ci-shared") {
-                                policies.push("ci-shared".into());
-                            }
-                        }
-                        Flavour::Staging => {
-                            claims.insert("repository".into(), repo.into());
-                            claims.insert("environment".into(), "staging".into());
-                            policies.extend(app_pol(app, 0).or_else(|| pol(0)));
-                        }
-                        _ => {
-                            if rng.chance(0.2) {
-                                role.bound_claims_type = Some("glob".into());
-                                claims.insert("repository".into(), format!("{repo}*").into());
-                                claims.insert("environment".into(), "prod*".into());
-                            } else {
-                                claims.insert("repository".into(), repo.into());
-                                claims.insert("repository_owner".into(), ORG.into());
-                                claims.insert("environment".into(), json!(["production"]));
-                            }
-                            policies.extend(pol(2));
-                            policies.extend(app_pol(app, 2));
-                            if !leaked {
-                                policies.push("ns-admin".into());
-                                leaked = true;
-                            }
-                        }
-                    }
-                    if rng.chance(0.15) {
-                        role.user_claim = "actor".into();
-                    }
-                }
-                role.bound_claims = claims;
-                role.bound_claims_type
-                    .get_or_insert_with(|| "string".into());
-                role.claim_mappings
-                    .insert("repository".into(), "repository".into());
-                role.claim_mappings
-                    .insert("workflow".into(), "workflow".into());
-                fallback(&mut policies);
-                role.token = token_fields(&mut rng, policies);
-                targets.push(Target::Jwt {
-                    role: role.name.clone(),
-                    app,
-                    flavour,
-                    audience,
-                });
-                gha.roles.jwt.push(role);
-            }
-            1 => {
-                let c = nk;
-                nk += 1;
-                let app = c % a;
-                let name = suffix(format!("{}-{}-runner", team.name, team.apps[app]), c / a);
-                let sa = team.service_account(app);
-                let names = match c % 10 {
-                    9 => vec!["*".to_string()],
-                    3 => vec![format!("{}-*", team.name)],
-                    _ => vec![sa.clone()],
-                };
-                let namespaces = match c % 15 {
-                    14 => vec!["*".to_string()],
-                    2 | 7 => vec![format!("{}-*", team.name), team.name.clone()],
-                    _ => vec![team.name.clone()],
-                };
-                let mut policies: Vec<String> = pol(2).into_iter().collect();
-                policies.extend(app_pol(app, 2));
-                fallback(&mut policies);
-                let role = KubernetesRole {
-                    name: name.clone(),
-                    bound_service_account_names: names,
-                    bound_service_account_namespaces: namespaces,
-                    audience: if c % 3 == 0 {
-                        "vault".into()
-                    } else {
-                        String::new()
-                    },
-                    alias_name_source: (c % 2 == 1).then(|| "serviceaccount_name".into()),
-                    token: token_fields(&mut rng, policies),
-                    ..KubernetesRole::default()
-                };
-                targets.push(Target::Kubernetes {
-                    role: name,
-                    service_account: sa,
-                });
-                k8s.roles.kubernetes.push(role);
-            }
-            _ => {
-                let c = na;
-                na += 1;
-                let app = c % a;
-                let name = suffix(format!("{}-{}-jenkins", team.name, team.apps[app]), c / a);
-                let mut policies: Vec<String> = app_pol(app, 1).into_iter().collect();
-                // Old Jenkins jobs: one in five also reads the whole team folder.
-                if c % 5 == 0 {
-                    policies.extend(pol(0));
-                }
-                fallback(&mut policies);
-                let role = AppRoleRole {
-                    name: name.clone(),
-                    bind_secret_id: Some(c % 10 != 5),
-                    secret_id_bound_cidrs: if c % 3 == 0 {
-                        vec![format!("10.{}.0.0/16", 16 + rng.below(200))]
-                    } else {
-                        Vec::new()
-                    },
-                    secret_id_num_uses: Some(*rng.pick(&[0, 1, 10])),
-                    secret_id_ttl: Some(*rng.pick(&[0, 600, 3600])),
-                    token: token_fields(&mut rng, policies),
-                    ..AppRoleRole::default()
-                };
-                targets.push(Target::AppRole { role: name });
-                approle.roles.approle.push(role);
+    }
+
+    /// The team's `c`-th JWT role: a glob role over the team's repositories first when the team
+    /// has one, then CI, staging and production roles per app.
+    fn jwt(&mut self, c: usize) -> (JwtRole, Target) {
+        let team = self.team;
+        let mut role = JwtRole {
+            role_type: Some("jwt".into()),
+            user_claim: "repository".into(),
+            ..JwtRole::default()
+        };
+        let mut claims = Map::new();
+        let mut policies = Vec::new();
+        let (app, flavour, audience);
+        if team.glob_role && c == 0 {
+            app = 0;
+            flavour = Flavour::TeamGlob;
+            audience = GITHUB_AUDIENCE;
+            role.name = format!("{}-github", team.name);
+            role.bound_claims_type = Some("glob".into());
+            claims.insert("repository".into(), format!("{ORG}/{}-*", team.name).into());
+            role.bound_audiences = vec![GITHUB_AUDIENCE.into(), VAULT_AUDIENCE.into()];
+            policies.extend(self.policy(1));
+        } else {
+            let c = c - usize::from(team.glob_role);
+            let apps = team.apps.len();
+            flavour = [Flavour::Ci, Flavour::Staging, Flavour::Prod][c % 3];
+            app = (c / 3) % apps;
+            role.name = Self::suffix(
+                format!("{}-{}-{}", team.name, team.apps[app], flavour.as_str()),
+                c / (3 * apps),
+            );
+            audience = if self.rng.chance(0.1) {
+                VAULT_AUDIENCE
+            } else {
+                GITHUB_AUDIENCE
+            };
+            role.bound_audiences = vec![audience.into()];
+            self.flavour_bindings(c, app, flavour, &mut role, &mut claims, &mut policies);
+            if self.rng.chance(0.15) {
+                role.user_claim = "actor".into();
             }
         }
+        role.bound_claims = claims;
+        role.bound_claims_type
+            .get_or_insert_with(|| "string".into());
+        role.claim_mappings
+            .insert("repository".into(), "repository".into());
+        role.claim_mappings
+            .insert("workflow".into(), "workflow".into());
+        self.fallback(&mut policies);
+        role.token = token_fields(&mut self.rng, policies);
+        let target = Target::Jwt {
+            role: role.name.clone(),
+            app,
+            flavour,
+            audience,
+        };
+        (role, target)
+    }
+
+    /// The bound claims and policies of a CI, staging or production JWT role.
+    fn flavour_bindings(
+        &mut self,
+        c: usize,
+        app: usize,
+        flavour: Flavour,
+        role: &mut JwtRole,
+        claims: &mut Map<String, Value>,
+        policies: &mut Vec<String>,
+    ) {
+        let repo = self.team.repo(app);
+        match flavour {
+            Flavour::Ci => {
+                claims.insert("repository".into(), repo.into());
+                // One CI role in eight reads every app's dev secrets.
+                if c % 8 == 0 {
+                    policies.extend(self.policy(1));
+                } else {
+                    policies.extend(self.app_policy(app, 1).or_else(|| self.policy(1)));
+                }
+                if self.ns.has_shared("ci-shared") {
+                    policies.push("ci-shared".into());
+                }
+            }
+            Flavour::Staging => {
+                claims.insert("repository".into(), repo.into());
+                claims.insert("environment".into(), "staging".into());
+                policies.extend(self.app_policy(app, 0).or_else(|| self.policy(0)));
+            }
+            _ => {
+                if self.rng.chance(0.2) {
+                    role.bound_claims_type = Some("glob".into());
+                    claims.insert("repository".into(), format!("{repo}*").into());
+                    claims.insert("environment".into(), "prod*".into());
+                } else {
+                    claims.insert("repository".into(), repo.into());
+                    claims.insert("repository_owner".into(), ORG.into());
+                    claims.insert("environment".into(), json!(["production"]));
+                }
+                policies.extend(self.policy(2));
+                policies.extend(self.app_policy(app, 2));
+                if !self.leaked {
+                    policies.push("ns-admin".into());
+                    self.leaked = true;
+                }
+            }
+        }
+    }
+
+    /// The team's `c`-th Kubernetes role: one per app's runner service account, some with
+    /// wildcard names or namespaces.
+    fn kubernetes(&mut self, c: usize) -> (KubernetesRole, Target) {
+        let team = self.team;
+        let apps = team.apps.len();
+        let app = c % apps;
+        let name = Self::suffix(format!("{}-{}-runner", team.name, team.apps[app]), c / apps);
+        let service_account = team.service_account(app);
+        let names = match c % 10 {
+            9 => vec!["*".to_string()],
+            3 => vec![format!("{}-*", team.name)],
+            _ => vec![service_account.clone()],
+        };
+        let namespaces = match c % 15 {
+            14 => vec!["*".to_string()],
+            2 | 7 => vec![format!("{}-*", team.name), team.name.clone()],
+            _ => vec![team.name.clone()],
+        };
+        let mut policies: Vec<String> = self.policy(2).into_iter().collect();
+        policies.extend(self.app_policy(app, 2));
+        self.fallback(&mut policies);
+        let role = KubernetesRole {
+            name: name.clone(),
+            bound_service_account_names: names,
+            bound_service_account_namespaces: namespaces,
+            audience: if c % 3 == 0 {
+                "vault".into()
+            } else {
+                String::new()
+            },
+            alias_name_source: (c % 2 == 1).then(|| "serviceaccount_name".into()),
+            token: token_fields(&mut self.rng, policies),
+            ..KubernetesRole::default()
+        };
+        let target = Target::Kubernetes {
+            role: name,
+            service_account,
+        };
+        (role, target)
+    }
+
+    /// The team's `c`-th AppRole: one per app's Jenkins jobs.
+    fn approle(&mut self, c: usize) -> (AppRoleRole, Target) {
+        let team = self.team;
+        let apps = team.apps.len();
+        let app = c % apps;
+        let name = Self::suffix(
+            format!("{}-{}-jenkins", team.name, team.apps[app]),
+            c / apps,
+        );
+        let mut policies: Vec<String> = self.app_policy(app, 1).into_iter().collect();
+        // Old Jenkins jobs: one in five also reads the whole team folder.
+        if c % 5 == 0 {
+            policies.extend(self.policy(0));
+        }
+        self.fallback(&mut policies);
+        let role = AppRoleRole {
+            name: name.clone(),
+            bind_secret_id: Some(c % 10 != 5),
+            secret_id_bound_cidrs: if c % 3 == 0 {
+                vec![format!("10.{}.0.0/16", 16 + self.rng.below(200))]
+            } else {
+                Vec::new()
+            },
+            secret_id_num_uses: Some(*self.rng.pick(&[0, 1, 10])),
+            secret_id_ttl: Some(*self.rng.pick(&[0, 600, 3600])),
+            token: token_fields(&mut self.rng, policies),
+            ..AppRoleRole::default()
+        };
+        (role, Target::AppRole { role: name })
     }
 }
 
