@@ -132,210 +132,314 @@ pub fn scan(
     secrets: &BTreeSet<String>,
     file_secrets: &BTreeSet<String>,
 ) -> ScriptScan {
-    let mut out = ScriptScan::default();
-    let mut known: BTreeSet<String> = secrets.clone();
-    let mut xtrace: Option<usize> = None;
-    // Join continuation lines, keeping the first line's offset.
-    let mut logical: Vec<(usize, String)> = Vec::new();
-    let mut pending: Option<(usize, String)> = None;
-    for (i, raw) in script.lines().enumerate() {
-        let t = raw.trim_end();
-        let (start, mut acc) = pending.take().unwrap_or((i, String::new()));
-        if let Some(x) = t.strip_suffix('\\') {
-            acc.push_str(x);
-            acc.push(' ');
-            pending = Some((start, acc));
-        } else {
-            acc.push_str(t);
-            logical.push((start, acc));
-        }
-    }
-    if let Some(p) = pending {
-        logical.push(p);
-    }
-
-    for (ln, line) in logical {
-        let trimmed = line.trim();
+    let mut scanner = Scanner {
+        out: ScriptScan::default(),
+        known: secrets.clone(),
+        file_secrets,
+        xtrace: None,
+    };
+    for line in logical_lines(script) {
+        let trimmed = line.text.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        // Tracing.
-        let ws = words(trimmed);
-        if ws.first().map(String::as_str) == Some("set") {
-            for w in &ws[1..] {
-                if w == "-o" {
-                    continue;
-                }
-                if w == "xtrace" || (w.starts_with('-') && !w.starts_with("--") && w.contains('x'))
-                {
-                    xtrace = Some(ln);
-                }
-                if w.starts_with('+') && w.contains('x') {
-                    xtrace = None;
-                }
-            }
-        }
-        let shell_x = ws.len() >= 2
-            && matches!(ws[0].as_str(), "bash" | "sh" | "zsh")
-            && ws[1].starts_with('-')
-            && !ws[1].starts_with("--")
-            && ws[1].contains('x');
+        scanner.line(line.number, trimmed);
+    }
+    scanner.out
+}
 
-        let before = out.accesses.len() + out.logins.len();
-        let mut vault_output = false;
-        for st in statements(trimmed) {
-            let sw = words(&st);
-            if let Some(pos) = sw.iter().position(|w| is_cli(w)) {
-                vault_output |= cli(&sw[pos + 1..], ln, &mut out);
-            }
-            if sw.first().is_some_and(|w| w == "curl") {
-                vault_output |= curl(&sw, &st, ln, &mut out);
-            }
-        }
-        let uses_vault_here = out.accesses.len() + out.logins.len() > before;
+/// A command line with its continuation lines joined, at the offset of its first line.
+struct LogicalLine {
+    number: usize,
+    text: String,
+}
 
-        // Assignments from Vault output.
-        if uses_vault_here || vault_output {
-            let lhs = trimmed
-                .trim_start_matches("export ")
-                .trim_start_matches("local ");
-            if let Some((name, rhs)) = lhs.split_once('=') {
-                if is_ident(name)
-                    && (rhs.starts_with("$(") || rhs.starts_with("\"$(") || rhs.starts_with('`'))
-                {
-                    known.insert(name.to_string());
-                    out.assigned.insert(name.to_string());
-                }
-            }
-        }
-
-        let refs = referenced(trimmed, &known);
-        let file_refs = referenced(trimmed, file_secrets);
-        let touches = uses_vault_here || !refs.is_empty() || !file_refs.is_empty();
-
-        if touches {
-            if let Some(x) = xtrace {
-                out.uses.push(SecretUse::Traced {
-                    what: format!("`set -x` traces {}", describe(&refs, uses_vault_here)),
-                    line: x,
-                });
-                xtrace = None; // one finding per tracing section
-            } else if shell_x {
-                out.uses.push(SecretUse::Traced {
-                    what: format!(
-                        "`{} {}` traces {}",
-                        ws[0],
-                        ws[1],
-                        describe(&refs, uses_vault_here)
-                    ),
-                    line: ln,
-                });
-            }
-        }
-        if ws.first().is_some_and(|w| w == "curl")
-            && ws
-                .iter()
-                .any(|w| w == "-v" || w == "--verbose" || w == "--trace" || w == "--trace-ascii")
-            && (trimmed.contains("X-Vault-Token") || trimmed.contains("/v1/"))
-        {
-            out.uses.push(SecretUse::Traced {
-                what: "`curl -v` prints the request headers, the Vault token included".into(),
-                line: ln,
-            });
-        }
-
-        // Pull-request code.
-        if trimmed.contains("gh pr checkout")
-            || trimmed.contains("pull/") && trimmed.contains("git fetch")
-            || (trimmed.contains("git checkout") || trimmed.contains("git switch"))
-                && (trimmed.contains("head.sha")
-                    || trimmed.contains("head.ref")
-                    || trimmed.contains("github.head_ref"))
-        {
-            out.fork_checkout.get_or_insert(ln);
-        }
-
-        if trimmed.contains("::add-mask::") {
-            continue;
-        }
-        let redirect = redirect_target(trimmed);
-        let first = ws.first().map(String::as_str).unwrap_or("");
-        let prints =
-            matches!(first, "echo" | "printf" | "cat" | "tee") || trimmed.contains("| tee");
-        let dumps_env = matches!(first, "env" | "printenv" | "export" | "set") && ws.len() == 1
-            || (matches!(first, "env" | "printenv") && redirect.is_some());
-        let cat_file: Vec<String> = if matches!(
-            first,
-            "cat" | "base64" | "xxd" | "od" | "head" | "tail" | "less" | "more"
-        ) {
-            file_refs.clone()
+fn logical_lines(script: &str) -> Vec<LogicalLine> {
+    let mut lines: Vec<LogicalLine> = Vec::new();
+    let mut pending: Option<LogicalLine> = None;
+    for (i, raw) in script.lines().enumerate() {
+        let t = raw.trim_end();
+        let mut line = pending.take().unwrap_or(LogicalLine {
+            number: i,
+            text: String::new(),
+        });
+        if let Some(x) = t.strip_suffix('\\') {
+            line.text.push_str(x);
+            line.text.push(' ');
+            pending = Some(line);
         } else {
-            Vec::new()
+            line.text.push_str(t);
+            lines.push(line);
+        }
+    }
+    lines.extend(pending);
+    lines
+}
+
+/// The state of a script's scan: what is found so far, the variables known to hold secrets,
+/// and the line of a `set -x` still in force.
+struct Scanner<'s> {
+    out: ScriptScan,
+    known: BTreeSet<String>,
+    file_secrets: &'s BTreeSet<String>,
+    xtrace: Option<usize>,
+}
+
+/// What one line does with Vault.
+#[derive(Debug, Clone, Copy)]
+struct VaultCalls {
+    /// A login or a read was found on the line.
+    here: bool,
+    /// A call on the line prints what Vault answered.
+    output: bool,
+}
+
+/// One line as the leak checks read it.
+struct LineView<'l> {
+    number: usize,
+    text: &'l str,
+    words: &'l [String],
+    /// Secret variables the line refers to.
+    refs: &'l [String],
+    /// Variables holding secret files the line refers to.
+    file_refs: &'l [String],
+    vault: VaultCalls,
+}
+
+impl LineView<'_> {
+    fn first(&self) -> &str {
+        self.words.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+impl Scanner<'_> {
+    fn line(&mut self, number: usize, trimmed: &str) {
+        let words = words(trimmed);
+        self.tracing_switch(&words, number);
+        let vault = self.vault_calls(trimmed, number);
+        if vault.here || vault.output {
+            self.assignment(trimmed);
+        }
+        let refs = referenced(trimmed, &self.known);
+        let file_refs = referenced(trimmed, self.file_secrets);
+        let view = LineView {
+            number,
+            text: trimmed,
+            words: &words,
+            refs: &refs,
+            file_refs: &file_refs,
+            vault,
         };
-        let mut leaked: Vec<String> = Vec::new();
-        if prints {
-            leaked.extend(refs.iter().cloned());
+        self.tracing(&view);
+        if is_fork_checkout(trimmed) {
+            self.out.fork_checkout.get_or_insert(number);
         }
-        leaked.extend(cat_file);
-        if dumps_env && (!known.is_empty() || !file_secrets.is_empty()) {
-            leaked.push("the whole environment".into());
+        if trimmed.contains("::add-mask::") {
+            return;
         }
-        // A read whose output is neither captured nor redirected goes to the job log.
-        if vault_output
-            && redirect.is_none()
-            && (is_cli(first) || first == "curl")
-            && !trimmed.contains('|')
-            && !trimmed.contains("$(")
-        {
-            leaked.push(format!(
-                "the secret read by `{}`",
-                ws.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
-            ));
+        self.leaks(&view);
+    }
+
+    /// `set -x` / `set -o xtrace` turn tracing on, `set +x` off.
+    fn tracing_switch(&mut self, words: &[String], number: usize) {
+        if words.first().map(String::as_str) != Some("set") {
+            return;
         }
-        if (uses_vault_here || vault_output) && redirect.is_some() && !trimmed.contains("auth/") {
-            leaked.push(format!(
-                "{} output",
-                ws.first().cloned().unwrap_or_default()
-            ));
-        }
-        if first == "cp" && !file_refs.is_empty() && ws.len() >= 3 {
-            for v in &file_refs {
-                out.uses.push(SecretUse::File {
-                    var: v.clone(),
-                    file: ws[ws.len() - 1].clone(),
-                    line: ln,
-                });
+        for w in &words[1..] {
+            if w == "-o" {
+                continue;
             }
-        }
-        for v in leaked {
-            match &redirect {
-                Some(f) if f.contains("GITHUB_STEP_SUMMARY") => out.uses.push(SecretUse::Echoed {
-                    var: format!("{v} (to the step summary)"),
-                    line: ln,
-                }),
-                Some(f)
-                    if f.contains("GITHUB_ENV")
-                        || f.contains("GITHUB_OUTPUT")
-                        || f == "/dev/null"
-                        || f.starts_with("&") => {}
-                Some(f) => out.uses.push(SecretUse::File {
-                    var: v,
-                    file: f.clone(),
-                    line: ln,
-                }),
-                None if prints
-                    || dumps_env
-                    || is_cli(first)
-                    || first == "curl"
-                    || matches!(first, "base64" | "xxd" | "od" | "head" | "tail") =>
-                {
-                    out.uses.push(SecretUse::Echoed { var: v, line: ln })
-                }
-                None => {}
+            if w == "xtrace" || (w.starts_with('-') && !w.starts_with("--") && w.contains('x')) {
+                self.xtrace = Some(number);
+            }
+            if w.starts_with('+') && w.contains('x') {
+                self.xtrace = None;
             }
         }
     }
-    out
+
+    fn vault_calls(&mut self, trimmed: &str, number: usize) -> VaultCalls {
+        let before = self.out.accesses.len() + self.out.logins.len();
+        let mut output = false;
+        for statement in statements(trimmed) {
+            let words = words(&statement);
+            if let Some(pos) = words.iter().position(|w| is_cli(w)) {
+                output |= cli(&words[pos + 1..], number, &mut self.out);
+            }
+            if words.first().is_some_and(|w| w == "curl") {
+                output |= curl(&words, &statement, number, &mut self.out);
+            }
+        }
+        VaultCalls {
+            here: self.out.accesses.len() + self.out.logins.len() > before,
+            output,
+        }
+    }
+
+    /// Assignments from Vault output (`X=$(vault kv get …)`).
+    fn assignment(&mut self, trimmed: &str) {
+        let lhs = trimmed
+            .trim_start_matches("export ")
+            .trim_start_matches("local ");
+        if let Some((name, rhs)) = lhs.split_once('=') {
+            if is_ident(name)
+                && (rhs.starts_with("$(") || rhs.starts_with("\"$(") || rhs.starts_with('`'))
+            {
+                self.known.insert(name.to_string());
+                self.out.assigned.insert(name.to_string());
+            }
+        }
+    }
+
+    /// `set -x`, `bash -x` and `curl -v` over a line that uses secrets.
+    fn tracing(&mut self, line: &LineView<'_>) {
+        let words = line.words;
+        let touches = line.vault.here || !line.refs.is_empty() || !line.file_refs.is_empty();
+        let shell_x = words.len() >= 2
+            && matches!(words[0].as_str(), "bash" | "sh" | "zsh")
+            && words[1].starts_with('-')
+            && !words[1].starts_with("--")
+            && words[1].contains('x');
+        if touches {
+            if let Some(x) = self.xtrace {
+                self.out.uses.push(SecretUse::Traced {
+                    what: format!("`set -x` traces {}", describe(line.refs, line.vault.here)),
+                    line: x,
+                });
+                self.xtrace = None; // one finding per tracing section
+            } else if shell_x {
+                self.out.uses.push(SecretUse::Traced {
+                    what: format!(
+                        "`{} {}` traces {}",
+                        words[0],
+                        words[1],
+                        describe(line.refs, line.vault.here)
+                    ),
+                    line: line.number,
+                });
+            }
+        }
+        if words.first().is_some_and(|w| w == "curl")
+            && words
+                .iter()
+                .any(|w| w == "-v" || w == "--verbose" || w == "--trace" || w == "--trace-ascii")
+            && (line.text.contains("X-Vault-Token") || line.text.contains("/v1/"))
+        {
+            self.out.uses.push(SecretUse::Traced {
+                what: "`curl -v` prints the request headers, the Vault token included".into(),
+                line: line.number,
+            });
+        }
+    }
+
+    /// Secrets the line prints, dumps or writes to a file.
+    fn leaks(&mut self, line: &LineView<'_>) {
+        let redirect = redirect_target(line.text);
+        let first = line.first();
+        let prints =
+            matches!(first, "echo" | "printf" | "cat" | "tee") || line.text.contains("| tee");
+        let dumps_env = matches!(first, "env" | "printenv" | "export" | "set")
+            && line.words.len() == 1
+            || (matches!(first, "env" | "printenv") && redirect.is_some());
+        let leaked = self.leaked_values(line, redirect.as_deref(), prints, dumps_env);
+        if first == "cp" && !line.file_refs.is_empty() && line.words.len() >= 3 {
+            for v in line.file_refs {
+                self.out.uses.push(SecretUse::File {
+                    var: v.clone(),
+                    file: line.words[line.words.len() - 1].clone(),
+                    line: line.number,
+                });
+            }
+        }
+        let to_log = prints
+            || dumps_env
+            || is_cli(first)
+            || first == "curl"
+            || matches!(first, "base64" | "xxd" | "od" | "head" | "tail");
+        for value in leaked {
+            self.record_leak(value, redirect.as_deref(), to_log, line.number);
+        }
+    }
+
+    /// What the line exposes: printed secret variables, printed secret files, the environment,
+    /// Vault answers not captured.
+    fn leaked_values(
+        &self,
+        line: &LineView<'_>,
+        redirect: Option<&str>,
+        prints: bool,
+        dumps_env: bool,
+    ) -> Vec<String> {
+        let first = line.first();
+        let mut leaked: Vec<String> = Vec::new();
+        if prints {
+            leaked.extend(line.refs.iter().cloned());
+        }
+        if matches!(
+            first,
+            "cat" | "base64" | "xxd" | "od" | "head" | "tail" | "less" | "more"
+        ) {
+            leaked.extend(line.file_refs.iter().cloned());
+        }
+        if dumps_env && (!self.known.is_empty() || !self.file_secrets.is_empty()) {
+            leaked.push("the whole environment".into());
+        }
+        // A read whose output is neither captured nor redirected goes to the job log.
+        if line.vault.output
+            && redirect.is_none()
+            && (is_cli(first) || first == "curl")
+            && !line.text.contains('|')
+            && !line.text.contains("$(")
+        {
+            leaked.push(format!(
+                "the secret read by `{}`",
+                line.words
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+        if (line.vault.here || line.vault.output)
+            && redirect.is_some()
+            && !line.text.contains("auth/")
+        {
+            leaked.push(format!("{first} output"));
+        }
+        leaked
+    }
+
+    fn record_leak(&mut self, value: String, redirect: Option<&str>, to_log: bool, line: usize) {
+        match redirect {
+            Some(f) if f.contains("GITHUB_STEP_SUMMARY") => self.out.uses.push(SecretUse::Echoed {
+                var: format!("{value} (to the step summary)"),
+                line,
+            }),
+            Some(f)
+                if f.contains("GITHUB_ENV")
+                    || f.contains("GITHUB_OUTPUT")
+                    || f == "/dev/null"
+                    || f.starts_with('&') => {}
+            Some(f) => self.out.uses.push(SecretUse::File {
+                var: value,
+                file: f.to_string(),
+                line,
+            }),
+            None if to_log => self.out.uses.push(SecretUse::Echoed { var: value, line }),
+            None => {}
+        }
+    }
+}
+
+/// Checks out pull-request code (`gh pr checkout`, `git fetch origin pull/…`, head refs).
+fn is_fork_checkout(trimmed: &str) -> bool {
+    trimmed.contains("gh pr checkout")
+        || trimmed.contains("pull/") && trimmed.contains("git fetch")
+        || (trimmed.contains("git checkout") || trimmed.contains("git switch"))
+            && (trimmed.contains("head.sha")
+                || trimmed.contains("head.ref")
+                || trimmed.contains("github.head_ref"))
 }
 
 fn describe(refs: &[String], vault: bool) -> String {
