@@ -16,7 +16,7 @@
 //! The alias name follows the mount's identity config (`iam_alias`, `ec2_alias`; default
 //! `role_id`, the role's own id).
 
-use super::bindings::{show, Checks, Compare};
+use super::bindings::{show, unknown_identity, unreadable_role, Checks, Compare};
 use super::identity::{AwsAuthType, AwsIdentity, IamArn};
 use super::token::resolve;
 use super::{Admission, Alias, Credential};
@@ -31,21 +31,10 @@ pub(super) fn admit(
 ) -> Admission {
     let role = match AwsRole::from_other(o) {
         Ok(r) => r,
-        Err(e) => {
-            return Admission::unknown(
-                format!("AWS role {:?} is unreadable", o.name),
-                e.to_string(),
-            )
-        }
+        Err(e) => return unreadable_role("AWS", o, &e),
     };
     let Some(id) = cred.aws else {
-        return Admission::unknown(
-            "the pipeline's AWS identity is not known",
-            format!(
-                "the AWS identity of the pipeline (needed to judge role {:?})",
-                o.name
-            ),
-        );
+        return unknown_identity("AWS", o);
     };
     let role_type = match role.auth_type.as_deref() {
         Some("iam") => AwsAuthType::Iam,

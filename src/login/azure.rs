@@ -13,7 +13,7 @@
 //!
 //! The alias name is the token's `oid`; every group id becomes a group alias.
 
-use super::bindings::{show, Checks, Compare};
+use super::bindings::{show, unknown_identity, unreadable_role, Checks, Compare};
 use super::identity::AzureIdentity;
 use super::token::resolve;
 use super::{Admission, Alias, Credential};
@@ -28,21 +28,10 @@ pub(super) fn admit(
 ) -> Admission {
     let role = match AzureRole::from_other(o) {
         Ok(r) => r,
-        Err(e) => {
-            return Admission::unknown(
-                format!("Azure role {:?} is unreadable", o.name),
-                e.to_string(),
-            )
-        }
+        Err(e) => return unreadable_role("Azure", o, &e),
     };
     let Some(id) = cred.azure else {
-        return Admission::unknown(
-            "the pipeline's Azure identity is not known",
-            format!(
-                "the Azure identity of the pipeline (needed to judge role {:?})",
-                o.name
-            ),
-        );
+        return unknown_identity("Azure", o);
     };
     let mut checks = Checks::default();
     checks.conditions.push(

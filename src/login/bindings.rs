@@ -4,6 +4,30 @@
 //! whose input the inventory does not state leaves the verdict unknown (never refused).
 
 use super::{Admission, Verdict};
+use crate::model::OtherRole;
+
+/// A cloud role whose fields do not read as the plugin's: its admission cannot be judged.
+pub(super) fn unreadable_role(
+    provider: &str,
+    role: &OtherRole,
+    error: &dyn std::fmt::Display,
+) -> Admission {
+    Admission::unknown(
+        format!("{provider} role {:?} is unreadable", role.name),
+        error.to_string(),
+    )
+}
+
+/// The inventory does not state the pipeline's identity for this method.
+pub(super) fn unknown_identity(provider: &str, role: &OtherRole) -> Admission {
+    Admission::unknown(
+        format!("the pipeline's {provider} identity is not known"),
+        format!(
+            "the {provider} identity of the pipeline (needed to judge role {:?})",
+            role.name
+        ),
+    )
+}
 
 /// How a value is compared with a binding's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

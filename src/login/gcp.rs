@@ -16,7 +16,7 @@
 //! Alias names follow the mount config's `iam_alias` (`role_id` default, `unique_id`) and
 //! `gce_alias` (`role_id` default, `instance_id` → `gce-<id>`).
 
-use super::bindings::{show, Checks, Compare};
+use super::bindings::{show, unknown_identity, unreadable_role, Checks, Compare};
 use super::identity::{GcpIdentity, GcpLoginType};
 use super::token::resolve;
 use super::{Admission, Alias, Credential};
@@ -31,21 +31,10 @@ pub(super) fn admit(
 ) -> Admission {
     let role = match GcpRole::from_other(o) {
         Ok(r) => r,
-        Err(e) => {
-            return Admission::unknown(
-                format!("GCP role {:?} is unreadable", o.name),
-                e.to_string(),
-            )
-        }
+        Err(e) => return unreadable_role("GCP", o, &e),
     };
     let Some(id) = cred.gcp else {
-        return Admission::unknown(
-            "the pipeline's GCP identity is not known",
-            format!(
-                "the GCP identity of the pipeline (needed to judge role {:?})",
-                o.name
-            ),
-        );
+        return unknown_identity("GCP", o);
     };
     let mut checks = Checks::default();
     let role_type = match role.role_type.as_deref() {
