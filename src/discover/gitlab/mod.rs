@@ -88,7 +88,41 @@ pub fn discover(
     let mut cfg = loader.cfg;
     let (top, unresolved) = tags::resolve_tags(&cfg.top);
     cfg.top = top;
-    for u in &unresolved {
+    note_unresolved(&cfg, &unresolved, out);
+    let top = Value::Mapping(cfg.top.clone());
+    let default = get(&top, "default").cloned().unwrap_or(Value::Null);
+    note_default_secrets(&default, &cfg, out);
+    let merged = Merged {
+        cfg: &cfg,
+        global_vars: Variables::of(get(&top, "variables")),
+        default,
+        top: &top,
+        unresolved: &unresolved,
+        project: &project,
+    };
+    let jobs: Vec<String> = entries(&top)
+        .into_iter()
+        .filter(|(k, v)| !RESERVED.contains(&k.as_str()) && !k.starts_with('.') && v.is_mapping())
+        .map(|(k, _)| k)
+        .collect();
+    for name in jobs {
+        read_job(&merged, &name, opts, out);
+    }
+    Ok(())
+}
+
+/// The configuration once read and merged, and what every job shares.
+struct Merged<'a> {
+    cfg: &'a Config,
+    top: &'a Value,
+    global_vars: Variables,
+    default: Value,
+    unresolved: &'a [tags::Unresolved],
+    project: &'a str,
+}
+
+fn note_unresolved(cfg: &Config, unresolved: &[tags::Unresolved], out: &mut Discovery) {
+    for u in unresolved {
         let file = cfg
             .origin
             .get(&u.owner)
@@ -102,84 +136,73 @@ pub fn discover(
             u.reason
         ));
     }
+}
 
-    let top = Value::Mapping(cfg.top.clone());
-    let global_vars = Variables::of(get(&top, "variables"));
-    let default = get(&top, "default").cloned().unwrap_or(Value::Null);
-    note_default_secrets(&default, &cfg, out);
-    let main = &cfg.files[cfg.files.len() - 1];
-
-    let jobs: Vec<String> = entries(&top)
-        .into_iter()
-        .filter(|(k, v)| !RESERVED.contains(&k.as_str()) && !k.starts_with('.') && v.is_mapping())
-        .map(|(k, _)| k)
-        .collect();
-    for name in jobs {
-        let mut missing = Vec::new();
-        let (job, chain) = resolve(&cfg, &name, 0, &mut missing);
-        let inherited = Inherited::of(&job);
-        let job = with_default(job, &default, &inherited);
-        let vars = Variables::for_job(&global_vars, &job);
-        let fidx = cfg
-            .origin
-            .get(&name)
-            .copied()
-            .unwrap_or(cfg.files.len() - 1);
-        let jfile = &cfg.files[fidx];
-        for gap in &missing {
-            out.notes.push(format!(
-                "{}: job `{name}`: {gap}; what it would give is dynamic",
-                jfile.name
-            ));
-        }
-        let mut owners: Vec<&str> = chain.iter().map(String::as_str).collect();
-        if inherited.default_keys.is_some() {
-            owners.push("default");
-        }
-        if inherited.variables {
-            owners.push("variables");
-        }
-        let gaps = Gaps {
-            unresolved: unresolved
-                .iter()
-                .filter(|u| owners.contains(&u.owner.as_str()))
-                .cloned()
-                .collect(),
-            missing_extends: missing,
-        };
-        let locate = |sub: &[Seg]| -> At {
-            for n in &chain {
-                let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
-                let mut p = vec![Seg::Key(n)];
-                p.extend_from_slice(sub);
-                let deep = f.line(&p);
-                let shallow = f.line(&[Seg::Key(n)]);
-                if deep.is_some() && deep != shallow || sub.is_empty() {
-                    return At {
-                        file: (f.name != jfile.name).then(|| f.name.clone()),
-                        line: deep,
-                    };
-                }
-            }
-            At {
-                file: None,
-                line: jfile.line(&[Seg::Key(&name)]),
-            }
-        };
-        let source = JobSource {
-            name: &name,
-            job: &job,
-            vars: &vars,
-            gaps: &gaps,
-            locate: &locate,
-            file: jfile,
-            main,
-            top: &top,
-            project: &project,
-        };
-        analyze_job(&source, opts, out);
+/// One job: `extends:`, `default:` and variables applied, what could not be read gathered,
+/// then analysed.
+fn read_job(merged: &Merged<'_>, name: &str, opts: &Options, out: &mut Discovery) {
+    let cfg = merged.cfg;
+    let mut missing = Vec::new();
+    let (job, chain) = resolve(cfg, name, 0, &mut missing);
+    let inherited = Inherited::of(&job);
+    let job = with_default(job, &merged.default, &inherited);
+    let vars = Variables::for_job(&merged.global_vars, &job);
+    let fidx = cfg.origin.get(name).copied().unwrap_or(cfg.files.len() - 1);
+    let jfile = &cfg.files[fidx];
+    for gap in &missing {
+        out.notes.push(format!(
+            "{}: job `{name}`: {gap}; what it would give is dynamic",
+            jfile.name
+        ));
     }
-    Ok(())
+    // Tags left unresolved in the job, its templates, or what it inherits.
+    let mut owners: Vec<&str> = chain.iter().map(String::as_str).collect();
+    if inherited.default_keys.is_some() {
+        owners.push("default");
+    }
+    if inherited.variables {
+        owners.push("variables");
+    }
+    let gaps = Gaps {
+        unresolved: merged
+            .unresolved
+            .iter()
+            .filter(|u| owners.contains(&u.owner.as_str()))
+            .cloned()
+            .collect(),
+        missing_extends: missing,
+    };
+    let locate = |sub: &[Seg]| -> At {
+        for n in &chain {
+            let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
+            let mut p = vec![Seg::Key(n)];
+            p.extend_from_slice(sub);
+            let deep = f.line(&p);
+            let shallow = f.line(&[Seg::Key(n)]);
+            if deep.is_some() && deep != shallow || sub.is_empty() {
+                return At {
+                    file: (f.name != jfile.name).then(|| f.name.clone()),
+                    line: deep,
+                };
+            }
+        }
+        At {
+            file: None,
+            line: jfile.line(&[Seg::Key(name)]),
+        }
+    };
+    let source = JobSource {
+        name,
+        job: &job,
+        vars: &vars,
+        gaps: &gaps,
+        locate: &locate,
+        file: jfile,
+        main: &cfg.files[cfg.files.len() - 1],
+        top: merged.top,
+        project: merged.project,
+    };
+    analyze_job(&source, opts, out);
 }
 
 /// GitLab's `default:` has no `secrets:` (the server refuses the configuration): say so
