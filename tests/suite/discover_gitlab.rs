@@ -269,3 +269,32 @@ proptest! {
         prop_assert!(result.is_ok(), "{:?}\n{main}", result.err());
     }
 }
+
+#[test]
+fn long_reference_and_extends_chains_are_bounded_notes() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..200 {
+        text.push_str(&format!(
+            ".t{i}:\n  extends: .t{}\n  secrets: !reference [.t{}, secrets]\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    text.push_str(".t200:\n  secrets: {A: {vault: a/b/c@kv}}\n");
+    text.push_str(&format!(
+        "\"{} job\":\n  extends: .t0\n  script: [x]\n",
+        "'\\\":".repeat(200)
+    ));
+    write(d.path(), ".gitlab-ci.yml", &text);
+    let (out, err) = discover_dir(d.path());
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("references nest deeper than 10 levels"),
+        "{err}"
+    );
+    assert!(err.contains("nests deeper than 11 levels"), "{err}");
+    // The job (a long name of quotes and colons: YAML keys stop at 1024 characters) is
+    // kept: what it reads is dynamic, not dropped.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("field: needs"));
+}
