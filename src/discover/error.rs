@@ -64,10 +64,6 @@ pub enum DiscoverError {
         include: String,
         looked_for: PathBuf,
     },
-    #[error("job `{job}`: `extends` nests deeper than 11 levels (or loops)")]
-    ExtendsTooDeep { job: String },
-    #[error("`extends: {job}`: no such job or hidden job")]
-    UnknownExtendedJob { job: String },
 }
 
 /// A 1-based line and column in a file.

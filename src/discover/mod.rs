@@ -395,9 +395,10 @@ impl Val {
 }
 
 /// Whether a value is built from an expression: GitHub `${{ … }}`, shell/GitLab `$VAR` or
-/// `${VAR}`, Groovy `${…}`.
+/// `${VAR}`, GitLab `$[[ inputs.x ]]`, Groovy `${…}`.
 pub fn is_expression(s: &str) -> bool {
-    if s.contains("${{") {
+    // `$[[ inputs.x ]]` is a GitLab input left uninterpolated (no value known).
+    if s.contains("${{") || s.contains("$[[") {
         return true;
     }
     let b = s.as_bytes();

@@ -18,6 +18,7 @@ mod differential;
 mod discover;
 mod discover_bitbucket_terraform_azure;
 mod discover_circleci_buildkite;
+mod discover_gitlab;
 mod distribution;
 mod export;
 mod export_cloud;

@@ -1,22 +1,25 @@
 //! One resolved GitLab job: its native `secrets:`, its scripts, what exposes the secrets, the
 //! login it performs and one pipeline per way the job runs, with the claims of its ID token.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use yaml_serde::Value;
 
 use super::super::shell::{self, SecretUse, ShellLogin};
 use super::super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
 use super::super::{kv2_data, Discovery, Draft, Options, Val};
-use super::{runs, scripts, At, Run};
+use super::vars::Variables;
+use super::{runs, scripts, At, Gaps, Run};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 /// A job as resolved from the configuration (`extends:`, `default:`, includes), and where it is.
 pub(super) struct JobSource<'a> {
     pub name: &'a str,
     pub job: &'a Value,
-    /// Global and job variables.
-    pub vars: &'a BTreeMap<String, String>,
+    /// Global (as inherited) and job variables.
+    pub vars: &'a Variables,
+    /// What the configuration could not give the job.
+    pub gaps: &'a Gaps,
     /// Where a key of the job is, through its `extends:` chain.
     pub locate: &'a dyn Fn(&[Seg]) -> At,
     /// The file that defines the job.
@@ -42,6 +45,8 @@ fn exposure(kind: &str, at: At, detail: String) -> CiExposure {
 #[derive(Default)]
 struct NativeSecrets {
     needs: Vec<String>,
+    /// Paths built from values only known when the pipeline runs, with the reason.
+    dynamic_needs: Vec<String>,
     /// Variables that hold a secret's value.
     secret_vars: BTreeSet<String>,
     /// Variables that hold the path of a file with the secret (`file: true`, the default).
@@ -73,8 +78,10 @@ impl NativeSecrets {
                         .to_string(),
                 );
             }
-            if let Some(need) = vault_path(source, &var, vault, out) {
-                native.needs.push(need);
+            match vault_path(source, &var, vault, out) {
+                Some(Val::Known(need)) => native.needs.push(need),
+                Some(Val::Dynamic(why)) => native.dynamic_needs.push(why),
+                None => {}
             }
         }
         native
@@ -82,46 +89,54 @@ impl NativeSecrets {
 }
 
 /// The API path a `vault:` entry reads: short form `path/to/secret/field[@mount]` or long form
-/// with `engine`, `path` and `field`.
+/// with `engine`, `path` and `field`; variables expanded, dynamic (with the reason) when a
+/// part is only known when the pipeline runs.
 fn vault_path(
     source: &JobSource<'_>,
     var: &str,
     vault: &Value,
     out: &mut Discovery,
-) -> Option<String> {
+) -> Option<Val> {
+    let vars = source.vars;
     match vault {
-        Value::String(short) => {
+        Value::String(short) => Some(vars.expand_parts(short).map(|short| {
             // The last segment is the field.
             let (path, mount) = match short.rsplit_once('@') {
                 Some((p, m)) => (p.to_string(), m.to_string()),
                 None => (short.clone(), "kv-v2".to_string()),
             };
             let secret = path.rsplit_once('/').map(|x| x.0).unwrap_or(&path);
-            Some(kv2_data(&mount, secret))
-        }
+            kv2_data(&mount, secret)
+        })),
         Value::Mapping(_) => {
             let engine = get(vault, "engine");
-            let engine_name = engine
-                .and_then(|e| get(e, "name"))
-                .and_then(scalar)
-                .unwrap_or_else(|| "kv-v2".into());
-            let mount = engine
-                .and_then(|e| get(e, "path"))
-                .and_then(scalar)
-                .unwrap_or_else(|| "kv-v2".into());
-            let path = get(vault, "path").and_then(scalar).unwrap_or_default();
-            if engine_name == "kv-v2" {
-                return Some(kv2_data(&mount, &path));
-            }
-            out.notes.push(format!(
-                "{}: job `{}` secret {var}: engine `{engine_name}`: path taken as {mount}/{path} without `data/`",
-                source.file.name, source.name
-            ));
-            Some(format!(
-                "{}/{}",
-                mount.trim_matches('/'),
-                path.trim_matches('/')
-            ))
+            let mut unknown: Vec<String> = Vec::new();
+            let mut field = |v: Option<&Value>, default: &str| -> String {
+                let Some(written) = v.and_then(scalar) else {
+                    return default.to_string();
+                };
+                let expanded = vars.expand_parts(&written);
+                unknown.extend(expanded.unknown);
+                expanded.text
+            };
+            let engine_name = field(engine.and_then(|e| get(e, "name")), "kv-v2");
+            let mount = field(engine.and_then(|e| get(e, "path")), "kv-v2");
+            let path = field(get(vault, "path"), "");
+            let api_path = if engine_name == "kv-v2" {
+                kv2_data(&mount, &path)
+            } else {
+                out.notes.push(format!(
+                    "{}: job `{}` secret {var}: engine `{engine_name}`: path taken as {mount}/{path} without `data/`",
+                    source.file.name, source.name
+                ));
+                format!("{}/{}", mount.trim_matches('/'), path.trim_matches('/'))
+            };
+            Some(if unknown.is_empty() {
+                Val::Known(api_path)
+            } else {
+                unknown.dedup();
+                Val::Dynamic(format!("{api_path} ({})", unknown.join("; ")))
+            })
         }
         _ => None,
     }
@@ -299,17 +314,16 @@ impl JobLogin {
         let vars = source.vars;
         match scripts.logins.first() {
             Some(login) if get(source.job, "secrets").is_none() => JobLogin {
-                mount: Val::of(&login.mount),
-                role: login.role.as_deref().map(Val::of),
-                namespace: login
-                    .namespace
-                    .as_deref()
-                    .or(vars.get("VAULT_NAMESPACE").map(String::as_str))
-                    .map(Val::of),
+                mount: vars.expand(&login.mount),
+                role: login.role.as_deref().map(|r| vars.expand(r)),
+                namespace: match login.namespace.as_deref() {
+                    Some(n) => Some(vars.expand(n)),
+                    None => vars.get("VAULT_NAMESPACE"),
+                },
                 jwt_var: login.jwt_var.clone(),
             },
             _ => {
-                let var = |k: &str| vars.get(k).map(|v| Val::of(v));
+                let var = |k: &str| vars.get(k);
                 JobLogin {
                     mount: var("VAULT_AUTH_PATH").unwrap_or(Val::Known("jwt".into())),
                     role: var("VAULT_AUTH_ROLE"),
@@ -325,7 +339,7 @@ impl JobLogin {
 #[derive(Clone)]
 struct IdToken {
     name: String,
-    audiences: Vec<String>,
+    audiences: Vec<Val>,
 }
 
 /// The ID token the login presents: the one named, else the only one.
@@ -338,10 +352,15 @@ fn presented_token(
         .into_iter()
         .map(|(name, v)| IdToken {
             name,
-            audiences: get(v, "aud").map(strings).unwrap_or_default(),
+            audiences: get(v, "aud")
+                .map(strings)
+                .unwrap_or_default()
+                .iter()
+                .map(|aud| source.vars.expand(aud))
+                .collect(),
         })
         .collect();
-    if get(source.job, "secrets").is_some() && !source.vars.contains_key("VAULT_SERVER_URL") {
+    if get(source.job, "secrets").is_some() && !source.vars.contains("VAULT_SERVER_URL") {
         out.notes.push(format!(
             "{}: job `{}` has Vault secrets but VAULT_SERVER_URL is not in `variables:` (it may be a project or group CI/CD variable)",
             source.file.name, source.name
@@ -369,7 +388,13 @@ pub(super) fn analyze_job(source: &JobSource<'_>, opts: &Options, out: &mut Disc
     let scripts = ScriptScan::of(source, &native);
     let mut needs = native.needs.clone();
     needs.extend(scripts.needs.iter().cloned());
-    if needs.is_empty() && scripts.logins.is_empty() {
+    let gaps = GapDynamics::of(source);
+    // A job whose secrets could not be read still reads Vault: it is never dropped.
+    let touches_vault = !needs.is_empty()
+        || !scripts.logins.is_empty()
+        || !native.dynamic_needs.is_empty()
+        || gaps.in_secrets;
+    if !touches_vault {
         return;
     }
     let mut exposures = scripts.exposures.clone();
@@ -382,11 +407,15 @@ pub(super) fn analyze_job(source: &JobSource<'_>, opts: &Options, out: &mut Disc
         opts,
         login: &login,
         token: token.as_ref(),
-        environment: get(source.job, "environment").and_then(|e| match e {
-            Value::Mapping(_) => get(e, "name").and_then(scalar),
-            other => scalar(other),
-        }),
+        environment: get(source.job, "environment")
+            .and_then(|e| match e {
+                Value::Mapping(_) => get(e, "name").and_then(scalar),
+                other => scalar(other),
+            })
+            .map(|name| source.vars.expand(&name)),
         needs: &needs,
+        dynamic_needs: &native.dynamic_needs,
+        gaps: &gaps,
         exposures: &exposures,
     };
     let runs = runs(source.job, source.top, opts);
@@ -405,8 +434,10 @@ struct JobDrafts<'j> {
     opts: &'j Options,
     login: &'j JobLogin,
     token: Option<&'j IdToken>,
-    environment: Option<String>,
+    environment: Option<Val>,
     needs: &'j [String],
+    dynamic_needs: &'j [String],
+    gaps: &'j GapDynamics,
     exposures: &'j [CiExposure],
 }
 
@@ -450,10 +481,20 @@ impl JobDrafts<'_> {
         d.claim("pipeline_source", run.source.clone());
         ref_claims(&mut d, run, project, self.opts);
         if let Some(e) = &self.environment {
-            d.claim("environment", Val::of(e));
+            d.claim("environment", e.clone());
         }
         for need in self.needs {
             d.need(need);
+        }
+        for why in self.dynamic_needs {
+            d.dynamic("needs", why.clone());
+        }
+        for gap in &self.gaps.fields {
+            // A role the job itself sets (known or not) is not the missing template's.
+            let role_set = gap.field == "auth.role" && self.login.role.is_some();
+            if !role_set {
+                d.dynamic(gap.field, gap.reason.clone());
+            }
         }
         for exposure in self.exposures {
             d.expose(exposure.clone());
@@ -475,18 +516,25 @@ impl JobDrafts<'_> {
             ),
         }
         let audiences = self.token.map(|t| t.audiences.as_slice()).unwrap_or(&[]);
+        let known: Vec<&str> = audiences.iter().filter_map(Val::known).collect();
         match audiences {
-            [one] => d.claim("aud", Val::of(one)),
-            [_, _, ..] if audiences.iter().any(|a| super::super::is_expression(a)) => {
-                d.dynamic("auth.claims.aud", audiences.join(", "));
+            [one] => d.claim("aud", one.clone()),
+            [_, _, ..] if known.len() < audiences.len() => {
+                let shown: Vec<String> = audiences
+                    .iter()
+                    .map(|a| match a {
+                        Val::Known(k) | Val::Dynamic(k) => k.clone(),
+                    })
+                    .collect();
+                d.dynamic("auth.claims.aud", shown.join(", "));
             }
             [_, _, ..] => {
                 d.claims.insert(
                     "aud".into(),
                     serde_json::Value::Array(
-                        audiences
+                        known
                             .iter()
-                            .map(|a| serde_json::Value::String(a.clone()))
+                            .map(|a| serde_json::Value::String(a.to_string()))
                             .collect(),
                     ),
                 );
@@ -543,4 +591,63 @@ fn ref_claims(d: &mut Draft, run: &Run, project: &str, opts: &Options) {
         ),
     );
     d.dynamic("auth.claims.ref_protected", "depends on the ref");
+}
+
+/// An inventory field left dynamic because the configuration could not give it.
+struct GapField {
+    field: &'static str,
+    reason: String,
+}
+
+/// The fields of a job's pipelines that the unresolved tags and missing templates leave
+/// dynamic.
+#[derive(Default)]
+struct GapDynamics {
+    fields: Vec<GapField>,
+    /// A tag under `secrets:` was not resolved: the job reads Vault, what it reads is unknown.
+    in_secrets: bool,
+}
+
+impl GapDynamics {
+    fn of(source: &JobSource<'_>) -> GapDynamics {
+        let mut gaps = GapDynamics::default();
+        for u in &source.gaps.unresolved {
+            // Global variables are keyed by their name under the `variables` owner.
+            let mut keys: Vec<&str> = Vec::new();
+            if u.owner == "variables" {
+                keys.push("variables");
+            }
+            keys.extend(u.path.iter().map(String::as_str));
+            gaps.in_secrets |= keys.first() == Some(&"secrets");
+            if let Some(field) = gap_field(&keys) {
+                gaps.fields.push(GapField {
+                    field,
+                    reason: u.reason.clone(),
+                });
+            }
+        }
+        for missing in &source.gaps.missing_extends {
+            for field in ["needs", "auth.role"] {
+                gaps.fields.push(GapField {
+                    field,
+                    reason: missing.clone(),
+                });
+            }
+        }
+        gaps
+    }
+}
+
+/// The inventory field a job key feeds.
+fn gap_field(keys: &[&str]) -> Option<&'static str> {
+    match keys {
+        ["secrets" | "script" | "before_script" | "after_script", ..] => Some("needs"),
+        ["id_tokens", ..] => Some("auth.claims.aud"),
+        ["variables", "VAULT_AUTH_ROLE", ..] => Some("auth.role"),
+        ["variables", "VAULT_AUTH_PATH", ..] => Some("auth.mount"),
+        ["variables", "VAULT_NAMESPACE", ..] => Some("auth.namespace"),
+        ["rules" | "only" | "except", ..] => Some("auth.claims.ref"),
+        ["environment", ..] => Some("auth.claims.environment"),
+        _ => None,
+    }
 }

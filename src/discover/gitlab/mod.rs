@@ -10,11 +10,16 @@ use std::path::{Path, PathBuf};
 
 use yaml_serde::{Mapping, Value};
 
+mod include;
+mod inputs;
 mod job;
+mod tags;
+mod vars;
 
 use super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
 use super::{DiscoverError, Discovery, Options, Result, Val};
 use job::{analyze_job, JobSource};
+use vars::Variables;
 
 const RESERVED: &[&str] = &[
     "default",
@@ -64,75 +69,163 @@ pub fn discover(
     if !project.contains('/') {
         return Err(DiscoverError::ProjectSyntax { project });
     }
-    let mut cfg = Config {
-        files: Vec::new(),
-        top: Mapping::new(),
-        origin: BTreeMap::new(),
-    };
-    let mut seen = BTreeSet::new();
-    load(
-        &root,
-        file,
-        &file.display().to_string(),
-        &mut cfg,
-        &mut seen,
+    let mut loader = Loader {
+        root: &root,
+        cfg: Config {
+            files: Vec::new(),
+            top: Mapping::new(),
+            origin: BTreeMap::new(),
+        },
+        seen: BTreeSet::new(),
         out,
-        0,
-    )?;
-
+    };
+    loader.load(Loading {
+        path: file,
+        shown: &file.display().to_string(),
+        inputs: None,
+        depth: 0,
+    })?;
+    let mut cfg = loader.cfg;
+    let (top, unresolved) = tags::resolve_tags(&cfg.top);
+    cfg.top = top;
+    note_unresolved(&cfg, &unresolved, out);
     let top = Value::Mapping(cfg.top.clone());
-    let global_vars = variables(get(&top, "variables"));
     let default = get(&top, "default").cloned().unwrap_or(Value::Null);
-    let main = &cfg.files[cfg.files.len() - 1];
-
+    note_default_secrets(&default, &cfg, out);
+    let merged = Merged {
+        cfg: &cfg,
+        global_vars: Variables::of(get(&top, "variables")),
+        default,
+        top: &top,
+        unresolved: &unresolved,
+        project: &project,
+    };
     let jobs: Vec<String> = entries(&top)
         .into_iter()
         .filter(|(k, v)| !RESERVED.contains(&k.as_str()) && !k.starts_with('.') && v.is_mapping())
         .map(|(k, _)| k)
         .collect();
     for name in jobs {
-        let (job, chain) = resolve(&cfg, &name, 0)?;
-        let job = with_default(job, &default);
-        let mut vars = global_vars.clone();
-        vars.extend(variables(get(&job, "variables")));
-        let fidx = cfg
-            .origin
-            .get(&name)
-            .copied()
-            .unwrap_or(cfg.files.len() - 1);
-        let jfile = &cfg.files[fidx];
-        let locate = |sub: &[Seg]| -> At {
-            for n in &chain {
-                let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
-                let mut p = vec![Seg::Key(n)];
-                p.extend_from_slice(sub);
-                let deep = f.line(&p);
-                let shallow = f.line(&[Seg::Key(n)]);
-                if deep.is_some() && deep != shallow || sub.is_empty() {
-                    return At {
-                        file: (f.name != jfile.name).then(|| f.name.clone()),
-                        line: deep,
-                    };
-                }
-            }
-            At {
-                file: None,
-                line: jfile.line(&[Seg::Key(&name)]),
-            }
-        };
-        let source = JobSource {
-            name: &name,
-            job: &job,
-            vars: &vars,
-            locate: &locate,
-            file: jfile,
-            main,
-            top: &top,
-            project: &project,
-        };
-        analyze_job(&source, opts, out);
+        read_job(&merged, &name, opts, out);
     }
     Ok(())
+}
+
+/// The configuration once read and merged, and what every job shares.
+struct Merged<'a> {
+    cfg: &'a Config,
+    top: &'a Value,
+    global_vars: Variables,
+    default: Value,
+    unresolved: &'a [tags::Unresolved],
+    project: &'a str,
+}
+
+fn note_unresolved(cfg: &Config, unresolved: &[tags::Unresolved], out: &mut Discovery) {
+    for u in unresolved {
+        let file = cfg
+            .origin
+            .get(&u.owner)
+            .map(|&i| cfg.files[i].name.as_str());
+        let mut path = vec![u.owner.as_str()];
+        path.extend(u.path.iter().map(String::as_str));
+        out.notes.push(format!(
+            "{}: `{}`: {}; left dynamic",
+            file.unwrap_or(""),
+            path.join("."),
+            u.reason
+        ));
+    }
+}
+
+/// One job: `extends:`, `default:` and variables applied, what could not be read gathered,
+/// then analysed.
+fn read_job(merged: &Merged<'_>, name: &str, opts: &Options, out: &mut Discovery) {
+    let cfg = merged.cfg;
+    let mut missing = Vec::new();
+    let (job, chain) = resolve(cfg, name, 0, &mut missing);
+    let inherited = Inherited::of(&job);
+    let job = with_default(job, &merged.default, &inherited);
+    let vars = Variables::for_job(&merged.global_vars, &job);
+    let fidx = cfg.origin.get(name).copied().unwrap_or(cfg.files.len() - 1);
+    let jfile = &cfg.files[fidx];
+    for gap in &missing {
+        out.notes.push(format!(
+            "{}: job `{name}`: {gap}; what it would give is dynamic",
+            jfile.name
+        ));
+    }
+    // Tags left unresolved in the job, its templates, or what it inherits.
+    let mut owners: Vec<&str> = chain.iter().map(String::as_str).collect();
+    if inherited.default_keys.is_some() {
+        owners.push("default");
+    }
+    if inherited.variables {
+        owners.push("variables");
+    }
+    let gaps = Gaps {
+        unresolved: merged
+            .unresolved
+            .iter()
+            .filter(|u| owners.contains(&u.owner.as_str()))
+            .cloned()
+            .collect(),
+        missing_extends: missing,
+    };
+    let locate = |sub: &[Seg]| -> At {
+        for n in &chain {
+            let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
+            let mut p = vec![Seg::Key(n)];
+            p.extend_from_slice(sub);
+            let deep = f.line(&p);
+            let shallow = f.line(&[Seg::Key(n)]);
+            if deep.is_some() && deep != shallow || sub.is_empty() {
+                return At {
+                    file: (f.name != jfile.name).then(|| f.name.clone()),
+                    line: deep,
+                };
+            }
+        }
+        At {
+            file: None,
+            line: jfile.line(&[Seg::Key(name)]),
+        }
+    };
+    let source = JobSource {
+        name,
+        job: &job,
+        vars: &vars,
+        gaps: &gaps,
+        locate: &locate,
+        file: jfile,
+        main: &cfg.files[cfg.files.len() - 1],
+        top: merged.top,
+        project: merged.project,
+    };
+    analyze_job(&source, opts, out);
+}
+
+/// GitLab's `default:` has no `secrets:` (the server refuses the configuration): say so
+/// rather than silently ignore it or invent an inheritance.
+fn note_default_secrets(default: &Value, cfg: &Config, out: &mut Discovery) {
+    if get(default, "secrets").is_some() {
+        let file = cfg
+            .origin
+            .get("default")
+            .map(|&i| cfg.files[i].name.as_str())
+            .unwrap_or("");
+        out.notes.push(format!(
+            "{file}: `default: secrets:` is not a GitLab keyword (jobs do not inherit it): not read"
+        ));
+    }
+}
+
+/// What a job could not get from the configuration: tags not resolved and `extends:` of
+/// templates not found.
+#[derive(Debug, Default)]
+pub(super) struct Gaps {
+    pub unresolved: Vec<tags::Unresolved>,
+    pub missing_extends: Vec<String>,
 }
 
 fn infer_project(root: &Path) -> Option<String> {
@@ -157,96 +250,202 @@ fn infer_project(root: &Path) -> Option<String> {
     None
 }
 
-fn load(
-    root: &Path,
-    path: &Path,
-    shown: &str,
-    cfg: &mut Config,
-    seen: &mut BTreeSet<PathBuf>,
-    out: &mut Discovery,
+/// Includes nest at most this deep; deeper ones are noted and not read.
+const MAX_INCLUDE_DEPTH: usize = 20;
+
+/// One file to read into the configuration.
+struct Loading<'a> {
+    path: &'a Path,
+    shown: &'a str,
+    /// The including entry's `inputs:`, for the file's `spec:` header.
+    inputs: Option<&'a Value>,
     depth: usize,
-) -> Result<()> {
-    if depth > 20 {
-        return Err(DiscoverError::IncludesTooDeep {
-            shown: shown.to_string(),
-        });
+}
+
+/// Where the files are read from, and what has been read.
+struct Loader<'a> {
+    root: &'a Path,
+    cfg: Config,
+    seen: BTreeSet<PathBuf>,
+    out: &'a mut Discovery,
+}
+
+impl Loader<'_> {
+    /// Read one file: its header's inputs interpolated, its includes first (the including
+    /// file's keys win), then its keys merged in.
+    fn load(&mut self, file: Loading<'_>) -> Result<()> {
+        let canon = file
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| file.path.to_path_buf());
+        if !self.seen.insert(canon) {
+            return Ok(()); // GitLab includes a file once
+        }
+        let text = std::fs::read_to_string(file.path).map_err(|source| DiscoverError::Read {
+            shown: file.shown.to_string(),
+            source,
+        })?;
+        let split = inputs::split_header(&text);
+        let mut y = YamlFile::parse(&split.body, file.shown)?;
+        let mut values = inputs::Inputs::of(split.header.as_ref(), file.inputs);
+        values.interpolate(&mut y.value, 0);
+        self.note_inputs(file.shown, &values);
+        if !(y.value.is_mapping() || y.value.is_null()) {
+            return Err(DiscoverError::NotAGitlabConfiguration {
+                shown: file.shown.to_string(),
+            });
+        }
+        let entries_with_line: Vec<(Value, Option<usize>)> = match get(&y.value, "include") {
+            Some(Value::Sequence(s)) => s
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let line = y.line(&[Seg::Key("include"), Seg::Item(i)]);
+                    (v.clone(), line)
+                })
+                .collect(),
+            Some(v) => vec![(v.clone(), y.line(&[Seg::Key("include")]))],
+            None => Vec::new(),
+        };
+        for (entry, line) in entries_with_line {
+            let at = format!("{}:{}", file.shown, line.unwrap_or(0));
+            self.include(&at, &entry, file.depth)?;
+        }
+        self.merge(y);
+        Ok(())
     }
-    let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if !seen.insert(canon) {
-        return Ok(()); // GitLab includes a file once
+
+    fn note_inputs(&mut self, shown: &str, values: &inputs::Inputs) {
+        if !values.unset.is_empty() {
+            self.out.notes.push(format!(
+                "{shown}: inputs without a default, given when the pipeline is created: {}; the fields built from them are dynamic",
+                values.unset.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !values.unreadable.is_empty() {
+            self.out.notes.push(format!(
+                "{shown}: `$[[ inputs.… ]]` not evaluated (not declared in `spec: inputs:`, or with functions): {}; left dynamic",
+                values.unreadable.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
     }
-    let y = YamlFile::read(path, shown)?;
-    if !(y.value.is_mapping() || y.value.is_null()) {
-        return Err(DiscoverError::NotAGitlabConfiguration {
-            shown: shown.to_string(),
-        });
-    }
-    // Includes first: the including file's keys win.
-    let incs: Vec<(Value, usize)> = match get(&y.value, "include") {
-        Some(Value::Sequence(s)) => s.iter().cloned().enumerate().map(|(i, v)| (v, i)).collect(),
-        Some(v) => vec![(v.clone(), usize::MAX)],
-        None => Vec::new(),
-    };
-    for (inc, idx) in incs {
-        let line = if idx == usize::MAX {
-            y.line(&[Seg::Key("include")])
+
+    /// One `include:` entry: a local file (or the files a wildcard matches) is read; anything
+    /// else, or a file that cannot be read, is noted and the rest of the configuration read.
+    fn include(&mut self, at: &str, entry: &Value, depth: usize) -> Result<()> {
+        let (pattern, given_inputs, rules) = match include::Include::of(entry) {
+            include::Include::Local {
+                pattern,
+                inputs,
+                rules,
+            } => (pattern, inputs, rules),
+            include::Include::Elsewhere { kind, what } => {
+                self.out.notes.push(format!(
+                    "{at}: include {what} ({kind}) is fetched by the GitLab server: not read; jobs and templates it defines are missing"
+                ));
+                return Ok(());
+            }
+            include::Include::Unknown { what } => {
+                self.out
+                    .notes
+                    .push(format!("{at}: include {what}: unknown form, not read"));
+                return Ok(());
+            }
+        };
+        if super::is_expression(&pattern) {
+            self.out.notes.push(format!(
+                "{at}: include {pattern:?} is built from variables: not read"
+            ));
+            return Ok(());
+        }
+        if depth >= MAX_INCLUDE_DEPTH {
+            self.out.notes.push(format!(
+                "{at}: include {pattern:?}: includes nest deeper than {MAX_INCLUDE_DEPTH} levels: not read"
+            ));
+            return Ok(());
+        }
+        if let Some(rules) = &rules {
+            let conditions = yaml_serde::to_string(rules)
+                .unwrap_or_default()
+                .trim()
+                .replace('\n', " ");
+            self.out.notes.push(format!(
+                "{at}: include {pattern:?} is conditional ({conditions}): read as if its rules apply"
+            ));
+        }
+        let paths = if pattern.contains('*') {
+            let found = include::expand_wildcard(self.root, &pattern);
+            if found.is_empty() {
+                self.out
+                    .notes
+                    .push(format!("{at}: include {pattern:?} matches no file"));
+            }
+            found
         } else {
-            y.line(&[Seg::Key("include"), Seg::Item(idx)])
+            vec![self.root.join(pattern.trim_start_matches('/'))]
         };
-        let local = match &inc {
-            Value::String(s) if !s.contains("://") => Some(s.clone()),
-            Value::Mapping(_) => get(&inc, "local").and_then(scalar),
-            _ => None,
-        };
-        match local {
-            Some(l) if !l.contains('*') && !super::is_expression(&l) => {
-                let p = root.join(l.trim_start_matches('/'));
-                if super::confine(root, &p) == super::Confined::Outside {
-                    out.notes.push(format!(
-                        "{shown}:{}: include {l:?} lies outside the repository {}: not read",
-                        line.unwrap_or(0),
-                        super::shown_path(root)
-                    ));
-                    continue;
-                }
-                if !p.is_file() {
-                    return Err(DiscoverError::IncludeNotFound {
-                        shown: shown.to_string(),
-                        line: line.unwrap_or(0),
-                        include: l,
-                        looked_for: p,
-                    });
-                }
-                let s = p.display().to_string();
-                load(root, &p, &s, cfg, seen, out, depth + 1)?;
+        for path in paths {
+            self.include_file(at, &pattern, &path, given_inputs.as_ref(), depth)?;
+        }
+        Ok(())
+    }
+
+    fn include_file(
+        &mut self,
+        at: &str,
+        pattern: &str,
+        path: &Path,
+        given_inputs: Option<&Value>,
+        depth: usize,
+    ) -> Result<()> {
+        match super::confine(self.root, path) {
+            super::Confined::Outside => {
+                self.out.notes.push(format!(
+                    "{at}: include {pattern:?} lies outside the repository {}: not read",
+                    super::shown_path(self.root)
+                ));
+                Ok(())
             }
-            _ => out.notes.push(format!(
-                "{shown}:{}: include {} is not a local file: not read",
-                line.unwrap_or(0),
-                yaml_serde::to_string(&inc)
-                    .unwrap_or_default()
-                    .trim()
-                    .replace('\n', " ")
-            )),
+            super::Confined::Inside(real) if real.is_file() => {
+                let shown = path.display().to_string();
+                self.load(Loading {
+                    path,
+                    shown: &shown,
+                    inputs: given_inputs,
+                    depth: depth + 1,
+                })
+            }
+            _ => {
+                self.out.notes.push(format!(
+                    "{at}: include {pattern:?} not found (looked for {}): not read; jobs and templates it defines are missing",
+                    super::shown_path(path)
+                ));
+                Ok(())
+            }
         }
     }
-    let idx = cfg.files.len();
-    for (k, v) in entries(&y.value) {
-        if k == "include" {
-            continue;
-        }
-        let key = Value::String(k.clone());
-        let merged = match cfg.top.get(&key) {
-            Some(old) if !RESERVED.contains(&k.as_str()) || k == "variables" || k == "default" => {
-                deep_merge(old, v)
+
+    fn merge(&mut self, y: YamlFile) {
+        let cfg = &mut self.cfg;
+        let idx = cfg.files.len();
+        for (k, v) in entries(&y.value) {
+            if k == "include" {
+                continue;
             }
-            _ => v.clone(),
-        };
-        cfg.top.insert(key, merged);
-        cfg.origin.insert(k, idx);
+            let key = Value::String(k.clone());
+            let merged = match cfg.top.get(&key) {
+                Some(old)
+                    if !RESERVED.contains(&k.as_str()) || k == "variables" || k == "default" =>
+                {
+                    deep_merge(old, v)
+                }
+                _ => v.clone(),
+            };
+            cfg.top.insert(key, merged);
+            cfg.origin.insert(k, idx);
+        }
+        cfg.files.push(y);
     }
-    cfg.files.push(y);
-    Ok(())
 }
 
 /// GitLab's deep merge: mappings merge key by key, anything else is replaced.
@@ -268,25 +467,32 @@ fn deep_merge(base: &Value, over: &Value) -> Value {
 }
 
 /// A job with its `extends` applied; also the chain of names it was built from (the job
-/// first), for line look-ups.
-fn resolve(cfg: &Config, name: &str, depth: usize) -> Result<(Value, Vec<String>)> {
-    if depth > 11 {
-        return Err(DiscoverError::ExtendsTooDeep {
-            job: name.to_string(),
-        });
-    }
-    let job = cfg
-        .top
-        .get(name)
-        .cloned()
-        .ok_or_else(|| DiscoverError::UnknownExtendedJob {
-            job: name.to_string(),
-        })?;
+/// first), for line look-ups. A parent that is not there, or a chain too deep or looping, is
+/// recorded in `missing` and the job built from the rest.
+fn resolve(
+    cfg: &Config,
+    name: &str,
+    depth: usize,
+    missing: &mut Vec<String>,
+) -> (Value, Vec<String>) {
+    let job = cfg.top.get(name).cloned().unwrap_or(Value::Null);
     let parents = get(&job, "extends").map(strings).unwrap_or_default();
     let mut base = Value::Mapping(Mapping::new());
     let mut chain = vec![name.to_string()];
     for p in &parents {
-        let (pv, pc) = resolve(cfg, p, depth + 1)?;
+        if depth >= MAX_EXTENDS_DEPTH {
+            missing.push(format!(
+                "`extends: {p}` nests deeper than {MAX_EXTENDS_DEPTH} levels (or loops): not followed"
+            ));
+            continue;
+        }
+        if !cfg.top.get(p.as_str()).is_some_and(Value::is_mapping) {
+            missing.push(format!(
+                "`extends: {p}`: no such job or hidden job in the files read"
+            ));
+            continue;
+        }
+        let (pv, pc) = resolve(cfg, p, depth + 1, missing);
         base = deep_merge(&base, &pv);
         chain.extend(pc);
     }
@@ -294,36 +500,63 @@ fn resolve(cfg: &Config, name: &str, depth: usize) -> Result<(Value, Vec<String>
     if let Value::Mapping(m) = &mut merged {
         m.remove("extends");
     }
-    Ok((merged, chain))
+    (merged, chain)
 }
 
-fn with_default(mut job: Value, default: &Value) -> Value {
+/// GitLab follows `extends:` this many levels deep.
+const MAX_EXTENDS_DEPTH: usize = 11;
+
+/// The keys of `default:` that jobs inherit.
+const DEFAULT_KEYS: &[&str] = &[
+    "id_tokens",
+    "before_script",
+    "after_script",
+    "artifacts",
+    "image",
+    "services",
+    "hooks",
+];
+
+/// What a job inherits (`inherit:`): which `default:` keys, and whether global variables.
+struct Inherited {
+    /// `None`: none (`inherit: default: false`).
+    default_keys: Option<Vec<String>>,
+    variables: bool,
+}
+
+impl Inherited {
+    fn of(job: &Value) -> Inherited {
+        let inherit = get(job, "inherit");
+        let default_keys = match inherit.and_then(|i| get(i, "default")) {
+            Some(Value::Bool(false)) => None,
+            Some(Value::Sequence(keys)) => Some(keys.iter().filter_map(scalar).collect()),
+            _ => Some(DEFAULT_KEYS.iter().map(|k| k.to_string()).collect()),
+        };
+        let variables = !matches!(
+            inherit.and_then(|i| get(i, "variables")),
+            Some(Value::Bool(false))
+        );
+        Inherited {
+            default_keys,
+            variables,
+        }
+    }
+}
+
+fn with_default(mut job: Value, default: &Value, inherited: &Inherited) -> Value {
+    let Some(keys) = &inherited.default_keys else {
+        return job;
+    };
     if let (Value::Mapping(j), Value::Mapping(d)) = (&mut job, default) {
-        for k in ["id_tokens", "before_script", "after_script", "artifacts"] {
-            if !j.contains_key(k) {
-                if let Some(v) = d.get(k) {
-                    j.insert(Value::String(k.into()), v.clone());
+        for k in DEFAULT_KEYS.iter().filter(|k| keys.iter().any(|x| x == *k)) {
+            if !j.contains_key(*k) {
+                if let Some(v) = d.get(*k) {
+                    j.insert(Value::String(k.to_string()), v.clone());
                 }
             }
         }
     }
     job
-}
-
-fn variables(v: Option<&Value>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if let Some(v) = v {
-        for (k, val) in entries(v) {
-            let s = match val {
-                Value::Mapping(_) => get(val, "value").and_then(scalar),
-                other => scalar(other),
-            };
-            if let Some(s) = s {
-                out.insert(k, s);
-            }
-        }
-    }
-    out
 }
 
 /// Script lines (`before_script`, `script`, `after_script`) with their key and index.
