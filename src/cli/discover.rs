@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use super::Outcome;
-use crate::discover::{self, Options, RepoName, Source};
+use crate::discover::{self, KvVersion, Options, RepoName, Source};
 use crate::inventory::Inventory;
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +126,11 @@ pub(super) struct Inputs {
     /// Jenkins: the AppRole auth mount (default `approle`).
     #[arg(long, value_name = "PATH")]
     jenkins_mount: Option<String>,
+    /// Jenkins: the KV engine version of secrets whose `engineVersion` is set neither on the
+    /// secret nor in the `withVault` configuration (the plugin's global setting). Default 2,
+    /// with a note on standard error.
+    #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
+    jenkins_engine_version: Option<u8>,
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
@@ -325,6 +330,10 @@ impl Inputs {
             protected_refs: (!self.protected_ref.is_empty()).then(|| self.protected_ref.clone()),
             jenkins_roles: pairs("--jenkins-role", "CREDENTIAL=ROLE", &self.jenkins_role)?,
             jenkins_mount: self.jenkins_mount.clone(),
+            jenkins_engine_version: self.jenkins_engine_version.map(|v| match v {
+                1 => KvVersion::V1,
+                _ => KvVersion::V2,
+            }),
             circleci_org: self.circleci_org.clone(),
             circleci_contexts: pairs("--circleci-context", "NAME=ID", &self.circleci_context)?,
             bitbucket_environments: pairs(

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::shell::{self, SecretUse};
-use super::{kv2_data, DiscoverError, Discovery, Draft, Options, Result};
+use super::{kv2_data, DiscoverError, Discovery, Draft, KvVersion, Options, Result};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 /// A Groovy literal.
@@ -287,6 +287,15 @@ fn dynamic_text(g: Option<&G>) -> Option<String> {
     }
 }
 
+/// The engine version of secrets that state none: the Vault plugin's global setting, which only
+/// the Jenkins configuration knows (`--jenkins-engine-version`; the plugin's usual 2 otherwise).
+fn global_engine_version(opts: &Options) -> &'static str {
+    match opts.jenkins_engine_version {
+        Some(KvVersion::V1) => "1",
+        Some(KvVersion::V2) | None => "2",
+    }
+}
+
 pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> {
     let shown = file.display().to_string();
     let text = std::fs::read_to_string(file).map_err(|source| DiscoverError::Read {
@@ -366,7 +375,8 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
             (None, Some(e)) => d.dynamic("auth.namespace", e),
             _ => {}
         }
-        let default_engine = s(config.get("engineVersion")).unwrap_or_else(|| "2".into());
+        let configured_engine = s(config.get("engineVersion"));
+        let mut assumed_engine = false;
         let prefix = s(config.get("prefixPath"));
         let mut env_vars = BTreeSet::new();
         for sec in &secrets {
@@ -378,7 +388,13 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
                 }
                 _ => continue,
             };
-            let engine = s(sec.get("engineVersion")).unwrap_or_else(|| default_engine.clone());
+            let engine = match s(sec.get("engineVersion")).or_else(|| configured_engine.clone()) {
+                Some(version) => version,
+                None => {
+                    assumed_engine = true;
+                    global_engine_version(opts).to_string()
+                }
+            };
             let need = match (&prefix, engine.as_str()) {
                 (Some(pf), "2") => kv2_data(pf, &path),
                 (Some(pf), _) => format!("{}/{}", pf.trim_matches('/'), path.trim_matches('/')),
@@ -393,6 +409,11 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
                     }
                 }
             }
+        }
+        if assumed_engine && opts.jenkins_engine_version.is_none() {
+            out.notes.push(format!(
+                "{shown}:{line}: withVault sets no engineVersion (neither on its secrets nor in its configuration): the paths are read as KV version 2, the plugin's usual global setting; pass --jenkins-engine-version 1 if this Jenkins is configured for KV version 1"
+            ));
         }
         // `sh` steps inside the block: secrets printed or written to archived files.
         let body = block_after(&text, pos);

@@ -89,6 +89,13 @@ impl RepoName {
     }
 }
 
+/// A KV secrets engine version, as a CI configuration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvVersion {
+    V1,
+    V2,
+}
+
 /// Discovery options shared by the providers.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -109,6 +116,9 @@ pub struct Options {
     pub jenkins_roles: BTreeMap<String, String>,
     /// Jenkins: the AppRole auth mount (default `approle`).
     pub jenkins_mount: Option<String>,
+    /// Jenkins: the KV engine version of secrets that state none (the Vault plugin's global
+    /// setting, which only the Jenkins configuration knows). `None`: version 2, with a note.
+    pub jenkins_engine_version: Option<KvVersion>,
     /// CircleCI: the organisation id (the tokens' `iss` path, `aud` and `org-id` claim).
     pub circleci_org: Option<String>,
     /// CircleCI: context name → context id (the `context-ids` claim).

@@ -973,3 +973,42 @@ fn inventory_extensions_are_strict() {
         .to_string();
     assert!(e.contains("pipelines[0].dynamic[0]"), "{e}");
 }
+
+/// A `withVault` block that sets no `engineVersion` depends on the plugin's global setting: read
+/// as KV version 2 with a note, or as the version `--jenkins-engine-version` gives (no note); a
+/// version on the secret or in the block's configuration always wins.
+#[test]
+fn jenkins_engine_version_is_an_explicit_assumption() {
+    let dir = tempfile::tempdir().unwrap();
+    let jenkinsfile = dir.path().join("Jenkinsfile");
+    std::fs::write(
+        &jenkinsfile,
+        "pipeline { agent any\n  stages { stage('Build') { steps {\n    withVault([configuration: [vaultCredentialId: 'ci'], vaultSecrets: [\n      [path: 'secret/build/token', secretValues: [[envVar: 'T', vaultKey: 'token']]],\n      [path: 'kv/legacy', engineVersion: 1, secretValues: [[envVar: 'L', vaultKey: 'v']]]]]) {\n      sh 'make'\n    }\n  } } }\n}\n",
+    )
+    .unwrap();
+    let file = jenkinsfile.to_str().unwrap();
+    let needs = |extra: &[&str]| {
+        let mut args = vec!["--jenkins", file];
+        args.extend_from_slice(extra);
+        let (inventory, notes) = common::discovered::discover(&args);
+        let needs = inventory.pipelines[0].needs.clone();
+        (needs, notes)
+    };
+    let (assumed, notes) = needs(&[]);
+    assert_eq!(assumed, ["kv/legacy", "secret/data/build/token"]);
+    assert!(notes.contains("--jenkins-engine-version 1"), "{notes}");
+    let (v1, notes) = needs(&["--jenkins-engine-version", "1"]);
+    assert_eq!(v1, ["kv/legacy", "secret/build/token"]);
+    assert!(!notes.contains("engineVersion"), "{notes}");
+    let (v2, notes) = needs(&["--jenkins-engine-version", "2"]);
+    assert_eq!(v2, assumed);
+    assert!(!notes.contains("engineVersion"), "{notes}");
+    let refused = run(&[
+        "discover",
+        "--jenkins",
+        file,
+        "--jenkins-engine-version",
+        "3",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+}
