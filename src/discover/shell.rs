@@ -4,7 +4,7 @@
 //!
 //! Line numbers are 0-based offsets into the script; callers map them to file lines.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{kv2_data, kv2_from_logical};
 
@@ -440,6 +440,77 @@ fn is_fork_checkout(trimmed: &str) -> bool {
             && (trimmed.contains("head.sha")
                 || trimmed.contains("head.ref")
                 || trimmed.contains("github.head_ref"))
+}
+
+/// `NAME` or `{NAME}` after a `$`.
+pub struct VarRef<'a> {
+    pub name: &'a str,
+    /// Bytes after the `$`.
+    pub len: usize,
+}
+
+impl VarRef<'_> {
+    pub fn parse(after: &str) -> Option<VarRef<'_>> {
+        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}')?;
+            let name = &braced[..end];
+            return (!name.is_empty() && name.chars().all(is_name))
+                .then_some(VarRef { name, len: end + 2 });
+        }
+        let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+        let name = &after[..end];
+        let starts_well = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        starts_well.then_some(VarRef { name, len: end })
+    }
+}
+
+/// `script` with `$NAME` and `${NAME}` replaced by the literal values `env` gives, except names
+/// the script assigns itself (their value changes as it runs). `$$` stays as written.
+pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
+    let assigned = |name: &str| {
+        script.lines().any(|line| {
+            let line = line.trim_start();
+            let line = line
+                .strip_prefix("export ")
+                .or_else(|| line.strip_prefix("local "))
+                .unwrap_or(line);
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
+    };
+    let mut out = String::with_capacity(script.len());
+    let mut rest = script;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push_str("$$");
+            rest = tail;
+            continue;
+        }
+        match VarRef::parse(after) {
+            Some(reference) => {
+                match env
+                    .get(reference.name)
+                    .filter(|_| !assigned(reference.name))
+                {
+                    Some(value) => out.push_str(value),
+                    None => out.push_str(&rest[dollar..dollar + 1 + reference.len]),
+                }
+                rest = &after[reference.len..];
+            }
+            None => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn describe(refs: &[String], vault: bool) -> String {

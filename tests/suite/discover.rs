@@ -1012,3 +1012,62 @@ fn jenkins_engine_version_is_an_explicit_assumption() {
     ]);
     assert_eq!(refused.status.code(), Some(2));
 }
+
+/// `run:` scripts see the literal `env:` of the workflow, the job and the step (the step's
+/// winning), so a login and a read written with `$VAULT_ROLE` or `${SECRET_PATH}` are exact;
+/// a variable the script assigns itself, or an expression, stays dynamic. The audience a script
+/// asks the token service for is the JWT's `aud`.
+#[test]
+fn github_run_scripts_use_literal_env_and_the_requested_audience() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("deploy.yml"),
+        r#"name: deploy
+on:
+  push:
+    branches: [main]
+env:
+  VAULT_MOUNT: gha
+  VAULT_ROLE: overridden-by-the-job
+permissions:
+  id-token: write
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    env:
+      VAULT_ROLE: payments-deploy
+      STAGE: ${{ inputs.stage }}
+    steps:
+      - name: read
+        env:
+          SECRET_PATH: secret/payments/prod/db
+        run: |
+          JWT=$(curl -sSL -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=vault.acme.example" | jq -r .value)
+          export VAULT_TOKEN=$(vault write -field=token auth/${VAULT_MOUNT}/login role=$VAULT_ROLE jwt=$JWT)
+          vault kv get -field=password ${SECRET_PATH} > /dev/null
+          OTHER=secret/payments/other
+          vault kv get -field=x $OTHER > /dev/null
+          vault kv get -field=x secret/payments/$STAGE/db > /dev/null
+"#,
+    )
+    .unwrap();
+    let (inventory, _) = common::discovered::discover(&[
+        "--github",
+        dir.path().to_str().unwrap(),
+        "--repo",
+        "acme/payments",
+    ]);
+    let p = &inventory.pipelines[0];
+    assert_eq!(p.auth.mount_path(), "gha/");
+    assert_eq!(p.auth.configured_role(), Some("payments-deploy"));
+    assert_eq!(claim(p, "aud"), Some("vault.acme.example"));
+    assert!(
+        p.needs.iter().any(|n| n == "secret/data/payments/prod/db"),
+        "{:?}",
+        p.needs
+    );
+    assert!(dynamic(p, "needs").is_some_and(|e| e.contains("$OTHER") || e.contains("$STAGE")));
+    assert!(dynamic(p, "auth.mount").is_none() && dynamic(p, "auth.role").is_none());
+}

@@ -103,6 +103,33 @@ fn id_token_write(p: &Value) -> bool {
     }
 }
 
+/// The `env:` values of a workflow, job or step that are literal: an expression (`${{ … }}`) is
+/// only known when the job runs.
+fn literal_env(scope: &Value) -> BTreeMap<String, String> {
+    entries(get(scope, "env").unwrap_or(&Value::Null))
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let text = scalar(value)?;
+            (!text.contains("${{")).then_some((name, text))
+        })
+        .collect()
+}
+
+/// The audience a script asks GitHub's token service for: the `audience` parameter added to
+/// `$ACTIONS_ID_TOKEN_REQUEST_URL`. Without it the token carries the default audience.
+fn requested_audience(run: &str) -> Option<Val> {
+    let request = run.find("ACTIONS_ID_TOKEN_REQUEST_URL")?;
+    let rest = &run[request..];
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    let parameter = rest[..line_end].find("audience=")?;
+    let value = &rest[parameter + "audience=".len()..line_end];
+    let end = value
+        .find(|c: char| c == '"' || c == '\'' || c == '&' || c.is_whitespace())
+        .unwrap_or(value.len());
+    let value = &value[..end];
+    (!value.is_empty()).then(|| Val::of(value))
+}
+
 fn debug_switch(name: &str) -> bool {
     name == "ACTIONS_STEP_DEBUG" || name == "ACTIONS_RUNNER_DEBUG"
 }
@@ -166,6 +193,9 @@ struct StepScan {
     fork_checkout: Option<usize>,
     /// vault-action steps by `id`, with the outputs that hold secrets.
     vault_steps: BTreeMap<String, BTreeSet<String>>,
+    /// The audience of the last ID token a script requested (`…&audience=X` on
+    /// `$ACTIONS_ID_TOKEN_REQUEST_URL`): the `aud` of the JWT its later logins present.
+    requested_audience: Option<Val>,
 }
 
 /// The `with:` inputs of a step, with the caller's inputs substituted.
@@ -184,7 +214,13 @@ impl StepInputs<'_> {
 }
 
 impl StepScan {
-    fn of(place: &JobPlace<'_>, steps: &[&Value], call: &Call, out: &mut Discovery) -> Self {
+    fn of(
+        place: &JobPlace<'_>,
+        steps: &[&Value],
+        call: &Call,
+        job_env: &BTreeMap<String, String>,
+        out: &mut Discovery,
+    ) -> Self {
         let mut scan = StepScan::default();
         for (i, step) in steps.iter().enumerate() {
             let uses = get(step, "uses").and_then(scalar).unwrap_or_default();
@@ -214,7 +250,9 @@ impl StepScan {
             } else if uses.starts_with("actions/checkout@") {
                 scan.checkout(i, &with);
             } else if let Some(run) = get(step, "run").and_then(scalar) {
-                scan.run(place, i, &subst(&run, &call.inputs));
+                let mut env = job_env.clone();
+                env.extend(literal_env(step));
+                scan.run(place, i, &shell::with_env(&subst(&run, &call.inputs), &env));
             }
         }
         scan.artifact_exposures();
@@ -369,6 +407,9 @@ impl StepScan {
                 }
             }
         }
+        if let Some(audience) = requested_audience(run) {
+            self.requested_audience = Some(audience);
+        }
         let scan = shell::scan(run, &known, &BTreeSet::new());
         let line_of = |offset: usize| place.file.scalar_line(&place.step_path(i, "run"), offset);
         for login in &scan.logins {
@@ -377,7 +418,7 @@ impl StepScan {
                 mount: Val::of(&login.mount),
                 role: login.role.as_deref().map(Val::of),
                 namespace: login.namespace.as_deref().map(Val::of),
-                audience: None,
+                audience: self.requested_audience.clone(),
                 user: None,
                 self_signed: false,
                 step: i,
@@ -585,7 +626,9 @@ pub(super) fn job_pipelines(
         .and_then(Value::as_sequence)
         .map(|s| s.iter().collect())
         .unwrap_or_default();
-    let mut scan = StepScan::of(&place, &steps, call, out);
+    let mut job_env = literal_env(&ctx.file.value);
+    job_env.extend(literal_env(job));
+    let mut scan = StepScan::of(&place, &steps, call, &job_env, out);
     if scan.logins.is_empty() && scan.needs.is_empty() {
         return;
     }

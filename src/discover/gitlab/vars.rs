@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use yaml_serde::Value;
 
+use super::super::shell::VarRef;
 use super::super::yaml::{entries, get, scalar};
 use super::super::Val;
 
@@ -178,32 +179,6 @@ fn why_unknown(name: &str) -> String {
         format!("${name} is predefined by GitLab: known when the pipeline runs")
     } else {
         format!("${name} is not defined in the configuration: a project, group or instance CI/CD variable")
-    }
-}
-
-/// `NAME` or `{NAME}` after a `$`.
-struct VarRef<'a> {
-    name: &'a str,
-    /// Bytes after the `$`.
-    len: usize,
-}
-
-impl VarRef<'_> {
-    fn parse(after: &str) -> Option<VarRef<'_>> {
-        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        if let Some(braced) = after.strip_prefix('{') {
-            let end = braced.find('}')?;
-            let name = &braced[..end];
-            return (!name.is_empty() && name.chars().all(is_name))
-                .then_some(VarRef { name, len: end + 2 });
-        }
-        let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
-        let name = &after[..end];
-        let starts_well = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        starts_well.then_some(VarRef { name, len: end })
     }
 }
 
