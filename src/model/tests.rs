@@ -66,10 +66,24 @@ fn demo_loads_and_validates_clean() {
         .audit_devices
         .iter()
         .all(|d| !d.log_raw() && d.hmac_accessor()));
-    // every auth mount type of the demo is typed, none falls back to raw roles
+    // every auth mount type of the demo is typed, none falls back to raw roles, except the
+    // cloud methods, whose roles are `other` roles of collection `role` read as cloud roles
     for ns in &s.namespaces {
         for m in &ns.auth_mounts {
-            assert!(m.roles.other.is_empty(), "{} has raw roles", m.path);
+            match m.mount_type.as_str() {
+                "aws" | "gcp" => {
+                    assert!(!m.roles.other.is_empty(), "{} has no roles", m.path);
+                    for o in &m.roles.other {
+                        assert_eq!(o.collection, "role", "{}{}", m.path, o.name);
+                        if m.mount_type == "aws" {
+                            AwsRole::from_other(o).expect("demo AWS role reads");
+                        } else {
+                            GcpRole::from_other(o).expect("demo GCP role reads");
+                        }
+                    }
+                }
+                _ => assert!(m.roles.other.is_empty(), "{} has raw roles", m.path),
+            }
         }
     }
     assert!(s.secret_count() > 30);

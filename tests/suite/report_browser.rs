@@ -214,7 +214,7 @@ fn report_works_in_headless_chromium() {
         dom.matches("<svg").count() >= 9,
         "inline SVG diagrams missing"
     );
-    assert_eq!(body_rows(&dom, "pipelines-table").len(), 10);
+    assert_eq!(body_rows(&dom, "pipelines-table").len(), 12);
 
     // 2. Search from the query string filters rows; sort orders them.
     let term = {
@@ -235,10 +235,10 @@ fn report_works_in_headless_chromium() {
         .filter(|r| !is_hidden(r))
         .map(|r| text(r))
         .collect();
-    assert_eq!(shown.len(), 3, "checkout filter: {shown:?}");
+    assert_eq!(shown.len(), 4, "checkout filter: {shown:?}");
     assert!(shown.iter().all(|r| r.contains("checkout")));
-    assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 7);
-    assert!(dom.contains("3 of 10 shown"));
+    assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 8);
+    assert!(dom.contains("4 of 12 shown"));
     // Sorted by "secrets reachable", descending: checkout-ci (19) before checkout-deploy (9).
     assert!(shown[0].starts_with("checkout-ci"), "not sorted: {shown:?}");
     let frows = body_rows(&dom, "findings-table");

@@ -116,7 +116,7 @@ fn a_scan_writes_what_the_single_commands_write() {
         ["snapshot", "inventory", "findings", "report", "next:"]
     );
     assert!(
-        text.contains("(10 pipeline(s), from --pipelines)"),
+        text.contains("(12 pipeline(s), from --pipelines)"),
         "{text}"
     );
     assert!(text.contains("critical"), "{text}");
@@ -149,7 +149,7 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         inventory.starts_with("# Pipeline inventory written by `blastmap scan` (discovered"),
         "{inventory}"
     );
-    // The demo's ten pipelines and the nine discovered ones.
+    // The demo's twelve pipelines and the nine discovered ones.
     let merged = blastmap(&[
         "reach",
         "--snapshot",
@@ -167,10 +167,10 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 19, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
     assert!(names.contains(&"acme/payments/deploy/deploy"), "{names:?}");
     assert!(
-        stdout(&out).contains("(19 pipeline(s), 9 discovered, merged into --pipelines)"),
+        stdout(&out).contains("(21 pipeline(s), 9 discovered, merged into --pipelines)"),
         "{}",
         stdout(&out)
     );
