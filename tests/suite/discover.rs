@@ -1071,3 +1071,74 @@ jobs:
     assert!(dynamic(p, "needs").is_some_and(|e| e.contains("$OTHER") || e.contains("$STAGE")));
     assert!(dynamic(p, "auth.mount").is_none() && dynamic(p, "auth.role").is_none());
 }
+
+/// Cloud logins present the identity the job runs as. On GitHub, the role the last
+/// `aws-actions/configure-aws-credentials` step before an `aws` login assumed is its IAM
+/// principal; a `gcp` login without such a step leaves the identity dynamic. On GitLab, a cloud
+/// login's identity is the runner's (its tags named), never JWT claims.
+#[test]
+fn cloud_logins_carry_the_identity_the_job_runs_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("release.yml"),
+        r#"on:
+  push:
+    branches: [main]
+jobs:
+  aws:
+    runs-on: [self-hosted, codebuild]
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          role-to-assume: arn:aws:iam::314159265358:role/ci/release
+          aws-region: eu-west-1
+      - run: |
+          vault login -method=aws -path=aws role=release-ci
+          vault kv get -mount=secret release/signing
+  gcp:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          vault login -method=gcp role=release-gcp
+          vault kv get -mount=secret release/gcs
+"#,
+    )
+    .unwrap();
+    let (inventory, _) = common::discovered::discover(&[
+        "--github",
+        dir.path().to_str().unwrap(),
+        "--repo",
+        "acme/release",
+    ]);
+    let aws = pipeline(&inventory, "acme/release/release/aws");
+    assert_eq!(aws.auth.method.as_str(), "aws");
+    let identity = aws.auth.aws.as_ref().expect("the assumed role");
+    assert_eq!(
+        identity.iam_principal_arn.as_deref(),
+        Some("arn:aws:iam::314159265358:role/ci/release")
+    );
+    assert_eq!(identity.region.as_deref(), Some("eu-west-1"));
+    let gcp = pipeline(&inventory, "acme/release/release/gcp");
+    assert_eq!(gcp.auth.method.as_str(), "gcp");
+    assert!(dynamic(gcp, "auth.gcp").is_some());
+
+    let gitlab = dir.path().join(".gitlab-ci.yml");
+    std::fs::write(
+        &gitlab,
+        "deploy:\n  tags: [aws-eks-runner]\n  script:\n    - vault login -method=aws -path=aws role=deploy\n    - vault kv get -mount=secret app/db\n",
+    )
+    .unwrap();
+    let (inventory, notes) = common::discovered::discover(&[
+        "--gitlab",
+        gitlab.to_str().unwrap(),
+        "--project",
+        "acme/app",
+    ]);
+    let deploy = &inventory.pipelines[0];
+    assert_eq!(deploy.auth.method.as_str(), "aws");
+    assert!(dynamic(deploy, "auth.aws").is_some_and(|why| why.contains("aws-eks-runner")));
+    assert!(claim(deploy, "iss").is_none());
+    assert!(!notes.contains("id_tokens"), "{notes}");
+}

@@ -12,6 +12,7 @@ use super::super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
 use super::super::{Discovery, Draft, Options, Val};
 use super::{malformed_secrets, parse_secrets, Call, Trigger, Workflow, ISSUER};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+use crate::login::AwsIdentity;
 
 /// Events on which a job may run code from a fork with the base repository's privileges.
 const FORK_TRIGGERS: [&str; 3] = ["pull_request_target", "workflow_run", "issue_comment"];
@@ -179,6 +180,13 @@ impl<'a> JobPlace<'a> {
     }
 }
 
+/// An `aws-actions/configure-aws-credentials` step: the role it assumes and the region.
+struct AwsCredentials {
+    step: usize,
+    role: Option<Val>,
+    region: Option<Val>,
+}
+
 /// What the steps of a job do with Vault, read in order.
 #[derive(Default)]
 struct StepScan {
@@ -193,6 +201,8 @@ struct StepScan {
     fork_checkout: Option<usize>,
     /// vault-action steps by `id`, with the outputs that hold secrets.
     vault_steps: BTreeMap<String, BTreeSet<String>>,
+    /// `aws-actions/configure-aws-credentials` steps: the AWS identity later steps run as.
+    aws_credentials: Vec<AwsCredentials>,
     /// The audience of the last ID token a script requested (`…&audience=X` on
     /// `$ACTIONS_ID_TOKEN_REQUEST_URL`): the `aud` of the JWT its later logins present.
     requested_audience: Option<Val>,
@@ -246,6 +256,12 @@ impl StepScan {
                     step: i,
                     paths,
                     line: place.step_line(i, "uses"),
+                });
+            } else if uses.starts_with("aws-actions/configure-aws-credentials@") {
+                scan.aws_credentials.push(AwsCredentials {
+                    step: i,
+                    role: with.get("role-to-assume").map(|r| Val::of(&r)),
+                    region: with.get("aws-region").map(|r| Val::of(&r)),
                 });
             } else if uses.starts_with("actions/checkout@") {
                 scan.checkout(i, &with);
@@ -771,6 +787,9 @@ impl JobDrafts<'_> {
         let name = self.pipeline_name(index, login, trigger);
         let mut d = Draft::new(name, method, &mount, ci);
         apply_login(&mut d, login, method);
+        if method == AuthMethod::Aws {
+            self.aws_identity(&mut d, login);
+        }
         if method == AuthMethod::Jwt {
             if login.self_signed {
                 d.dynamic(
@@ -798,6 +817,46 @@ impl JobDrafts<'_> {
         }
         self.fork_exposures(&mut d, trigger);
         d
+    }
+
+    /// The AWS identity of an `aws` login: the role the last `configure-aws-credentials` step
+    /// before it assumed (the plugin resolves the session to that role), else the runner's own,
+    /// which only the runner knows.
+    fn aws_identity(&self, d: &mut Draft, login: &Login) {
+        let credentials = self
+            .scan
+            .aws_credentials
+            .iter()
+            .rev()
+            .find(|c| c.step < login.step);
+        let Some(credentials) = credentials else {
+            d.dynamic(
+                "auth.aws",
+                "the runner's own AWS identity (its instance profile or the credentials given to the job)",
+            );
+            return;
+        };
+        let mut identity = AwsIdentity::default();
+        match &credentials.role {
+            Some(Val::Known(arn)) if arn.starts_with("arn:") => {
+                identity.iam_principal_arn = Some(arn.clone())
+            }
+            Some(Val::Known(name)) => d.dynamic(
+                "auth.aws.iam_principal_arn",
+                format!("role-to-assume {name:?} is a role name: its account is that of the credentials the job starts with"),
+            ),
+            Some(Val::Dynamic(e)) => d.dynamic("auth.aws.iam_principal_arn", e.clone()),
+            None => d.dynamic(
+                "auth.aws.iam_principal_arn",
+                "the IAM user whose access keys configure-aws-credentials was given",
+            ),
+        }
+        match &credentials.region {
+            Some(Val::Known(region)) => identity.region = Some(region.clone()),
+            Some(Val::Dynamic(e)) => d.dynamic("auth.aws.region", e.clone()),
+            None => {}
+        }
+        d.auth.aws = Some(identity);
     }
 
     /// Pull requests from forks that reach the job's secrets.
@@ -864,6 +923,21 @@ fn apply_login(d: &mut Draft, login: &Login, method: AuthMethod) {
             "auth.service_account",
             "the runner pod's service account (kubernetesTokenPath)",
         );
+    }
+    let runner_identity = match method {
+        AuthMethod::Gcp => Some((
+            "auth.gcp",
+            "the Google identity the job runs as (google-github-actions/auth or the runner's service account)",
+        )),
+        AuthMethod::Azure => Some((
+            "auth.azure",
+            "the Azure identity the job runs as (azure/login or the runner's managed identity)",
+        )),
+        AuthMethod::Github => Some(("auth.github", "the user behind the GitHub token the job presents")),
+        _ => None,
+    };
+    if let Some((field, why)) = runner_identity {
+        d.dynamic(field, why);
     }
     if method == AuthMethod::Approle && d.auth.role.is_none() {
         d.dynamic(

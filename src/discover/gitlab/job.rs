@@ -302,6 +302,9 @@ fn variable_exposures(source: &JobSource<'_>) -> Vec<CiExposure> {
 
 /// The login a job performs: GitLab's native `secrets:` flow, or one found in the scripts.
 struct JobLogin {
+    /// The auth method: a script's `vault login -method=…` or `auth/<m>/login` write, else JWT
+    /// (GitLab's native `secrets:` flow).
+    method: AuthMethod,
     mount: Val,
     role: Option<Val>,
     namespace: Option<Val>,
@@ -314,6 +317,8 @@ impl JobLogin {
         let vars = source.vars;
         match scripts.logins.first() {
             Some(login) if get(source.job, "secrets").is_none() => JobLogin {
+                method: super::super::jobscan::login_method(&login.method)
+                    .unwrap_or(AuthMethod::Jwt),
                 mount: vars.expand(&login.mount),
                 role: login.role.as_deref().map(|r| vars.expand(r)),
                 namespace: match login.namespace.as_deref() {
@@ -325,6 +330,7 @@ impl JobLogin {
             _ => {
                 let var = |k: &str| vars.get(k);
                 JobLogin {
+                    method: AuthMethod::Jwt,
                     mount: var("VAULT_AUTH_PATH").unwrap_or(Val::Known("jwt".into())),
                     role: var("VAULT_AUTH_ROLE"),
                     namespace: var("VAULT_NAMESPACE"),
@@ -370,7 +376,8 @@ fn presented_token(
         Some(var) => tokens.iter().find(|t| &t.name == var).cloned(),
         None => (tokens.len() == 1).then(|| tokens[0].clone()),
     };
-    if tokens.is_empty() {
+    let presents_jwt = matches!(login.method, AuthMethod::Jwt | AuthMethod::Oidc);
+    if tokens.is_empty() && presents_jwt {
         out.notes.push(format!(
             "{}:{}: job `{}` reads Vault secrets but defines no `id_tokens`: it gets no ID token (CI_JOB_JWT was removed in GitLab 17.0)",
             source.file.name,
@@ -459,7 +466,7 @@ impl JobDrafts<'_> {
         };
         let login = self.login;
         let mount = login.mount.known().unwrap_or("jwt").to_string();
-        let mut d = Draft::new(name, AuthMethod::Jwt, &mount, ci);
+        let mut d = Draft::new(name, login.method, &mount, ci);
         if let Val::Dynamic(e) = &login.mount {
             d.dynamic("auth.mount", e.clone());
         }
@@ -473,6 +480,11 @@ impl JobDrafts<'_> {
             Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
             None => {}
         }
+        if !matches!(login.method, AuthMethod::Jwt | AuthMethod::Oidc) {
+            self.runner_identity(&mut d);
+            self.needs_and_exposures(&mut d);
+            return d;
+        }
         self.issuer_and_audience(&mut d);
         let project = source.project;
         let group = project.rsplit_once('/').map(|x| x.0).unwrap_or("");
@@ -483,6 +495,11 @@ impl JobDrafts<'_> {
         if let Some(e) = &self.environment {
             d.claim("environment", e.clone());
         }
+        self.needs_and_exposures(&mut d);
+        d
+    }
+
+    fn needs_and_exposures(&self, d: &mut Draft) {
         for need in self.needs {
             d.need(need);
         }
@@ -499,7 +516,30 @@ impl JobDrafts<'_> {
         for exposure in self.exposures {
             d.expose(exposure.clone());
         }
-        d
+    }
+
+    /// A cloud login (`aws`, `gcp`, `azure`) presents the identity of the machine the job runs
+    /// on: the runner's, which the CI configuration does not state.
+    fn runner_identity(&self, d: &mut Draft) {
+        let field = match self.login.method {
+            AuthMethod::Aws => "auth.aws",
+            AuthMethod::Gcp => "auth.gcp",
+            AuthMethod::Azure => "auth.azure",
+            AuthMethod::Github => "auth.github",
+            _ => return,
+        };
+        let tags = get(self.source.job, "tags")
+            .map(strings)
+            .unwrap_or_default();
+        let runner = if tags.is_empty() {
+            "the runner's".to_string()
+        } else {
+            format!("the runner's (tags: {})", tags.join(", "))
+        };
+        d.dynamic(
+            field,
+            format!("{runner} cloud identity: known to the runner, not to the CI configuration"),
+        );
     }
 
     fn issuer_and_audience(&self, d: &mut Draft) {
