@@ -233,19 +233,9 @@ pub(crate) fn draft(name: String, login: Option<&ShellLogin>, ci: CiEvidence) ->
     let method = login_method(&login.method)?;
     let mount = Val::of(&login.mount);
     let mut draft = Draft::new(name, method, mount.known().unwrap_or(&login.method), ci);
-    if let Val::Dynamic(e) = mount {
-        draft.dynamic("auth.mount", e);
-    }
-    match login.role.as_deref().map(Val::of) {
-        Some(Val::Known(role)) => draft.auth.role = Some(role),
-        Some(Val::Dynamic(e)) => draft.dynamic("auth.role", e),
-        None => {}
-    }
-    match login.namespace.as_deref().map(Val::of) {
-        Some(Val::Known(namespace)) => draft.auth.namespace = namespace,
-        Some(Val::Dynamic(e)) => draft.dynamic("auth.namespace", e),
-        None => {}
-    }
+    let role = login.role.as_deref().map(Val::of);
+    let namespace = login.namespace.as_deref().map(Val::of);
+    draft.login(&mount, role.as_ref(), namespace.as_ref());
     Some(draft)
 }
 

@@ -332,6 +332,25 @@ impl Draft {
         }
     }
 
+    /// The login's mount (given to [`Draft::new`] as its literal or a default), role and
+    /// namespace as a CI configuration states them: each known value set, each expression
+    /// recorded as dynamic.
+    pub fn login(&mut self, mount: &Val, role: Option<&Val>, namespace: Option<&Val>) {
+        if let Val::Dynamic(e) = mount {
+            self.dynamic("auth.mount", e.clone());
+        }
+        match role {
+            Some(Val::Known(r)) => self.auth.role = Some(r.clone()),
+            Some(Val::Dynamic(e)) => self.dynamic("auth.role", e.clone()),
+            None => {}
+        }
+        match namespace {
+            Some(Val::Known(n)) => self.auth.namespace = n.clone(),
+            Some(Val::Dynamic(e)) => self.dynamic("auth.namespace", e.clone()),
+            None => {}
+        }
+    }
+
     /// Set a claim, or record it as dynamic when its value is an expression.
     pub fn claim(&mut self, key: &str, v: Val) {
         match v {

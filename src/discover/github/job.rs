@@ -900,19 +900,7 @@ impl JobDrafts<'_> {
 /// The login's mount, role, namespace and user, known or dynamic, and what the method leaves to
 /// the runner.
 fn apply_login(d: &mut Draft, login: &Login, method: AuthMethod) {
-    if let Val::Dynamic(e) = &login.mount {
-        d.dynamic("auth.mount", e.clone());
-    }
-    match &login.role {
-        Some(Val::Known(r)) => d.auth.role = Some(r.clone()),
-        Some(Val::Dynamic(e)) => d.dynamic("auth.role", e.clone()),
-        None => {}
-    }
-    match &login.namespace {
-        Some(Val::Known(n)) => d.auth.namespace = n.clone(),
-        Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
-        None => {}
-    }
+    d.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
     match &login.user {
         Some(Val::Known(u)) => d.auth.user = Some(u.clone()),
         Some(Val::Dynamic(e)) => d.dynamic("auth.user", e.clone()),

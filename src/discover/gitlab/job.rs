@@ -467,19 +467,7 @@ impl JobDrafts<'_> {
         let login = self.login;
         let mount = login.mount.known().unwrap_or("jwt").to_string();
         let mut d = Draft::new(name, login.method, &mount, ci);
-        if let Val::Dynamic(e) = &login.mount {
-            d.dynamic("auth.mount", e.clone());
-        }
-        match &login.role {
-            Some(Val::Known(r)) => d.auth.role = Some(r.clone()),
-            Some(Val::Dynamic(e)) => d.dynamic("auth.role", e.clone()),
-            None => {}
-        }
-        match &login.namespace {
-            Some(Val::Known(n)) => d.auth.namespace = n.clone(),
-            Some(Val::Dynamic(e)) => d.dynamic("auth.namespace", e.clone()),
-            None => {}
-        }
+        d.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
         if !matches!(login.method, AuthMethod::Jwt | AuthMethod::Oidc) {
             self.runner_identity(&mut d);
             self.needs_and_exposures(&mut d);
