@@ -28,6 +28,55 @@ pub struct YamlFile {
     lines: Vec<String>,
 }
 
+/// Remove merge keys whose value is (or lists) a tagged value, telling `set_aside` where; nesting
+/// is bounded like every walk over input.
+fn remove_tagged_merges(
+    value: &mut Value,
+    at: &str,
+    depth: usize,
+    set_aside: &mut dyn FnMut(String),
+) {
+    if depth > 64 {
+        return;
+    }
+    let tagged = |v: &Value| match v {
+        Value::Tagged(t) => Some(t.tag.to_string()),
+        Value::Sequence(items) => items.iter().find_map(|i| match i {
+            Value::Tagged(t) => Some(t.tag.to_string()),
+            _ => None,
+        }),
+        _ => None,
+    };
+    match value {
+        Value::Mapping(map) => {
+            let merge = Value::String("<<".into());
+            if let Some(tag) = map.get(&merge).and_then(tagged) {
+                map.remove(&merge);
+                set_aside(format!(
+                    "{}: <<: {tag}",
+                    if at.is_empty() { "(top)" } else { at }
+                ));
+            }
+            for (key, child) in map.iter_mut() {
+                let key = key.as_str().unwrap_or("?");
+                let path = if at.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{at}.{key}")
+                };
+                remove_tagged_merges(child, &path, depth + 1, set_aside);
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                remove_tagged_merges(item, &format!("{at}[{i}]"), depth + 1, set_aside);
+            }
+        }
+        Value::Tagged(tagged) => remove_tagged_merges(&mut tagged.value, at, depth + 1, set_aside),
+        _ => {}
+    }
+}
+
 impl YamlFile {
     pub fn read(path: &Path, name: &str) -> Result<YamlFile> {
         let text = std::fs::read_to_string(path).map_err(|source| DiscoverError::Read {
@@ -38,6 +87,21 @@ impl YamlFile {
     }
 
     pub fn parse(text: &str, name: &str) -> Result<YamlFile> {
+        Self::parse_with(text, name, &mut |_| {})
+    }
+
+    /// As [`YamlFile::parse`], but a merge key (`<<`) whose value carries a tag (GitLab's
+    /// `<<: !reference [...]`) is set aside instead of failing the file: no merge can be applied
+    /// before the tag is resolved. `set_aside` hears each, as `<path>: <<: !tag`.
+    pub fn parse_setting_aside_tagged_merges(
+        text: &str,
+        name: &str,
+        set_aside: &mut dyn FnMut(String),
+    ) -> Result<YamlFile> {
+        Self::parse_with(text, name, set_aside)
+    }
+
+    fn parse_with(text: &str, name: &str, set_aside: &mut dyn FnMut(String)) -> Result<YamlFile> {
         let mut value: Value = yaml_serde::from_str(text).map_err(|e| {
             let mut msg = e.to_string();
             if let Some(i) = msg.find(" at line ") {
@@ -59,6 +123,7 @@ impl YamlFile {
                 },
             }
         })?;
+        remove_tagged_merges(&mut value, "", 0, set_aside);
         value
             .apply_merge()
             .map_err(|e| DiscoverError::MalformedMergeKey {

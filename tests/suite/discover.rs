@@ -1142,3 +1142,27 @@ jobs:
     assert!(claim(deploy, "iss").is_none());
     assert!(!notes.contains("id_tokens"), "{notes}");
 }
+
+/// GitLab: a merge key whose value is a tag (`<<: !reference [...]`) cannot be applied; the
+/// configuration is still read, with a note naming the mapping that lost its merged keys.
+#[test]
+fn gitlab_tagged_merge_keys_are_set_aside_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join(".gitlab-ci.yml");
+    std::fs::write(
+        &config,
+        ".base:\n  variables: {VAULT_AUTH_ROLE: deploy}\ndeploy:\n  <<: !reference [.base, variables]\n  script:\n    - vault kv get -mount=secret app/db\n",
+    )
+    .unwrap();
+    let (inventory, notes) = common::discovered::discover(&[
+        "--gitlab",
+        config.to_str().unwrap(),
+        "--project",
+        "acme/app",
+    ]);
+    assert_eq!(inventory.pipelines[0].needs, ["secret/data/app/db"]);
+    assert!(
+        notes.contains("deploy: <<: !reference") && notes.contains("merge key"),
+        "{notes}"
+    );
+}

@@ -286,7 +286,17 @@ impl Loader<'_> {
             source,
         })?;
         let split = inputs::split_header(&text);
-        let mut y = YamlFile::parse(&split.body, file.shown)?;
+        let mut set_aside = Vec::new();
+        let mut y =
+            YamlFile::parse_setting_aside_tagged_merges(&split.body, file.shown, &mut |merge| {
+                set_aside.push(merge)
+            })?;
+        for merge in set_aside {
+            self.out.notes.push(format!(
+                "{}: {merge}: a YAML merge key cannot take a tagged value; the keys it would merge are missing from that mapping",
+                file.shown
+            ));
+        }
         let mut values = inputs::Inputs::of(split.header.as_ref(), file.inputs);
         values.interpolate(&mut y.value, 0);
         self.note_inputs(file.shown, &values);
