@@ -82,6 +82,17 @@ pub enum EdgeStyle {
     Structure,
 }
 
+impl EdgeStyle {
+    /// A reach edge: red when it crosses a team boundary.
+    pub fn reach(cross_team: bool) -> EdgeStyle {
+        if cross_team {
+            EdgeStyle::CrossTeam
+        } else {
+            EdgeStyle::Normal
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DEdge {
     pub style: EdgeStyle,

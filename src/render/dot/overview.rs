@@ -337,11 +337,7 @@ fn draw_team_reach(
         }
     }
     for (group, tally) in per_group {
-        let style = if tally.other_teams > 0 {
-            EdgeStyle::CrossTeam
-        } else {
-            EdgeStyle::Normal
-        };
+        let style = EdgeStyle::reach(tally.other_teams > 0);
         let edge = d.edge(source, group, style);
         edge.weight += tally.secrets;
         edge.write |= tally.writable > 0;

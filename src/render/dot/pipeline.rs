@@ -633,11 +633,7 @@ impl ReachedSecrets<'_> {
             }
         }
         for ((upstream, group), tally) in tallies {
-            let style = if tally.cross_team {
-                EdgeStyle::CrossTeam
-            } else {
-                EdgeStyle::Normal
-            };
+            let style = EdgeStyle::reach(tally.cross_team);
             let edge = d.edge(&upstream, &group_nodes.ids[group], style);
             edge.weight = tally.secrets;
             edge.write = tally.caps.intersects(WRITE);

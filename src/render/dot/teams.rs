@@ -440,11 +440,7 @@ fn draw_reach_edges(
         tally.cross_team |= cross(&est.owners, est.owner(sid), source.team);
     }
     for (group, tally) in per_group {
-        let style = if tally.cross_team {
-            EdgeStyle::CrossTeam
-        } else {
-            EdgeStyle::Normal
-        };
+        let style = EdgeStyle::reach(tally.cross_team);
         let edge = d.edge(&source.node, group, style);
         edge.weight = tally.secrets;
         edge.write = tally.writable > 0;
@@ -499,11 +495,7 @@ fn draw_team_nodes(d: &mut Diagram, teams: &TeamEstate<'_>, two_per_team: bool, 
         if source == target {
             continue; // a team's reach into its own secrets is in its label
         }
-        let style = if from.is_some() && to.is_some() && from != to {
-            EdgeStyle::CrossTeam
-        } else {
-            EdgeStyle::Normal
-        };
+        let style = EdgeStyle::reach(from.is_some() && to.is_some() && from != to);
         let edge = d.edge(&source, &target, style);
         edge.weight += flow.secrets;
         edge.write |= flow.writable > 0;

@@ -284,11 +284,7 @@ fn draw_outgoing(
         tally.cross_team |= cross_team;
     }
     for (target, tally) in per_target {
-        let style = if tally.cross_team {
-            EdgeStyle::CrossTeam
-        } else {
-            EdgeStyle::Normal
-        };
+        let style = EdgeStyle::reach(tally.cross_team);
         add_weighted_edge(d, source, &target, style, &tally);
     }
 }
@@ -314,11 +310,7 @@ fn draw_incoming(
             }
         }
     }
-    let style = if key.is_some() {
-        EdgeStyle::CrossTeam
-    } else {
-        EdgeStyle::Normal
-    };
+    let style = EdgeStyle::reach(key.is_some());
     for (target, tally) in per_target {
         add_weighted_edge(d, source, target, style, &tally);
     }
