@@ -170,7 +170,34 @@ struct Trigger {
     base_ref: Option<String>,
 }
 
+/// Whether a pushed ref is a branch or a tag.
+#[derive(Debug, Clone, Copy)]
+enum RefKind {
+    Branch,
+    Tag,
+}
+
 impl Trigger {
+    /// A push of a branch or tag filter: known when the filter is a literal name, else the
+    /// pattern as written.
+    fn pushed(event: &str, name: &str, kind: RefKind) -> Trigger {
+        let (prefix, ref_type) = match kind {
+            RefKind::Branch => ("refs/heads", "branch"),
+            RefKind::Tag => ("refs/tags", "tag"),
+        };
+        let full = format!("{prefix}/{name}");
+        Trigger {
+            event: event.to_string(),
+            ref_: if literal(name) {
+                Val::Known(full)
+            } else {
+                Val::Dynamic(full)
+            },
+            ref_type: Some(ref_type),
+            base_ref: None,
+        }
+    }
+
     fn label(&self) -> String {
         match &self.ref_ {
             Val::Known(r) => format!("{}:{r}", self.event),
@@ -236,28 +263,10 @@ fn triggers(wf: &YamlFile, opts: &Options) -> Vec<Trigger> {
                     continue;
                 }
                 for b in branches.unwrap_or_default() {
-                    out.push(Trigger {
-                        event: event.clone(),
-                        ref_: if literal(&b) {
-                            Val::Known(format!("refs/heads/{b}"))
-                        } else {
-                            Val::Dynamic(format!("refs/heads/{b}"))
-                        },
-                        ref_type: Some("branch"),
-                        base_ref: None,
-                    });
+                    out.push(Trigger::pushed(&event, &b, RefKind::Branch));
                 }
                 for t in tags.unwrap_or_default() {
-                    out.push(Trigger {
-                        event: event.clone(),
-                        ref_: if literal(&t) {
-                            Val::Known(format!("refs/tags/{t}"))
-                        } else {
-                            Val::Dynamic(format!("refs/tags/{t}"))
-                        },
-                        ref_type: Some("tag"),
-                        base_ref: None,
-                    });
+                    out.push(Trigger::pushed(&event, &t, RefKind::Tag));
                 }
             }
             "pull_request" => {
