@@ -471,17 +471,18 @@ impl VarRef<'_> {
 /// `script` with `$NAME` and `${NAME}` replaced by the literal values `env` gives, except names
 /// the script assigns itself (their value changes as it runs). `$$` stays as written.
 pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
-    let assigned = |name: &str| {
-        script.lines().any(|line| {
+    // The names assigned anywhere in the script, found once.
+    let assigned: BTreeSet<&str> = script
+        .lines()
+        .filter_map(|line| {
             let line = line.trim_start();
             let line = line
                 .strip_prefix("export ")
                 .or_else(|| line.strip_prefix("local "))
                 .unwrap_or(line);
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('='))
+            line.split_once('=').map(|(name, _)| name)
         })
-    };
+        .collect();
     let mut out = String::with_capacity(script.len());
     let mut rest = script;
     while let Some(dollar) = rest.find('$') {
@@ -496,7 +497,7 @@ pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
             Some(reference) => {
                 match env
                     .get(reference.name)
-                    .filter(|_| !assigned(reference.name))
+                    .filter(|_| !assigned.contains(reference.name))
                 {
                     Some(value) => out.push_str(value),
                     None => out.push_str(&rest[dollar..dollar + 1 + reference.len]),
