@@ -96,6 +96,14 @@ rules["workload-constraints.github-org-unpinned"] := {
 	"remediation": "Set `organization_id` in the mount's config (`vault write auth/github/config organization=acme organization_id=<id>`).",
 }
 
+rules["workload-constraints.github-broad-grant"] := {
+	"title": "GitHub mount grants secrets to a whole organisation or team",
+	"severity": "high",
+	"practice": "workload-constraints",
+	"description": "Every member of a GitHub auth mount's organisation can log in with a personal access token and gets the config's `token_policies` and the `default` mappings; every member of a mapped team also gets `map/teams/<team>`. When those policies reach secrets, the people holding them are everyone in the organisation (high) or everyone in the team, whoever joins it later included (medium when the team's mapping adds secrets of several teams or write access beyond what the organisation already has). Vault does not know a team's size: the finding is about what the grant reaches.",
+	"remediation": "Give the config and `default` mappings no secret-reaching policies (`vault write auth/github/config token_policies=\"\"`); map secret-reaching policies to small teams of the secrets' owners (`vault write auth/github/map/teams/payments-oncall value=payments-read`), read-only; let pipelines log in with workload identity (JWT/OIDC) instead of personal tokens.",
+}
+
 role_subject(r) := {"kind": "role", "id": r.id, "namespace": r.namespace, "mount": r.mount, "name": r.name}
 
 jwt_roles contains r if {
@@ -400,3 +408,57 @@ findings contains f if {
 		"evidence": {"organization": g.organization, "pipelines": m.pipelines},
 	}
 }
+
+findings contains f if {
+	some m in input.auth_mounts
+	some g in m.github.grants
+	github_grant_reported(g)
+	f := {
+		"rule": "workload-constraints.github-broad-grant",
+		"severity": github_grant_severity(g),
+		"subject": {"kind": "auth_mount", "id": m.id, "namespace": m.namespace, "path": m.path},
+		"message": sprintf("GitHub mount %s gives %s policies %s: %d known secrets%s (%d writable; %s)", [m.id, github_grantees(m, g), concat(", ", g.policies), g.secrets, github_beyond(g), g.write_secrets, github_owned_by(g)]),
+		"evidence": {
+			"scope": g.scope,
+			"team": g.team,
+			"organization": m.github.organization,
+			"policies": g.policies,
+			"secrets": g.secrets,
+			"write_secrets": g.write_secrets,
+			"owners": g.owners,
+			"unowned": g.unowned,
+			"pipelines": m.pipelines,
+		},
+	}
+}
+
+github_grant_reported(g) if {
+	g.scope == "organization"
+	g.secrets > 0
+}
+
+github_grant_reported(g) if {
+	g.scope == "team"
+	g.write_secrets > 0
+}
+
+github_grant_reported(g) if {
+	g.scope == "team"
+	count(g.owners) + min([g.unowned, 1]) > 1
+}
+
+github_grant_severity(g) := "high" if g.scope == "organization"
+
+else := "medium"
+
+github_grantees(m, g) := sprintf("every member of organization %q", [m.github.organization]) if g.scope == "organization"
+
+else := sprintf("every member of team %q", [g.team])
+
+github_beyond(g) := "" if g.scope == "organization"
+
+else := " beyond what every member of the organization gets"
+
+github_owned_by(g) := sprintf("owned by %s", [concat(", ", array.concat(g.owners, [sprintf("%d without owner", [g.unowned]) | g.unowned > 0]))]) if count(g.owners) > 0
+
+else := "no owner in the inventory"

@@ -1,10 +1,10 @@
-//! Strength facts of AWS, GCP and Azure roles and of GitHub mounts: how many workloads a role's
-//! bindings let in, read the way the plugins compare them (`login/aws.rs`, `login/gcp.rs`,
-//! `login/azure.rs`, `login/github.rs`).
+//! Strength facts of AWS, GCP and Azure roles: how many workloads a role's bindings let in, read
+//! the way the plugins compare them (`login/aws.rs`, `login/gcp.rs`, `login/azure.rs`). GitHub
+//! mounts have their own module, `github.rs`.
 
 use serde::Serialize;
 
-use crate::model::{AuthMount, AwsRole, AzureRole, GcpRole, OtherRole};
+use crate::model::{AwsRole, AzureRole, GcpRole, OtherRole};
 
 /// How much an AWS `bound_iam_principal_arn` wildcard (an entry ending in `*`) admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -65,13 +65,6 @@ pub struct AzureFacts {
     pub bound_resource_groups: Vec<String>,
     pub bound_scale_sets: Vec<String>,
     pub bound_locations: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct GithubMountFacts {
-    pub organization: String,
-    /// `None` when unset (`0`): the plugin pins it from the organisation's name at the next login.
-    pub organization_id: Option<u64>,
 }
 
 fn is_star(xs: &[String]) -> bool {
@@ -150,20 +143,6 @@ pub fn azure(role: &OtherRole) -> Option<AzureFacts> {
         bound_resource_groups: r.bound_resource_groups,
         bound_scale_sets: r.bound_scale_sets,
         bound_locations: r.bound_locations,
-    })
-}
-
-pub fn github(mount: &AuthMount) -> Option<GithubMountFacts> {
-    if mount.mount_type != "github" {
-        return None;
-    }
-    let config = mount.config.as_ref()?;
-    Some(GithubMountFacts {
-        organization: mount.config_str("organization").unwrap_or("").to_owned(),
-        organization_id: config
-            .get("organization_id")
-            .and_then(serde_json::Value::as_u64)
-            .filter(|i| *i != 0),
     })
 }
 

@@ -16,6 +16,7 @@ mod blast;
 pub mod cloud;
 mod entity;
 pub mod escalation;
+pub mod github;
 mod logins;
 mod mount;
 mod namespace;
@@ -238,7 +239,7 @@ pub(crate) fn build<'a>(
     clock.lap("pipelines");
 
     let mut index = LoginIndex::collect(inventory, logins, tokens);
-    let auth_mounts = mount::auth_mounts(snap, &mut index);
+    let auth_mounts = mount::auth_mounts(analysis, &owners, &mut index);
     let roles = role::roles(snap, &mut index);
     clock.lap("roles");
 

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::logins::LoginIndex;
 use super::{ns_of, workload};
 use crate::login::calculate_ttl;
-use crate::model::Snapshot;
+use crate::ownership::Owners;
+use crate::passes::reach::Analysis;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MountFacts {
@@ -26,12 +27,17 @@ pub struct MountFacts {
     pub teams: Vec<String>,
     /// GitHub mounts with a config: the organisation the mount admits.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub github: Option<super::cloud::GithubMountFacts>,
+    pub github: Option<super::github::GithubMountFacts>,
 }
 
 /// Every auth mount of the snapshot (in snapshot order). Takes each mount's pipelines out of
-/// `index`.
-pub(super) fn auth_mounts(snap: &Snapshot, index: &mut LoginIndex) -> Vec<MountFacts> {
+/// `index`. GitHub mounts also get what they grant members of the organisation and its teams.
+pub(super) fn auth_mounts(
+    analysis: &Analysis<'_>,
+    owners: &Owners,
+    index: &mut LoginIndex,
+) -> Vec<MountFacts> {
+    let snap = analysis.snapshot;
     let mut mounts = Vec::new();
     for ns in &snap.namespaces {
         let ns_path = ns_of(&ns.path);
@@ -54,7 +60,7 @@ pub(super) fn auth_mounts(snap: &Snapshot, index: &mut LoginIndex) -> Vec<MountF
                 issuer,
                 pipelines: logins.pipelines.into_iter().collect(),
                 teams: logins.teams.into_iter().collect(),
-                github: super::cloud::github(mount),
+                github: super::github::github(analysis, owners, ns, mount),
             });
         }
     }

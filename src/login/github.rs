@@ -102,6 +102,33 @@ fn login(
     })
 }
 
+/// What the mount alone grants a member of its organisation with no user entry: the config's
+/// `token_policies` and the `default` mappings, plus, with `team`, that team's mapping; the
+/// team's name is also the group alias the login yields. This is the grant every person in the
+/// organisation (or in the team) holds with a personal token, whoever they are, so it is judged
+/// without a user. `None` when the snapshot has no config for the mount.
+pub fn github_member(
+    mount: &AuthMount,
+    server: &ServerInfo,
+    team: Option<&str>,
+) -> Option<Admission> {
+    let config = mount.config.as_ref()?;
+    let cfg: TokenFields =
+        serde_json::from_value(serde_json::Value::Object(config.clone())).unwrap_or_default();
+    let team_key = team.map(str::to_lowercase);
+    let mut raw = cfg.configured_policies().to_vec();
+    for m in mappings(mount) {
+        let this_team = m.kind == GithubMapKind::Team && Some(m.key.to_lowercase()) == team_key;
+        if m.is_default() || this_team {
+            raw.extend(m.policies.iter().cloned());
+        }
+    }
+    let mut a = Admission::new(Verdict::Admitted, String::new());
+    a.group_aliases = team.map(str::to_owned).into_iter().collect();
+    a.token = resolve(&cfg, &raw, mount, server);
+    Some(a)
+}
+
 /// The organisation check: by id when the config pins one (else pinned from the name on first
 /// login). A membership the inventory does not state is unknown, never a refusal: the user may
 /// belong to several organisations. Returns the refusal of a mount without an organisation.

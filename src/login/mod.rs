@@ -46,6 +46,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 pub use cidr::{any_cidr_contains, cidr_contains, source_coverage, Network, SourceCoverage};
+pub use github::github_member;
 pub use glob::{go_glob, list_contains_glob};
 pub use identity::{
     ArnError, AwsAuthType, AwsIdentity, AzureIdentity, GcpIdentity, GcpLoginType, GithubIdentity,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -197,6 +197,7 @@ rule_tests! {
     workload_gcp_broad_service_account => "workload-constraints.gcp-broad-service-account",
     workload_azure_any_principal => "workload-constraints.azure-any-principal",
     workload_github_org_unpinned => "workload-constraints.github-org-unpinned",
+    workload_github_broad_grant => "workload-constraints.github-broad-grant",
     team_cross_team_reach => "team-isolation.cross-team-reach",
     team_shared_auth_mount => "team-isolation.shared-auth-mount",
     team_shared_namespace => "team-isolation.shared-namespace",
@@ -847,4 +848,38 @@ fn owner_unbound_on_hcp_terraform_bitbucket_and_azure_devops() {
         ),
         1
     );
+}
+
+/// The GitHub grant rule on its trigger: the organisation's grant (every member) is high; the
+/// `engineering` team's mapping adds write access beyond it, medium, with only what it adds;
+/// the `platform` team's mapping adds nothing.
+#[test]
+fn github_grants_are_judged_for_the_organisation_and_for_each_team() {
+    let (_, v) = findings(&estate(
+        "fixtures/rules/workload-constraints.github-broad-grant/trigger",
+    ));
+    let grants: Vec<&Value> = list(&v)
+        .iter()
+        .filter(|f| f["rule"] == "workload-constraints.github-broad-grant")
+        .collect();
+    let scoped = |scope: &str| {
+        grants
+            .iter()
+            .find(|f| f["evidence"]["scope"] == scope)
+            .unwrap_or_else(|| panic!("no {scope} grant: {grants:#?}"))
+    };
+    let org = scoped("organization");
+    assert_eq!(org["severity"], "high");
+    assert_eq!(org["evidence"]["secrets"], 1, "{org:#}");
+    assert_eq!(org["evidence"]["write_secrets"], 0);
+    assert_eq!(org["evidence"]["owners"], json!(["app"]));
+    let team = scoped("team");
+    assert_eq!(team["severity"], "medium");
+    assert_eq!(team["evidence"]["team"], "engineering");
+    // ops/break-glass, which no team owns, read and written.
+    assert_eq!(team["evidence"]["secrets"], 1, "{team:#}");
+    assert_eq!(team["evidence"]["write_secrets"], 1);
+    assert_eq!(team["evidence"]["unowned"], 1);
+    // The `platform` team adds nothing beyond the organisation's grant: no finding.
+    assert_eq!(grants.len(), 2, "{grants:#?}");
 }
