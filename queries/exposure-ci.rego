@@ -19,6 +19,14 @@ rules["exposure.ci-export-token"] := {
 	"remediation": "Remove `exportToken: true` and list the secrets the job needs in `secrets:` (the action exports only those values). If a later step must call Vault, give it its own short login, or revoke the token at the end of the step that needs it.",
 }
 
+rules["exposure.ci-credential-to-action"] := {
+	"title": "CI job hands Vault credentials to third-party code",
+	"severity": "high",
+	"practice": "exposure",
+	"description": "A step of a job passes a Vault credential to an action the repository does not hold: the token a `hashicorp/vault-action` step outputs (`steps.<id>.outputs.vault_token`), an exported `VAULT_TOKEN`, or a repository secret or variable holding a Vault token, AppRole role-id or secret-id, in the step's `with:` or `env:`. The action's code, and every version its tag will ever point to, can use the credential with all of its policies, not only for what the step needs.",
+	"remediation": "Read the secrets the action needs with `hashicorp/vault-action` and pass those values instead of a credential; if the action must call Vault, pin it to a full commit SHA you have reviewed and give it a login of its own with a role that grants only what it reads.",
+}
+
 rules["exposure.ci-secret-echoed"] := {
 	"title": "CI job prints a secret to its log",
 	"severity": "medium",
@@ -107,6 +115,7 @@ kinds := {
 	"exposure.ci-debug-logging": "debug-logging",
 	"exposure.ci-step-debug": "step-debug",
 	"exposure.ci-workflow-env-token": "workflow-env-token",
+	"exposure.ci-credential-to-action": "credential-to-action",
 	"exposure.ci-pull-request-target": "pull-request-target",
 	"exposure.ci-fork-code": "fork-code",
 	"exposure.ci-any-branch": "any-branch",

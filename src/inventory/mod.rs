@@ -109,7 +109,7 @@ pub struct CiEvidence {
 pub struct CiExposure {
     /// `export-token`, `secret-echoed`, `secret-in-artifact`, `debug-logging`, `step-debug`,
     /// `workflow-env-token`, `pull-request-target`, `fork-code`, `any-branch`,
-    /// `pull-request-login`, `plan-apply-same-role`.
+    /// `pull-request-login`, `plan-apply-same-role`, `credential-to-action`.
     pub kind: String,
     /// The file the exposure is in, when it is not `ci.file` (a GitLab `include:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

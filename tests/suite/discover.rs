@@ -97,7 +97,15 @@ const PAYMENTS: &[&str] = &[
 fn github_payments_is_the_expected_inventory() {
     let inv = discover(PAYMENTS);
     assert_same(&inv, &expected("github-payments.yaml"));
-    assert_eq!(inv.pipelines.len(), 9);
+    // The integration job's matrix reads one secret per service: one pipeline per service.
+    assert_eq!(inv.pipelines.len(), 12);
+    for service in ["ledger", "refunds"] {
+        let p = pipeline(
+            &inv,
+            &format!("acme/payments/ci/integration[service={service}]@pull_request"),
+        );
+        assert_eq!(p.needs, [format!("secret/data/ci/payments/{service}")]);
+    }
 
     // Production deploy: environment `sub`, the multi-line `;`-separated secrets (database
     // creds named twice, read once), exportToken with two later steps.
@@ -170,13 +178,14 @@ fn github_payments_is_the_expected_inventory() {
         Some("repo:acme/payments:ref:<refs/heads/release/**>")
     );
 
-    // Matrix values are never guessed: the need is dynamic, the runner self-hosted.
-    let m = pipeline(&inv, "acme/payments/ci/integration@push:refs/heads/main");
-    assert!(m.needs.is_empty());
-    assert_eq!(
-        dynamic(m, "needs").as_deref(),
-        Some("secret/data/ci/payments/${{ matrix.service }}")
+    // A literal matrix expands: each service's pipeline reads its own secret, no need left
+    // dynamic; the runner is self-hosted.
+    let m = pipeline(
+        &inv,
+        "acme/payments/ci/integration[service=refunds]@push:refs/heads/main",
     );
+    assert_eq!(m.needs, ["secret/data/ci/payments/refunds"]);
+    assert_eq!(dynamic(m, "needs"), None);
     assert_eq!(claim(m, "runner_environment"), Some("self-hosted"));
 
     // Reusable workflow: the caller's sub, ref and workflow; job_workflow_ref names the callee;
@@ -653,7 +662,7 @@ fn merge_keeps_hand_written_pipelines_and_fills_gaps() {
         &merged.pipelines[..hand.pipelines.len()],
         &hand.pipelines[..]
     );
-    assert_eq!(merged.pipelines.len(), hand.pipelines.len() + 9);
+    assert_eq!(merged.pipelines.len(), hand.pipelines.len() + 12);
 
     // A hand-written pipeline with a discovered name: its fields win, the gaps are filled.
     let hand_text = "teams: [{name: payments, owns: [\"secret/data/payments/*\"]}]\npipelines:\n  - name: acme/payments/deploy/deploy\n    team: payments\n    auth:\n      method: jwt\n      mount: gha\n      claims: {sub: \"repo:acme/payments:environment:production\", repository: acme/payments}\n    needs: [secret/data/payments/db]\n";
@@ -691,7 +700,7 @@ fn merge_keeps_hand_written_pipelines_and_fills_gaps() {
         Some("repo:acme/payments:environment:production")
     );
     assert!(p.ci.is_some());
-    assert_eq!(m.pipelines.len(), 9);
+    assert_eq!(m.pipelines.len(), 12);
 }
 
 #[test]

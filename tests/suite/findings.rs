@@ -181,6 +181,7 @@ rule_tests! {
     exposure_ci_debug_logging => "exposure.ci-debug-logging",
     exposure_ci_step_debug => "exposure.ci-step-debug",
     exposure_ci_workflow_env_token => "exposure.ci-workflow-env-token",
+    exposure_ci_credential_to_action => "exposure.ci-credential-to-action",
     exposure_ci_pull_request_target => "exposure.ci-pull-request-target",
     exposure_ci_fork_code => "exposure.ci-fork-code",
     exposure_ci_any_branch => "exposure.ci-any-branch",

@@ -149,7 +149,7 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         inventory.starts_with("# Pipeline inventory written by `blastmap scan` (discovered"),
         "{inventory}"
     );
-    // The demo's twelve pipelines and the nine discovered ones.
+    // The demo's twelve pipelines and the twelve discovered ones.
     let merged = blastmap(&[
         "reach",
         "--snapshot",
@@ -167,10 +167,10 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 21, "{names:?}");
+    assert_eq!(names.len(), 24, "{names:?}");
     assert!(names.contains(&"acme/payments/deploy/deploy"), "{names:?}");
     assert!(
-        stdout(&out).contains("(21 pipeline(s), 9 discovered, merged into --pipelines)"),
+        stdout(&out).contains("(24 pipeline(s), 12 discovered, merged into --pipelines)"),
         "{}",
         stdout(&out)
     );

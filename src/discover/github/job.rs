@@ -10,8 +10,9 @@ use yaml_serde::Value;
 use super::super::shell::{self, SecretUse};
 use super::super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
 use super::super::{Discovery, Draft, Options, Val};
+use super::matrix::{self, Combination, Matrix};
 use super::{malformed_secrets, parse_secrets, Call, Trigger, Workflow, ISSUER};
-use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
+use crate::inventory::{AuthMethod, CiEvidence, CiExposure, Pipeline};
 use crate::login::AwsIdentity;
 
 /// Events on which a job may run code from a fork with the base repository's privileges.
@@ -72,6 +73,90 @@ impl Login {
             line,
         }
     }
+}
+
+/// Whether a `uses:` names code this repository does not hold and Vault does not ship: not a
+/// local action, not a reusable workflow, not `hashicorp/vault-action`.
+fn third_party(uses: &str) -> bool {
+    !uses.is_empty()
+        && !uses.starts_with("./")
+        && !uses.starts_with("hashicorp/vault-action@")
+        && uses != "hashicorp/vault-action"
+}
+
+/// A Vault credential an expression hands over, and the login it stands for.
+struct HandedCredential {
+    what: String,
+    method: &'static str,
+}
+
+impl HandedCredential {
+    fn login(&self, step: usize, line: Option<usize>) -> Login {
+        let mount = match self.method {
+            "token" => Val::Known("token".into()),
+            _ => Val::Dynamic("the AppRole mount the action logs in to".into()),
+        };
+        Login {
+            method: self.method.into(),
+            mount,
+            role: None,
+            namespace: None,
+            audience: None,
+            user: None,
+            self_signed: false,
+            step,
+            line,
+        }
+    }
+}
+
+/// The Vault credential a `${{ … }}` expression of a step input refers to, if any.
+fn vault_credential(text: &str) -> Option<HandedCredential> {
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let end = rest[start..].find("}}").map_or(rest.len(), |e| start + e);
+        let expr = rest[start + 3..end].trim();
+        if let Some(found) = credential_reference(expr) {
+            return Some(found);
+        }
+        rest = &rest[(end + 2).min(rest.len())..];
+    }
+    None
+}
+
+fn credential_reference(expr: &str) -> Option<HandedCredential> {
+    let token = |what: String| {
+        Some(HandedCredential {
+            what,
+            method: "token",
+        })
+    };
+    if let Some(step) = expr
+        .strip_prefix("steps.")
+        .and_then(|r| r.strip_suffix(".outputs.vault_token"))
+    {
+        return token(format!("the Vault token output of step `{step}`"));
+    }
+    let (scope, name) = expr.split_once('.')?;
+    if !matches!(scope, "secrets" | "vars" | "env") {
+        return None;
+    }
+    let upper = name.to_ascii_uppercase().replace('-', "_");
+    let vault = upper.contains("VAULT") || upper.contains("BAO");
+    if upper.contains("ROLE_ID")
+        || upper.contains("SECRET_ID")
+        || upper.contains("ROLEID")
+        || upper.contains("SECRETID")
+    {
+        return Some(HandedCredential {
+            what: format!("an AppRole credential ({scope}.{name})"),
+            method: "approle",
+        });
+    }
+    if vault && upper.contains("TOKEN") {
+        return token(format!("a Vault token ({scope}.{name})"));
+    }
+    None
 }
 
 /// Substitute `${{ inputs.X }}` with a literal input of the caller.
@@ -265,6 +350,8 @@ impl StepScan {
                 });
             } else if uses.starts_with("actions/checkout@") {
                 scan.checkout(i, &with);
+            } else if third_party(&uses) {
+                scan.credential_handoff(place, i, &uses, step);
             } else if let Some(run) = get(step, "run").and_then(scalar) {
                 let mut env = job_env.clone();
                 env.extend(literal_env(step));
@@ -273,6 +360,36 @@ impl StepScan {
         }
         scan.artifact_exposures();
         scan
+    }
+
+    /// Vault credentials in the `with:` or `env:` of a third-party action: the token a
+    /// vault-action step outputs, an exported `VAULT_TOKEN`, or a repository secret or variable
+    /// holding a Vault token, role-id or secret-id. The action's code can use it with every
+    /// policy it carries. A job whose only contact with Vault is such a hand-off still logs in
+    /// (through the action): it gets that login, so it is not dropped.
+    fn credential_handoff(&mut self, place: &JobPlace<'_>, i: usize, uses: &str, step: &Value) {
+        for section in ["with", "env"] {
+            for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
+                let Some(text) = scalar(value) else { continue };
+                let Some(credential) = vault_credential(&text) else {
+                    continue;
+                };
+                self.exposures.push(CiExposure {
+                    kind: "credential-to-action".into(),
+                    line: place.step_field_line(i, section, &key),
+                    detail: format!(
+                        "step {} passes {} to {uses} as {section}.{key}: the action's code holds a Vault credential",
+                        i + 1,
+                        credential.what
+                    ),
+                    ..Default::default()
+                });
+                if self.logins.is_empty() {
+                    self.logins
+                        .push(credential.login(i, place.step_line(i, "uses")));
+                }
+            }
+        }
     }
 
     /// Step env: names bound to secret outputs of earlier vault-action steps, debug switches.
@@ -625,8 +742,86 @@ fn job_names(ctx: &Workflow, call: &Call) -> (String, String) {
     }
 }
 
-/// The pipelines of one job: one per distinct login and trigger.
+/// The pipelines of one job: one per distinct login and trigger, and per matrix combination
+/// where the combinations differ in what they log in with or read.
 pub(super) fn job_pipelines(
+    ctx: &Workflow,
+    call: &Call,
+    job: &Value,
+    opts: &Options,
+    out: &mut Discovery,
+) {
+    if !matrix::mentioned(job) {
+        return pipelines_as_written(ctx, call, job, opts, out);
+    }
+    match matrix::read(job) {
+        Matrix::AsWritten => pipelines_as_written(ctx, call, job, opts, out),
+        Matrix::TooLarge(n) => {
+            out.notes.push(format!(
+                "{}: job `{}` has a matrix of {n} combinations, beyond GitHub's 256: not expanded, its matrix values stay dynamic",
+                call.file.name, call.job_id
+            ));
+            pipelines_as_written(ctx, call, job, opts, out)
+        }
+        Matrix::Combinations(combos) => expand(ctx, call, job, &combos, opts, out),
+    }
+}
+
+/// One set of pipelines per combination; combinations whose pipelines equal an earlier one's
+/// (but for the name) add nothing. When every combination gives the same pipelines they keep
+/// the job's names; otherwise each job name is followed by its combination
+/// (`deploy[svc=api,env=prod]@push:refs/heads/main`).
+fn expand(
+    ctx: &Workflow,
+    call: &Call,
+    job: &Value,
+    combos: &[Combination],
+    opts: &Options,
+    out: &mut Discovery,
+) {
+    let mut kept: Vec<(String, Vec<Pipeline>)> = Vec::new();
+    for combo in combos {
+        let mut part = Discovery::default();
+        pipelines_as_written(ctx, call, &matrix::substitute(job, combo), opts, &mut part);
+        for note in part.notes {
+            if !out.notes.contains(&note) {
+                out.notes.push(note);
+            }
+        }
+        let seen = kept
+            .iter()
+            .any(|(_, earlier)| same_but_names(earlier, &part.pipelines));
+        if !seen {
+            kept.push((combo.label(), part.pipelines));
+        }
+    }
+    let several = kept.len() > 1;
+    let base = job_names(ctx, call).0;
+    for (label, pipelines) in kept {
+        for mut p in pipelines {
+            // Every name starts with the job's: the combination goes right after it, before
+            // the login and trigger suffixes.
+            if several {
+                if let Some(rest) = p.name.strip_prefix(&base) {
+                    p.name = format!("{base}[{label}]{rest}");
+                }
+            }
+            out.pipelines.push(p);
+        }
+    }
+}
+
+fn same_but_names(a: &[Pipeline], b: &[Pipeline]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            let mut y = y.clone();
+            y.name.clone_from(&x.name);
+            *x == y
+        })
+}
+
+/// The pipelines of one job as written (no matrix expansion).
+fn pipelines_as_written(
     ctx: &Workflow,
     call: &Call,
     job: &Value,
@@ -1011,6 +1206,44 @@ fn claims(d: &mut Draft, token: &TokenContext<'_>, opts: &Options) {
     }
     let sub = sub_claim(d, token, opts);
     d.claim("sub", sub);
+    if call.uncalled {
+        caller_claims_unknown(d);
+    }
+}
+
+/// The claims a reusable workflow's token takes from whoever calls it, when no caller is
+/// known: dynamic, the values set from this workflow's own view dropped. `job_workflow_ref`
+/// stays as `claims` wrote it: this workflow's path, at the ref the caller pins.
+fn caller_claims_unknown(d: &mut Draft) {
+    const FROM_CALLER: [&str; 12] = [
+        "repository",
+        "repository_owner",
+        "repository_owner_id",
+        "repository_id",
+        "event_name",
+        "ref",
+        "ref_type",
+        "base_ref",
+        "head_ref",
+        "workflow",
+        "workflow_ref",
+        "sub",
+    ];
+    for key in FROM_CALLER {
+        d.claims.remove(key);
+        d.dynamic
+            .retain(|v| v.field != format!("auth.claims.{key}"));
+    }
+    for key in FROM_CALLER {
+        let what = match key {
+            "sub" => "the caller's repository and context",
+            _ => "the calling workflow's value",
+        };
+        d.dynamic(
+            format!("auth.claims.{key}"),
+            format!("{what} (workflow_call, no caller in this checkout)"),
+        );
+    }
 }
 
 /// `sub`: the repository and the context (environment, else pull_request, else the ref), or

@@ -6,6 +6,7 @@
 //! trigger), with the claims GitHub puts in the token (`job.rs`).
 
 mod job;
+mod matrix;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -90,11 +91,17 @@ pub fn discover(
     for (rel, wf) in &workflows {
         let triggers = triggers(wf, opts);
         let standalone: Vec<Trigger> = triggers
-            .into_iter()
+            .iter()
             .filter(|t| t.event != "workflow_call")
+            .cloned()
             .collect();
         if standalone.is_empty() {
-            continue; // only runs when called: discovered from its callers
+            // Only runs when called: discovered from its callers, or on its own when no
+            // workflow of this checkout calls it (another repository may).
+            if !triggers.is_empty() && !called_here(rel, &repo, &workflows) {
+                uncalled_workflow(&repo, rel, wf, triggers, opts, out);
+            }
+            continue;
         }
         let ctx = Workflow {
             repo: &repo,
@@ -115,6 +122,7 @@ pub fn discover(
                 caller_permissions: Vec::new(),
                 job_workflow: None,
                 caller_job: None,
+                uncalled: false,
             };
             job_pipelines(&ctx, &call, job, opts, out);
         }
@@ -158,6 +166,9 @@ struct Call<'a> {
     job_workflow: Option<(String, Option<String>)>,
     /// The calling job's id (reusable workflows).
     caller_job: Option<String>,
+    /// A reusable workflow no workflow of this checkout calls: the caller's repository,
+    /// event, ref and workflow, all of which the token carries, are unknown.
+    uncalled: bool,
 }
 
 /// One way a workflow is triggered, as it shapes the token.
@@ -407,6 +418,7 @@ fn reusable_call(
             caller_permissions: caller_permissions.clone(),
             job_workflow: Some((jwr.clone(), fixed_ref.clone())),
             caller_job: Some(job_id.to_string()),
+            uncalled: false,
         };
         let caller_ctx = Workflow {
             repo: ctx.repo,
@@ -415,6 +427,67 @@ fn reusable_call(
             triggers: ctx.triggers.clone(),
         };
         job_pipelines(&caller_ctx, &call, cjob, opts, out);
+    }
+}
+
+/// Whether a job of some workflow of this checkout calls the workflow at `rel`, locally
+/// (`./.github/workflows/x.yml`) or by this repository's name (`owner/repo/…@ref`).
+fn called_here(rel: &str, repo: &RepoName, workflows: &BTreeMap<String, YamlFile>) -> bool {
+    let by_name = format!("{}/{rel}", repo.full());
+    workflows.values().any(|wf| {
+        entries(get(&wf.value, "jobs").unwrap_or(&Value::Null))
+            .into_iter()
+            .filter_map(|(_, job)| get(job, "uses").and_then(scalar))
+            .any(|uses| {
+                let path = uses.split_once('@').map_or(uses.as_str(), |(p, _)| p);
+                path.strip_prefix("./") == Some(rel) || path.eq_ignore_ascii_case(&by_name)
+            })
+    })
+}
+
+/// The jobs of a reusable workflow nothing here calls, as pipelines of their own: what the
+/// workflow itself fixes (its path in `job_workflow_ref`, environments, logins, paths) is exact;
+/// what the caller decides is dynamic.
+fn uncalled_workflow(
+    repo: &RepoName,
+    rel: &str,
+    wf: &YamlFile,
+    triggers: Vec<Trigger>,
+    opts: &Options,
+    out: &mut Discovery,
+) {
+    let ctx = Workflow {
+        repo,
+        rel: rel.to_string(),
+        file: wf,
+        triggers,
+    };
+    let before = out.pipelines.len();
+    for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
+        if get(job, "uses").is_some() {
+            out.notes.push(format!(
+                "{}: job `{job_id}` nests another reusable workflow: not followed",
+                wf.name
+            ));
+            continue;
+        }
+        let call = Call {
+            file: wf,
+            rel: rel.to_string(),
+            job_id: job_id.clone(),
+            inputs: BTreeMap::new(),
+            caller_permissions: Vec::new(),
+            job_workflow: Some((format!("{}/{rel}", repo.full()), None)),
+            caller_job: None,
+            uncalled: true,
+        };
+        job_pipelines(&ctx, &call, job, opts, out);
+    }
+    if out.pipelines.len() > before {
+        out.notes.push(format!(
+            "{}: runs only on workflow_call and no workflow here calls it: its jobs are pipelines of their own, with the caller's repository, event, ref and inputs dynamic",
+            wf.name
+        ));
     }
 }
 
