@@ -169,9 +169,14 @@ fn print_reach(out: &mut impl Write, result: &[PipelineReach]) -> Result<()> {
             .as_deref()
             .map(|t| format!(" (team {})", visible(t)))
             .unwrap_or_default();
+        // A count with unknowns behind it is a lower bound: say so where the count is read.
+        let bound = match p.unknowns.len() {
+            0 => String::new(),
+            n => format!(", and {n} unknown(s) below that may add more"),
+        };
         writeln!(
             out,
-            "pipeline {}{team}: {} secrets reachable",
+            "pipeline {}{team}: {} secrets reachable{bound}",
             visible(&p.name),
             p.secrets.len()
         )?;

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::shell::{self, SecretUse};
+use super::shell::{self, ScriptScan, SecretUse};
 use super::{kv2_data, DiscoverError, Discovery, Draft, KvVersion, Options, Result};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
@@ -453,7 +453,76 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
         }
         out.pipelines.push(d.finish());
     }
+    script_pipelines(&text, &shown, &job, &mut count, out);
     Ok(())
+}
+
+/// Stages whose `sh` steps, outside every `withVault` block, log in with the `vault` CLI or
+/// `curl`, or read from Vault: one pipeline per stage, the login as the script writes it
+/// (`jobscan::draft`), its paths as needs. A stage that reads without logging in holds a
+/// stored token.
+fn script_pipelines(
+    text: &str,
+    shown: &str,
+    job: &str,
+    count: &mut BTreeMap<String, usize>,
+    out: &mut Discovery,
+) {
+    let plugin_blocks: Vec<(usize, usize)> = text
+        .match_indices("withVault(")
+        .map(|(pos, _)| (pos, pos + block_after(text, pos).len()))
+        .collect();
+    let mut stages: BTreeMap<usize, (String, Vec<ScriptScan>)> = BTreeMap::new();
+    for (off, script) in sh_scripts(text) {
+        if plugin_blocks.iter().any(|&(a, b)| (a..b).contains(&off)) {
+            continue;
+        }
+        let scan = shell::scan(&script, &BTreeSet::new(), &BTreeSet::new());
+        if !scan.uses_vault() {
+            continue;
+        }
+        let stage = stage_before(text, off).unwrap_or_else(|| "pipeline".into());
+        let first = stage_start(text, off);
+        stages
+            .entry(first)
+            .or_insert_with(|| (stage, Vec::new()))
+            .1
+            .push(scan);
+    }
+    for (start, (stage, scans)) in stages {
+        let line = line_at(text, start);
+        let n = count.entry(stage.clone()).or_insert(0);
+        *n += 1;
+        let mut name = format!("jenkins/{job}/{stage}");
+        if *n > 1 {
+            name.push_str(&format!("#{n}"));
+        }
+        let ci = CiEvidence {
+            provider: "jenkins".into(),
+            file: shown.to_string(),
+            job: format!("{job}: stage {stage}"),
+            line: Some(line),
+            events: Vec::new(),
+            exposures: Vec::new(),
+        };
+        let login = scans.iter().find_map(|s| s.logins.first());
+        let Some(mut d) = super::jobscan::draft(name, login, ci) else {
+            out.notes.push(format!(
+                "{shown}:{line}: stage {stage} logs in with method `{}`, which the inventory cannot describe: skipped",
+                login.map(|l| l.method.as_str()).unwrap_or_default()
+            ));
+            continue;
+        };
+        for access in scans.iter().flat_map(|s| &s.accesses) {
+            d.need(&access.path);
+        }
+        out.pipelines.push(d.finish());
+    }
+}
+
+/// Where the stage holding `pos` starts (its `stage(` call), or `pos` outside any stage.
+fn stage_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind("stage(").unwrap_or(pos)
 }
 
 /// The `{ … }` block following a call at `pos` (the closure `withVault(…) { … }` runs).

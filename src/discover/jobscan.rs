@@ -236,6 +236,13 @@ pub(crate) fn draft(name: String, login: Option<&ShellLogin>, ci: CiEvidence) ->
     let role = login.role.as_deref().map(Val::of);
     let namespace = login.namespace.as_deref().map(Val::of);
     draft.login(&mount, role.as_ref(), namespace.as_ref());
+    // An AppRole login names its role only through the role-id it presents.
+    if method == AuthMethod::Approle && role.is_none() {
+        draft.dynamic(
+            "auth.role",
+            "the AppRole whose role-id the script presents (role_id=…)",
+        );
+    }
     Some(draft)
 }
 

@@ -235,6 +235,9 @@ pub enum AuthMethod {
     Gcp,
     Azure,
     Github,
+    /// Only known when the CI job runs (the configuration names it with an expression): the
+    /// pipeline's logins and reach are unknown, and are reported so.
+    Dynamic,
 }
 
 impl AuthMethod {
@@ -252,6 +255,7 @@ impl AuthMethod {
             AuthMethod::Gcp => "gcp",
             AuthMethod::Azure => "azure",
             AuthMethod::Github => "github",
+            AuthMethod::Dynamic => "dynamic",
         }
     }
 }
@@ -474,10 +478,11 @@ impl Inventory {
                     ));
                 }
             }
-            if p.auth.mount.trim_matches('/').is_empty() {
+            // A method known only at run time has no mount to name either.
+            if p.auth.mount.trim_matches('/').is_empty() && p.auth.method != AuthMethod::Dynamic {
                 return Err(err(
                     format!("pipelines[{i}].auth.mount"),
-                    "the auth mount path is required (e.g. `gha` for auth/gha/)".into(),
+                    "the auth mount path is required (e.g. `gha` for auth/gha/; with method `dynamic` it may be empty)".into(),
                 ));
             }
             if p.auth.entity_alias.is_some() && p.auth.method != AuthMethod::Token {

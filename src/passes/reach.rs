@@ -505,9 +505,11 @@ impl<'a> Analysis<'a> {
         self.policies.get(key)
     }
 
-    fn credential<'p>(p: &'p Pipeline) -> Credential<'p> {
+    /// The credential a pipeline presents; `None` when its method is only known at run time.
+    fn credential<'p>(p: &'p Pipeline) -> Option<Credential<'p>> {
         let a = &p.auth;
         let method = match a.method {
+            AuthMethod::Dynamic => return None,
             AuthMethod::Jwt => Method::Jwt,
             AuthMethod::Oidc => Method::Oidc,
             AuthMethod::Kubernetes => Method::Kubernetes,
@@ -538,12 +540,25 @@ impl<'a> Analysis<'a> {
         c.gcp = a.gcp.as_ref();
         c.azure = a.azure.as_ref();
         c.github = a.github.as_ref();
-        c
+        Some(c)
     }
 
     /// The logins a pipeline can attempt on its mount, and what is unknown about them.
     pub fn logins(&self, p: &'a Pipeline) -> (Vec<Login<'a>>, Vec<Unknown>) {
         let mut unknowns = Vec::new();
+        let Some(cred) = Self::credential(p) else {
+            let written = p
+                .dynamic
+                .iter()
+                .find(|d| d.field == "auth.method")
+                .map(|d| format!(" ({})", d.expression))
+                .unwrap_or_default();
+            unknowns.push(Unknown::new(
+                "inventory",
+                format!("the pipeline's auth method is only known when it runs{written}: where it logs in and what it reaches are unknown"),
+            ));
+            return (Vec::new(), unknowns);
+        };
         let ns_path = p.auth.namespace_path();
         let Some(ns) = self.index.namespace(&ns_path) else {
             let detail = if self.snapshot.is_known(&ns_path, &Affects::Namespaces, None) {
@@ -579,7 +594,6 @@ impl<'a> Analysis<'a> {
                 format!("the roles of {api_mount} could not be read: roles missing from the snapshot may admit this pipeline"),
             ));
         }
-        let cred = Self::credential(p);
         let configured = p.auth.configured_role().map(str::to_lowercase);
         let mut out = Vec::new();
         let mut configured_found = false;

@@ -17,6 +17,7 @@ mod diff;
 mod differential;
 mod discover;
 mod discover_bitbucket_terraform_azure;
+mod discover_cases;
 mod discover_circleci_buildkite;
 mod discover_gitlab;
 mod distribution;

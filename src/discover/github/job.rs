@@ -9,7 +9,7 @@ use yaml_serde::Value;
 
 use super::super::shell::{self, SecretUse};
 use super::super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
-use super::super::{Discovery, Draft, Options, Val};
+use super::super::{is_expression, Discovery, Draft, Options, Val};
 use super::matrix::{self, Combination, Matrix};
 use super::{malformed_secrets, parse_secrets, Call, Trigger, Workflow, ISSUER};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure, Pipeline};
@@ -906,7 +906,9 @@ struct JobDrafts<'j> {
 impl JobDrafts<'_> {
     fn emit(&self, out: &mut Discovery) {
         for (index, login) in self.distinct.iter().enumerate() {
-            let Some(method) = super::super::jobscan::login_method(&login.method) else {
+            let method = super::super::jobscan::login_method(&login.method)
+                .or_else(|| is_expression(&login.method).then_some(AuthMethod::Dynamic));
+            let Some(method) = method else {
                 out.notes.push(format!(
                     "{}:{}: job `{}` logs in with method `{}`, which the inventory cannot describe: skipped",
                     self.place.file.name,
@@ -975,12 +977,20 @@ impl JobDrafts<'_> {
             events: vec![trigger.event.clone()],
             exposures: Vec::new(),
         };
-        let mount = match &login.mount {
-            Val::Known(m) => m.clone(),
-            Val::Dynamic(_) => login.method.clone(),
+        let mount = match (&login.mount, method) {
+            (_, AuthMethod::Dynamic) => String::new(),
+            (Val::Known(m), _) => m.clone(),
+            (Val::Dynamic(_), _) => login.method.clone(),
         };
         let name = self.pipeline_name(index, login, trigger);
         let mut d = Draft::new(name, method, &mount, ci);
+        if method == AuthMethod::Dynamic {
+            d.dynamic("auth.method", login.method.clone());
+            // Should the method turn out to be jwt, this is the audience it would ask for.
+            if let Some(audience) = &login.audience {
+                d.claim("aud", audience.clone());
+            }
+        }
         apply_login(&mut d, login, method);
         if method == AuthMethod::Aws {
             self.aws_identity(&mut d, login);
