@@ -75,6 +75,160 @@ impl Login {
     }
 }
 
+/// Local actions (`uses: ./.github/actions/x`), read from the checkout: a composite action's
+/// steps are read like the job's own, and an action that is a copy of `hashicorp/vault-action`
+/// (its `action.yml` declares that action's inputs) is read as it. Nesting is bounded, and
+/// nothing outside the checkout is opened.
+struct LocalActions<'r> {
+    root: &'r Path,
+    depth: usize,
+}
+
+/// The job step that runs a local action, and how many steps the job has.
+#[derive(Clone, Copy)]
+struct ActionStep {
+    step: usize,
+    step_count: usize,
+}
+
+/// Composite actions nested deeper than this are not followed (GitHub itself stops at 10).
+const MAX_ACTION_DEPTH: usize = 10;
+
+impl LocalActions<'_> {
+    fn scan(
+        &self,
+        place: &JobPlace<'_>,
+        at_step: ActionStep,
+        local: &str,
+        inputs: BTreeMap<String, String>,
+        job_env: &BTreeMap<String, String>,
+        out: &mut Discovery,
+    ) -> StepScan {
+        let step = at_step.step;
+        let at = format!(
+            "{}:{}",
+            place.file.name,
+            place.step_line(step, "uses").unwrap_or(0)
+        );
+        if self.depth >= MAX_ACTION_DEPTH {
+            out.notes.push(format!("{at}: local action ./{local} is nested more than {MAX_ACTION_DEPTH} deep: not read"));
+            return StepScan::default();
+        }
+        let Some(action) = self.read(local, &at, out) else {
+            return StepScan::default();
+        };
+        let runs = get(&action.value, "runs");
+        let using = runs
+            .and_then(|r| get(r, "using"))
+            .and_then(scalar)
+            .unwrap_or_default();
+        let mut inputs_with_defaults = declared_defaults(&action.value);
+        inputs_with_defaults.extend(inputs);
+        if using == "composite" {
+            let steps: Vec<&Value> = runs
+                .and_then(|r| get(r, "steps"))
+                .and_then(Value::as_sequence)
+                .map(|s| s.iter().collect())
+                .unwrap_or_default();
+            let sub_place = JobPlace {
+                file: &action,
+                id: place.id,
+                path: vec![Seg::Key("runs")],
+            };
+            let sub_call = Call {
+                file: &action,
+                rel: local.to_string(),
+                job_id: place.id.to_string(),
+                inputs: inputs_with_defaults,
+                caller_permissions: Vec::new(),
+                job_workflow: None,
+                caller_job: None,
+                uncalled: false,
+            };
+            let nested = LocalActions {
+                root: self.root,
+                depth: self.depth + 1,
+            };
+            let mut sub = StepScan::of(&sub_place, &steps, &sub_call, job_env, &nested, out);
+            for e in &mut sub.exposures {
+                e.file.get_or_insert_with(|| action.name.clone());
+            }
+            return sub;
+        }
+        if is_vault_action_copy(&action.value) {
+            return vault_action_copy(place, at_step, &inputs_with_defaults, out);
+        }
+        StepScan::default()
+    }
+
+    /// The action's `action.yml` (or `action.yaml`), when it is inside the checkout.
+    fn read(&self, local: &str, at: &str, out: &mut Discovery) -> Option<YamlFile> {
+        let dir = self.root.join(local);
+        let file = ["action.yml", "action.yaml"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file());
+        let Some(file) = file else {
+            out.notes.push(format!("{at}: local action ./{local} has no action.yml in this checkout: what it does with Vault is not known"));
+            return None;
+        };
+        if super::super::confine(self.root, &file) == super::super::Confined::Outside {
+            out.notes.push(format!(
+                "{at}: local action ./{local} leads out of the repository: not read"
+            ));
+            return None;
+        }
+        let shown = file.display().to_string();
+        match YamlFile::read(&file, &shown) {
+            Ok(y) => Some(y),
+            Err(e) => {
+                out.notes.push(format!("{at}: local action ./{local} cannot be read ({e}): what it does with Vault is not known"));
+                None
+            }
+        }
+    }
+}
+
+/// The literal `default:` of each declared input of an action.
+fn declared_defaults(action: &Value) -> BTreeMap<String, String> {
+    entries(get(action, "inputs").unwrap_or(&Value::Null))
+        .into_iter()
+        .filter_map(|(k, v)| get(v, "default").and_then(scalar).map(|d| (k, d)))
+        .collect()
+}
+
+/// An action whose inputs are hashicorp/vault-action's (`url`, `method`, `secrets`, `role`): a
+/// vendored copy of it, which logs in and reads as it does.
+fn is_vault_action_copy(action: &Value) -> bool {
+    let inputs = get(action, "inputs");
+    ["url", "method", "secrets", "role"]
+        .iter()
+        .all(|k| inputs.and_then(|i| get(i, k)).is_some())
+}
+
+/// Read a step that runs a copy of vault-action as if it named `hashicorp/vault-action`.
+fn vault_action_copy(
+    place: &JobPlace<'_>,
+    at: ActionStep,
+    inputs: &BTreeMap<String, String>,
+    out: &mut Discovery,
+) -> StepScan {
+    let with: Value = Value::Mapping(
+        inputs
+            .iter()
+            .map(|(k, v)| (Value::String(k.clone()), Value::String(v.clone())))
+            .collect(),
+    );
+    let as_written = StepInputs {
+        with: Some(&with),
+        inputs: &BTreeMap::new(),
+    };
+    let mut scan = StepScan::default();
+    let step_value = Value::Null;
+    scan.vault_action(place, at.step, &step_value, &as_written, at.step_count, out);
+    scan
+}
+
 /// Whether a `uses:` names code this repository does not hold and Vault does not ship: not a
 /// local action, not a reusable workflow, not `hashicorp/vault-action`.
 fn third_party(uses: &str) -> bool {
@@ -245,7 +399,8 @@ struct SecretFile {
 struct JobPlace<'a> {
     file: &'a YamlFile,
     id: &'a str,
-    path: [Seg<'a>; 2],
+    /// Where the steps' parent is: `jobs.<id>` in a workflow, `runs` in a composite action.
+    path: Vec<Seg<'a>>,
 }
 
 impl<'a> JobPlace<'a> {
@@ -300,6 +455,14 @@ struct StepInputs<'a> {
 }
 
 impl StepInputs<'_> {
+    /// Every literal `with:` input, the caller's inputs substituted.
+    fn literal_inputs(&self) -> BTreeMap<String, String> {
+        entries(self.with.unwrap_or(&Value::Null))
+            .into_iter()
+            .filter_map(|(k, v)| scalar(v).map(|v| (k, subst(&v, self.inputs))))
+            .collect()
+    }
+
     fn get(&self, key: &str) -> Option<String> {
         self.with
             .and_then(|w| get(w, key))
@@ -314,6 +477,7 @@ impl StepScan {
         steps: &[&Value],
         call: &Call,
         job_env: &BTreeMap<String, String>,
+        actions: &LocalActions<'_>,
         out: &mut Discovery,
     ) -> Self {
         let mut scan = StepScan::default();
@@ -350,6 +514,14 @@ impl StepScan {
                 });
             } else if uses.starts_with("actions/checkout@") {
                 scan.checkout(i, &with);
+            } else if let Some(local) = uses.strip_prefix("./") {
+                let step_inputs = with.literal_inputs();
+                let at = ActionStep {
+                    step: i,
+                    step_count: steps.len(),
+                };
+                let sub = actions.scan(place, at, local, step_inputs, job_env, out);
+                scan.absorb(sub, i, place.step_line(i, "uses"));
             } else if third_party(&uses) {
                 scan.credential_handoff(place, i, &uses, step);
             } else if let Some(run) = get(step, "run").and_then(scalar) {
@@ -360,6 +532,30 @@ impl StepScan {
         }
         scan.artifact_exposures();
         scan
+    }
+
+    /// Take in what a local action's steps do, as done by the step `step` that runs it: its
+    /// logins and reads count from that step on; its own lines are in its file, so logins take
+    /// the calling step's line.
+    fn absorb(&mut self, sub: StepScan, step: usize, line: Option<usize>) {
+        self.logins.extend(sub.logins.into_iter().map(|mut l| {
+            l.step = step;
+            l.line = line;
+            l
+        }));
+        self.needs.extend(sub.needs.into_iter().map(|mut n| {
+            n.step = step;
+            n
+        }));
+        self.exposures.extend(sub.exposures);
+        self.secret_vars.extend(sub.secret_vars);
+        self.vault_steps.extend(sub.vault_steps);
+        if self.fork_checkout.is_none() {
+            self.fork_checkout = sub.fork_checkout.map(|_| step);
+        }
+        if sub.requested_audience.is_some() {
+            self.requested_audience = sub.requested_audience;
+        }
     }
 
     /// Vault credentials in the `with:` or `env:` of a third-party action: the token a
@@ -831,7 +1027,7 @@ fn pipelines_as_written(
     let place = JobPlace {
         file: call.file,
         id: call.job_id.as_str(),
-        path: [Seg::Key("jobs"), Seg::Key(call.job_id.as_str())],
+        path: vec![Seg::Key("jobs"), Seg::Key(call.job_id.as_str())],
     };
     let steps: Vec<&Value> = get(job, "steps")
         .and_then(Value::as_sequence)
@@ -839,7 +1035,11 @@ fn pipelines_as_written(
         .unwrap_or_default();
     let mut job_env = literal_env(&ctx.file.value);
     job_env.extend(literal_env(job));
-    let mut scan = StepScan::of(&place, &steps, call, &job_env, out);
+    let actions = LocalActions {
+        root: ctx.root,
+        depth: 0,
+    };
+    let mut scan = StepScan::of(&place, &steps, call, &job_env, &actions, out);
     if scan.logins.is_empty() && scan.needs.is_empty() {
         return;
     }

@@ -99,12 +99,20 @@ pub fn discover(
             // Only runs when called: discovered from its callers, or on its own when no
             // workflow of this checkout calls it (another repository may).
             if !triggers.is_empty() && !called_here(rel, &repo, &workflows) {
-                uncalled_workflow(&repo, rel, wf, triggers, opts, out);
+                let workflow = Workflow {
+                    repo: &repo,
+                    root: &root,
+                    rel: rel.clone(),
+                    file: wf,
+                    triggers,
+                };
+                uncalled_workflow(workflow, opts, out);
             }
             continue;
         }
         let ctx = Workflow {
             repo: &repo,
+            root: &root,
             rel: rel.clone(),
             file: wf,
             triggers: standalone,
@@ -146,6 +154,8 @@ fn infer_repo(root: &Path) -> Option<RepoName> {
 
 struct Workflow<'a> {
     repo: &'a RepoName,
+    /// The checkout's root: local actions (`uses: ./…`) are read below it, never outside.
+    root: &'a Path,
     /// `.github/workflows/x.yml`.
     rel: String,
     file: &'a YamlFile,
@@ -422,6 +432,7 @@ fn reusable_call(
         };
         let caller_ctx = Workflow {
             repo: ctx.repo,
+            root: ctx.root,
             rel: ctx.rel.clone(),
             file: ctx.file,
             triggers: ctx.triggers.clone(),
@@ -448,20 +459,8 @@ fn called_here(rel: &str, repo: &RepoName, workflows: &BTreeMap<String, YamlFile
 /// The jobs of a reusable workflow nothing here calls, as pipelines of their own: what the
 /// workflow itself fixes (its path in `job_workflow_ref`, environments, logins, paths) is exact;
 /// what the caller decides is dynamic.
-fn uncalled_workflow(
-    repo: &RepoName,
-    rel: &str,
-    wf: &YamlFile,
-    triggers: Vec<Trigger>,
-    opts: &Options,
-    out: &mut Discovery,
-) {
-    let ctx = Workflow {
-        repo,
-        rel: rel.to_string(),
-        file: wf,
-        triggers,
-    };
+fn uncalled_workflow(ctx: Workflow, opts: &Options, out: &mut Discovery) {
+    let (repo, rel, wf) = (ctx.repo, ctx.rel.clone(), ctx.file);
     let before = out.pipelines.len();
     for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
         if get(job, "uses").is_some() {
