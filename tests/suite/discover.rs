@@ -1175,3 +1175,107 @@ fn gitlab_tagged_merge_keys_are_set_aside_with_a_note() {
         "{notes}"
     );
 }
+
+/// Random GitHub workflows (unknown keys, tags, matrices, local actions that are there or not,
+/// reusable workflows called or not): a well-formed workflow never makes discovery fail, and
+/// a job with a vault-action step is never dropped.
+mod github_never_aborts {
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &[
+        "strategy",
+        "environment",
+        "permissions",
+        "x-unknown",
+        "container",
+        "services",
+        "concurrency",
+        "if",
+        "uses",
+    ];
+    const VALUES: &[&str] = &[
+        "{matrix: {svc: [a, b], include: [{svc: c, extra: x}], exclude: [{svc: a}]}}",
+        "{matrix: '${{ fromJSON(needs.x.outputs.m) }}'}",
+        "{matrix: {cfg: [{a: 1}]}}",
+        "{matrix: {include: [{svc: only}]}}",
+        "production",
+        "{name: '${{ matrix.svc }}', url: x}",
+        "!custom 3",
+        "write-all",
+        "[a, b]",
+        "null",
+        "./.github/workflows/called.yml",
+        "./.github/workflows/missing.yml",
+        "other/repo/.github/workflows/x.yml@v1",
+    ];
+    const STEPS: &[&str] = &[
+        "- uses: ./.github/actions/a\n        with: {svc: '${{ matrix.svc }}'}",
+        "- uses: ./.github/actions/missing",
+        "- uses: ./.github/actions/loop",
+        "- uses: ./../../etc",
+        "- uses: vendor/tool@v1\n        with: {token: '${{ secrets.VAULT_TOKEN }}'}",
+        "- run: vault kv get secret/${{ matrix.svc }}",
+        "- uses: hashicorp/vault-action@v3\n        with: {method: '${{ vars.M }}', secrets: 'secret/data/x k | K'}",
+        "- !tagged {run: x}",
+    ];
+
+    fn write(dir: &std::path::Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn never_aborts_on_well_formed_workflows(
+            jobs in prop::collection::vec(
+                (
+                    prop::collection::vec((prop::sample::select(KEYS), prop::sample::select(VALUES)), 0..4),
+                    prop::collection::vec(prop::sample::select(STEPS), 0..4),
+                ),
+                1..4,
+            ),
+            present in prop::collection::vec(any::<bool>(), 3),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let mut wf = String::from("on: [push]\npermissions: {id-token: write}\njobs:\n");
+            for (i, (keys, steps)) in jobs.iter().enumerate() {
+                wf.push_str(&format!("  job{i}:\n    runs-on: ubuntu-latest\n"));
+                for (k, v) in keys {
+                    wf.push_str(&format!("    {k}: {v}\n"));
+                }
+                wf.push_str("    steps:\n      - uses: hashicorp/vault-action@v3\n        with: {method: jwt, role: r, secrets: 'secret/data/a k | K'}\n");
+                for s in steps {
+                    wf.push_str(&format!("      {s}\n"));
+                }
+            }
+            let files = [
+                (".github/actions/a/action.yml", "inputs: {svc: {default: z}}\nruns:\n  using: composite\n  steps:\n    - uses: hashicorp/vault-action@v3\n      with: {method: jwt, role: '${{ inputs.svc }}', secrets: 'secret/data/${{ inputs.svc }} k | K'}\n"),
+                (".github/actions/loop/action.yml", "runs:\n  using: composite\n  steps:\n    - uses: ./.github/actions/loop\n"),
+                (".github/workflows/called.yml", "on: {workflow_call: {}}\njobs:\n  c:\n    runs-on: x\n    steps:\n      - uses: hashicorp/vault-action@v3\n        with: {method: jwt, secrets: 'secret/data/c k | K'}\n"),
+            ];
+            for ((name, text), keep) in files.iter().zip(&present) {
+                if *keep {
+                    write(d.path(), name, text);
+                }
+            }
+            write(d.path(), ".github/workflows/main.yml", &wf);
+            prop_assume!(yaml_serde::from_str::<yaml_serde::Value>(&wf).is_ok());
+            let repo = blastmap::discover::RepoName::parse("acme/app").unwrap();
+            let mut out = blastmap::discover::Discovery::default();
+            let result = blastmap::discover::github::discover(d.path(), Some(&repo), &Default::default(), &mut out);
+            prop_assert!(result.is_ok(), "{:?}\n{wf}", result.err());
+            // Every job holds a vault-action step: each is a pipeline, or a reusable call.
+            let names: Vec<&str> = out.pipelines.iter().map(|p| p.name.as_str()).collect();
+            for (i, (keys, _)) in jobs.iter().enumerate() {
+                let calls = keys.iter().any(|(k, _)| *k == "uses");
+                prop_assert!(
+                    calls || names.iter().any(|n| n.starts_with(&format!("acme/app/main/job{i}"))),
+                    "job{i} dropped: {names:?}\n{wf}\nnotes: {:?}", out.notes
+                );
+            }
+        }
+    }
+}
