@@ -344,6 +344,7 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
             line: Some(line),
             events: Vec::new(),
             exposures: Vec::new(),
+            ..CiEvidence::default()
         };
         let mount = opts
             .jenkins_mount

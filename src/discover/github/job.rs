@@ -779,6 +779,7 @@ impl JobDrafts<'_> {
             line: self.job_line,
             events: vec![trigger.event.clone()],
             exposures: Vec::new(),
+            ..CiEvidence::default()
         };
         let mount = match &login.mount {
             Val::Known(m) => m.clone(),
