@@ -19,6 +19,7 @@ mod discover;
 mod discover_bitbucket_terraform_azure;
 mod discover_circleci_buildkite;
 mod discover_gitlab;
+mod discover_kubernetes;
 mod distribution;
 mod export;
 mod export_cloud;
