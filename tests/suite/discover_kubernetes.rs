@@ -167,3 +167,35 @@ fn hostile_values_do_not_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(matches!(out.status.code(), Some(0 | 2)), "{err}");
 }
+
+/// The demo estate's consumers are what discovery writes for `fixtures/demo/kubernetes/`, and
+/// `teams[].namespaces` gives them their teams.
+#[test]
+fn the_demo_consumers_are_discovered_from_its_manifests() {
+    let (found, _) = discover(&["--kubernetes", "fixtures/demo/kubernetes"]);
+    let demo = blastmap::inventory::Inventory::load(
+        &std::path::Path::new(common::discovered::ROOT).join("fixtures/demo/pipelines.yaml"),
+    )
+    .unwrap();
+    let mut consumers: Vec<_> = demo
+        .pipelines
+        .iter()
+        .filter(|p| p.name.starts_with("k8s/"))
+        .cloned()
+        .collect();
+    let teams: Vec<_> = consumers.iter().map(|p| p.team.clone()).collect();
+    assert_eq!(
+        teams,
+        [
+            Some("checkout"),
+            Some("checkout"),
+            Some("payments"),
+            Some("checkout")
+        ]
+        .map(|t| t.map(String::from))
+    );
+    for p in &mut consumers {
+        p.team = None;
+    }
+    assert_eq!(consumers, found.pipelines);
+}

@@ -183,7 +183,10 @@ fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
         "no namespace cluster"
     );
     // Weighted, aggregated edges; cross-team ones red.
-    assert!(dot.contains("\"pipeline:platform-terraform\" -> \"group:team=payments:secret/data/payments/\" [color=\"#dc2626\""));
+    // Payments' secrets span secret/ and apps/ (its Kubernetes consumers'): folded at secret/.
+    assert!(dot.contains(
+        "\"pipeline:platform-terraform\" -> \"group:team=payments:secret/\" [color=\"#dc2626\""
+    ));
     assert!(dot.contains("penwidth="));
     assert!(dot.contains("secrets\""), "groups carry counts");
     let dot = demo_dot(&["--view".into(), "overview".into()]);

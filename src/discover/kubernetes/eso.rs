@@ -250,6 +250,7 @@ fn static_token(d: &mut Draft, store: &Store) {
     expose(
         d,
         "static-token-secret",
+        &store.object.file,
         line,
         format!(
             "{} ({}:{}) logs in with the Vault token stored in Kubernetes Secret {name:?} \
@@ -304,7 +305,8 @@ fn conditions(d: &mut Draft, store: &Store, consumer: &Object, out: &mut Discove
         expose(
             d,
             "shared-store",
-            line.or(store.object.own_line()),
+            &store.object.file,
+            line,
             format!("ClusterSecretStore {} {why}", store.object.name),
         );
     }
@@ -400,6 +402,7 @@ fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
             expose(
                 d,
                 "find-whole-mount",
+                &o.file,
                 line,
                 format!(
                     "{} finds secrets by name or tags over the whole {:?} mount of {} (dataFrom.find without path): it reads every secret that matches, today's and tomorrow's",

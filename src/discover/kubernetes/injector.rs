@@ -121,6 +121,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             expose(
                 &mut d,
                 "agent-inject-token",
+                &o.file,
                 line,
                 format!(
                     "{} sets vault.hashicorp.com/agent-inject-token: \"true\": the agent writes its \

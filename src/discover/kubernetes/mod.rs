@@ -210,11 +210,13 @@ fn need(d: &mut Draft, path: &str) {
     }
 }
 
-/// An exposure found in a manifest.
-fn expose(d: &mut Draft, kind: &str, line: Option<usize>, detail: String) {
+/// An exposure found in a manifest: in `file` (the store's or `VaultAuth`'s, named only when it
+/// is not the consumer's own file) at `line`.
+fn expose(d: &mut Draft, kind: &str, file: &str, line: Option<usize>, detail: String) {
+    let file = (file != d.ci.file).then(|| file.to_string());
     d.expose(CiExposure {
         kind: kind.into(),
-        file: None,
+        file,
         line,
         detail,
         later_steps: None,

@@ -151,6 +151,7 @@ fn shared(d: &mut Draft, auth: &Object) {
         expose(
             d,
             "shared-store",
+            &auth.file,
             line,
             format!(
                 "{} ({}:{}) sets allowedNamespaces: [\"*\"]: a secret resource in any namespace \
