@@ -31,6 +31,7 @@ mod findings_scale;
 mod golden;
 mod hcl1_props;
 mod identity_real;
+mod kubernetes_real;
 mod login_real;
 mod output_safety;
 mod ownership;

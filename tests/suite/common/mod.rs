@@ -37,6 +37,7 @@ pub mod discovered;
 pub mod hostile;
 pub mod jwt;
 pub mod seed;
+pub mod tokenreview;
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};
