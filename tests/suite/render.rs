@@ -326,3 +326,23 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
         .unwrap()
         .starts_with("digraph"));
 }
+
+#[test]
+fn kubernetes_consumers_are_drawn_apart_from_pipelines() {
+    let dot = demo_dot(&["--view".into(), "teams".into()]);
+    assert!(dot.contains(
+        "[label=\"k8s consumer (vso)\\nk8s/storefront/VaultStaticSecret/api-keys\" shape=\"component\""
+    ));
+    assert!(dot.contains("[label=\"pipeline\\npayments-deploy\" shape=\"box\""));
+    assert!(
+        dot.contains("Kubernetes workload reading Vault (consumer)"),
+        "legend"
+    );
+    let one = demo_dot(&[
+        "--view".into(),
+        "pipeline".into(),
+        "--pipeline".into(),
+        "k8s/payments-web/ExternalSecret/web-config".into(),
+    ]);
+    assert!(one.contains("[label=\"k8s consumer (eso)\\nk8s/payments-web/ExternalSecret/web-config\" shape=\"component\""), "{one}");
+}

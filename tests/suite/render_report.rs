@@ -82,6 +82,10 @@ fn report_has_every_section_and_is_self_contained() {
     assert!(html.contains("<th data-sort><button type=\"button\">remediation</button></th>"));
     // Every pipeline: a row, details and an inline diagram; teams and overview diagrams too.
     assert_eq!(rows(&html, "pipelines-table"), 16);
+    // Kubernetes consumers are marked beside CI pipelines.
+    assert!(
+        html.contains("<code>k8s consumer (vso): kubernetes auth/k8s role storefront-vso</code>")
+    );
     for p in [
         "payments-deploy",
         "checkout-ci",
