@@ -199,3 +199,43 @@ fn the_demo_consumers_are_discovered_from_its_manifests() {
     }
     assert_eq!(consumers, found.pipelines);
 }
+
+/// A what-if on the demo: widening the storefront consumers' policy gives them the payments-web
+/// config; `diff` reports it on the consumers and the cross-team gate fails.
+#[test]
+fn diff_gates_a_consumer_gaining_another_teams_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("storefront-vso.hcl"),
+        "path \"apps/data/*\" {\n  capabilities = [\"read\"]\n}\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "diff",
+        "--snapshot",
+        "fixtures/demo/snapshot.json",
+        "--pipelines",
+        "fixtures/demo/pipelines.yaml",
+        "--apply",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "new-cross-team",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v.to_string();
+    for consumer in [
+        "k8s/storefront/VaultStaticSecret/api-keys",
+        "k8s/storefront/VaultDynamicSecret/db",
+    ] {
+        assert!(text.contains(consumer), "{consumer} not in the delta");
+    }
+    assert!(text.contains("apps/data/payments-web/config"));
+}

@@ -11,7 +11,7 @@ use super::super::yaml::{get, scalar, Seg};
 use super::super::{Discovery, Draft};
 use super::injector::{pod_account, pod_template};
 use super::manifests::Object;
-use super::{draft, in_namespace, need, val, Account, Index, Login, Origin};
+use super::{draft, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
 const GROUP: &str = "secrets-store.csi.x-k8s.io";
@@ -46,11 +46,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 consumer: ConsumerKind::Csi,
                 via: None,
             };
-            drafts.push(with_paths(
-                draft(&origin, &login),
-                &paths,
-                login.namespace.as_ref(),
-            ));
+            drafts.push(with_paths(draft(&origin, &login), &paths));
             continue;
         }
         for (workload, pod) in pods {
@@ -64,19 +60,16 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 consumer: ConsumerKind::Csi,
                 via: via.clone(),
             };
-            drafts.push(with_paths(
-                draft(&origin, &login),
-                &paths,
-                login.namespace.as_ref(),
-            ));
+            drafts.push(with_paths(draft(&origin, &login), &paths));
         }
     }
 }
 
-fn with_paths(mut d: Draft, paths: &[String], namespace: Option<&super::super::Val>) -> Draft {
-    let ns = namespace.and_then(|n| n.known());
+/// The class's secrets as needs: its `vaultNamespace` is the login's too, and needs are
+/// relative to the login's namespace.
+fn with_paths(mut d: Draft, paths: &[String]) -> Draft {
     for p in paths {
-        need(&mut d, &in_namespace(ns, p.clone()));
+        need(&mut d, p);
     }
     d
 }

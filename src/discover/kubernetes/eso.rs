@@ -10,7 +10,7 @@ use yaml_serde::Value;
 use super::super::yaml::{get, scalar, strings, Seg};
 use super::super::{Discovery, Draft};
 use super::manifests::Object;
-use super::{draft, expose, in_namespace, kv_path, need, val, Account, Index, Login, Origin};
+use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
 const GROUP: &str = "external-secrets.io";
@@ -350,7 +350,6 @@ fn admitted(store: &Store, consumer: &Object, out: &mut Discovery) -> bool {
 
 /// The paths an `ExternalSecret` reads.
 fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
-    let ns = store.setting("namespace");
     let items = |key| {
         get(spec, key)
             .and_then(Value::as_sequence)
@@ -362,7 +361,7 @@ fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
             .and_then(|r| get(r, "key"))
             .and_then(scalar);
         if let Some(key) = key {
-            need(d, &in_namespace(ns.as_deref(), key_path(store, &key)));
+            need(d, &key_path(store, &key));
         }
     }
     for (i, item) in items("dataFrom").iter().enumerate() {
@@ -370,7 +369,7 @@ fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
             .and_then(|e| get(e, "key"))
             .and_then(scalar)
         {
-            need(d, &in_namespace(ns.as_deref(), key_path(store, &key)));
+            need(d, &key_path(store, &key));
         }
         let Some(find) = get(item, "find") else {
             continue;
@@ -388,9 +387,9 @@ fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
                 None => format!("{m}/*"),
             }
         };
-        need(d, &in_namespace(ns.as_deref(), below("data")));
+        need(d, &below("data"));
         if store.v2() {
-            need(d, &in_namespace(ns.as_deref(), below("metadata")));
+            need(d, &below("metadata"));
         }
         if root.is_none() {
             let line = o.line(&[
@@ -417,7 +416,6 @@ fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
 
 /// The paths a `PushSecret` writes.
 fn pushes(d: &mut Draft, store: &Store, spec: &Value) {
-    let ns = store.setting("namespace");
     let items = get(spec, "data")
         .and_then(Value::as_sequence)
         .cloned()
@@ -428,7 +426,7 @@ fn pushes(d: &mut Draft, store: &Store, spec: &Value) {
             .and_then(|r| get(r, "remoteKey"))
             .and_then(scalar);
         if let Some(key) = key {
-            need(d, &in_namespace(ns.as_deref(), key_path(store, &key)));
+            need(d, &key_path(store, &key));
         }
     }
 }

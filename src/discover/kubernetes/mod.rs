@@ -234,17 +234,5 @@ fn kv_path(mount: &str, key: &str, v2: bool) -> String {
     }
 }
 
-/// A Vault namespace prefixed to an API path (`team-a/secret/data/x`), as `needs` and `owns`
-/// name paths of other namespaces.
-fn in_namespace(namespace: Option<&str>, path: String) -> String {
-    match namespace
-        .map(|n| n.trim_matches('/'))
-        .filter(|n| !n.is_empty())
-    {
-        Some(ns) => format!("{ns}/{path}"),
-        None => path,
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -6,8 +6,6 @@ fn kv_paths() {
     assert_eq!(kv_path("secret/", "/app/db", false), "secret/app/db");
     // Without a mount the key's first segment is the mount.
     assert_eq!(kv_path("", "secret/app/db", true), "secret/data/app/db");
-    assert_eq!(in_namespace(Some("team-a/"), "kv/x".into()), "team-a/kv/x");
-    assert_eq!(in_namespace(Some(""), "kv/x".into()), "kv/x");
 }
 
 #[test]
@@ -34,4 +32,18 @@ fn template_secrets() {
     );
     assert_eq!(d.dynamic.len(), 1);
     assert!(d.dynamic[0].expression.starts_with("secret (printf"));
+}
+
+#[test]
+fn needs_are_relative_to_the_login_namespace() {
+    use vso::relative_namespace as rel;
+    assert_eq!(rel(None, None).as_deref(), Some(""));
+    assert_eq!(rel(Some("team-a"), Some("team-a/")).as_deref(), Some(""));
+    assert_eq!(
+        rel(Some("team-a"), Some("team-a/apps")).as_deref(),
+        Some("apps/")
+    );
+    assert_eq!(rel(None, Some("team-b")).as_deref(), Some("team-b/"));
+    assert_eq!(rel(Some("team-a"), Some("team-ab")), None);
+    assert_eq!(rel(Some("team-a"), Some("team-b")), None);
 }

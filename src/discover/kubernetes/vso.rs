@@ -11,7 +11,7 @@ use yaml_serde::Value;
 use super::super::yaml::{get, scalar, strings, Seg};
 use super::super::{Discovery, Draft};
 use super::manifests::Object;
-use super::{draft, expose, in_namespace, kv_path, need, val, Account, Index, Login, Origin};
+use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
 const GROUP: &str = "secrets.hashicorp.com";
@@ -34,9 +34,19 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             };
             let mut d = draft(&origin, &login);
             let auth_ns = field(get(auth.value(), "spec"), "namespace");
-            let ns = field(Some(spec), "namespace").or(auth_ns);
+            let secret_ns = field(Some(spec), "namespace");
             if let Some(path) = secret_path(o, spec, out) {
-                need(&mut d, &in_namespace(ns.as_deref(), path));
+                match relative_namespace(auth_ns.as_deref(), secret_ns.as_deref()) {
+                    Some(prefix) => need(&mut d, &format!("{prefix}{path}")),
+                    None => d.dynamic(
+                        "needs",
+                        format!(
+                            "{path} in Vault namespace {:?}, outside the login's namespace {:?}",
+                            secret_ns.unwrap_or_default(),
+                            auth_ns.unwrap_or_default()
+                        ),
+                    ),
+                }
             }
             shared(&mut d, auth);
             drafts.push(d);
@@ -48,6 +58,24 @@ fn field(v: Option<&Value>, key: &str) -> Option<String> {
     v.and_then(|v| get(v, key))
         .and_then(scalar)
         .filter(|s| !s.is_empty())
+}
+
+/// A secret's Vault namespace relative to its login's (needs are relative to the login's
+/// namespace): `""` when the same or unset, `child/` below it, `None` elsewhere.
+pub(super) fn relative_namespace(login: Option<&str>, secret: Option<&str>) -> Option<String> {
+    let login = login.unwrap_or("").trim_matches('/');
+    let Some(secret) = secret.map(|s| s.trim_matches('/')) else {
+        return Some(String::new());
+    };
+    if secret == login {
+        return Some(String::new());
+    }
+    let below = if login.is_empty() {
+        Some(secret)
+    } else {
+        secret.strip_prefix(login).and_then(|r| r.strip_prefix('/'))
+    };
+    below.map(|b| format!("{b}/"))
 }
 
 /// The `VaultAuth` a secret resource uses, when the manifests hold it and the operator allows it.
