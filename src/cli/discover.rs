@@ -58,6 +58,11 @@ pub(super) struct Inputs {
     /// An azure-pipelines.yml (its local templates are read too; repeatable).
     #[arg(long = "azure-pipelines", value_name = "FILE")]
     azure_pipelines: Vec<PathBuf>,
+    /// A directory of Kubernetes manifests (plain or multi-document YAML, Kustomize bases and
+    /// overlays, `helm template` output): workloads that read Vault through the Agent Injector,
+    /// the Vault Secrets Operator, External Secrets or the CSI driver (repeatable).
+    #[arg(long, value_name = "DIR")]
+    kubernetes: Vec<PathBuf>,
     /// CircleCI: the organisation id (the tokens' issuer is `https://oidc.circleci.com/org/ID`
     /// and their default audience is the id). Without it both are dynamic.
     #[arg(long, value_name = "ORG_ID")]
@@ -135,7 +140,7 @@ pub(super) struct Inputs {
 
 pub fn run(args: Args) -> Result<Outcome> {
     if args.inputs.is_empty() {
-        bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR, --buildkite DIR, --bitbucket DIR, --terraform DIR or --azure-pipelines FILE");
+        bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR, --buildkite DIR, --bitbucket DIR, --terraform DIR, --azure-pipelines FILE or --kubernetes DIR");
     }
     if let Some(out) = &args.out {
         crate::output::check(out)?;
@@ -204,6 +209,7 @@ impl Inputs {
             && self.bitbucket.is_empty()
             && self.terraform.is_empty()
             && self.azure_pipelines.is_empty()
+            && self.kubernetes.is_empty()
     }
 
     /// The sources to read, each with its repository or project, and the settings.
@@ -308,6 +314,9 @@ impl Inputs {
                 file: file.clone(),
                 project,
             });
+        }
+        for dir in &self.kubernetes {
+            sources.push(Source::Kubernetes { dir: dir.clone() });
         }
         Ok(sources)
     }

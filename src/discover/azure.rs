@@ -531,6 +531,7 @@ fn pipeline(
         line: job.line,
         events,
         exposures: Vec::new(),
+        ..CiEvidence::default()
     };
     let label = project
         .map(|p| format!("{}/{}", p.owner, p.name))

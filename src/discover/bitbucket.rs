@@ -313,6 +313,7 @@ fn pipeline(cx: &FileContext, run: &Run, step: &Step, out: &mut Discovery) -> Op
         line: step.line,
         events: vec![run.trigger.event().to_string()],
         exposures: Vec::new(),
+        ..CiEvidence::default()
     };
     let login = scan.logins.first().map(|(l, _)| l);
     let Some(mut draft) = jobscan::draft(format!("{}/{job}", cx.label), login, ci) else {

@@ -106,6 +106,7 @@ pub fn discover(
                 line: config.line(&step.path),
                 events: Vec::new(),
                 exposures: Vec::new(),
+                ..CiEvidence::default()
             };
             let login = scan
                 .logins

@@ -366,6 +366,7 @@ fn pipeline(
         line: run.line,
         events: run.events.clone(),
         exposures: Vec::new(),
+        ..CiEvidence::default()
     };
     let login = scan.logins.first().map(|(l, _)| l);
     let Some(mut draft) = jobscan::draft(name, login, ci) else {

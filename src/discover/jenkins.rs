@@ -344,6 +344,7 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
             line: Some(line),
             events: Vec::new(),
             exposures: Vec::new(),
+            ..CiEvidence::default()
         };
         let mount = opts
             .jenkins_mount
@@ -504,6 +505,7 @@ fn script_pipelines(
             line: Some(line),
             events: Vec::new(),
             exposures: Vec::new(),
+            ..Default::default()
         };
         let login = scans.iter().find_map(|s| s.logins.first());
         let Some(mut d) = super::jobscan::draft(name, login, ci) else {

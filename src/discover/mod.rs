@@ -17,6 +17,7 @@ pub mod github;
 pub mod gitlab;
 pub mod jenkins;
 pub mod jobscan;
+pub mod kubernetes;
 pub mod shell;
 pub mod terraform;
 pub mod tfhcl;
@@ -175,6 +176,9 @@ pub enum Source {
         file: PathBuf,
         project: Option<RepoName>,
     },
+    /// A directory of Kubernetes manifests (plain, multi-document, Kustomize, rendered Helm):
+    /// workloads that read Vault through the Agent Injector, VSO, ESO or the CSI driver.
+    Kubernetes { dir: PathBuf },
 }
 
 /// What discovery found.
@@ -223,6 +227,7 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
             Source::Azure { file, project } => {
                 azure::discover(file, project.as_ref(), opts, &mut out)?
             }
+            Source::Kubernetes { dir } => kubernetes::discover(dir, &mut out)?,
         }
     }
     // Unique names: a second pipeline of the same name gets `#2`, `#3` …
@@ -381,7 +386,10 @@ impl Draft {
     }
 
     pub fn finish(mut self) -> Pipeline {
-        if matches!(self.auth.method, AuthMethod::Jwt | AuthMethod::Oidc) {
+        let service_account_claims =
+            self.auth.method == AuthMethod::Kubernetes && !self.claims.is_empty();
+        if matches!(self.auth.method, AuthMethod::Jwt | AuthMethod::Oidc) || service_account_claims
+        {
             self.auth.claims = Some(self.claims);
         }
         self.ci

@@ -482,6 +482,7 @@ fn pipeline(login: &Login, phase: Phase, opts: &Options, out: &mut Discovery) ->
         line: None,
         events: vec![phase.name().to_string()],
         exposures: Vec::new(),
+        ..CiEvidence::default()
     };
     let mount = settings.get("AUTH_PATH", tag).map(|m| Val::of(m));
     let mut draft = Draft::new(

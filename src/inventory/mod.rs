@@ -4,7 +4,7 @@
 //! The file shape is a contract other tools write (discovery, hand-written inventories), so
 //! unknown keys and bad values are errors that name the file, the line and the key path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -36,6 +36,11 @@ pub struct Team {
     pub name: String,
     #[serde(default)]
     pub owns: Vec<String>,
+    /// Kubernetes namespaces the team owns: a pipeline or consumer that names no `team` and
+    /// whose Kubernetes namespace ([`Pipeline::kubernetes_namespace`]) is listed here belongs to
+    /// this team. A namespace may be listed by one team only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
 }
 
 /// One pipeline.
@@ -70,6 +75,18 @@ pub struct Pipeline {
     pub ci: Option<CiEvidence>,
 }
 
+impl Pipeline {
+    /// The Kubernetes namespace the pipeline or consumer runs in: the consuming object's
+    /// (`ci.namespace`), else the service account's of a `kubernetes` login.
+    pub fn kubernetes_namespace(&self) -> Option<&str> {
+        let from_ci = self.ci.as_ref().and_then(|c| c.namespace.as_deref());
+        let from_login = (self.auth.method == AuthMethod::Kubernetes)
+            .then_some(self.auth.service_account_namespace.as_deref())
+            .flatten();
+        from_ci.or(from_login).filter(|n| !n.is_empty())
+    }
+}
+
 /// A value built from an expression, so unknown until the job runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -101,6 +118,45 @@ pub struct CiEvidence {
     /// What the configuration exposes: tokens handed to later steps, secrets printed, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exposures: Vec<CiExposure>,
+    /// Provider `kubernetes`: which operator or injector reads Vault for the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<ConsumerKind>,
+    /// Provider `kubernetes`: the Kubernetes namespace of the consuming object (the
+    /// `ExternalSecret`, the `VaultStaticSecret`, the annotated pod's workload …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Provider `kubernetes`: the shared object the consumer reads through, as
+    /// `Kind/namespace/name` (`ClusterSecretStore//vault`, `SecretStore/payments/vault`,
+    /// `VaultAuth/vso/shared`), so that consumers of one store can be told apart from others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// How a Kubernetes workload reads Vault (`ci.consumer`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsumerKind {
+    /// The Vault Agent Injector (pod annotations `vault.hashicorp.com/*`).
+    Injector,
+    /// The Vault Secrets Operator (`VaultStaticSecret`, `VaultDynamicSecret`, `VaultPKISecret`).
+    Vso,
+    /// The External Secrets Operator (`ExternalSecret`, `PushSecret` with a `vault` store).
+    Eso,
+    /// The Secrets Store CSI driver (`SecretProviderClass` with provider `vault`).
+    Csi,
+}
+
+impl ConsumerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerKind::Injector => "injector",
+            ConsumerKind::Vso => "vso",
+            ConsumerKind::Eso => "eso",
+            ConsumerKind::Csi => "csi",
+        }
+    }
 }
 
 /// One exposure found in a CI configuration (`docs/discover.md` lists the kinds).
@@ -347,6 +403,56 @@ impl fmt::Display for InventoryError {
 
 impl std::error::Error for InventoryError {}
 
+impl InventoryError {
+    /// A check made after parsing knows the key path but not the line: find the line of that
+    /// path in the YAML text (the deepest part of it found).
+    fn located_in_yaml(mut self, text: &str) -> InventoryError {
+        if self.line.is_some() {
+            return self;
+        }
+        let Some(path) = self.path.as_deref() else {
+            return self;
+        };
+        let Ok(doc) = crate::discover::yaml::YamlFile::parse(text, &self.file) else {
+            return self;
+        };
+        let segs = key_path_segments(path);
+        let segs: Vec<crate::discover::yaml::Seg> = segs
+            .iter()
+            .map(|s| match s {
+                PathPart::Key(k) => crate::discover::yaml::Seg::Key(k),
+                PathPart::Item(i) => crate::discover::yaml::Seg::Item(*i),
+            })
+            .collect();
+        self.line = doc.line(&segs);
+        self
+    }
+}
+
+/// One step of a key path such as `pipelines[2].auth.role`.
+enum PathPart<'p> {
+    Key(&'p str),
+    Item(usize),
+}
+
+/// `pipelines[2].auth.role` as keys and items; anything unreadable ends the path.
+fn key_path_segments(path: &str) -> Vec<PathPart<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, items) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            out.push(PathPart::Key(key));
+        }
+        for item in items.split('[').filter(|i| !i.is_empty()) {
+            match item.trim_end_matches(']').parse() {
+                Ok(i) => out.push(PathPart::Item(i)),
+                Err(_) => return out,
+            }
+        }
+    }
+    out
+}
+
 impl Inventory {
     /// Read an inventory: YAML (`.yaml`, `.yml`) or JSON (`.json`), chosen by extension.
     pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
@@ -379,7 +485,7 @@ impl Inventory {
         // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the document.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut de = serde_json::Deserializer::from_str(text);
-        let inv: Inventory = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let mut inv: Inventory = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             InventoryError {
@@ -391,13 +497,14 @@ impl Inventory {
             }
         })?;
         inv.validate(file)?;
+        inv.assign_namespace_teams();
         Ok(inv)
     }
 
     pub fn from_yaml_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let de = yaml_serde::Deserializer::from_str(text);
-        let inv: Inventory = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut inv: Inventory = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let loc = inner.location();
@@ -414,7 +521,8 @@ impl Inventory {
                 message,
             }
         })?;
-        inv.validate(file)?;
+        inv.validate(file).map_err(|e| e.located_in_yaml(text))?;
+        inv.assign_namespace_teams();
         Ok(inv)
     }
 
@@ -439,7 +547,23 @@ impl Inventory {
             }
         }
         let mut teams = BTreeSet::new();
+        let mut namespace_owner: BTreeMap<&str, &str> = BTreeMap::new();
         for (i, t) in self.teams.iter().enumerate() {
+            for (j, ns) in t.namespaces.iter().enumerate() {
+                let at = format!("teams[{i}].namespaces[{j}]");
+                if ns.trim().is_empty() {
+                    return Err(err(at, "a Kubernetes namespace needs a name".into()));
+                }
+                if let Some(other) = namespace_owner.insert(ns.as_str(), t.name.as_str()) {
+                    return Err(err(
+                        at,
+                        format!(
+                            "Kubernetes namespace \"{ns}\" is listed by team \"{other}\" too: \
+                             a namespace belongs to one team"
+                        ),
+                    ));
+                }
+            }
             if t.name.trim().is_empty() {
                 return Err(err(
                     format!("teams[{i}].name"),
@@ -504,6 +628,26 @@ impl Inventory {
                     ),
                 ));
             }
+            if let Some(ci) = &p.ci {
+                let kubernetes_only = [
+                    (ci.consumer.is_some(), "consumer"),
+                    (ci.namespace.is_some(), "namespace"),
+                    (ci.via.is_some(), "via"),
+                ];
+                if let Some((_, field)) = kubernetes_only
+                    .iter()
+                    .find(|(set, _)| *set && ci.provider != "kubernetes")
+                {
+                    return Err(err(
+                        format!("pipelines[{i}].ci.{field}"),
+                        format!(
+                            "`ci.{field}` describes a Kubernetes consumer (provider `kubernetes`), \
+                             not provider `{}`",
+                            ci.provider
+                        ),
+                    ));
+                }
+            }
             if let (Some(a), Some(b)) = (&p.auth.role, &p.auth.role_name) {
                 if a != b {
                     return Err(err(
@@ -514,6 +658,26 @@ impl Inventory {
             }
         }
         Ok(())
+    }
+
+    /// Give every pipeline that names no team the team listing its Kubernetes namespace
+    /// (`teams[].namespaces`), so that every output sees one owner.
+    fn assign_namespace_teams(&mut self) {
+        let owner: BTreeMap<&str, &str> = self
+            .teams
+            .iter()
+            .flat_map(|t| t.namespaces.iter().map(|n| (n.as_str(), t.name.as_str())))
+            .collect();
+        if owner.is_empty() {
+            return;
+        }
+        for p in &mut self.pipelines {
+            if p.team.is_some() {
+                continue;
+            }
+            let team = p.kubernetes_namespace().and_then(|n| owner.get(n));
+            p.team = team.map(|t| t.to_string());
+        }
     }
 
     pub fn pipeline(&self, name: &str) -> Option<&Pipeline> {

@@ -218,3 +218,75 @@ fn cloud_identity_errors_name_file_line_and_path() {
         "{s}"
     );
 }
+
+const CONSUMERS: &str = r#"
+teams:
+  - name: payments
+    namespaces: [payments]
+  - name: search
+    namespaces: [search]
+pipelines:
+  - name: eso/payments/db
+    auth:
+      method: kubernetes
+      mount: k8s
+      role: payments
+      service_account: eso-payments
+      service_account_namespace: external-secrets
+    ci:
+      provider: kubernetes
+      file: manifests/eso.yaml
+      job: ExternalSecret/payments/db
+      line: 3
+      consumer: eso
+      namespace: payments
+      via: ClusterSecretStore//vault
+  - name: search-api
+    auth:
+      method: kubernetes
+      mount: k8s
+      service_account: api
+      service_account_namespace: search
+  - name: named
+    team: payments
+    auth:
+      method: kubernetes
+      mount: k8s
+      service_account: api
+      service_account_namespace: search
+"#;
+
+#[test]
+fn kubernetes_namespaces_give_teams() {
+    let inv = Inventory::from_yaml_str(CONSUMERS, "p.yaml").unwrap();
+    // The consuming object's namespace decides, not the operator's service account.
+    assert_eq!(inv.pipelines[0].team.as_deref(), Some("payments"));
+    assert_eq!(
+        inv.pipelines[0].ci.as_ref().unwrap().consumer,
+        Some(ConsumerKind::Eso)
+    );
+    assert_eq!(inv.pipelines[1].team.as_deref(), Some("search"));
+    // A team named in the inventory wins over the namespace.
+    assert_eq!(inv.pipelines[2].team.as_deref(), Some("payments"));
+    let json = serde_json::to_string(&inv).unwrap();
+    assert_eq!(Inventory::from_json_str(&json, "p.json").unwrap(), inv);
+}
+
+#[test]
+fn a_namespace_of_two_teams_is_an_error_with_its_line() {
+    let bad = CONSUMERS.replace("namespaces: [search]", "namespaces: [search, payments]");
+    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let s = e.to_string();
+    assert!(s.starts_with("p.yaml:6:"), "{s}");
+    assert!(s.contains("teams[1].namespaces[1]"), "{s}");
+    assert!(s.contains("listed by team \"payments\" too"), "{s}");
+}
+
+#[test]
+fn consumer_fields_need_the_kubernetes_provider() {
+    let bad = CONSUMERS.replace("provider: kubernetes", "provider: github");
+    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("pipelines[0].ci.consumer"), "{s}");
+    assert_eq!(e.line, Some(20), "{s}");
+}

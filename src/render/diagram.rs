@@ -14,6 +14,7 @@ use graphviz_rust::dot_structures::{
 };
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
+use crate::inventory::ConsumerKind;
 use crate::text::{dot_id, dot_label, dot_value};
 
 /// What a node stands for; decides its shape and colours.
@@ -21,6 +22,9 @@ use crate::text::{dot_id, dot_label, dot_value};
 pub enum Kind {
     Team,
     Pipeline,
+    /// A Kubernetes workload that reads Vault itself (an inventory entry with
+    /// `ci.consumer`), drawn apart from CI pipelines.
+    Consumer,
     /// Several pipelines of one team.
     Pipelines,
     Role,
@@ -365,6 +369,7 @@ impl Diagram {
         let order = [
             Kind::Team,
             Kind::Pipeline,
+            Kind::Consumer,
             Kind::Pipelines,
             Kind::Role,
             Kind::Entity,
@@ -463,6 +468,7 @@ fn legend_kind(k: Kind) -> (&'static str, &'static str) {
     let text = match k {
         Kind::Team => "team",
         Kind::Pipeline => "pipeline",
+        Kind::Consumer => "Kubernetes workload reading Vault (consumer)",
         Kind::Pipelines => "pipelines of a team (count)",
         Kind::Role => "auth role the pipeline can log into",
         Kind::Entity => "identity entity",
@@ -479,11 +485,21 @@ fn legend_kind(k: Kind) -> (&'static str, &'static str) {
     (fill, text)
 }
 
+/// The node kind and first label line of a pipeline: a Kubernetes consumer is drawn as a
+/// component (`k8s consumer (eso)`), a CI pipeline as a rounded box.
+pub fn pipeline_kind(consumer: Option<ConsumerKind>) -> (Kind, String) {
+    match consumer {
+        Some(c) => (Kind::Consumer, format!("k8s consumer ({})", c.as_str())),
+        None => (Kind::Pipeline, "pipeline".into()),
+    }
+}
+
 /// (fill, shape, extra style) of a node kind.
 fn kind_style(k: Kind) -> (&'static str, &'static str, &'static str) {
     match k {
         Kind::Team => ("#f1f5f9", "box", "rounded,filled,bold"),
         Kind::Pipeline => ("#dbeafe", "box", "rounded,filled"),
+        Kind::Consumer => ("#dcfce7", "component", "filled"),
         Kind::Pipelines => ("#dbeafe", "box3d", "filled"),
         Kind::Role => ("#ede9fe", "ellipse", "filled"),
         Kind::Entity => ("#fef3c7", "octagon", "filled"),

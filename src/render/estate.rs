@@ -29,6 +29,8 @@ pub struct PipelineTokens {
     pub team: Option<String>,
     /// Namespace of its auth mount (`""` = root).
     pub namespace: String,
+    /// How it reads Vault when it is a Kubernetes workload (`ci.consumer`).
+    pub consumer: Option<crate::inventory::ConsumerKind>,
     /// Indices into the estate's compiled tokens.
     pub tokens: Vec<usize>,
 }
@@ -120,6 +122,7 @@ impl<'a, 'b> EstateReach<'a, 'b> {
                     name: p.name.clone(),
                     team: p.team.clone(),
                     namespace: p.auth.namespace_path(),
+                    consumer: p.ci.as_ref().and_then(|c| c.consumer),
                     tokens: t,
                 }
             })

@@ -157,7 +157,16 @@ pub fn build_with(
             slot[i] = Some(diagrams.len());
             diagrams.push((
                 format!("p{i}"),
-                views::pipeline_view(owners, r, &chains[i], opts.max_nodes),
+                views::pipeline_view(
+                    owners,
+                    r,
+                    inventory
+                        .pipeline(&r.name)
+                        .and_then(|p| p.ci.as_ref())
+                        .and_then(|c| c.consumer),
+                    &chains[i],
+                    opts.max_nodes,
+                ),
             ));
         }
     }
@@ -771,8 +780,14 @@ fn write_blast_radius(o: &mut String, d: &ReportData<'_>, rows: &[PipelineNumber
         let inv = d.inventory.pipeline(&p.name);
         let auth = inv
             .map(|x| {
+                // A Kubernetes workload is marked beside CI pipelines, as in the diagrams.
+                let consumer =
+                    x.ci.as_ref()
+                        .and_then(|c| c.consumer)
+                        .map(|c| format!("k8s consumer ({}): ", c.as_str()))
+                        .unwrap_or_default();
                 format!(
-                    "{} {}auth/{}{}",
+                    "{consumer}{} {}auth/{}{}",
                     x.auth.method.as_str(),
                     x.auth.namespace_path(),
                     x.auth.mount_path().trim_end_matches('/'),

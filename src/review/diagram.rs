@@ -52,7 +52,8 @@ impl Review<'_> {
                     .next()
                     .unwrap_or_default();
                 let owners = Owners::build(&analysis.secrets, inv);
-                views::pipeline_view(&owners, &reach, &chains, max_nodes)
+                let consumer = p.ci.as_ref().and_then(|c| c.consumer);
+                views::pipeline_view(&owners, &reach, consumer, &chains, max_nodes)
             }
             DiagramView::Secret { path, namespace } => {
                 let (ns, rel) = self.resolve_path(path, namespace);

@@ -47,6 +47,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../queries/exposure-ci.rego"),
     ),
     (
+        "queries/kubernetes.rego",
+        include_str!("../../queries/kubernetes.rego"),
+    ),
+    (
         "queries/workload-constraints.rego",
         include_str!("../../queries/workload-constraints.rego"),
     ),

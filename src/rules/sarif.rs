@@ -202,8 +202,9 @@ fn locate_parts(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
             return (pp.to_string(), line);
         }
     }
-    // A CI job (`exposure.ci-*`): the CI configuration file itself, at the exposure's line.
-    if kind == "ci_job" {
+    // A CI job (`exposure.ci-*`) or a Kubernetes consumer: the CI configuration or manifest
+    // file itself, at the exposure's line.
+    if kind == "ci_job" || kind == "k8s_consumer" {
         if let Some(file) = f
             .evidence
             .get("file")

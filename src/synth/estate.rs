@@ -1006,6 +1006,7 @@ fn build_inventory(
                 abs(&format!("kv/legacy/{}/*", team.name)),
                 abs(&format!("database/creds/{}-*", team.name)),
             ],
+            namespaces: Vec::new(),
         });
         let mut rng = Rng::stream(p.seed, S_PIPE + t as u64);
         let by_kind = |k: u8| -> Vec<&Target> {

@@ -183,7 +183,10 @@ fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
         "no namespace cluster"
     );
     // Weighted, aggregated edges; cross-team ones red.
-    assert!(dot.contains("\"pipeline:platform-terraform\" -> \"group:team=payments:secret/data/payments/\" [color=\"#dc2626\""));
+    // Payments' secrets span secret/ and apps/ (its Kubernetes consumers'): folded at secret/.
+    assert!(dot.contains(
+        "\"pipeline:platform-terraform\" -> \"group:team=payments:secret/\" [color=\"#dc2626\""
+    ));
     assert!(dot.contains("penwidth="));
     assert!(dot.contains("secrets\""), "groups carry counts");
     let dot = demo_dot(&["--view".into(), "overview".into()]);
@@ -322,4 +325,24 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
     assert!(std::fs::read_to_string(&dotf)
         .unwrap()
         .starts_with("digraph"));
+}
+
+#[test]
+fn kubernetes_consumers_are_drawn_apart_from_pipelines() {
+    let dot = demo_dot(&["--view".into(), "teams".into()]);
+    assert!(dot.contains(
+        "[label=\"k8s consumer (vso)\\nk8s/storefront/VaultStaticSecret/api-keys\" shape=\"component\""
+    ));
+    assert!(dot.contains("[label=\"pipeline\\npayments-deploy\" shape=\"box\""));
+    assert!(
+        dot.contains("Kubernetes workload reading Vault (consumer)"),
+        "legend"
+    );
+    let one = demo_dot(&[
+        "--view".into(),
+        "pipeline".into(),
+        "--pipeline".into(),
+        "k8s/payments-web/ExternalSecret/web-config".into(),
+    ]);
+    assert!(one.contains("[label=\"k8s consumer (eso)\\nk8s/payments-web/ExternalSecret/web-config\" shape=\"component\""), "{one}");
 }

@@ -81,7 +81,11 @@ fn report_has_every_section_and_is_self_contained() {
     assert_eq!(rows(&html, "findings-table"), n);
     assert!(html.contains("<th data-sort><button type=\"button\">remediation</button></th>"));
     // Every pipeline: a row, details and an inline diagram; teams and overview diagrams too.
-    assert_eq!(rows(&html, "pipelines-table"), 12);
+    assert_eq!(rows(&html, "pipelines-table"), 16);
+    // Kubernetes consumers are marked beside CI pipelines.
+    assert!(
+        html.contains("<code>k8s consumer (vso): kubernetes auth/k8s role storefront-vso</code>")
+    );
     for p in [
         "payments-deploy",
         "checkout-ci",
@@ -92,8 +96,8 @@ fn report_has_every_section_and_is_self_contained() {
     }
     assert_eq!(
         html.matches("<svg").count(),
-        2 + 12,
-        "teams, overview and 12 pipelines"
+        2 + 16,
+        "teams, overview and 16 pipelines (4 of them Kubernetes consumers)"
     );
     // The coverage gap of the demo export is listed.
     assert!(html.contains("auth/ldap/groups"));
@@ -163,9 +167,9 @@ findings contains f if {
     )
     .unwrap();
     let html = report(dir.path(), &["--queries", q.to_str().unwrap()], None);
-    assert_eq!(html.matches("custom rule saw ").count(), 12);
+    assert_eq!(html.matches("custom rule saw ").count(), 16);
     assert!(html.contains("Nothing to do."));
-    assert_eq!(rows(&html, "findings-table"), findings_count() + 12);
+    assert_eq!(rows(&html, "findings-table"), findings_count() + 16);
 }
 
 #[test]

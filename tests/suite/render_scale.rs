@@ -116,7 +116,7 @@ fn run(params: Params, budgets: &[usize]) {
         );
         check(
             &format!("pipeline {} (max {max})", pipe.name),
-            &pipeline_view(&est.owners, &reach, &chains, max),
+            &pipeline_view(&est.owners, &reach, None, &chains, max),
             max,
             render,
         );

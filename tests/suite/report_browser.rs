@@ -214,7 +214,7 @@ fn report_works_in_headless_chromium() {
         dom.matches("<svg").count() >= 9,
         "inline SVG diagrams missing"
     );
-    assert_eq!(body_rows(&dom, "pipelines-table").len(), 12);
+    assert_eq!(body_rows(&dom, "pipelines-table").len(), 16);
 
     // 2. Search from the query string filters rows; sort orders them.
     let term = {
@@ -235,10 +235,11 @@ fn report_works_in_headless_chromium() {
         .filter(|r| !is_hidden(r))
         .map(|r| text(r))
         .collect();
-    assert_eq!(shown.len(), 4, "checkout filter: {shown:?}");
+    // Four CI pipelines and the three consumers of the storefront namespace (team checkout).
+    assert_eq!(shown.len(), 7, "checkout filter: {shown:?}");
     assert!(shown.iter().all(|r| r.contains("checkout")));
-    assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 8);
-    assert!(dom.contains("4 of 12 shown"));
+    assert_eq!(rows.iter().filter(|r| is_hidden(r)).count(), 9);
+    assert!(dom.contains("7 of 16 shown"));
     // Sorted by "secrets reachable", descending: checkout-ci (19) before checkout-deploy (9).
     assert!(shown[0].starts_with("checkout-ci"), "not sorted: {shown:?}");
     let frows = body_rows(&dom, "findings-table");

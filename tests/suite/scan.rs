@@ -116,7 +116,7 @@ fn a_scan_writes_what_the_single_commands_write() {
         ["snapshot", "inventory", "findings", "report", "next:"]
     );
     assert!(
-        text.contains("(12 pipeline(s), from --pipelines)"),
+        text.contains("(16 pipeline(s), from --pipelines)"),
         "{text}"
     );
     assert!(text.contains("critical"), "{text}");
@@ -167,10 +167,10 @@ fn discovered_pipelines_are_merged_into_the_hand_written_inventory() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 24, "{names:?}");
+    assert_eq!(names.len(), 28, "{names:?}");
     assert!(names.contains(&"acme/payments/deploy/deploy"), "{names:?}");
     assert!(
-        stdout(&out).contains("(24 pipeline(s), 12 discovered, merged into --pipelines)"),
+        stdout(&out).contains("(28 pipeline(s), 12 discovered, merged into --pipelines)"),
         "{}",
         stdout(&out)
     );

@@ -356,7 +356,7 @@ fn demo_usage_validates() {
 #[test]
 fn discovered_inventories_validate_as_json_and_yaml() {
     let dir = tempfile::tempdir().unwrap();
-    let sources: [&[&str]; 3] = [
+    let sources: [&[&str]; 4] = [
         &[
             "--github",
             "fixtures/discover/github/payments",
@@ -377,6 +377,7 @@ fn discovered_inventories_validate_as_json_and_yaml() {
             "--jenkins-role",
             "vault-approle-payments=jenkins-payments",
         ],
+        &["--kubernetes", "fixtures/discover/kubernetes/shop"],
     ];
     for (i, source) in sources.iter().enumerate() {
         let out = dir.path().join(format!("inventory-{i}.json"));

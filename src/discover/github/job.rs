@@ -1176,6 +1176,7 @@ impl JobDrafts<'_> {
             line: self.job_line,
             events: vec![trigger.event.clone()],
             exposures: Vec::new(),
+            ..CiEvidence::default()
         };
         let mount = match (&login.mount, method) {
             (_, AuthMethod::Dynamic) => String::new(),

@@ -463,6 +463,7 @@ impl JobDrafts<'_> {
                 .map(|s| vec![s.to_string()])
                 .unwrap_or_default(),
             exposures: Vec::new(),
+            ..CiEvidence::default()
         };
         let login = self.login;
         let mount = login.mount.known().unwrap_or("jwt").to_string();

@@ -10,7 +10,7 @@ use crate::passes::identity::PolicyOrigin;
 use crate::passes::reach::{PipelineReach, RoleReach, Via};
 use crate::text::{fnv, shorten};
 
-use super::super::diagram::{cluster_id, team_colour, Diagram, EdgeStyle, Kind};
+use super::super::diagram::{cluster_id, pipeline_kind, team_colour, Diagram, EdgeStyle, Kind};
 use super::super::estate::{EscChain, EscStep, WRITE};
 use super::super::group::{self, Item};
 use super::{
@@ -18,6 +18,7 @@ use super::{
     key_of, ns_name, plural, role_id, sorted_distinct, IdentityRef, OwnerRanks, RuleNode,
     SecretGroupsStyle, LABEL_MAX, MIN_NODES,
 };
+use crate::inventory::ConsumerKind;
 
 /// How far a pipeline view was reduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -228,13 +229,14 @@ impl KeptRoles {
 pub fn pipeline_view(
     owners: &Owners,
     reach: &PipelineReach,
+    consumer: Option<ConsumerKind>,
     chains: &[EscChain],
     max_nodes: usize,
 ) -> Diagram {
     let max_nodes = max_nodes.max(MIN_NODES);
     let mut d = Diagram::new(title(owners, reach, chains.len()));
     let pipeline = format!("pipeline:{}", reach.name);
-    draw_pipeline_node(&mut d, reach, &pipeline);
+    draw_pipeline_node(&mut d, reach, consumer, &pipeline);
 
     // Roles shown: possible ones, and the configured one even when refused.
     let roles: Vec<&RoleReach> = reach
@@ -311,17 +313,19 @@ fn title(owners: &Owners, reach: &PipelineReach, chains: usize) -> Vec<String> {
     ]
 }
 
-fn draw_pipeline_node(d: &mut Diagram, reach: &PipelineReach, pipeline: &str) {
+fn draw_pipeline_node(
+    d: &mut Diagram,
+    reach: &PipelineReach,
+    consumer: Option<ConsumerKind>,
+    pipeline: &str,
+) {
     let team_cluster = reach.team.as_deref().map(|team| {
         let cluster = cluster_id(&["team", team]);
         d.cluster(&cluster, None, vec![format!("team {team}")]).fill = Some(team_colour(team));
         cluster
     });
-    let node = d.node(
-        pipeline.to_string(),
-        Kind::Pipeline,
-        vec!["pipeline".into(), reach.name.clone()],
-    );
+    let (kind, what) = pipeline_kind(consumer);
+    let node = d.node(pipeline.to_string(), kind, vec![what, reach.name.clone()]);
     node.emphasis = true;
     node.cluster = team_cluster;
 }

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
-use super::super::diagram::{cluster_id, team_colour, Diagram, EdgeStyle, Kind, Tone};
+use super::super::diagram::{
+    cluster_id, pipeline_kind, team_colour, Diagram, EdgeStyle, Kind, Tone,
+};
 use super::super::estate::{EstateReach, SecretSet};
 use super::super::group::{self, Item};
 use super::{
@@ -302,12 +304,9 @@ impl GroupedSecrets<'_> {
             );
             let id = if self.per_pipeline {
                 let id = format!("pipeline:{}", pipeline.name);
-                d.node(
-                    id.clone(),
-                    Kind::Pipeline,
-                    vec!["pipeline".into(), pipeline.name.clone()],
-                )
-                .cluster = Some(ns_cluster);
+                let (kind, what) = pipeline_kind(pipeline.consumer);
+                d.node(id.clone(), kind, vec![what, pipeline.name.clone()])
+                    .cluster = Some(ns_cluster);
                 id
             } else {
                 let id = format!("pipelines:{key}");

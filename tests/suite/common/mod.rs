@@ -38,6 +38,7 @@ pub mod hostile;
 pub mod jwt;
 pub mod seed;
 pub mod text_diff;
+pub mod tokenreview;
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};

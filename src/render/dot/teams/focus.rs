@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::super::super::diagram::{cluster_id, team_colour, Diagram, EdgeStyle, Kind};
+use super::super::super::diagram::{
+    cluster_id, pipeline_kind, team_colour, Diagram, EdgeStyle, Kind,
+};
 use super::super::super::estate::SecretSet;
 use super::super::super::group::{self, Item};
 use super::super::{
@@ -177,12 +179,9 @@ fn draw_focus_pipelines(
         );
         let id = if per_pipeline {
             let id = format!("pipeline:{}", pipeline.name);
-            d.node(
-                id.clone(),
-                Kind::Pipeline,
-                vec!["pipeline".into(), pipeline.name.clone()],
-            )
-            .cluster = Some(ns_cluster);
+            let (kind, what) = pipeline_kind(pipeline.consumer);
+            d.node(id.clone(), kind, vec![what, pipeline.name.clone()])
+                .cluster = Some(ns_cluster);
             id
         } else {
             let id = format!("pipelines:{}", team.name);

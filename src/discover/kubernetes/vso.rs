@@ -1,0 +1,296 @@
+//! The Vault Secrets Operator: `VaultStaticSecret`, `VaultDynamicSecret` and `VaultPKISecret`
+//! read through the `VaultAuth` their `vaultAuthRef` names (`name` in their own namespace, or
+//! `namespace/name`), or the default `VaultAuth` (named `default`) when they name none. A
+//! `VaultAuth` of another namespace is usable only when its `allowedNamespaces` lists the
+//! consumer's namespace or `*`. With method `kubernetes` (or `jwt` with a service account) the
+//! operator requests a token for the `VaultAuth`'s service account **in the consumer's own
+//! namespace**, so that is the identity the login presents.
+
+use yaml_serde::Value;
+
+use super::super::yaml::{get, scalar, strings, Seg};
+use super::super::{Discovery, Draft};
+use super::manifests::Object;
+use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
+use crate::inventory::{AuthMethod, ConsumerKind};
+
+const GROUP: &str = "secrets.hashicorp.com";
+const SECRETS: &[&str] = &["VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret"];
+
+pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) {
+    for kind in SECRETS {
+        for o in index.of_kind(GROUP, kind) {
+            let spec = get(o.value(), "spec").unwrap_or(&Value::Null);
+            let Some(auth) = vault_auth(index, o, spec, out) else {
+                continue;
+            };
+            let Some(login) = login(auth, o, out) else {
+                continue;
+            };
+            let origin = Origin {
+                object: o,
+                consumer: ConsumerKind::Vso,
+                via: Some(auth.id()),
+            };
+            let mut d = draft(&origin, &login);
+            let auth_ns = field(get(auth.value(), "spec"), "namespace");
+            let secret_ns = field(Some(spec), "namespace");
+            if let Some(path) = secret_path(o, spec, out) {
+                match relative_namespace(auth_ns.as_deref(), secret_ns.as_deref()) {
+                    Some(prefix) => need(&mut d, &format!("{prefix}{path}")),
+                    None => d.dynamic(
+                        "needs",
+                        format!(
+                            "{path} in Vault namespace {:?}, outside the login's namespace {:?}",
+                            secret_ns.unwrap_or_default(),
+                            auth_ns.unwrap_or_default()
+                        ),
+                    ),
+                }
+            }
+            shared(&mut d, auth);
+            drafts.push(d);
+        }
+    }
+}
+
+fn field(v: Option<&Value>, key: &str) -> Option<String> {
+    v.and_then(|v| get(v, key))
+        .and_then(scalar)
+        .filter(|s| !s.is_empty())
+}
+
+/// A secret's Vault namespace relative to its login's (needs are relative to the login's
+/// namespace): `""` when the same or unset, `child/` below it, `None` elsewhere.
+pub(super) fn relative_namespace(login: Option<&str>, secret: Option<&str>) -> Option<String> {
+    let login = login.unwrap_or("").trim_matches('/');
+    let Some(secret) = secret.map(|s| s.trim_matches('/')) else {
+        return Some(String::new());
+    };
+    if secret == login {
+        return Some(String::new());
+    }
+    let below = if login.is_empty() {
+        Some(secret)
+    } else {
+        secret.strip_prefix(login).and_then(|r| r.strip_prefix('/'))
+    };
+    below.map(|b| format!("{b}/"))
+}
+
+/// The `VaultAuth` a secret resource uses, when the manifests hold it and the operator allows it.
+fn vault_auth<'o>(
+    index: &Index<'o>,
+    o: &Object,
+    spec: &Value,
+    out: &mut Discovery,
+) -> Option<&'o Object> {
+    let at = || {
+        format!(
+            "{}:{}",
+            o.file,
+            o.line(&[Seg::Key("spec"), Seg::Key("vaultAuthRef")])
+                .or(o.own_line())
+                .unwrap_or(0)
+        )
+    };
+    let reference = field(Some(spec), "vaultAuthRef");
+    let Some(reference) = reference else {
+        let defaults: Vec<&Object> = index
+            .of_kind(GROUP, "VaultAuth")
+            .filter(|a| a.name == "default")
+            .collect();
+        return match defaults.as_slice() {
+            [one] if allowed(one, o) => Some(one),
+            [one] => {
+                out.notes.push(format!(
+                    "{}: {} uses the default VaultAuth {}, whose allowedNamespaces does not list its namespace: the operator refuses it",
+                    at(), o.id(), one.id()
+                ));
+                None
+            }
+            [] => {
+                out.notes.push(format!(
+                    "{}: {} names no vaultAuthRef and the manifests hold no default VaultAuth (named `default` in the operator's namespace): its login is unknown, not in the inventory",
+                    at(), o.id()
+                ));
+                None
+            }
+            _ => {
+                out.notes.push(format!(
+                    "{}: {} uses the default VaultAuth, and the manifests hold several named `default`: which one is the operator's is unknown, not in the inventory",
+                    at(), o.id()
+                ));
+                None
+            }
+        };
+    };
+    let (ns, name) = match reference.split_once('/') {
+        Some((ns, name)) => (Some(ns.to_string()), name.to_string()),
+        None => (o.namespace.clone(), reference.clone()),
+    };
+    let Some(auth) = index.find(GROUP, "VaultAuth", ns.as_deref(), &name) else {
+        out.notes.push(format!(
+            "{}: {} uses VaultAuth {reference:?}, which is not in the manifests: not in the inventory",
+            at(),
+            o.id()
+        ));
+        return None;
+    };
+    if auth.namespace != o.namespace && !allowed(auth, o) {
+        out.notes.push(format!(
+            "{}: {} uses VaultAuth {}, whose allowedNamespaces does not list {:?}: the operator refuses it",
+            at(),
+            o.id(),
+            auth.id(),
+            o.namespace.as_deref().unwrap_or("")
+        ));
+        return None;
+    }
+    Some(auth)
+}
+
+/// Whether a `VaultAuth`'s `allowedNamespaces` lets the consumer's namespace use it. Unset: its
+/// own namespace only; the default `VaultAuth` then serves every namespace.
+fn allowed(auth: &Object, consumer: &Object) -> bool {
+    let spec = get(auth.value(), "spec");
+    match spec.and_then(|s| get(s, "allowedNamespaces")) {
+        None => auth.name == "default" || auth.namespace == consumer.namespace,
+        Some(list) => {
+            let list = strings(list);
+            list.iter().any(|n| n == "*")
+                || consumer
+                    .namespace
+                    .as_deref()
+                    .is_some_and(|ns| list.iter().any(|n| n == ns))
+        }
+    }
+}
+
+/// A `VaultAuth` that lets every namespace use it.
+fn shared(d: &mut Draft, auth: &Object) {
+    let spec = get(auth.value(), "spec");
+    let list = spec
+        .and_then(|s| get(s, "allowedNamespaces"))
+        .map(strings)
+        .unwrap_or_default();
+    if list.iter().any(|n| n == "*") {
+        let line = auth.line(&[Seg::Key("spec"), Seg::Key("allowedNamespaces")]);
+        expose(
+            d,
+            "shared-store",
+            &auth.file,
+            line,
+            format!(
+                "{} ({}:{}) sets allowedNamespaces: [\"*\"]: a secret resource in any namespace \
+                 can read Vault with its login",
+                auth.id(),
+                auth.file,
+                line.unwrap_or(0)
+            ),
+        );
+    }
+}
+
+/// The login a `VaultAuth` makes for a consumer.
+fn login(auth: &Object, consumer: &Object, out: &mut Discovery) -> Option<Login> {
+    let spec = get(auth.value(), "spec").unwrap_or(&Value::Null);
+    if field(Some(spec), "vaultAuthGlobalRef").is_some()
+        || get(spec, "vaultAuthGlobalRef").is_some()
+    {
+        out.notes.push(format!(
+            "{}: {} inherits from a VaultAuthGlobal, which blastmap does not merge: fields it leaves to the global are missing",
+            auth.file,
+            auth.id()
+        ));
+    }
+    let method = field(Some(spec), "method").unwrap_or_default();
+    let mount = field(Some(spec), "mount").unwrap_or_default();
+    let (method, block) = match method.as_str() {
+        "kubernetes" => (AuthMethod::Kubernetes, "kubernetes"),
+        "jwt" => (AuthMethod::Jwt, "jwt"),
+        "appRole" => (AuthMethod::Approle, "appRole"),
+        "aws" => (AuthMethod::Aws, "aws"),
+        "gcp" => (AuthMethod::Gcp, "gcp"),
+        other => {
+            out.notes.push(format!(
+                "{}: {} has method {other:?}, which blastmap does not read: its consumers are not in the inventory",
+                auth.file,
+                auth.id()
+            ));
+            return None;
+        }
+    };
+    if mount.is_empty() {
+        out.notes.push(format!(
+            "{}: {} names no mount: its consumers are not in the inventory",
+            auth.file,
+            auth.id()
+        ));
+        return None;
+    }
+    let params = get(spec, block);
+    let mut login = Login::new(method, val(&mount));
+    login.namespace = field(Some(spec), "namespace").map(|n| val(&n));
+    login.role = field(params, "role").map(|r| val(&r));
+    if method == AuthMethod::Approle {
+        // The manifest holds the role-id, not the role's name.
+        let role_id = field(params, "roleId").unwrap_or_default();
+        login.role = Some(super::super::Val::Dynamic(format!(
+            "(the AppRole role of role-id {role_id})"
+        )));
+    }
+    login.audiences = params
+        .and_then(|p| get(p, "audiences"))
+        .map(strings)
+        .unwrap_or_default();
+    let account = field(params, "serviceAccount");
+    login.account = match (method, account) {
+        (AuthMethod::Kubernetes | AuthMethod::Jwt, Some(sa)) => Some(Account::Known {
+            name: val(&sa),
+            namespace: consumer.namespace.clone(),
+        }),
+        (AuthMethod::Jwt, None) => Some(Account::Unknown(
+            "(the JWT stored in the VaultAuth's secretRef)".into(),
+        )),
+        (AuthMethod::Kubernetes, None) => Some(Account::Unknown(
+            "(the VaultAuth names no serviceAccount)".into(),
+        )),
+        _ => None,
+    };
+    Some(login)
+}
+
+/// The API path a secret resource reads.
+fn secret_path(o: &Object, spec: &Value, out: &mut Discovery) -> Option<String> {
+    let mount = field(Some(spec), "mount").unwrap_or_default();
+    let path = match o.kind.as_str() {
+        "VaultStaticSecret" => {
+            let kind = field(Some(spec), "type").unwrap_or_default();
+            let key = field(Some(spec), "path").unwrap_or_default();
+            match kind.as_str() {
+                "kv-v2" => kv_path(&mount, &key, true),
+                "kv-v1" => kv_path(&mount, &key, false),
+                other => {
+                    out.notes.push(format!(
+                        "{}: {} has type {other:?} (expected kv-v1 or kv-v2): its path is not read",
+                        o.file,
+                        o.id()
+                    ));
+                    return None;
+                }
+            }
+        }
+        "VaultDynamicSecret" => kv_path(
+            &mount,
+            &field(Some(spec), "path").unwrap_or_default(),
+            false,
+        ),
+        _ => format!(
+            "{}/issue/{}",
+            mount.trim_matches('/'),
+            field(Some(spec), "role").unwrap_or_default()
+        ),
+    };
+    Some(path)
+}
