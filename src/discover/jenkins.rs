@@ -331,21 +331,15 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
             None => Vec::new(),
         };
         let stage = stage_before(&text, pos).unwrap_or_else(|| "pipeline".into());
-        let n = count.entry(stage.clone()).or_insert(0);
-        *n += 1;
-        let mut name = format!("jenkins/{job}/{stage}");
-        if *n > 1 {
-            name.push_str(&format!("#{n}"));
-        }
-        let ci = CiEvidence {
-            provider: "jenkins".into(),
-            file: shown.clone(),
-            job: format!("{job}: stage {stage}"),
-            line: Some(line),
-            events: Vec::new(),
-            exposures: Vec::new(),
-            ..CiEvidence::default()
-        };
+        let (name, ci) = stage_pipeline(
+            &StageAt {
+                shown: &shown,
+                job: &job,
+                stage: &stage,
+                line,
+            },
+            &mut count,
+        );
         let mount = opts
             .jenkins_mount
             .clone()
@@ -492,21 +486,15 @@ fn script_pipelines(
     }
     for (start, (stage, scans)) in stages {
         let line = line_at(text, start);
-        let n = count.entry(stage.clone()).or_insert(0);
-        *n += 1;
-        let mut name = format!("jenkins/{job}/{stage}");
-        if *n > 1 {
-            name.push_str(&format!("#{n}"));
-        }
-        let ci = CiEvidence {
-            provider: "jenkins".into(),
-            file: shown.to_string(),
-            job: format!("{job}: stage {stage}"),
-            line: Some(line),
-            events: Vec::new(),
-            exposures: Vec::new(),
-            ..Default::default()
-        };
+        let (name, ci) = stage_pipeline(
+            &StageAt {
+                shown,
+                job,
+                stage: &stage,
+                line,
+            },
+            count,
+        );
         let login = scans.iter().find_map(|s| s.logins.first());
         let Some(mut d) = super::jobscan::draft(name, login, ci) else {
             out.notes.push(format!(
@@ -520,6 +508,33 @@ fn script_pipelines(
         }
         out.pipelines.push(d.finish());
     }
+}
+
+/// A stage of a Jenkinsfile that yields a pipeline.
+struct StageAt<'a> {
+    shown: &'a str,
+    job: &'a str,
+    stage: &'a str,
+    line: usize,
+}
+
+/// A stage pipeline's name (`jenkins/<job>/<stage>`, then `#2`, `#3` … for a stage name seen again,
+/// counted across the file in `count`) and its CI evidence.
+fn stage_pipeline(at: &StageAt<'_>, count: &mut BTreeMap<String, usize>) -> (String, CiEvidence) {
+    let n = count.entry(at.stage.to_string()).or_insert(0);
+    *n += 1;
+    let mut name = format!("jenkins/{}/{}", at.job, at.stage);
+    if *n > 1 {
+        name.push_str(&format!("#{n}"));
+    }
+    let ci = CiEvidence {
+        provider: "jenkins".into(),
+        file: at.shown.to_string(),
+        job: format!("{}: stage {}", at.job, at.stage),
+        line: Some(at.line),
+        ..CiEvidence::default()
+    };
+    (name, ci)
 }
 
 /// Where the stage holding `pos` starts (its `stage(` call), or `pos` outside any stage.
