@@ -412,14 +412,7 @@ fn reusable_call(
     } else if let Some(p) = get(&ctx.file.value, "permissions") {
         caller_permissions.push(p);
     }
-    for (cid, cjob) in entries(get(&callee.value, "jobs").unwrap_or(&Value::Null)) {
-        if get(cjob, "uses").is_some() {
-            out.notes.push(format!(
-                "{}: job `{cid}` nests another reusable workflow: not followed",
-                callee.name
-            ));
-            continue;
-        }
+    for (cid, cjob) in called_jobs(callee, out) {
         let call = Call {
             file: callee,
             rel: callee_rel.clone(),
@@ -439,6 +432,23 @@ fn reusable_call(
         };
         job_pipelines(&caller_ctx, &call, cjob, opts, out);
     }
+}
+
+/// The jobs of a reusable workflow that run steps; a job that calls yet another reusable
+/// workflow is noted and not followed.
+fn called_jobs<'w>(wf: &'w YamlFile, out: &mut Discovery) -> Vec<(String, &'w Value)> {
+    let mut jobs = Vec::new();
+    for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
+        if get(job, "uses").is_some() {
+            out.notes.push(format!(
+                "{}: job `{job_id}` nests another reusable workflow: not followed",
+                wf.name
+            ));
+        } else {
+            jobs.push((job_id, job));
+        }
+    }
+    jobs
 }
 
 /// Whether a job of some workflow of this checkout calls the workflow at `rel`, locally
@@ -462,14 +472,7 @@ fn called_here(rel: &str, repo: &RepoName, workflows: &BTreeMap<String, YamlFile
 fn uncalled_workflow(ctx: Workflow, opts: &Options, out: &mut Discovery) {
     let (repo, rel, wf) = (ctx.repo, ctx.rel.clone(), ctx.file);
     let before = out.pipelines.len();
-    for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
-        if get(job, "uses").is_some() {
-            out.notes.push(format!(
-                "{}: job `{job_id}` nests another reusable workflow: not followed",
-                wf.name
-            ));
-            continue;
-        }
+    for (job_id, job) in called_jobs(wf, out) {
         let call = Call {
             file: wf,
             rel: rel.to_string(),
