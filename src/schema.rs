@@ -32,6 +32,7 @@ pub mod version {
     pub const SNAPSHOT: u32 = crate::model::SUPPORTED_SCHEMA_VERSION;
     /// `capabilities --format json` is an array: the version is only in its schema's `$id`.
     pub const CAPABILITIES: u32 = 1;
+    pub const PATH: u32 = 1;
 }
 
 /// One JSON output of blastmap.
@@ -134,6 +135,13 @@ pub fn outputs() -> &'static [Output] {
             version: version::WHO_CAN,
             description: "Who can reach one secret path: the pipelines and roles, their capabilities, and the chain that grants each.",
             generate: serialized::<crate::passes::who_can::WhoCan>,
+        },
+        Output {
+            name: "path",
+            command: "blastmap path --format json",
+            version: version::PATH,
+            description: "How pipelines reach secrets: per pipeline and secret, the direct and escalated capabilities and every chain (login, escalation steps, entity or group, policy, rule) ranked by length (docs/graph.md).",
+            generate: serialized::<crate::graph::path::PathsAnswer>,
         },
         Output {
             name: "findings",

@@ -12,6 +12,8 @@ mod dot;
 mod export;
 mod facts;
 mod findings;
+mod graph;
+mod path;
 mod reach;
 mod report;
 mod scan;
@@ -48,6 +50,12 @@ pub enum Command {
     Reach(reach::ReachArgs),
     /// Who can reach one secret path, and through what.
     WhoCan(reach::WhoCanArgs),
+    /// How exactly a pipeline reaches a secret: every chain (login, escalation steps, entity or
+    /// group, policy, rule), ranked by length.
+    Path(path::Args),
+    /// Export the blast-radius graph of one or more estates for BloodHound CE (OpenGraph),
+    /// Neo4j (CSV) or GraphML tools.
+    Graph(graph::Args),
     /// Print the facts document the findings rules judge (JSON; see docs/facts.md).
     Facts(facts::Args),
     /// Findings: the CI/CD secrets practices and privilege escalation, as Rego rules over the facts.
@@ -149,6 +157,8 @@ pub fn run(build: Build) -> ! {
         Command::Export(args) => export::run(args),
         Command::Reach(args) => reach::run_reach(args),
         Command::WhoCan(args) => reach::run_who_can(args),
+        Command::Path(args) => path::run(args),
+        Command::Graph(args) => graph::run(args),
         Command::Facts(args) => facts::run(args),
         Command::Findings(args) => findings::run(args),
         Command::Diff(args) => diff::run(args),

@@ -222,18 +222,37 @@ impl<'a, 'b> Escalations<'a, 'b> {
         out: &mut Vec<Reached>,
         frontier: &mut Vec<(Arc<TokenReach>, Vec<Step>)>,
     ) {
-        let gained = match gain {
-            Gain::Nothing => Gained::Nothing,
-            Gain::Full(ns) => Gained::Full(ns),
-            Gain::AnyPolicy(ns) => Gained::Token(self.compile(self.any_policy_identity(&ns))),
-            Gain::Identity(id) => Gained::Token(self.compile(*id)),
-        };
+        let gained = self.gained(gain);
         if explore {
             if let Gained::Token(t) = &gained {
                 frontier.push((t.clone(), chain.clone()));
             }
         }
         out.push(Reached { key, chain, gained });
+    }
+
+    /// What a primitive's gain amounts to, its token compiled.
+    fn gained(&self, gain: Gain) -> Gained {
+        match gain {
+            Gain::Nothing => Gained::Nothing,
+            Gain::Full(ns) => Gained::Full(ns),
+            Gain::AnyPolicy(ns) => Gained::Token(self.compile(self.any_policy_identity(&ns))),
+            Gain::Identity(id) => Gained::Token(self.compile(*id)),
+        }
+    }
+
+    /// Every escalation step `token` can take, one step deep: each with the key of what it
+    /// gains (as [`search`](Self::search) keys them) and the gain, its token compiled. The
+    /// blast-radius graph is built from these, one token at a time.
+    pub fn steps(&self, token: &TokenReach) -> Vec<Reached> {
+        self.primitives(token)
+            .into_iter()
+            .map(|(step, gain)| Reached {
+                key: Self::key(&step, &gain),
+                chain: vec![step],
+                gained: self.gained(gain),
+            })
+            .collect()
     }
 
     /// Every policy of namespace `ns`, held by one token of that namespace.

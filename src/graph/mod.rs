@@ -1,27 +1,45 @@
-//! The blast-radius graph: typed nodes (pipeline, team, namespace, auth mount, role, entity,
-//! group, policy, rule, secret mount, secret) and typed edges, built once from an analysis and
-//! its reach results, then queried (chains for a pipeline, who reaches a secret) and rendered.
+//! The blast-radius graph: one petgraph of an estate, built once from a review's logins,
+//! compiled tokens and escalation steps, and the source of `blastmap path` (chains from a
+//! pipeline to a secret, [`path`]) and `blastmap graph` (exports for graph engines,
+//! [`export`]).
 //!
-//! Grants are edges from the rule that *decides* a secret for some token to that secret: the ACL
-//! engine has already applied the server's priority and deny semantics, so every rule → secret
-//! edge is a real grant, and every path pipeline → role → policy → rule → secret in the graph is a
-//! real chain.
+//! **Exact by construction.** Following edges forward from a pipeline reaches exactly what the
+//! pipeline can reach, because the only edges on that walk are real access:
+//!
+//! * pipeline → token (`LogsInto`): a login the pipeline can make (admitted, or unknown), to the
+//!   token it yields. A token is one compiled ACL (tokens with equal ACLs are one node), so the
+//!   role and entity that differ between two pipelines' logins never mix;
+//! * token → secret (`Grants`): what the ACL engine decided for that token, with the capabilities
+//!   and the policy rules that decide them (deny, priority and merging already applied);
+//! * token → token or namespace (`Escalates`): an escalation step the token can take (write a
+//!   policy, mint a secret-id, …), to the token it yields, or to the namespace it gives full
+//!   control of; a namespace then contains its child namespaces, mounts, roles and secrets.
+//!
+//! Everything that explains a token (its role, policies, entity and groups) points *into* the
+//! token, and ownership starts at teams, so no walk from a pipeline leaves the access edges.
+//! Without the `Escalates` edges, the secrets reached from a pipeline and the union of the
+//! capabilities on the way are `blastmap reach`'s answer (`tests/suite/graph.rs`).
+
+mod build;
+pub mod export;
+pub mod path;
 
 use std::collections::HashMap;
-
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
 
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::acl::Caps;
-use crate::ownership::Owners;
-use crate::passes::identity::PolicyOrigin;
-use crate::passes::reach::{Analysis, PipelineReach, RoleReach, SecretReach, Via};
+use crate::facts::escalation::Step;
+use crate::login::Verdict;
 
-/// A node of the graph. Names are as in the snapshot; `namespace` is a namespace path.
+pub use build::{GraphOptions, Logins};
+
+/// A node of the graph. Namespaces are namespace paths (`""` is root, `"team-a/"`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Node {
@@ -43,6 +61,16 @@ pub enum Node {
         mount: String,
         name: String,
     },
+    /// One compiled ACL: the policies a login (or an escalation) yields, in the namespace the
+    /// token lives in. `key` is a stable digest of what makes the ACL (its policies, and the
+    /// entity when a policy is templated).
+    Token {
+        namespace: String,
+        key: String,
+        policies: Vec<String>,
+        /// The token every policy of the namespace gives (an escalation's any-policy gain).
+        any_policy: bool,
+    },
     Entity {
         id: String,
         name: String,
@@ -55,12 +83,6 @@ pub enum Node {
         namespace: String,
         name: String,
     },
-    Rule {
-        namespace: String,
-        policy: String,
-        pattern: String,
-        line: u32,
-    },
     SecretMount {
         namespace: String,
         path: String,
@@ -71,89 +93,392 @@ pub enum Node {
     },
 }
 
-impl Node {
-    /// A short label for people.
-    pub fn label(&self) -> String {
+/// The kinds of node, in the order exports list them.
+pub const NODE_KINDS: [NodeKind; 11] = [
+    NodeKind::Team,
+    NodeKind::Pipeline,
+    NodeKind::Namespace,
+    NodeKind::AuthMount,
+    NodeKind::Role,
+    NodeKind::Token,
+    NodeKind::Entity,
+    NodeKind::Group,
+    NodeKind::Policy,
+    NodeKind::SecretMount,
+    NodeKind::Secret,
+];
+
+/// A node's kind, without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Team,
+    Pipeline,
+    Namespace,
+    AuthMount,
+    Role,
+    Token,
+    Entity,
+    Group,
+    Policy,
+    SecretMount,
+    Secret,
+}
+
+impl NodeKind {
+    /// The kind as a label (`Pipeline`, `AuthMount`, …): Cypher labels, CSV file names.
+    pub fn label(self) -> &'static str {
         match self {
-            Node::Team { name } => name.clone(),
-            Node::Pipeline { name } => name.clone(),
-            Node::Namespace { path } => {
-                if path.is_empty() {
-                    "root".to_string()
-                } else {
-                    path.clone()
-                }
-            }
-            Node::AuthMount { namespace, path } => format!("{namespace}auth/{path}"),
-            Node::Role { mount, name, .. } => format!("{mount}/{name}"),
-            Node::Entity { name, .. } => name.clone(),
-            Node::Group { name, .. } => name.clone(),
-            Node::Policy { name, .. } => name.clone(),
-            Node::Rule { pattern, .. } => pattern.clone(),
-            Node::SecretMount { namespace, path } => format!("{namespace}{path}"),
-            Node::Secret { namespace, path } => format!("{namespace}{path}"),
+            NodeKind::Team => "Team",
+            NodeKind::Pipeline => "Pipeline",
+            NodeKind::Namespace => "Namespace",
+            NodeKind::AuthMount => "AuthMount",
+            NodeKind::Role => "Role",
+            NodeKind::Token => "Token",
+            NodeKind::Entity => "Entity",
+            NodeKind::Group => "Group",
+            NodeKind::Policy => "Policy",
+            NodeKind::SecretMount => "SecretMount",
+            NodeKind::Secret => "Secret",
         }
     }
 
-    /// The kind, as a word (`pipeline`, `role`, …).
-    pub fn kind(&self) -> &'static str {
+    /// The kind as a word (`pipeline`, `auth_mount`, …): node ids, JSON.
+    pub fn word(self) -> &'static str {
         match self {
-            Node::Team { .. } => "team",
-            Node::Pipeline { .. } => "pipeline",
-            Node::Namespace { .. } => "namespace",
-            Node::AuthMount { .. } => "auth_mount",
-            Node::Role { .. } => "role",
-            Node::Entity { .. } => "entity",
-            Node::Group { .. } => "group",
-            Node::Policy { .. } => "policy",
-            Node::Rule { .. } => "rule",
-            Node::SecretMount { .. } => "secret_mount",
-            Node::Secret { .. } => "secret",
+            NodeKind::Team => "team",
+            NodeKind::Pipeline => "pipeline",
+            NodeKind::Namespace => "namespace",
+            NodeKind::AuthMount => "auth_mount",
+            NodeKind::Role => "role",
+            NodeKind::Token => "token",
+            NodeKind::Entity => "entity",
+            NodeKind::Group => "group",
+            NodeKind::Policy => "policy",
+            NodeKind::SecretMount => "secret_mount",
+            NodeKind::Secret => "secret",
+        }
+    }
+}
+
+impl Node {
+    pub fn kind(&self) -> NodeKind {
+        match self {
+            Node::Team { .. } => NodeKind::Team,
+            Node::Pipeline { .. } => NodeKind::Pipeline,
+            Node::Namespace { .. } => NodeKind::Namespace,
+            Node::AuthMount { .. } => NodeKind::AuthMount,
+            Node::Role { .. } => NodeKind::Role,
+            Node::Token { .. } => NodeKind::Token,
+            Node::Entity { .. } => NodeKind::Entity,
+            Node::Group { .. } => NodeKind::Group,
+            Node::Policy { .. } => NodeKind::Policy,
+            Node::SecretMount { .. } => NodeKind::SecretMount,
+            Node::Secret { .. } => NodeKind::Secret,
+        }
+    }
+
+    /// A short label for people.
+    pub fn label(&self) -> String {
+        match self {
+            Node::Team { name } | Node::Pipeline { name } => name.clone(),
+            Node::Namespace { path } if path.is_empty() => "root".to_string(),
+            Node::Namespace { path } => path.clone(),
+            Node::AuthMount { namespace, path } => format!("{namespace}auth/{path}"),
+            Node::Role {
+                namespace,
+                mount,
+                name,
+            } => format!("{namespace}auth/{mount}/role/{name}"),
+            Node::Token {
+                namespace,
+                any_policy: true,
+                ..
+            } => format!("any-policy token of {}", namespace_label(namespace)),
+            Node::Token { policies, .. } => format!("token [{}]", policies.join(", ")),
+            Node::Entity { name, .. } | Node::Group { name, .. } => name.clone(),
+            Node::Policy { namespace, name } => format!("{namespace}{name}"),
+            Node::SecretMount { namespace, path } | Node::Secret { namespace, path } => {
+                format!("{namespace}{path}")
+            }
+        }
+    }
+
+    /// What identifies the node within its estate (with its kind): the export's node id is
+    /// `<estate>:<kind>:<key>`.
+    pub fn key(&self) -> String {
+        match self {
+            Node::Team { name } | Node::Pipeline { name } => name.clone(),
+            Node::Namespace { path } => path.clone(),
+            Node::AuthMount { namespace, path }
+            | Node::SecretMount { namespace, path }
+            | Node::Secret { namespace, path } => format!("{namespace}{path}"),
+            Node::Role {
+                namespace,
+                mount,
+                name,
+            } => format!("{namespace}auth/{mount}/role/{name}"),
+            Node::Token { key, .. } => key.clone(),
+            Node::Entity { id, .. } | Node::Group { id, .. } => id.clone(),
+            Node::Policy { namespace, name } => format!("{namespace}{name}"),
+        }
+    }
+}
+
+/// `root` for the root namespace, the path otherwise.
+pub fn namespace_label(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "root"
+    } else {
+        namespace
+    }
+}
+
+/// A policy rule that decides a token's access to a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct GrantSource {
+    pub policy_namespace: String,
+    pub policy: String,
+    /// The rule's path pattern as written (templates resolved).
+    pub rule: String,
+    pub line: u32,
+}
+
+impl GrantSource {
+    /// `policy "p" path "x" (line n)`, as the escalation steps name their rules.
+    pub fn describe(&self) -> String {
+        format!(
+            "policy {:?} path {:?} (line {})",
+            format!("{}{}", self.policy_namespace, self.policy),
+            self.rule,
+            self.line
+        )
+    }
+}
+
+/// How a token holds a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Holding {
+    /// From the role's `token_policies` (or every policy of the namespace, for an any-policy
+    /// token).
+    Role,
+    /// The entity's own policies.
+    Entity { id: String, name: String },
+    /// A group's policies (the entity is a member, directly or through a parent group, or the
+    /// login's group alias names it).
+    Group { id: String, name: String },
+}
+
+impl Holding {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Holding::Role => "role",
+            Holding::Entity { .. } => "entity",
+            Holding::Group { .. } => "group",
         }
     }
 }
 
 /// An edge of the graph.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum Edge {
     /// team → pipeline
     Runs,
-    /// team → secret: the secret matches one of the team's `owns` patterns.
+    /// team → secret: the team owns the secret (`crate::ownership`: the most specific `owns`
+    /// entry wins; tied teams each own it).
     Owns,
-    /// namespace → auth mount / secret mount
+    /// namespace → child namespace, auth mount or secret mount
     Contains,
     /// auth mount → role
     HasRole,
-    /// pipeline → role: the pipeline can log in (`admitted` or `unknown`).
+    /// pipeline → token: the pipeline can log in to `role` and gets the token.
     LogsInto {
-        verdict: crate::login::Verdict,
+        verdict: Verdict,
+        /// The role is the one the inventory names.
         configured: bool,
+        /// The role logged in to: (namespace, mount, role).
+        role: Arc<RoleName>,
     },
-    /// role → policy (token policies)
-    TokenPolicy,
-    /// role → entity: the login's alias maps to this entity.
-    MapsTo,
+    /// role → token: a login to the role yields the token.
+    Issues,
+    /// policy → token: the token holds the policy.
+    AppliesTo { holding: Holding },
+    /// entity → token: the login maps to the entity.
+    IdentityOf,
     /// entity → group, group → parent group
     MemberOf,
-    /// entity/group → policy (identity policies)
+    /// entity or group → policy: the identity's own policies.
     IdentityPolicy,
-    /// policy → rule
-    HasRule,
-    /// rule → secret: the rule decides the secret for some token, granting these capabilities.
-    Grants { capabilities: Vec<&'static str> },
+    /// token → secret: the token's ACL grants these capabilities, decided by these rules.
+    Grants {
+        capabilities: Caps,
+        sources: Arc<[GrantSource]>,
+    },
     /// secret mount → secret
     Holds,
+    /// token → token or namespace: an escalation step the token can take.
+    Escalates(Arc<Step>),
 }
 
-/// The graph with lookup of nodes by value.
+/// A role by name: namespace, mount (without slash), role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RoleName {
+    pub namespace: String,
+    pub mount: String,
+    pub role: String,
+}
+
+impl RoleName {
+    pub fn label(&self) -> String {
+        format!("{}auth/{}/role/{}", self.namespace, self.mount, self.role)
+    }
+}
+
+/// An edge's kind, without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    Runs,
+    Owns,
+    Contains,
+    HasRole,
+    LogsInto,
+    Issues,
+    AppliesTo,
+    IdentityOf,
+    MemberOf,
+    IdentityPolicy,
+    Grants,
+    Holds,
+    Escalates,
+}
+
+/// Every kind of edge, in the order exports list them.
+pub const EDGE_KINDS: [EdgeKind; 13] = [
+    EdgeKind::Runs,
+    EdgeKind::Owns,
+    EdgeKind::Contains,
+    EdgeKind::HasRole,
+    EdgeKind::LogsInto,
+    EdgeKind::Issues,
+    EdgeKind::AppliesTo,
+    EdgeKind::IdentityOf,
+    EdgeKind::MemberOf,
+    EdgeKind::IdentityPolicy,
+    EdgeKind::Grants,
+    EdgeKind::Holds,
+    EdgeKind::Escalates,
+];
+
+impl EdgeKind {
+    /// The kind as a relationship type (`LOGS_INTO`): Cypher, CSV file names.
+    pub fn label(self) -> &'static str {
+        match self {
+            EdgeKind::Runs => "RUNS",
+            EdgeKind::Owns => "OWNS",
+            EdgeKind::Contains => "CONTAINS",
+            EdgeKind::HasRole => "HAS_ROLE",
+            EdgeKind::LogsInto => "LOGS_INTO",
+            EdgeKind::Issues => "ISSUES",
+            EdgeKind::AppliesTo => "APPLIES_TO",
+            EdgeKind::IdentityOf => "IDENTITY_OF",
+            EdgeKind::MemberOf => "MEMBER_OF",
+            EdgeKind::IdentityPolicy => "IDENTITY_POLICY",
+            EdgeKind::Grants => "GRANTS",
+            EdgeKind::Holds => "HOLDS",
+            EdgeKind::Escalates => "ESCALATES",
+        }
+    }
+
+    /// The kind in PascalCase (`LogsInto`): BloodHound's recommended edge-kind style.
+    pub fn pascal(self) -> &'static str {
+        match self {
+            EdgeKind::Runs => "Runs",
+            EdgeKind::Owns => "Owns",
+            EdgeKind::Contains => "Contains",
+            EdgeKind::HasRole => "HasRole",
+            EdgeKind::LogsInto => "LogsInto",
+            EdgeKind::Issues => "Issues",
+            EdgeKind::AppliesTo => "AppliesTo",
+            EdgeKind::IdentityOf => "IdentityOf",
+            EdgeKind::MemberOf => "MemberOf",
+            EdgeKind::IdentityPolicy => "IdentityPolicy",
+            EdgeKind::Grants => "Grants",
+            EdgeKind::Holds => "Holds",
+            EdgeKind::Escalates => "Escalates",
+        }
+    }
+
+    /// Whether a walk from a pipeline follows this kind: the access edges.
+    pub fn is_access(self) -> bool {
+        matches!(
+            self,
+            EdgeKind::LogsInto
+                | EdgeKind::Grants
+                | EdgeKind::Escalates
+                | EdgeKind::Contains
+                | EdgeKind::HasRole
+                | EdgeKind::Issues
+                | EdgeKind::Holds
+        )
+    }
+}
+
+impl Edge {
+    pub fn kind(&self) -> EdgeKind {
+        match self {
+            Edge::Runs => EdgeKind::Runs,
+            Edge::Owns => EdgeKind::Owns,
+            Edge::Contains => EdgeKind::Contains,
+            Edge::HasRole => EdgeKind::HasRole,
+            Edge::LogsInto { .. } => EdgeKind::LogsInto,
+            Edge::Issues => EdgeKind::Issues,
+            Edge::AppliesTo { .. } => EdgeKind::AppliesTo,
+            Edge::IdentityOf => EdgeKind::IdentityOf,
+            Edge::MemberOf => EdgeKind::MemberOf,
+            Edge::IdentityPolicy => EdgeKind::IdentityPolicy,
+            Edge::Grants { .. } => EdgeKind::Grants,
+            Edge::Holds => EdgeKind::Holds,
+            Edge::Escalates(_) => EdgeKind::Escalates,
+        }
+    }
+}
+
+/// What tells two edges between the same nodes apart, for the duplicate check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum EdgeIdentity {
+    Plain(EdgeKind),
+    Login(Arc<RoleName>),
+    Holding(Holding),
+    /// An escalation step by its primitive and target.
+    Step(&'static str, String),
+}
+
+impl EdgeIdentity {
+    fn of(edge: &Edge) -> EdgeIdentity {
+        match edge {
+            Edge::LogsInto { role, .. } => EdgeIdentity::Login(role.clone()),
+            Edge::AppliesTo { holding } => EdgeIdentity::Holding(holding.clone()),
+            Edge::Escalates(step) => EdgeIdentity::Step(step.kind, step.target.clone()),
+            other => EdgeIdentity::Plain(other.kind()),
+        }
+    }
+}
+
+/// The graph, with lookup of nodes by value (secrets by their id in the analysis' index).
 #[derive(Debug, Default)]
 pub struct BlastGraph {
     pub graph: StableDiGraph<Node, Edge>,
     index: HashMap<Node, NodeIndex>,
-    /// Every edge, for the duplicate check (a rule can grant thousands of secrets, so scanning
-    /// a node's edges per insertion would be quadratic).
-    edges: FxHashSet<(NodeIndex, NodeIndex, Edge)>,
+    /// Secret nodes by secret id (a million secrets are not hashed as values).
+    secrets: Vec<NodeIndex>,
+    /// Secret ids by (namespace, path).
+    secret_ids: HashMap<(String, String), u32>,
+    edges: FxHashSet<(NodeIndex, NodeIndex, EdgeIdentity)>,
+    /// Escalation steps of a token that gain nothing modelled (persistence, hiding tracks),
+    /// by token node: not edges, as they lead nowhere.
+    dead_ends: HashMap<NodeIndex, Vec<Arc<Step>>>,
+    /// How many escalation steps deep the graph was built.
+    pub escalation_depth: usize,
 }
 
 impl BlastGraph {
@@ -168,15 +493,29 @@ impl BlastGraph {
     }
 
     pub fn find(&self, n: &Node) -> Option<NodeIndex> {
+        if let Node::Secret { namespace, path } = n {
+            return self.secret(namespace, path);
+        }
         self.index.get(n).copied()
     }
 
-    /// Add an edge unless an equal one exists.
+    /// The node of the secret at `path` in `namespace`.
+    pub fn secret(&self, namespace: &str, path: &str) -> Option<NodeIndex> {
+        let id = self
+            .secret_ids
+            .get(&(namespace.to_string(), path.to_string()))?;
+        self.secrets.get(*id as usize).copied()
+    }
+
+    /// Add an edge unless an equal one exists (same ends, kind, and role, holding or step).
     pub fn edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
-        if self.edges.contains(&(a, b, e.clone())) {
-            return;
+        if self.edges.insert((a, b, EdgeIdentity::of(&e))) {
+            self.graph.add_edge(a, b, e);
         }
-        self.edges.insert((a, b, e.clone()));
+    }
+
+    /// Add an edge known to be new (grants, holds, ownership: one per pair by construction).
+    fn new_edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
         self.graph.add_edge(a, b, e);
     }
 
@@ -188,7 +527,26 @@ impl BlastGraph {
         self.graph.edge_count()
     }
 
-    /// Nodes reachable from `start` following edges forward.
+    /// Outgoing edges of a node with their targets.
+    pub fn out(&self, n: NodeIndex) -> impl Iterator<Item = (&Edge, NodeIndex)> {
+        self.graph
+            .edges_directed(n, Direction::Outgoing)
+            .map(|e| (e.weight(), e.target()))
+    }
+
+    /// Incoming edges of a node with their sources.
+    pub fn incoming(&self, n: NodeIndex) -> impl Iterator<Item = (&Edge, NodeIndex)> {
+        self.graph
+            .edges_directed(n, Direction::Incoming)
+            .map(|e| (e.weight(), e.source()))
+    }
+
+    /// The escalation steps of a token that gain nothing modelled.
+    pub fn dead_ends(&self, token: NodeIndex) -> &[Arc<Step>] {
+        self.dead_ends.get(&token).map_or(&[], Vec::as_slice)
+    }
+
+    /// Nodes reachable from `start` following edges forward (`start` first).
     pub fn descendants(&self, start: NodeIndex) -> Vec<NodeIndex> {
         let mut seen = vec![start];
         let mut dfs = petgraph::visit::Dfs::new(&self.graph, start);
@@ -212,244 +570,4 @@ impl BlastGraph {
         }
         out
     }
-
-    /// Outgoing edges of a node with their targets.
-    pub fn out(&self, n: NodeIndex) -> impl Iterator<Item = (&Edge, NodeIndex)> {
-        self.graph
-            .edges_directed(n, Direction::Outgoing)
-            .map(|e| (e.weight(), e.target()))
-    }
-
-    /// Build the graph of an analysis and its reach results.
-    pub fn build(analysis: &Analysis<'_>, reach: &[PipelineReach]) -> BlastGraph {
-        let mut g = BlastGraph::default();
-        g.add_mounts(analysis);
-        for team in &analysis.inventory.teams {
-            g.node(Node::Team {
-                name: team.name.clone(),
-            });
-        }
-        let mut builder = ReachNodes::default();
-        for pipeline in reach {
-            let pipeline_node = g.node(Node::Pipeline {
-                name: pipeline.name.clone(),
-            });
-            if let Some(team) = &pipeline.team {
-                let team_node = g.node(Node::Team { name: team.clone() });
-                g.edge(team_node, pipeline_node, Edge::Runs);
-            }
-            for role in &pipeline.roles {
-                if role.verdict != crate::login::Verdict::Refused {
-                    g.add_login(pipeline_node, role);
-                }
-            }
-            for secret in &pipeline.secrets {
-                builder.add_secret(&mut g, secret);
-            }
-        }
-        g.add_group_memberships(analysis);
-        g.add_ownership(analysis, &builder.secrets);
-        g
-    }
-
-    /// Namespaces and the auth and secret mounts they contain.
-    fn add_mounts(&mut self, analysis: &Analysis<'_>) {
-        for ns in &analysis.snapshot.namespaces {
-            let namespace = crate::model::namespace_path(&ns.path).into_owned();
-            let ns_node = self.node(Node::Namespace {
-                path: namespace.clone(),
-            });
-            for m in &ns.auth_mounts {
-                let mount = self.node(Node::AuthMount {
-                    namespace: namespace.clone(),
-                    path: m.path.clone(),
-                });
-                self.edge(ns_node, mount, Edge::Contains);
-            }
-            for m in &ns.secret_mounts {
-                let mount = self.node(Node::SecretMount {
-                    namespace: namespace.clone(),
-                    path: m.path.clone(),
-                });
-                self.edge(ns_node, mount, Edge::Contains);
-            }
-        }
-    }
-
-    /// A pipeline's login into a role, and the role's policies (directly or through its
-    /// entity or groups).
-    fn add_login(&mut self, pipeline: NodeIndex, role: &RoleReach) {
-        let mount = self.node(Node::AuthMount {
-            namespace: role.namespace.clone(),
-            path: format!("{}/", role.mount),
-        });
-        let role_node = self.node(Node::Role {
-            namespace: role.namespace.clone(),
-            mount: role.mount.clone(),
-            name: role.role.clone(),
-        });
-        self.edge(mount, role_node, Edge::HasRole);
-        self.edge(
-            pipeline,
-            role_node,
-            Edge::LogsInto {
-                verdict: role.verdict,
-                configured: role.configured,
-            },
-        );
-        for policy in &role.policies {
-            let policy_node = self.node(Node::Policy {
-                namespace: policy.namespace.clone(),
-                name: policy.name.clone(),
-            });
-            match &policy.origin {
-                PolicyOrigin::Role => self.edge(role_node, policy_node, Edge::TokenPolicy),
-                PolicyOrigin::Entity { id, name } => {
-                    let entity = self.node(Node::Entity {
-                        id: id.clone(),
-                        name: name.clone(),
-                    });
-                    self.edge(role_node, entity, Edge::MapsTo);
-                    self.edge(entity, policy_node, Edge::IdentityPolicy);
-                }
-                PolicyOrigin::Group { id, name } => {
-                    let group = self.node(Node::Group {
-                        id: id.clone(),
-                        name: name.clone(),
-                    });
-                    self.edge(group, policy_node, Edge::IdentityPolicy);
-                }
-            }
-        }
-    }
-
-    /// Entities' group memberships, for the identity chains.
-    fn add_group_memberships(&mut self, analysis: &Analysis<'_>) {
-        let index = &analysis.index;
-        let entity_nodes: Vec<(NodeIndex, String)> = self
-            .graph
-            .node_indices()
-            .filter_map(|i| match &self.graph[i] {
-                Node::Entity { id, .. } => Some((i, id.clone())),
-                _ => None,
-            })
-            .collect();
-        for (entity, id) in entity_nodes {
-            for (_, group) in index.groups_of_entity(&id).direct.iter() {
-                let group_node = self.node(Node::Group {
-                    id: group.id.clone(),
-                    name: group.name.clone(),
-                });
-                self.edge(entity, group_node, Edge::MemberOf);
-                for (_, parent) in index.group_ancestors(&group.id) {
-                    let parent_node = self.node(Node::Group {
-                        id: parent.id.clone(),
-                        name: parent.name.clone(),
-                    });
-                    self.edge(group_node, parent_node, Edge::MemberOf);
-                }
-            }
-        }
-    }
-
-    /// Ownership: team → the secrets it owns by the one ownership rule (`crate::ownership`: the
-    /// most specific entry wins, tied teams each own the secret). Only secrets some pipeline
-    /// reaches are nodes.
-    fn add_ownership(&mut self, analysis: &Analysis<'_>, secrets: &FxHashMap<u32, NodeIndex>) {
-        let inventory = analysis.inventory;
-        let owners = Owners::build(&analysis.secrets, inventory);
-        let mut owned_by_team: Vec<Vec<NodeIndex>> = vec![Vec::new(); inventory.teams.len()];
-        for (&id, &secret) in secrets {
-            for &team in owners.team_ids(owners.owner[id as usize]) {
-                owned_by_team[team as usize].push(secret);
-            }
-        }
-        for (team, owned) in inventory.teams.iter().zip(&mut owned_by_team) {
-            let team_node = self.node(Node::Team {
-                name: team.name.clone(),
-            });
-            // In node order, as when every secret node was visited.
-            owned.sort_unstable();
-            owned.dedup();
-            for &secret in owned.iter() {
-                self.edge(team_node, secret, Edge::Owns);
-            }
-        }
-    }
-}
-
-/// The secret and rule nodes made so far: secrets by id, and rules by their source, are looked
-/// up without building a node value per (pipeline, secret).
-#[derive(Default)]
-struct ReachNodes<'r> {
-    secrets: FxHashMap<u32, NodeIndex>,
-    rules: FxHashMap<RuleSource<'r>, NodeIndex>,
-}
-
-/// A rule by where it is written: (policy namespace, policy, pattern, line).
-type RuleSource<'r> = (&'r str, &'r str, &'r str, u32);
-
-impl<'r> ReachNodes<'r> {
-    /// A reached secret (with its mount) and the rules that grant it.
-    fn add_secret(&mut self, g: &mut BlastGraph, secret: &'r SecretReach) {
-        let secret_node = match self.secrets.get(&secret.secret_id) {
-            Some(&node) => node,
-            None => {
-                let node = g.node(Node::Secret {
-                    namespace: secret.namespace.clone(),
-                    path: secret.path.clone(),
-                });
-                let mount = g.node(Node::SecretMount {
-                    namespace: secret.namespace.clone(),
-                    path: secret.mount.clone(),
-                });
-                g.edge(mount, node, Edge::Holds);
-                self.secrets.insert(secret.secret_id, node);
-                node
-            }
-        };
-        for grant in secret.via.iter() {
-            let rule = self.rule(g, grant);
-            g.edge(
-                rule,
-                secret_node,
-                Edge::Grants {
-                    capabilities: secret.capabilities.clone(),
-                },
-            );
-        }
-    }
-
-    fn rule(&mut self, g: &mut BlastGraph, grant: &'r Via) -> NodeIndex {
-        let source = (
-            grant.policy_namespace.as_str(),
-            grant.policy.as_str(),
-            grant.rule.as_str(),
-            grant.line,
-        );
-        if let Some(&rule) = self.rules.get(&source) {
-            return rule;
-        }
-        let policy = g.node(Node::Policy {
-            namespace: grant.policy_namespace.clone(),
-            name: grant.policy.clone(),
-        });
-        let rule = g.node(Node::Rule {
-            namespace: grant.policy_namespace.clone(),
-            policy: grant.policy.clone(),
-            pattern: grant.rule.clone(),
-            line: grant.line,
-        });
-        g.edge(policy, rule, Edge::HasRule);
-        self.rules.insert(source, rule);
-        rule
-    }
-}
-
-/// Capabilities as a set, for aggregation.
-pub fn caps_of(names: &[&str]) -> Caps {
-    names
-        .iter()
-        .filter_map(|n| Caps::from_name(n))
-        .fold(Caps::NONE, |a, b| a | b)
 }

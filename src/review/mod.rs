@@ -30,6 +30,8 @@ use std::sync::{Arc, LazyLock, OnceLock};
 
 use crate::acl::Caps;
 use crate::facts::{self, Built, Facts, FactsBase, FactsOptions};
+use crate::graph::path::{PathQuery, PathsAnswer};
+use crate::graph::{BlastGraph, GraphOptions, Logins};
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
 use crate::passes::reach::{Analysis, PipelineReach, Prepared, PreparedReach, ReachOptions};
@@ -203,6 +205,60 @@ impl<'e> Review<'e> {
     /// Who can reach `path` in `namespace` (optionally with `capability`), and through what.
     pub fn who_can(&self, namespace: &str, path: &str, capability: Option<Caps>) -> WhoCan {
         self.analysis.who_can(namespace, path, capability)
+    }
+
+    /// The blast-radius graph of every pipeline of the inventory (`docs/graph.md`), with
+    /// escalation steps followed to the review's escalation depth.
+    pub fn graph(&self) -> BlastGraph {
+        let clock = Clock::start("graph");
+        let prepared = self.everyone();
+        let graph = BlastGraph::build(
+            &self.analysis,
+            &Logins {
+                pipelines: prepared.selected(),
+                logins: prepared.logins(),
+                tokens: prepared.tokens(),
+            },
+            GraphOptions {
+                escalation_depth: self.options.facts.escalation_depth,
+            },
+        );
+        clock.lap("graph built");
+        graph
+    }
+
+    /// The chains from `from` (every pipeline when `None`) to what `query` asks for, read
+    /// from `graph` (this review's [`graph`](Self::graph)), with what is unknown about each
+    /// pipeline's logins. Pipelines that reach nothing asked for are left out unless named.
+    pub fn paths(&self, graph: &BlastGraph, from: Option<&str>, query: &PathQuery) -> PathsAnswer {
+        let prepared = self.everyone();
+        let names: Vec<String> = match from {
+            Some(name) => vec![name.to_string()],
+            None => graph.pipelines(),
+        };
+        let pipelines = names
+            .iter()
+            .filter_map(|name| {
+                let mut found = graph.paths(name, query)?;
+                if from.is_none() && found.targets.is_empty() {
+                    return None;
+                }
+                if let Some(at) = prepared.selected().iter().position(|p| &p.name == name) {
+                    found.unknowns = prepared.logins()[at]
+                        .1
+                        .iter()
+                        .map(|u| format!("{}: {}", u.kind, u.detail))
+                        .collect();
+                }
+                Some(found)
+            })
+            .collect();
+        PathsAnswer {
+            schema_version: crate::schema::version::PATH,
+            escalation_depth: graph.escalation_depth,
+            to: query.to.clone(),
+            pipelines,
+        }
     }
 
     /// The facts document the rules judge (`docs/facts.md`).

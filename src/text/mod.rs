@@ -16,7 +16,10 @@
 //! * [`html`](mod@html): HTML text and attribute values.
 //! * [`uri`]: RFC 3986 percent-encoding of a relative path, for SARIF artifact locations.
 //! * [`shell`]: one POSIX shell word, for the commands blastmap suggests running next.
+//! * [`csv`]: CSV cells of the graph's bulk-import files (inert, never a formula, one line).
+//!   GraphML is XML: its text and attributes use [`html`](mod@html), whose escapes are XML's.
 
+pub mod csv;
 pub mod dot;
 pub mod html;
 pub mod markdown;
@@ -24,6 +27,7 @@ pub mod shell;
 pub mod terminal;
 pub mod uri;
 
+pub use csv::cell as csv_cell;
 pub use dot::{dot_id, dot_label, dot_value, fnv, shorten};
 pub use html::html;
 pub use markdown::{cell as md_cell, code as md_code};

@@ -30,6 +30,7 @@ mod findings;
 mod findings_sarif;
 mod findings_scale;
 mod golden;
+mod graph;
 mod hcl1_props;
 mod identity_real;
 mod kubernetes_real;

@@ -197,16 +197,15 @@ fn unknown_pipeline_is_an_error() {
 
 #[test]
 fn graph_holds_the_chains() {
-    use blastmap::graph::{BlastGraph, Node};
+    use blastmap::graph::Node;
     use blastmap::inventory::Inventory;
     use blastmap::model::Snapshot;
-    use blastmap::passes::reach::{Analysis, ReachOptions};
+    use blastmap::review::{Review, ReviewOptions};
 
     let snap = Snapshot::load(std::path::Path::new(SNAP)).unwrap();
     let inv = Inventory::load(std::path::Path::new(PIPES)).unwrap();
-    let a = Analysis::new(&snap, &inv);
-    let r = a.reach(&ReachOptions::default());
-    let g = BlastGraph::build(&a, &r);
+    let review = Review::open(&snap, Some(&inv), ReviewOptions::default());
+    let g = review.graph();
     let p = g
         .find(&Node::Pipeline {
             name: "payments-deploy".into(),
@@ -219,9 +218,12 @@ fn graph_holds_the_chains() {
         })
         .unwrap();
     assert!(g.descendants(p).contains(&s), "pipeline → … → secret");
-    let kinds: std::collections::BTreeSet<&str> =
-        g.ancestors(s).iter().map(|&n| g.graph[n].kind()).collect();
-    for k in ["pipeline", "role", "policy", "rule", "team"] {
+    let kinds: std::collections::BTreeSet<&str> = g
+        .ancestors(s)
+        .iter()
+        .map(|&n| g.graph[n].kind().word())
+        .collect();
+    for k in ["pipeline", "token", "role", "policy", "team", "secret_mount"] {
         assert!(kinds.contains(k), "{k} missing among {kinds:?}");
     }
 }
