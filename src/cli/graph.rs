@@ -71,8 +71,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         };
         loaded.push((estate, base));
     }
-    let mut graphs: Vec<(BlastGraph, Option<BlastGraph>, Vec<crate::rules::Finding>)> =
-        Vec::new();
+    let mut graphs: Vec<(BlastGraph, Option<BlastGraph>, Vec<crate::rules::Finding>)> = Vec::new();
     for (estate, base) in &loaded {
         let review = estate.review(options.clone());
         let findings = if args.no_findings {

@@ -429,7 +429,11 @@ fn parent_namespace(path: &str, namespaces: &[String]) -> Option<String> {
             Some(i) => &trimmed[..=i],
             None => "",
         };
-        if parent.is_empty() || namespaces.binary_search_by(|n| n.as_str().cmp(parent)).is_ok() {
+        if parent.is_empty()
+            || namespaces
+                .binary_search_by(|n| n.as_str().cmp(parent))
+                .is_ok()
+        {
             return Some(parent.to_string());
         }
         cut = parent.trim_end_matches('/').rfind('/');

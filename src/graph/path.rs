@@ -241,7 +241,14 @@ impl BlastGraph {
         };
         let mut gathered: BTreeMap<NodeIndex, Gathered> = BTreeMap::new();
         for walk in &walks {
-            self.gather_walk(pipeline, &logins, walk, only, query.max_paths, &mut gathered);
+            self.gather_walk(
+                pipeline,
+                &logins,
+                walk,
+                only,
+                query.max_paths,
+                &mut gathered,
+            );
         }
         let targets = gathered
             .into_iter()
@@ -413,14 +420,13 @@ impl BlastGraph {
         token: NodeIndex,
         secret: NodeIndex,
     ) -> Option<(NodeIndex, Caps, &Arc<[GrantSource]>)> {
-        self.incoming(secret)
-            .find_map(|(edge, from)| match edge {
-                Edge::Grants {
-                    capabilities,
-                    sources,
-                } if from == token => Some((secret, *capabilities, sources)),
-                _ => None,
-            })
+        self.incoming(secret).find_map(|(edge, from)| match edge {
+            Edge::Grants {
+                capabilities,
+                sources,
+            } if from == token => Some((secret, *capabilities, sources)),
+            _ => None,
+        })
     }
 
     /// Every grant of a token.
@@ -454,7 +460,10 @@ impl BlastGraph {
         let mut tails = Vec::new();
         for source in sources {
             let policy = (source.policy_namespace.clone(), source.policy.clone());
-            let ways = holdings.get(&policy).cloned().unwrap_or_else(|| vec![Holding::Role]);
+            let ways = holdings
+                .get(&policy)
+                .cloned()
+                .unwrap_or_else(|| vec![Holding::Role]);
             for holding in ways {
                 let mut tail = Vec::new();
                 match holding {
@@ -544,7 +553,12 @@ impl BlastGraph {
 
 /// Every capability a token can hold on a secret, for full control of a namespace.
 const FULL_CONTROL: Caps = Caps(
-    Caps::CREATE.0 | Caps::READ.0 | Caps::UPDATE.0 | Caps::PATCH.0 | Caps::DELETE.0 | Caps::LIST.0
+    Caps::CREATE.0
+        | Caps::READ.0
+        | Caps::UPDATE.0
+        | Caps::PATCH.0
+        | Caps::DELETE.0
+        | Caps::LIST.0
         | Caps::SUDO.0,
 );
 

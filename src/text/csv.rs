@@ -15,9 +15,8 @@ pub fn cell(s: &str) -> Cow<'_, str> {
     } else {
         shown
     };
-    let needs_quotes = neutral.contains([',', '"'])
-        || neutral.starts_with(' ')
-        || neutral.ends_with(' ');
+    let needs_quotes =
+        neutral.contains([',', '"']) || neutral.starts_with(' ') || neutral.ends_with(' ');
     if needs_quotes {
         Cow::Owned(format!("\"{}\"", neutral.replace('"', "\"\"")))
     } else {

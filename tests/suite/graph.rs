@@ -363,7 +363,12 @@ fn path_table_and_dot() {
         .spawn()
         .expect("graphviz's dot (scripts/test.sh installs it)");
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(dot.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
     let svg = child.wait_with_output().unwrap();
     assert!(
         svg.status.success(),
@@ -407,7 +412,11 @@ fn a_secret_nobody_reaches_has_no_pipeline() {
         )
         .pipelines
         .iter()
-        .flat_map(|p| p.targets.iter().map(|t| (t.namespace.clone(), t.path.clone())))
+        .flat_map(|p| {
+            p.targets
+                .iter()
+                .map(|t| (t.namespace.clone(), t.path.clone()))
+        })
         .collect();
     let unreached = all.difference(&reached).next().cloned();
     if let Some((namespace, path)) = unreached {

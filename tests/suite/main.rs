@@ -31,6 +31,7 @@ mod findings_sarif;
 mod findings_scale;
 mod golden;
 mod graph;
+mod graph_engines;
 mod hcl1_props;
 mod identity_real;
 mod kubernetes_real;

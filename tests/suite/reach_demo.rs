@@ -223,7 +223,14 @@ fn graph_holds_the_chains() {
         .iter()
         .map(|&n| g.graph[n].kind().word())
         .collect();
-    for k in ["pipeline", "token", "role", "policy", "team", "secret_mount"] {
+    for k in [
+        "pipeline",
+        "token",
+        "role",
+        "policy",
+        "team",
+        "secret_mount",
+    ] {
         assert!(kinds.contains(k), "{k} missing among {kinds:?}");
     }
 }

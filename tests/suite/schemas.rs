@@ -131,7 +131,7 @@ fn the_schema_command_prints_and_writes_the_generated_schemas() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("known: reach, who-can"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known: reach, who-can, path"));
 }
 
 #[test]
@@ -259,7 +259,15 @@ fn demo_reach_and_who_can_validate() {
     ] {
         let who = run_demo_json(&["who-can", "--format", "json", "--path", p], &[0]);
         assert_valid("who-can", &format!("who-can --path {p}"), &who);
+        let path = run_demo_json(&["path", "--format", "json", "--to", p], &[0]);
+        assert!(!path["pipelines"].as_array().unwrap().is_empty());
+        assert_valid("path", &format!("path --to {p}"), &path);
     }
+    let from = run_demo_json(
+        &["path", "--format", "json", "--from", "platform-terraform"],
+        &[0],
+    );
+    assert_valid("path", "path --from platform-terraform", &from);
 }
 
 #[test]

@@ -618,3 +618,111 @@ proptest! {
         prop_assert!(parts.texts.iter().any(|x| x == "z"));
     }
 }
+
+#[test]
+fn path_table_and_dot_are_inert() {
+    let e = hostile_estate();
+    let base = [
+        "path",
+        "--snapshot",
+        s(&e.snapshot),
+        "--pipelines",
+        s(&e.pipelines),
+        "--from",
+        HOSTILE,
+    ];
+    let r = run(&base);
+    assert_table("path", &r, HOSTILE);
+    assert!(r.stdout.contains(&long_key()), "path: the long key is cut");
+    let r = run(&[&base[..], &["--format", "dot"]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("path.dot");
+    std::fs::write(&file, &r.stdout).unwrap();
+    let svg = std::process::Command::new("dot")
+        .args(["-Tsvg", s(&file)])
+        .output()
+        .expect("graphviz's dot (scripts/test.sh installs it)");
+    assert!(
+        svg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&svg.stderr)
+    );
+    let svg = String::from_utf8_lossy(&svg.stdout);
+    assert!(!svg.contains("<img src=x"), "no live HTML in the SVG");
+}
+
+#[test]
+fn graph_exports_keep_hostile_names_inert() {
+    let e = hostile_estate();
+    let dir = tempfile::tempdir().unwrap();
+    let export = |format: &str, out: &Path| {
+        let r = run(&[
+            "graph",
+            "--snapshot",
+            s(&e.snapshot),
+            "--pipelines",
+            s(&e.pipelines),
+            "--format",
+            format,
+            "--out",
+            s(out),
+        ]);
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        assert_inert_terminal(format, &r.stdout);
+    };
+    // CSV: one row per line (no cell spans lines), no raw control character, and no cell a
+    // spreadsheet would evaluate.
+    let csv = dir.path().join("csv");
+    export("csv", &csv);
+    let pipelines = std::fs::read_to_string(csv.join("nodes_Pipeline.csv")).unwrap();
+    assert_inert_terminal("csv", &pipelines);
+    let inventory = blastmap::inventory::Inventory::load(&e.pipelines).unwrap();
+    assert_eq!(pipelines.lines().count(), inventory.pipelines.len() + 1);
+    assert!(pipelines.contains(&*visible(HOSTILE).replace('"', "\"\"")));
+    for entry in std::fs::read_dir(&csv).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert_inert_terminal("csv file", &text);
+        for line in text.lines() {
+            for cell in line.split(',') {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@']),
+                    "a formula cell: {cell}"
+                );
+            }
+        }
+    }
+    // GraphML: well-formed XML networkx reads, with the name escaped and no raw control.
+    let graphml = dir.path().join("g.graphml");
+    export("graphml", &graphml);
+    let text = std::fs::read_to_string(&graphml).unwrap();
+    assert_inert_terminal("graphml", &text);
+    assert!(!text.contains("<img src=x"));
+    let python = std::env::var_os("BLASTMAP_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let read = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, networkx; g = networkx.read_graphml(sys.argv[1]); print(g.number_of_nodes())",
+            s(&graphml),
+        ])
+        .output()
+        .expect("the project's python (scripts/test.sh installs networkx)");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    // OpenGraph: JSON, names kept exactly.
+    let og = dir.path().join("g.json");
+    export("opengraph", &og);
+    let text = std::fs::read_to_string(&og).unwrap();
+    assert_no_raw_c0("opengraph", &text);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["graph"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["properties"]["name"] == HOSTILE));
+}

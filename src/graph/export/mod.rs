@@ -404,7 +404,12 @@ fn edge_props(edge: &Edge, props: &mut Props) {
 
 /// The node a finding's subject names, when it is one.
 fn subject_node(subject: &serde_json::Map<String, Value>) -> Option<Node> {
-    let field = |name: &str| subject.get(name).and_then(Value::as_str).map(str::to_string);
+    let field = |name: &str| {
+        subject
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let namespace = || field("namespace").unwrap_or_default();
     match field("kind")?.as_str() {
         "pipeline" => Some(Node::Pipeline {
