@@ -1,6 +1,6 @@
 //! GraphML (yEd, Gephi, networkx): one directed graph, a typed `<key>` per property (strings,
 //! booleans, longs; lists as their JSON text), `kind` on every node and edge, and node ids as the
-//! other formats write them. Text and attributes are escaped with [`crate::text::html`], whose
+//! other formats write them. Text and attributes are escaped with [`crate::text::html()`], whose
 //! escapes are XML's, after control characters are made visible (XML 1.0 cannot carry most of
 //! them).
 
