@@ -11,6 +11,8 @@
 #   overview  `dot --view overview`
 #   diff      `diff --base A --head B --pipelines P --format json`, B = A with one role given one
 #             more policy (made with python3; skipped when python3 is missing)
+#   graph     `graph --format opengraph` and `graph --format csv` (findings on the nodes), written
+#             into DIR
 #
 # Usage: scripts/bench-e2e.sh [DIR]        (DIR defaults to a temporary directory, removed after)
 # Sizes and seed: SECRETS, POLICIES, ROLES, PIPELINES, NAMESPACES, SEED environment variables.
@@ -34,7 +36,7 @@ PIPELINES=${PIPELINES:-5000}
 NAMESPACES=${NAMESPACES:-50}
 SEED=${SEED:-1}
 MEMORY_LIMIT_KB=${MEMORY_LIMIT_KB:-16777216}
-STEPS=${STEPS:-reach findings teams overview diff}
+STEPS=${STEPS:-reach findings teams overview diff graph}
 
 if [[ -z "${BLASTMAP:-}" ]]; then
     cargo build --release --quiet
@@ -120,8 +122,15 @@ PY
         timed diff sh -c "\"\$0\" diff --base \"\$1\" --head \"\$2\" --pipelines \"\$3\" --format json > /dev/null" \
             "$BLASTMAP" "$SNAP" "$DIR/head.json" "$PIPES"
         ;;
+    graph)
+        timed opengraph "$BLASTMAP" graph --snapshot "$SNAP" --pipelines "$PIPES" \
+            --format opengraph --out "$DIR/graph.json"
+        timed csv "$BLASTMAP" graph --snapshot "$SNAP" --pipelines "$PIPES" \
+            --format csv --out "$DIR/graph-csv"
+        ls -l "$DIR/graph.json" "$DIR/graph-csv"
+        ;;
     *)
-        echo "unknown step $step (expected reach, findings, teams, overview, diff)" >&2
+        echo "unknown step $step (expected reach, findings, teams, overview, diff, graph)" >&2
         exit 2
         ;;
     esac

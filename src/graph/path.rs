@@ -179,6 +179,63 @@ pub struct PathQuery {
     pub to: Option<SecretRef>,
 }
 
+/// The walks that end at one node, in order of length, and the chain heads of the first
+/// `--max-paths` of them.
+struct WalkEnds<'w> {
+    node: NodeIndex,
+    walks: &'w [&'w Walk],
+    heads: &'w [Vec<ChainStep>],
+}
+
+/// How a token holds each of its policies, and the entity its login maps to.
+struct Explainer {
+    holdings: FxHashMap<(String, String), Vec<Holding>>,
+    entity: Option<ChainStep>,
+}
+
+impl Explainer {
+    /// The ways the token holds the rules that decide a grant: per rule, per way the token
+    /// holds its policy (from the role, the entity, or a group), the steps entity → group →
+    /// policy → rule.
+    fn tails(&self, sources: &[GrantSource]) -> Vec<Vec<ChainStep>> {
+        let mut tails = Vec::new();
+        for source in sources {
+            let policy = (source.policy_namespace.clone(), source.policy.clone());
+            let role = [Holding::Role];
+            let ways = self.holdings.get(&policy).map_or(&role[..], Vec::as_slice);
+            for holding in ways {
+                let mut tail = Vec::new();
+                match holding {
+                    Holding::Role => {}
+                    Holding::Entity { id, name } => tail.push(ChainStep::Entity {
+                        id: id.clone(),
+                        name: name.clone(),
+                    }),
+                    Holding::Group { id, name } => {
+                        tail.extend(self.entity.clone());
+                        tail.push(ChainStep::Group {
+                            id: id.clone(),
+                            name: name.clone(),
+                        });
+                    }
+                }
+                tail.push(ChainStep::Policy {
+                    namespace: policy.0.clone(),
+                    name: policy.1.clone(),
+                });
+                tail.push(ChainStep::Rule {
+                    policy_namespace: source.policy_namespace.clone(),
+                    policy: source.policy.clone(),
+                    rule: source.rule.clone(),
+                    line: source.line,
+                });
+                tails.push(tail);
+            }
+        }
+        tails
+    }
+}
+
 /// The walk from a login's token to where a chain of escalation steps ends.
 struct Walk {
     login: usize,
@@ -239,16 +296,23 @@ impl BlastGraph {
             },
             None => None,
         };
-        let mut gathered: BTreeMap<NodeIndex, Gathered> = BTreeMap::new();
+        let mut by_end: BTreeMap<NodeIndex, Vec<&Walk>> = BTreeMap::new();
         for walk in &walks {
-            self.gather_walk(
-                pipeline,
-                &logins,
-                walk,
-                only,
-                query.max_paths,
-                &mut gathered,
-            );
+            by_end.entry(walk.end()).or_default().push(walk);
+        }
+        let mut gathered: BTreeMap<NodeIndex, Gathered> = BTreeMap::new();
+        for (end, ending_here) in by_end {
+            let heads: Vec<Vec<ChainStep>> = ending_here
+                .iter()
+                .take(query.max_paths)
+                .map(|walk| self.chain_head(pipeline, &logins[walk.login], walk))
+                .collect();
+            let ends = WalkEnds {
+                node: end,
+                walks: &ending_here,
+                heads: &heads,
+            };
+            self.gather_end(&ends, only, query.max_paths, &mut gathered);
         }
         let targets = gathered
             .into_iter()
@@ -335,59 +399,70 @@ impl BlastGraph {
         (walks, false)
     }
 
-    /// The secrets a walk's end reaches (all, or only `only`), each with its chains.
-    fn gather_walk(
+    /// The secrets the walks ending at one node reach (all, or only `only`), with their chains.
+    /// Walks are in order of length, so the first `max_paths` of them give the best chains for
+    /// each secret; the others are counted, not built.
+    fn gather_end(
         &self,
-        pipeline: &str,
-        logins: &[LoginEdge],
-        walk: &Walk,
+        ends: &WalkEnds<'_>,
         only: Option<NodeIndex>,
         max_paths: usize,
         gathered: &mut BTreeMap<NodeIndex, Gathered>,
     ) {
-        let head = self.chain_head(pipeline, &logins[walk.login], walk);
-        match &self.graph[walk.end()] {
+        match &self.graph[ends.node] {
             Node::Namespace { path } => {
-                let all = FULL_CONTROL;
                 let covered: Vec<NodeIndex> = match only {
-                    Some(secret) => vec![secret]
-                        .into_iter()
-                        .filter(|&s| self.in_namespace(s, path))
-                        .collect(),
+                    Some(secret) if self.in_namespace(secret, path) => vec![secret],
+                    Some(_) => Vec::new(),
                     None => self.secrets_under(path),
                 };
                 for secret in covered {
-                    let mut steps = head.clone();
-                    steps.push(ChainStep::FullControl {
-                        namespace: path.clone(),
-                    });
-                    steps.push(self.secret_step(secret));
                     let entry = gathered.entry(secret).or_default();
-                    entry.escalated |= all;
-                    push_chain(entry, chain(steps, walk.steps.len(), all), max_paths);
+                    entry.escalated |= FULL_CONTROL;
+                    entry.total += ends.walks.len();
+                    for (head, walk) in ends.heads.iter().zip(ends.walks) {
+                        let mut steps = head.clone();
+                        steps.push(ChainStep::FullControl {
+                            namespace: path.clone(),
+                        });
+                        steps.push(self.secret_step(secret));
+                        keep_chain(
+                            entry,
+                            chain(steps, walk.steps.len(), FULL_CONTROL),
+                            max_paths,
+                        );
+                    }
                 }
             }
             Node::Token { .. } => {
                 let grants: Vec<(NodeIndex, Caps, &Arc<[GrantSource]>)> = match only {
-                    Some(secret) => self.grant(walk.end(), secret).into_iter().collect(),
-                    None => self.grants(walk.end()),
+                    Some(secret) => self.grant(ends.node, secret).into_iter().collect(),
+                    None => self.grants(ends.node),
                 };
+                let explainer = self.explainer(ends.node);
+                let direct = ends.walks.iter().any(|w| w.steps.is_empty());
+                let escalated = ends.walks.iter().any(|w| !w.steps.is_empty());
                 for (secret, capabilities, sources) in grants {
                     let entry = gathered.entry(secret).or_default();
-                    if walk.steps.is_empty() {
+                    if direct {
                         entry.direct |= capabilities;
-                    } else {
+                    }
+                    if escalated {
                         entry.escalated |= capabilities;
                     }
-                    for tail in self.explain(walk.end(), sources) {
-                        let mut steps = head.clone();
-                        steps.extend(tail);
-                        steps.push(self.secret_step(secret));
-                        push_chain(
-                            entry,
-                            chain(steps, walk.steps.len(), capabilities),
-                            max_paths,
-                        );
+                    let tails = explainer.tails(sources);
+                    entry.total += ends.walks.len() * tails.len();
+                    for (head, walk) in ends.heads.iter().zip(ends.walks) {
+                        for tail in tails.iter().take(max_paths) {
+                            let mut steps = head.clone();
+                            steps.extend(tail.iter().cloned());
+                            steps.push(self.secret_step(secret));
+                            keep_chain(
+                                entry,
+                                chain(steps, walk.steps.len(), capabilities),
+                                max_paths,
+                            );
+                        }
                     }
                 }
             }
@@ -442,11 +517,8 @@ impl BlastGraph {
             .collect()
     }
 
-    /// The ways a token holds the rules that decide a grant: per rule, per way the token holds
-    /// its policy (from the role, the entity, or a group), the steps entity → group → policy →
-    /// rule.
-    fn explain(&self, token: NodeIndex, sources: &[GrantSource]) -> Vec<Vec<ChainStep>> {
-        let holdings = self.holdings(token);
+    /// What explains a token's grants: how it holds each policy, and its entity.
+    fn explainer(&self, token: NodeIndex) -> Explainer {
         let entity = self.incoming(token).find_map(|(edge, from)| match edge {
             Edge::IdentityOf => match &self.graph[from] {
                 Node::Entity { id, name } => Some(ChainStep::Entity {
@@ -457,37 +529,10 @@ impl BlastGraph {
             },
             _ => None,
         });
-        let mut tails = Vec::new();
-        for source in sources {
-            let policy = (source.policy_namespace.clone(), source.policy.clone());
-            let ways = holdings
-                .get(&policy)
-                .cloned()
-                .unwrap_or_else(|| vec![Holding::Role]);
-            for holding in ways {
-                let mut tail = Vec::new();
-                match holding {
-                    Holding::Role => {}
-                    Holding::Entity { id, name } => tail.push(ChainStep::Entity { id, name }),
-                    Holding::Group { id, name } => {
-                        tail.extend(entity.clone());
-                        tail.push(ChainStep::Group { id, name });
-                    }
-                }
-                tail.push(ChainStep::Policy {
-                    namespace: policy.0.clone(),
-                    name: policy.1.clone(),
-                });
-                tail.push(ChainStep::Rule {
-                    policy_namespace: source.policy_namespace.clone(),
-                    policy: source.policy.clone(),
-                    rule: source.rule.clone(),
-                    line: source.line,
-                });
-                tails.push(tail);
-            }
+        Explainer {
+            holdings: self.holdings(token),
+            entity,
         }
-        tails
     }
 
     /// How the token holds each of its policies.
@@ -592,9 +637,8 @@ fn rank(a: &Chain, b: &Chain) -> std::cmp::Ordering {
         })
 }
 
-/// Count a chain, and keep it if it is among the `max_paths` best so far.
-fn push_chain(entry: &mut Gathered, chain: Chain, max_paths: usize) {
-    entry.total += 1;
+/// Keep a chain if it is among the `max_paths` best so far (chains are counted by the caller).
+fn keep_chain(entry: &mut Gathered, chain: Chain, max_paths: usize) {
     if max_paths == 0 {
         return;
     }
