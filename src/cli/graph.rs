@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use super::Outcome;
 use crate::facts::FactsOptions;
-use crate::graph::export::{self, EstateGraph, Format};
+use crate::graph::export::{self, EstateGraph, FindingMark, Format};
 use crate::graph::BlastGraph;
 use crate::model::Snapshot;
 use crate::review::{Estate, Review, ReviewOptions};
@@ -71,20 +71,19 @@ pub fn run(args: Args) -> Result<Outcome> {
         };
         loaded.push((estate, base));
     }
-    let mut graphs: Vec<(BlastGraph, Option<BlastGraph>, Vec<crate::rules::Finding>)> = Vec::new();
+    let mut graphs: Vec<(BlastGraph, Option<BlastGraph>, Vec<FindingMark>)> = Vec::new();
     for (estate, base) in &loaded {
-        let review = estate.review(options.clone());
         let findings = if args.no_findings {
             Vec::new()
         } else {
-            review
-                .findings(&RuleSet::builtin(), &RunOptions::default())?
-                .findings
+            findings_of(estate, &options)?
         };
         let base_graph = base.as_ref().map(|snapshot| {
             Review::open(snapshot, estate.inventory.as_ref(), options.clone()).graph()
         });
-        graphs.push((review.graph(), base_graph, findings));
+        // The review is dropped once its graph is built: the writers need only the graph.
+        let graph = estate.review(options.clone()).graph();
+        graphs.push((graph, base_graph, findings));
     }
     let mut views = Vec::new();
     for (input, (graph, base, findings)) in inputs.iter().zip(&graphs) {
@@ -114,6 +113,21 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
     }
     super::finish(Outcome::Success)
+}
+
+/// The findings of an estate, from a review of their own that is dropped (and its memory
+/// returned) before the graph's review is opened: the two stages' peaks do not add up.
+fn findings_of(estate: &Estate, options: &ReviewOptions) -> Result<Vec<FindingMark>> {
+    let review = estate.review(options.clone());
+    let findings = review
+        .findings(&RuleSet::builtin(), &RunOptions::default())?
+        .findings
+        .iter()
+        .map(FindingMark::of)
+        .collect();
+    drop(review);
+    crate::review::return_free_memory();
+    Ok(findings)
 }
 
 /// Pair every snapshot with its inventory, estate id and base.

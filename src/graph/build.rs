@@ -9,7 +9,7 @@ use petgraph::stable_graph::NodeIndex;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{BlastGraph, Edge, GrantSource, Holding, Node, RoleName};
+use super::{BlastGraph, Edge, GrantSource, Holding, Node, RoleName, SourcesId};
 use crate::facts::escalation::{Escalations, Gained, Reached};
 use crate::inventory::Pipeline;
 use crate::ownership::Owners;
@@ -46,6 +46,17 @@ impl BlastGraph {
             escalation_depth: opts.escalation_depth,
             ..BlastGraph::default()
         };
+        // Room for what is known to come: every secret (with its mount and owner edges) and
+        // every grant of a login's token. Growing by doubling would briefly hold both copies
+        // of millions of edges.
+        let secrets = analysis.secrets.len();
+        let grants: usize = logins.tokens.iter().map(|t| t.grants.len()).sum();
+        graph
+            .graph
+            .reserve_exact_nodes(secrets + secrets / 16 + 1024);
+        graph
+            .graph
+            .reserve_exact_edges(grants + 2 * secrets + grants / 8 + 4096);
         graph.add_structure(analysis);
         graph.add_ownership(analysis);
         let token_nodes: Vec<NodeIndex> = logins
@@ -114,19 +125,25 @@ impl BlastGraph {
             }
         }
         self.secrets.reserve(analysis.secrets.len());
-        for (id, secret) in analysis.secrets.secrets.iter().enumerate() {
-            let mount = self.node(Node::SecretMount {
-                namespace: secret.namespace.clone(),
-                path: secret.mount.clone(),
-            });
+        let mut mounts: FxHashMap<(&str, &str), NodeIndex> = FxHashMap::default();
+        for secret in &analysis.secrets.secrets {
+            let mount = match mounts.get(&(secret.namespace.as_str(), secret.mount.as_str())) {
+                Some(&mount) => mount,
+                None => {
+                    let mount = self.node(Node::SecretMount {
+                        namespace: secret.namespace.clone(),
+                        path: secret.mount.clone(),
+                    });
+                    mounts.insert((&secret.namespace, &secret.mount), mount);
+                    mount
+                }
+            };
             let node = self.graph.add_node(Node::Secret {
                 namespace: secret.namespace.clone(),
                 path: secret.path.clone(),
             });
             self.new_edge(mount, node, Edge::Holds);
             self.secrets.push(node);
-            self.secret_ids
-                .insert((secret.namespace.clone(), secret.path.clone()), id as u32);
         }
     }
 
@@ -159,12 +176,12 @@ impl BlastGraph {
             return existing;
         }
         let token_node = self.node(node);
-        let mut sources_of_rule: FxHashMap<u32, Arc<[GrantSource]>> = FxHashMap::default();
+        let mut sources_of_rule: FxHashMap<u32, SourcesId> = FxHashMap::default();
         for &(secret, capabilities, rule) in &token.grants {
-            let sources = sources_of_rule
-                .entry(rule)
-                .or_insert_with(|| {
-                    token
+            let sources = match sources_of_rule.get(&rule) {
+                Some(&id) => id,
+                None => {
+                    let sources: Arc<[GrantSource]> = token
                         .acl
                         .rule(rule)
                         .deciding_sources()
@@ -174,9 +191,12 @@ impl BlastGraph {
                             rule: source.rule.clone(),
                             line: source.line,
                         })
-                        .collect()
-                })
-                .clone();
+                        .collect();
+                    let id = self.add_sources(sources);
+                    sources_of_rule.insert(rule, id);
+                    id
+                }
+            };
             let secret = self.secrets[secret as usize];
             self.new_edge(
                 token_node,
@@ -226,6 +246,7 @@ impl BlastGraph {
                     }
                 }
             };
+            let holding = self.intern_holding(holding);
             self.edge(policy_node, token, Edge::AppliesTo { holding });
         }
     }
@@ -254,20 +275,21 @@ impl BlastGraph {
                 continue;
             }
             let namespace = crate::model::namespace_path(&login.namespace.path).into_owned();
-            let role = Arc::new(RoleName {
+            let role_name = RoleName {
                 namespace: namespace.clone(),
                 mount: login.mount.path.trim_end_matches('/').to_string(),
                 role: login.role.clone(),
-            });
+            };
             let mount = self.node(Node::AuthMount {
                 namespace: namespace.clone(),
                 path: login.mount.path.clone(),
             });
             let role_node = self.node(Node::Role {
                 namespace,
-                mount: role.mount.clone(),
-                name: role.role.clone(),
+                mount: role_name.mount.clone(),
+                name: role_name.role.clone(),
             });
+            let role = self.intern_role(role_name);
             let token = token_nodes[token];
             self.edge(mount, role_node, Edge::HasRole);
             self.edge(role_node, token, Edge::Issues);
@@ -367,17 +389,19 @@ impl BlastGraph {
         reached: Reached,
     ) -> Option<(NodeIndex, Arc<TokenReach>)> {
         let step = Arc::new(reached.chain.into_iter().next()?);
-        match reached.gained {
-            Gained::Nothing => {
-                let dead_ends = self.dead_ends.entry(from).or_default();
-                if !dead_ends
-                    .iter()
-                    .any(|s| s.kind == step.kind && s.target == step.target)
-                {
-                    dead_ends.push(step);
-                }
-                None
+        if let Gained::Nothing = reached.gained {
+            let dead_ends = self.dead_ends.entry(from).or_default();
+            if !dead_ends
+                .iter()
+                .any(|s| s.kind == step.kind && s.target == step.target)
+            {
+                dead_ends.push(step);
             }
+            return None;
+        }
+        let step = self.add_step_data(step);
+        match reached.gained {
+            Gained::Nothing => None,
             Gained::Full(namespace) => {
                 let node = self.node(Node::Namespace { path: namespace });
                 self.edge(from, node, Edge::Escalates(step));

@@ -296,28 +296,71 @@ pub enum Edge {
         verdict: Verdict,
         /// The role is the one the inventory names.
         configured: bool,
-        /// The role logged in to: (namespace, mount, role).
-        role: Arc<RoleName>,
+        /// The role logged in to ([`BlastGraph::role`]).
+        role: RoleId,
     },
     /// role → token: a login to the role yields the token.
     Issues,
-    /// policy → token: the token holds the policy.
-    AppliesTo { holding: Holding },
+    /// policy → token: the token holds the policy ([`BlastGraph::holding`] says how).
+    AppliesTo { holding: HoldingId },
     /// entity → token: the login maps to the entity.
     IdentityOf,
     /// entity → group, group → parent group
     MemberOf,
     /// entity or group → policy: the identity's own policies.
     IdentityPolicy,
-    /// token → secret: the token's ACL grants these capabilities, decided by these rules.
+    /// token → secret: the token's ACL grants these capabilities, decided by these rules
+    /// ([`BlastGraph::sources`]).
     Grants {
         capabilities: Caps,
-        sources: Arc<[GrantSource]>,
+        sources: SourcesId,
     },
     /// secret mount → secret
     Holds,
-    /// token → token or namespace: an escalation step the token can take.
-    Escalates(Arc<Step>),
+    /// token → token or namespace: an escalation step the token can take
+    /// ([`BlastGraph::step`]).
+    Escalates(StepId),
+}
+
+/// Edges carry their data as indexes into the graph's tables, so an edge takes 8 bytes: a
+/// million-secret estate has millions of grants.
+macro_rules! table_id {
+    ($($(#[$doc:meta])* $name:ident),*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u32);
+        impl $name {
+            fn at(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+table_id!(
+    /// A role in [`BlastGraph::role`].
+    RoleId,
+    /// A way of holding a policy in [`BlastGraph::holding`].
+    HoldingId,
+    /// The rules behind a grant in [`BlastGraph::sources`].
+    SourcesId,
+    /// An escalation step in [`BlastGraph::step`].
+    StepId
+);
+
+/// The data edges point to, each stored once.
+#[derive(Debug, Default)]
+struct Tables {
+    roles: Vec<Arc<RoleName>>,
+    role_ids: HashMap<Arc<RoleName>, RoleId>,
+    holdings: Vec<Holding>,
+    holding_ids: HashMap<Holding, HoldingId>,
+    sources: Vec<Arc<[GrantSource]>>,
+    steps: Vec<Arc<Step>>,
+}
+
+fn table_index(len: usize) -> u32 {
+    u32::try_from(len).expect("fewer than 4 billion table entries")
 }
 
 /// A role by name: namespace, mount (without slash), role.
@@ -447,21 +490,10 @@ impl Edge {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum EdgeIdentity {
     Plain(EdgeKind),
-    Login(Arc<RoleName>),
-    Holding(Holding),
+    Login(RoleId),
+    Holding(HoldingId),
     /// An escalation step by its primitive and target.
     Step(&'static str, String),
-}
-
-impl EdgeIdentity {
-    fn of(edge: &Edge) -> EdgeIdentity {
-        match edge {
-            Edge::LogsInto { role, .. } => EdgeIdentity::Login(role.clone()),
-            Edge::AppliesTo { holding } => EdgeIdentity::Holding(holding.clone()),
-            Edge::Escalates(step) => EdgeIdentity::Step(step.kind, step.target.clone()),
-            other => EdgeIdentity::Plain(other.kind()),
-        }
-    }
 }
 
 /// The graph, with lookup of nodes by value (secrets by their id in the analysis' index).
@@ -469,11 +501,11 @@ impl EdgeIdentity {
 pub struct BlastGraph {
     pub graph: StableDiGraph<Node, Edge>,
     index: HashMap<Node, NodeIndex>,
-    /// Secret nodes by secret id (a million secrets are not hashed as values).
+    /// Secret nodes by secret id, which is the order of their full paths (namespace and path):
+    /// a million secrets are found by binary search, not hashed as values.
     secrets: Vec<NodeIndex>,
-    /// Secret ids by (namespace, path).
-    secret_ids: HashMap<(String, String), u32>,
     edges: FxHashSet<(NodeIndex, NodeIndex, EdgeIdentity)>,
+    tables: Tables,
     /// Escalation steps of a token that gain nothing modelled (persistence, hiding tracks),
     /// by token node: not edges, as they lead nowhere.
     dead_ends: HashMap<NodeIndex, Vec<Arc<Step>>>,
@@ -501,17 +533,87 @@ impl BlastGraph {
 
     /// The node of the secret at `path` in `namespace`.
     pub fn secret(&self, namespace: &str, path: &str) -> Option<NodeIndex> {
-        let id = self
-            .secret_ids
-            .get(&(namespace.to_string(), path.to_string()))?;
-        self.secrets.get(*id as usize).copied()
+        let wanted = namespace.bytes().chain(path.bytes());
+        let at = self
+            .secrets
+            .binary_search_by(|&node| match &self.graph[node] {
+                Node::Secret {
+                    namespace: ns,
+                    path: p,
+                } => ns.bytes().chain(p.bytes()).cmp(wanted.clone()),
+                _ => std::cmp::Ordering::Less,
+            })
+            .ok()?;
+        Some(self.secrets[at])
     }
 
     /// Add an edge unless an equal one exists (same ends, kind, and role, holding or step).
     pub fn edge(&mut self, a: NodeIndex, b: NodeIndex, e: Edge) {
-        if self.edges.insert((a, b, EdgeIdentity::of(&e))) {
+        let identity = match &e {
+            Edge::LogsInto { role, .. } => EdgeIdentity::Login(*role),
+            Edge::AppliesTo { holding } => EdgeIdentity::Holding(*holding),
+            Edge::Escalates(step) => {
+                let step = self.step(*step);
+                EdgeIdentity::Step(step.kind, step.target.clone())
+            }
+            other => EdgeIdentity::Plain(other.kind()),
+        };
+        if self.edges.insert((a, b, identity)) {
             self.graph.add_edge(a, b, e);
         }
+    }
+
+    /// The role of a login edge.
+    pub fn role(&self, id: RoleId) -> &Arc<RoleName> {
+        &self.tables.roles[id.at()]
+    }
+
+    /// How a token holds a policy, for an `AppliesTo` edge.
+    pub fn holding(&self, id: HoldingId) -> &Holding {
+        &self.tables.holdings[id.at()]
+    }
+
+    /// The rules behind a grant.
+    pub fn sources(&self, id: SourcesId) -> &Arc<[GrantSource]> {
+        &self.tables.sources[id.at()]
+    }
+
+    /// An escalation step.
+    pub fn step(&self, id: StepId) -> &Arc<Step> {
+        &self.tables.steps[id.at()]
+    }
+
+    fn intern_role(&mut self, role: RoleName) -> RoleId {
+        let role = Arc::new(role);
+        if let Some(&id) = self.tables.role_ids.get(&role) {
+            return id;
+        }
+        let id = RoleId(table_index(self.tables.roles.len()));
+        self.tables.roles.push(role.clone());
+        self.tables.role_ids.insert(role, id);
+        id
+    }
+
+    fn intern_holding(&mut self, holding: Holding) -> HoldingId {
+        if let Some(&id) = self.tables.holding_ids.get(&holding) {
+            return id;
+        }
+        let id = HoldingId(table_index(self.tables.holdings.len()));
+        self.tables.holdings.push(holding.clone());
+        self.tables.holding_ids.insert(holding, id);
+        id
+    }
+
+    fn add_sources(&mut self, sources: Arc<[GrantSource]>) -> SourcesId {
+        let id = SourcesId(table_index(self.tables.sources.len()));
+        self.tables.sources.push(sources);
+        id
+    }
+
+    fn add_step_data(&mut self, step: Arc<Step>) -> StepId {
+        let id = StepId(table_index(self.tables.steps.len()));
+        self.tables.steps.push(step);
+        id
     }
 
     /// Add an edge known to be new (grants, holds, ownership: one per pair by construction).

@@ -344,7 +344,7 @@ impl BlastGraph {
             .filter_map(|(edge, token)| match edge {
                 Edge::LogsInto { verdict, role, .. } => Some(LoginEdge {
                     token,
-                    role: role.clone(),
+                    role: self.role(*role).clone(),
                     verdict: *verdict,
                 }),
                 _ => None,
@@ -376,6 +376,7 @@ impl BlastGraph {
                     let Edge::Escalates(step) = edge else {
                         continue;
                     };
+                    let step = self.step(*step);
                     if walk.nodes.contains(&to) {
                         continue;
                     }
@@ -499,7 +500,7 @@ impl BlastGraph {
             Edge::Grants {
                 capabilities,
                 sources,
-            } if from == token => Some((secret, *capabilities, sources)),
+            } if from == token => Some((secret, *capabilities, self.sources(*sources))),
             _ => None,
         })
     }
@@ -511,7 +512,7 @@ impl BlastGraph {
                 Edge::Grants {
                     capabilities,
                     sources,
-                } => Some((secret, *capabilities, sources)),
+                } => Some((secret, *capabilities, self.sources(*sources))),
                 _ => None,
             })
             .collect()
@@ -542,6 +543,7 @@ impl BlastGraph {
             if let (Edge::AppliesTo { holding }, Node::Policy { namespace, name }) =
                 (edge, &self.graph[from])
             {
+                let holding = self.holding(*holding);
                 let ways = holdings
                     .entry((namespace.clone(), name.clone()))
                     .or_default();

@@ -43,8 +43,8 @@ pub fn write(estates: &[EstateGraph<'_>], dir: &Path) -> Result<Written, OutputE
         output::write_with(&path, FileMode::Shared, |w| {
             header(w, &[":START_ID", ":END_ID", ":TYPE"], EDGE_COLUMNS)?;
             for item in items {
-                let (start, end) = item.ends.clone().unwrap_or_default();
-                row(w, &[&start, &end, kind.label()], &item)?;
+                let (start, end) = item.ends.expect("an edge has ends");
+                row(w, &[start, end, kind.label()], &item)?;
                 count += 1;
             }
             Ok(())
@@ -98,8 +98,10 @@ fn row(w: &mut dyn Write, fixed: &[&str], item: &Item) -> io::Result<()> {
     }
     for value in &item.props {
         line.push(',');
-        if let Some(value) = value {
-            line.push_str(&csv_cell(&value.as_text()));
+        match value {
+            Some(super::Prop::List(list)) => line.push_str(&list.csv),
+            Some(value) => line.push_str(&csv_cell(&value.as_text())),
+            None => {}
         }
     }
     line.push('\n');

@@ -4,6 +4,7 @@
 //! escapes are XML's, after control characters are made visible (XML 1.0 cannot carry most of
 //! them).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -37,12 +38,12 @@ pub fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputE
         for kind in EDGE_KINDS {
             for estate in estates {
                 for item in estate.edges_of(kind) {
-                    let (start, end) = item.ends.clone().unwrap_or_default();
+                    let (start, end) = item.ends.expect("an edge has ends");
                     write!(
                         w,
                         "<edge id=\"e{edge_number}\" source=\"{}\" target=\"{}\">",
-                        xml(&start),
-                        xml(&end)
+                        xml(start),
+                        xml(end)
                     )?;
                     write!(w, "<data key=\"e_kind\">{}</data>", kind.label())?;
                     data(w, "e", EDGE_COLUMNS, &item)?;
@@ -79,14 +80,12 @@ fn keys(w: &mut dyn Write, domain: &str, prefix: &str, columns: &[Column]) -> io
 
 fn data(w: &mut dyn Write, prefix: &str, columns: &[Column], item: &Item) -> io::Result<()> {
     for (column, value) in columns.iter().zip(&item.props) {
-        if let Some(value) = value {
-            write!(
-                w,
-                "<data key=\"{prefix}_{}\">{}</data>",
-                column.name,
-                xml(&value.as_text())
-            )?;
-        }
+        let text = match value {
+            Some(super::Prop::List(list)) => Cow::Borrowed(list.xml.as_str()),
+            Some(value) => Cow::Owned(xml(&value.as_text())),
+            None => continue,
+        };
+        write!(w, "<data key=\"{prefix}_{}\">{text}</data>", column.name)?;
     }
     Ok(())
 }

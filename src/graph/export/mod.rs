@@ -11,14 +11,18 @@ pub mod csv;
 pub mod graphml;
 pub mod opengraph;
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
-use super::{BlastGraph, Edge, EdgeKind, Node, NodeKind};
+use super::{BlastGraph, Edge, EdgeKind, GrantSource, Node, NodeKind, SourcesId};
+use crate::acl::Caps;
 use crate::rules::{Finding, Severity};
 
 /// The export formats.
@@ -91,42 +95,92 @@ pub const EDGE_COLUMNS: &[Column] = &[
 
 /// A property value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Prop {
-    Text(String),
+pub enum Prop<'a> {
+    Text(Cow<'a, str>),
     Bool(bool),
     Int(i64),
-    List(Vec<String>),
+    List(Arc<List>),
 }
 
-impl Prop {
+/// A list of strings with its JSON text, made once and shared by every edge that carries it
+/// (a rule's sources are the same for each secret it decides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct List {
+    pub items: Vec<String>,
+    pub json: String,
+    /// The JSON text as a CSV cell, and as XML text.
+    pub csv: String,
+    pub xml: String,
+}
+
+impl List {
+    pub fn new(items: Vec<String>) -> Arc<List> {
+        let json = Value::from(items.clone()).to_string();
+        let csv = crate::text::csv_cell(&json).into_owned();
+        let xml = crate::text::html(&json);
+        Arc::new(List {
+            items,
+            json,
+            csv,
+            xml,
+        })
+    }
+}
+
+impl Prop<'_> {
     /// The value as one string: lists as their JSON text.
-    pub fn as_text(&self) -> String {
+    pub fn as_text(&self) -> Cow<'_, str> {
         match self {
-            Prop::Text(s) => s.clone(),
-            Prop::Bool(b) => b.to_string(),
-            Prop::Int(i) => i.to_string(),
-            Prop::List(items) => Value::from(items.clone()).to_string(),
+            Prop::Text(s) => Cow::Borrowed(s.as_ref()),
+            Prop::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Prop::Int(i) => Cow::Owned(i.to_string()),
+            Prop::List(list) => Cow::Borrowed(&list.json),
         }
     }
 
-    /// The value as JSON.
-    pub fn as_json(&self) -> Value {
+    /// Write the value as JSON.
+    pub fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
         match self {
-            Prop::Text(s) => Value::from(s.as_str()),
-            Prop::Bool(b) => Value::from(*b),
-            Prop::Int(i) => Value::from(*i),
-            Prop::List(items) => Value::from(items.clone()),
+            Prop::Text(s) => write_json_str(w, s),
+            Prop::Bool(b) => w.write_all(if *b { b"true" } else { b"false" }),
+            Prop::Int(i) => write!(w, "{i}"),
+            Prop::List(list) => w.write_all(list.json.as_bytes()),
         }
     }
+}
+
+/// Write a JSON string (quoted and escaped).
+pub fn write_json_str(w: &mut dyn Write, s: &str) -> io::Result<()> {
+    serde_json::to_writer(&mut *w, s).map_err(io::Error::from)
 }
 
 /// A node or an edge as the writers see it. Properties are indexed like the column table
 /// ([`NODE_COLUMNS`] or [`EDGE_COLUMNS`]); absent ones are `None`.
-pub struct Item {
-    pub id: String,
+pub struct Item<'a> {
+    /// A node's id (empty for an edge unless `--since` needs it).
+    pub id: Cow<'a, str>,
     /// Edges: start and end node ids.
-    pub ends: Option<(String, String)>,
-    pub props: Vec<Option<Prop>>,
+    pub ends: Option<(&'a str, &'a str)>,
+    pub props: Vec<Option<Prop<'a>>>,
+}
+
+/// What the export keeps of a finding: the node it concerns (when it is one), its rule and
+/// severity. Evidence is not kept: a large estate has tens of thousands of findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingMark {
+    pub subject: Option<Node>,
+    pub rule: String,
+    pub severity: Severity,
+}
+
+impl FindingMark {
+    pub fn of(finding: &Finding) -> FindingMark {
+        FindingMark {
+            subject: subject_node(&finding.subject),
+            rule: finding.rule.clone(),
+            severity: finding.severity,
+        }
+    }
 }
 
 /// What the findings say about one node.
@@ -148,6 +202,12 @@ pub struct EstateGraph<'g> {
     base: Option<BaseIds>,
     /// Findings about something that is not a node (a CI job, a Kubernetes store).
     pub findings_without_node: usize,
+    /// Every node's export id, by node index (made once: each edge names two).
+    ids: Vec<String>,
+    /// Lists shared by many edges, made once: the rules behind a grant (by their shared
+    /// allocation) and capability sets.
+    rules_lists: RefCell<FxHashMap<SourcesId, Arc<List>>>,
+    caps_lists: RefCell<FxHashMap<Caps, Arc<List>>>,
 }
 
 /// The node and edge ids of a base graph.
@@ -158,20 +218,28 @@ pub struct BaseIds {
 
 impl<'g> EstateGraph<'g> {
     pub fn new(estate: &str, graph: &'g BlastGraph) -> Self {
+        let mut ids = vec![String::new(); petgraph::visit::NodeIndexable::node_bound(&graph.graph)];
+        for node in graph.graph.node_indices() {
+            let n = &graph.graph[node];
+            ids[node.index()] = format!("{estate}:{}:{}", n.kind().word(), n.key());
+        }
         EstateGraph {
             estate: estate.to_string(),
             graph,
             findings: FxHashMap::default(),
             base: None,
             findings_without_node: 0,
+            ids,
+            rules_lists: RefCell::default(),
+            caps_lists: RefCell::default(),
         }
     }
 
     /// Attach findings to the nodes they concern (by their subject: pipeline, role, policy,
     /// entity, auth mount, namespace); the others are counted.
-    pub fn attach_findings(&mut self, findings: &[Finding]) {
+    pub fn attach_findings(&mut self, findings: &[FindingMark]) {
         for finding in findings {
-            match subject_node(&finding.subject).and_then(|n| self.graph.find(&n)) {
+            match finding.subject.as_ref().and_then(|n| self.graph.find(n)) {
                 Some(node) => {
                     let entry = self.findings.entry(node).or_default();
                     entry.rules.insert(finding.rule.clone());
@@ -189,7 +257,7 @@ impl<'g> EstateGraph<'g> {
         let nodes = base
             .graph
             .node_indices()
-            .map(|n| base_view.node_id(n))
+            .map(|n| base_view.node_id(n).to_string())
             .collect();
         let edges = base
             .graph
@@ -200,9 +268,8 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// The export id of a node.
-    pub fn node_id(&self, node: NodeIndex) -> String {
-        let n = &self.graph.graph[node];
-        format!("{}:{}:{}", self.estate, n.kind().word(), n.key())
+    pub fn node_id(&self, node: NodeIndex) -> &str {
+        &self.ids[node.index()]
     }
 
     /// A stable id of an edge: its ends, kind and what tells parallel edges apart.
@@ -210,9 +277,12 @@ impl<'g> EstateGraph<'g> {
         let (a, b) = self.graph.graph.edge_endpoints(edge).expect("edge exists");
         let weight = &self.graph.graph[edge];
         let extra = match weight {
-            Edge::LogsInto { role, .. } => role.label(),
-            Edge::AppliesTo { holding } => format!("{holding:?}"),
-            Edge::Escalates(step) => format!("{}|{}", step.kind, step.target),
+            Edge::LogsInto { role, .. } => self.graph.role(*role).label(),
+            Edge::AppliesTo { holding } => format!("{:?}", self.graph.holding(*holding)),
+            Edge::Escalates(step) => {
+                let step = self.graph.step(*step);
+                format!("{}|{}", step.kind, step.target)
+            }
             _ => String::new(),
         };
         format!(
@@ -224,7 +294,7 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// Nodes of one kind, as items.
-    pub fn nodes_of(&self, kind: NodeKind) -> impl Iterator<Item = Item> + '_ {
+    pub fn nodes_of(&self, kind: NodeKind) -> impl Iterator<Item = Item<'_>> + '_ {
         self.graph
             .graph
             .node_indices()
@@ -233,7 +303,7 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// Edges of one kind, as items.
-    pub fn edges_of(&self, kind: EdgeKind) -> impl Iterator<Item = Item> + '_ {
+    pub fn edges_of(&self, kind: EdgeKind) -> impl Iterator<Item = Item<'_>> + '_ {
         self.graph
             .graph
             .edge_indices()
@@ -241,62 +311,142 @@ impl<'g> EstateGraph<'g> {
             .map(|e| self.edge_item(e))
     }
 
-    fn node_item(&self, index: NodeIndex) -> Item {
+    fn node_item(&self, index: NodeIndex) -> Item<'_> {
         let node = &self.graph.graph[index];
         let id = self.node_id(index);
         let mut props = Props::new(NODE_COLUMNS);
         props.text("estate", &self.estate);
-        props.text("name", &node.label());
+        props.owned("name", node.label());
         node_props(node, &mut props);
         let dead_ends = self.graph.dead_ends(index);
         if !dead_ends.is_empty() {
             props.list(
                 "dead_end_steps",
-                dead_ends
-                    .iter()
-                    .map(|s| format!("{} {}", s.kind, s.target))
-                    .collect(),
+                List::new(
+                    dead_ends
+                        .iter()
+                        .map(|s| format!("{} {}", s.kind, s.target))
+                        .collect(),
+                ),
             );
         }
         if let Some(found) = self.findings.get(&index) {
-            props.list("findings", found.rules.iter().cloned().collect());
+            props.list("findings", List::new(found.rules.iter().cloned().collect()));
             props.set("findings_count", Prop::Int(found.count as i64));
             props.text("max_severity", found.max.as_str());
         }
         if let Some(base) = &self.base {
-            props.set("added", Prop::Bool(!base.nodes.contains(&id)));
+            props.set("added", Prop::Bool(!base.nodes.contains(id)));
         }
         Item {
-            id,
+            id: Cow::Borrowed(id),
             ends: None,
             props: props.values,
         }
     }
 
-    fn edge_item(&self, index: EdgeIndex) -> Item {
+    fn edge_item(&self, index: EdgeIndex) -> Item<'_> {
         let (a, b) = self.graph.graph.edge_endpoints(index).expect("edge exists");
         let mut props = Props::new(EDGE_COLUMNS);
         props.text("estate", &self.estate);
-        edge_props(&self.graph.graph[index], &mut props);
-        let id = self.edge_id(index);
-        if let Some(base) = &self.base {
-            props.set("added", Prop::Bool(!base.edges.contains(&id)));
-        }
+        self.edge_props(&self.graph.graph[index], &mut props);
+        // Only `--since` needs an edge's id: it is not made otherwise.
+        let id = match &self.base {
+            Some(base) => {
+                let id = self.edge_id(index);
+                props.set("added", Prop::Bool(!base.edges.contains(&id)));
+                id
+            }
+            None => String::new(),
+        };
         Item {
-            id,
+            id: Cow::Owned(id),
             ends: Some((self.node_id(a), self.node_id(b))),
             props: props.values,
+        }
+    }
+
+    /// The rules behind a grant, as a list made once per rule.
+    fn rules_list(&self, sources: SourcesId) -> Arc<List> {
+        self.rules_lists
+            .borrow_mut()
+            .entry(sources)
+            .or_insert_with(|| {
+                List::new(
+                    self.graph
+                        .sources(sources)
+                        .iter()
+                        .map(GrantSource::describe)
+                        .collect(),
+                )
+            })
+            .clone()
+    }
+
+    fn caps_list(&self, caps: Caps) -> Arc<List> {
+        self.caps_lists
+            .borrow_mut()
+            .entry(caps)
+            .or_insert_with(|| List::new(caps.names().iter().map(|c| c.to_string()).collect()))
+            .clone()
+    }
+
+    fn edge_props<'s>(&'s self, edge: &'s Edge, props: &mut Props<'s>) {
+        match edge {
+            Edge::LogsInto {
+                verdict,
+                configured,
+                role,
+            } => {
+                props.text("verdict", verdict.as_str());
+                props.set("configured", Prop::Bool(*configured));
+                props.owned("role", self.graph.role(*role).label());
+            }
+            Edge::AppliesTo { holding } => {
+                let holding = self.graph.holding(*holding);
+                props.text("holding", holding.word());
+                match holding {
+                    super::Holding::Role => {}
+                    super::Holding::Entity { name, .. } | super::Holding::Group { name, .. } => {
+                        props.text("holder", name)
+                    }
+                }
+            }
+            Edge::Grants {
+                capabilities,
+                sources,
+            } => {
+                props.list("capabilities", self.caps_list(*capabilities));
+                props.list("rules", self.rules_list(*sources));
+            }
+            Edge::Escalates(step) => {
+                let step = self.graph.step(*step);
+                props.text("step", step.kind);
+                props.text("step_namespace", &step.namespace);
+                props.text("step_path", &step.path);
+                props.list(
+                    "capabilities",
+                    List::new(step.capabilities.iter().map(|c| c.to_string()).collect()),
+                );
+                props.text("target", &step.target);
+                props.text("effect", &step.effect);
+                props.list("granted_by", List::new(step.granted_by.clone()));
+                if !step.conditions.is_empty() {
+                    props.list("conditions", List::new(step.conditions.clone()));
+                }
+            }
+            _ => {}
         }
     }
 }
 
 /// Properties being filled, by column name.
-struct Props {
+struct Props<'a> {
     columns: &'static [Column],
-    values: Vec<Option<Prop>>,
+    values: Vec<Option<Prop<'a>>>,
 }
 
-impl Props {
+impl<'a> Props<'a> {
     fn new(columns: &'static [Column]) -> Self {
         Props {
             columns,
@@ -304,7 +454,7 @@ impl Props {
         }
     }
 
-    fn set(&mut self, name: &str, value: Prop) {
+    fn set(&mut self, name: &str, value: Prop<'a>) {
         let at = self
             .columns
             .iter()
@@ -313,16 +463,20 @@ impl Props {
         self.values[at] = Some(value);
     }
 
-    fn text(&mut self, name: &str, value: &str) {
-        self.set(name, Prop::Text(value.to_string()));
+    fn text(&mut self, name: &str, value: &'a str) {
+        self.set(name, Prop::Text(Cow::Borrowed(value)));
     }
 
-    fn list(&mut self, name: &str, value: Vec<String>) {
+    fn owned(&mut self, name: &str, value: String) {
+        self.set(name, Prop::Text(Cow::Owned(value)));
+    }
+
+    fn list(&mut self, name: &str, value: Arc<List>) {
         self.set(name, Prop::List(value));
     }
 }
 
-fn node_props(node: &Node, props: &mut Props) {
+fn node_props<'a>(node: &'a Node, props: &mut Props<'a>) {
     match node {
         Node::Team { .. } | Node::Pipeline { .. } => {}
         Node::Namespace { path } => props.text("namespace", path),
@@ -345,60 +499,11 @@ fn node_props(node: &Node, props: &mut Props) {
             ..
         } => {
             props.text("namespace", namespace);
-            props.list("policies", policies.clone());
+            props.list("policies", List::new(policies.clone()));
             props.set("any_policy", Prop::Bool(*any_policy));
         }
         Node::Entity { id, .. } | Node::Group { id, .. } => props.text("vault_id", id),
         Node::Policy { namespace, .. } => props.text("namespace", namespace),
-    }
-}
-
-fn edge_props(edge: &Edge, props: &mut Props) {
-    match edge {
-        Edge::LogsInto {
-            verdict,
-            configured,
-            role,
-        } => {
-            props.text("verdict", verdict.as_str());
-            props.set("configured", Prop::Bool(*configured));
-            props.text("role", &role.label());
-        }
-        Edge::AppliesTo { holding } => {
-            props.text("holding", holding.word());
-            match holding {
-                super::Holding::Role => {}
-                super::Holding::Entity { name, .. } | super::Holding::Group { name, .. } => {
-                    props.text("holder", name)
-                }
-            }
-        }
-        Edge::Grants {
-            capabilities,
-            sources,
-        } => {
-            props.list(
-                "capabilities",
-                capabilities.names().iter().map(|c| c.to_string()).collect(),
-            );
-            props.list("rules", sources.iter().map(|s| s.describe()).collect());
-        }
-        Edge::Escalates(step) => {
-            props.text("step", step.kind);
-            props.text("step_namespace", &step.namespace);
-            props.text("step_path", &step.path);
-            props.list(
-                "capabilities",
-                step.capabilities.iter().map(|c| c.to_string()).collect(),
-            );
-            props.text("target", &step.target);
-            props.text("effect", &step.effect);
-            props.list("granted_by", step.granted_by.clone());
-            if !step.conditions.is_empty() {
-                props.list("conditions", step.conditions.clone());
-            }
-        }
-        _ => {}
     }
 }
 
@@ -467,9 +572,4 @@ pub fn write(
         Format::Graphml => graphml::write(estates, out),
         Format::Csv => csv::write(estates, out),
     }
-}
-
-/// Write one JSON value without a trailing newline.
-fn write_json(w: &mut dyn Write, value: &Value) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, value).map_err(io::Error::from)
 }

@@ -7,9 +7,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use serde_json::{json, Map, Value};
-
-use super::{write_json, Column, EstateGraph, Item, Written, EDGE_COLUMNS, NODE_COLUMNS};
+use super::{write_json_str, Column, EstateGraph, Item, Written, EDGE_COLUMNS, NODE_COLUMNS};
 use crate::graph::{EDGE_KINDS, NODE_KINDS};
 use crate::output::{self, FileMode, OutputError};
 
@@ -31,12 +29,11 @@ pub fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputE
             for estate in estates {
                 for item in estate.nodes_of(kind) {
                     separate(w, &mut first)?;
-                    let node = json!({
-                        "id": item.id,
-                        "kinds": [format!("{KIND_PREFIX}{}", kind.label())],
-                        "properties": properties(&item, NODE_COLUMNS),
-                    });
-                    write_json(w, &node)?;
+                    w.write_all(b"{\"id\":")?;
+                    write_json_str(w, &item.id)?;
+                    write!(w, ",\"kinds\":[\"{KIND_PREFIX}{}\"],", kind.label())?;
+                    properties(w, &item, NODE_COLUMNS)?;
+                    w.write_all(b"}")?;
                     *written.nodes.entry(kind.label()).or_default() += 1;
                 }
             }
@@ -47,14 +44,14 @@ pub fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputE
             for estate in estates {
                 for item in estate.edges_of(kind) {
                     separate(w, &mut first)?;
-                    let (start, end) = item.ends.clone().unwrap_or_default();
-                    let edge = json!({
-                        "start": {"match_by": "id", "value": start},
-                        "end": {"match_by": "id", "value": end},
-                        "kind": format!("{KIND_PREFIX}{}", kind.pascal()),
-                        "properties": properties(&item, EDGE_COLUMNS),
-                    });
-                    write_json(w, &edge)?;
+                    let (start, end) = item.ends.as_ref().expect("an edge has ends");
+                    w.write_all(b"{\"start\":{\"match_by\":\"id\",\"value\":")?;
+                    write_json_str(w, start)?;
+                    w.write_all(b"},\"end\":{\"match_by\":\"id\",\"value\":")?;
+                    write_json_str(w, end)?;
+                    write!(w, "}},\"kind\":\"{KIND_PREFIX}{}\",", kind.pascal())?;
+                    properties(w, &item, EDGE_COLUMNS)?;
+                    w.write_all(b"}")?;
                     *written.edges.entry(kind.label()).or_default() += 1;
                 }
             }
@@ -73,12 +70,19 @@ fn separate(w: &mut dyn Write, first: &mut bool) -> io::Result<()> {
     }
 }
 
-fn properties(item: &Item, columns: &[Column]) -> Value {
-    let mut map = Map::new();
+/// `"properties":{…}`: the item's present properties, in column order.
+fn properties(w: &mut dyn Write, item: &Item, columns: &[Column]) -> io::Result<()> {
+    w.write_all(b"\"properties\":{")?;
+    let mut first = true;
     for (column, value) in columns.iter().zip(&item.props) {
         if let Some(value) = value {
-            map.insert(column.name.to_string(), value.as_json());
+            if !first {
+                w.write_all(b",")?;
+            }
+            first = false;
+            write!(w, "\"{}\":", column.name)?;
+            value.write_json(w)?;
         }
     }
-    Value::Object(map)
+    w.write_all(b"}")
 }
