@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         views.push(view);
     }
     let written = export::write(args.format, &views, &args.out)?;
-    println!(
+    eprintln!(
         "wrote {} nodes and {} edges of {} estate(s) to {}",
         written.node_total(),
         written.edge_total(),
@@ -104,7 +104,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     );
     for view in &views {
         if view.findings_without_node > 0 {
-            println!(
+            eprintln!(
                 "{}: {} finding(s) concern a CI job or a Kubernetes store, which are not nodes \
                  of the graph (see `blastmap findings`)",
                 visible(&view.estate),

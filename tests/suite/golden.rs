@@ -123,6 +123,53 @@ fn demo_cases() -> Vec<Case> {
             ]),
         ));
     }
+    let paths: [(&str, &[&str]); 3] = [
+        (
+            "table",
+            &[
+                "--from",
+                "platform-terraform",
+                "--to",
+                "secret/data/payments/db",
+                "--max-paths",
+                "5",
+            ],
+        ),
+        (
+            "json",
+            &["--to", "secret/data/payments/db", "--max-paths", "2"],
+        ),
+        (
+            "dot",
+            &[
+                "--from",
+                "payments-deploy",
+                "--to",
+                "secret/data/payments/db",
+            ],
+        ),
+    ];
+    for (format, extra) in paths {
+        cases.push(case(
+            &format!("demo-path-{format}"),
+            &joined(&[&["path"], &estate, extra, &["--format", format]]),
+        ));
+    }
+    cases.push(case(
+        "demo-graph-opengraph",
+        &joined(&[
+            &["graph"],
+            &estate,
+            &[
+                "--format",
+                "opengraph",
+                "--out",
+                "/dev/stdout",
+                "--estate",
+                "demo",
+            ],
+        ]),
+    ));
     let views: [(&str, &[&str]); 5] = [
         ("pipeline", &["--pipeline", "checkout-ci"]),
         ("secret", &["--path", "secret/data/payments/db"]),

@@ -669,7 +669,8 @@ fn graph_exports_keep_hostile_names_inert() {
             s(out),
         ]);
         assert_eq!(r.code, 0, "{format}: {}", r.stderr);
-        assert_inert_terminal(format, &r.stdout);
+        assert_inert_terminal(format, &r.stderr);
+        assert!(r.stderr.contains("wrote "), "{format}: {}", r.stderr);
     };
     // CSV: one row per line (no cell spans lines), no raw control character, and no cell a
     // spreadsheet would evaluate.
