@@ -17,41 +17,62 @@ pub fn write(estates: &[EstateGraph<'_>], dir: &Path) -> Result<Written, OutputE
     prepare_directory(dir)?;
     let mut written = Written::default();
     for kind in NODE_KINDS {
-        let mut items = estates.iter().flat_map(|e| e.nodes_of(kind)).peekable();
-        if items.peek().is_none() {
-            continue;
+        let file = Table {
+            path: dir.join(format!("nodes_{}.csv", kind.label())),
+            fixed: &["id:ID", ":LABEL"],
+            columns: NODE_COLUMNS,
+            label: kind.label(),
+        };
+        let count = file.write(estates.iter().flat_map(|e| e.nodes_of(kind)))?;
+        if count > 0 {
+            written.nodes.insert(kind.label(), count);
         }
-        let path = dir.join(format!("nodes_{}.csv", kind.label()));
-        let mut count = 0;
-        output::write_with(&path, FileMode::Shared, |w| {
-            header(w, &["id:ID", ":LABEL"], NODE_COLUMNS)?;
-            for item in items {
-                row(w, &[&item.id, kind.label()], &item)?;
-                count += 1;
-            }
-            Ok(())
-        })?;
-        written.nodes.insert(kind.label(), count);
     }
     for kind in EDGE_KINDS {
-        let mut items = estates.iter().flat_map(|e| e.edges_of(kind)).peekable();
-        if items.peek().is_none() {
-            continue;
+        let file = Table {
+            path: dir.join(format!("rels_{}.csv", kind.label())),
+            fixed: &[":START_ID", ":END_ID", ":TYPE"],
+            columns: EDGE_COLUMNS,
+            label: kind.label(),
+        };
+        let count = file.write(estates.iter().flat_map(|e| e.edges_of(kind)))?;
+        if count > 0 {
+            written.edges.insert(kind.label(), count);
         }
-        let path = dir.join(format!("rels_{}.csv", kind.label()));
+    }
+    Ok(written)
+}
+
+/// One CSV file: its header's fixed columns (ids, then the label or type) and properties.
+struct Table {
+    path: std::path::PathBuf,
+    fixed: &'static [&'static str],
+    columns: &'static [Column],
+    label: &'static str,
+}
+
+impl Table {
+    /// Write the items (none: no file) and return how many there were.
+    fn write<'a>(&self, items: impl Iterator<Item = Item<'a>>) -> Result<usize, OutputError> {
+        let mut items = items.peekable();
+        if items.peek().is_none() {
+            return Ok(0);
+        }
         let mut count = 0;
-        output::write_with(&path, FileMode::Shared, |w| {
-            header(w, &[":START_ID", ":END_ID", ":TYPE"], EDGE_COLUMNS)?;
+        output::write_with(&self.path, FileMode::Shared, |w| {
+            header(w, self.fixed, self.columns)?;
             for item in items {
-                let (start, end) = item.ends.expect("an edge has ends");
-                row(w, &[start, end, kind.label()], &item)?;
+                let ids: Vec<&str> = match item.ends {
+                    Some((start, end)) => vec![start, end],
+                    None => vec![&item.id],
+                };
+                row(w, &[&ids[..], &[self.label]].concat(), &item)?;
                 count += 1;
             }
             Ok(())
         })?;
-        written.edges.insert(kind.label(), count);
+        Ok(count)
     }
-    Ok(written)
 }
 
 /// The output directory: created when missing; an existing one must be a directory (not a
