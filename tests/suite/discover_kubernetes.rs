@@ -239,3 +239,40 @@ fn diff_gates_a_consumer_gaining_another_teams_secret() {
     }
     assert!(text.contains("apps/data/payments-web/config"));
 }
+
+/// `kubectl get -o yaml` writes a `List`: its items are the objects, found with their own
+/// lines, exactly as the same objects written as separate documents.
+#[test]
+fn a_list_document_holds_its_items_as_objects() {
+    let store = "apiVersion: external-secrets.io/v1beta1\nkind: SecretStore\nmetadata:\n  name: vault\n  namespace: shop\nspec:\n  provider:\n    vault:\n      server: https://vault.example\n      path: secret\n      version: v2\n      auth:\n        kubernetes:\n          mountPath: k8s\n          role: shop-reader\n          serviceAccountRef:\n            name: eso\n";
+    let secret = "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: db\n  namespace: shop\nspec:\n  secretStoreRef:\n    name: vault\n    kind: SecretStore\n  data:\n  - secretKey: password\n    remoteRef:\n      key: shop/db\n      property: password\n";
+    let indent = |text: &str| {
+        let mut lines = text.lines();
+        let first = lines.next().unwrap();
+        let rest: Vec<String> = lines.map(|l| format!("  {l}")).collect();
+        format!("- {first}\n{}\n", rest.join("\n"))
+    };
+    let list = format!(
+        "apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n{}{}",
+        indent(store),
+        indent(secret)
+    );
+    let separate = tree(&[("all.yaml", &format!("{store}---\n{secret}"))]);
+    let listed = tree(&[("list.yaml", &list)]);
+    let (from_documents, _) = discover(&["--kubernetes", separate.path().to_str().unwrap()]);
+    let (from_list, _) = discover(&["--kubernetes", listed.path().to_str().unwrap()]);
+    let names = |inv: &blastmap::inventory::Inventory| -> Vec<(String, Vec<String>)> {
+        inv.pipelines
+            .iter()
+            .map(|p| (p.name.clone(), p.needs.clone()))
+            .collect()
+    };
+    assert_eq!(names(&from_list), names(&from_documents));
+    let consumer = pipeline(&from_list, "k8s/shop/ExternalSecret/db");
+    assert_eq!(consumer.needs, ["secret/data/shop/db"]);
+    let line = consumer.ci.as_ref().and_then(|ci| ci.line);
+    assert!(
+        line.is_some_and(|l| l > 20),
+        "the item's own line: {line:?}"
+    );
+}

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use yaml_serde::Value;
 
@@ -32,8 +33,11 @@ const KUSTOMIZATIONS: &[&str] = &["kustomization.yaml", "kustomization.yml", "Ku
 pub struct Object {
     /// The file as shown to the user (the directory given, joined with the relative path).
     pub file: String,
-    /// The document (its lines are counted from the document's first line).
-    doc: YamlFile,
+    /// The document (its lines are counted from the document's first line), shared by the
+    /// objects of a `kind: List` document.
+    doc: Arc<YamlFile>,
+    /// The object's place in a `kind: List` document's `items`, when it is one of them.
+    item: Option<usize>,
     /// Lines of the file before the document.
     offset: usize,
     pub kind: String,
@@ -47,12 +51,23 @@ pub struct Object {
 
 impl Object {
     pub fn value(&self) -> &Value {
-        &self.doc.value
+        match self.item {
+            Some(i) => list_item(&self.doc.value, i).unwrap_or(&self.doc.value),
+            None => &self.doc.value,
+        }
     }
 
     /// The 1-based line in `file` of the deepest part of `path` found.
     pub fn line(&self, path: &[Seg]) -> Option<usize> {
-        self.doc.line(path).map(|l| l + self.offset)
+        let line = match self.item {
+            Some(i) => {
+                let mut full = vec![Seg::Key("items"), Seg::Item(i)];
+                full.extend_from_slice(path);
+                self.doc.line(&full)
+            }
+            None => self.doc.line(path),
+        };
+        line.map(|l| l + self.offset)
     }
 
     /// The line of the object itself (its `kind:`).
@@ -354,7 +369,30 @@ impl Walk {
                 }
                 Err(e) => return Err(shifted(e, chunk.offset)),
             };
-            if let Some(object) = object(doc, &shown, chunk.offset, namespace) {
+            let doc = Arc::new(doc);
+            if get(&doc.value, "kind").and_then(scalar).as_deref() == Some("List") {
+                // `kubectl get -o yaml` writes a `List` whose `items` are the objects.
+                let count = get(&doc.value, "items")
+                    .and_then(Value::as_sequence)
+                    .map_or(0, Vec::len);
+                for i in 0..count {
+                    let place = Place {
+                        file: &shown,
+                        offset: chunk.offset,
+                        item: Some(i),
+                    };
+                    if let Some(object) = object(doc.clone(), &place, namespace) {
+                        self.objects.push(object);
+                    }
+                }
+                continue;
+            }
+            let place = Place {
+                file: &shown,
+                offset: chunk.offset,
+                item: None,
+            };
+            if let Some(object) = object(doc, &place, namespace) {
                 self.objects.push(object);
             }
         }
@@ -377,9 +415,28 @@ fn shifted(e: DiscoverError, offset: usize) -> DiscoverError {
     }
 }
 
-/// A document as an object, when it is one (it has a `kind` and a name).
-fn object(doc: YamlFile, file: &str, offset: usize, namespace: Option<&str>) -> Option<Object> {
-    let v = &doc.value;
+/// Where an object is: its file, the lines before its document, and its place in a
+/// `kind: List` document's `items`.
+struct Place<'p> {
+    file: &'p str,
+    offset: usize,
+    item: Option<usize>,
+}
+
+/// The `i`th item of a `kind: List` document.
+fn list_item(list: &Value, i: usize) -> Option<&Value> {
+    get(list, "items")
+        .and_then(Value::as_sequence)
+        .and_then(|items| items.get(i))
+}
+
+/// A document (or an item of a `List`) as an object, when it is one (it has a `kind` and a
+/// name).
+fn object(doc: Arc<YamlFile>, place: &Place<'_>, namespace: Option<&str>) -> Option<Object> {
+    let v = match place.item {
+        Some(i) => list_item(&doc.value, i)?,
+        None => &doc.value,
+    };
     let kind = get(v, "kind").and_then(scalar)?;
     let api = get(v, "apiVersion").and_then(scalar).unwrap_or_default();
     let metadata = get(v, "metadata");
@@ -393,9 +450,10 @@ fn object(doc: YamlFile, file: &str, offset: usize, namespace: Option<&str>) -> 
         .map(|(g, _)| g.to_string())
         .unwrap_or_default();
     Some(Object {
-        file: file.to_string(),
-        doc,
-        offset,
+        file: place.file.to_string(),
+        doc: doc.clone(),
+        item: place.item,
+        offset: place.offset,
         kind,
         group,
         name,
