@@ -142,7 +142,7 @@ impl LocalActions<'_> {
                 inputs: inputs_with_defaults,
                 caller_permissions: Vec::new(),
                 job_workflow: None,
-                caller_job: None,
+                caller: None,
                 uncalled: false,
             };
             let nested = LocalActions {
@@ -314,7 +314,7 @@ fn credential_reference(expr: &str) -> Option<HandedCredential> {
 }
 
 /// Substitute `${{ inputs.X }}` with a literal input of the caller.
-fn subst(s: &str, inputs: &BTreeMap<String, String>) -> String {
+pub(super) fn subst(s: &str, inputs: &BTreeMap<String, String>) -> String {
     let mut out = s.to_string();
     for (k, v) in inputs {
         for form in [
@@ -922,14 +922,15 @@ fn job_names(ctx: &Workflow, call: &Call) -> (String, String) {
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default()
     };
-    match &call.caller_job {
-        Some(caller_job) => (
+    match &call.caller {
+        Some(caller) => (
             format!(
-                "{}/{}/{caller_job}/{job_id}",
+                "{}/{}/{}/{job_id}",
                 ctx.repo.full(),
-                stem(&ctx.rel)
+                stem(&ctx.rel),
+                caller.ids
             ),
-            format!("{caller_job} → {}#{job_id}", call.rel),
+            format!("{} → {}#{job_id}", caller.shown, call.rel),
         ),
         None => (
             format!("{}/{}/{job_id}", ctx.repo.full(), stem(&call.rel)),

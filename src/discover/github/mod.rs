@@ -119,7 +119,23 @@ pub fn discover(
         };
         for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
             if let Some(uses) = get(job, "uses").and_then(scalar) {
-                reusable_call(&ctx, &job_id, job, &uses, &workflows, opts, out);
+                let caller = Caller {
+                    names: CallerNames {
+                        ids: job_id.clone(),
+                        shown: job_id.clone(),
+                    },
+                    file: wf,
+                    inputs: BTreeMap::new(),
+                    fixed_ref: None,
+                    inherited_permissions: Vec::new(),
+                    depth: 1,
+                };
+                let mut budget = MAX_NESTED_CALLS;
+                let called = Called {
+                    workflows: &workflows,
+                    opts,
+                };
+                called.call(&ctx, &caller, job, &uses, &mut budget, out);
                 continue;
             }
             let call = Call {
@@ -129,7 +145,7 @@ pub fn discover(
                 inputs: BTreeMap::new(),
                 caller_permissions: Vec::new(),
                 job_workflow: None,
-                caller_job: None,
+                caller: None,
                 uncalled: false,
             };
             job_pipelines(&ctx, &call, job, opts, out);
@@ -174,11 +190,43 @@ struct Call<'a> {
     /// `job_workflow_ref` without the ref (`owner/repo/.github/workflows/x.yml`) and the
     /// ref when fixed by the caller (`@v1`); `None` for jobs of the triggering workflow.
     job_workflow: Option<(String, Option<String>)>,
-    /// The calling job's id (reusable workflows).
-    caller_job: Option<String>,
+    /// The calling jobs (reusable workflows).
+    caller: Option<CallerNames>,
     /// A reusable workflow no workflow of this checkout calls: the caller's repository,
     /// event, ref and workflow, all of which the token carries, are unknown.
     uncalled: bool,
+}
+
+/// The jobs that call a reusable workflow, from the triggering workflow's down.
+#[derive(Debug, Clone)]
+struct CallerNames {
+    /// Their ids (`deploy`, `deploy/release`): part of the pipeline's name.
+    ids: String,
+    /// The same with the workflows between (`deploy → .github/workflows/_release.yml#release`):
+    /// `ci.job` before the called job.
+    shown: String,
+}
+
+/// Reusable workflows calling reusable workflows are followed this deep, the triggering
+/// workflow included (GitHub's own limit).
+const MAX_CALL_DEPTH: usize = 10;
+/// Nested calls followed from one job of a triggering workflow at most: a fan-out at every
+/// level multiplies.
+const MAX_NESTED_CALLS: usize = 1000;
+
+/// A job that calls a reusable workflow, with what it passes on to the workflow's jobs.
+struct Caller<'a> {
+    names: CallerNames,
+    /// The workflow the calling job is written in.
+    file: &'a YamlFile,
+    /// The inputs in force where the calling job is written (its `with:` may use them).
+    inputs: BTreeMap<String, String>,
+    /// The ref the calling job runs at, when a caller up the chain fixed it (`@v1`).
+    fixed_ref: Option<String>,
+    /// The permissions a caller up the chain set, in force where neither the calling job nor
+    /// its workflow sets any (a called workflow can only keep or narrow them).
+    inherited_permissions: Vec<&'a Value>,
+    depth: usize,
 }
 
 /// One way a workflow is triggered, as it shapes the token.
@@ -360,19 +408,111 @@ fn triggers(wf: &YamlFile, opts: &Options) -> Vec<Trigger> {
     out
 }
 
-fn reusable_call(
-    ctx: &Workflow,
-    job_id: &str,
-    job: &Value,
-    uses: &str,
-    workflows: &BTreeMap<String, YamlFile>,
-    opts: &Options,
-    out: &mut Discovery,
-) {
-    let (callee_rel, jwr, fixed_ref) = if let Some(local) = uses.strip_prefix("./") {
-        let jwr = format!("{}/{local}", ctx.repo.full());
-        (local.to_string(), jwr, None)
-    } else {
+/// The workflows of the checkout and the options, for following reusable-workflow calls.
+struct Called<'a> {
+    workflows: &'a BTreeMap<String, YamlFile>,
+    opts: &'a Options,
+}
+
+impl Called<'_> {
+    /// The jobs of the reusable workflow `uses` that `job` (written in `caller.file`) calls, as
+    /// pipelines of the triggering workflow `ctx`; a job of that workflow that calls yet another
+    /// reusable workflow is followed the same way, to GitHub's depth.
+    fn call(
+        &self,
+        ctx: &Workflow,
+        caller: &Caller,
+        job: &Value,
+        uses: &str,
+        budget: &mut usize,
+        out: &mut Discovery,
+    ) {
+        let Some(callee) = self.callee(ctx, caller, uses, out) else {
+            return;
+        };
+        let Some(file) = self.workflows.get(&callee.rel) else {
+            out.notes.push(format!(
+                "{}: job `{}` calls {uses}, which is not in this checkout",
+                caller.file.name, caller.names.ids
+            ));
+            return;
+        };
+        let inputs: BTreeMap<String, String> = get(job, "with")
+            .map(entries)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| scalar(v).map(|v| (k, job::subst(&v, &caller.inputs))))
+            .collect();
+        let caller_permissions =
+            match get(job, "permissions").or_else(|| get(&caller.file.value, "permissions")) {
+                Some(p) => vec![p],
+                None => caller.inherited_permissions.clone(),
+            };
+        for (cid, cjob) in entries(get(&file.value, "jobs").unwrap_or(&Value::Null)) {
+            if let Some(nested_uses) = get(cjob, "uses").and_then(scalar) {
+                let nested = Caller {
+                    names: CallerNames {
+                        ids: format!("{}/{cid}", caller.names.ids),
+                        shown: format!("{} → {}#{cid}", caller.names.shown, callee.rel),
+                    },
+                    file,
+                    inputs: inputs.clone(),
+                    fixed_ref: callee.fixed_ref.clone(),
+                    inherited_permissions: caller_permissions.clone(),
+                    depth: caller.depth + 1,
+                };
+                if nested.depth >= MAX_CALL_DEPTH || *budget == 0 {
+                    out.notes.push(format!(
+                        "{}: job `{cid}` nests another reusable workflow deeper than GitHub's \
+                         {MAX_CALL_DEPTH} levels or past {MAX_NESTED_CALLS} calls: not followed",
+                        file.name
+                    ));
+                    continue;
+                }
+                *budget -= 1;
+                self.call(ctx, &nested, cjob, &nested_uses, budget, out);
+                continue;
+            }
+            let call = Call {
+                file,
+                rel: callee.rel.clone(),
+                job_id: cid.clone(),
+                inputs: inputs.clone(),
+                caller_permissions: caller_permissions.clone(),
+                job_workflow: Some((callee.job_workflow.clone(), callee.fixed_ref.clone())),
+                caller: Some(caller.names.clone()),
+                uncalled: false,
+            };
+            let caller_ctx = Workflow {
+                repo: ctx.repo,
+                root: ctx.root,
+                rel: ctx.rel.clone(),
+                file: ctx.file,
+                triggers: ctx.triggers.clone(),
+            };
+            job_pipelines(&caller_ctx, &call, cjob, self.opts, out);
+        }
+    }
+
+    /// Where a `uses:` of this repository leads: the workflow's path in the checkout, its
+    /// `job_workflow_ref` without the ref, and the ref when fixed. A workflow of another
+    /// repository is noted and not followed.
+    fn callee(
+        &self,
+        ctx: &Workflow,
+        caller: &Caller,
+        uses: &str,
+        out: &mut Discovery,
+    ) -> Option<Callee> {
+        let at = (&caller.file.name, &caller.names.ids);
+        if let Some(local) = uses.strip_prefix("./") {
+            return Some(Callee {
+                rel: local.to_string(),
+                job_workflow: format!("{}/{local}", ctx.repo.full()),
+                // A local call runs at the caller's own ref.
+                fixed_ref: caller.fixed_ref.clone(),
+            });
+        }
         let (path, r) = uses.split_once('@').unwrap_or((uses, ""));
         let mut parts = path.splitn(3, '/');
         let (o, n, rest) = (
@@ -382,60 +522,34 @@ fn reusable_call(
         );
         if format!("{o}/{n}") != ctx.repo.full() {
             out.notes.push(format!(
-                "{}: job `{job_id}` calls {uses} from another repository: its jobs are not discovered (give that repository with --github to read them)",
-                ctx.file.name
+                "{}: job `{}` calls {uses} from another repository: its jobs are not discovered (give that repository with --github to read them)",
+                at.0, at.1
             ));
-            return;
+            return None;
         }
         out.notes.push(format!(
-            "{}: job `{job_id}` calls {uses}: read from this checkout, which may differ from {r}",
-            ctx.file.name
+            "{}: job `{}` calls {uses}: read from this checkout, which may differ from {r}",
+            at.0, at.1
         ));
-        (rest.to_string(), path.to_string(), Some(r.to_string()))
-    };
-    let Some(callee) = workflows.get(&callee_rel) else {
-        out.notes.push(format!(
-            "{}: job `{job_id}` calls {uses}, which is not in this checkout",
-            ctx.file.name
-        ));
-        return;
-    };
-    let inputs: BTreeMap<String, String> = get(job, "with")
-        .map(entries)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| scalar(v).map(|v| (k, v)))
-        .collect();
-    let mut caller_permissions = Vec::new();
-    if let Some(p) = get(job, "permissions") {
-        caller_permissions.push(p);
-    } else if let Some(p) = get(&ctx.file.value, "permissions") {
-        caller_permissions.push(p);
-    }
-    for (cid, cjob) in called_jobs(callee, out) {
-        let call = Call {
-            file: callee,
-            rel: callee_rel.clone(),
-            job_id: cid.clone(),
-            inputs: inputs.clone(),
-            caller_permissions: caller_permissions.clone(),
-            job_workflow: Some((jwr.clone(), fixed_ref.clone())),
-            caller_job: Some(job_id.to_string()),
-            uncalled: false,
-        };
-        let caller_ctx = Workflow {
-            repo: ctx.repo,
-            root: ctx.root,
-            rel: ctx.rel.clone(),
-            file: ctx.file,
-            triggers: ctx.triggers.clone(),
-        };
-        job_pipelines(&caller_ctx, &call, cjob, opts, out);
+        Some(Callee {
+            rel: rest.to_string(),
+            job_workflow: path.to_string(),
+            fixed_ref: Some(r.to_string()),
+        })
     }
 }
 
-/// The jobs of a reusable workflow that run steps; a job that calls yet another reusable
-/// workflow is noted and not followed.
+/// A called reusable workflow: its path in the checkout, its `job_workflow_ref` without the
+/// ref, and the ref when a caller fixed it.
+struct Callee {
+    rel: String,
+    job_workflow: String,
+    fixed_ref: Option<String>,
+}
+
+/// The jobs of a reusable workflow nothing here calls that run steps; a job that calls yet
+/// another reusable workflow is noted and not followed (what it is given depends on the
+/// unknown caller).
 fn called_jobs<'w>(wf: &'w YamlFile, out: &mut Discovery) -> Vec<(String, &'w Value)> {
     let mut jobs = Vec::new();
     for (job_id, job) in entries(get(&wf.value, "jobs").unwrap_or(&Value::Null)) {
@@ -480,7 +594,7 @@ fn uncalled_workflow(ctx: Workflow, opts: &Options, out: &mut Discovery) {
             inputs: BTreeMap::new(),
             caller_permissions: Vec::new(),
             job_workflow: Some((format!("{}/{rel}", repo.full()), None)),
-            caller_job: None,
+            caller: None,
             uncalled: true,
         };
         job_pipelines(&ctx, &call, job, opts, out);
