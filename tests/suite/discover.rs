@@ -1279,3 +1279,50 @@ mod github_never_aborts {
         }
     }
 }
+
+/// Reusable workflows that call each other in a loop, each twice (a fan-out at every level),
+/// end at GitHub's depth and the call budget with a note, in bounded time.
+#[test]
+fn reusable_workflows_calling_each_other_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("main.yml"),
+        "on: push\npermissions:\n  id-token: write\njobs:\n  go:\n    uses: ./.github/workflows/_a.yml\n",
+    )
+    .unwrap();
+    for (me, other) in [("a", "b"), ("b", "a")] {
+        std::fs::write(
+            workflows.join(format!("_{me}.yml")),
+            format!(
+                "on: workflow_call\njobs:\n  one:\n    uses: ./.github/workflows/_{other}.yml\n  two:\n    uses: ./.github/workflows/_{other}.yml\n  login:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: hashicorp/vault-action@v3\n        with:\n          url: https://vault.example\n          method: jwt\n          role: r-{me}\n          secrets: kv/data/{me} k | K\n"
+            ),
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "discover",
+        "--github",
+        dir.path().to_str().unwrap(),
+        "--repo",
+        "acme/loop",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("deeper than GitHub's 10 levels"),
+        "{stderr}"
+    );
+    let inventory =
+        Inventory::from_yaml_str(&String::from_utf8_lossy(&out.stdout), "out.yaml").unwrap();
+    // Levels 2 to 10 each hold a login job; the fan-out is cut by the budget.
+    assert!(
+        inventory.pipelines.len() > 9,
+        "{}",
+        inventory.pipelines.len()
+    );
+    assert!(inventory.pipelines.len() <= 1001);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
