@@ -348,30 +348,10 @@ fn server_config(tls: &Tls) -> Arc<rustls::ServerConfig> {
 /// A self-signed certificate for 127.0.0.1 made with the `openssl` command, or `None` when it
 /// is not installed.
 pub fn self_signed(dir: &std::path::Path) -> Option<Tls> {
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    let ok = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args([
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        // A CA certificate cannot be a server's own certificate (webpki refuses it).
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .ok()?
-        .success();
-    ok.then(|| Tls {
-        cert_pem: std::fs::read(&cert).unwrap(),
-        key_pem: std::fs::read(&key).unwrap(),
+    let files = super::certs::self_signed(dir, "cert", super::certs::LOOPBACK_SERVER).ok()?;
+    Some(Tls {
+        cert_pem: files.cert_pem().into_bytes(),
+        key_pem: files.key_pem(),
     })
 }
 

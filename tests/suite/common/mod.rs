@@ -33,6 +33,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod discovered;
 pub mod hostile;
 pub mod jwt;

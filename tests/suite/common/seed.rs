@@ -335,30 +335,8 @@ impl Seeder<'_> {
 /// A self-signed CA certificate (PEM) for the Kubernetes auth config, made with `openssl` (as
 /// the JWT key in `jwt.rs`).
 fn k8s_ca_cert(dir: &std::path::Path) -> String {
-    let key = dir.join("k8s-ca.key");
-    let cert = dir.join("k8s-ca.pem");
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ])
-        .args(["-days", "1", "-subj", "/CN=blastmap-test-k8s-ca", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl (needed for a test CA): {e}"));
-    assert!(
-        out.status.success(),
-        "openssl req failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_to_string(&cert).unwrap()
+    let subject = ["-subj", "/CN=blastmap-test-k8s-ca"];
+    super::certs::must(dir, "k8s-ca", &subject, "a test Kubernetes CA").cert_pem()
 }
 
 /// Seed the estate into `server` (root token). Takes about a second.

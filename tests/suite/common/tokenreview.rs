@@ -76,14 +76,17 @@ impl TokenReview {
     }
 }
 
-/// A self-signed RSA certificate for 127.0.0.1: (certificate DER, PKCS#8 key DER, PEM).
+/// A self-signed certificate for 127.0.0.1: (certificate DER, PKCS#8 key DER, PEM).
 fn certificate(dir: &Path) -> (Vec<u8>, Vec<u8>, String) {
-    let (key, pem) = (dir.join("tokenreview-key.pem"), dir.join("tokenreview.pem"));
+    let subject = [
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+    ];
+    let files = super::certs::must(dir, "tokenreview", &subject, "the TLS stand-in");
     let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run openssl (needed for the TLS stand-in): {e}"));
+        let out = Command::new("openssl").args(args).output().unwrap();
         assert!(
             out.status.success(),
             "openssl {args:?}: {}",
@@ -91,32 +94,13 @@ fn certificate(dir: &Path) -> (Vec<u8>, Vec<u8>, String) {
         );
         out.stdout
     };
-    let (key_s, pem_s) = (key.to_str().unwrap(), pem.to_str().unwrap());
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-days",
-        "1",
-        "-keyout",
-        key_s,
-        "-out",
-        pem_s,
-    ]);
+    let (key_s, pem_s) = (files.key.to_str().unwrap(), files.cert.to_str().unwrap());
     let cert_der = openssl(&["x509", "-in", pem_s, "-outform", "DER"]);
     // `pkey -outform DER` writes PKCS#1 for RSA on OpenSSL 3.0; `pkcs8 -topk8` is PKCS#8 always.
     let key_der = openssl(&[
         "pkcs8", "-topk8", "-nocrypt", "-in", key_s, "-outform", "DER",
     ]);
-    (cert_der, key_der, std::fs::read_to_string(&pem).unwrap())
+    (cert_der, key_der, files.cert_pem())
 }
 
 fn serve(
