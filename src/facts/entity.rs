@@ -2,6 +2,10 @@
 //! which of those logins reach more once another pipeline has logged in as the same entity.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use serde::Serialize;
 
@@ -39,13 +43,14 @@ pub struct EntityLoginReach {
 }
 
 /// The entities of the snapshot that some pipeline's token belongs to (in snapshot order).
-/// Takes each entity's pipelines and logins out of `index`.
+/// Takes each entity's pipelines and logins out of `index`. Entities are judged in parallel:
+/// each shared entity compiles a token per pair of its logins.
 pub(super) fn entities(
     analysis: &Analysis<'_>,
     tokens: &[TokenReach],
     index: &mut LoginIndex,
 ) -> Vec<EntityFacts> {
-    let mut entities = Vec::new();
+    let mut found = Vec::new();
     for ns in &analysis.snapshot.namespaces {
         let ns_path = ns_of(&ns.path);
         for entity in &ns.entities {
@@ -53,20 +58,23 @@ pub(super) fn entities(
                 continue;
             };
             let logins = index.entity_logins.remove(&entity.id).unwrap_or_default();
-            entities.push(EntityFacts {
-                id: entity.id.clone(),
-                name: entity.name.clone(),
-                namespace: ns_path.clone(),
-                disabled: entity.disabled,
-                policies: entity.policies.clone(),
-                login_dependent: login_dependent(analysis, tokens, logins),
-                pipelines: reached.pipelines.into_iter().collect(),
-                roles: reached.roles.into_iter().collect(),
-                teams: reached.teams.into_iter().collect(),
-            });
+            found.push((ns_path.clone(), entity, reached, logins));
         }
     }
-    entities
+    found
+        .into_par_iter()
+        .map(|(namespace, entity, reached, logins)| EntityFacts {
+            id: entity.id.clone(),
+            name: entity.name.clone(),
+            namespace,
+            disabled: entity.disabled,
+            policies: entity.policies.clone(),
+            login_dependent: login_dependent(analysis, tokens, logins),
+            pipelines: reached.pipelines.into_iter().collect(),
+            roles: reached.roles.into_iter().collect(),
+            teams: reached.teams.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// The logins of one entity whose tokens reach more once another pipeline has logged in, each
@@ -85,12 +93,13 @@ fn login_dependent(
     if pipelines.len() < 2 {
         return Vec::new();
     }
+    let mut rewritten = Rewritten::default();
     let mut out: Vec<EntityLoginReach> = Vec::new();
     for login in &logins {
         let mut gained: BTreeSet<u32> = BTreeSet::new();
         for other in &logins {
             if other.pipeline != login.pipeline && other.token != login.token {
-                gained.extend(gained_after(analysis, tokens, login.token, other.token));
+                gained.extend(rewritten.gained_after(analysis, tokens, login.token, other.token));
             }
         }
         if gained.is_empty() {
@@ -115,42 +124,69 @@ fn login_dependent(
     out
 }
 
-/// What the token of one login reaches once another login has rewritten the shared entity, and
-/// its own login did not give: its role's policies with the other login's entity, groups and
-/// their policies. Limit: when the two logins use different mounts, the other login's view of
-/// this login's alias is the exported one.
-fn gained_after(
-    analysis: &Analysis<'_>,
-    tokens: &[TokenReach],
-    own: usize,
-    other: usize,
-) -> Vec<u32> {
-    let own_identity = &tokens[own].identity;
-    let other_identity = &tokens[other].identity;
-    let identity_policies = |id: &TokenIdentity| -> Vec<PolicyRef> {
-        id.policies
+/// The tokens one entity's logins would hold after another login rewrote the entity, compiled
+/// once per distinct identity (many pairs of logins give the same one), and each login's own
+/// reach as a set.
+#[derive(Default)]
+struct Rewritten {
+    /// Secrets granted, by the identity's key (`TokenIdentity::cache_key`, entity included).
+    grants: FxHashMap<String, Arc<Vec<u32>>>,
+    own: FxHashMap<usize, FxHashSet<u32>>,
+}
+
+impl Rewritten {
+    /// What the token of one login reaches once another login has rewritten the shared entity, and
+    /// its own login did not give: its role's policies with the other login's entity, groups and
+    /// their policies. Limit: when the two logins use different mounts, the other login's view of
+    /// this login's alias is the exported one.
+    /// What the token of one login reaches once another login has rewritten the shared entity,
+    /// and its own login did not give: its role's policies with the other login's entity,
+    /// groups and their policies. Limit: when the two logins use different mounts, the other
+    /// login's view of this login's alias is the exported one.
+    fn gained_after(
+        &mut self,
+        analysis: &Analysis<'_>,
+        tokens: &[TokenReach],
+        own: usize,
+        other: usize,
+    ) -> Vec<u32> {
+        let own_identity = &tokens[own].identity;
+        let other_identity = &tokens[other].identity;
+        let identity_policies = |id: &TokenIdentity| -> Vec<PolicyRef> {
+            id.policies
+                .iter()
+                .filter(|p| p.origin != PolicyOrigin::Role)
+                .cloned()
+                .collect()
+        };
+        let same_identity_policies =
+            identity_policies(own_identity) == identity_policies(other_identity);
+        if same_identity_policies && !analysis.templated(own_identity) {
+            return Vec::new();
+        }
+        let mut after = own_identity.clone();
+        after.policies.retain(|p| p.origin == PolicyOrigin::Role);
+        after.policies.extend(identity_policies(other_identity));
+        after.entity = other_identity.entity.clone();
+        after.groups = other_identity.groups.clone();
+        after.entity_disabled = other_identity.entity_disabled;
+        let key = after.cache_key(true);
+        let granted = self
+            .grants
+            .entry(key)
+            .or_insert_with(|| {
+                let reach = analysis.token_reach(after);
+                Arc::new(reach.grants.into_iter().map(|g| g.0).collect())
+            })
+            .clone();
+        let own_reach = self
+            .own
+            .entry(own)
+            .or_insert_with(|| tokens[own].grants.iter().map(|g| g.0).collect());
+        granted
             .iter()
-            .filter(|p| p.origin != PolicyOrigin::Role)
-            .cloned()
+            .copied()
+            .filter(|sid| !own_reach.contains(sid))
             .collect()
-    };
-    let same_identity_policies =
-        identity_policies(own_identity) == identity_policies(other_identity);
-    if same_identity_policies && !analysis.templated(own_identity) {
-        return Vec::new();
     }
-    let mut after = own_identity.clone();
-    after.policies.retain(|p| p.origin == PolicyOrigin::Role);
-    after.policies.extend(identity_policies(other_identity));
-    after.entity = other_identity.entity.clone();
-    after.groups = other_identity.groups.clone();
-    after.entity_disabled = other_identity.entity_disabled;
-    let own_reach: BTreeSet<u32> = tokens[own].grants.iter().map(|g| g.0).collect();
-    analysis
-        .token_reach(after)
-        .grants
-        .into_iter()
-        .map(|g| g.0)
-        .filter(|sid| !own_reach.contains(sid))
-        .collect()
 }

@@ -256,7 +256,9 @@ pub(crate) fn build<'a>(
     clock.lap("policies");
 
     let entities = entity::entities(analysis, tokens, &mut index);
+    clock.lap("entities");
     let namespaces = namespace::namespaces(snap, &analysis.secrets, &owners, &mut index);
+    clock.lap("namespaces");
     let facts = Facts {
         schema_version: FACTS_VERSION,
         facts_version: FACTS_VERSION,
