@@ -13,6 +13,8 @@
 #             more policy (made with python3; skipped when python3 is missing)
 #   graph     `graph --format opengraph` and `graph --format csv` (findings on the nodes), written
 #             into DIR
+#   capabilities  `capabilities` of 1,000 policy files on 200,000 paths, JSON (with the rules
+#             behind each answer) and table, to files in DIR (inputs made with python3)
 #
 # Usage: scripts/bench-e2e.sh [DIR]        (DIR defaults to a temporary directory, removed after)
 # Sizes and seed: SECRETS, POLICIES, ROLES, PIPELINES, NAMESPACES, SEED environment variables.
@@ -36,7 +38,7 @@ PIPELINES=${PIPELINES:-5000}
 NAMESPACES=${NAMESPACES:-50}
 SEED=${SEED:-1}
 MEMORY_LIMIT_KB=${MEMORY_LIMIT_KB:-16777216}
-STEPS=${STEPS:-reach findings teams overview diff graph}
+STEPS=${STEPS:-reach findings teams overview diff graph capabilities}
 
 if [[ -z "${BLASTMAP:-}" ]]; then
     cargo build --release --quiet
@@ -129,8 +131,40 @@ PY
             --format csv --out "$DIR/graph-csv"
         ls -l "$DIR/graph.json" "$DIR/graph-csv"
         ;;
+    capabilities)
+        # 1,000 policies of 4-5 rules (exact, prefix, `+` and deny rules over 100 teams) and
+        # 200,000 paths that match them, or nothing.
+        mkdir -p "$DIR/caps/policies"
+        python3 - "$DIR/caps" <<'PY'
+import random, sys
+out = sys.argv[1]
+random.seed(1)
+teams = [f"team{i}" for i in range(100)]
+for i in range(1000):
+    t = teams[i % 100]
+    rules = [
+        f'path "secret/data/{t}/app{i}/*" {{ capabilities = ["read", "list"] }}',
+        f'path "secret/metadata/{t}/*" {{ capabilities = ["list"] }}',
+        f'path "kv/{t}/+/config" {{ capabilities = ["read"] }}',
+        f'path "database/creds/{t}-ro" {{ capabilities = ["read"] }}',
+    ]
+    if i % 50 == 0:
+        rules.append(f'path "secret/data/{t}/*" {{ capabilities = ["deny"] }}')
+    open(f"{out}/policies/p{i:04}.hcl", "w").write("\n".join(rules) + "\n")
+with open(f"{out}/paths.txt", "w") as f:
+    for j in range(200000):
+        t = teams[j % 100]
+        k = random.randint(0, 4)
+        f.write([f"secret/data/{t}/app{random.randint(0, 999)}/key{j}", f"secret/metadata/{t}/x{j}",
+                 f"kv/{t}/svc{j % 37}/config", f"database/creds/{t}-ro", f"other/{t}/{j}"][k] + "\n")
+PY
+        for format in json table; do
+            timed "caps-$format" sh -c "\"\$0\" capabilities --policy-file \"\$1\"/policies/*.hcl --paths-file \"\$1/paths.txt\" --format \"\$2\" > \"\$1/out.\$2\"" \
+                "$BLASTMAP" "$DIR/caps" "$format"
+        done
+        ;;
     *)
-        echo "unknown step $step (expected reach, findings, teams, overview, diff, graph)" >&2
+        echo "unknown step $step (expected reach, findings, teams, overview, diff, graph, capabilities)" >&2
         exit 2
         ;;
     esac

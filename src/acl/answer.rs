@@ -2,9 +2,13 @@
 //! answers, and the policy rules that decide them. Its JSON output is an array of these (one per
 //! path, one per line), described by `docs/schemas/capabilities.schema.json`.
 
+use std::io::{self, Write};
+
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::Acl;
+use super::eval::Decision;
+use super::{Acl, Caps, MergedRule};
 
 /// One policy rule behind an answer.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -32,7 +36,10 @@ pub struct CapabilityAnswer<'a> {
 
 /// The answer of `acl` on `path` in namespace `ns`.
 pub fn answer<'a>(acl: &'a Acl, ns: &str, path: &'a str) -> CapabilityAnswer<'a> {
-    let d = acl.capabilities(ns, path);
+    answer_of(&acl.capabilities(ns, path), path)
+}
+
+fn answer_of<'a>(d: &Decision<'a>, path: &'a str) -> CapabilityAnswer<'a> {
     let granted_by = if d.is_root {
         vec![Grant {
             policy: "root",
@@ -58,5 +65,88 @@ pub fn answer<'a>(acl: &'a Acl, ns: &str, path: &'a str) -> CapabilityAnswer<'a>
         path,
         capabilities: d.names(),
         granted_by,
+    }
+}
+
+/// What an answer holds besides its path depends only on the decision (root or not, the
+/// capabilities, the deciding rule): a few hundred rules answer a million paths.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct DecisionKey {
+    is_root: bool,
+    caps: Caps,
+    /// The deciding rule, by address (rules live as long as the ACL).
+    rule: usize,
+}
+
+impl DecisionKey {
+    fn of(d: &Decision<'_>) -> DecisionKey {
+        DecisionKey {
+            is_root: d.is_root,
+            caps: d.caps,
+            rule: d.rule.map_or(0, |r| r as *const MergedRule as usize),
+        }
+    }
+}
+
+/// The start of every answer's JSON: its path field, before the path itself.
+const PATH_FIELD: &[u8] = b"{\"path\":";
+
+/// Answers written one path at a time, without building an answer per path: the part of an
+/// answer after its path (capabilities and the rules behind them), as JSON or as table cells,
+/// is made once per decision and copied. The output is exactly what serialising each
+/// [`CapabilityAnswer`] gives.
+pub struct Answers<'a> {
+    acl: &'a Acl,
+    ns: &'a str,
+    /// `,"capabilities":[…],"granted_by":[…]}` per decision.
+    json_tails: FxHashMap<DecisionKey, Vec<u8>>,
+    /// (capabilities joined, granted-by text) per decision, for the table.
+    cells: FxHashMap<DecisionKey, (String, String)>,
+}
+
+impl<'a> Answers<'a> {
+    pub fn new(acl: &'a Acl, ns: &'a str) -> Self {
+        Answers {
+            acl,
+            ns,
+            json_tails: FxHashMap::default(),
+            cells: FxHashMap::default(),
+        }
+    }
+
+    /// Write the answer on `path` as one JSON object.
+    pub fn write_json(&mut self, w: &mut dyn Write, path: &str) -> io::Result<()> {
+        let d = self.acl.capabilities(self.ns, path);
+        let tail = self
+            .json_tails
+            .entry(DecisionKey::of(&d))
+            .or_insert_with(|| {
+                let whole = serde_json::to_vec(&answer_of(&d, "")).expect("an answer serialises");
+                // `{"path":""` then the tail.
+                whole[PATH_FIELD.len() + 2..].to_vec()
+            });
+        w.write_all(PATH_FIELD)?;
+        serde_json::to_writer(&mut *w, path).map_err(io::Error::from)?;
+        w.write_all(tail)
+    }
+
+    /// The answer on `path` as table cells: the capabilities joined with commas, and the
+    /// rules behind them (`policy (path "rule", line n); …`, `-` for none), not yet escaped.
+    pub fn cells(&mut self, path: &str) -> &(String, String) {
+        let d = self.acl.capabilities(self.ns, path);
+        self.cells.entry(DecisionKey::of(&d)).or_insert_with(|| {
+            let a = answer_of(&d, "");
+            let by: Vec<String> = a
+                .granted_by
+                .iter()
+                .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
+                .collect();
+            let by = if by.is_empty() {
+                "-".to_string()
+            } else {
+                by.join("; ")
+            };
+            (a.capabilities.join(","), by)
+        })
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::Outcome;
-use crate::acl::answer::{answer, CapabilityAnswer};
+use crate::acl::answer::Answers;
 use crate::acl::{self, Acl, AclContext, AclNote, Flavor, ParseOptions, Policy, PolicySource};
 use crate::model::Snapshot;
 use crate::text::{column_width, pad, visible};
@@ -78,53 +78,52 @@ pub fn run(args: Args) -> Result<Outcome> {
     report_notes(&acl);
 
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut answers = Answers::new(&acl, &ns);
     match args.format {
         Format::Json => {
             out.write_all(b"[")?;
             for (i, p) in paths.iter().enumerate() {
-                if i > 0 {
-                    out.write_all(b",")?;
-                }
-                out.write_all(b"\n  ")?;
-                serde_json::to_writer(&mut out, &answer(&acl, &ns, p))?;
+                out.write_all(if i > 0 { b",\n  " } else { b"\n  " })?;
+                answers.write_json(&mut out, p)?;
             }
             out.write_all(b"\n]\n")?;
         }
-        Format::Table => {
-            let rows: Vec<CapabilityAnswer> = paths.iter().map(|p| answer(&acl, &ns, p)).collect();
-            print_table(&mut out, &rows)?;
-        }
+        Format::Table => print_table(&mut out, &mut answers, &paths)?,
     }
     out.flush()?;
     Ok(Outcome::Success)
 }
 
 /// Path and capabilities in columns padded by hand (a path may be longer than `{:width$}`
-/// allows), then the policy rules behind the answer.
-fn print_table(out: &mut impl Write, rows: &[CapabilityAnswer]) -> std::io::Result<()> {
-    let paths: Vec<String> = rows.iter().map(|r| visible(r.path).into_owned()).collect();
-    let caps: Vec<String> = rows.iter().map(|r| r.capabilities.join(",")).collect();
-    let w = column_width(&paths, 4);
-    let cw = column_width(&caps, 12);
+/// allows), then the policy rules behind the answer. Streamed: a first pass over the paths
+/// measures the columns, a second writes the rows (answering twice costs less than holding a
+/// million rows).
+fn print_table(
+    out: &mut impl Write,
+    answers: &mut Answers<'_>,
+    paths: &[String],
+) -> std::io::Result<()> {
+    let w = column_width(paths.iter().map(|p| visible(p)), 4);
+    let mut cw = column_width(["CAPABILITIES"], 12);
+    for p in paths {
+        cw = cw.max(column_width([&answers.cells(p).0], 0));
+    }
     writeln!(
         out,
         "{}  {}  GRANTED BY",
         pad("PATH", w),
         pad("CAPABILITIES", cw)
     )?;
-    for ((r, path), caps) in rows.iter().zip(&paths).zip(&caps) {
-        let by: Vec<String> = r
-            .granted_by
-            .iter()
-            .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
-            .collect();
-        let by = if by.is_empty() {
-            "-".to_string()
-        } else {
-            by.join("; ")
-        };
-        writeln!(out, "{}  {}  {}", pad(path, w), pad(caps, cw), visible(&by))?;
+    for p in paths {
+        let (caps, by) = answers.cells(p);
+        writeln!(
+            out,
+            "{}  {}  {}",
+            pad(&visible(p), w),
+            pad(caps, cw),
+            visible(by)
+        )?;
     }
     Ok(())
 }
