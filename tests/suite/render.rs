@@ -345,4 +345,15 @@ fn kubernetes_consumers_are_drawn_apart_from_pipelines() {
         "k8s/payments-web/ExternalSecret/web-config".into(),
     ]);
     assert!(one.contains("[label=\"k8s consumer (eso)\\nk8s/payments-web/ExternalSecret/web-config\" shape=\"component\""), "{one}");
+    // Who can reach a secret a consumer reads: the consumer is drawn as one there too.
+    let who = demo_dot(&[
+        "--view".into(),
+        "secret".into(),
+        "--path".into(),
+        "apps/data/storefront/api-keys".into(),
+    ]);
+    assert!(
+        who.contains("[label=\"k8s consumer (vso)\\nk8s/storefront/VaultStaticSecret/api-keys\" shape=\"component\""),
+        "{who}"
+    );
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::acl::Caps;
+use crate::inventory::ConsumerKind;
 use crate::login::Verdict;
 use crate::ownership::{shared_label, Owners, OwnershipRules};
 use crate::passes::identity::PolicyOrigin;
@@ -11,7 +12,9 @@ use crate::passes::reach::{Analysis, Via};
 use crate::passes::who_can::{Subject, WhoCan};
 use crate::text::shorten;
 
-use super::super::diagram::{cluster_id, team_colour, Diagram, EdgeStyle, Kind, Tone};
+use super::super::diagram::{
+    cluster_id, pipeline_kind, team_colour, Diagram, EdgeStyle, Kind, Tone,
+};
 use super::super::estate::WRITE;
 use super::{
     caps_label, draw_identity_node, draw_policy_node, draw_rule_node, okey, plural, role_id,
@@ -242,12 +245,19 @@ pub fn secret_view(
         usize::MAX
     };
     let teams = KeptTeams::choose(who, team_room);
+    let consumers = analysis
+        .inventory
+        .pipelines
+        .iter()
+        .filter_map(|p| Some((p.name.as_str(), p.ci.as_ref()?.consumer?)))
+        .collect();
     let view = SubjectDrawing {
         who,
         owner: &owner,
         fold,
         teams: &teams,
         secret: &secret,
+        consumers,
     };
     let mut caps_into_secret: BTreeMap<(String, String), Caps> = BTreeMap::new();
     for subject in &who.subjects {
@@ -338,6 +348,8 @@ struct SubjectDrawing<'v> {
     fold: Fold,
     teams: &'v KeptTeams<'v>,
     secret: &'v str,
+    /// The pipelines that are Kubernetes consumers, drawn as such.
+    consumers: BTreeMap<&'v str, ConsumerKind>,
 }
 
 impl SubjectDrawing<'_> {
@@ -387,11 +399,9 @@ impl SubjectDrawing<'_> {
         }
         if self.fold.per_pipeline {
             let id = format!("pipeline:{}", subject.pipeline);
-            let node = d.node(
-                id.clone(),
-                Kind::Pipeline,
-                vec!["pipeline".into(), subject.pipeline.clone()],
-            );
+            let consumer = self.consumers.get(subject.pipeline.as_str()).copied();
+            let (kind, what) = pipeline_kind(consumer);
+            let node = d.node(id.clone(), kind, vec![what, subject.pipeline.clone()]);
             if let Some(t) = team {
                 let cluster = cluster_id(&["team", t]);
                 node.cluster = Some(cluster.clone());
