@@ -571,9 +571,34 @@ impl BlastGraph {
         matches!(&self.graph[secret], Node::Secret { namespace: ns, .. } if ns.starts_with(namespace))
     }
 
-    /// Every secret of a namespace and its descendants.
+    /// Every secret of a namespace and its descendants. Secrets are in the order of their full
+    /// paths (namespace, then path), so they all lie in the range whose full paths start with
+    /// the namespace; a root secret whose own path starts like the namespace is in that range
+    /// too, and is filtered out.
     fn secrets_under(&self, namespace: &str) -> Vec<NodeIndex> {
-        self.secrets
+        let below = |node: &NodeIndex| match &self.graph[*node] {
+            Node::Secret {
+                namespace: ns,
+                path,
+            } => {
+                let full = ns.bytes().chain(path.bytes());
+                full.take(namespace.len()).lt(namespace.bytes())
+            }
+            _ => true,
+        };
+        let start = self.secrets.partition_point(below);
+        let len = self.secrets[start..].partition_point(|node| match &self.graph[*node] {
+            Node::Secret {
+                namespace: ns,
+                path,
+            } => ns
+                .bytes()
+                .chain(path.bytes())
+                .take(namespace.len())
+                .eq(namespace.bytes()),
+            _ => false,
+        });
+        self.secrets[start..start + len]
             .iter()
             .copied()
             .filter(|&s| self.in_namespace(s, namespace))
