@@ -21,6 +21,7 @@ mod discover_cases;
 mod discover_circleci_buildkite;
 mod discover_gitlab;
 mod discover_kubernetes;
+mod discover_kubernetes_auth;
 mod distribution;
 mod export;
 mod export_cloud;

@@ -3,12 +3,14 @@
 //! admit their namespace (no conditions: every namespace). The store's `provider.vault` says
 //! the KV mount (`path`), its `version` (`v2` by default) and the login: Kubernetes auth with
 //! `serviceAccountRef` (or, without it, the controller's own service account), a JWT, AppRole,
-//! user/password, or a static token from a Kubernetes secret (`tokenSecretRef`).
+//! user/password, LDAP, a TLS client certificate, AWS IAM, GCP, or a static token from a
+//! Kubernetes secret (`tokenSecretRef`).
 
 use yaml_serde::Value;
 
 use super::super::yaml::{get, scalar, strings, Seg};
 use super::super::{Discovery, Draft};
+use super::cloud::{self, ServiceAccount};
 use super::manifests::Object;
 use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
@@ -46,7 +48,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 let Some(store) = store(index, o, &reference, out) else {
                     continue;
                 };
-                let Some(login) = login(&store, o, out) else {
+                let Some(login) = login(index, &store, o, out) else {
                     continue;
                 };
                 let origin = Origin {
@@ -141,64 +143,202 @@ fn store<'o>(
     })
 }
 
-/// The login a store makes for a consumer.
-fn login(store: &Store, consumer: &Object, out: &mut Discovery) -> Option<Login> {
+/// The login a store makes for a consumer: the method of its one `auth` block.
+fn login(index: &Index, store: &Store, consumer: &Object, out: &mut Discovery) -> Option<Login> {
     let auth = get(store.vault, "auth").unwrap_or(&Value::Null);
-    let param =
-        |block: &Value, key: &str| get(block, key).and_then(scalar).filter(|s| !s.is_empty());
-    let mut login = if let Some(k) = get(auth, "kubernetes") {
-        let mount = param(k, "mountPath").unwrap_or_else(|| "kubernetes".into());
-        let mut login = Login::new(AuthMethod::Kubernetes, val(&mount));
-        login.role = param(k, "role").map(|r| val(&r));
-        login.account = Some(account(
-            store,
-            consumer,
-            get(k, "serviceAccountRef"),
-            get(k, "secretRef"),
-        ));
-        login.audiences = get(k, "serviceAccountRef")
-            .and_then(|s| get(s, "audiences"))
-            .map(strings)
-            .unwrap_or_default();
-        login
-    } else if let Some(j) = get(auth, "jwt") {
-        let mount = param(j, "path").unwrap_or_else(|| "jwt".into());
-        let mut login = Login::new(AuthMethod::Jwt, val(&mount));
-        login.role = param(j, "role").map(|r| val(&r));
-        let token = get(j, "kubernetesServiceAccountToken");
-        login.account = Some(match token {
-            Some(t) => account(store, consumer, get(t, "serviceAccountRef"), None),
-            None => Account::Unknown("(the JWT stored in the store's secretRef)".into()),
-        });
-        login.audiences = token
-            .and_then(|t| get(t, "audiences"))
-            .map(strings)
-            .unwrap_or_default();
-        login
-    } else if let Some(a) = get(auth, "appRole") {
-        let mount = param(a, "path").unwrap_or_else(|| "approle".into());
-        let mut login = Login::new(AuthMethod::Approle, val(&mount));
-        let role_id = param(a, "roleId").unwrap_or_else(|| "from roleRef".into());
-        login.role = Some(super::super::Val::Dynamic(format!(
-            "(the AppRole role of role-id {role_id})"
-        )));
-        login
-    } else if let Some(u) = get(auth, "userPass") {
-        let mount = param(u, "path").unwrap_or_else(|| "userpass".into());
-        Login::new(AuthMethod::Userpass, val(&mount))
-    } else if get(auth, "tokenSecretRef").is_some() {
-        Login::new(AuthMethod::Token, val("token"))
-    } else {
+    let methods: [(&str, LoginReader); 9] = [
+        ("kubernetes", kubernetes_login),
+        ("jwt", jwt_login),
+        ("appRole", approle_login),
+        ("userPass", userpass_login),
+        ("ldap", ldap_login),
+        ("cert", cert_login),
+        ("iam", iam_login),
+        ("gcp", gcp_login),
+        ("tokenSecretRef", token_login),
+    ];
+    let found = methods
+        .iter()
+        .find_map(|(key, reader)| get(auth, key).map(|block| (block, reader)));
+    let Some((block, reader)) = found else {
         out.notes.push(format!(
-            "{}:{}: {} logs in with a method blastmap does not read (cert, iam, ldap …): its consumers are not in the inventory",
+            "{}:{}: {} names no login blastmap reads (expected one of kubernetes, jwt, appRole, userPass, ldap, cert, iam, gcp, tokenSecretRef): its consumers are not in the inventory",
             store.object.file,
             store.object.own_line().unwrap_or(0),
             store.object.id()
         ));
         return None;
     };
+    let from = LoginFrom {
+        index,
+        store,
+        consumer,
+        block,
+    };
+    let mut login = reader(&from);
     login.namespace = store.setting("namespace").map(|n| val(&n));
     Some(login)
+}
+
+/// What a method's login is read from: the store, its `auth.<method>` block, the consumer.
+struct LoginFrom<'f> {
+    index: &'f Index<'f>,
+    store: &'f Store<'f>,
+    consumer: &'f Object,
+    block: &'f Value,
+}
+
+impl LoginFrom<'_> {
+    fn param(&self, key: &str) -> Option<String> {
+        get(self.block, key)
+            .and_then(scalar)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The login at the block's mount (`key`, or the method's default mount).
+    fn at(&self, method: AuthMethod, key: &str, default: &str) -> Login {
+        let mount = self.param(key).unwrap_or_else(|| default.into());
+        Login::new(method, val(&mount))
+    }
+
+    /// The Secret a `secretRef`-style key names, for the reasons given.
+    fn secret_name(&self, key: &str) -> String {
+        get(self.block, key)
+            .and_then(|r| get(r, "name"))
+            .and_then(scalar)
+            .unwrap_or_default()
+    }
+}
+
+type LoginReader = fn(&LoginFrom) -> Login;
+
+fn kubernetes_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Kubernetes, "mountPath", "kubernetes");
+    login.role = from.param("role").map(|r| val(&r));
+    let reference = get(from.block, "serviceAccountRef");
+    login.account = Some(account(
+        from.store,
+        from.consumer,
+        reference,
+        get(from.block, "secretRef"),
+    ));
+    login.audiences = reference
+        .and_then(|s| get(s, "audiences"))
+        .map(strings)
+        .unwrap_or_default();
+    login
+}
+
+fn jwt_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Jwt, "path", "jwt");
+    login.role = from.param("role").map(|r| val(&r));
+    let token = get(from.block, "kubernetesServiceAccountToken");
+    login.account = Some(match token {
+        Some(t) => account(from.store, from.consumer, get(t, "serviceAccountRef"), None),
+        None => Account::Unknown("(the JWT stored in the store's secretRef)".into()),
+    });
+    login.audiences = token
+        .and_then(|t| get(t, "audiences"))
+        .map(strings)
+        .unwrap_or_default();
+    login
+}
+
+fn approle_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Approle, "path", "approle");
+    let role_id = from
+        .param("roleId")
+        .unwrap_or_else(|| "from roleRef".into());
+    login.role = Some(super::super::Val::Dynamic(format!(
+        "(the AppRole role of role-id {role_id})"
+    )));
+    login
+}
+
+fn userpass_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Userpass, "path", "userpass");
+    login.user = from.param("username").map(|u| val(&u));
+    login
+}
+
+/// LDAP: the user is in the store; the user's directory groups only the directory knows.
+fn ldap_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Ldap, "path", "ldap");
+    login.user = from.param("username").map(|u| val(&u));
+    login.unknown("auth.groups", "(the directory groups of the LDAP user)");
+    login
+}
+
+/// TLS certificate: the controller posts to the mount's login with no role name, so every
+/// role of the mount that trusts the certificate is tried; the certificate is in a Secret.
+fn cert_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Cert, "path", "cert");
+    login.unknown(
+        "auth.common_name",
+        format!(
+            "(the client certificate in Secret {:?})",
+            from.secret_name("clientCert")
+        ),
+    );
+    login
+}
+
+/// AWS IAM: the Vault role is `vaultRole`; the principal is the IAM role it assumes (`role`),
+/// else the credentials' own: the IRSA role of `jwt.serviceAccountRef`, the access keys of
+/// `secretRef`, or the controller's identity.
+fn iam_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Aws, "path", "aws");
+    login.role = from.param("vaultRole").map(|r| val(&r));
+    cloud::aws_region(&mut login, from.param("region"));
+    if let Some(assumed) = from.param("role") {
+        cloud::aws_principal(&mut login, &assumed);
+        return login;
+    }
+    let reference = get(from.block, "jwt").and_then(|j| get(j, "serviceAccountRef"));
+    if let Some(reference) = reference {
+        let account = account_of(from.store, from.consumer, reference);
+        cloud::aws_from_account(from.index, &mut login, &account);
+    } else if get(from.block, "secretRef").is_some() {
+        login.unknown(
+            "auth.aws.iam_principal_arn",
+            "(the IAM principal of the access keys in the store's secretRef)",
+        );
+    } else {
+        login.unknown(
+            "auth.aws.iam_principal_arn",
+            "(the External Secrets controller's own AWS identity)",
+        );
+    }
+    login
+}
+
+/// GCP: the Google service account of the Kubernetes one named (Workload Identity), else a
+/// key in a Secret or the controller's identity.
+fn gcp_login(from: &LoginFrom) -> Login {
+    let mut login = from.at(AuthMethod::Gcp, "path", "gcp");
+    login.role = from.param("role").map(|r| val(&r));
+    let reference = get(from.block, "workloadIdentity")
+        .and_then(|w| get(w, "serviceAccountRef"))
+        .or_else(|| get(from.block, "serviceAccountRef"));
+    if let Some(reference) = reference {
+        let account = account_of(from.store, from.consumer, reference);
+        cloud::gcp_from_account(from.index, &mut login, &account);
+    } else if get(from.block, "secretRef").is_some() {
+        login.unknown(
+            "auth.gcp.service_account_email",
+            "(the service account key in the store's secretRef)",
+        );
+    } else {
+        login.unknown(
+            "auth.gcp.service_account_email",
+            "(the External Secrets controller's own Google identity)",
+        );
+    }
+    login
+}
+
+fn token_login(_: &LoginFrom) -> Login {
+    Login::new(AuthMethod::Token, val("token"))
 }
 
 /// The service account a Kubernetes or JWT login presents.
@@ -209,19 +349,10 @@ fn account(
     secret: Option<&Value>,
 ) -> Account {
     if let Some(r) = reference {
-        let name = get(r, "name").and_then(scalar).unwrap_or_default();
-        // A namespaced store's references stay in its namespace; a cluster store's default to
-        // the consumer's namespace.
-        let namespace = if store.cluster {
-            get(r, "namespace")
-                .and_then(scalar)
-                .or(consumer.namespace.clone())
-        } else {
-            store.object.namespace.clone()
-        };
+        let account = account_of(store, consumer, r);
         return Account::Known {
-            name: val(&name),
-            namespace,
+            name: account.name,
+            namespace: account.namespace,
         };
     }
     if let Some(s) = secret {
@@ -231,6 +362,23 @@ fn account(
         ));
     }
     Account::Unknown("(the External Secrets controller's own service account)".into())
+}
+
+/// The name and namespace of a `serviceAccountRef`: a namespaced store's references stay in
+/// its namespace; a cluster store's default to the consumer's namespace.
+fn account_of(store: &Store, consumer: &Object, reference: &Value) -> ServiceAccount {
+    let name = get(reference, "name").and_then(scalar).unwrap_or_default();
+    let namespace = if store.cluster {
+        get(reference, "namespace")
+            .and_then(scalar)
+            .or(consumer.namespace.clone())
+    } else {
+        store.object.namespace.clone()
+    };
+    ServiceAccount {
+        name: val(&name),
+        namespace,
+    }
 }
 
 /// `auth.tokenSecretRef`: a static Vault token kept in a Kubernetes secret.

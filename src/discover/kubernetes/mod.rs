@@ -9,18 +9,22 @@
 //! environment references are recorded as `dynamic`; objects that refer to objects not in the
 //! manifests get a note. Names in manifests are data: they never name a file to open.
 
+mod cloud;
 mod csi;
 mod eso;
 mod injector;
 pub mod manifests;
 mod vso;
+mod vso_global;
 
 use std::path::Path;
 
 use serde_json::Value as Json;
 
+use super::yaml::{get, scalar};
 use super::{Discovery, Draft, Result, Val};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure, ConsumerKind};
+use crate::login::{AwsIdentity, GcpIdentity};
 use manifests::Object;
 
 /// Read every consumer of the manifests under `dir`.
@@ -64,6 +68,16 @@ impl<'o> Index<'o> {
                 && o.namespace.as_deref() == namespace
         })
     }
+
+    /// An annotation of the service account `name` in `namespace`, when the manifests hold the
+    /// account and it carries the annotation.
+    fn account_annotation(&self, namespace: Option<&str>, name: &str, key: &str) -> Option<String> {
+        let account = self.find("", "ServiceAccount", namespace, name)?;
+        let annotations = get(account.value(), "metadata").and_then(|m| get(m, "annotations"))?;
+        get(annotations, key)
+            .and_then(scalar)
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// A value from a manifest: literal, or left as an expression (a Helm template, `$VAR`).
@@ -99,6 +113,21 @@ struct Login {
     account: Option<Account>,
     /// The audiences requested for the service account token.
     audiences: Vec<String>,
+    /// `userpass` and `ldap`: the user.
+    user: Option<Val>,
+    /// `aws`: the IAM principal, when the manifests name it.
+    aws: Option<AwsIdentity>,
+    /// `gcp`: the service account, when the manifests name it.
+    gcp: Option<GcpIdentity>,
+    /// What only the cluster, its secrets or the operator's settings know.
+    unknowns: Vec<Unknown>,
+}
+
+/// A login field whose value the manifests do not hold, and why.
+#[derive(Debug, Clone)]
+struct Unknown {
+    field: &'static str,
+    why: String,
 }
 
 impl Login {
@@ -110,7 +139,19 @@ impl Login {
             namespace: None,
             account: None,
             audiences: Vec::new(),
+            user: None,
+            aws: None,
+            gcp: None,
+            unknowns: Vec::new(),
         }
+    }
+
+    /// Record a field only the cluster knows.
+    fn unknown(&mut self, field: &'static str, why: impl Into<String>) {
+        self.unknowns.push(Unknown {
+            field,
+            why: why.into(),
+        });
     }
 }
 
@@ -136,11 +177,18 @@ fn draft(origin: &Origin, login: &Login) -> Draft {
         via: origin.via.clone(),
         ..CiEvidence::default()
     };
-    let mount = login.mount.known().unwrap_or("").to_string();
+    // A mount only the cluster knows is written as the method's usual one, beside its
+    // dynamic entry (the inventory needs a mount for every known method).
+    let mount = match (&login.mount, login.method) {
+        (_, AuthMethod::Dynamic) => login.mount.known().unwrap_or("").to_string(),
+        (Val::Known(mount), _) => mount.clone(),
+        (Val::Dynamic(_), method) => method.as_str().to_string(),
+    };
     let name = format!("k8s/{ns}/{}/{}", o.kind, o.name);
     let mut d = Draft::new(name, login.method, &mount, ci);
     d.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
     apply_account(&mut d, login);
+    apply_identity(&mut d, login);
     if o.namespace.is_none() {
         d.dynamic(
             "ci.namespace",
@@ -198,6 +246,20 @@ fn apply_account(d: &mut Draft, login: &Login) {
             .map(|a| Json::String(a.clone()))
             .collect();
         d.claims.insert("aud".into(), Json::Array(aud));
+    }
+}
+
+/// The user and cloud identity of the login, and what the manifests leave unknown.
+fn apply_identity(d: &mut Draft, login: &Login) {
+    match &login.user {
+        Some(Val::Known(user)) => d.auth.user = Some(user.clone()),
+        Some(Val::Dynamic(e)) => d.dynamic("auth.user", e.clone()),
+        None => {}
+    }
+    d.auth.aws = login.aws.clone();
+    d.auth.gcp = login.gcp.clone();
+    for unknown in &login.unknowns {
+        d.dynamic(unknown.field, unknown.why.clone());
     }
 }
 

@@ -1,16 +1,20 @@
 //! The Vault Secrets Operator: `VaultStaticSecret`, `VaultDynamicSecret` and `VaultPKISecret`
 //! read through the `VaultAuth` their `vaultAuthRef` names (`name` in their own namespace, or
 //! `namespace/name`), or the default `VaultAuth` (named `default`) when they name none. A
-//! `VaultAuth` of another namespace is usable only when its `allowedNamespaces` lists the
-//! consumer's namespace or `*`. With method `kubernetes` (or `jwt` with a service account) the
-//! operator requests a token for the `VaultAuth`'s service account **in the consumer's own
-//! namespace**, so that is the identity the login presents.
+//! `VaultAuth` of another namespace is usable only when it is the operator's `default` or its
+//! `allowedNamespaces` is `["*"]` or lists the consumer's namespace. With method `kubernetes`
+//! (or `jwt` with a service account) the operator requests a token for the `VaultAuth`'s
+//! service account **in the consumer's own namespace**, so that is the identity the login
+//! presents. A `VaultAuth` that names a `VaultAuthGlobal` logs in with the merge of both
+//! (`vso_global.rs`).
 
 use yaml_serde::Value;
 
 use super::super::yaml::{get, scalar, strings, Seg};
 use super::super::{Discovery, Draft};
+use super::cloud::{self, ServiceAccount};
 use super::manifests::Object;
+use super::vso_global::{allows, effective_spec};
 use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
@@ -18,13 +22,22 @@ const GROUP: &str = "secrets.hashicorp.com";
 const SECRETS: &[&str] = &["VaultStaticSecret", "VaultDynamicSecret", "VaultPKISecret"];
 
 pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) {
+    let operator = operator_namespace(index);
     for kind in SECRETS {
         for o in index.of_kind(GROUP, kind) {
             let spec = get(o.value(), "spec").unwrap_or(&Value::Null);
-            let Some(auth) = vault_auth(index, o, spec, out) else {
+            let Some(auth) = vault_auth(index, o, spec, operator.as_deref(), out) else {
                 continue;
             };
-            let Some(login) = login(auth, o, out) else {
+            let Some(auth_spec) = effective_spec(index, auth, operator.as_deref(), out) else {
+                continue;
+            };
+            let using = Using {
+                index,
+                auth,
+                spec: &auth_spec,
+            };
+            let Some(login) = login(&using, o, out) else {
                 continue;
             };
             let origin = Origin {
@@ -33,7 +46,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 via: Some(auth.id()),
             };
             let mut d = draft(&origin, &login);
-            let auth_ns = field(get(auth.value(), "spec"), "namespace");
+            let auth_ns = field(Some(&auth_spec), "namespace");
             let secret_ns = field(Some(spec), "namespace");
             if let Some(path) = secret_path(o, spec, out) {
                 match relative_namespace(auth_ns.as_deref(), secret_ns.as_deref()) {
@@ -52,6 +65,25 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             drafts.push(d);
         }
     }
+}
+
+/// The namespace the operator runs in: that of the one `VaultAuth` named `default` (the
+/// operator's chart creates it there), when the manifests hold exactly one.
+fn operator_namespace(index: &Index) -> Option<String> {
+    let mut defaults = index
+        .of_kind(GROUP, "VaultAuth")
+        .filter(|a| a.name == "default");
+    match (defaults.next(), defaults.next()) {
+        (Some(one), None) => one.namespace.clone(),
+        _ => None,
+    }
+}
+
+/// A `VaultAuth` and the spec it logs in with (merged with its `VaultAuthGlobal`).
+struct Using<'u> {
+    index: &'u Index<'u>,
+    auth: &'u Object,
+    spec: &'u Value,
 }
 
 fn field(v: Option<&Value>, key: &str) -> Option<String> {
@@ -83,6 +115,7 @@ fn vault_auth<'o>(
     index: &Index<'o>,
     o: &Object,
     spec: &Value,
+    operator: Option<&str>,
     out: &mut Discovery,
 ) -> Option<&'o Object> {
     let at = || {
@@ -101,7 +134,7 @@ fn vault_auth<'o>(
             .filter(|a| a.name == "default")
             .collect();
         return match defaults.as_slice() {
-            [one] if allowed(one, o) => Some(one),
+            [one] if allows(one, o.namespace.as_deref(), operator) => Some(one),
             [one] => {
                 out.notes.push(format!(
                     "{}: {} uses the default VaultAuth {}, whose allowedNamespaces does not list its namespace: the operator refuses it",
@@ -137,7 +170,7 @@ fn vault_auth<'o>(
         ));
         return None;
     };
-    if auth.namespace != o.namespace && !allowed(auth, o) {
+    if !allows(auth, o.namespace.as_deref(), operator) {
         out.notes.push(format!(
             "{}: {} uses VaultAuth {}, whose allowedNamespaces does not list {:?}: the operator refuses it",
             at(),
@@ -150,23 +183,6 @@ fn vault_auth<'o>(
     Some(auth)
 }
 
-/// Whether a `VaultAuth`'s `allowedNamespaces` lets the consumer's namespace use it. Unset: its
-/// own namespace only; the default `VaultAuth` then serves every namespace.
-fn allowed(auth: &Object, consumer: &Object) -> bool {
-    let spec = get(auth.value(), "spec");
-    match spec.and_then(|s| get(s, "allowedNamespaces")) {
-        None => auth.name == "default" || auth.namespace == consumer.namespace,
-        Some(list) => {
-            let list = strings(list);
-            list.iter().any(|n| n == "*")
-                || consumer
-                    .namespace
-                    .as_deref()
-                    .is_some_and(|ns| list.iter().any(|n| n == ns))
-        }
-    }
-}
-
 /// A `VaultAuth` that lets every namespace use it.
 fn shared(d: &mut Draft, auth: &Object) {
     let spec = get(auth.value(), "spec");
@@ -174,7 +190,8 @@ fn shared(d: &mut Draft, auth: &Object) {
         .and_then(|s| get(s, "allowedNamespaces"))
         .map(strings)
         .unwrap_or_default();
-    if list.iter().any(|n| n == "*") {
+    // Only a list of exactly `*` is the operator's wildcard.
+    if list == ["*"] {
         let line = auth.line(&[Seg::Key("spec"), Seg::Key("allowedNamespaces")]);
         expose(
             d,
@@ -193,17 +210,8 @@ fn shared(d: &mut Draft, auth: &Object) {
 }
 
 /// The login a `VaultAuth` makes for a consumer.
-fn login(auth: &Object, consumer: &Object, out: &mut Discovery) -> Option<Login> {
-    let spec = get(auth.value(), "spec").unwrap_or(&Value::Null);
-    if field(Some(spec), "vaultAuthGlobalRef").is_some()
-        || get(spec, "vaultAuthGlobalRef").is_some()
-    {
-        out.notes.push(format!(
-            "{}: {} inherits from a VaultAuthGlobal, which blastmap does not merge: fields it leaves to the global are missing",
-            auth.file,
-            auth.id()
-        ));
-    }
+fn login(using: &Using, consumer: &Object, out: &mut Discovery) -> Option<Login> {
+    let (auth, spec) = (using.auth, using.spec);
     let method = field(Some(spec), "method").unwrap_or_default();
     let mount = field(Some(spec), "mount").unwrap_or_default();
     let (method, block) = match method.as_str() {
@@ -233,19 +241,33 @@ fn login(auth: &Object, consumer: &Object, out: &mut Discovery) -> Option<Login>
     let mut login = Login::new(method, val(&mount));
     login.namespace = field(Some(spec), "namespace").map(|n| val(&n));
     login.role = field(params, "role").map(|r| val(&r));
-    if method == AuthMethod::Approle {
-        // The manifest holds the role-id, not the role's name.
-        let role_id = field(params, "roleId").unwrap_or_default();
-        login.role = Some(super::super::Val::Dynamic(format!(
-            "(the AppRole role of role-id {role_id})"
-        )));
-    }
     login.audiences = params
         .and_then(|p| get(p, "audiences"))
         .map(strings)
         .unwrap_or_default();
-    let account = field(params, "serviceAccount");
-    login.account = match (method, account) {
+    match method {
+        AuthMethod::Approle => {
+            // The manifest holds the role-id, not the role's name.
+            let role_id = field(params, "roleId").unwrap_or_default();
+            login.role = Some(super::super::Val::Dynamic(format!(
+                "(the AppRole role of role-id {role_id})"
+            )));
+        }
+        AuthMethod::Aws => aws_identity(using.index, &mut login, params, consumer),
+        AuthMethod::Gcp => gcp_identity(using.index, &mut login, params, consumer),
+        _ => login.account = service_account(method, params, consumer),
+    }
+    Some(login)
+}
+
+/// The service account a `kubernetes` or `jwt` login presents: the `VaultAuth`'s
+/// `serviceAccount` in the consumer's namespace.
+fn service_account(
+    method: AuthMethod,
+    params: Option<&Value>,
+    consumer: &Object,
+) -> Option<Account> {
+    match (method, field(params, "serviceAccount")) {
         (AuthMethod::Kubernetes | AuthMethod::Jwt, Some(sa)) => Some(Account::Known {
             name: val(&sa),
             namespace: consumer.namespace.clone(),
@@ -257,8 +279,48 @@ fn login(auth: &Object, consumer: &Object, out: &mut Discovery) -> Option<Login>
             "(the VaultAuth names no serviceAccount)".into(),
         )),
         _ => None,
-    };
-    Some(login)
+    }
+}
+
+/// An `aws` login's IAM principal: the role of `irsaServiceAccount` (in the consumer's
+/// namespace), the keys of `secretRef`, or the operator's own identity.
+fn aws_identity(index: &Index, login: &mut Login, params: Option<&Value>, consumer: &Object) {
+    cloud::aws_region(login, field(params, "region"));
+    if let Some(name) = field(params, "irsaServiceAccount") {
+        let account = ServiceAccount {
+            name: val(&name),
+            namespace: consumer.namespace.clone(),
+        };
+        cloud::aws_from_account(index, login, &account);
+    } else if let Some(secret) = field(params, "secretRef") {
+        login.unknown(
+            "auth.aws.iam_principal_arn",
+            format!("(the IAM principal of the access keys in Secret {secret:?})"),
+        );
+    } else {
+        login.unknown(
+            "auth.aws.iam_principal_arn",
+            "(the operator's own AWS identity: its pod's IAM role or its node's)",
+        );
+    }
+}
+
+/// A `gcp` login's Google service account: that of `workloadIdentityServiceAccount` (in the
+/// consumer's namespace).
+fn gcp_identity(index: &Index, login: &mut Login, params: Option<&Value>, consumer: &Object) {
+    match field(params, "workloadIdentityServiceAccount") {
+        Some(name) => {
+            let account = ServiceAccount {
+                name: val(&name),
+                namespace: consumer.namespace.clone(),
+            };
+            cloud::gcp_from_account(index, login, &account);
+        }
+        None => login.unknown(
+            "auth.gcp.service_account_email",
+            "(the VaultAuth names no workloadIdentityServiceAccount)",
+        ),
+    }
 }
 
 /// The API path a secret resource reads.

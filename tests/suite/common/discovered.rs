@@ -77,3 +77,14 @@ pub fn exposures(p: &Pipeline) -> Vec<(String, Option<usize>)> {
         .map(|e| (e.kind.clone(), e.line))
         .collect()
 }
+
+/// A directory written for a test: each (relative path, text).
+pub fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
