@@ -237,6 +237,7 @@ pub fn read(dir: &Path, out: &mut Discovery) -> Result<Vec<Object>> {
         shown_root: dir.to_path_buf(),
         files: 0,
         applications: 0,
+        patch_notes: 0,
         built: BTreeSet::new(),
     };
     let tree = walk.tree(&root, out)?;
@@ -298,6 +299,8 @@ struct Walk {
     files: usize,
     /// Patches applied to an object so far.
     applications: usize,
+    /// Notes about patches given so far.
+    patch_notes: usize,
     /// Kustomization directories built (as a root or through another).
     built: BTreeSet<PathBuf>,
 }

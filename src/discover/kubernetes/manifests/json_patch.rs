@@ -4,7 +4,7 @@
 //! at all: Kustomize fails the build on a failing operation, and blastmap keeps the object as it
 //! was rather than half-patched.
 
-use yaml_serde::{Mapping, Value};
+use yaml_serde::Value;
 
 use super::Step;
 
@@ -278,17 +278,13 @@ fn get<'v>(doc: &'v Value, tokens: &[String]) -> Option<&'v Value> {
 
 fn get_mut<'v>(doc: &'v mut Value, tokens: &[String]) -> Option<&'v mut Value> {
     tokens.iter().try_fold(doc, |v, t| match v {
-        Value::Mapping(map) => mapping_get_mut(map, t),
+        Value::Mapping(map) => map.get_mut(t.as_str()),
         Value::Sequence(items) => {
             let i = index(t, items.len())?;
             items.get_mut(i)
         }
         _ => None,
     })
-}
-
-fn mapping_get_mut<'m>(map: &'m mut Mapping, key: &str) -> Option<&'m mut Value> {
-    map.get_mut(key)
 }
 
 /// The pointer as a path for line look-ups: a token under an array is an item. When an array's

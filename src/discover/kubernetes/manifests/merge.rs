@@ -136,15 +136,6 @@ struct Merge {
 }
 
 impl Merge {
-    fn deeper(&self, depth: usize) -> Result<usize, MergeError> {
-        if depth >= MAX_NESTING {
-            return Err(MergeError(format!(
-                "the patch nests deeper than {MAX_NESTING} levels"
-            )));
-        }
-        Ok(depth + 1)
-    }
-
     fn mark(&mut self) {
         self.changed.push(self.path.clone());
     }
@@ -155,7 +146,7 @@ impl Merge {
         patch: &Mapping,
         depth: usize,
     ) -> Result<(), MergeError> {
-        let depth = self.deeper(depth)?;
+        let depth = nested(depth)?;
         if directive(patch) == Some("replace") {
             *target = clean_mapping(patch, depth)?;
             self.mark();
@@ -239,22 +230,14 @@ impl Merge {
         merge_key: &str,
         depth: usize,
     ) -> Result<(), MergeError> {
-        let depth = self.deeper(depth)?;
+        let depth = nested(depth)?;
+        // A `- $patch: replace` item: the list becomes the patch's other items.
         let replaces = patch.iter().any(|item| {
             item.as_mapping()
                 .is_some_and(|m| directive(m) == Some("replace") && m.len() == 1)
         });
         if replaces {
-            let rest: Vec<Value> = patch
-                .iter()
-                .filter(|item| {
-                    !item
-                        .as_mapping()
-                        .is_some_and(|m| directive(m) == Some("replace") && m.len() == 1)
-                })
-                .cloned()
-                .collect();
-            *target = clean_list(&rest, depth)?;
+            *target = clean_list(patch, depth)?;
             self.mark();
             return Ok(());
         }
@@ -293,8 +276,8 @@ impl Merge {
     }
 }
 
-/// A patch's value as it lands in the object: directives and `null` keys removed, items that
-/// delete themselves dropped.
+/// A patch's value as it lands in the object: directives and `null` keys removed, list items
+/// carrying a `$patch` directive (deleting themselves, or marking a list to replace) dropped.
 fn clean(value: &Value, depth: usize) -> Result<Value, MergeError> {
     match value {
         Value::Mapping(map) => clean_mapping(map, depth).map(Value::Mapping),
@@ -324,7 +307,7 @@ fn clean_list(items: &[Value], depth: usize) -> Result<Vec<Value>, MergeError> {
     let depth = nested(depth)?;
     items
         .iter()
-        .filter(|i| !i.as_mapping().is_some_and(|m| directive(m).is_some()))
+        .filter(|i| i.as_mapping().is_none_or(|m| directive(m).is_none()))
         .map(|i| clean(i, depth))
         .collect()
 }
@@ -401,6 +384,19 @@ mod tests {
             spec["tolerations"],
             yaml("[{key: y}]"),
             "no merge key: replaced"
+        );
+    }
+
+    #[test]
+    fn a_replace_item_replaces_a_keyed_list() {
+        let out = merged(
+            DEPLOYMENT,
+            "spec:\n  template:\n    spec:\n      containers:\n        - $patch: replace\n        - name: only\n          image: o:1\n",
+            Lists::ByMergeKey,
+        );
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            yaml("[{name: only, image: o:1}]")
         );
     }
 

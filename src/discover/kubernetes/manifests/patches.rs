@@ -29,6 +29,8 @@ const MAX_PATCHES: usize = 1_000;
 /// Patches applied to objects at most, over the whole directory: a patch whose target selects
 /// every object, in many kustomizations, is bounded too.
 const MAX_APPLICATIONS: usize = 50_000;
+/// Notes about patches at most.
+const MAX_NOTES: usize = 1_000;
 
 /// The fields of a kustomization that hold patches.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +48,19 @@ impl Field {
             Field::Json6902 => "patchesJson6902",
         }
     }
+}
+
+/// A patch that can be used, or why not (a note: the patch is not applied).
+type Usable<T> = std::result::Result<T, String>;
+
+/// One entry of a kustomization's patch field.
+struct Entry<'e> {
+    field: Field,
+    /// Its place in the field's list.
+    index: usize,
+    item: &'e Value,
+    /// Where the kustomization lists it: `file:line`.
+    at: String,
 }
 
 /// One patch of a kustomization, read.
@@ -107,91 +122,68 @@ impl Walk {
         };
         let key = field.key();
         let Some(items) = listed.as_sequence() else {
-            out.notes.push(format!(
-                "{}:{}: `{key}` is not a list: not applied",
-                k.shown,
-                k.file.line(&[Seg::Key(key)]).unwrap_or(1)
-            ));
+            self.note(
+                out,
+                format!(
+                    "{}:{}: `{key}` is not a list: not applied",
+                    k.shown,
+                    k.file.line(&[Seg::Key(key)]).unwrap_or(1)
+                ),
+            );
             return Ok(Vec::new());
         };
         if items.len() > MAX_PATCHES {
-            out.notes.push(format!(
-                "{}:{}: more than {MAX_PATCHES} entries in `{key}`: the rest is not applied",
-                k.shown,
-                k.file.line(&[Seg::Key(key)]).unwrap_or(1)
-            ));
+            self.note(
+                out,
+                format!(
+                    "{}:{}: more than {MAX_PATCHES} entries in `{key}`: the rest is not applied",
+                    k.shown,
+                    k.file.line(&[Seg::Key(key)]).unwrap_or(1)
+                ),
+            );
         }
         let mut patches = Vec::new();
-        for (i, item) in items.iter().take(MAX_PATCHES).enumerate() {
-            let at = format!(
-                "{}:{}",
-                k.shown,
-                k.file.line(&[Seg::Key(key), Seg::Item(i)]).unwrap_or(1)
-            );
-            match self.patch(k, field, i, item, &at, out)? {
+        for (index, item) in items.iter().take(MAX_PATCHES).enumerate() {
+            let entry = Entry {
+                field,
+                index,
+                item,
+                at: format!(
+                    "{}:{}",
+                    k.shown,
+                    k.file.line(&[Seg::Key(key), Seg::Item(index)]).unwrap_or(1)
+                ),
+            };
+            match self.patch(k, &entry, out)? {
                 Ok(Some(patch)) => patches.push(patch),
                 Ok(None) => {}
-                Err(why) => out.notes.push(format!("{at}: {why}: not applied")),
+                Err(why) => self.note(out, format!("{}: {why}: not applied", entry.at)),
             }
         }
         Ok(patches)
     }
 
     /// One entry of a patch field. The outer error is malformed YAML (the discovery fails);
-    /// the inner one a patch that cannot be used (a note); `None` a patch noted already.
+    /// `None` a patch noted already.
     fn patch(
         &mut self,
         k: &Kustomization,
-        field: Field,
-        i: usize,
-        item: &Value,
-        at: &str,
+        entry: &Entry<'_>,
         out: &mut Discovery,
-    ) -> Result<std::result::Result<Option<Patch>, String>> {
-        let entry = [Seg::Key(field.key()), Seg::Item(i)];
-        let (source, target, may_match_nothing) = match field {
-            Field::StrategicMerge => {
-                let Some(text) = scalar(item) else {
-                    return Ok(Err(
-                        "a patchesStrategicMerge entry is a path or a patch".into()
-                    ));
-                };
-                let source = if text.contains('\n') {
-                    Some(inline(k, &entry, text))
-                } else {
-                    self.patch_file(k, &text, at, out)?
-                };
-                (source, None, false)
-            }
-            Field::Patches | Field::Json6902 => {
-                let source = match (
-                    get(item, "path").and_then(scalar),
-                    get(item, "patch").and_then(scalar),
-                ) {
-                    (Some(_), Some(_)) => return Ok(Err("both `path` and `patch`".into())),
-                    (Some(path), None) => self.patch_file(k, &path, at, out)?,
-                    (None, Some(text)) => {
-                        let mut place = entry.to_vec();
-                        place.push(Seg::Key("patch"));
-                        Some(inline(k, &place, text))
-                    }
-                    (None, None) => return Ok(Err("neither `path` nor `patch`".into())),
-                };
-                let target = match get(item, "target").map(Target::parse) {
-                    Some(Ok(t)) => Some(t),
-                    Some(Err(e)) => return Ok(Err(e)),
-                    None => None,
-                };
-                let allow = get(item, "options")
-                    .and_then(|o| get(o, "allowNoTargetMatch"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                (source, target, allow)
-            }
+    ) -> Result<Usable<Option<Patch>>> {
+        let source = match self.patch_source(k, entry, out)? {
+            Ok(Some(source)) => source,
+            Ok(None) => return Ok(Ok(None)),
+            Err(why) => return Ok(Err(why)),
         };
-        let Some(source) = source else {
-            return Ok(Ok(None));
+        let target = match get(entry.item, "target").map(Target::parse).transpose() {
+            Ok(target) => target,
+            Err(why) => return Ok(Err(why)),
         };
+        let may_match_nothing = get(entry.item, "options")
+            .and_then(|o| get(o, "allowNoTargetMatch"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let body = match body(&source)? {
             Ok(body) => body,
             Err(why) => return Ok(Err(why)),
@@ -199,15 +191,45 @@ impl Walk {
         if let (Body::Json(_), None) = (&body, &target) {
             return Ok(Err("a JSON patch needs a `target`".into()));
         }
-        if let (Field::Json6902, Body::Strategic(_)) = (field, &body) {
+        if let (Field::Json6902, Body::Strategic(_)) = (entry.field, &body) {
             return Ok(Err("a patchesJson6902 patch is a list of operations".into()));
         }
         Ok(Ok(Some(Patch {
-            at: at.to_string(),
+            at: entry.at.clone(),
             body,
             target,
             may_match_nothing,
         })))
+    }
+
+    /// The text of an entry's patch: inline, or its file's.
+    fn patch_source(
+        &mut self,
+        k: &Kustomization,
+        entry: &Entry<'_>,
+        out: &mut Discovery,
+    ) -> Result<Usable<Option<Source>>> {
+        let place = [Seg::Key(entry.field.key()), Seg::Item(entry.index)];
+        if let Field::StrategicMerge = entry.field {
+            // An entry is a path, or (Kustomize tries this first) the patch itself.
+            return Ok(match scalar(entry.item) {
+                Some(text) if text.contains('\n') => Ok(Some(inline(k, &place, text))),
+                Some(path) => Ok(self.patch_file(k, &path, &entry.at, out)?),
+                None => Err("a patchesStrategicMerge entry is a path or a patch".into()),
+            });
+        }
+        let path = get(entry.item, "path").and_then(scalar);
+        let text = get(entry.item, "patch").and_then(scalar);
+        Ok(match (path, text) {
+            (Some(_), Some(_)) => Err("both `path` and `patch`".into()),
+            (Some(path), None) => Ok(self.patch_file(k, &path, &entry.at, out)?),
+            (None, Some(text)) => {
+                let mut inside = place.to_vec();
+                inside.push(Seg::Key("patch"));
+                Ok(Some(inline(k, &inside, text)))
+            }
+            (None, None) => Err("neither `path` nor `patch`".into()),
+        })
     }
 
     /// A patch file named by a kustomization: read when it is a file inside the directory.
@@ -221,16 +243,20 @@ impl Walk {
         let real = match confine(&self.root, &k.dir.join(path)) {
             Confined::Inside(real) if real.is_file() => real,
             Confined::Inside(_) | Confined::Missing => {
-                out.notes.push(format!(
-                    "{at}: patch {path:?} is not a file here: not applied"
-                ));
+                self.note(
+                    out,
+                    format!("{at}: patch {path:?} is not a file here: not applied"),
+                );
                 return Ok(None);
             }
             Confined::Outside => {
-                out.notes.push(format!(
-                    "{at}: patch {path:?} is outside {}: not applied",
-                    shown_path(&self.shown_root)
-                ));
+                self.note(
+                    out,
+                    format!(
+                        "{at}: patch {path:?} is outside {}: not applied",
+                        shown_path(&self.shown_root)
+                    ),
+                );
                 return Ok(None);
             }
         };
@@ -272,16 +298,19 @@ impl Walk {
             None => match named(doc, objects) {
                 Ok(i) => vec![i],
                 Err(why) => {
-                    out.notes.push(format!("{}: {why}: not applied", patch.at));
+                    self.note(out, format!("{}: {why}: not applied", patch.at));
                     return;
                 }
             },
         };
         if selected.is_empty() && !patch.may_match_nothing {
-            out.notes.push(format!(
-                "{}: the patch's target selects no object: not applied",
-                patch.at
-            ));
+            self.note(
+                out,
+                format!(
+                    "{}: the patch's target selects no object: not applied",
+                    patch.at
+                ),
+            );
         }
         let mut deleted = Vec::new();
         for i in selected {
@@ -294,12 +323,15 @@ impl Walk {
             match strategic_merge(o.value_mut(), doc, lists, &mut changed) {
                 Ok(Merged::Kept) => o.changed(changed),
                 Ok(Merged::Deleted) => deleted.push(i),
-                Err(e) => out.notes.push(format!(
-                    "{}: cannot merge the patch into {}: {}: that object is read without it",
-                    patch.at,
-                    o.id(),
-                    e.0
-                )),
+                Err(e) => self.note(
+                    out,
+                    format!(
+                        "{}: cannot merge the patch into {}: {}: that object is read without it",
+                        patch.at,
+                        o.id(),
+                        e.0
+                    ),
+                ),
             }
         }
         // Highest first, so the indices left still hold.
@@ -318,10 +350,13 @@ impl Walk {
         let Some(target) = &patch.target else { return };
         let selected = selected(target, objects);
         if selected.is_empty() && !patch.may_match_nothing {
-            out.notes.push(format!(
-                "{}: the patch's target selects no object: not applied",
-                patch.at
-            ));
+            self.note(
+                out,
+                format!(
+                    "{}: the patch's target selects no object: not applied",
+                    patch.at
+                ),
+            );
         }
         for i in selected {
             if !self.count_application(out) {
@@ -334,15 +369,35 @@ impl Walk {
                     o.changed(changed);
                     o.reidentify();
                 }
-                Err(e) => out.notes.push(format!(
-                    "{}: operation {} fails on {}: {}: that object is read without the patch",
-                    patch.at,
-                    e.index + 1,
-                    o.id(),
-                    e.message
-                )),
+                Err(e) => self.note(
+                    out,
+                    format!(
+                        "{}: operation {} fails on {}: {}: that object is read without the patch",
+                        patch.at,
+                        e.index + 1,
+                        o.id(),
+                        e.message
+                    ),
+                ),
             }
         }
+    }
+
+    /// Note something about a patch: once (a base built by two overlays is patched twice), and
+    /// no more than `MAX_NOTES` in all, however many patches a hostile tree holds.
+    fn note(&mut self, out: &mut Discovery, text: String) {
+        if self.patch_notes > MAX_NOTES || out.notes.contains(&text) {
+            return;
+        }
+        self.patch_notes += 1;
+        if self.patch_notes > MAX_NOTES {
+            out.notes.push(format!(
+                "{}: more than {MAX_NOTES} notes about patches: the rest are not shown",
+                shown_path(&self.shown_root)
+            ));
+            return;
+        }
+        out.notes.push(text);
     }
 
     /// Count one more patch applied; false (with one note) past the budget.
@@ -404,7 +459,7 @@ fn selected(target: &Target, objects: &[Object]) -> Vec<usize> {
 }
 
 /// The one object a strategic merge patch without a target names.
-fn named(doc: &Value, objects: &[Object]) -> std::result::Result<usize, String> {
+fn named(doc: &Value, objects: &[Object]) -> Usable<usize> {
     let api = get(doc, "apiVersion").and_then(scalar).unwrap_or_default();
     let kind = get(doc, "kind").and_then(scalar).unwrap_or_default();
     let metadata = get(doc, "metadata");
@@ -453,7 +508,15 @@ fn inline(k: &Kustomization, place: &[Seg], text: String) -> Source {
 
 /// A patch's documents, as strategic merge patches or as one JSON patch. Malformed YAML is an
 /// error (as in a manifest); a patch of the wrong shape a note.
-fn body(source: &Source) -> Result<std::result::Result<Body, String>> {
+fn body(source: &Source) -> Result<Usable<Body>> {
+    // Kustomize reads a patch that starts with `[` as JSON, not YAML.
+    if source.text.trim_start().starts_with('[') {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&source.text) {
+            return Ok(Err(format!(
+                "a patch starting with `[` is read as JSON, and this is not JSON ({e})"
+            )));
+        }
+    }
     let mut docs = Vec::new();
     for chunk in documents(&source.text) {
         let doc = YamlFile::parse(chunk.text, &source.shown)

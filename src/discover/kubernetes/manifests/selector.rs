@@ -64,7 +64,12 @@ impl Target {
                 .size_limit(MAX_REGEX_BYTES)
                 .build()
                 .map(Some)
-                .map_err(|e| format!("target {field} {text:?} is not a regular expression: {e}"))
+                .map_err(|e| {
+                    // The crate's message spans lines; its last one says what is wrong.
+                    let e = e.to_string();
+                    let why = e.lines().last().unwrap_or_default().trim();
+                    format!("target {field} {text:?} is not a regular expression: {why}")
+                })
         };
         let selector = |field: &str| -> Result<Vec<Requirement>, String> {
             match get(v, field).and_then(scalar) {
