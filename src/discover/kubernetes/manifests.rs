@@ -1,15 +1,28 @@
 //! Reading a directory of Kubernetes manifests into objects with their file and line.
 //!
 //! Every `*.yaml` / `*.yml` under the directory is read, each `---`-separated document as one
-//! object. A directory with a `kustomization.yaml` is built as Kustomize would list it: its
-//! `resources:` (files and directories, followed only inside the given directory) under its
-//! `namespace:` (an outer kustomization's namespace wins over an inner one's). A kustomization
-//! that another one lists is read only through it, and the other files of a kustomization's
-//! directory are not read (Kustomize does not read them either). Patches are not applied: a
-//! kustomization with patches gets a note.
+//! object. A directory with a `kustomization.yaml` is built as Kustomize builds it, in
+//! Kustomize's order: its `resources:` (files, and directories built the same way with their
+//! own patches and namespace), then its `components:` (each a kustomization applied to what was
+//! accumulated so far), then its `patchesStrategicMerge:`, its `patches:`, its `namespace:`
+//! (which replaces every object's namespace, so an outer kustomization's wins) and its
+//! `patchesJson6902:`. Files, resources, components and patch files are followed only inside
+//! the given directory. A kustomization that another one lists is read only through it, and
+//! the other files of a kustomization's directory are not read (Kustomize does not read them
+//! either). Generators, name prefixes and suffixes, labels, images and replacements are not
+//! applied.
+//!
+//! Patches (see `patches.rs`, `merge.rs`, `json_patch.rs`, `selector.rs`) change an object's
+//! value; its file and lines stay those of the manifest that writes it. A field a patch changed
+//! reports the line of its nearest parent the patch left alone (the manifest's line of the
+//! changed field would show the value before the patch), so a line never points at a value
+//! the object no longer has. Where Kustomize fails the build (a patch matching nothing, an
+//! operation that fails, a path outside the directory), blastmap notes it and goes on without
+//! that patch; malformed YAML in a patch is an error naming its file and line, as in a manifest.
 //!
 //! The input is hostile: the walk, the nesting of kustomizations, the number of files and the
-//! size of each are bounded, and no path leaves the directory (links included).
+//! size of each, the number of patches and of their applications are bounded, and no path
+//! leaves the directory (links included).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +32,11 @@ use yaml_serde::Value;
 
 use super::super::yaml::{get, scalar, Seg, YamlFile};
 use super::super::{confine, shown_path, Confined, DiscoverError, Discovery, Result};
+
+mod json_patch;
+mod merge;
+mod patches;
+mod selector;
 
 /// Files read at most from one directory.
 const MAX_FILES: usize = 5_000;
@@ -47,18 +65,87 @@ pub struct Object {
     /// `metadata.namespace`, or the kustomization's `namespace:`; `None` when the manifest does
     /// not say (the namespace it is applied to decides).
     pub namespace: Option<String>,
+    /// The API version (`v1`, `v1beta1`): a patch without a target names it.
+    version: String,
+    /// The names and namespaces the object had before a kustomization changed them, the
+    /// manifest's first: Kustomize matches patches against them too.
+    earlier: Vec<EarlierId>,
+    /// The object after the patches applied to it, if any.
+    patched: Option<Patched>,
+}
+
+/// A name and namespace an object had before a kustomization changed them.
+#[derive(Debug, Clone)]
+struct EarlierId {
+    name: String,
+    namespace: Option<String>,
+}
+
+/// An object's value after patches, and the paths they changed.
+struct Patched {
+    value: Value,
+    changed: Vec<Vec<Step>>,
+}
+
+/// One step of a path into an object, owned: the paths a patch changed outlive the patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Item(usize),
+}
+
+impl Step {
+    fn is(&self, seg: &Seg) -> bool {
+        match (self, seg) {
+            (Step::Key(a), Seg::Key(b)) => a == b,
+            (Step::Item(a), Seg::Item(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Object {
     pub fn value(&self) -> &Value {
+        if let Some(patched) = &self.patched {
+            return &patched.value;
+        }
+        self.written()
+    }
+
+    /// The value as the manifest writes it.
+    fn written(&self) -> &Value {
         match self.item {
             Some(i) => list_item(&self.doc.value, i).unwrap_or(&self.doc.value),
             None => &self.doc.value,
         }
     }
 
-    /// The 1-based line in `file` of the deepest part of `path` found.
+    /// The 1-based line in `file` of the deepest part of `path` found. A part a patch changed
+    /// is not looked up: its line in `file` would show the value before the patch, so the line
+    /// is that of its nearest unchanged parent.
     pub fn line(&self, path: &[Seg]) -> Option<usize> {
+        let kept = self.unchanged_prefix(path);
+        if kept == 0 && !path.is_empty() {
+            return self.own_line();
+        }
+        self.written_line(&path[..kept])
+    }
+
+    /// How many leading steps of `path` no patch changed.
+    fn unchanged_prefix(&self, path: &[Seg]) -> usize {
+        let Some(patched) = &self.patched else {
+            return path.len();
+        };
+        patched
+            .changed
+            .iter()
+            .filter(|c| c.len() <= path.len() && c.iter().zip(path).all(|(a, b)| a.is(b)))
+            .map(|c| c.len().saturating_sub(1))
+            .min()
+            .unwrap_or(path.len())
+    }
+
+    fn written_line(&self, path: &[Seg]) -> Option<usize> {
         let line = match self.item {
             Some(i) => {
                 let mut full = vec![Seg::Key("items"), Seg::Item(i)];
@@ -70,9 +157,55 @@ impl Object {
         line.map(|l| l + self.offset)
     }
 
-    /// The line of the object itself (its `kind:`).
+    /// The line of the object itself (its `kind:`, which patches never change).
     pub fn own_line(&self) -> Option<usize> {
-        self.line(&[Seg::Key("kind")])
+        self.written_line(&[Seg::Key("kind")])
+    }
+
+    /// The value to patch: the object's own copy, made on the first patch.
+    fn value_mut(&mut self) -> &mut Value {
+        let patched = match self.patched.take() {
+            Some(patched) => patched,
+            None => Patched {
+                value: self.written().clone(),
+                changed: Vec::new(),
+            },
+        };
+        &mut self.patched.insert(patched).value
+    }
+
+    /// Record the paths a patch changed.
+    fn changed(&mut self, paths: Vec<Vec<Step>>) {
+        if let Some(patched) = &mut self.patched {
+            patched.changed.extend(paths);
+        }
+    }
+
+    /// Kustomize's `namespace:`: the object's namespace becomes `namespace`.
+    fn set_namespace(&mut self, namespace: &str) {
+        if self.namespace.as_deref() != Some(namespace) {
+            self.remember_id();
+            self.namespace = Some(namespace.to_string());
+        }
+    }
+
+    fn remember_id(&mut self) {
+        self.earlier.push(self.current_id());
+    }
+
+    fn current_id(&self) -> EarlierId {
+        EarlierId {
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+
+    /// The name and namespace the manifest gave.
+    fn original(&self) -> EarlierId {
+        self.earlier
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.current_id())
     }
 
     /// `Kind/namespace/name` (the namespace empty when not known).
@@ -103,24 +236,26 @@ pub fn read(dir: &Path, out: &mut Discovery) -> Result<Vec<Object>> {
         root: root.clone(),
         shown_root: dir.to_path_buf(),
         files: 0,
-        objects: Vec::new(),
+        applications: 0,
+        patch_notes: 0,
         built: BTreeSet::new(),
     };
     let tree = walk.tree(&root, out)?;
     let listed: BTreeSet<PathBuf> = tree
         .kustomizations
         .iter()
-        .flat_map(|k| k.resources.iter().cloned())
+        .flat_map(|k| k.resources.iter().chain(&k.components).cloned())
         .collect();
+    let mut objects = Vec::new();
     for k in &tree.kustomizations {
         if !listed.contains(&k.dir) {
-            walk.build(k, None, &mut BTreeSet::new(), 0, out)?;
+            objects.extend(walk.build(k, &mut BTreeSet::new(), 0, out)?);
         }
     }
     // Kustomizations that list each other in a cycle have no root: each is read on its own.
     for k in &tree.kustomizations {
         if !walk.built.contains(&k.dir) {
-            walk.build(k, None, &mut BTreeSet::new(), 0, out)?;
+            objects.extend(walk.build(k, &mut BTreeSet::new(), 0, out)?);
         }
     }
     for f in &tree.plain {
@@ -130,10 +265,10 @@ pub fn read(dir: &Path, out: &mut Discovery) -> Result<Vec<Object>> {
                 .iter()
                 .any(|k| f.parent() == Some(k.dir.as_path()));
         if !covered {
-            walk.file(f, None, out)?;
+            walk.file(f, &mut objects, out)?;
         }
     }
-    Ok(walk.objects)
+    Ok(objects)
 }
 
 /// What the walk found: kustomizations and other manifest files.
@@ -143,20 +278,29 @@ struct Tree {
     plain: Vec<PathBuf>,
 }
 
-/// A kustomization: its directory (resolved), its file, namespace and resources (resolved,
-/// inside the root).
+/// A kustomization: its directory (resolved), its file, namespace, resources and components
+/// (resolved, inside the root).
 struct Kustomization {
     dir: PathBuf,
+    /// The kustomization file as shown to the user.
+    shown: String,
+    /// Its text and value: its patches are read when it is built.
+    file: YamlFile,
     namespace: Option<String>,
     resources: Vec<PathBuf>,
+    components: Vec<PathBuf>,
 }
 
 struct Walk {
     root: PathBuf,
     shown_root: PathBuf,
-    /// Files and kustomizations read so far (repeats included: a base listed twice is read twice).
+    /// Files, kustomizations and patch files read so far (repeats included: a base listed
+    /// twice is read twice).
     files: usize,
-    objects: Vec<Object>,
+    /// Patches applied to an object so far.
+    applications: usize,
+    /// Notes about patches given so far.
+    patch_notes: usize,
     /// Kustomization directories built (as a root or through another).
     built: BTreeSet<PathBuf>,
 }
@@ -232,53 +376,73 @@ impl Walk {
         let text = self.text(&file, &shown)?;
         let k = YamlFile::parse(&text, &shown)?;
         let namespace = get(&k.value, "namespace").and_then(scalar);
-        for key in [
-            "patches",
-            "patchesStrategicMerge",
-            "patchesJson6902",
-            "components",
-        ] {
-            if get(&k.value, key).is_some() {
-                out.notes.push(format!(
-                    "{shown}:{}: `{key}` is not applied: objects are read as their bases write them",
-                    k.line(&[Seg::Key(key)]).unwrap_or(1)
-                ));
-            }
-        }
-        let mut resources = Vec::new();
-        let listed = get(&k.value, "resources")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default();
-        for (i, r) in listed.iter().enumerate() {
-            let Some(r) = scalar(r) else { continue };
-            match confine(&self.root, &dir.join(&r)) {
-                Confined::Inside(real) => resources.push(real),
-                Confined::Outside => out.notes.push(format!(
-                    "{shown}:{}: resource {r:?} is outside {}: not read",
-                    k.line(&[Seg::Key("resources"), Seg::Item(i)]).unwrap_or(1),
-                    shown_path(&self.shown_root)
-                )),
-                Confined::Missing => out.notes.push(format!(
-                    "{shown}:{}: resource {r:?} is not a file or directory here (a remote base?): not read",
-                    k.line(&[Seg::Key("resources"), Seg::Item(i)]).unwrap_or(1)
-                )),
-            }
-        }
+        let resources = self.listed_paths(&k, &shown, "resources", dir, out);
+        let components = self.listed_paths(&k, &shown, "components", dir, out);
         Ok(Some(Kustomization {
             dir: dir.to_path_buf(),
+            shown,
+            file: k,
             namespace,
             resources,
+            components,
         }))
     }
 
-    /// Read a kustomization's resources under the namespace that applies. `visited` holds what
-    /// this build has read: Kustomize refuses an object listed twice, so a directory or file
-    /// reached again (a cycle, a base listed by two components) is read once.
+    /// The paths a kustomization lists under `field` (`resources`, `components`), resolved and
+    /// inside the root; a note for each that is not.
+    fn listed_paths(
+        &self,
+        k: &YamlFile,
+        shown: &str,
+        field: &str,
+        dir: &Path,
+        out: &mut Discovery,
+    ) -> Vec<PathBuf> {
+        let mut paths = Vec::new();
+        let listed = get(&k.value, field)
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default();
+        let singular = field.trim_end_matches('s');
+        for (i, r) in listed.iter().enumerate() {
+            let Some(r) = scalar(r) else { continue };
+            let line = k.line(&[Seg::Key(field), Seg::Item(i)]).unwrap_or(1);
+            match confine(&self.root, &dir.join(&r)) {
+                Confined::Inside(real) => paths.push(real),
+                Confined::Outside => out.notes.push(format!(
+                    "{shown}:{line}: {singular} {r:?} is outside {}: not read",
+                    shown_path(&self.shown_root)
+                )),
+                Confined::Missing => out.notes.push(format!(
+                    "{shown}:{line}: {singular} {r:?} is not a file or directory here (a remote base?): not read"
+                )),
+            }
+        }
+        paths
+    }
+
+    /// Build a kustomization: its objects after its own patches and namespace. `visited`
+    /// holds what this build has read: Kustomize refuses an object listed twice, so a directory
+    /// or file reached again (a cycle, a base listed by two components) is read once.
     fn build(
         &mut self,
         k: &Kustomization,
-        outer: Option<&str>,
+        visited: &mut BTreeSet<PathBuf>,
+        depth: usize,
+        out: &mut Discovery,
+    ) -> Result<Vec<Object>> {
+        let mut objects = Vec::new();
+        self.accumulate(k, &mut objects, visited, depth, out)?;
+        Ok(objects)
+    }
+
+    /// Add a kustomization's resources to `objects`, then apply its components and its own
+    /// transformers to all of them. A kustomization's build starts from nothing; a component's
+    /// works on what the kustomization listing it has accumulated (Kustomize's order).
+    fn accumulate(
+        &mut self,
+        k: &Kustomization,
+        objects: &mut Vec<Object>,
         visited: &mut BTreeSet<PathBuf>,
         depth: usize,
         out: &mut Discovery,
@@ -297,23 +461,29 @@ impl Walk {
         if !self.budget(out) {
             return Ok(());
         }
-        let namespace = outer.or(k.namespace.as_deref()).map(str::to_string);
         for r in &k.resources {
             if r.is_dir() {
                 match self.kustomization_in(r, out)? {
-                    Some(inner) => {
-                        self.build(&inner, namespace.as_deref(), visited, depth + 1, out)?
-                    }
+                    Some(inner) => objects.extend(self.build(&inner, visited, depth + 1, out)?),
                     None => out.notes.push(format!(
                         "{}: listed as a resource but has no kustomization: not read",
                         self.shown(r)
                     )),
                 }
             } else if visited.insert(r.clone()) {
-                self.file(r, namespace.as_deref(), out)?;
+                self.file(r, objects, out)?;
             }
         }
-        Ok(())
+        for c in &k.components {
+            match self.kustomization_in(c, out)? {
+                Some(component) => self.accumulate(&component, objects, visited, depth + 1, out)?,
+                None => out.notes.push(format!(
+                    "{}: listed as a component but has no kustomization: not read",
+                    self.shown(c)
+                )),
+            }
+        }
+        self.transform(k, objects, out)
     }
 
     fn text(&mut self, file: &Path, shown: &str) -> Result<String> {
@@ -350,7 +520,7 @@ impl Walk {
     }
 
     /// Read one manifest file: each document an object.
-    fn file(&mut self, file: &Path, namespace: Option<&str>, out: &mut Discovery) -> Result<()> {
+    fn file(&mut self, file: &Path, objects: &mut Vec<Object>, out: &mut Discovery) -> Result<()> {
         if !self.budget(out) {
             return Ok(());
         }
@@ -381,9 +551,7 @@ impl Walk {
                         offset: chunk.offset,
                         item: Some(i),
                     };
-                    if let Some(object) = object(doc.clone(), &place, namespace) {
-                        self.objects.push(object);
-                    }
+                    objects.extend(object(doc.clone(), &place));
                 }
                 continue;
             }
@@ -392,9 +560,7 @@ impl Walk {
                 offset: chunk.offset,
                 item: None,
             };
-            if let Some(object) = object(doc, &place, namespace) {
-                self.objects.push(object);
-            }
+            objects.extend(object(doc, &place));
         }
         Ok(())
     }
@@ -432,7 +598,7 @@ fn list_item(list: &Value, i: usize) -> Option<&Value> {
 
 /// A document (or an item of a `List`) as an object, when it is one (it has a `kind` and a
 /// name).
-fn object(doc: Arc<YamlFile>, place: &Place<'_>, namespace: Option<&str>) -> Option<Object> {
+fn object(doc: Arc<YamlFile>, place: &Place<'_>) -> Option<Object> {
     let v = match place.item {
         Some(i) => list_item(&doc.value, i)?,
         None => &doc.value,
@@ -445,10 +611,7 @@ fn object(doc: Arc<YamlFile>, place: &Place<'_>, namespace: Option<&str>) -> Opt
         .and_then(|m| get(m, "namespace"))
         .and_then(scalar)
         .filter(|n| !n.is_empty());
-    let group = api
-        .rsplit_once('/')
-        .map(|(g, _)| g.to_string())
-        .unwrap_or_default();
+    let (group, version) = group_version(&api);
     Some(Object {
         file: place.file.to_string(),
         doc: doc.clone(),
@@ -457,9 +620,19 @@ fn object(doc: Arc<YamlFile>, place: &Place<'_>, namespace: Option<&str>) -> Opt
         kind,
         group,
         name,
-        // Kustomize's `namespace:` replaces the object's own.
-        namespace: namespace.map(str::to_string).or(own),
+        namespace: own,
+        version,
+        earlier: Vec::new(),
+        patched: None,
     })
+}
+
+/// An `apiVersion`'s group (`""` for the core group) and version.
+fn group_version(api: &str) -> (String, String) {
+    match api.rsplit_once('/') {
+        Some((group, version)) => (group.to_string(), version.to_string()),
+        None => (String::new(), api.to_string()),
+    }
 }
 
 /// One `---`-separated document and the number of lines before it.
