@@ -6,7 +6,9 @@
 
 use crate::common;
 
-use common::discovered::{assert_same, discover, dynamic, expected, exposures, pipeline, run};
+use common::discovered::{
+    assert_same, discover, dynamic, expected, exposures, pipeline, run, tree,
+};
 
 const SHOP: &[&str] = &["--kubernetes", "fixtures/discover/kubernetes/shop"];
 
@@ -77,17 +79,6 @@ fn shop_is_the_expected_inventory() {
         notes.contains("ExternalSecret/search/sneaky uses ClusterSecretStore//vault-legacy, whose conditions do not admit namespace \"search\""),
         "{notes}"
     );
-}
-
-/// A tree written for the test: each (relative path, text).
-fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (rel, text) in files {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
 }
 
 const INJECTED_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\n  annotations:\n    vault.hashicorp.com/agent-inject: \"true\"\n    vault.hashicorp.com/role: r\n";
