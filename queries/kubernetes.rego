@@ -77,6 +77,21 @@ store_teams(ps) := sort({t | some p in ps; t := team_of(p)})
 
 store_open(ps) := sort({e.detail | some p in ps; some e in exposures(p, "shared-store")})
 
+# Where a store is written: its file and line, known from its consumers' exposures of `kinds`
+# (the store's own file, or the consumer's when both are in one file).
+store_places(ps, kinds) := sort([[object.get(e, "file", p.ci.file), object.get(e, "line", 0)] |
+	some p in ps
+	some e in object.get(p, ["ci", "exposures"], [])
+	e.kind in kinds
+])
+
+store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": places[0][0], "line": places[0][1]}) if {
+	places := store_places(ps, kinds)
+	count(places) > 0
+}
+
+store_evidence(evidence, ps, kinds) := evidence if count(store_places(ps, kinds)) == 0
+
 store_severity(teams) := "high" if count(teams) > 1
 
 store_severity(teams) := "medium" if count(teams) <= 1
@@ -103,12 +118,15 @@ findings contains f if {
 		"severity": store_severity(teams),
 		"subject": {"kind": "k8s_store", "id": v},
 		"message": sprintf("%s %s; its consumers log in as one Vault identity: %s", [v, store_why(teams, open), concat(", ", sort([p.name | some p in ps]))]),
-		"evidence": {
-			"consumers": sort([p.name | some p in ps]),
-			"teams": teams,
-			"open_to": open,
-			"roles": sort({l.role | some p in ps; some l in p.logins}),
-		},
+		"evidence": store_evidence(
+			{
+				"consumers": sort([p.name | some p in ps]),
+				"teams": teams,
+				"open_to": open,
+				"roles": sort({l.role | some p in ps; some l in p.logins}),
+			},
+			ps, {"shared-store"},
+		),
 	}
 }
 
@@ -123,10 +141,13 @@ findings contains f if {
 		"rule": "bootstrap-credentials.k8s-static-token",
 		"subject": {"kind": "k8s_store", "id": v},
 		"message": details[0],
-		"evidence": {
-			"consumers": sort([p.name | some p in ps]),
-			"secrets_reachable": max([p.reach.secrets | some p in ps]),
-		},
+		"evidence": store_evidence(
+			{
+				"consumers": sort([p.name | some p in ps]),
+				"secrets_reachable": max([p.reach.secrets | some p in ps]),
+			},
+			ps, {"static-token-secret"},
+		),
 	}
 }
 
@@ -149,12 +170,15 @@ findings contains f if {
 	es := exposures(p, kind)
 	count(es) > 0
 	line := object.get(es[0], "line", 0)
+
+	# A store's or VaultAuth's exposure is at its line in its own file.
+	file := object.get(es[0], "file", p.ci.file)
 	f := {
 		"rule": id,
 		"subject": consumer_subject(p),
-		"message": sprintf("%s: %s", [where(p.ci.file, line), es[0].detail]),
+		"message": sprintf("%s: %s", [where(file, line), es[0].detail]),
 		"evidence": {
-			"file": p.ci.file,
+			"file": file,
 			"line": line,
 			"pipeline": p.name,
 			"secrets_reachable": p.reach.secrets,

@@ -202,9 +202,9 @@ fn locate_parts(f: &Finding, a: &Artifacts<'_>) -> (String, usize) {
             return (pp.to_string(), line);
         }
     }
-    // A CI job (`exposure.ci-*`) or a Kubernetes consumer: the CI configuration or manifest
-    // file itself, at the exposure's line.
-    if kind == "ci_job" || kind == "k8s_consumer" {
+    // A CI job (`exposure.ci-*`), a Kubernetes consumer or store: the CI configuration or
+    // manifest file itself, at the exposure's line.
+    if matches!(kind, "ci_job" | "k8s_consumer" | "k8s_store") {
         if let Some(file) = f
             .evidence
             .get("file")

@@ -91,7 +91,8 @@ fn demo_sarif_is_valid_and_fit_for_code_scanning() {
         assert!(
             uri == "fixtures/demo/snapshot.json"
                 || uri == "fixtures/demo/pipelines.yaml"
-                || uri == "fixtures/demo/platform-workspaces.json",
+                || uri == "fixtures/demo/platform-workspaces.json"
+                || uri.starts_with("fixtures/demo/kubernetes/"),
             "{uri}"
         );
         assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
@@ -232,4 +233,27 @@ fn gitlab_sast_report_has_what_gitlab_requires_and_matches_sarif() {
         assert_eq!(location["artifactLocation"]["uri"], v["location"]["file"]);
         assert_eq!(location["region"]["startLine"], v["location"]["start_line"]);
     }
+}
+
+/// A finding about a Kubernetes store points at the store in its own manifest (its exposure's
+/// file and line), not at the snapshot.
+#[test]
+fn a_shared_store_finding_points_at_the_store() {
+    let doc = sarif(&[
+        "--snapshot",
+        "fixtures/demo/snapshot.json",
+        "--pipelines",
+        "fixtures/demo/pipelines.yaml",
+    ]);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let store = results
+        .iter()
+        .find(|r| r["ruleId"] == "identity-isolation.k8s-shared-store")
+        .expect("the demo's shared ClusterSecretStore is a finding");
+    let location = &store["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "fixtures/demo/kubernetes/platform.yaml"
+    );
+    assert_eq!(location["region"]["startLine"], 6);
 }
