@@ -86,7 +86,8 @@ struct Using<'u> {
     spec: &'u Value,
 }
 
-fn field(v: Option<&Value>, key: &str) -> Option<String> {
+/// A non-empty scalar setting of a spec (or block) `v`.
+pub(super) fn field(v: Option<&Value>, key: &str) -> Option<String> {
     v.and_then(|v| get(v, key))
         .and_then(scalar)
         .filter(|s| !s.is_empty())

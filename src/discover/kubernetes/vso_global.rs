@@ -19,6 +19,7 @@ use yaml_serde::{Mapping, Value};
 use super::super::yaml::{get, scalar, strings};
 use super::super::Discovery;
 use super::manifests::Object;
+use super::vso::field;
 use super::Index;
 
 const GROUP: &str = "secrets.hashicorp.com";
@@ -92,17 +93,15 @@ fn find_global<'o>(
     operator: Option<&str>,
     out: &mut Discovery,
 ) -> Option<&'o Object> {
-    let text = |key: &str| {
-        get(reference, key)
-            .and_then(scalar)
-            .filter(|s| !s.is_empty())
-    };
     let (name, namespace) = match scalar(reference) {
         Some(plain) => match plain.split_once('/') {
             Some((ns, name)) => (Some(name.to_string()), Some(ns.to_string())),
             None => (Some(plain), None),
         },
-        None => (text("name"), text("namespace")),
+        None => (
+            field(Some(reference), "name"),
+            field(Some(reference), "namespace"),
+        ),
     };
     let Some(name) = name else {
         return default_global(index, auth, namespace.as_deref(), operator, out);
@@ -173,14 +172,8 @@ fn default_global<'o>(
 
 /// The `VaultAuth`'s spec with the global's settings filled in, or why the operator refuses.
 fn merge(mut spec: Value, global: &Value) -> Result<Value, String> {
-    let own = |spec: &Value, key: &str| get(spec, key).and_then(scalar).filter(|s| !s.is_empty());
-    let global_text = |v: Option<&Value>, key: &str| {
-        v.and_then(|v| get(v, key))
-            .and_then(scalar)
-            .filter(|s| !s.is_empty())
-    };
-    let method = own(&spec, "method")
-        .or_else(|| global_text(Some(global), "defaultAuthMethod"))
+    let method = field(Some(&spec), "method")
+        .or_else(|| field(Some(global), "defaultAuthMethod"))
         .ok_or("no method in the VaultAuth and no defaultAuthMethod in the global")?;
     let own_block = get(&spec, &method).cloned();
     let global_block = get(global, &method);
@@ -191,13 +184,13 @@ fn merge(mut spec: Value, global: &Value) -> Result<Value, String> {
         Some(g) => fill_block(own_block.unwrap_or(Value::Null), g),
         None => own_block.unwrap_or(Value::Null),
     };
-    let mount = own(&spec, "mount")
-        .or_else(|| global_text(global_block, "mount"))
-        .or_else(|| global_text(Some(global), "defaultMount"))
+    let mount = field(Some(&spec), "mount")
+        .or_else(|| field(global_block, "mount"))
+        .or_else(|| field(Some(global), "defaultMount"))
         .ok_or("no mount after the merge")?;
-    let namespace = own(&spec, "namespace")
-        .or_else(|| global_text(global_block, "namespace"))
-        .or_else(|| global_text(Some(global), "defaultVaultNamespace"));
+    let namespace = field(Some(&spec), "namespace")
+        .or_else(|| field(global_block, "namespace"))
+        .or_else(|| field(Some(global), "defaultVaultNamespace"));
     let map = as_mapping(&mut spec);
     map.insert("method".into(), Value::String(method.clone()));
     map.insert(Value::String(method), block);
