@@ -77,12 +77,17 @@ store_teams(ps) := sort({t | some p in ps; t := team_of(p)})
 
 store_open(ps) := sort({e.detail | some p in ps; some e in exposures(p, "shared-store")})
 
-# Where a store is written: its file and line, known from its consumers' exposures of `kinds`
-# (the store's own file, or the consumer's when both are in one file).
+# Where a store is written: the places of its consumers' exposures of `kinds` (the exact
+# setting at fault), else the store object itself as its consumers record it.
 store_places(ps, kinds) := sort([[object.get(e, "file", p.ci.file), object.get(e, "line", 0)] |
 	some p in ps
 	some e in object.get(p, ["ci", "exposures"], [])
 	e.kind in kinds
+])
+
+store_object_places(ps) := sort([[p.ci.via_file, object.get(p, ["ci", "via_line"], 0)] |
+	some p in ps
+	object.get(p, ["ci", "via_file"], "") != ""
 ])
 
 store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": places[0][0], "line": places[0][1]}) if {
@@ -90,7 +95,16 @@ store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": places[0]
 	count(places) > 0
 }
 
-store_evidence(evidence, ps, kinds) := evidence if count(store_places(ps, kinds)) == 0
+store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": places[0][0], "line": places[0][1]}) if {
+	count(store_places(ps, kinds)) == 0
+	places := store_object_places(ps)
+	count(places) > 0
+}
+
+store_evidence(evidence, ps, kinds) := evidence if {
+	count(store_places(ps, kinds)) == 0
+	count(store_object_places(ps)) == 0
+}
 
 store_severity(teams) := "high" if count(teams) > 1
 

@@ -130,6 +130,13 @@ pub struct CiEvidence {
     /// `VaultAuth/vso/shared`), so that consumers of one store can be told apart from others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Provider `kubernetes`: the file `via` is written in, so that a finding about the shared
+    /// store can point at the store rather than at one of its consumers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_file: Option<String>,
+    /// Provider `kubernetes`: 1-based line of `via` in `via_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_line: Option<usize>,
 }
 
 /// How a Kubernetes workload reads Vault (`ci.consumer`).
@@ -633,6 +640,8 @@ impl Inventory {
                     (ci.consumer.is_some(), "consumer"),
                     (ci.namespace.is_some(), "namespace"),
                     (ci.via.is_some(), "via"),
+                    (ci.via_file.is_some(), "via_file"),
+                    (ci.via_line.is_some(), "via_line"),
                 ];
                 if let Some((_, field)) = kubernetes_only
                     .iter()

@@ -290,3 +290,24 @@ fn consumer_fields_need_the_kubernetes_provider() {
     assert!(s.contains("pipelines[0].ci.consumer"), "{s}");
     assert_eq!(e.line, Some(20), "{s}");
 }
+
+#[test]
+fn where_the_store_is_written_needs_the_kubernetes_provider_too() {
+    let located = CONSUMERS.replace(
+        "      via: ClusterSecretStore//vault\n",
+        "      via: ClusterSecretStore//vault\n      via_file: manifests/stores.yaml\n      via_line: 4\n",
+    );
+    let inv = Inventory::from_yaml_str(&located, "p.yaml").unwrap();
+    let ci = inv.pipelines[0].ci.as_ref().unwrap();
+    assert_eq!(ci.via_file.as_deref(), Some("manifests/stores.yaml"));
+    assert_eq!(ci.via_line, Some(4));
+    let bad = located
+        .replace("      consumer: eso\n", "")
+        .replace("      namespace: payments\n", "")
+        .replace("      via: ClusterSecretStore//vault\n", "")
+        .replace("provider: kubernetes", "provider: github");
+    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(s.contains("pipelines[0].ci.via_file"), "{s}");
+}

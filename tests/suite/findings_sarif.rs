@@ -257,3 +257,40 @@ fn a_shared_store_finding_points_at_the_store() {
     );
     assert_eq!(location["region"]["startLine"], 6);
 }
+
+/// A store shared by consumers of two teams, with no setting at fault of its own (no open
+/// `conditions`): the finding points at the store object, as its consumers recorded it.
+#[test]
+fn a_store_shared_only_by_teams_points_at_the_store_object() {
+    let case = "fixtures/rules/identity-isolation.k8s-shared-store/trigger";
+    let snapshot = format!("{case}/snapshot.json");
+    let pipelines = format!("{case}/pipelines.json");
+    let args = [
+        "--snapshot",
+        snapshot.as_str(),
+        "--pipelines",
+        pipelines.as_str(),
+    ];
+    let facts = findings_as("json", &args);
+    let finding = facts["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "identity-isolation.k8s-shared-store")
+        .expect("the trigger fixture's store is a finding");
+    assert_eq!(finding["evidence"]["file"], "k8s/platform/stores.yaml");
+    assert_eq!(finding["evidence"]["line"], 7);
+    let doc = sarif(&args);
+    let result = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "identity-isolation.k8s-shared-store")
+        .unwrap();
+    let location = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "k8s/platform/stores.yaml"
+    );
+    assert_eq!(location["region"]["startLine"], 7);
+}

@@ -36,7 +36,6 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
         login.audiences = param("audience").into_iter().collect();
         let paths = secret_paths(class, params.clone(), out);
         let pods = mounting_pods(index, class);
-        let via = Some(class.id());
         if pods.is_empty() {
             login.account = Some(Account::Unknown(
                 "(the service account of each pod that mounts the SecretProviderClass; none in the manifests)".into(),
@@ -58,7 +57,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             let origin = Origin {
                 object: workload,
                 consumer: ConsumerKind::Csi,
-                via: via.clone(),
+                via: Some(class),
             };
             drafts.push(with_paths(draft(&origin, &login), &paths));
         }

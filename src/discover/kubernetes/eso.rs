@@ -54,7 +54,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 let origin = Origin {
                     object: o,
                     consumer: ConsumerKind::Eso,
-                    via: Some(store.object.id()),
+                    via: Some(store.object),
                 };
                 if !admitted(&store, o, out) {
                     continue;

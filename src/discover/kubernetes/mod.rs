@@ -159,8 +159,8 @@ impl Login {
 struct Origin<'o> {
     object: &'o Object,
     consumer: ConsumerKind,
-    /// The shared store or `VaultAuth` (`Kind/namespace/name`).
-    via: Option<String>,
+    /// The shared store, `VaultAuth` or `SecretProviderClass` read through.
+    via: Option<&'o Object>,
 }
 
 /// A draft for a consumer, with its login applied.
@@ -174,7 +174,9 @@ fn draft(origin: &Origin, login: &Login) -> Draft {
         line: o.own_line(),
         consumer: Some(origin.consumer),
         namespace: o.namespace.clone(),
-        via: origin.via.clone(),
+        via: origin.via.map(Object::id),
+        via_file: origin.via.map(|v| v.file.clone()),
+        via_line: origin.via.and_then(Object::own_line),
         ..CiEvidence::default()
     };
     // A mount only the cluster knows is written as the method's usual one, beside its

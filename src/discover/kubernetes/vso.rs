@@ -43,7 +43,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             let origin = Origin {
                 object: o,
                 consumer: ConsumerKind::Vso,
-                via: Some(auth.id()),
+                via: Some(auth),
             };
             let mut d = draft(&origin, &login);
             let auth_ns = field(Some(&auth_spec), "namespace");
