@@ -193,6 +193,15 @@ fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
     assert!(dot.contains("mount secret/ (kv)"));
     assert!(dot.contains("\"team:team=platform\" -> "));
     assert!(dot.contains("#dc2626"));
+    // Kubernetes consumers beside the pipelines: their own node per team, drawn as components,
+    // with their own reach (the payments team's ExternalSecret reads through a store that
+    // checkout's workloads share).
+    assert!(dot.contains(
+        "\"consumers:team=payments\"[label=\"team payments\\n1 k8s consumer (eso), reach 3\" shape=\"component\""
+    ));
+    assert!(dot.contains("\"consumers:team=checkout\" -> \"secret:apps/data/payments-web/config\" [color=\"#dc2626\""));
+    assert!(dot.contains("label=\"teams (their pipelines and Kubernetes consumers)\""));
+    assert!(dot.contains("Kubernetes workload reading Vault (consumer)"), "the legend names the shape");
     // Focus on one team: the others become one node each.
     let dot = demo_dot(&[
         "--view".into(),

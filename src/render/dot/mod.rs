@@ -134,7 +134,7 @@ struct GroupNodes {
 
 /// The distinct values in sorted order; a value's grouping key is its index ([`key_of`]), and
 /// the vector maps a key back to its value.
-fn sorted_distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
+fn sorted_distinct<T: Ord>(values: impl IntoIterator<Item = T>) -> Vec<T> {
     values
         .into_iter()
         .collect::<BTreeSet<_>>()

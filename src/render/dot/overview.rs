@@ -8,32 +8,60 @@ use rayon::prelude::*;
 use crate::text::shorten;
 
 use super::super::diagram::{cluster_id, team_colour, Diagram, EdgeStyle, Kind, Tone};
-use super::super::estate::{EstateReach, SecretSet};
+use super::super::estate::{EstateReach, PipelineTokens, SecretSet};
 use super::super::group::{self, Group, Item};
 use super::{
     cross, key_of, ns_name, okey, plural, readable_groups, sorted_distinct, LABEL_MAX, MIN_NODES,
 };
 
-/// Teams with pipelines, by reach; those beyond a third of the budget share one node.
+/// What reaches into the estate in the overview: one team's CI pipelines, or its Kubernetes
+/// workloads that read Vault themselves (drawn apart, as in every other view).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Source {
+    team: Option<String>,
+    workloads: bool,
+}
+
+impl Source {
+    fn of(p: &PipelineTokens) -> Source {
+        Source {
+            team: p.team.clone(),
+            workloads: p.consumer.is_some(),
+        }
+    }
+
+    /// Who reaches, in an edge's tooltip.
+    fn who(&self) -> String {
+        if self.workloads {
+            format!("{}, k8s consumers", self.team_line())
+        } else {
+            self.team_line()
+        }
+    }
+
+    fn team_line(&self) -> String {
+        self.team
+            .as_deref()
+            .map(|t| format!("team {t}"))
+            .unwrap_or_else(|| "no team".into())
+    }
+}
+
+/// Each team's pipelines and Kubernetes consumers, by reach; those beyond a third of the budget
+/// share one node.
 struct OverviewTeams {
-    keys: Vec<Option<String>>,
-    /// Per key (same order), the secrets its pipelines reach.
+    keys: Vec<Source>,
+    /// Per key (same order), the secrets its pipelines or consumers reach.
     sets: Vec<SecretSet>,
     kept: BTreeSet<usize>,
 }
 
 impl OverviewTeams {
     fn collect(est: &EstateReach<'_, '_>, room: usize) -> Self {
-        let keys: Vec<Option<String>> = est
-            .pipelines
-            .iter()
-            .map(|p| p.team.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let keys: Vec<Source> = sorted_distinct(est.pipelines.iter().map(Source::of));
         let sets: Vec<SecretSet> = keys
             .par_iter()
-            .map(|k| est.reach_of(est.pipelines.iter().filter(|p| &p.team == k)))
+            .map(|k| est.reach_of(est.pipelines.iter().filter(|p| &Source::of(p) == k)))
             .collect();
         let mut order: Vec<usize> = (0..keys.len()).collect();
         order.sort_by(|&a, &b| {
@@ -58,52 +86,93 @@ impl OverviewTeams {
         self.keys.len() - self.kept.len()
     }
 
-    fn node_of(&self, team: usize) -> String {
-        if self.kept.contains(&team) {
-            format!("team:{}", okey(self.keys[team].as_deref()))
-        } else {
-            "more:teams".into()
+    fn any_workloads(&self) -> bool {
+        self.keys.iter().any(|k| k.workloads)
+    }
+
+    fn node_of(&self, source: usize) -> String {
+        if !self.kept.contains(&source) {
+            return "more:teams".into();
         }
+        let key = &self.keys[source];
+        let prefix = if key.workloads { "consumers" } else { "team" };
+        format!("{prefix}:{}", okey(key.team.as_deref()))
     }
 
     fn draw(&self, d: &mut Diagram, est: &EstateReach<'_, '_>) {
         let cluster = cluster_id(&["teams"]);
-        d.cluster(&cluster, None, vec!["teams (their pipelines)".into()]);
+        let title = if self.any_workloads() {
+            "teams (their pipelines and Kubernetes consumers)"
+        } else {
+            "teams (their pipelines)"
+        };
+        d.cluster(&cluster, None, vec![title.into()]);
         for &i in &self.kept {
-            let key = &self.keys[i];
-            let pipelines = est.pipelines.iter().filter(|p| &p.team == key).count();
-            let node = d.node(
-                self.node_of(i),
-                Kind::Team,
-                vec![
-                    key.as_deref()
-                        .map(|t| format!("team {t}"))
-                        .unwrap_or_else(|| "no team".into()),
-                    format!(
-                        "{}, reach {}",
-                        plural(pipelines, "pipeline", "pipelines"),
-                        self.sets[i].len()
-                    ),
-                ],
-            );
+            let (kind, label) = self.node_label(i, est);
+            let node = d.node(self.node_of(i), kind, label);
             node.cluster = Some(cluster.clone());
-            if let Some(t) = key {
+            if let Some(t) = &self.keys[i].team {
                 node.fill = Some(team_colour(t));
             }
         }
         if self.dropped() > 0 {
-            d.node(
-                "more:teams".to_string(),
-                Kind::More,
-                vec![plural(self.dropped(), "more team", "more teams")],
-            )
-            .cluster = Some(cluster);
-            d.notes.push(format!(
-                "{} of {} teams shown (largest reach first)",
-                self.kept.len(),
-                self.keys.len()
-            ));
+            self.draw_dropped(d, &cluster);
         }
+    }
+
+    /// A kept source's node kind and label: a team's pipelines as a team, its Kubernetes
+    /// consumers as a consumer (with the operators they read through).
+    fn node_label(&self, source: usize, est: &EstateReach<'_, '_>) -> (Kind, Vec<String>) {
+        let key = &self.keys[source];
+        let members: Vec<&PipelineTokens> = est
+            .pipelines
+            .iter()
+            .filter(|p| &Source::of(p) == key)
+            .collect();
+        let reach = self.sets[source].len();
+        if !key.workloads {
+            let count = plural(members.len(), "pipeline", "pipelines");
+            return (
+                Kind::Team,
+                vec![key.team_line(), format!("{count}, reach {reach}")],
+            );
+        }
+        let operators: Vec<&str> = sorted_distinct(members.iter().filter_map(|p| p.consumer))
+            .into_iter()
+            .map(|c| c.as_str())
+            .collect();
+        let count = plural(members.len(), "k8s consumer", "k8s consumers");
+        (
+            Kind::Consumer,
+            vec![
+                key.team_line(),
+                format!("{count} ({}), reach {reach}", operators.join(", ")),
+            ],
+        )
+    }
+
+    fn draw_dropped(&self, d: &mut Diagram, cluster: &str) {
+        let label = if self.any_workloads() {
+            plural(
+                self.dropped(),
+                "more team's pipelines or consumers",
+                "more teams' pipelines or consumers",
+            )
+        } else {
+            plural(self.dropped(), "more team", "more teams")
+        };
+        d.node("more:teams".to_string(), Kind::More, vec![label])
+            .cluster = Some(cluster.to_string());
+        let what = if self.any_workloads() {
+            "teams' pipelines and consumers"
+        } else {
+            "teams"
+        };
+        d.notes.push(format!(
+            "{} of {} {what} shown (largest reach first)",
+            self.kept.len(),
+            self.keys.len()
+        ));
     }
 }
 
@@ -131,8 +200,14 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
     teams.draw(&mut d, est);
     let group_of_secret = draw_estate_groups(&mut d, est, max_nodes - legend);
     for (i, set) in teams.sets.iter().enumerate() {
-        let team = teams.keys[i].as_deref();
-        draw_team_reach(&mut d, est, &teams.node_of(i), team, set, &group_of_secret);
+        draw_team_reach(
+            &mut d,
+            est,
+            &teams.node_of(i),
+            &teams.keys[i],
+            set,
+            &group_of_secret,
+        );
     }
     d
 }
@@ -308,12 +383,12 @@ fn owner_line(owners: &BTreeMap<Option<&str>, usize>) -> String {
     }
 }
 
-/// One team's edges into the groups it reaches.
+/// One source's edges (a team's pipelines or consumers) into the groups it reaches.
 fn draw_team_reach(
     d: &mut Diagram,
     est: &EstateReach<'_, '_>,
-    source: &str,
-    team: Option<&str>,
+    node: &str,
+    source: &Source,
     set: &SecretSet,
     group_of_secret: &[String],
 ) {
@@ -332,20 +407,19 @@ fn draw_team_reach(
         if set.writes(sid) {
             tally.writable += 1;
         }
-        if cross(&est.owners, est.owner(sid), team) {
+        if cross(&est.owners, est.owner(sid), source.team.as_deref()) {
             tally.other_teams += 1;
         }
     }
     for (group, tally) in per_group {
         let style = EdgeStyle::reach(tally.other_teams > 0);
-        let edge = d.edge(source, group, style);
+        let edge = d.edge(node, group, style);
         edge.weight += tally.secrets;
         edge.write |= tally.writable > 0;
         edge.label = vec![edge.weight.to_string()];
         edge.tooltip.push(format!(
             "{}: {} secrets, {} writable, {} owned by other teams",
-            team.map(|t| format!("team {t}"))
-                .unwrap_or_else(|| "no team".into()),
+            source.who(),
             tally.secrets,
             tally.writable,
             tally.other_teams
