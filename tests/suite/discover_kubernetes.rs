@@ -599,3 +599,46 @@ fn hostile_patches_do_not_panic() {
     assert!(err.contains("more than 1000 entries in `patches`"), "{err}");
     assert!(err.contains("patch applications"), "{err}");
 }
+
+/// Two overlays set their namespaces on a base that holds a `ClusterSecretStore`: Kustomize
+/// writes the namespace on the store too (it does not know the kind), the API server drops it.
+/// Both teams' `ExternalSecret`s then read through one store, as in the cluster.
+#[test]
+fn a_cluster_store_in_namespaced_overlays_is_one_store() {
+    let base_store = "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata:\n  name: vault\nspec:\n  provider:\n    vault:\n      server: https://vault.example\n      path: secret\n      version: v2\n      auth:\n        kubernetes:\n          mountPath: kubernetes\n          role: eso\n          serviceAccountRef:\n            name: eso\n            namespace: external-secrets\n";
+    let external = "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: db\nspec:\n  secretStoreRef:\n    kind: ClusterSecretStore\n    name: vault\n  data:\n    - secretKey: password\n      remoteRef:\n        key: app/db\n";
+    let dir = tree(&[
+        (
+            "base/kustomization.yaml",
+            "resources: [store.yaml, external.yaml]\n",
+        ),
+        ("base/store.yaml", base_store),
+        ("base/external.yaml", external),
+        (
+            "team-a/kustomization.yaml",
+            "namespace: team-a\nresources: [../base]\n",
+        ),
+        (
+            "team-b/kustomization.yaml",
+            "namespace: team-b\nresources: [../base]\n",
+        ),
+    ]);
+    let (inv, notes) = discover(&["--kubernetes", dir.path().to_str().unwrap()]);
+    let vias: Vec<(Option<String>, Option<String>)> = inv
+        .pipelines
+        .iter()
+        .map(|p| {
+            let ci = p.ci.as_ref().unwrap();
+            (ci.namespace.clone(), ci.via.clone())
+        })
+        .collect();
+    let store = Some("ClusterSecretStore//vault".to_string());
+    assert_eq!(
+        vias,
+        [
+            (Some("team-a".to_string()), store.clone()),
+            (Some("team-b".to_string()), store)
+        ],
+        "{notes}"
+    );
+}

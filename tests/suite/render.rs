@@ -201,7 +201,10 @@ fn teams_and_overview_aggregate_with_weights_and_red_cross_team_edges() {
     ));
     assert!(dot.contains("\"consumers:team=checkout\" -> \"secret:apps/data/payments-web/config\" [color=\"#dc2626\""));
     assert!(dot.contains("label=\"teams (their pipelines and Kubernetes consumers)\""));
-    assert!(dot.contains("Kubernetes workload reading Vault (consumer)"), "the legend names the shape");
+    assert!(
+        dot.contains("Kubernetes workload reading Vault (consumer)"),
+        "the legend names the shape"
+    );
     // Focus on one team: the others become one node each.
     let dot = demo_dot(&[
         "--view".into(),

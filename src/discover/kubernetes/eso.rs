@@ -110,19 +110,7 @@ fn store<'o>(
     } else {
         o.namespace.as_deref()
     };
-    let found = index
-        .find(GROUP, &r.kind, namespace, &r.name)
-        // A cluster-scoped object written with a namespace is still the cluster's.
-        .or_else(|| {
-            cluster
-                .then(|| {
-                    index
-                        .of_kind(GROUP, "ClusterSecretStore")
-                        .find(|s| s.name == r.name)
-                })
-                .flatten()
-        });
-    let Some(object) = found else {
+    let Some(object) = index.find(GROUP, &r.kind, namespace, &r.name) else {
         out.notes.push(format!(
             "{}:{}: {} uses {} {:?}, which is not in the manifests: not in the inventory",
             o.file,

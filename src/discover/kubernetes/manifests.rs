@@ -208,6 +208,12 @@ impl Object {
             .unwrap_or_else(|| self.current_id())
     }
 
+    fn is_cluster_scoped(&self) -> bool {
+        CLUSTER_SCOPED
+            .iter()
+            .any(|(group, kind)| self.group == *group && self.kind == *kind)
+    }
+
     /// `Kind/namespace/name` (the namespace empty when not known).
     pub fn id(&self) -> String {
         format!(
@@ -268,8 +274,38 @@ pub fn read(dir: &Path, out: &mut Discovery) -> Result<Vec<Object>> {
             walk.file(f, &mut objects, out)?;
         }
     }
+    // The API server drops the namespace of a cluster-scoped object (Kustomize's `namespace:`
+    // sets it on custom kinds it does not know, such as `ClusterSecretStore`): two overlays of
+    // one store are then one object, as in the cluster.
+    for o in objects.iter_mut().filter(|o| o.is_cluster_scoped()) {
+        o.namespace = None;
+    }
     Ok(objects)
 }
+
+/// Cluster-scoped kinds, by API group: Kubernetes' own that manifests commonly carry, and
+/// those of the operators blastmap reads.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("storage.k8s.io", "StorageClass"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("external-secrets.io", "ClusterSecretStore"),
+    ("external-secrets.io", "ClusterExternalSecret"),
+    ("external-secrets.io", "ClusterPushSecret"),
+    ("generators.external-secrets.io", "ClusterGenerator"),
+];
 
 /// What the walk found: kustomizations and other manifest files.
 #[derive(Default)]
