@@ -302,21 +302,56 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
         shown: shown.clone(),
         source,
     })?;
-    let vars = assignments(&text);
     let job = file
         .parent()
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().to_string())
         .filter(|n| !n.is_empty() && n != ".")
         .unwrap_or_else(|| "jenkins".into());
+    let jenkinsfile = Jenkinsfile {
+        shown: &shown,
+        text: &text,
+        vars: assignments(&text),
+        job: &job,
+        opts,
+    };
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     for (pos, _) in text.match_indices("withVault(") {
-        let line = line_at(&text, pos);
-        let Some(arg) = call_arg(&text, pos + "withVault".len(), &vars) else {
+        if let Some(d) = jenkinsfile.with_vault(pos, &mut count, out) {
+            out.pipelines.push(d.finish());
+        }
+    }
+    script_pipelines(&text, &shown, &job, &mut count, out);
+    Ok(())
+}
+
+/// One Jenkinsfile being read, with what every `withVault` block of it shares.
+struct Jenkinsfile<'f> {
+    shown: &'f str,
+    text: &'f str,
+    /// The file's literal variable assignments, for arguments that name them.
+    vars: BTreeMap<String, G>,
+    /// The Jenkins job: the directory holding the Jenkinsfile.
+    job: &'f str,
+    opts: &'f Options,
+}
+
+impl Jenkinsfile<'_> {
+    /// The pipeline of the `withVault` call at `pos`; `None` (with a note) when its arguments
+    /// are not literal.
+    fn with_vault(
+        &self,
+        pos: usize,
+        count: &mut BTreeMap<String, usize>,
+        out: &mut Discovery,
+    ) -> Option<Draft> {
+        let shown = self.shown;
+        let line = line_at(self.text, pos);
+        let Some(arg) = call_arg(self.text, pos + "withVault".len(), &self.vars) else {
             out.notes.push(format!(
                 "{shown}:{line}: withVault arguments are not a literal map: skipped"
             ));
-            continue;
+            return None;
         };
         let empty = G::Map(Vec::new());
         let config = arg.get("configuration").unwrap_or(&empty);
@@ -330,23 +365,32 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
             }
             None => Vec::new(),
         };
-        let stage = stage_before(&text, pos).unwrap_or_else(|| "pipeline".into());
+        let stage = stage_before(self.text, pos).unwrap_or_else(|| "pipeline".into());
         let (name, ci) = stage_pipeline(
             &StageAt {
-                shown: &shown,
-                job: &job,
+                shown,
+                job: self.job,
                 stage: &stage,
                 line,
             },
-            &mut count,
+            count,
         );
-        let mount = opts
+        let mount = self
+            .opts
             .jenkins_mount
             .clone()
             .unwrap_or_else(|| "approle".into());
         let mut d = Draft::new(name, AuthMethod::Approle, &mount, ci);
+        self.login(&mut d, config);
+        let env_vars = self.secret_needs(&mut d, config, &secrets, line, out);
+        self.sh_steps(&mut d, pos, &env_vars);
+        Some(d)
+    }
+
+    /// The AppRole (from `--jenkins-role` for the block's credential) and the namespace.
+    fn login(&self, d: &mut Draft, config: &G) {
         match s(config.get("vaultCredentialId")) {
-            Some(cred) => match opts.jenkins_roles.get(&cred) {
+            Some(cred) => match self.opts.jenkins_roles.get(&cred) {
                 Some(role) => {
                     d.auth.role = Some(role.clone());
                     d.auth.role_name = Some(role.clone());
@@ -370,12 +414,23 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
             (None, Some(e)) => d.dynamic("auth.namespace", e),
             _ => {}
         }
+    }
+
+    /// The block's secrets as needs; returns the environment variables they are bound to.
+    fn secret_needs(
+        &self,
+        d: &mut Draft,
+        config: &G,
+        secrets: &[G],
+        line: usize,
+        out: &mut Discovery,
+    ) -> BTreeSet<String> {
         let configured_engine = s(config.get("engineVersion"));
         let mut assumed_engine = false;
         let prefix = s(config.get("prefixPath"));
         let mut env_vars = BTreeSet::new();
-        for sec in &secrets {
-            let path = match (s(sec.get("path")), dynamic_text(sec.get("path"))) {
+        for secret in secrets {
+            let path = match (s(secret.get("path")), dynamic_text(secret.get("path"))) {
                 (Some(p), _) => p,
                 (None, Some(e)) => {
                     d.dynamic("needs", e);
@@ -383,11 +438,12 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
                 }
                 _ => continue,
             };
-            let engine = match s(sec.get("engineVersion")).or_else(|| configured_engine.clone()) {
+            let engine = match s(secret.get("engineVersion")).or_else(|| configured_engine.clone())
+            {
                 Some(version) => version,
                 None => {
                     assumed_engine = true;
-                    global_engine_version(opts).to_string()
+                    global_engine_version(self.opts).to_string()
                 }
             };
             let need = match (&prefix, engine.as_str()) {
@@ -397,25 +453,31 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
                 (None, _) => path.trim_matches('/').to_string(),
             };
             d.need(&need);
-            if let Some(G::List(vals)) = sec.get("secretValues") {
-                for v in vals {
+            if let Some(G::List(values)) = secret.get("secretValues") {
+                for v in values {
                     if let Some(e) = s(v.get("envVar")).or_else(|| s(v.get("vaultKey"))) {
                         env_vars.insert(e);
                     }
                 }
             }
         }
-        if assumed_engine && opts.jenkins_engine_version.is_none() {
+        if assumed_engine && self.opts.jenkins_engine_version.is_none() {
             out.notes.push(format!(
-                "{shown}:{line}: withVault sets no engineVersion (neither on its secrets nor in its configuration): the paths are read as KV version 2, the plugin's usual global setting; pass --jenkins-engine-version 1 if this Jenkins is configured for KV version 1"
+                "{}:{line}: withVault sets no engineVersion (neither on its secrets nor in its configuration): the paths are read as KV version 2, the plugin's usual global setting; pass --jenkins-engine-version 1 if this Jenkins is configured for KV version 1",
+                self.shown
             ));
         }
-        // `sh` steps inside the block: secrets printed or written to archived files.
-        let body = block_after(&text, pos);
-        let archived = archive_patterns(&text);
+        env_vars
+    }
+
+    /// `sh` steps inside the block at `pos`: secrets printed or written to archived files, and
+    /// the paths the `vault` CLI reads.
+    fn sh_steps(&self, d: &mut Draft, pos: usize, env_vars: &BTreeSet<String>) {
+        let body = block_after(self.text, pos);
+        let archived = archive_patterns(self.text);
         for (off, script) in sh_scripts(body) {
-            let scan = shell::scan(&script, &env_vars, &BTreeSet::new());
-            let base = line_at(&text, pos + off);
+            let scan = shell::scan(&script, env_vars, &BTreeSet::new());
+            let base = line_at(self.text, pos + off);
             for u in scan.uses {
                 match u {
                     SecretUse::Echoed { var, line } => d.expose(CiExposure {
@@ -446,10 +508,7 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
                 d.need(&a.path);
             }
         }
-        out.pipelines.push(d.finish());
     }
-    script_pipelines(&text, &shown, &job, &mut count, out);
-    Ok(())
 }
 
 /// Stages whose `sh` steps, outside every `withVault` block, log in with the `vault` CLI or
