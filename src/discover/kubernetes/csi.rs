@@ -11,7 +11,7 @@ use super::super::yaml::{get, scalar, Seg};
 use super::super::{Discovery, Draft};
 use super::injector::{pod_account, pod_template};
 use super::manifests::Object;
-use super::{draft, need, val, Account, Index, Login, Origin};
+use super::{draft, field, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
 const GROUP: &str = "secrets-store.csi.x-k8s.io";
@@ -24,7 +24,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             continue;
         }
         let params = get(spec, "parameters").unwrap_or(&Value::Null);
-        let param = |k: &str| get(params, k).and_then(scalar).filter(|s| !s.is_empty());
+        let param = |k: &str| field(Some(params), k);
         let mount = param("vaultKubernetesMountPath").unwrap_or_else(|| "kubernetes".into());
         let mount = mount.trim_matches('/');
         let mut login = Login::new(

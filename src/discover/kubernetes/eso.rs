@@ -12,7 +12,7 @@ use super::super::yaml::{get, scalar, strings, Seg};
 use super::super::{Discovery, Draft};
 use super::cloud::{self, ServiceAccount};
 use super::manifests::Object;
-use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
+use super::{draft, expose, field, kv_path, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
 const GROUP: &str = "external-secrets.io";
@@ -26,9 +26,7 @@ struct Store<'o> {
 
 impl Store<'_> {
     fn setting(&self, key: &str) -> Option<String> {
-        get(self.vault, key)
-            .and_then(scalar)
-            .filter(|s| !s.is_empty())
+        field(Some(self.vault), key)
     }
 
     fn mount(&self) -> String {
@@ -178,9 +176,7 @@ struct LoginFrom<'f> {
 
 impl LoginFrom<'_> {
     fn param(&self, key: &str) -> Option<String> {
-        get(self.block, key)
-            .and_then(scalar)
-            .filter(|s| !s.is_empty())
+        field(Some(self.block), key)
     }
 
     /// The login at the block's mount (`key`, or the method's default mount).

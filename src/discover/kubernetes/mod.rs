@@ -74,10 +74,16 @@ impl<'o> Index<'o> {
     fn account_annotation(&self, namespace: Option<&str>, name: &str, key: &str) -> Option<String> {
         let account = self.find("", "ServiceAccount", namespace, name)?;
         let annotations = get(account.value(), "metadata").and_then(|m| get(m, "annotations"))?;
-        get(annotations, key)
-            .and_then(scalar)
-            .filter(|v| !v.is_empty())
+        field(Some(annotations), key)
     }
+}
+
+/// A non-empty scalar setting of a spec (or block) `v`: the operators treat an empty string as
+/// unset, and so does every reader here.
+fn field(v: Option<&yaml_serde::Value>, key: &str) -> Option<String> {
+    v.and_then(|v| get(v, key))
+        .and_then(scalar)
+        .filter(|s| !s.is_empty())
 }
 
 /// A value from a manifest: literal, or left as an expression (a Helm template, `$VAR`).

@@ -10,12 +10,12 @@
 
 use yaml_serde::Value;
 
-use super::super::yaml::{get, scalar, strings, Seg};
+use super::super::yaml::{get, strings, Seg};
 use super::super::{Discovery, Draft};
 use super::cloud::{self, ServiceAccount};
 use super::manifests::Object;
 use super::vso_global::{allows, effective_spec};
-use super::{draft, expose, kv_path, need, val, Account, Index, Login, Origin};
+use super::{draft, expose, field, kv_path, need, val, Account, Index, Login, Origin};
 use crate::inventory::{AuthMethod, ConsumerKind};
 
 const GROUP: &str = "secrets.hashicorp.com";
@@ -84,13 +84,6 @@ struct Using<'u> {
     index: &'u Index<'u>,
     auth: &'u Object,
     spec: &'u Value,
-}
-
-/// A non-empty scalar setting of a spec (or block) `v`.
-pub(super) fn field(v: Option<&Value>, key: &str) -> Option<String> {
-    v.and_then(|v| get(v, key))
-        .and_then(scalar)
-        .filter(|s| !s.is_empty())
 }
 
 /// A secret's Vault namespace relative to its login's (needs are relative to the login's

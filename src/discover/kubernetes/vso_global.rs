@@ -19,8 +19,7 @@ use yaml_serde::{Mapping, Value};
 use super::super::yaml::{get, scalar, strings};
 use super::super::Discovery;
 use super::manifests::Object;
-use super::vso::field;
-use super::Index;
+use super::{field, Index};
 
 const GROUP: &str = "secrets.hashicorp.com";
 /// Keys of a global method block that are not the method's own settings.
