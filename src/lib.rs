@@ -13,6 +13,10 @@
 //! the outputs ([`facts`], [`rules`], [`render`], [`diff`], [`usage`], [`schema`], [`text`],
 //! [`output`]); [`export`], [`discover`], [`synth`] and [`graph`] are public for the benchmarks
 //! and the integration tests. Ownership, the scan command and stage timings are internal.
+//! Inside a module, what no test or benchmark needs is `pub(crate)`; `unreachable_pub` keeps
+//! it so (a `pub` item no one outside can reach is a warning).
+
+#![warn(unreachable_pub)]
 
 pub mod acl;
 /// The command line: the binary's, not a library interface.

@@ -29,7 +29,7 @@ use crate::passes::SecretIndex;
 
 /// How specific an `owns` entry is; a greater value wins (field order is the ranking).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Specificity {
+pub(crate) struct Specificity {
     /// Bytes before the first wildcard; an exact entry counts in full.
     literal: u32,
     /// No trailing `*`.
@@ -42,7 +42,7 @@ pub struct Specificity {
 
 /// One `owns` entry of one team, classified once.
 #[derive(Debug, Clone)]
-pub struct OwnsEntry {
+pub(crate) struct OwnsEntry {
     /// The entry as written, without leading `/`.
     pattern: String,
     /// The part before the first wildcard: every path it matches starts with it.
@@ -51,7 +51,7 @@ pub struct OwnsEntry {
 }
 
 impl OwnsEntry {
-    pub fn new(entry: &str) -> OwnsEntry {
+    pub(crate) fn new(entry: &str) -> OwnsEntry {
         let pattern = entry.trim_start_matches('/');
         let is_prefix =
             pattern.ends_with('*') || (pattern.ends_with('/') && !pattern.contains('+'));
@@ -71,12 +71,12 @@ impl OwnsEntry {
     }
 
     /// The literal part: every path the entry matches starts with it.
-    pub fn literal(&self) -> &str {
+    pub(crate) fn literal(&self) -> &str {
         &self.pattern[..self.literal_len]
     }
 
     /// Whether the entry covers a namespace-qualified secret path.
-    pub fn matches(&self, full_path: &str) -> bool {
+    pub(crate) fn matches(&self, full_path: &str) -> bool {
         owns_match(&self.pattern, full_path)
     }
 }
@@ -84,7 +84,7 @@ impl OwnsEntry {
 /// Whether an `owns` entry covers a namespace-qualified secret path: a Vault path pattern
 /// (trailing `*` prefix, `+` one segment) or a namespace or folder (`ns-payments/`, everything
 /// inside).
-pub fn owns_match(pattern: &str, full_path: &str) -> bool {
+pub(crate) fn owns_match(pattern: &str, full_path: &str) -> bool {
     let pattern = pattern.trim_start_matches('/');
     if pattern.contains('+') {
         let (pat, prefix) = match pattern.strip_suffix('*') {
@@ -112,7 +112,7 @@ pub fn owns_match(pattern: &str, full_path: &str) -> bool {
 /// Every team's `owns` entries, classified: the rule applied to paths one at a time (paths
 /// outside the secret index, or a what-if's gained secrets).
 #[derive(Debug, Clone, Default)]
-pub struct OwnershipRules {
+pub(crate) struct OwnershipRules {
     teams: Vec<TeamEntries>,
 }
 
@@ -123,7 +123,7 @@ struct TeamEntries {
 }
 
 impl OwnershipRules {
-    pub fn new(inventory: &Inventory) -> OwnershipRules {
+    pub(crate) fn new(inventory: &Inventory) -> OwnershipRules {
         let teams = inventory
             .teams
             .iter()
@@ -137,7 +137,7 @@ impl OwnershipRules {
 
     /// The owning teams of a namespace-qualified path: empty when no entry matches, one team,
     /// or several when their most specific entries tie (shared ownership), in inventory order.
-    pub fn owners_of(&self, full_path: &str) -> Vec<&str> {
+    pub(crate) fn owners_of(&self, full_path: &str) -> Vec<&str> {
         let mut best: Option<Specificity> = None;
         let mut owners: Vec<&str> = Vec::new();
         for team in &self.teams {
@@ -164,7 +164,7 @@ impl OwnershipRules {
 }
 
 /// The name of a shared owner: its teams' names, in inventory order, joined by `", "`.
-pub fn shared_label(teams: &[&str]) -> String {
+pub(crate) fn shared_label(teams: &[&str]) -> String {
     teams.join(", ")
 }
 

@@ -22,17 +22,17 @@ use crate::rules::engine::RunOptions;
 use crate::rules::{render, sarif, Report, RuleSet, Severity};
 
 /// The files a scan writes, in its output directory.
-pub const SNAPSHOT_FILE: &str = "snapshot.json";
-pub const INVENTORY_FILE: &str = "pipelines.yaml";
-pub const FINDINGS_JSON_FILE: &str = "findings.json";
-pub const FINDINGS_SARIF_FILE: &str = "findings.sarif";
-pub const REPORT_FILE: &str = "report.html";
+pub(crate) const SNAPSHOT_FILE: &str = "snapshot.json";
+pub(crate) const INVENTORY_FILE: &str = "pipelines.yaml";
+pub(crate) const FINDINGS_JSON_FILE: &str = "findings.json";
+pub(crate) const FINDINGS_SARIF_FILE: &str = "findings.sarif";
+pub(crate) const REPORT_FILE: &str = "report.html";
 
 /// Roles listed in a scan without inventory (widest reach first).
 const TOP_ROLES: usize = 10;
 
 /// Where a scan's snapshot comes from.
-pub enum SnapshotSource {
+pub(crate) enum SnapshotSource {
     /// Export a live server (read-only; never reads a secret).
     Export(Box<ExportOptions>),
     /// A snapshot `blastmap export` wrote.
@@ -40,7 +40,7 @@ pub enum SnapshotSource {
 }
 
 /// What a scan is asked to do.
-pub struct ScanPlan {
+pub(crate) struct ScanPlan {
     pub snapshot: SnapshotSource,
     /// CI configurations to discover pipelines from (none: no discovery).
     pub discover: Option<Plan>,
@@ -58,7 +58,7 @@ pub struct ScanPlan {
 
 /// The paths a scan wrote.
 #[derive(Debug, Clone)]
-pub struct ScanFiles {
+pub(crate) struct ScanFiles {
     pub snapshot: PathBuf,
     /// Absent when there is no inventory at all.
     pub inventory: Option<PathBuf>,
@@ -92,7 +92,7 @@ impl ScanFiles {
 
 /// Where the inventory of a scan came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InventoryOrigin {
+pub(crate) enum InventoryOrigin {
     /// Neither CI configurations nor `--pipelines`: role-level reach only.
     None,
     /// `--pipelines` only.
@@ -105,14 +105,14 @@ pub enum InventoryOrigin {
 
 /// One role's reach, for a scan without inventory.
 #[derive(Debug, Clone)]
-pub struct RoleSummary {
+pub(crate) struct RoleSummary {
     /// `<ns>auth/<mount>/role/<name>`.
     pub role: String,
     pub secrets: usize,
 }
 
 /// What a scan found and wrote.
-pub struct ScanOutcome {
+pub(crate) struct ScanOutcome {
     pub files: ScanFiles,
     /// The snapshot and the inventory the scan reviewed.
     pub estate: Estate,
@@ -134,14 +134,14 @@ pub struct ScanOutcome {
 
 impl ScanOutcome {
     /// Unsuppressed findings per severity.
-    pub fn counts(&self) -> BTreeMap<Severity, usize> {
+    pub(crate) fn counts(&self) -> BTreeMap<Severity, usize> {
         self.findings.counts().0
     }
 }
 
 /// Why a scan stopped. Files written before the failing step stay; nothing is half-written.
 #[derive(Debug, thiserror::Error)]
-pub enum ScanError {
+pub(crate) enum ScanError {
     #[error("cannot create the output directory {}", dir.display())]
     CreateDir {
         dir: PathBuf,
@@ -175,7 +175,7 @@ pub enum ScanError {
 
 /// Run a scan: every file is checked writable first, then the snapshot, the inventory, the
 /// findings and the report are produced and written in that order.
-pub fn scan(plan: ScanPlan) -> Result<ScanOutcome, ScanError> {
+pub(crate) fn scan(plan: ScanPlan) -> Result<ScanOutcome, ScanError> {
     std::fs::create_dir_all(&plan.out_dir).map_err(|source| ScanError::CreateDir {
         dir: plan.out_dir.clone(),
         source,

@@ -9,11 +9,11 @@
 use std::time::Instant;
 
 /// The environment variable that turns timings on, as `--timings` does.
-pub const ENV_ALIAS: &str = "BLASTMAP_FACTS_TIMINGS";
+pub(crate) const ENV_ALIAS: &str = "BLASTMAP_FACTS_TIMINGS";
 
 /// Turn timings on when `requested` (the `--timings` flag) or when [`ENV_ALIAS`] is set.
 /// Called once, by the command line, before any work.
-pub fn init(requested: bool) {
+pub(crate) fn init(requested: bool) {
     if !(requested || std::env::var_os(ENV_ALIAS).is_some()) {
         return;
     }
@@ -24,20 +24,20 @@ pub fn init(requested: bool) {
 }
 
 /// Whether timings are printed: for measurements that cost time themselves, taken only then.
-pub fn enabled() -> bool {
+pub(crate) fn enabled() -> bool {
     log::log_enabled!(target: "blastmap", log::Level::Info)
 }
 
 /// A stage's clock: [`lap`](Clock::lap) reports `<stage>: <what> at <seconds since start>s`.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(crate) struct Clock {
     stage: &'static str,
     start: Instant,
 }
 
 impl Clock {
     /// Start the clock of `stage` (`facts`, `diff`, …), the prefix of each of its lines.
-    pub fn start(stage: &'static str) -> Clock {
+    pub(crate) fn start(stage: &'static str) -> Clock {
         Clock {
             stage,
             start: Instant::now(),
@@ -45,7 +45,7 @@ impl Clock {
     }
 
     /// Report that `what` is done, with the seconds since the clock started.
-    pub fn lap(&self, what: &str) {
+    pub(crate) fn lap(&self, what: &str) {
         log::info!(
             target: "blastmap",
             "{}: {what} at {:.3}s",
@@ -55,7 +55,7 @@ impl Clock {
     }
 
     /// Seconds since the clock started.
-    pub fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
 }

@@ -12,7 +12,7 @@ use super::{Acl, Caps, MergedRule};
 
 /// One policy rule behind an answer.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct Grant<'a> {
+pub(crate) struct Grant<'a> {
     /// The policy (`root` for the root policy).
     pub policy: &'a str,
     /// The rule's path pattern as written (empty for the root policy).
@@ -25,18 +25,13 @@ pub struct Grant<'a> {
 
 /// The answer on one path.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct CapabilityAnswer<'a> {
+pub(crate) struct CapabilityAnswer<'a> {
     /// The path, as asked.
     pub path: &'a str,
     /// What `sys/capabilities` answers (`["deny"]` when nothing is granted).
     pub capabilities: Vec<&'static str>,
     /// The rules that decide the answer.
     pub granted_by: Vec<Grant<'a>>,
-}
-
-/// The answer of `acl` on `path` in namespace `ns`.
-pub fn answer<'a>(acl: &'a Acl, ns: &str, path: &'a str) -> CapabilityAnswer<'a> {
-    answer_of(&acl.capabilities(ns, path), path)
 }
 
 fn answer_of<'a>(d: &Decision<'a>, path: &'a str) -> CapabilityAnswer<'a> {
@@ -95,7 +90,7 @@ const PATH_FIELD: &[u8] = b"{\"path\":";
 /// answer after its path (capabilities and the rules behind them), as JSON or as table cells,
 /// is made once per decision and copied. The output is exactly what serialising each
 /// [`CapabilityAnswer`] gives.
-pub struct Answers<'a> {
+pub(crate) struct Answers<'a> {
     acl: &'a Acl,
     ns: &'a str,
     /// `,"capabilities":[…],"granted_by":[…]}` per decision.
@@ -105,7 +100,7 @@ pub struct Answers<'a> {
 }
 
 impl<'a> Answers<'a> {
-    pub fn new(acl: &'a Acl, ns: &'a str) -> Self {
+    pub(crate) fn new(acl: &'a Acl, ns: &'a str) -> Self {
         Answers {
             acl,
             ns,
@@ -115,7 +110,7 @@ impl<'a> Answers<'a> {
     }
 
     /// Write the answer on `path` as one JSON object.
-    pub fn write_json(&mut self, w: &mut dyn Write, path: &str) -> io::Result<()> {
+    pub(crate) fn write_json(&mut self, w: &mut dyn Write, path: &str) -> io::Result<()> {
         let d = self.acl.capabilities(self.ns, path);
         let tail = self
             .json_tails
@@ -132,7 +127,7 @@ impl<'a> Answers<'a> {
 
     /// The answer on `path` as table cells: the capabilities joined with commas, and the
     /// rules behind them (`policy (path "rule", line n); …`, `-` for none), not yet escaped.
-    pub fn cells(&mut self, path: &str) -> &(String, String) {
+    pub(crate) fn cells(&mut self, path: &str) -> &(String, String) {
         let d = self.acl.capabilities(self.ns, path);
         self.cells.entry(DecisionKey::of(&d)).or_insert_with(|| {
             let a = answer_of(&d, "");

@@ -8,12 +8,12 @@
 //! The server's own structure is kept (exact rules, prefix rules, segment-wildcard rules, checked
 //! in the server's order) but indexed so a lookup costs the path's length, not the number of rules.
 
-pub mod answer;
-pub mod caps;
+pub(crate) mod answer;
+pub(crate) mod caps;
 pub mod eval;
 pub mod policy;
-pub mod radix;
-pub mod segtrie;
+pub(crate) mod radix;
+pub(crate) mod segtrie;
 pub mod template;
 
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 
 /// A radix tree mapping byte strings to values of type `V`.
 #[derive(Debug, Clone)]
-pub struct Radix<V> {
+pub(crate) struct Radix<V> {
     nodes: Vec<Node<V>>,
     len: usize,
 }
@@ -38,16 +38,13 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 }
 
 impl<V> Radix<V> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     fn child(&self, node: usize, b: u8) -> Option<usize> {
@@ -58,7 +55,7 @@ impl<V> Radix<V> {
     }
 
     /// The value stored for `key`, creating it with `make` when absent.
-    pub fn entry_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
+    pub(crate) fn entry_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
         let mut node = 0usize;
         let mut rest = key;
         loop {
@@ -118,7 +115,8 @@ impl<V> Radix<V> {
     }
 
     /// The value stored exactly at `key`.
-    pub fn get(&self, key: &[u8]) -> Option<&V> {
+    #[cfg(test)]
+    fn get(&self, key: &[u8]) -> Option<&V> {
         let mut node = 0usize;
         let mut rest = key;
         loop {
@@ -136,7 +134,7 @@ impl<V> Radix<V> {
     }
 
     /// The longest stored key that is a prefix of `key`, with its length and value.
-    pub fn longest_prefix(&self, key: &[u8]) -> Option<(usize, &V)> {
+    pub(crate) fn longest_prefix(&self, key: &[u8]) -> Option<(usize, &V)> {
         let mut node = 0usize;
         let mut consumed = 0usize;
         let mut best = self.nodes[0].value.as_ref().map(|v| (0, v));
@@ -158,22 +156,6 @@ impl<V> Radix<V> {
                 best = Some((consumed, v));
             }
         }
-    }
-
-    /// Every stored (key, value), in key order.
-    pub fn iter(&self) -> Vec<(Vec<u8>, &V)> {
-        let mut out = Vec::with_capacity(self.len);
-        let mut stack = vec![(0usize, Vec::new())];
-        while let Some((n, mut key)) = stack.pop() {
-            key.extend_from_slice(&self.nodes[n].label);
-            if let Some(v) = self.nodes[n].value.as_ref() {
-                out.push((key.clone(), v));
-            }
-            for (_, c) in self.nodes[n].children.iter().rev() {
-                stack.push((*c as usize, key.clone()));
-            }
-        }
-        out
     }
 }
 

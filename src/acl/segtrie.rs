@@ -11,7 +11,7 @@ use super::radix::Radix;
 /// The priority of a non-exact candidate: larger wins (`acl.go`, the `less` function).
 /// `(first wildcard or glob position, not a prefix rule, -number of + segments, len, path)`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Priority {
+pub(crate) struct Priority {
     pub first_wc_or_glob: usize,
     pub non_prefix: bool,
     pub neg_wildcards: i64,
@@ -33,7 +33,7 @@ struct SegNode {
 
 /// Segment-wildcard rules indexed by segment.
 #[derive(Debug, Clone)]
-pub struct SegTrie {
+pub(crate) struct SegTrie {
     nodes: Vec<SegNode>,
     priorities: Vec<Priority>,
     /// The rule id (in the ACL's rule table) of each entry.
@@ -51,12 +51,12 @@ impl Default for SegTrie {
 }
 
 impl SegTrie {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rule_ids.is_empty()
     }
 
     /// Add a rule by its full pattern (trailing `*` kept, as Vault stores segment rules).
-    pub fn insert(&mut self, pattern: &str, rule_id: u32) {
+    pub(crate) fn insert(&mut self, pattern: &str, rule_id: u32) {
         let first = pattern.find('+').unwrap_or(0);
         let (wc_path, is_prefix) = match pattern.strip_suffix('*') {
             Some(p) => (p, true),
@@ -113,7 +113,7 @@ impl SegTrie {
 
     /// The best matching rule for `parts` (the request path split on `/`), as
     /// `(priority, rule id)`.
-    pub fn best<'a>(&'a self, parts: &[&str]) -> Option<(&'a Priority, u32)> {
+    pub(crate) fn best<'a>(&'a self, parts: &[&str]) -> Option<(&'a Priority, u32)> {
         let mut best: Option<u32> = None;
         self.walk(0, parts, 0, &mut best);
         best.map(|e| (&self.priorities[e as usize], self.rule_ids[e as usize]))

@@ -53,7 +53,7 @@ enum FlavorArg {
     Vault,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let ns = crate::model::namespace_path(&args.namespace).into_owned();
     let paths = read_paths(&args)?;
 

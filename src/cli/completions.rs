@@ -50,7 +50,7 @@ pub struct ManArgs {
 }
 
 /// Print the completion script of one shell.
-pub fn run_completions(args: CompletionsArgs, build: &Build) -> Result<Outcome> {
+pub(super) fn run_completions(args: CompletionsArgs, build: &Build) -> Result<Outcome> {
     let mut command = super::command(build);
     let mut out = std::io::stdout().lock();
     clap_complete::generate(args.shell.generator(), &mut command, "blastmap", &mut out);
@@ -59,7 +59,7 @@ pub fn run_completions(args: CompletionsArgs, build: &Build) -> Result<Outcome> 
 }
 
 /// Print the main manual page, or write every command's page into a directory.
-pub fn run_man(args: ManArgs, build: &Build) -> Result<Outcome> {
+pub(super) fn run_man(args: ManArgs, build: &Build) -> Result<Outcome> {
     let mut command = super::command(build);
     command.build();
     let Some(dir) = args.out else {

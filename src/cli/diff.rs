@@ -57,7 +57,7 @@ enum Format {
     Markdown,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let gates: Vec<Gate> = args
         .fail_on
         .iter()

@@ -138,7 +138,7 @@ pub(super) struct Inputs {
     jenkins_engine_version: Option<u8>,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     if args.inputs.is_empty() {
         bail!("nothing to read: give --github DIR, --gitlab FILE, --jenkins FILE, --circleci DIR, --buildkite DIR, --bitbucket DIR, --terraform DIR, --azure-pipelines FILE or --kubernetes DIR");
     }

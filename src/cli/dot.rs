@@ -14,7 +14,7 @@ use crate::review::{DiagramView, Estate, ReviewOptions};
 use crate::timings::Clock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum View {
+pub(super) enum View {
     /// One pipeline's blast radius (needs --pipeline).
     Pipeline,
     /// Who can reach one secret (needs --path).
@@ -165,7 +165,7 @@ fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
     }
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let clock = Clock::start("dot");
     if let Some(p) = &args.out {
         crate::output::check(p)?;

@@ -20,7 +20,7 @@ use crate::model::{Flavor, Snapshot};
 use crate::render::escape::visible;
 
 /// Where the snapshot goes without `--out`.
-pub const DEFAULT_OUT: &str = "snapshot.json";
+pub(super) const DEFAULT_OUT: &str = "snapshot.json";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -153,7 +153,7 @@ enum FlavorArg {
     Vault,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     if args.print_policy {
         print!("{}", policy::exporter_policy(args.policy_depth));
         return Ok(Outcome::Success);

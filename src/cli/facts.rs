@@ -11,7 +11,7 @@ use crate::review::{Estate, ReviewOptions};
 
 /// Inputs and thresholds of `facts`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Input {
+pub(super) struct Input {
     /// A snapshot written by `blastmap export`.
     #[arg(long, value_name = "FILE")]
     pub snapshot: PathBuf,
@@ -41,7 +41,7 @@ pub struct Args {
     compact: bool,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let input = &args.input;
     let estate = Estate::load(&input.snapshot, input.pipelines.as_deref())?;
     let options = review_options(input.ttl_slack, input.escalation_depth)?;

@@ -15,7 +15,7 @@ use crate::text::{column_width, pad, visible};
 use crate::timings::Clock;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
+pub(super) enum Format {
     Table,
     Json,
     Sarif,
@@ -75,7 +75,7 @@ pub struct Args {
     list_rules: bool,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let clock = Clock::start("findings");
     let started = time::OffsetDateTime::now_utc();
     if let Some(p) = &args.output {

@@ -53,7 +53,7 @@ struct EstateInput<'a> {
     since: Option<&'a Path>,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let inputs = estate_inputs(&args)?;
     preflight(&args)?;
     let options = ReviewOptions {

@@ -14,7 +14,7 @@ use crate::review::{Estate, ReviewOptions};
 use crate::text::{dot_id, dot_label, visible};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
+pub(super) enum Format {
     Table,
     Json,
     Dot,
@@ -47,7 +47,7 @@ pub struct Args {
     format: Format,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
     let inventory = estate.inventory.as_ref().expect("loaded with an inventory");
     if let Some(from) = &args.from {

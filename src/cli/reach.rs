@@ -15,7 +15,7 @@ use crate::review::{Estate, ReviewOptions};
 use crate::text::{column_width, pad, visible};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
+pub(super) enum Format {
     Table,
     Json,
 }
@@ -57,7 +57,7 @@ pub struct WhoCanArgs {
     format: Format,
 }
 
-pub fn run_reach(args: ReachArgs) -> Result<Outcome> {
+pub(super) fn run_reach(args: ReachArgs) -> Result<Outcome> {
     let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
     if let Some(inv) = &estate.inventory {
         check_pipelines(&args, inv)?;
@@ -261,7 +261,7 @@ fn print_reach_secrets(out: &mut impl Write, p: &PipelineReach) -> Result<()> {
     Ok(())
 }
 
-pub fn run_who_can(args: WhoCanArgs) -> Result<Outcome> {
+pub(super) fn run_who_can(args: WhoCanArgs) -> Result<Outcome> {
     let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
     let cap = match &args.capability {
         None => None,

@@ -37,7 +37,7 @@ pub struct Args {
     escalation_depth: usize,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let t0 = Instant::now();
     crate::output::check(&args.out)?;
     if args.max_nodes < MIN_NODES {

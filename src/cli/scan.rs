@@ -54,7 +54,7 @@ pub struct Args {
     ci: Box<super::discover::Inputs>,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     if args.max_nodes < MIN_NODES {
         bail!("--max-nodes must be at least {MIN_NODES}");
     }

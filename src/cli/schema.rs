@@ -23,7 +23,7 @@ pub struct Args {
     list: bool,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     if args.list {

@@ -34,7 +34,7 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let params = Params {
         secrets: args.secrets,
         policies: args.policies,

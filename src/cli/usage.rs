@@ -14,7 +14,7 @@ use crate::usage::report::{RoleUsage, Used};
 use crate::usage::{self, Collector, ReportOptions, UsageReport};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
+pub(super) enum Format {
     Table,
     Json,
 }
@@ -42,7 +42,7 @@ pub struct Args {
     policy_dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+pub(super) fn run(args: Args) -> Result<Outcome> {
     let since = match &args.since {
         None => None,
         Some(s) => Some(usage::parse::parse_time(s).with_context(|| {

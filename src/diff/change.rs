@@ -19,7 +19,7 @@ type Result<T, E = ChangeError> = std::result::Result<T, E>;
 /// One change to an estate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Change {
+pub(crate) enum Change {
     UpsertPolicy {
         namespace: String,
         name: String,
@@ -86,7 +86,7 @@ pub enum Change {
 
 impl Change {
     /// A one-line description for reports.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Change::UpsertPolicy {
                 namespace, name, ..
@@ -148,7 +148,7 @@ impl Change {
 /// The change file (`--apply changes.yaml`): lists of policies, roles, entities and groups.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ChangeFile {
+pub(crate) struct ChangeFile {
     /// Default namespace of every entry.
     #[serde(default)]
     pub namespace: String,
@@ -164,7 +164,7 @@ pub struct ChangeFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PolicyChange {
+pub(crate) struct PolicyChange {
     pub name: String,
     #[serde(default)]
     pub namespace: Option<String>,
@@ -180,7 +180,7 @@ pub struct PolicyChange {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RoleChange {
+pub(crate) struct RoleChange {
     /// The auth mount (`gha`, `auth/gha/`).
     pub mount: String,
     pub name: String,
@@ -202,7 +202,7 @@ pub struct RoleChange {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IdentityChange {
+pub(crate) struct IdentityChange {
     pub name: String,
     #[serde(default)]
     pub namespace: Option<String>,
@@ -220,7 +220,10 @@ fn mount_path(m: &str) -> String {
 
 /// Read a `--apply` argument: a directory or file of policies, a change file, or a Terraform
 /// plan. Returns the changes and what could not be mapped.
-pub fn load_changes(path: &Path, default_namespace: &str) -> Result<(Vec<Change>, Vec<String>)> {
+pub(crate) fn load_changes(
+    path: &Path,
+    default_namespace: &str,
+) -> Result<(Vec<Change>, Vec<String>)> {
     if path.is_dir() {
         return Ok((policy_dir(path, default_namespace)?, Vec::new()));
     }
@@ -512,7 +515,7 @@ fn upsert_named(
 }
 
 /// Apply changes to a snapshot, giving the new snapshot.
-pub fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
+pub(crate) fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
     let mut v =
         serde_json::to_value(base).map_err(|source| ChangeError::SerializeSnapshot { source })?;
     for c in changes {

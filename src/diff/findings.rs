@@ -135,7 +135,7 @@ fn key(f: &Finding) -> (&str, &str) {
 /// Findings of `after` whose key `before` lacks (new), the reverse (resolved), and findings of
 /// both whose severity or message differs (changed), in the findings' usual order (most severe
 /// first).
-pub fn delta(before: &[Finding], after: &[Finding]) -> FindingsDelta {
+pub(crate) fn delta(before: &[Finding], after: &[Finding]) -> FindingsDelta {
     let by_key_before: BTreeMap<_, &Finding> = before.iter().map(|f| (key(f), f)).collect();
     let keys_after: BTreeSet<_> = after.iter().map(key).collect();
     let mut out = FindingsDelta::default();

@@ -5,10 +5,10 @@
 //! Both sides are reviews: the head is derived from the base (`Review::derive`), so it takes over
 //! whatever the change leaves equal.
 
-pub mod change;
-pub mod error;
-pub mod findings;
-pub mod terraform;
+pub(crate) mod change;
+pub(crate) mod error;
+pub(crate) mod findings;
+pub(crate) mod terraform;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use super::error::{ResourceProblem, TerraformError};
 use crate::model::namespace_path;
 
 /// Changes and unmapped resources of a plan.
-pub fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>), TerraformError> {
+pub(crate) fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>), TerraformError> {
     if let Some(v) = plan.get("format_version").and_then(Value::as_str) {
         if !v.starts_with("1.") && v != "1" {
             return Err(TerraformError::UnsupportedFormat {

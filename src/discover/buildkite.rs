@@ -23,7 +23,7 @@ use super::{Discovery, Draft, Options, RepoName, Val};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 /// The issuer of every Buildkite organisation's agent tokens.
-pub const ISSUER: &str = "https://agent.buildkite.com";
+pub(crate) const ISSUER: &str = "https://agent.buildkite.com";
 
 /// A command step, wherever it is nested.
 struct Step<'a> {
@@ -50,7 +50,7 @@ struct Run {
     any_branch: bool,
 }
 
-pub fn discover(
+pub(crate) fn discover(
     dir: &Path,
     pipeline: Option<&RepoName>,
     _opts: &Options,

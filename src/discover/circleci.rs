@@ -48,7 +48,12 @@ struct Run {
     events: Vec<String>,
 }
 
-pub fn discover(dir: &Path, project: &Project, opts: &Options, out: &mut Discovery) -> Result<()> {
+pub(crate) fn discover(
+    dir: &Path,
+    project: &Project,
+    opts: &Options,
+    out: &mut Discovery,
+) -> Result<()> {
     let file = super::config_in(dir, &[".circleci/config.yml", ".circleci/config.yaml"]);
     let shown = file.display().to_string();
     let config = YamlFile::read(&file, &shown)?;
@@ -107,7 +112,7 @@ pub fn discover(dir: &Path, project: &Project, opts: &Options, out: &mut Discove
 }
 
 /// The VCS origin (`github.com/org/repo`, no scheme) of the checkout's first remote.
-pub fn vcs_origin(dir: &Path) -> Option<String> {
+pub(crate) fn vcs_origin(dir: &Path) -> Option<String> {
     let config = std::fs::read_to_string(dir.join(".git/config")).ok()?;
     let url = config
         .lines()

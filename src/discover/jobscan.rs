@@ -11,7 +11,7 @@ use super::{Draft, Val};
 use crate::inventory::{AuthMethod, CiEvidence, CiExposure};
 
 /// One shell script of a job, with the 1-based file line of its first line (when known).
-pub struct Script {
+pub(crate) struct Script {
     pub text: String,
     pub line: Option<usize>,
     /// How a note names the script (`step 2`, `command`).
@@ -20,7 +20,7 @@ pub struct Script {
 
 /// An ID token requested from inside a script.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     /// The variable the token is assigned to (`TOKEN=$(buildkite-agent oidc request-token …)`).
     pub var: Option<String>,
     /// `--audience A` (Buildkite) or `--claims '{"aud":"A"}'` (CircleCI); `None`: the default.
@@ -36,7 +36,7 @@ pub struct TokenRequest {
 
 /// Everything the scripts of one job do with Vault.
 #[derive(Debug, Default)]
-pub struct JobScan {
+pub(crate) struct JobScan {
     pub logins: Vec<(ShellLogin, Option<usize>)>,
     pub needs: Vec<String>,
     pub exposures: Vec<CiExposure>,
@@ -46,13 +46,13 @@ pub struct JobScan {
 }
 
 impl JobScan {
-    pub fn uses_vault(&self) -> bool {
+    pub(crate) fn uses_vault(&self) -> bool {
         !self.logins.is_empty() || !self.needs.is_empty()
     }
 
     /// `secret-in-artifact` for every secret file covered by one of the uploaded `paths`;
     /// `how` names the upload (`store_artifacts`).
-    pub fn artifacts(&mut self, paths: &[String], how: &str) {
+    pub(crate) fn artifacts(&mut self, paths: &[String], how: &str) {
         for (var, file, line) in &self.files {
             if let Some(p) = paths.iter().find(|p| super::path_covered(p, file)) {
                 self.exposures.push(CiExposure {
@@ -69,7 +69,7 @@ impl JobScan {
 /// Scan the scripts of one job in order. `secrets` are the variables holding secrets before
 /// the first script (ID-token variables included); variables a script assigns from Vault
 /// output stay secret in later scripts (they may be carried over, e.g. through `$BASH_ENV`).
-pub fn scan_job(scripts: &[Script], secrets: &BTreeSet<String>) -> JobScan {
+pub(crate) fn scan_job(scripts: &[Script], secrets: &BTreeSet<String>) -> JobScan {
     let mut out = JobScan::default();
     let mut known = secrets.clone();
     for script in scripts {
@@ -205,7 +205,7 @@ fn assigned_variable(line: &str) -> Option<String> {
 }
 
 /// The inventory's login method for a method name found in a script.
-pub fn login_method(name: &str) -> Option<AuthMethod> {
+pub(crate) fn login_method(name: &str) -> Option<AuthMethod> {
     Some(match name {
         "jwt" => AuthMethod::Jwt,
         "oidc" => AuthMethod::Oidc,
@@ -248,7 +248,7 @@ pub(crate) fn draft(name: String, login: Option<&ShellLogin>, ci: CiEvidence) ->
 
 /// A branch filter as the CI evaluates it, reduced to what a static reader can say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Branches {
+pub(crate) enum Branches {
     /// No filter: every branch runs the job.
     Any,
     /// Exactly these branches.

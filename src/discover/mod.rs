@@ -10,17 +10,17 @@
 
 pub mod azure;
 pub mod bitbucket;
-pub mod buildkite;
-pub mod circleci;
-pub mod error;
+pub(crate) mod buildkite;
+pub(crate) mod circleci;
+pub(crate) mod error;
 pub mod github;
 pub mod gitlab;
 pub mod jenkins;
-pub mod jobscan;
-pub mod kubernetes;
+pub(crate) mod jobscan;
+pub(crate) mod kubernetes;
 pub mod shell;
 pub mod terraform;
-pub mod tfhcl;
+pub(crate) mod tfhcl;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -312,7 +312,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    pub fn new(name: String, method: AuthMethod, mount: &str, ci: CiEvidence) -> Draft {
+    pub(crate) fn new(name: String, method: AuthMethod, mount: &str, ci: CiEvidence) -> Draft {
         Draft {
             name,
             auth: PipelineAuth {
@@ -327,7 +327,7 @@ impl Draft {
         }
     }
 
-    pub fn dynamic(&mut self, field: impl Into<String>, expression: impl Into<String>) {
+    pub(crate) fn dynamic(&mut self, field: impl Into<String>, expression: impl Into<String>) {
         let d = DynamicValue {
             field: field.into(),
             expression: expression.into(),
@@ -340,7 +340,7 @@ impl Draft {
     /// The login's mount (given to [`Draft::new`] as its literal or a default), role and
     /// namespace as a CI configuration states them: each known value set, each expression
     /// recorded as dynamic.
-    pub fn login(&mut self, mount: &Val, role: Option<&Val>, namespace: Option<&Val>) {
+    pub(crate) fn login(&mut self, mount: &Val, role: Option<&Val>, namespace: Option<&Val>) {
         if let Val::Dynamic(e) = mount {
             self.dynamic("auth.mount", e.clone());
         }
@@ -357,7 +357,7 @@ impl Draft {
     }
 
     /// Set a claim, or record it as dynamic when its value is an expression.
-    pub fn claim(&mut self, key: &str, v: Val) {
+    pub(crate) fn claim(&mut self, key: &str, v: Val) {
         match v {
             Val::Known(s) => {
                 self.claims.insert(key.to_string(), Value::String(s));
@@ -367,7 +367,7 @@ impl Draft {
     }
 
     /// Add a need, or record it as dynamic.
-    pub fn need(&mut self, path: &str) {
+    pub(crate) fn need(&mut self, path: &str) {
         let p = path.trim().trim_start_matches('/');
         if p.is_empty() {
             return;
@@ -379,13 +379,13 @@ impl Draft {
         }
     }
 
-    pub fn expose(&mut self, e: CiExposure) {
+    pub(crate) fn expose(&mut self, e: CiExposure) {
         if !self.ci.exposures.contains(&e) {
             self.ci.exposures.push(e);
         }
     }
 
-    pub fn finish(mut self) -> Pipeline {
+    pub(crate) fn finish(mut self) -> Pipeline {
         let service_account_claims =
             self.auth.method == AuthMethod::Kubernetes && !self.claims.is_empty();
         if matches!(self.auth.method, AuthMethod::Jwt | AuthMethod::Oidc) || service_account_claims

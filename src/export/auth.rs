@@ -86,7 +86,7 @@ fn plan(mount_type: &str) -> Plan {
 }
 
 /// Read `sys/auth` in `ns` and every mount's config and roles.
-pub async fn read_auth_mounts(ctx: &Ctx, ns: &str) -> Result<Vec<AuthMount>, ExportError> {
+pub(crate) async fn read_auth_mounts(ctx: &Ctx, ns: &str) -> Result<Vec<AuthMount>, ExportError> {
     let answer = match ctx.api.call(ns, Op::Read, "sys/auth").await {
         Ok(v) => v,
         Err(e) => {
@@ -116,7 +116,10 @@ pub async fn read_auth_mounts(ctx: &Ctx, ns: &str) -> Result<Vec<AuthMount>, Exp
 }
 
 /// Map a `sys/auth` or `sys/mounts` entry: its `config` is the mount's tune.
-pub fn mount_parts(path: &str, mut raw: Map<String, Value>) -> (Map<String, Value>, MountTune) {
+pub(crate) fn mount_parts(
+    path: &str,
+    mut raw: Map<String, Value>,
+) -> (Map<String, Value>, MountTune) {
     let tune = raw
         .remove("config")
         .and_then(|c| serde_json::from_value::<MountTune>(c).ok())
@@ -241,7 +244,7 @@ async fn read_config(
 /// private (`client_tls_key`, `*_secret`, `*password*`, `credentials`, reviewer JWTs). Public
 /// keys and CA certificates (`jwt_validation_pubkeys`, `pem_keys`, `*_ca_pem`) stay: they decide
 /// which tokens are accepted.
-pub fn strip_config(config: &mut Map<String, Value>) {
+pub(crate) fn strip_config(config: &mut Map<String, Value>) {
     strip_sensitive_config(config);
     config.retain(|k, _| !is_sensitive_name(k));
 }

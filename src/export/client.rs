@@ -207,7 +207,7 @@ pub const DEFAULT_MAX_RESPONSE_MIB: u64 = 64;
 /// Default `--max-requests`: an export of a million-secret estate sends a few hundred thousand.
 pub const DEFAULT_MAX_REQUESTS: u64 = 2_000_000;
 /// Same-origin redirects followed per request (a standby node points at the active one once).
-pub const MAX_SAME_ORIGIN_REDIRECTS: usize = 3;
+pub(crate) const MAX_SAME_ORIGIN_REDIRECTS: usize = 3;
 
 /// What the exporter will spend on one server.
 #[derive(Debug, Clone, Copy)]
@@ -243,7 +243,7 @@ pub struct ApiConfig {
 }
 
 /// The longest wait between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The HTTP client of one server: reqwest configured by [`super::connect::build_http`] and the
 /// server's base address (without user info, query or fragment in messages).
@@ -578,7 +578,7 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 }
 
 /// The `(path, entry)` pairs of a `sys/auth` or `sys/mounts` answer.
-pub fn mount_entries(answer: &Value) -> Vec<(String, serde_json::Map<String, Value>)> {
+pub(crate) fn mount_entries(answer: &Value) -> Vec<(String, serde_json::Map<String, Value>)> {
     data(answer)
         .as_object()
         .map(|m| {
@@ -590,12 +590,12 @@ pub fn mount_entries(answer: &Value) -> Vec<(String, serde_json::Map<String, Val
 }
 
 /// The `data` object of an answer (`Value::Null` when absent).
-pub fn data(v: &Value) -> &Value {
+pub(crate) fn data(v: &Value) -> &Value {
     v.get("data").unwrap_or(&Value::Null)
 }
 
 /// The `keys` of a LIST answer, as strings.
-pub fn list_keys(v: &Value) -> Vec<String> {
+pub(crate) fn list_keys(v: &Value) -> Vec<String> {
     data(v)
         .get("keys")
         .and_then(Value::as_array)

@@ -12,13 +12,13 @@ use super::client::{Http, MAX_SAME_ORIGIN_REDIRECTS};
 use super::error::ExportError;
 
 /// The default address of the `vault`/`bao` CLIs.
-pub const DEFAULT_ADDRESS: &str = "https://127.0.0.1:8200";
+pub(crate) const DEFAULT_ADDRESS: &str = "https://127.0.0.1:8200";
 
 /// An environment lookup (`std::env::var(..).ok()` in the binary).
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The first non-empty value of these variables.
-pub fn env_first(env: Env<'_>, names: &[&str]) -> Option<String> {
+pub(crate) fn env_first(env: Env<'_>, names: &[&str]) -> Option<String> {
     names
         .iter()
         .filter_map(|n| env(n))
@@ -26,7 +26,7 @@ pub fn env_first(env: Env<'_>, names: &[&str]) -> Option<String> {
 }
 
 /// `--address`, else `BAO_ADDR`, else `VAULT_ADDR`, else `https://127.0.0.1:8200`; validated.
-pub fn resolve_address(flag: Option<&str>, env: Env<'_>) -> Result<String, ExportError> {
+pub(crate) fn resolve_address(flag: Option<&str>, env: Env<'_>) -> Result<String, ExportError> {
     let addr = flag
         .map(str::to_owned)
         .or_else(|| env_first(env, &["BAO_ADDR", "VAULT_ADDR"]))
@@ -44,7 +44,7 @@ pub fn resolve_address(flag: Option<&str>, env: Env<'_>) -> Result<String, Expor
 
 /// `--namespace`, else `BAO_NAMESPACE`, else `VAULT_NAMESPACE`, else root; normalised to `""`
 /// or `"a/b/"`.
-pub fn resolve_namespace(flag: Option<&str>, env: Env<'_>) -> Result<String, ExportError> {
+pub(crate) fn resolve_namespace(flag: Option<&str>, env: Env<'_>) -> Result<String, ExportError> {
     let raw = flag
         .map(str::to_owned)
         .or_else(|| env_first(env, &["BAO_NAMESPACE", "VAULT_NAMESPACE"]))
@@ -53,7 +53,7 @@ pub fn resolve_namespace(flag: Option<&str>, env: Env<'_>) -> Result<String, Exp
 }
 
 /// `""`, `"/"`, `"root"` → `""`; `"a/b"` → `"a/b/"`. Refuses characters a namespace cannot have.
-pub fn normalize_namespace(raw: &str) -> Result<String, ExportError> {
+pub(crate) fn normalize_namespace(raw: &str) -> Result<String, ExportError> {
     let p = crate::model::namespace_path(raw)
         .trim_end_matches('/')
         .to_string();
@@ -193,12 +193,12 @@ pub struct LoginArgs {
 }
 
 /// The variables the AppRole login reads when no file is given.
-pub const ROLE_ID_ENV: &str = "BLASTMAP_APPROLE_ROLE_ID";
-pub const SECRET_ID_ENV: &str = "BLASTMAP_APPROLE_SECRET_ID";
+pub(crate) const ROLE_ID_ENV: &str = "BLASTMAP_APPROLE_ROLE_ID";
+pub(crate) const SECRET_ID_ENV: &str = "BLASTMAP_APPROLE_SECRET_ID";
 
 /// Decide how to authenticate: a login (`--jwt-role`, `--approle`) wins over a token; a token is
 /// `--token-file`, else `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token`.
-pub fn resolve_credentials(
+pub(crate) fn resolve_credentials(
     args: &LoginArgs,
     namespace: &str,
     env: Env<'_>,
@@ -297,7 +297,7 @@ fn checked_token(token: String, source: String) -> Result<Credentials, ExportErr
 }
 
 /// Refuse values that cannot be sent in a header (the HTTP stack would panic on them).
-pub fn check_header_safe(value: &str, what: &str) -> Result<(), ExportError> {
+pub(crate) fn check_header_safe(value: &str, what: &str) -> Result<(), ExportError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ExportError::Config(format!(
             "{what} is empty or contains spaces or non-ASCII characters, which a token cannot \
@@ -327,13 +327,17 @@ fn read_secret_file(path: &Path, what: &str) -> Result<String, ExportError> {
 
 /// Install ring as the process-wide rustls provider (reqwest is built without one so that no
 /// C crypto library has to be compiled). Idempotent.
-pub fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The HTTP client for `address`: TLS as configured, the whole-request `timeout`, and the
 /// redirect policy that keeps the token with its origin (see [`same_origin_redirects`]).
-pub fn build_http(address: &str, tls: &TlsOptions, timeout: Duration) -> Result<Http, ExportError> {
+pub(crate) fn build_http(
+    address: &str,
+    tls: &TlsOptions,
+    timeout: Duration,
+) -> Result<Http, ExportError> {
     install_crypto_provider();
     let base = base_url(address)?;
     let mut builder = reqwest::Client::builder()
@@ -365,7 +369,7 @@ pub fn build_http(address: &str, tls: &TlsOptions, timeout: Duration) -> Result<
 /// behind the same address), at most [`MAX_SAME_ORIGIN_REDIRECTS`] per request. Any other
 /// redirect is not followed: the exporter gets the 3xx answer and reports it, so the token is
 /// never sent to another host or over plain http when the address was https.
-pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+pub(crate) fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
         let Some(first) = attempt.previous().first() else {
             return attempt.stop();

@@ -96,7 +96,7 @@ impl Coverage {
 }
 
 /// The error that stops the export when the server is gone or sealed.
-pub fn fatal(err: &ApiError, ns: &str, endpoint: &str) -> ExportError {
+pub(crate) fn fatal(err: &ApiError, ns: &str, endpoint: &str) -> ExportError {
     let ns_text = if ns.is_empty() {
         String::new()
     } else {
@@ -121,7 +121,7 @@ pub fn fatal(err: &ApiError, ns: &str, endpoint: &str) -> ExportError {
 /// A human summary of what is missing, grouped by namespace and kind: one line per
 /// (namespace, affects, status), with up to three example endpoints. Namespaces, endpoints and
 /// reasons come from the server, so control characters in them are shown escaped.
-pub fn summary(gaps: &[CoverageGap]) -> Vec<String> {
+pub(crate) fn summary(gaps: &[CoverageGap]) -> Vec<String> {
     let mut groups: BTreeMap<(String, String, String), Vec<&CoverageGap>> = BTreeMap::new();
     for g in gaps {
         let status = g

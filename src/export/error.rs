@@ -168,13 +168,13 @@ fn token_end(bytes: &[u8], start: usize) -> Option<usize> {
 }
 
 /// True when `text` holds a token-shaped string.
-pub fn has_token_shape(text: &str) -> bool {
+pub(crate) fn has_token_shape(text: &str) -> bool {
     let bytes = text.as_bytes();
     (0..bytes.len()).any(|i| token_end(bytes, i).is_some())
 }
 
 /// `text` with every token-shaped string replaced by `<redacted>`.
-pub fn redact_token_shapes(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn redact_token_shapes(text: &str) -> std::borrow::Cow<'_, str> {
     if !has_token_shape(text) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -199,7 +199,7 @@ pub fn redact_token_shapes(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// The full chain of an error (`outer: inner: innermost`), for transport errors whose useful part
 /// ("connection refused") is several sources deep.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {

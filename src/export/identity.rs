@@ -30,7 +30,7 @@ fn is_approle_alias(alias: &Value) -> bool {
 }
 
 /// Replace the name of an AppRole alias by [`REDACTED_ROLE_ID`].
-pub fn redact_alias(alias: &mut Value) {
+pub(crate) fn redact_alias(alias: &mut Value) {
     if is_approle_alias(alias) {
         if let Some(o) = alias.as_object_mut() {
             o.insert("name".into(), Value::String(REDACTED_ROLE_ID.to_owned()));
@@ -38,7 +38,7 @@ pub fn redact_alias(alias: &mut Value) {
     }
 }
 
-pub async fn read_entities(ctx: &Ctx, ns: &str) -> Result<Vec<Entity>, ExportError> {
+pub(crate) async fn read_entities(ctx: &Ctx, ns: &str) -> Result<Vec<Entity>, ExportError> {
     read_all(ctx, ns, "identity/entity/id", Affects::Entities, |v| {
         if let Some(aliases) = v.get_mut("aliases").and_then(Value::as_array_mut) {
             aliases.iter_mut().for_each(redact_alias);
@@ -47,7 +47,7 @@ pub async fn read_entities(ctx: &Ctx, ns: &str) -> Result<Vec<Entity>, ExportErr
     .await
 }
 
-pub async fn read_groups(ctx: &Ctx, ns: &str) -> Result<Vec<Group>, ExportError> {
+pub(crate) async fn read_groups(ctx: &Ctx, ns: &str) -> Result<Vec<Group>, ExportError> {
     read_all(ctx, ns, "identity/group/id", Affects::Groups, |v| {
         if let Some(alias) = v.get_mut("alias") {
             redact_alias(alias);

@@ -34,7 +34,7 @@ pub struct KvLimits {
 }
 
 /// List every key of a KV mount (v1 or v2) within the bounds.
-pub async fn inventory(
+pub(crate) async fn inventory(
     ctx: &Ctx,
     ns: &str,
     mount: &SecretMount,

@@ -12,7 +12,7 @@ use super::error::ExportError;
 
 /// Log in when the credentials ask for it; returns the token to use, or `None` for a plain
 /// token (already in the client).
-pub async fn login(api: &Api, creds: &Credentials) -> Result<Option<String>, ExportError> {
+pub(crate) async fn login(api: &Api, creds: &Credentials) -> Result<Option<String>, ExportError> {
     let (namespace, mount, body, what) = match creds {
         Credentials::Token { .. } => return Ok(None),
         Credentials::Jwt {
@@ -86,7 +86,7 @@ pub async fn login(api: &Api, creds: &Credentials) -> Result<Option<String>, Exp
 }
 
 /// Revoke the token obtained by [`login`]; best effort (it expires anyway).
-pub async fn revoke(api: &Api, namespace: &str) {
+pub(crate) async fn revoke(api: &Api, namespace: &str) {
     let _ = api
         .post(namespace, "auth/token/revoke-self", &json!({}))
         .await;

@@ -26,20 +26,20 @@
 //! coverage gap and the export goes on; an unreachable or sealed server, or a refused token,
 //! stops the export with an error and no snapshot.
 
-pub mod auth;
-pub mod client;
-pub mod connect;
-pub mod coverage;
-pub mod error;
-pub mod identity;
-pub mod kv;
-pub mod login;
-pub mod policies;
-pub mod policy;
-pub mod progress;
-pub mod secrets;
-pub mod server;
-pub mod walk;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod connect;
+pub(crate) mod coverage;
+pub(crate) mod error;
+pub(crate) mod identity;
+pub(crate) mod kv;
+pub(crate) mod login;
+pub(crate) mod policies;
+pub(crate) mod policy;
+pub(crate) mod progress;
+pub(crate) mod secrets;
+pub(crate) mod server;
+pub(crate) mod walk;
 
 use std::time::{Duration, Instant};
 

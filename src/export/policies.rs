@@ -17,7 +17,7 @@ use super::coverage::GapSpec;
 use super::error::ExportError;
 use super::Ctx;
 
-pub async fn read_policies(ctx: &Ctx, ns: &str) -> Result<Vec<Policy>, ExportError> {
+pub(crate) async fn read_policies(ctx: &Ctx, ns: &str) -> Result<Vec<Policy>, ExportError> {
     match ctx
         .api
         .call(ns, Op::List, "sys/policies/detailed/acl")

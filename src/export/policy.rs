@@ -16,7 +16,7 @@
 //! `+/*` on `role/<r>/secret-id/` (the LIST of secret-id accessors).
 
 /// Namespace levels below the policy's own namespace that the shipped file covers.
-pub const DEFAULT_DEPTH: usize = 3;
+pub(crate) const DEFAULT_DEPTH: usize = 3;
 
 /// (path, capabilities, why). Paths are relative to a namespace; [`exporter_policy`] repeats
 /// them with `+/` prefixes for child namespaces.
@@ -128,7 +128,7 @@ const RULES: &[(&str, &str, &str)] = &[
 ];
 
 /// The shipped policy text, for the policy's namespace and `depth` levels of child namespaces.
-pub fn exporter_policy(depth: usize) -> String {
+pub(crate) fn exporter_policy(depth: usize) -> String {
     let mut out = String::new();
     out.push_str(HEADER);
     for d in 0..=depth {

@@ -18,7 +18,7 @@ use super::{kv, Ctx};
 
 /// The collections listed per engine type: (key in `collections`, path LISTed under the mount).
 /// The keys match `model::credential_endpoints`, which maps them to the credential endpoints.
-pub fn engine_collections(engine: &str) -> &'static [(&'static str, &'static str)] {
+pub(crate) fn engine_collections(engine: &str) -> &'static [(&'static str, &'static str)] {
     match engine {
         "database" => &[("roles", "roles"), ("static-roles", "static-roles")],
         "aws" | "pki" | "ssh" | "kubernetes" | "azure" | "consul" | "rabbitmq" | "mongodbatlas" => {
@@ -48,7 +48,10 @@ fn is_builtin(mount_type: &str) -> bool {
 }
 
 /// Read `sys/mounts` in `ns` and inventory every mount.
-pub async fn read_secret_mounts(ctx: &Ctx, ns: &str) -> Result<Vec<SecretMount>, ExportError> {
+pub(crate) async fn read_secret_mounts(
+    ctx: &Ctx,
+    ns: &str,
+) -> Result<Vec<SecretMount>, ExportError> {
     let answer = match ctx.api.call(ns, Op::Read, "sys/mounts").await {
         Ok(v) => v,
         Err(e) => {

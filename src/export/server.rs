@@ -16,7 +16,7 @@ use super::error::ExportError;
 use super::Ctx;
 
 /// Read the server facts. Errors when the server is unreachable or sealed.
-pub async fn read_server(
+pub(crate) async fn read_server(
     api: &Api,
     address: &str,
     forced: Option<Flavor>,
@@ -50,7 +50,7 @@ pub async fn read_server(
 }
 
 /// Vault reports `enterprise` in `sys/health`; OpenBao does not, and its versions start at 2.
-pub fn detect_flavor(version: &str, health: Option<&Value>) -> Flavor {
+pub(crate) fn detect_flavor(version: &str, health: Option<&Value>) -> Flavor {
     if health.is_some_and(|h| h.get("enterprise").is_some()) {
         return Flavor::Vault;
     }
@@ -68,7 +68,7 @@ pub fn detect_flavor(version: &str, health: Option<&Value>) -> Flavor {
 }
 
 /// System default and max lease TTLs, from the `cubbyhole/` tune of the export's top namespace.
-pub async fn read_system_ttls(
+pub(crate) async fn read_system_ttls(
     ctx: &Ctx,
     ns: &str,
     server: &mut ServerInfo,
@@ -99,7 +99,7 @@ pub async fn read_system_ttls(
 /// must be a clear error, not a snapshot full of gaps. `auth/token/lookup-self` is allowed by
 /// the default policy and by the shipped exporter policy; a token that has neither is accepted
 /// if it can read `sys/mounts`.
-pub async fn check_token(api: &Api, ns: &str, source: &str) -> Result<(), ExportError> {
+pub(crate) async fn check_token(api: &Api, ns: &str, source: &str) -> Result<(), ExportError> {
     let first = match api.call(ns, Op::Read, "auth/token/lookup-self").await {
         // The answer holds the token itself: drop it unread.
         Ok(_) => return Ok(()),

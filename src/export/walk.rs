@@ -19,7 +19,7 @@ use super::{auth, identity, policies, secrets, Ctx};
 
 /// A namespace to export.
 #[derive(Debug, Clone)]
-pub struct NsInfo {
+pub(crate) struct NsInfo {
     /// `""` or `"a/"`, `"a/b/"`.
     pub path: String,
     pub id: String,
@@ -50,7 +50,7 @@ fn ns_info(path: String, info: Option<&Value>) -> NsInfo {
 }
 
 /// The scope namespace and all its descendants, parents before children.
-pub async fn discover(ctx: &Ctx, scope: &str) -> Result<Vec<NsInfo>, ExportError> {
+pub(crate) async fn discover(ctx: &Ctx, scope: &str) -> Result<Vec<NsInfo>, ExportError> {
     let mut out = vec![scope_info(ctx, scope).await?];
     match ctx.api.call(scope, Op::Scan, "sys/namespaces").await {
         Ok(v) => {
@@ -185,7 +185,7 @@ async fn scope_info(ctx: &Ctx, scope: &str) -> Result<NsInfo, ExportError> {
 }
 
 /// Everything in one namespace.
-pub async fn export_namespace(ctx: &Ctx, info: NsInfo) -> Result<Namespace, ExportError> {
+pub(crate) async fn export_namespace(ctx: &Ctx, info: NsInfo) -> Result<Namespace, ExportError> {
     ctx.api.progress().namespace_started();
     let ns = info.path.as_str();
     let (auth_mounts, secret_mounts, policies, entities, groups, audit_devices) = tokio::try_join!(

@@ -92,7 +92,7 @@ fn arn_breadth(pattern: &str) -> ArnBreadth {
     }
 }
 
-pub fn aws(role: &OtherRole) -> Option<AwsFacts> {
+pub(crate) fn aws(role: &OtherRole) -> Option<AwsFacts> {
     let r = AwsRole::from_other(role).ok()?;
     let ec2 = r.auth_type.as_deref() == Some("ec2") || r.infers_ec2();
     Some(AwsFacts {
@@ -112,7 +112,7 @@ pub fn aws(role: &OtherRole) -> Option<AwsFacts> {
     })
 }
 
-pub fn gcp(role: &OtherRole) -> Option<GcpFacts> {
+pub(crate) fn gcp(role: &OtherRole) -> Option<GcpFacts> {
     let r = GcpRole::from_other(role).ok()?;
     let role_type = r.role_type.clone().unwrap_or_default();
     let project_only = role_type == "gce"
@@ -130,7 +130,7 @@ pub fn gcp(role: &OtherRole) -> Option<GcpFacts> {
     })
 }
 
-pub fn azure(role: &OtherRole) -> Option<AzureFacts> {
+pub(crate) fn azure(role: &OtherRole) -> Option<AzureFacts> {
     let r = AzureRole::from_other(role).ok()?;
     let loose = |xs: &[String]| xs.is_empty() || is_star(xs);
     let (sps, groups) = (&r.bound_service_principal_ids, &r.bound_group_ids);

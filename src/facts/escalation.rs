@@ -58,7 +58,7 @@ pub struct Step {
 
 /// What a chain ends in.
 #[derive(Debug, Clone)]
-pub enum Gained {
+pub(crate) enum Gained {
     /// A token identity (compiled, with its grants).
     Token(Arc<TokenReach>),
     /// Every secret of a namespace and its descendants, with every capability.
@@ -69,7 +69,7 @@ pub enum Gained {
 
 /// A node reached from a token, with the shortest chain to it.
 #[derive(Debug, Clone)]
-pub struct Reached {
+pub(crate) struct Reached {
     pub key: String,
     pub chain: Vec<Step>,
     pub gained: Gained,
@@ -77,7 +77,7 @@ pub struct Reached {
 
 impl Reached {
     /// `login`, `any-policy`, `full-namespace`, `none`.
-    pub fn gain_kind(&self) -> &'static str {
+    pub(crate) fn gain_kind(&self) -> &'static str {
         match &self.gained {
             Gained::Full(_) => "full-namespace",
             Gained::Nothing => "none",
@@ -95,7 +95,7 @@ enum Gain {
 }
 
 /// Escalation search over one analysis, with caches shared by every start token.
-pub struct Escalations<'a, 'b> {
+pub(crate) struct Escalations<'a, 'b> {
     analysis: &'b Analysis<'a>,
     namespaces: Vec<(String, &'a Namespace)>,
     depth: usize,
@@ -106,7 +106,7 @@ pub struct Escalations<'a, 'b> {
 }
 
 impl<'a, 'b> Escalations<'a, 'b> {
-    pub fn new(analysis: &'b Analysis<'a>, depth: usize) -> Self {
+    pub(crate) fn new(analysis: &'b Analysis<'a>, depth: usize) -> Self {
         let namespaces = analysis
             .snapshot
             .namespaces
@@ -123,7 +123,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
     }
 
     /// [`new`](Self::new), reusing the tokens `base` compiled where they are the same tokens.
-    pub fn seeded(
+    pub(crate) fn seeded(
         analysis: &'b Analysis<'a>,
         depth: usize,
         base: &'b Analysis<'b>,
@@ -137,7 +137,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
     }
 
     /// The tokens compiled so far, by identity key.
-    pub fn into_compiled(self) -> FxHashMap<String, Arc<TokenReach>> {
+    pub(crate) fn into_compiled(self) -> FxHashMap<String, Arc<TokenReach>> {
         self.tokens.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -167,7 +167,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
     /// Every node reachable from `start` in at most `depth` steps, each with its shortest chain.
     /// Every first step is kept (one node per primitive kind and target), so each primitive is
     /// reported with what it yields; deeper nodes are kept once, under the first chain found.
-    pub fn search(&self, start: &TokenReach) -> Vec<Reached> {
+    pub(crate) fn search(&self, start: &TokenReach) -> Vec<Reached> {
         if self.depth == 0 {
             return Vec::new();
         }
@@ -244,7 +244,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
     /// Every escalation step `token` can take, one step deep: each with the key of what it
     /// gains (as [`search`](Self::search) keys them) and the gain, its token compiled. The
     /// blast-radius graph is built from these, one token at a time.
-    pub fn steps(&self, token: &TokenReach) -> Vec<Reached> {
+    pub(crate) fn steps(&self, token: &TokenReach) -> Vec<Reached> {
         self.primitives(token)
             .into_iter()
             .map(|(step, gain)| Reached {
@@ -1030,6 +1030,6 @@ impl<A, B> UnzipOpt<A, B> for Option<(A, B)> {
 }
 
 /// Ids of the secrets of namespace `ns` and its descendants.
-pub fn namespace_secrets(analysis: &Analysis<'_>, ns: &str) -> std::ops::Range<usize> {
+pub(crate) fn namespace_secrets(analysis: &Analysis<'_>, ns: &str) -> std::ops::Range<usize> {
     paths::range(&analysis.secrets, ns)
 }

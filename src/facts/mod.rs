@@ -13,21 +13,21 @@
 
 mod audit;
 mod blast;
-pub mod cloud;
+pub(crate) mod cloud;
 mod entity;
-pub mod escalation;
-pub mod github;
+pub(crate) mod escalation;
+pub(crate) mod github;
 mod logins;
 mod mount;
 mod namespace;
-pub mod paths;
+pub(crate) mod paths;
 mod pipeline;
 mod policy;
 mod reuse;
 mod role;
 mod team;
 mod token;
-pub mod workload;
+pub(crate) mod workload;
 
 use std::collections::BTreeSet;
 

@@ -31,7 +31,7 @@ fn cmp_prefix(ns: &str, path: &str, prefix: &str) -> Ordering {
 }
 
 /// Ids of the secrets whose namespace-qualified path starts with `prefix`.
-pub fn range(index: &SecretIndex, prefix: &str) -> std::ops::Range<usize> {
+pub(crate) fn range(index: &SecretIndex, prefix: &str) -> std::ops::Range<usize> {
     let s = &index.secrets;
     let start = s.partition_point(|x| cmp_prefix(&x.namespace, &x.path, prefix) == Ordering::Less);
     let end = start
@@ -48,7 +48,7 @@ fn full_eq(ns: &str, path: &str, full: &str) -> bool {
 /// A Vault path pattern, namespace-qualified and classified as the server classifies rule paths:
 /// exact, prefix (trailing `*`) or segment (`+` segments, optionally ending in `*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// Full path without the trailing `*` of a prefix pattern.
     pub path: String,
     pub kind: RuleKind,
@@ -56,7 +56,7 @@ pub struct Pattern {
 
 impl Pattern {
     /// Classify `pattern` (already namespace-qualified) as `acl::policy::normalize` does.
-    pub fn new(pattern: &str) -> Pattern {
+    pub(crate) fn new(pattern: &str) -> Pattern {
         let full = pattern.trim_start_matches('/');
         let segment = full == "+" || full.contains("/+") || full.starts_with("+/");
         if segment {
@@ -78,19 +78,19 @@ impl Pattern {
     }
 
     /// The literal part: everything before the first wildcard.
-    pub fn literal(&self) -> &str {
+    pub(crate) fn literal(&self) -> &str {
         match self.kind {
             RuleKind::Segment => &self.path[..self.path.find('+').unwrap_or(self.path.len())],
             _ => &self.path,
         }
     }
 
-    pub fn is_wildcard(&self) -> bool {
+    pub(crate) fn is_wildcard(&self) -> bool {
         self.kind != RuleKind::Exact
     }
 
     /// Whether the pattern matches a full path.
-    pub fn matches(&self, full: &str) -> bool {
+    pub(crate) fn matches(&self, full: &str) -> bool {
         match self.kind {
             RuleKind::Exact => full == self.path,
             RuleKind::Prefix => full.starts_with(&self.path),
@@ -99,7 +99,7 @@ impl Pattern {
     }
 
     /// Whether the pattern matches the secret (`ns + path`).
-    pub fn matches_secret(&self, s: &Secret) -> bool {
+    pub(crate) fn matches_secret(&self, s: &Secret) -> bool {
         match self.kind {
             RuleKind::Exact => full_eq(&s.namespace, &s.path, &self.path),
             RuleKind::Prefix => cmp_prefix(&s.namespace, &s.path, &self.path) == Ordering::Equal,
@@ -113,21 +113,9 @@ impl Pattern {
         }
     }
 
-    /// Ids of the secrets of `index` the pattern matches.
-    pub fn secrets(&self, index: &SecretIndex) -> Vec<u32> {
-        let r = range(index, self.literal());
-        match self.kind {
-            RuleKind::Prefix => r.map(|i| i as u32).collect(),
-            _ => r
-                .filter(|&i| self.matches_secret(&index.secrets[i]))
-                .map(|i| i as u32)
-                .collect(),
-        }
-    }
-
     /// Whether some path under `prefix` may match: the pattern lies inside `prefix`, or (for
     /// wildcard patterns) the pattern's literal part is a prefix of `prefix`.
-    pub fn touches(&self, prefix: &str) -> bool {
+    pub(crate) fn touches(&self, prefix: &str) -> bool {
         let lit = self.literal();
         lit.starts_with(prefix) || (self.is_wildcard() && prefix.starts_with(lit))
     }
@@ -164,7 +152,7 @@ fn segment_match(pattern: &str, path: &str) -> bool {
 /// (`secret/data/ci/*` → 1, `secret/*` → 0, `secret/data/+/shared/*` → 0; `kv1/legacy/x` → 2).
 /// `mount_prefix` is the namespace-qualified mount path (`secret/`); KV v2 `data/` and
 /// `metadata/` (and the other v2 verbs) do not count.
-pub fn key_depth(literal: &str, mount_prefix: &str, kv2: bool) -> i32 {
+pub(crate) fn key_depth(literal: &str, mount_prefix: &str, kv2: bool) -> i32 {
     let Some(rest) = literal.strip_prefix(mount_prefix) else {
         return -1;
     };

@@ -239,7 +239,7 @@ pub struct Issuer {
 
 /// Classify the issuer a JWT mount trusts. `fallback_iss` is an `iss` claim a pipeline on the
 /// mount presents, used when the mount's config was not exported.
-pub fn issuer(mount: &AuthMount, fallback_iss: Option<&str>) -> Issuer {
+pub(crate) fn issuer(mount: &AuthMount, fallback_iss: Option<&str>) -> Issuer {
     let url = mount
         .config_str("bound_issuer")
         .or_else(|| mount.config_str("oidc_discovery_url"))
@@ -386,7 +386,7 @@ pub struct JwtFacts {
 }
 
 /// Assess a JWT role on `mount`.
-pub fn jwt(mount: &AuthMount, role: &JwtRole, fallback_iss: Option<&str>) -> JwtFacts {
+pub(crate) fn jwt(mount: &AuthMount, role: &JwtRole, fallback_iss: Option<&str>) -> JwtFacts {
     let issuer = issuer(mount, fallback_iss);
     let provider = issuer
         .provider
@@ -483,7 +483,7 @@ pub struct KubernetesFacts {
     pub audience: String,
 }
 
-pub fn kubernetes(role: &KubernetesRole) -> KubernetesFacts {
+pub(crate) fn kubernetes(role: &KubernetesRole) -> KubernetesFacts {
     let globs = |xs: &[String]| -> Vec<String> {
         xs.iter()
             .filter(|x| x.contains('*') && x.as_str() != "*")

@@ -21,7 +21,7 @@
 //! capabilities on the way are `blastmap reach`'s answer (`tests/suite/graph.rs`).
 
 mod build;
-pub mod export;
+pub(crate) mod export;
 pub mod path;
 
 use std::collections::HashMap;

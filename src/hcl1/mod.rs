@@ -27,9 +27,9 @@
 //! strings that unquote to invalid UTF-8 (`"\xff"`) hold U+FFFD per bad byte; identifier
 //! letters follow Go's Unicode 13 tables.
 
-pub mod ast;
+pub(crate) mod ast;
 pub mod decode;
-pub mod hclutil;
+pub(crate) mod hclutil;
 mod json;
 mod parser;
 mod scanner;

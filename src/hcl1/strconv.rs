@@ -156,7 +156,7 @@ fn push_char(buf: &mut Vec<u8>, v: u32, multibyte: bool) {
 /// hcl1's `hcl/strconv.Unquote`: unquote a double-quoted HCL string token, copying every
 /// `${...}` interpolation verbatim (escapes inside it are not processed). `Err` is Go's
 /// `ErrSyntax` ("invalid syntax").
-pub fn hcl_unquote(text: &str) -> Result<String, ()> {
+pub(super) fn hcl_unquote(text: &str) -> Result<String, ()> {
     let b = text.as_bytes();
     let n = b.len();
     if n < 2 {
@@ -216,7 +216,7 @@ pub fn hcl_unquote(text: &str) -> Result<String, ()> {
 
 /// Go's `strconv.Unquote` for a double-quoted string, which hcl1 uses for JSON string tokens.
 /// `Err` is Go's `ErrSyntax`.
-pub fn go_unquote(text: &str) -> Result<String, ()> {
+pub(super) fn go_unquote(text: &str) -> Result<String, ()> {
     let b = text.as_bytes();
     if b.len() < 2 || b[0] != b'"' {
         return Err(());
@@ -257,7 +257,7 @@ pub fn go_unquote(text: &str) -> Result<String, ()> {
 /// so an indented closing anchor leaves its indentation in the value. `<<-EOF` removes the
 /// closing line's indentation from every line when all lines have it, and otherwise keeps the
 /// body with trailing spaces and tabs trimmed.
-pub fn unindent_heredoc(text: &str) -> String {
+pub(super) fn unindent_heredoc(text: &str) -> String {
     let b = text.as_bytes();
     let Some(idx) = b.iter().position(|&c| c == b'\n') else {
         // The scanner never produces this; Go would panic.
@@ -541,7 +541,7 @@ pub fn parse_int(text: &str, base: IntBase) -> Result<i64, NumError> {
 /// token texts (digits, `.`, `e`/`E`, a sign, or a `0x` prefix, which Go rejects without a `p`
 /// exponent). Such texts never hold `_`, `p`, `inf` or `nan`; those Go extensions are treated
 /// as syntax errors here. Overflow to infinity is Go's range error.
-pub fn parse_float(s: &str) -> Result<f64, NumError> {
+pub(super) fn parse_float(s: &str) -> Result<f64, NumError> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let plain = !body.is_empty()
         && body

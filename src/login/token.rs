@@ -94,7 +94,7 @@ pub fn sanitize_sorted<S: AsRef<str>>(policies: &[S], add_default: bool) -> Vec<
 /// The token of a login through a role with these token fields, on this mount: `raw_policies`
 /// are the policy names the auth method hands to core (the role's `token_policies`, possibly
 /// templated or merged with LDAP group policies).
-pub fn resolve(
+pub(super) fn resolve(
     fields: &TokenFields,
     raw_policies: &[String],
     mount: &AuthMount,

@@ -13,7 +13,7 @@ use std::fmt;
 use crate::duration::{DurationError, DurationSyntax, GoDuration};
 
 /// `null` (or an absent field, with `#[serde(default)]`) becomes `T::default()`.
-pub fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,
@@ -23,7 +23,7 @@ where
 
 /// A list of strings: a JSON array of strings, `null` (empty), or a comma-separated string (the
 /// form the Vault API accepts on write; `"a, b"` becomes `["a", "b"]`, empty pieces dropped).
-pub fn string_list<'de, D>(d: D) -> Result<Vec<String>, D::Error>
+pub(crate) fn string_list<'de, D>(d: D) -> Result<Vec<String>, D::Error>
 where
     D: Deserializer<'de>,
 {
@@ -64,7 +64,7 @@ where
 /// the server reads one (`parseutil.ParseDurationSecond`: `"3600"`, `"1h30m"`, `"768h"`, `"2d"`;
 /// see [`crate::duration`]), fractions of a second truncated. `null` is `None`.
 /// Negative values are kept (JWT leeways use `-1` for "disabled").
-pub fn opt_duration<'de, D>(d: D) -> Result<Option<i64>, D::Error>
+pub(crate) fn opt_duration<'de, D>(d: D) -> Result<Option<i64>, D::Error>
 where
     D: Deserializer<'de>,
 {
@@ -123,7 +123,7 @@ fn duration_message(text: &str, error: &DurationError) -> String {
 
 /// An optional boolean that also accepts the strings `"true"`/`"false"`/`"1"`/`"0"` (mount and
 /// audit options are strings in the API).
-pub fn opt_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+pub(crate) fn opt_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
 where
     D: Deserializer<'de>,
 {
@@ -156,7 +156,7 @@ where
 
 /// `"true"`, `"1"`, `"t"` (any case) → true; `"false"`, `"0"`, `"f"` → false, as Go's
 /// `strconv.ParseBool`.
-pub fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim() {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
@@ -165,7 +165,7 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// Read a JSON value as a boolean the lenient way ([`parse_bool`] for strings).
-pub fn value_as_bool(v: &serde_json::Value) -> Option<bool> {
+pub(crate) fn value_as_bool(v: &serde_json::Value) -> Option<bool> {
     match v {
         serde_json::Value::Bool(b) => Some(*b),
         serde_json::Value::String(s) => parse_bool(s),

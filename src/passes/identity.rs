@@ -123,7 +123,7 @@ fn ns_id(ns: &Namespace) -> String {
 
 /// Resolve the token identity of one admitted (or possibly admitted) login on `mount` in
 /// namespace `token_ns`.
-pub fn resolve(
+pub(crate) fn resolve(
     index: &SnapshotIndex<'_>,
     token_ns: &Namespace,
     mount: &AuthMount,
@@ -250,7 +250,7 @@ fn apply_login_metadata(
 /// Give a token identity the entity it maps to: the entity's policies (in the entity's
 /// namespace), its templating data, and a note when it is disabled (the server then refuses
 /// every request of the token).
-pub fn attach_entity(id: &mut TokenIdentity, ens: &Namespace, e: &crate::model::Entity) {
+pub(crate) fn attach_entity(id: &mut TokenIdentity, ens: &Namespace, e: &crate::model::Entity) {
     id.entity_ref = Some((e.id.clone(), e.name.clone()));
     id.entity_disabled = e.disabled;
     if e.disabled {
@@ -276,7 +276,7 @@ pub fn attach_entity(id: &mut TokenIdentity, ens: &Namespace, e: &crate::model::
 /// Give a token identity its groups (each once, in order): their templating data, and their
 /// policies when the group lives in the token's namespace or above it; group policies apply in
 /// the token's namespace and its descendants only.
-pub fn attach_groups<'a>(
+pub(crate) fn attach_groups<'a>(
     id: &mut TokenIdentity,
     groups: impl IntoIterator<Item = (&'a Namespace, &'a crate::model::Group)>,
 ) {

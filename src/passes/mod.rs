@@ -6,10 +6,10 @@
 //! against. Many pipelines share one; each is compiled into an ACL and evaluated once, in
 //! parallel, and pipelines are assembled from the results.
 
-pub mod identity;
+pub(crate) mod identity;
 pub mod reach;
-pub mod secrets;
-pub mod who_can;
+pub(crate) mod secrets;
+pub(crate) mod who_can;
 
 pub use identity::{PolicyOrigin, PolicyRef, TokenIdentity};
 pub use reach::{Analysis, PipelineReach, ReachOptions, RoleReach, SecretReach, Unknown, Via};

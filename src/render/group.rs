@@ -22,7 +22,7 @@ use std::ops::Range;
 
 /// One thing to group: a secret (or anything with a path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Item<'a> {
+pub(crate) struct Item<'a> {
     pub head: [u32; 2],
     pub path: &'a str,
     /// The caller's id (a secret id).
@@ -32,7 +32,7 @@ pub struct Item<'a> {
 /// A group of items: one prefix (`ranges` has one range), or the lumped remainder of a parent's
 /// children (`rest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub(crate) struct Group {
     /// 0: everything; 1: one `head[0]`; 2: one head; 3+: one path prefix of `depth - 2` segments.
     pub depth: usize,
     pub ranges: Vec<Range<usize>>,
@@ -46,19 +46,19 @@ pub struct Group {
 }
 
 impl Group {
-    pub fn first(&self) -> usize {
+    pub(crate) fn first(&self) -> usize {
         self.ranges[0].start
     }
 
     /// The items of the group, as indices into the sorted items.
-    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn indices(&self) -> impl Iterator<Item = usize> + '_ {
         self.ranges.iter().flat_map(|r| r.clone())
     }
 }
 
 /// The byte length of the first `n` segments of `path` (a segment ends with `/`); the whole
 /// path when it has fewer.
-pub fn seg_end(path: &str, n: usize) -> usize {
+pub(crate) fn seg_end(path: &str, n: usize) -> usize {
     if n == 0 {
         return 0;
     }
@@ -85,7 +85,7 @@ fn key<'a>(it: &Item<'a>, depth: usize) -> (u32, u32, &'a str) {
 }
 
 /// The path prefix of a group (empty above depth 3).
-pub fn prefix<'a>(items: &[Item<'a>], g: &Group) -> &'a str {
+pub(crate) fn prefix<'a>(items: &[Item<'a>], g: &Group) -> &'a str {
     let it = &items[g.first()];
     if g.depth <= 2 {
         ""
@@ -144,7 +144,7 @@ fn children(
 
 /// Group sorted `items` into at most `budget` groups (at least one), preferring to split down to
 /// `min_depth` first. `items` must be sorted.
-pub fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<Group> {
+pub(crate) fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<Group> {
     debug_assert!(items.windows(2).all(|w| w[0] <= w[1]));
     if items.is_empty() {
         return Vec::new();
@@ -247,7 +247,7 @@ pub fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<Group> 
 }
 
 /// For each item index, the index of its group.
-pub fn membership(groups: &[Group], n: usize) -> Vec<u32> {
+pub(crate) fn membership(groups: &[Group], n: usize) -> Vec<u32> {
     let mut of = vec![u32::MAX; n];
     for (gi, g) in groups.iter().enumerate() {
         for i in g.indices() {

@@ -55,7 +55,7 @@ impl Default for ReportOptions {
 
 /// A diagram as it goes into the page.
 #[derive(Debug, Clone)]
-pub enum Rendered {
+pub(crate) enum Rendered {
     Svg(String),
     /// Graphviz is missing: the DOT source is shown instead.
     NoGraphviz(String),
@@ -76,7 +76,7 @@ pub struct ReportStats {
 }
 
 /// Render diagrams to inline SVG (in parallel), or to notes when Graphviz is missing.
-pub fn render_all(diagrams: &[(String, Diagram)], graphviz: bool) -> Vec<Rendered> {
+pub(crate) fn render_all(diagrams: &[(String, Diagram)], graphviz: bool) -> Vec<Rendered> {
     diagrams
         .par_iter()
         .map(|(id, d)| {
@@ -93,7 +93,7 @@ pub fn render_all(diagrams: &[(String, Diagram)], graphviz: bool) -> Vec<Rendere
 }
 
 /// Everything the page shows.
-pub struct ReportData<'a> {
+pub(crate) struct ReportData<'a> {
     pub snapshot: &'a Snapshot,
     pub inventory: &'a Inventory,
     pub findings: &'a FindingsReport,
@@ -108,19 +108,8 @@ pub struct ReportData<'a> {
     pub opts: &'a ReportOptions,
 }
 
-/// Build the whole report for a snapshot and an inventory, with findings already computed.
-pub fn build(
-    snapshot: &Snapshot,
-    inventory: &Inventory,
-    findings: &FindingsReport,
-    opts: &ReportOptions,
-) -> (String, ReportStats) {
-    let analysis = Analysis::new(snapshot, inventory);
-    build_with(&analysis, findings, opts)
-}
-
 /// [`build`] on an existing analysis.
-pub fn build_with(
+pub(crate) fn build_with(
     analysis: &Analysis<'_>,
     findings: &FindingsReport,
     opts: &ReportOptions,
@@ -409,7 +398,7 @@ fn ns_label(ns: &str) -> String {
 }
 
 /// SHA-256 (FIPS 180-4), for the Content-Security-Policy hash of the inline script.
-pub fn sha256(data: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     const K: [u32; 64] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
         0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
@@ -484,7 +473,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// Standard base64 with padding.
-pub fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
@@ -529,7 +518,7 @@ fn finding_rows(out: &mut String, findings: &[Finding]) {
 }
 
 /// The page.
-pub fn page(d: &ReportData<'_>) -> String {
+pub(crate) fn page(d: &ReportData<'_>) -> String {
     let mut o = String::with_capacity(1 << 20);
     write_head(&mut o, d);
     let rows = pipeline_numbers(d);

@@ -14,9 +14,9 @@ pub mod diagram;
 pub mod dot;
 pub mod escape;
 pub mod estate;
-pub mod group;
-pub mod html;
-pub mod svg;
+pub(crate) mod group;
+pub(crate) mod html;
+pub(crate) mod svg;
 
 use std::path::Path;
 

@@ -2,12 +2,11 @@
 //! is linked). `BLASTMAP_DOT` names another binary; otherwise `dot` is looked up on `PATH`.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// An output format of `dot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Svg,
     Png,
 }
@@ -23,7 +22,7 @@ impl Format {
 
 /// What went wrong running `dot`.
 #[derive(Debug, thiserror::Error)]
-pub enum RenderError {
+pub(crate) enum RenderError {
     #[error(
         "Graphviz is not installed: `{0}` was not found, and .svg/.png output needs it. Install \
          Graphviz (Debian/Ubuntu: `apt-get install graphviz`; Fedora: `dnf install graphviz`; \
@@ -36,7 +35,7 @@ pub enum RenderError {
 }
 
 /// The `dot` binary to run.
-pub fn dot_binary() -> String {
+pub(crate) fn dot_binary() -> String {
     std::env::var("BLASTMAP_DOT")
         .ok()
         .filter(|s| !s.is_empty())
@@ -44,7 +43,7 @@ pub fn dot_binary() -> String {
 }
 
 /// Whether Graphviz can be run.
-pub fn available() -> bool {
+pub(crate) fn available() -> bool {
     Command::new(dot_binary())
         .arg("-V")
         .stdin(Stdio::null())
@@ -55,7 +54,7 @@ pub fn available() -> bool {
 }
 
 /// Render DOT text. `extra` are additional `dot` arguments (e.g. `-Gid=d1`).
-pub fn render(dot: &str, format: Format, extra: &[String]) -> Result<Vec<u8>, RenderError> {
+pub(crate) fn render(dot: &str, format: Format, extra: &[String]) -> Result<Vec<u8>, RenderError> {
     let binary = dot_binary();
     let mut child = match Command::new(&binary)
         .arg(format.flag())
@@ -126,7 +125,7 @@ pub fn render(dot: &str, format: Format, extra: &[String]) -> Result<Vec<u8>, Re
 
 /// An SVG document from `dot`, made fit to inline into HTML: the XML declaration, doctype and
 /// comments (which carry node names) removed.
-pub fn inline_svg(svg: &str) -> String {
+pub(crate) fn inline_svg(svg: &str) -> String {
     let start = svg.find("<svg").unwrap_or(0);
     let mut s = &svg[start..];
     let mut out = String::with_capacity(s.len());
@@ -142,17 +141,4 @@ pub fn inline_svg(svg: &str) -> String {
     }
     out.push_str(s);
     out
-}
-
-/// Where a PATH lookup would find `dot`, for messages.
-pub fn which_dot() -> Option<PathBuf> {
-    let bin = dot_binary();
-    if bin.contains('/') {
-        return Some(PathBuf::from(bin));
-    }
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(&bin))
-            .find(|f| f.is_file())
-    })
 }

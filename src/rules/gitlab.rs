@@ -15,21 +15,21 @@ use super::sarif::{locate, Artifacts};
 use super::{Finding, Report, Severity};
 
 /// The version of GitLab's report schema this output follows.
-pub const SCHEMA_VERSION: &str = "15.2.1";
+pub(crate) const SCHEMA_VERSION: &str = "15.2.1";
 
 /// GitLab's limits on a vulnerability's name and description (characters).
 const NAME_MAX: usize = 255;
 const DESCRIPTION_MAX: usize = 1_048_576;
 
 #[derive(Debug, Serialize)]
-pub struct GitlabReport {
+pub(crate) struct GitlabReport {
     pub version: &'static str,
     pub vulnerabilities: Vec<Vulnerability>,
     pub scan: Scan,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Vulnerability {
+pub(crate) struct Vulnerability {
     pub id: String,
     pub name: String,
     pub description: String,
@@ -41,7 +41,7 @@ pub struct Vulnerability {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Identifier {
+pub(crate) struct Identifier {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: String,
@@ -49,13 +49,13 @@ pub struct Identifier {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Location {
+pub(crate) struct Location {
     pub file: String,
     pub start_line: usize,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Scan {
+pub(crate) struct Scan {
     pub analyzer: Tool,
     pub scanner: Tool,
     #[serde(rename = "type")]
@@ -66,7 +66,7 @@ pub struct Scan {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Tool {
+pub(crate) struct Tool {
     pub id: &'static str,
     pub name: &'static str,
     pub version: &'static str,
@@ -74,12 +74,12 @@ pub struct Tool {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Vendor {
+pub(crate) struct Vendor {
     pub name: &'static str,
 }
 
 /// GitLab's severity names.
-pub fn severity(s: Severity) -> &'static str {
+pub(crate) fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Info => "Info",
         Severity::Low => "Low",
@@ -143,7 +143,11 @@ fn vulnerability(f: &Finding, artifacts: &Artifacts<'_>) -> Vulnerability {
 }
 
 /// The report of `report`'s unsuppressed findings, for a scan that ran from `started` to now.
-pub fn report(report: &Report, artifacts: &Artifacts<'_>, started: OffsetDateTime) -> GitlabReport {
+pub(crate) fn report(
+    report: &Report,
+    artifacts: &Artifacts<'_>,
+    started: OffsetDateTime,
+) -> GitlabReport {
     let vulnerabilities = report
         .findings
         .iter()

@@ -18,7 +18,7 @@ use serde::ser::{self, Serialize};
 
 /// `value` as the Rego input (the value `Value::from_json_str(&serde_json::to_string(value))`
 /// gives).
-pub fn to_input<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
+pub(crate) fn to_input<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
     let keys = RefCell::new(FxHashMap::default());
     value.serialize(Ser {
         keys: &keys,
@@ -29,7 +29,7 @@ pub fn to_input<T: Serialize + ?Sized>(value: &T) -> Result<Value, Error> {
 /// [`to_input`] of a struct whose field `field` already has its input value (`given`): that
 /// field is not serialised, `given` takes its place. Only the struct's own field is replaced, not
 /// fields of the same name deeper in it.
-pub fn to_input_given<T: Serialize + ?Sized>(
+pub(crate) fn to_input_given<T: Serialize + ?Sized>(
     value: &T,
     field: &'static str,
     given: Value,
@@ -53,7 +53,7 @@ struct Given {
 
 /// Why a value cannot be an input (what serde_json would also refuse).
 #[derive(Debug)]
-pub struct Error(String);
+pub(crate) struct Error(String);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -26,12 +26,12 @@
 //! ```
 
 pub mod engine;
-pub mod error;
-pub mod gitlab;
-pub mod input;
-pub mod render;
-pub mod sarif;
-pub mod suppress;
+pub(crate) mod error;
+pub(crate) mod gitlab;
+pub(crate) mod input;
+pub(crate) mod render;
+pub(crate) mod sarif;
+pub(crate) mod suppress;
 
 use std::collections::BTreeMap;
 use std::fmt;

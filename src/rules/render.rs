@@ -18,7 +18,7 @@ use crate::text::{md_cell, md_code, visible};
 /// The JSON document: `{"schema_version": 1, "findings": [...], "summary": {...},
 /// "unused_suppressions": [...]}`.
 #[derive(Serialize, schemars::JsonSchema)]
-pub struct JsonOut<'a> {
+pub(crate) struct JsonOut<'a> {
     /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     pub findings: &'a [Finding],
@@ -29,14 +29,17 @@ pub struct JsonOut<'a> {
 
 /// The rule catalogue `findings --list-rules --format json` writes.
 #[derive(Serialize, schemars::JsonSchema)]
-pub struct Catalogue<'a> {
+pub(crate) struct Catalogue<'a> {
     /// The version of this JSON shape (docs/schemas/README.md).
     pub schema_version: u32,
     pub rules: &'a [super::RuleMeta],
 }
 
 /// The rule catalogue as JSON.
-pub fn catalogue_json(out: &mut impl Write, rules: &[super::RuleMeta]) -> std::io::Result<()> {
+pub(crate) fn catalogue_json(
+    out: &mut impl Write,
+    rules: &[super::RuleMeta],
+) -> std::io::Result<()> {
     let doc = Catalogue {
         schema_version: crate::schema::version::RULES,
         rules,
@@ -46,7 +49,7 @@ pub fn catalogue_json(out: &mut impl Write, rules: &[super::RuleMeta]) -> std::i
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub total: usize,
     /// Unsuppressed findings per severity.
     pub by_severity: std::collections::BTreeMap<&'static str, usize>,
@@ -54,7 +57,7 @@ pub struct Summary {
     pub rules: usize,
 }
 
-pub fn summary(r: &Report) -> Summary {
+pub(crate) fn summary(r: &Report) -> Summary {
     let (by, suppressed) = r.counts();
     Summary {
         total: r.findings.len(),
@@ -67,7 +70,7 @@ pub fn summary(r: &Report) -> Summary {
     }
 }
 
-pub fn json(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+pub(crate) fn json(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     let doc = JsonOut {
         schema_version: crate::schema::version::FINDINGS,
         findings: &r.findings,
@@ -131,7 +134,7 @@ fn evidence_line(f: &Finding) -> Option<String> {
 }
 
 /// The terminal table: one block per finding, most severe first.
-pub fn table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+pub(crate) fn table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     if r.findings.is_empty() {
         writeln!(out, "No findings.")?;
     }
@@ -180,7 +183,7 @@ fn md_line(s: &str) -> String {
 }
 
 /// Markdown: a summary, a table, then one section per finding with its evidence.
-pub fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+pub(crate) fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(out, "# blastmap findings\n")?;
     writeln!(out, "{}\n", summary_line(r))?;
     let (by, suppressed) = r.counts();

@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 
 use super::{Finding, Report, RuleMeta, Severity};
 
-pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 #[derive(Serialize)]
-pub struct Log {
+pub(crate) struct Log {
     #[serde(rename = "$schema")]
     pub schema: &'static str,
     pub version: &'static str,
@@ -25,20 +25,20 @@ pub struct Log {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Run {
+pub(crate) struct Run {
     pub tool: Tool,
     pub results: Vec<SarifResult>,
     pub column_kind: &'static str,
 }
 
 #[derive(Serialize)]
-pub struct Tool {
+pub(crate) struct Tool {
     pub driver: Driver,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Driver {
+pub(crate) struct Driver {
     pub name: &'static str,
     pub version: &'static str,
     pub semantic_version: &'static str,
@@ -46,19 +46,19 @@ pub struct Driver {
 }
 
 #[derive(Serialize)]
-pub struct Text {
+pub(crate) struct Text {
     pub text: String,
 }
 
 #[derive(Serialize)]
-pub struct MultiformatText {
+pub(crate) struct MultiformatText {
     pub text: String,
     pub markdown: String,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Rule {
+pub(crate) struct Rule {
     pub id: String,
     pub name: String,
     pub short_description: Text,
@@ -69,13 +69,13 @@ pub struct Rule {
 }
 
 #[derive(Serialize)]
-pub struct Configuration {
+pub(crate) struct Configuration {
     pub level: &'static str,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SarifResult {
+pub(crate) struct SarifResult {
     pub rule_id: String,
     pub rule_index: usize,
     pub level: &'static str,
@@ -89,46 +89,46 @@ pub struct SarifResult {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Location {
+pub(crate) struct Location {
     pub physical_location: PhysicalLocation,
     pub logical_locations: Vec<LogicalLocation>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PhysicalLocation {
+pub(crate) struct PhysicalLocation {
     pub artifact_location: ArtifactLocation,
     pub region: Region,
 }
 
 #[derive(Serialize)]
-pub struct ArtifactLocation {
+pub(crate) struct ArtifactLocation {
     pub uri: String,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Region {
+pub(crate) struct Region {
     pub start_line: usize,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LogicalLocation {
+pub(crate) struct LogicalLocation {
     pub name: String,
     pub fully_qualified_name: String,
     pub kind: String,
 }
 
 #[derive(Serialize)]
-pub struct Suppression {
+pub(crate) struct Suppression {
     pub kind: &'static str,
     pub status: &'static str,
     pub justification: String,
 }
 
 /// SARIF `level` of a severity.
-pub fn level(s: Severity) -> &'static str {
+pub(crate) fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -137,7 +137,7 @@ pub fn level(s: Severity) -> &'static str {
 }
 
 /// GitHub's `security-severity` (critical ≥ 9.0, high 7.0–8.9, medium 4.0–6.9, low < 4.0).
-pub fn security_severity(s: Severity) -> &'static str {
+pub(crate) fn security_severity(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "9.5",
         Severity::High => "8.0",
@@ -148,7 +148,7 @@ pub fn security_severity(s: Severity) -> &'static str {
 }
 
 /// The input files, for locations.
-pub struct Artifacts<'a> {
+pub(crate) struct Artifacts<'a> {
     /// Path of the snapshot as given (shown as the artifact URI) and its text.
     pub snapshot: (&'a str, &'a str),
     pub pipelines: Option<(&'a str, &'a str)>,
@@ -175,14 +175,14 @@ fn s<'m>(m: &'m Map<String, Value>, k: &str) -> Option<&'m str> {
 
 /// Where a finding's subject is written: an input file as the user named it, and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spot {
+pub(crate) struct Spot {
     pub file: String,
     pub line: usize,
 }
 
 /// Where in the input files a finding's subject is (SARIF and GitLab reports place findings
 /// the same way).
-pub fn locate(f: &Finding, a: &Artifacts<'_>) -> Spot {
+pub(crate) fn locate(f: &Finding, a: &Artifacts<'_>) -> Spot {
     let (file, line) = locate_parts(f, a);
     Spot { file, line }
 }
@@ -323,7 +323,7 @@ fn rule(r: &RuleMeta) -> Rule {
 }
 
 /// The SARIF log of a report.
-pub fn log(report: &Report, artifacts: &Artifacts<'_>) -> Log {
+pub(crate) fn log(report: &Report, artifacts: &Artifacts<'_>) -> Log {
     let rules: Vec<Rule> = report.rules.iter().map(rule).collect();
     let index: std::collections::HashMap<&str, usize> = report
         .rules

@@ -17,11 +17,11 @@ use super::terminal::visible;
 
 /// Longest line of a label or tooltip, in characters after [`visible`]. An escaped character
 /// takes at most five bytes (`&amp;`), so a full label stays far below Graphviz's limit.
-pub const DOT_LINE_MAX: usize = 512;
+pub(crate) const DOT_LINE_MAX: usize = 512;
 /// Most characters of all lines of one label or tooltip together.
-pub const DOT_LABEL_MAX: usize = 2048;
+pub(crate) const DOT_LABEL_MAX: usize = 2048;
 /// Longest id kept as it is, in characters after [`visible`].
-pub const DOT_ID_MAX: usize = 1024;
+pub(crate) const DOT_ID_MAX: usize = 1024;
 
 fn dot_escape_into(out: &mut String, shown: &str, label: bool) {
     for c in shown.chars() {

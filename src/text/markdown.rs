@@ -33,7 +33,7 @@ pub fn cell(s: &str) -> String {
 /// is longer than any backtick run in the body, so no line of the body can close it. The body
 /// is shown as it is, so the caller gives text without raw control characters (JSON escapes
 /// them).
-pub fn fenced(info: &str, body: &str) -> String {
+pub(crate) fn fenced(info: &str, body: &str) -> String {
     let fence = "`".repeat(longest_backtick_run(body).max(2) + 1);
     let mut out = String::with_capacity(body.len() + 2 * fence.len() + info.len() + 3);
     out.push_str(&fence);

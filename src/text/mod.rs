@@ -19,13 +19,13 @@
 //! * [`csv`]: CSV cells of the graph's bulk-import files (inert, never a formula, one line).
 //!   GraphML is XML: its text and attributes use [`html`](mod@html), whose escapes are XML's.
 
-pub mod csv;
-pub mod dot;
-pub mod html;
-pub mod markdown;
-pub mod shell;
-pub mod terminal;
-pub mod uri;
+pub(crate) mod csv;
+pub(crate) mod dot;
+pub(crate) mod html;
+pub(crate) mod markdown;
+pub(crate) mod shell;
+pub(crate) mod terminal;
+pub(crate) mod uri;
 
 pub use csv::cell as csv_cell;
 pub use dot::{dot_id, dot_label, dot_value, fnv, shorten};

@@ -46,7 +46,7 @@ fn needs_visible(c: char) -> bool {
 /// visible (see [`visible`]), then a newline. Lines of tables and notes go through here whole, so
 /// a name inside them cannot end the line early or drive the terminal; the fixed text around the
 /// names holds no control characters, so it is written unchanged.
-pub fn write_visible_line(
+pub(crate) fn write_visible_line(
     out: &mut (impl std::io::Write + ?Sized),
     args: fmt::Arguments<'_>,
 ) -> std::io::Result<()> {
@@ -66,7 +66,7 @@ pub(crate) use writeln_visible;
 /// The widest a table column grows. A longer cell (a path of 100,000 characters is a valid KV
 /// key) is printed whole and pushes the rest of its own row to the right; the other rows stay
 /// aligned with each other. Nothing is cut: the table is the only place the full value is shown.
-pub const MAX_COLUMN: usize = 120;
+pub(crate) const MAX_COLUMN: usize = 120;
 
 /// The width of a column holding these cells (in characters, as [`pad`] counts), at least `min`
 /// and at most [`MAX_COLUMN`] (unless `min` is larger).

@@ -13,7 +13,7 @@
 //! See `docs/usage.md` for the linking rules, the JSON shape and the limitations.
 
 pub mod collect;
-pub mod parse;
+pub(crate) mod parse;
 pub mod policy;
 pub mod report;
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// Longest line accepted. A longer line is skipped (reported as malformed) without being held in
 /// memory, so memory stays bounded whatever the input.
-pub const MAX_LINE: usize = 64 << 20;
+pub(crate) const MAX_LINE: usize = 64 << 20;
 
 /// The top-level `auth` object, or `response.auth`.
 #[derive(Debug, Default, Deserialize)]
@@ -154,7 +154,7 @@ impl Auth<'_> {
 
 /// Why a line could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LineError {
+pub(crate) enum LineError {
     TooLong(usize),
     NotJson(String),
     NotAnEntry(&'static str),
@@ -175,7 +175,7 @@ impl std::fmt::Display for LineError {
 
 /// Parse one line (without its newline). `Ok(None)` for a blank line. A device `prefix` before
 /// the JSON object is skipped.
-pub fn parse_line(line: &[u8]) -> Result<Option<Entry<'_>>, LineError> {
+pub(crate) fn parse_line(line: &[u8]) -> Result<Option<Entry<'_>>, LineError> {
     let trimmed = trim_ascii(line);
     if trimmed.is_empty() {
         return Ok(None);
@@ -236,25 +236,25 @@ fn trim_ascii(mut b: &[u8]) -> &[u8] {
 /// Read lines with a bounded buffer: `next_line` fills `buf` with the next line (without `\n`)
 /// and returns its 1-based number, or tells that it was longer than `max` (then the rest of it is
 /// consumed and dropped).
-pub struct LineReader<R> {
+pub(crate) struct LineReader<R> {
     inner: R,
     line_no: u64,
     max: usize,
 }
 
 /// One read step.
-pub enum ReadLine {
+pub(crate) enum ReadLine {
     Line(u64),
     TooLong(u64, usize),
     Eof,
 }
 
 impl<R: BufRead> LineReader<R> {
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self::with_max(inner, MAX_LINE)
     }
 
-    pub fn with_max(inner: R, max: usize) -> Self {
+    pub(crate) fn with_max(inner: R, max: usize) -> Self {
         LineReader {
             inner,
             line_no: 0,
@@ -262,7 +262,7 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
-    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<ReadLine> {
+    pub(crate) fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<ReadLine> {
         buf.clear();
         let mut total = 0usize;
         let mut too_long = false;
@@ -313,7 +313,7 @@ impl<R: BufRead> LineReader<R> {
 }
 
 /// Parse an RFC 3339 timestamp (`time` of an entry, `--since`) to Unix nanoseconds.
-pub fn parse_time(s: &str) -> Option<i128> {
+pub(crate) fn parse_time(s: &str) -> Option<i128> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.unix_timestamp_nanos())

@@ -25,7 +25,7 @@ pub(super) enum Include {
 }
 
 impl Include {
-    pub fn of(entry: &Value) -> Include {
+    pub(super) fn of(entry: &Value) -> Include {
         let shown = || {
             yaml_serde::to_string(entry)
                 .unwrap_or_default()

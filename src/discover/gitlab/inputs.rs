@@ -63,7 +63,7 @@ pub(super) struct Inputs {
 }
 
 impl Inputs {
-    pub fn of(header: Option<&Value>, given: Option<&Value>) -> Inputs {
+    pub(super) fn of(header: Option<&Value>, given: Option<&Value>) -> Inputs {
         let mut inputs = Inputs {
             values: Mapping::new(),
             unset: BTreeSet::new(),
@@ -89,7 +89,7 @@ impl Inputs {
     }
 
     /// Interpolate every string (keys too) of `value`.
-    pub fn interpolate(&mut self, value: &mut Value, depth: usize) {
+    pub(super) fn interpolate(&mut self, value: &mut Value, depth: usize) {
         if depth > 64 {
             return;
         }

@@ -34,7 +34,7 @@ impl Variables {
     /// The entries of a `variables:` mapping: `NAME: value` or `NAME: {value:, description:,
     /// expand:}`. A variable with a description and no value is prefilled for manual runs
     /// and left out (its value is given when the pipeline is run).
-    pub fn of(v: Option<&Value>) -> Variables {
+    pub(super) fn of(v: Option<&Value>) -> Variables {
         let mut out = Variables::default();
         for (name, val) in entries(v.unwrap_or(&Value::Null)) {
             let (value, raw) = match val {
@@ -53,7 +53,7 @@ impl Variables {
 
     /// The global variables a job inherits (`inherit: variables: false | [names]`), then its
     /// own, which win.
-    pub fn for_job(global: &Variables, job: &Value) -> Variables {
+    pub(super) fn for_job(global: &Variables, job: &Value) -> Variables {
         let inherit = get(job, "inherit").and_then(|i| get(i, "variables"));
         let mut out = match inherit {
             Some(Value::Bool(false)) => Variables::default(),
@@ -72,22 +72,22 @@ impl Variables {
         out
     }
 
-    pub fn contains(&self, name: &str) -> bool {
+    pub(super) fn contains(&self, name: &str) -> bool {
         self.values.contains_key(name)
     }
 
     /// A variable's value, expanded.
-    pub fn get(&self, name: &str) -> Option<Val> {
+    pub(super) fn get(&self, name: &str) -> Option<Val> {
         self.values.get(name).map(|v| self.expand_variable(v, 0))
     }
 
     /// `text` with the configuration's variables expanded.
-    pub fn expand(&self, text: &str) -> Val {
+    pub(super) fn expand(&self, text: &str) -> Val {
         self.expand_at(text, 0).into_val()
     }
 
     /// `text` with what can be expanded expanded, the rest as written, and why.
-    pub fn expand_parts(&self, text: &str) -> Expanded {
+    pub(super) fn expand_parts(&self, text: &str) -> Expanded {
         self.expand_at(text, 0)
     }
 
@@ -158,12 +158,12 @@ pub(super) struct Expanded {
 
 impl Expanded {
     /// Known, or dynamic as `text (reasons)`.
-    pub fn into_val(self) -> Val {
+    pub(super) fn into_val(self) -> Val {
         self.map(|t| t)
     }
 
     /// Known, or dynamic as `f(text) (reasons)`: the value built from it keeps the reasons.
-    pub fn map(self, f: impl FnOnce(String) -> String) -> Val {
+    pub(super) fn map(self, f: impl FnOnce(String) -> String) -> Val {
         let text = f(self.text);
         if self.unknown.is_empty() {
             Val::Known(text)

@@ -48,7 +48,7 @@ const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 const KUSTOMIZATIONS: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// One Kubernetes object: a document of a manifest file.
-pub struct Object {
+pub(crate) struct Object {
     /// The file as shown to the user (the directory given, joined with the relative path).
     pub file: String,
     /// The document (its lines are counted from the document's first line), shared by the
@@ -89,7 +89,7 @@ struct Patched {
 
 /// One step of a path into an object, owned: the paths a patch changed outlive the patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Key(String),
     Item(usize),
 }
@@ -105,7 +105,7 @@ impl Step {
 }
 
 impl Object {
-    pub fn value(&self) -> &Value {
+    pub(crate) fn value(&self) -> &Value {
         if let Some(patched) = &self.patched {
             return &patched.value;
         }
@@ -123,7 +123,7 @@ impl Object {
     /// The 1-based line in `file` of the deepest part of `path` found. A part a patch changed
     /// is not looked up: its line in `file` would show the value before the patch, so the line
     /// is that of its nearest unchanged parent.
-    pub fn line(&self, path: &[Seg]) -> Option<usize> {
+    pub(crate) fn line(&self, path: &[Seg]) -> Option<usize> {
         let kept = self.unchanged_prefix(path);
         if kept == 0 && !path.is_empty() {
             return self.own_line();
@@ -158,7 +158,7 @@ impl Object {
     }
 
     /// The line of the object itself (its `kind:`, which patches never change).
-    pub fn own_line(&self) -> Option<usize> {
+    pub(crate) fn own_line(&self) -> Option<usize> {
         self.written_line(&[Seg::Key("kind")])
     }
 
@@ -215,7 +215,7 @@ impl Object {
     }
 
     /// `Kind/namespace/name` (the namespace empty when not known).
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         format!(
             "{}/{}/{}",
             self.kind,
@@ -226,7 +226,7 @@ impl Object {
 }
 
 /// Every object of the manifests under `dir`.
-pub fn read(dir: &Path, out: &mut Discovery) -> Result<Vec<Object>> {
+pub(crate) fn read(dir: &Path, out: &mut Discovery) -> Result<Vec<Object>> {
     let shown = dir.display().to_string();
     if !dir.is_dir() {
         return Err(DiscoverError::Read {

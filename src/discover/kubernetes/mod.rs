@@ -13,7 +13,7 @@ mod cloud;
 mod csi;
 mod eso;
 mod injector;
-pub mod manifests;
+pub(crate) mod manifests;
 mod vso;
 mod vso_global;
 
@@ -28,7 +28,7 @@ use crate::login::{AwsIdentity, GcpIdentity};
 use manifests::Object;
 
 /// Read every consumer of the manifests under `dir`.
-pub fn discover(dir: &Path, out: &mut Discovery) -> Result<()> {
+pub(crate) fn discover(dir: &Path, out: &mut Discovery) -> Result<()> {
     let objects = manifests::read(dir, out)?;
     let index = Index { objects: &objects };
     let mut drafts = Vec::new();

@@ -13,7 +13,7 @@ use crate::graph::{EDGE_KINDS, NODE_KINDS};
 use crate::output::{self, FileMode, OutputError};
 use crate::text::csv_cell;
 
-pub fn write(estates: &[EstateGraph<'_>], dir: &Path) -> Result<Written, OutputError> {
+pub(crate) fn write(estates: &[EstateGraph<'_>], dir: &Path) -> Result<Written, OutputError> {
     prepare_directory(dir)?;
     let mut written = Written::default();
     for kind in NODE_KINDS {

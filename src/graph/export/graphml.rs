@@ -13,7 +13,7 @@ use crate::graph::{EDGE_KINDS, NODE_KINDS};
 use crate::output::{self, FileMode, OutputError};
 use crate::text::html as xml;
 
-pub fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputError> {
+pub(crate) fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputError> {
     let mut written = Written::default();
     output::write_with(out, FileMode::Shared, |w| {
         w.write_all(

@@ -7,9 +7,9 @@
 //! `<estate>:<kind>:<key>`, so several estates share one graph without colliding. Writers stream
 //! from the graphs: nothing but the graph itself is held in memory.
 
-pub mod csv;
-pub mod graphml;
-pub mod opengraph;
+pub(crate) mod csv;
+pub(crate) mod graphml;
+pub(crate) mod opengraph;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -27,7 +27,7 @@ use crate::rules::{Finding, Severity};
 
 /// The export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// BloodHound CE OpenGraph JSON, one file.
     Opengraph,
     /// Neo4j bulk-import CSV: a directory of `nodes_<Label>.csv` and `rels_<TYPE>.csv`.
@@ -38,7 +38,7 @@ pub enum Format {
 
 /// The type of a property column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
+pub(crate) enum ColumnType {
     Text,
     Bool,
     Int,
@@ -47,7 +47,7 @@ pub enum ColumnType {
 }
 
 /// One property column: name and type.
-pub struct Column {
+pub(crate) struct Column {
     pub name: &'static str,
     pub kind: ColumnType,
 }
@@ -57,7 +57,7 @@ const fn column(name: &'static str, kind: ColumnType) -> Column {
 }
 
 /// Every node property, in the order the writers list them.
-pub const NODE_COLUMNS: &[Column] = &[
+pub(crate) const NODE_COLUMNS: &[Column] = &[
     column("estate", ColumnType::Text),
     column("name", ColumnType::Text),
     column("namespace", ColumnType::Text),
@@ -74,7 +74,7 @@ pub const NODE_COLUMNS: &[Column] = &[
 ];
 
 /// Every edge property, in the order the writers list them.
-pub const EDGE_COLUMNS: &[Column] = &[
+pub(crate) const EDGE_COLUMNS: &[Column] = &[
     column("estate", ColumnType::Text),
     column("verdict", ColumnType::Text),
     column("configured", ColumnType::Bool),
@@ -95,7 +95,7 @@ pub const EDGE_COLUMNS: &[Column] = &[
 
 /// A property value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Prop<'a> {
+pub(crate) enum Prop<'a> {
     Text(Cow<'a, str>),
     Bool(bool),
     Int(i64),
@@ -105,7 +105,7 @@ pub enum Prop<'a> {
 /// A list of strings with its JSON text, made once and shared by every edge that carries it
 /// (a rule's sources are the same for each secret it decides).
 #[derive(Debug, Clone, PartialEq)]
-pub struct List {
+pub(crate) struct List {
     pub items: Vec<String>,
     pub json: String,
     /// The JSON text as a CSV cell, and as XML text.
@@ -114,7 +114,7 @@ pub struct List {
 }
 
 impl List {
-    pub fn new(items: Vec<String>) -> Arc<List> {
+    pub(crate) fn new(items: Vec<String>) -> Arc<List> {
         let json = Value::from(items.clone()).to_string();
         let csv = crate::text::csv_cell(&json).into_owned();
         let xml = crate::text::html(&json);
@@ -129,7 +129,7 @@ impl List {
 
 impl Prop<'_> {
     /// The value as one string: lists as their JSON text.
-    pub fn as_text(&self) -> Cow<'_, str> {
+    pub(crate) fn as_text(&self) -> Cow<'_, str> {
         match self {
             Prop::Text(s) => Cow::Borrowed(s.as_ref()),
             Prop::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
@@ -139,7 +139,7 @@ impl Prop<'_> {
     }
 
     /// Write the value as JSON.
-    pub fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
+    pub(crate) fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
         match self {
             Prop::Text(s) => write_json_str(w, s),
             Prop::Bool(b) => w.write_all(if *b { b"true" } else { b"false" }),
@@ -150,13 +150,13 @@ impl Prop<'_> {
 }
 
 /// Write a JSON string (quoted and escaped).
-pub fn write_json_str(w: &mut dyn Write, s: &str) -> io::Result<()> {
+pub(crate) fn write_json_str(w: &mut dyn Write, s: &str) -> io::Result<()> {
     serde_json::to_writer(&mut *w, s).map_err(io::Error::from)
 }
 
 /// A node or an edge as the writers see it. Properties are indexed like the column table
 /// ([`NODE_COLUMNS`] or [`EDGE_COLUMNS`]); absent ones are `None`.
-pub struct Item<'a> {
+pub(crate) struct Item<'a> {
     /// A node's id (empty for an edge unless `--since` needs it).
     pub id: Cow<'a, str>,
     /// Edges: start and end node ids.
@@ -167,14 +167,14 @@ pub struct Item<'a> {
 /// What the export keeps of a finding: the node it concerns (when it is one), its rule and
 /// severity. Evidence is not kept: a large estate has tens of thousands of findings.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FindingMark {
+pub(crate) struct FindingMark {
     pub subject: Option<Node>,
     pub rule: String,
     pub severity: Severity,
 }
 
 impl FindingMark {
-    pub fn of(finding: &Finding) -> FindingMark {
+    pub(crate) fn of(finding: &Finding) -> FindingMark {
         FindingMark {
             subject: subject_node(&finding.subject),
             rule: finding.rule.clone(),
@@ -193,7 +193,7 @@ struct NodeFindings {
 
 /// One estate's graph, with its findings attached to nodes and, when a base was given, what is
 /// new since the base.
-pub struct EstateGraph<'g> {
+pub(crate) struct EstateGraph<'g> {
     /// The estate id, the first part of every node id.
     pub estate: String,
     pub graph: &'g BlastGraph,
@@ -211,13 +211,13 @@ pub struct EstateGraph<'g> {
 }
 
 /// The node and edge ids of a base graph.
-pub struct BaseIds {
+pub(crate) struct BaseIds {
     nodes: FxHashSet<String>,
     edges: FxHashSet<String>,
 }
 
 impl<'g> EstateGraph<'g> {
-    pub fn new(estate: &str, graph: &'g BlastGraph) -> Self {
+    pub(crate) fn new(estate: &str, graph: &'g BlastGraph) -> Self {
         let mut ids = vec![String::new(); petgraph::visit::NodeIndexable::node_bound(&graph.graph)];
         for node in graph.graph.node_indices() {
             let n = &graph.graph[node];
@@ -237,7 +237,7 @@ impl<'g> EstateGraph<'g> {
 
     /// Attach findings to the nodes they concern (by their subject: pipeline, role, policy,
     /// entity, auth mount, namespace); the others are counted.
-    pub fn attach_findings(&mut self, findings: &[FindingMark]) {
+    pub(crate) fn attach_findings(&mut self, findings: &[FindingMark]) {
         for finding in findings {
             match finding.subject.as_ref().and_then(|n| self.graph.find(n)) {
                 Some(node) => {
@@ -252,7 +252,7 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// Mark what is not in `base` (the same estate's graph at an earlier snapshot) as added.
-    pub fn since(&mut self, base: &BlastGraph) {
+    pub(crate) fn since(&mut self, base: &BlastGraph) {
         let base_view = EstateGraph::new(&self.estate, base);
         let nodes = base
             .graph
@@ -268,7 +268,7 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// The export id of a node.
-    pub fn node_id(&self, node: NodeIndex) -> &str {
+    pub(crate) fn node_id(&self, node: NodeIndex) -> &str {
         &self.ids[node.index()]
     }
 
@@ -294,7 +294,7 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// Nodes of one kind, as items.
-    pub fn nodes_of(&self, kind: NodeKind) -> impl Iterator<Item = Item<'_>> + '_ {
+    pub(crate) fn nodes_of(&self, kind: NodeKind) -> impl Iterator<Item = Item<'_>> + '_ {
         self.graph
             .graph
             .node_indices()
@@ -303,7 +303,7 @@ impl<'g> EstateGraph<'g> {
     }
 
     /// Edges of one kind, as items.
-    pub fn edges_of(&self, kind: EdgeKind) -> impl Iterator<Item = Item<'_>> + '_ {
+    pub(crate) fn edges_of(&self, kind: EdgeKind) -> impl Iterator<Item = Item<'_>> + '_ {
         self.graph
             .graph
             .edge_indices()
@@ -546,23 +546,23 @@ fn subject_node(subject: &serde_json::Map<String, Value>) -> Option<Node> {
 
 /// Counts of what was written, per kind, for the command's summary.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Written {
+pub(crate) struct Written {
     pub nodes: BTreeMap<&'static str, usize>,
     pub edges: BTreeMap<&'static str, usize>,
 }
 
 impl Written {
-    pub fn node_total(&self) -> usize {
+    pub(crate) fn node_total(&self) -> usize {
         self.nodes.values().sum()
     }
 
-    pub fn edge_total(&self) -> usize {
+    pub(crate) fn edge_total(&self) -> usize {
         self.edges.values().sum()
     }
 }
 
 /// Write `estates` in `format` to `out` (a file, or a directory for CSV).
-pub fn write(
+pub(crate) fn write(
     format: Format,
     estates: &[EstateGraph<'_>],
     out: &std::path::Path,

@@ -12,12 +12,12 @@ use crate::graph::{EDGE_KINDS, NODE_KINDS};
 use crate::output::{self, FileMode, OutputError};
 
 /// The source kind BloodHound registers blastmap's nodes under.
-pub const SOURCE_KIND: &str = "Blastmap";
+pub(crate) const SOURCE_KIND: &str = "Blastmap";
 
 /// The prefix of every node and edge kind.
-pub const KIND_PREFIX: &str = "BM_";
+pub(crate) const KIND_PREFIX: &str = "BM_";
 
-pub fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputError> {
+pub(crate) fn write(estates: &[EstateGraph<'_>], out: &Path) -> Result<Written, OutputError> {
     let mut written = Written::default();
     output::write_with(out, FileMode::Shared, |w| {
         write!(

@@ -9,13 +9,13 @@ use yaml_serde::Value;
 use super::Step;
 
 /// Operations read at most from one patch.
-pub const MAX_OPERATIONS: usize = 1_000;
+pub(super) const MAX_OPERATIONS: usize = 1_000;
 /// Tokens of a JSON pointer at most.
-pub const MAX_POINTER_DEPTH: usize = 64;
+pub(super) const MAX_POINTER_DEPTH: usize = 64;
 
 /// One operation of a JSON patch.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Operation {
+pub(super) enum Operation {
     Add { path: Pointer, value: Value },
     Remove { path: Pointer },
     Replace { path: Pointer, value: Value },
@@ -26,20 +26,20 @@ pub enum Operation {
 
 /// A parsed JSON pointer: its reference tokens, unescaped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pointer {
+pub(super) struct Pointer {
     pub tokens: Vec<String>,
 }
 
 /// Why an operation failed: its place in the patch (0-based) and what went wrong.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OperationError {
+pub(super) struct OperationError {
     pub index: usize,
     pub message: String,
 }
 
 impl Pointer {
     /// Parse a JSON pointer (`""` is the whole document).
-    pub fn parse(text: &str) -> Result<Pointer, String> {
+    pub(super) fn parse(text: &str) -> Result<Pointer, String> {
         if text.is_empty() {
             return Ok(Pointer { tokens: Vec::new() });
         }
@@ -94,7 +94,7 @@ fn unescape(token: &str) -> Option<String> {
 }
 
 /// The operations of a patch document (a sequence of `{op, path, ...}` mappings).
-pub fn parse(doc: &Value) -> Result<Vec<Operation>, String> {
+pub(super) fn parse(doc: &Value) -> Result<Vec<Operation>, String> {
     let Some(items) = doc.as_sequence() else {
         return Err("a JSON patch is a list of operations".into());
     };
@@ -153,7 +153,7 @@ fn operation(item: &Value) -> Result<Operation, String> {
 
 /// Apply every operation to `doc`, all or nothing. `changed` hears the paths changed (an array
 /// whose items shift is changed as a whole).
-pub fn apply(
+pub(super) fn apply(
     doc: &mut Value,
     operations: &[Operation],
     changed: &mut Vec<Vec<Step>>,

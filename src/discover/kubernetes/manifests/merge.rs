@@ -22,11 +22,11 @@ use yaml_serde::{Mapping, Value};
 use super::Step;
 
 /// Nesting of mappings and lists followed at most.
-pub const MAX_NESTING: usize = 100;
+pub(super) const MAX_NESTING: usize = 100;
 
 /// How the lists of an object merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lists {
+pub(super) enum Lists {
     /// A custom resource: no merge keys, every list is replaced.
     Replace,
     /// A built-in object: the lists with a Kubernetes merge key merge on it.
@@ -35,7 +35,7 @@ pub enum Lists {
 
 impl Lists {
     /// The rule for objects of an API group (`""` is the core group).
-    pub fn of_group(group: &str) -> Lists {
+    pub(super) fn of_group(group: &str) -> Lists {
         let built_in = group.is_empty()
             || matches!(
                 group,
@@ -67,7 +67,7 @@ impl Lists {
 
 /// What became of the object.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Merged {
+pub(super) enum Merged {
     Kept,
     /// The patch says `$patch: delete` at its top.
     Deleted,
@@ -75,11 +75,11 @@ pub enum Merged {
 
 /// A merge that cannot be made (Kustomize fails the build on it).
 #[derive(Debug, PartialEq, Eq)]
-pub struct MergeError(pub String);
+pub(super) struct MergeError(pub String);
 
 /// Merge `patch` into the object `target`; `changed` hears the paths whose value changed (a
 /// list whose items moved is changed as a whole). On an error `target` is unchanged.
-pub fn strategic_merge(
+pub(super) fn strategic_merge(
     target: &mut Value,
     patch: &Value,
     lists: Lists,

@@ -18,7 +18,7 @@ const MAX_REQUIREMENTS: usize = 100;
 
 /// A parsed `target:`.
 #[derive(Debug)]
-pub struct Target {
+pub(super) struct Target {
     group: Option<Regex>,
     version: Option<Regex>,
     kind: Option<Regex>,
@@ -29,7 +29,7 @@ pub struct Target {
 }
 
 /// What a target is compared with: an object's identity, labels and annotations.
-pub struct Candidate<'c> {
+pub(super) struct Candidate<'c> {
     pub group: &'c str,
     pub version: &'c str,
     pub kind: &'c str,
@@ -52,7 +52,7 @@ enum Requirement {
 }
 
 impl Target {
-    pub fn parse(v: &Value) -> Result<Target, String> {
+    pub(super) fn parse(v: &Value) -> Result<Target, String> {
         if v.as_mapping().is_none() {
             return Err("`target` is not a mapping".into());
         }
@@ -90,7 +90,7 @@ impl Target {
         })
     }
 
-    pub fn selects(&self, c: &Candidate<'_>) -> bool {
+    pub(super) fn selects(&self, c: &Candidate<'_>) -> bool {
         let whole = |re: &Option<Regex>, text: &str| re.as_ref().is_none_or(|re| re.is_match(text));
         let namespaces = c.namespaces.map(|n| n.unwrap_or("default"));
         whole(&self.group, c.group)
