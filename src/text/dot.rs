@@ -99,12 +99,12 @@ pub fn shorten(s: &str, max: usize) -> String {
 
 /// A stable 64-bit FNV-1a hash, for ids that must not change between runs.
 pub fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    h
+    hash
 }
 
 #[cfg(test)]
@@ -123,10 +123,10 @@ mod tests {
     #[test]
     fn shortening() {
         assert_eq!(shorten("abcdef", 10), "abcdef");
-        let s = shorten("secret/data/payments/very/long/path/name", 20);
-        assert_eq!(s.chars().count(), 20);
-        assert!(s.contains('…'));
-        assert!(s.ends_with("path/name"));
+        let short = shorten("secret/data/payments/very/long/path/name", 20);
+        assert_eq!(short.chars().count(), 20);
+        assert!(short.contains('…'));
+        assert!(short.ends_with("path/name"));
     }
 
     #[test]

@@ -4,9 +4,9 @@ use super::terminal::visible;
 
 /// HTML text or attribute value: `& < > " '` escaped, after [`visible`].
 pub fn html(s: &str) -> String {
-    let v = visible(s);
-    let mut out = String::with_capacity(v.len() + 8);
-    for c in v.chars() {
+    let shown = visible(s);
+    let mut out = String::with_capacity(shown.len() + 8);
+    for c in shown.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

@@ -7,9 +7,9 @@ use std::fmt::Write;
 /// (`A-Z a-z 0-9 - . _ ~`) or `/` is percent-encoded (`%20`, `%23`, `%25`, `%3F`, `%C3%A9`,
 /// `%0A`). Encoding `:` too keeps a first segment such as `c:` from reading as a scheme.
 pub fn path_reference(path: &str) -> String {
-    let p = repository_path(path);
-    let mut out = String::with_capacity(p.len());
-    for b in p.bytes() {
+    let repo_path = repository_path(path);
+    let mut out = String::with_capacity(repo_path.len());
+    for b in repo_path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(char::from(b));
         } else {
@@ -22,10 +22,10 @@ pub fn path_reference(path: &str) -> String {
 /// The path as a report names a file of the repository: `\` becomes `/` and a leading `./` is
 /// dropped (SARIF's URI references and GitLab's report locations both start from it).
 pub fn repository_path(path: &str) -> String {
-    let p = path.replace('\\', "/");
-    match p.strip_prefix("./") {
+    let normalised = path.replace('\\', "/");
+    match normalised.strip_prefix("./") {
         Some(rest) => rest.to_string(),
-        None => p,
+        None => normalised,
     }
 }
 
