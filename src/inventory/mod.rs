@@ -274,9 +274,9 @@ impl PipelineAuth {
 
     /// The mount as `sys/auth` lists it (`"gha/"`).
     pub fn mount_path(&self) -> String {
-        let m = self.mount.trim_matches('/');
-        let m = m.strip_prefix("auth/").unwrap_or(m);
-        format!("{m}/")
+        let mount = self.mount.trim_matches('/');
+        let mount = mount.strip_prefix("auth/").unwrap_or(mount);
+        format!("{mount}/")
     }
 }
 
@@ -324,8 +324,8 @@ impl AuthMethod {
 }
 
 fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    match v {
+    let value = Option::<Value>::deserialize(d)?;
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
             n.as_i64().filter(|s| *s >= 0).map(Some).ok_or_else(|| {
@@ -491,18 +491,19 @@ impl Inventory {
     pub fn from_json_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
         // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the document.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut de = serde_json::Deserializer::from_str(text);
-        let mut inv: Inventory = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            InventoryError {
-                file: file.to_string(),
-                line: Some(inner.line()).filter(|l| *l > 0),
-                column: Some(inner.column()).filter(|c| *c > 0),
-                path: Some(path),
-                message: inner.to_string(),
-            }
-        })?;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let mut inv: Inventory =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                InventoryError {
+                    file: file.to_string(),
+                    line: Some(inner.line()).filter(|l| *l > 0),
+                    column: Some(inner.column()).filter(|c| *c > 0),
+                    path: Some(path),
+                    message: inner.to_string(),
+                }
+            })?;
         inv.validate(file)?;
         inv.assign_namespace_teams();
         Ok(inv)
@@ -510,8 +511,8 @@ impl Inventory {
 
     pub fn from_yaml_str(text: &str, file: &str) -> Result<Inventory, InventoryError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let de = yaml_serde::Deserializer::from_str(text);
-        let mut inv: Inventory = serde_path_to_error::deserialize(de).map_err(|e| {
+        let deserializer = yaml_serde::Deserializer::from_str(text);
+        let mut inv: Inventory = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let loc = inner.location();

@@ -31,11 +31,11 @@ pipelines:
 fn reads_the_contract_shape() {
     let inv = Inventory::from_yaml_str(GOOD, "p.yaml").unwrap();
     assert_eq!(inv.teams[0].owns.len(), 2);
-    let p = &inv.pipelines[0];
-    assert_eq!(p.auth.method, AuthMethod::Jwt);
-    assert_eq!(p.auth.configured_role(), Some("deploy"));
-    assert_eq!(p.max_job_duration, Some(1200));
-    assert_eq!(p.auth.claims.as_ref().unwrap()["run_number"], 12);
+    let pipeline = &inv.pipelines[0];
+    assert_eq!(pipeline.auth.method, AuthMethod::Jwt);
+    assert_eq!(pipeline.auth.configured_role(), Some("deploy"));
+    assert_eq!(pipeline.max_job_duration, Some(1200));
+    assert_eq!(pipeline.auth.claims.as_ref().unwrap()["run_number"], 12);
     assert_eq!(inv.pipelines[1].auth.mount_path(), "k8s/");
     assert_eq!(inv.pipelines[1].auth.namespace_path(), "");
 }
@@ -51,35 +51,38 @@ fn json_and_yaml_agree() {
 #[test]
 fn unknown_key_names_file_line_and_path() {
     let bad = GOOD.replace("role: deploy", "role: deploy\n      rol: x");
-    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
-    let s = e.to_string();
-    assert!(s.starts_with("p.yaml:"), "{s}");
-    assert_eq!(e.line, Some(13), "{s}");
-    assert!(s.contains("pipelines[0].auth"), "{s}");
-    assert!(s.contains("unknown field `rol`"), "{s}");
+    let err = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("p.yaml:"), "{message}");
+    assert_eq!(err.line, Some(13), "{message}");
+    assert!(message.contains("pipelines[0].auth"), "{message}");
+    assert!(message.contains("unknown field `rol`"), "{message}");
 }
 
 #[test]
 fn bad_values_are_errors() {
     let bad = GOOD.replace("method: jwt", "method: kerberos");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("pipelines[0].auth.method"), "{s}");
+    assert!(message.contains("pipelines[0].auth.method"), "{message}");
     let bad = GOOD.replace("20m", "twenty minutes");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("max_job_duration"), "{s}");
+    assert!(message.contains("max_job_duration"), "{message}");
     let bad = GOOD.replace("team: payments", "team: payment");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("team \"payment\" is not defined"), "{s}");
-    let s = Inventory::from_json_str("{\"pipelines\": [", "p.json")
+    assert!(
+        message.contains("team \"payment\" is not defined"),
+        "{message}"
+    );
+    let message = Inventory::from_json_str("{\"pipelines\": [", "p.json")
         .unwrap_err()
         .to_string();
-    assert!(s.starts_with("p.json:1:"), "{s}");
+    assert!(message.starts_with("p.json:1:"), "{message}");
 }
 
 #[test]
@@ -183,39 +186,42 @@ fn cloud_identities() {
 #[test]
 fn cloud_identity_errors_name_file_line_and_path() {
     let bad = CLOUD.replace("role/ci/deployer", "deployer");
-    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
-    let s = e.to_string();
+    let err = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let message = err.to_string();
     // The YAML reader places a value's custom error at its mapping (the `aws:` block's first key).
-    assert_eq!(e.line, Some(9), "{s}");
-    assert!(s.contains("pipelines[0].auth.aws.iam_principal_arn"), "{s}");
-    assert!(s.contains("needs a type and a name"), "{s}");
+    assert_eq!(err.line, Some(9), "{message}");
+    assert!(
+        message.contains("pipelines[0].auth.aws.iam_principal_arn"),
+        "{message}"
+    );
+    assert!(message.contains("needs a type and a name"), "{message}");
     let bad = CLOUD.replace("role/ci/deployer", "role:deployer");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("6 colon-separated parts"), "{s}");
+    assert!(message.contains("6 colon-separated parts"), "{message}");
     let bad = CLOUD.replace("account_id: \"123456789012\"", "account_id: \"1234\"");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("12 digits"), "{s}");
+    assert!(message.contains("12 digits"), "{message}");
     let bad = CLOUD.replace("type: gce", "type: gke");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.starts_with("p.yaml:18:15:"), "{s}");
+    assert!(message.starts_with("p.yaml:18:15:"), "{message}");
     let bad = CLOUD.replace("teams: [platform]", "teams: [platform]\n        team: x");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("unknown field `team`"), "{s}");
+    assert!(message.contains("unknown field `team`"), "{message}");
     let bad = CLOUD.replace("method: azure", "method: gcp");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
     assert!(
-        s.contains("pipelines[2].auth.azure") && s.contains("not of method `gcp`"),
-        "{s}"
+        message.contains("pipelines[2].auth.azure") && message.contains("not of method `gcp`"),
+        "{message}"
     );
 }
 
@@ -275,20 +281,23 @@ fn kubernetes_namespaces_give_teams() {
 #[test]
 fn a_namespace_of_two_teams_is_an_error_with_its_line() {
     let bad = CONSUMERS.replace("namespaces: [search]", "namespaces: [search, payments]");
-    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
-    let s = e.to_string();
-    assert!(s.starts_with("p.yaml:6:"), "{s}");
-    assert!(s.contains("teams[1].namespaces[1]"), "{s}");
-    assert!(s.contains("listed by team \"payments\" too"), "{s}");
+    let err = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("p.yaml:6:"), "{message}");
+    assert!(message.contains("teams[1].namespaces[1]"), "{message}");
+    assert!(
+        message.contains("listed by team \"payments\" too"),
+        "{message}"
+    );
 }
 
 #[test]
 fn consumer_fields_need_the_kubernetes_provider() {
     let bad = CONSUMERS.replace("provider: kubernetes", "provider: github");
-    let e = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
-    let s = e.to_string();
-    assert!(s.contains("pipelines[0].ci.consumer"), "{s}");
-    assert_eq!(e.line, Some(20), "{s}");
+    let err = Inventory::from_yaml_str(&bad, "p.yaml").unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("pipelines[0].ci.consumer"), "{message}");
+    assert_eq!(err.line, Some(20), "{message}");
 }
 
 #[test]
@@ -306,8 +315,8 @@ fn where_the_store_is_written_needs_the_kubernetes_provider_too() {
         .replace("      namespace: payments\n", "")
         .replace("      via: ClusterSecretStore//vault\n", "")
         .replace("provider: kubernetes", "provider: github");
-    let s = Inventory::from_yaml_str(&bad, "p.yaml")
+    let message = Inventory::from_yaml_str(&bad, "p.yaml")
         .unwrap_err()
         .to_string();
-    assert!(s.contains("pipelines[0].ci.via_file"), "{s}");
+    assert!(message.contains("pipelines[0].ci.via_file"), "{message}");
 }
