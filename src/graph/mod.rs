@@ -519,9 +519,9 @@ impl BlastGraph {
         if let Some(&i) = self.index.get(&n) {
             return i;
         }
-        let i = self.graph.add_node(n.clone());
-        self.index.insert(n, i);
-        i
+        let added = self.graph.add_node(n.clone());
+        self.index.insert(n, added);
+        added
     }
 
     pub fn find(&self, n: &Node) -> Option<NodeIndex> {

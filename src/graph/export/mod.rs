@@ -220,8 +220,8 @@ impl<'g> EstateGraph<'g> {
     pub(crate) fn new(estate: &str, graph: &'g BlastGraph) -> Self {
         let mut ids = vec![String::new(); petgraph::visit::NodeIndexable::node_bound(&graph.graph)];
         for node in graph.graph.node_indices() {
-            let n = &graph.graph[node];
-            ids[node.index()] = format!("{estate}:{}:{}", n.kind().word(), n.key());
+            let weight = &graph.graph[node];
+            ids[node.index()] = format!("{estate}:{}:{}", weight.kind().word(), weight.key());
         }
         EstateGraph {
             estate: estate.to_string(),
