@@ -104,24 +104,24 @@ fn print_table(
     answers: &mut Answers<'_>,
     paths: &[String],
 ) -> std::io::Result<()> {
-    let w = column_width(paths.iter().map(|p| visible(p)), 4);
-    let mut cw = column_width(["CAPABILITIES"], 12);
+    let path_width = column_width(paths.iter().map(|p| visible(p)), 4);
+    let mut caps_width = column_width(["CAPABILITIES"], 12);
     for p in paths {
-        cw = cw.max(column_width([&answers.cells(p).0], 0));
+        caps_width = caps_width.max(column_width([&answers.cells(p).0], 0));
     }
     writeln!(
         out,
         "{}  {}  GRANTED BY",
-        pad("PATH", w),
-        pad("CAPABILITIES", cw)
+        pad("PATH", path_width),
+        pad("CAPABILITIES", caps_width)
     )?;
     for p in paths {
         let (caps, by) = answers.cells(p);
         writeln!(
             out,
             "{}  {}  {}",
-            pad(&visible(p), w),
-            pad(caps, cw),
+            pad(&visible(p), path_width),
+            pad(caps, caps_width),
             visible(by)
         )?;
     }
@@ -172,9 +172,9 @@ fn load_policy_files(files: &[PathBuf], ns: &str, flavor: Flavor) -> Result<Vec<
             },
             ..Default::default()
         };
-        let p =
+        let policy =
             acl::parse_policy(&src, &opts).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        out.push(p);
+        out.push(policy);
     }
     Ok(out)
 }
@@ -211,9 +211,9 @@ fn load_from_snapshot(file: &Path, args: &Args, ns: &str) -> Result<(Vec<Policy>
             )
         })?;
         let src = PolicySource::from_snapshot(namespace, stored);
-        let p = acl::parse_policy(&src, &opts)
+        let policy = acl::parse_policy(&src, &opts)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-        out.push(p);
+        out.push(policy);
     }
     Ok((out, special_root, flavor))
 }

@@ -157,11 +157,11 @@ fn view(args: &Args) -> DiagramView<'_> {
 }
 
 fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let v: Vec<&str> = names.take(20).collect();
-    if v.is_empty() {
+    let names: Vec<&str> = names.take(20).collect();
+    if names.is_empty() {
         "none".into()
     } else {
-        v.join(", ")
+        names.join(", ")
     }
 }
 

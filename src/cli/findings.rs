@@ -188,10 +188,15 @@ fn list(rules: &RuleSet, args: &Args) -> Result<Outcome> {
         _ => {
             // Rule ids come from rule files (`--queries`): padded by hand, any length.
             let ids: Vec<String> = cat.iter().map(|r| visible(&r.id).into_owned()).collect();
-            let w = column_width(&ids, 0);
+            let id_width = column_width(&ids, 0);
             for (r, id) in cat.iter().zip(&ids) {
                 let severity = r.severity.as_str();
-                writeln!(out, "{}  {severity:<8}  {}", pad(id, w), visible(&r.title))?;
+                writeln!(
+                    out,
+                    "{}  {severity:<8}  {}",
+                    pad(id, id_width),
+                    visible(&r.title)
+                )?;
             }
         }
     }

@@ -240,8 +240,8 @@ fn print_reach_secrets(out: &mut impl Write, p: &PipelineReach) -> Result<()> {
             (visible(&full).into_owned(), s.capabilities.join(","))
         })
         .collect();
-    let w = column_width(rows.iter().map(|r| &r.0), 0);
-    let cw = column_width(rows.iter().map(|r| &r.1), 0);
+    let path_width = column_width(rows.iter().map(|r| &r.0), 0);
+    let caps_width = column_width(rows.iter().map(|r| &r.1), 0);
     for (s, (full, caps)) in p.secrets.iter().zip(&rows) {
         let via: Vec<String> = s
             .via
@@ -253,8 +253,8 @@ fn print_reach_secrets(out: &mut impl Write, p: &PipelineReach) -> Result<()> {
         writeln!(
             out,
             "    {}  {}  via {}",
-            pad(full, w),
-            pad(caps, cw),
+            pad(full, path_width),
+            pad(caps, caps_width),
             visible(&via.join("; "))
         )?;
     }

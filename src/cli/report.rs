@@ -38,7 +38,7 @@ pub struct Args {
 }
 
 pub(super) fn run(args: Args) -> Result<Outcome> {
-    let t0 = Instant::now();
+    let started = Instant::now();
     crate::output::check(&args.out)?;
     if args.max_nodes < MIN_NODES {
         bail!("--max-nodes must be at least {MIN_NODES}");
@@ -69,7 +69,7 @@ pub(super) fn run(args: Args) -> Result<Outcome> {
     eprintln!(
         "wrote {} in {:.2}s: {} pipelines, {} secrets, {} findings, {} diagrams{}",
         crate::text::visible(&args.out.display().to_string()),
-        t0.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64(),
         stats.pipelines,
         stats.secrets,
         stats.findings,

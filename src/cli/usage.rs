@@ -53,13 +53,13 @@ pub(super) fn run(args: Args) -> Result<Outcome> {
         prepare_policy_dir(dir)?;
     }
     let estate = Estate::load(&args.snapshot, args.pipelines.as_deref())?;
-    let mut c = Collector::new(since);
+    let mut collector = Collector::new(since);
     for f in &args.audit_log {
-        c.read_file(f)?;
+        collector.read_file(f)?;
     }
     let review = estate.review(ReviewOptions::default());
     let report = review.usage(
-        &c,
+        &collector,
         &ReportOptions {
             since: args.since.clone(),
         },
@@ -91,19 +91,19 @@ fn prepare_policy_dir(dir: &std::path::Path) -> Result<()> {
 
 fn write_policies(dir: &std::path::Path, report: &UsageReport) -> Result<()> {
     for r in &report.roles {
-        let f = &r.suggested_policy.file;
+        let file = &r.suggested_policy.file;
         if r.suggested_policy.renamed {
             eprintln!(
-                "note: role {:?} of {:?}: its policy is written as {f} (the name holds characters a file name cannot, or is too long)",
+                "note: role {:?} of {:?}: its policy is written as {file} (the name holds characters a file name cannot, or is too long)",
                 r.role, r.mount
             );
         }
         // File names are sanitised when they are assigned; this only guards the invariant.
-        if f.contains('/') || f.starts_with('.') || f.chars().any(char::is_control) {
-            eprintln!("note: skipped the policy file name {f:?}: not a plain file name");
+        if file.contains('/') || file.starts_with('.') || file.chars().any(char::is_control) {
+            eprintln!("note: skipped the policy file name {file:?}: not a plain file name");
             continue;
         }
-        let path = dir.join(f);
+        let path = dir.join(file);
         crate::render::write_atomic(&path, r.suggested_policy.hcl.as_bytes())?;
     }
     Ok(())
@@ -113,8 +113,8 @@ fn print_used(out: &mut impl Write, list: &[Used]) -> Result<()> {
     // Widths of the text as shown (escaped), padded by hand: a path may be longer than
     // `{:width$}` allows.
     let shown = |s: &str| crate::text::visible(s).into_owned();
-    let ow = column_width(list.iter().map(|u| shown(&u.operation)), 0);
-    let pw = column_width(
+    let operation_width = column_width(list.iter().map(|u| shown(&u.operation)), 0);
+    let path_width = column_width(
         list.iter()
             .map(|u| shown(&format!("{}{}", u.namespace, u.path))),
         0,
@@ -141,8 +141,8 @@ fn print_used(out: &mut impl Write, list: &[Used]) -> Result<()> {
         writeln_visible!(
             out,
             "    {}  {}  {}×{extra}",
-            pad(&shown(&u.operation), ow),
-            pad(&full, pw),
+            pad(&shown(&u.operation), operation_width),
+            pad(&full, path_width),
             u.count
         )?;
     }
@@ -184,7 +184,7 @@ fn print_role(out: &mut impl Write, r: &RoleUsage) -> Result<()> {
             .iter()
             .map(|u| crate::text::visible(&format!("{}{}", u.namespace, u.path)).into_owned())
             .collect();
-        let w = column_width(&paths, 0);
+        let path_width = column_width(&paths, 0);
         for (u, path) in r.unused.iter().zip(&paths) {
             let used = if u.used.is_empty() {
                 "never used".to_string()
@@ -194,7 +194,7 @@ fn print_role(out: &mut impl Write, r: &RoleUsage) -> Result<()> {
             writeln_visible!(
                 out,
                 "    {}  {}  ({used})",
-                pad(path, w),
+                pad(path, path_width),
                 u.unused.join(",")
             )?;
         }
@@ -212,26 +212,26 @@ fn print_role(out: &mut impl Write, r: &RoleUsage) -> Result<()> {
 }
 
 fn print_table(out: &mut impl Write, r: &UsageReport) -> Result<()> {
-    let s = &r.stats;
+    let stats = &r.stats;
     writeln_visible!(
         out,
         "audit logs: {} files, {} lines ({} malformed), window {} .. {}",
         r.files.len(),
-        s.lines,
-        s.malformed,
+        stats.lines,
+        stats.malformed,
         r.window.first.as_deref().unwrap_or("-"),
         r.window.last.as_deref().unwrap_or("-")
     )?;
     writeln_visible!(out,
         "  {} logins, {} child tokens; requests: {} attributed, {} unattributed, {} denied, {} unauthenticated{}",
-        s.logins,
-        s.child_tokens,
-        s.attributed,
-        s.unattributed,
-        s.denied,
-        s.unauthenticated,
+        stats.logins,
+        stats.child_tokens,
+        stats.attributed,
+        stats.unattributed,
+        stats.denied,
+        stats.unauthenticated,
         if r.window.since.is_some() {
-            format!(", {} before --since", s.before_since)
+            format!(", {} before --since", stats.before_since)
         } else {
             String::new()
         }
