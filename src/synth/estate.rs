@@ -113,11 +113,11 @@ impl TeamPlan {
             _ => {
                 let (app, variant, round) = self.app_policy(k);
                 let suffix = ["", "-ro", "-ops"][variant];
-                let mut n = format!("{}-{}{suffix}", self.name, self.apps[app]);
+                let mut name = format!("{}-{}{suffix}", self.name, self.apps[app]);
                 if round > 0 {
-                    n.push_str(&format!("-{}", round + 1));
+                    name.push_str(&format!("-{}", round + 1));
                 }
-                n
+                name
             }
         }
     }
@@ -125,8 +125,12 @@ impl TeamPlan {
     /// (app, variant, round) of per-app policy `k >= 3`.
     fn app_policy(&self, k: usize) -> (usize, usize, usize) {
         let idx = k - 3;
-        let a = self.apps.len();
-        (idx % a, (idx / a) % 3, idx / (3 * a))
+        let app_count = self.apps.len();
+        (
+            idx % app_count,
+            (idx / app_count) % 3,
+            idx / (3 * app_count),
+        )
     }
 
     fn has_policy(&self, k: usize) -> bool {
@@ -135,8 +139,8 @@ impl TeamPlan {
 
     /// Index of the per-app policy (app, variant, round 0), if the team has it.
     fn app_policy_index(&self, app: usize, variant: usize) -> Option<usize> {
-        let k = 3 + variant * self.apps.len() + app;
-        self.has_policy(k).then_some(k)
+        let index = 3 + variant * self.apps.len() + app;
+        self.has_policy(index).then_some(index)
     }
 
     fn repo(&self, app: usize) -> String {
@@ -156,9 +160,9 @@ impl TeamPlan {
 pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
     let mut used_accessors = BTreeSet::new();
     let mut accessor = |rng: &mut Rng, kind: &str| loop {
-        let a = format!("auth_{kind}_{}", rng.hex(8));
-        if used_accessors.insert(a.clone()) {
-            return a;
+        let accessor_id = format!("auth_{kind}_{}", rng.hex(8));
+        if used_accessors.insert(accessor_id.clone()) {
+            return accessor_id;
         }
     };
 
@@ -182,11 +186,15 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
             };
             let path = match parent {
                 Some(parent) => {
-                    let k = children[parent];
+                    let sibling = children[parent];
                     children[parent] += 1;
                     nested.push(i);
                     // Offset by the parent, so siblings differ and `a/prod/prod/` is rare.
-                    format!("{}{}/", nss[parent].path, nth(SUB_NAMESPACES, k + parent))
+                    format!(
+                        "{}{}/",
+                        nss[parent].path,
+                        nth(SUB_NAMESPACES, sibling + parent)
+                    )
                 }
                 None => {
                     let name = nth(BUSINESS_UNITS, top_level.len());
@@ -237,7 +245,7 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
     bucket_w.extend(std::iter::repeat_n(mean / 20.0, p.namespaces));
     let kv2 = distribute(kv2_total, &bucket_w);
     let kv1 = distribute(kv1_total, &bucket_w);
-    let db = distribute(db_total, &bucket_w);
+    let db_counts = distribute(db_total, &bucket_w);
 
     // Policies: `default` per namespace, then the shared ones if every team still gets one,
     // then the teams.
@@ -269,7 +277,7 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
             apps,
             kv2: kv2[t],
             kv1: kv1[t],
-            db: db[t],
+            db: db_counts[t],
             policies: team_pol[t],
             roles: roles[t],
             pipelines: pipes[t],
@@ -279,7 +287,7 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
     for (i, ns) in nss.iter_mut().enumerate() {
         ns.kv2 = kv2[n_teams + i];
         ns.kv1 = kv1[n_teams + i];
-        ns.db = db[n_teams + i];
+        ns.db = db_counts[n_teams + i];
         ns.has_default = i < defaults;
         ns.shared = shared;
     }
@@ -330,16 +338,16 @@ fn tune(default_ttl: i64, max_ttl: i64) -> MountTune {
 }
 
 fn token_fields(rng: &mut Rng, policies: Vec<String>) -> TokenFields {
-    let mut t = TokenFields {
+    let mut fields = TokenFields {
         token_policies: policies,
         ..TokenFields::default()
     };
     // One role in ten has no TTL at all (tokens live for the mount or system default).
     if !rng.chance(0.1) {
-        t.token_ttl = Some(*rng.pick(&[600, 900, 1800, 3600]));
-        t.token_max_ttl = Some(*rng.pick(&[3600, 7200, 14400]));
+        fields.token_ttl = Some(*rng.pick(&[600, 900, 1800, 3600]));
+        fields.token_max_ttl = Some(*rng.pick(&[3600, 7200, 14400]));
     }
-    t
+    fields
 }
 
 fn build_namespace(
@@ -675,13 +683,13 @@ impl TeamRoles<'_> {
             role.bound_audiences = vec![GITHUB_AUDIENCE.into(), VAULT_AUDIENCE.into()];
             policies.extend(self.policy(1));
         } else {
-            let c = c - usize::from(team.glob_role);
+            let slot = c - usize::from(team.glob_role);
             let apps = team.apps.len();
-            flavour = [Flavour::Ci, Flavour::Staging, Flavour::Prod][c % 3];
-            app = (c / 3) % apps;
+            flavour = [Flavour::Ci, Flavour::Staging, Flavour::Prod][slot % 3];
+            app = (slot / 3) % apps;
             role.name = Self::suffix(
                 format!("{}-{}-{}", team.name, team.apps[app], flavour.as_str()),
-                c / (3 * apps),
+                slot / (3 * apps),
             );
             audience = if self.rng.chance(0.1) {
                 VAULT_AUDIENCE
@@ -689,7 +697,7 @@ impl TeamRoles<'_> {
                 GITHUB_AUDIENCE
             };
             role.bound_audiences = vec![audience.into()];
-            self.flavour_bindings(c, app, flavour, &mut role, &mut claims, &mut policies);
+            self.flavour_bindings(slot, app, flavour, &mut role, &mut claims, &mut policies);
             if self.rng.chance(0.15) {
                 role.user_claim = "actor".into();
             }
@@ -863,21 +871,24 @@ fn build_identity(p: &Params, i: usize, ns: &NsPlan, teams: &[TeamPlan], out: &m
             if app % 2 != 0 || r.user_claim != "repository" || !jwt_aliases.insert(repo.clone()) {
                 continue;
             }
-            let mut e = entity(
+            let mut identity = entity(
                 &mut rng,
                 &ns_id,
                 format!("gha-{}-{}", team.name, team.apps[app]),
             );
-            e.metadata.insert("team".into(), team.name.clone());
-            e.metadata.insert("app".into(), team.apps[app].clone());
+            identity.metadata.insert("team".into(), team.name.clone());
+            identity
+                .metadata
+                .insert("app".into(), team.apps[app].clone());
             if app % 4 == 0 {
-                e.policies
+                identity
+                    .policies
                     .extend(team.app_policy_index(app, 0).map(|k| team.policy_name(k)));
             }
             let mut alias = alias(&mut rng, repo.clone(), gha);
             alias.metadata.insert("repository".into(), repo.clone());
-            e.aliases.push(alias);
-            entities.push(e);
+            identity.aliases.push(alias);
+            entities.push(identity);
         }
         // Kubernetes: roles whose alias is `<namespace>/<service account>`.
         for r in k8s.roles.kubernetes.iter().filter(|r| {
@@ -895,15 +906,17 @@ fn build_identity(p: &Params, i: usize, ns: &NsPlan, teams: &[TeamPlan], out: &m
             if !k8s_aliases.insert(name.clone()) {
                 continue;
             }
-            let mut e = entity(
+            let mut identity = entity(
                 &mut rng,
                 &ns_id,
                 format!("k8s-{}-{}", team.name, team.apps[app]),
             );
-            e.metadata.insert("team".into(), team.name.clone());
-            e.metadata.insert("app".into(), team.apps[app].clone());
-            e.aliases.push(alias(&mut rng, name, k8s));
-            entities.push(e);
+            identity.metadata.insert("team".into(), team.name.clone());
+            identity
+                .metadata
+                .insert("app".into(), team.apps[app].clone());
+            identity.aliases.push(alias(&mut rng, name, k8s));
+            entities.push(identity);
         }
         // AppRole: every other role, alias name redacted, linked by `role_name`.
         for r in approle
@@ -913,31 +926,34 @@ fn build_identity(p: &Params, i: usize, ns: &NsPlan, teams: &[TeamPlan], out: &m
             .filter(|r| r.name.starts_with(&team.name))
             .step_by(2)
         {
-            let mut e = entity(&mut rng, &ns_id, format!("approle-{}", r.name));
-            e.metadata.insert("team".into(), team.name.clone());
+            let mut identity = entity(&mut rng, &ns_id, format!("approle-{}", r.name));
+            identity.metadata.insert("team".into(), team.name.clone());
             if let Some(app) = team
                 .apps
                 .iter()
                 .find(|a| r.name.starts_with(&format!("{}-{a}-jenkins", team.name)))
             {
-                e.metadata.insert("app".into(), app.clone());
+                identity.metadata.insert("app".into(), app.clone());
             }
-            let mut a = alias(&mut rng, REDACTED_ROLE_ID.into(), approle);
-            a.metadata.insert("role_name".into(), r.name.clone());
-            e.aliases.push(a);
-            entities.push(e);
+            let mut role_alias = alias(&mut rng, REDACTED_ROLE_ID.into(), approle);
+            role_alias
+                .metadata
+                .insert("role_name".into(), r.name.clone());
+            identity.aliases.push(role_alias);
+            entities.push(identity);
         }
         out.entities.extend(entities);
         if out.entities.len() > first {
-            let mut g = group(&mut rng, &ns_id, format!("team-{}", team.name));
+            let mut team_group = group(&mut rng, &ns_id, format!("team-{}", team.name));
             // A few teams grant their whole folder to every workload through the group.
             if t % 10 == 0 && team.has_policy(0) {
-                g.policies.push(team.policy_name(0));
+                team_group.policies.push(team.policy_name(0));
             }
-            g.metadata.insert("team".into(), team.name.clone());
-            g.member_entity_ids = out.entities[first..].iter().map(|e| e.id.clone()).collect();
+            team_group.metadata.insert("team".into(), team.name.clone());
+            team_group.member_entity_ids =
+                out.entities[first..].iter().map(|e| e.id.clone()).collect();
             team_groups.push(out.groups.len());
-            out.groups.push(g);
+            out.groups.push(team_group);
         }
     }
     if !team_groups.is_empty() {
@@ -1050,12 +1066,13 @@ fn build_inventory(
                     } else {
                         *app
                     };
-                    let fl = if *flavour == Flavour::TeamGlob {
+                    let claim_flavour = if *flavour == Flavour::TeamGlob {
                         Flavour::Ci
                     } else {
                         *flavour
                     };
-                    let claims = github_claims(&mut rng, team, app, fl, audience, foreign, j);
+                    let claims =
+                        github_claims(&mut rng, team, app, claim_flavour, audience, foreign, j);
                     let auth = PipelineAuth {
                         method: AuthMethod::Jwt,
                         mount: "gha".into(),
@@ -1067,7 +1084,7 @@ fn build_inventory(
                     (
                         format!("{}-{}", team.name, team.apps[app]),
                         auth,
-                        fl.as_str(),
+                        claim_flavour.as_str(),
                     )
                 }
                 Some(Target::Kubernetes {
@@ -1127,9 +1144,13 @@ fn build_inventory(
                 }
             };
             let base = format!("{base}-{flavour}");
-            let n = names.entry(base.clone()).or_insert(0);
-            *n += 1;
-            let name = if *n == 1 { base } else { format!("{base}-{n}") };
+            let count = names.entry(base.clone()).or_insert(0);
+            *count += 1;
+            let name = if *count == 1 {
+                base
+            } else {
+                format!("{base}-{count}")
+            };
             inv.pipelines.push(Pipeline {
                 name,
                 team: Some(team.name.clone()),
@@ -1160,8 +1181,8 @@ fn github_claims(
         Flavour::Ci | Flavour::TeamGlob => "ci",
         _ => "deploy",
     };
-    let pr = flavour == Flavour::Ci && j % 2 == 1;
-    let (git_ref, event) = if pr {
+    let pull_request = flavour == Flavour::Ci && j % 2 == 1;
+    let (git_ref, event) = if pull_request {
         (
             format!("refs/pull/{}/merge", 100 + rng.below(5000)),
             "pull_request",
@@ -1174,36 +1195,36 @@ fn github_claims(
         Flavour::Prod => Some("production"),
         _ => None,
     };
-    let sub = match (env, pr) {
+    let sub = match (env, pull_request) {
         (Some(e), _) => format!("repo:{repo}:environment:{e}"),
         (None, true) => format!("repo:{repo}:pull_request"),
         (None, false) => format!("repo:{repo}:ref:{git_ref}"),
     };
-    let mut c = Map::new();
-    c.insert("iss".into(), GITHUB_ISSUER.into());
-    c.insert("aud".into(), audience.into());
-    c.insert("sub".into(), sub.into());
-    c.insert("repository".into(), repo.clone().into());
-    c.insert("repository_owner".into(), owner.into());
-    c.insert(
+    let mut claims = Map::new();
+    claims.insert("iss".into(), GITHUB_ISSUER.into());
+    claims.insert("aud".into(), audience.into());
+    claims.insert("sub".into(), sub.into());
+    claims.insert("repository".into(), repo.clone().into());
+    claims.insert("repository_owner".into(), owner.into());
+    claims.insert(
         "repository_owner_id".into(),
         format!("{}", 41_870_000 + usize::from(foreign)).into(),
     );
-    c.insert("repository_visibility".into(), "private".into());
-    c.insert("ref".into(), git_ref.clone().into());
-    c.insert("ref_type".into(), "branch".into());
-    c.insert("event_name".into(), event.into());
-    c.insert("workflow".into(), workflow.into());
-    c.insert(
+    claims.insert("repository_visibility".into(), "private".into());
+    claims.insert("ref".into(), git_ref.clone().into());
+    claims.insert("ref_type".into(), "branch".into());
+    claims.insert("event_name".into(), event.into());
+    claims.insert("workflow".into(), workflow.into());
+    claims.insert(
         "job_workflow_ref".into(),
         format!("{repo}/.github/workflows/{workflow}.yml@{git_ref}").into(),
     );
-    c.insert("runner_environment".into(), "github-hosted".into());
-    c.insert("actor".into(), format!("{}-bot", team.name).into());
+    claims.insert("runner_environment".into(), "github-hosted".into());
+    claims.insert("actor".into(), format!("{}-bot", team.name).into());
     if let Some(e) = env {
-        c.insert("environment".into(), e.into());
+        claims.insert("environment".into(), e.into());
     }
-    c
+    claims
 }
 
 /// Two to four real paths of the team (relative to its namespace).

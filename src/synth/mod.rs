@@ -199,35 +199,36 @@ pub struct Summary {
 impl Summary {
     /// Count what a snapshot and an inventory hold.
     pub fn of(snapshot: &Snapshot, inventory: &Inventory) -> Summary {
-        let mut s = Summary {
+        let mut summary = Summary {
             namespaces: snapshot.namespaces.len(),
             teams: inventory.teams.len(),
             pipelines: inventory.pipelines.len(),
             ..Summary::default()
         };
         for ns in &snapshot.namespaces {
-            s.policies += ns.policies.len();
-            s.entities += ns.entities.len();
-            s.groups += ns.groups.len();
+            summary.policies += ns.policies.len();
+            summary.entities += ns.entities.len();
+            summary.groups += ns.groups.len();
             for m in &ns.auth_mounts {
-                s.jwt_roles += m.roles.jwt.len();
-                s.kubernetes_roles += m.roles.kubernetes.len();
-                s.approle_roles += m.roles.approle.len();
-                s.roles += m.roles.len();
+                summary.jwt_roles += m.roles.jwt.len();
+                summary.kubernetes_roles += m.roles.kubernetes.len();
+                summary.approle_roles += m.roles.approle.len();
+                summary.roles += m.roles.len();
             }
             for m in &ns.secret_mounts {
                 match m.kv_version() {
-                    Some(2) => s.kv_v2_keys += m.secrets.keys.len(),
-                    Some(_) => s.kv_v1_keys += m.secrets.keys.len(),
+                    Some(2) => summary.kv_v2_keys += m.secrets.keys.len(),
+                    Some(_) => summary.kv_v1_keys += m.secrets.keys.len(),
                     None => {}
                 }
                 if m.mount_type == "database" {
-                    s.database_roles += m.secrets.collections.values().map(Vec::len).sum::<usize>();
+                    summary.database_roles +=
+                        m.secrets.collections.values().map(Vec::len).sum::<usize>();
                 }
-                s.secrets += m.secrets.len();
+                summary.secrets += m.secrets.len();
             }
         }
-        s
+        summary
     }
 }
 

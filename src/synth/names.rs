@@ -99,10 +99,10 @@ pub(crate) fn team(i: usize) -> String {
     match i / TEAMS.len() {
         0 => base.to_string(),
         r => {
-            let p = TEAM_PREFIXES[(r - 1) % TEAM_PREFIXES.len()];
+            let prefix = TEAM_PREFIXES[(r - 1) % TEAM_PREFIXES.len()];
             match (r - 1) / TEAM_PREFIXES.len() {
-                0 => format!("{p}-{base}"),
-                n => format!("{p}{}-{base}", n + 1),
+                0 => format!("{prefix}-{base}"),
+                n => format!("{prefix}{}-{base}", n + 1),
             }
         }
     }

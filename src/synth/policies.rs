@@ -20,18 +20,18 @@ pub(crate) fn rule<'a>(path: impl Into<String>, caps: &'a [&'a str]) -> Rule<'a>
 
 /// A policy in HCL, with a leading comment.
 pub(crate) fn hcl(comment: &str, rules: &[Rule<'_>]) -> String {
-    let mut s = String::with_capacity(64 + rules.len() * 80);
+    let mut text = String::with_capacity(64 + rules.len() * 80);
     for line in comment.lines() {
-        let _ = writeln!(s, "# {line}");
+        let _ = writeln!(text, "# {line}");
     }
     for r in rules {
-        s.push('\n');
-        let _ = writeln!(s, "path \"{}\" {{", r.path);
+        text.push('\n');
+        let _ = writeln!(text, "path \"{}\" {{", r.path);
         let caps: Vec<String> = r.caps.iter().map(|c| format!("\"{c}\"")).collect();
-        let _ = writeln!(s, "  capabilities = [{}]", caps.join(", "));
-        s.push_str("}\n");
+        let _ = writeln!(text, "  capabilities = [{}]", caps.join(", "));
+        text.push_str("}\n");
     }
-    s
+    text
 }
 
 /// A policy in the JSON dialect (`{"path": {"<p>": {"capabilities": [...]}}}`).
@@ -47,10 +47,10 @@ pub(crate) fn json(rules: &[Rule<'_>]) -> String {
     }
     let mut top = serde_json::Map::new();
     top.insert("path".into(), serde_json::Value::Object(paths));
-    let mut s = serde_json::to_string_pretty(&serde_json::Value::Object(top))
+    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(top))
         .unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
+    text.push('\n');
+    text
 }
 
 const R: &[&str] = &["read"];

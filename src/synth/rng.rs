@@ -49,30 +49,30 @@ impl Rng {
 
     /// `n` lowercase hex digits.
     pub(crate) fn hex(&mut self, n: usize) -> String {
-        let mut s = String::with_capacity(n);
-        while s.len() < n {
-            let v = self.next_u64();
+        let mut digits = String::with_capacity(n);
+        while digits.len() < n {
+            let bits = self.next_u64();
             for i in 0..16 {
-                if s.len() == n {
+                if digits.len() == n {
                     break;
                 }
-                let d = ((v >> (i * 4)) & 0xf) as u32;
-                s.push(char::from_digit(d, 16).unwrap_or('0'));
+                let digit = ((bits >> (i * 4)) & 0xf) as u32;
+                digits.push(char::from_digit(digit, 16).unwrap_or('0'));
             }
         }
-        s
+        digits
     }
 
     /// A random UUID-shaped id (`8-4-4-4-12` hex), as the identity store writes them.
     pub(crate) fn uuid(&mut self) -> String {
-        let h = self.hex(32);
+        let digits = self.hex(32);
         format!(
             "{}-{}-4{}-a{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[13..16],
-            &h[17..20],
-            &h[20..32]
+            &digits[0..8],
+            &digits[8..12],
+            &digits[13..16],
+            &digits[17..20],
+            &digits[20..32]
         )
     }
 
@@ -88,8 +88,8 @@ impl Rng {
 /// Split `total` into parts proportional to `weights`, summing to exactly `total` (largest
 /// remainder; ties go to the lower index). All zero weights split evenly.
 pub(crate) fn distribute(total: usize, weights: &[f64]) -> Vec<usize> {
-    let n = weights.len();
-    if n == 0 {
+    let count = weights.len();
+    if count == 0 {
         return Vec::new();
     }
     let sum: f64 = weights.iter().copied().filter(|w| *w > 0.0).sum();
@@ -99,17 +99,17 @@ pub(crate) fn distribute(total: usize, weights: &[f64]) -> Vec<usize> {
             .map(|w| w.max(0.0) / sum * total as f64)
             .collect()
     } else {
-        vec![total as f64 / n as f64; n]
+        vec![total as f64 / count as f64; count]
     };
     let mut out: Vec<usize> = shares.iter().map(|s| s.floor() as usize).collect();
     let assigned: usize = out.iter().sum();
     let mut left = total.saturating_sub(assigned);
     if left > 0 {
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order: Vec<usize> = (0..count).collect();
         order.sort_by(|&a, &b| {
-            let ra = shares[a] - shares[a].floor();
-            let rb = shares[b] - shares[b].floor();
-            rb.total_cmp(&ra).then(a.cmp(&b))
+            let rem_a = shares[a] - shares[a].floor();
+            let rem_b = shares[b] - shares[b].floor();
+            rem_b.total_cmp(&rem_a).then(a.cmp(&b))
         });
         for &i in order.iter().cycle() {
             if left == 0 {
@@ -145,8 +145,8 @@ mod tests {
                 vec![0.0, 0.0],
                 vec![0.3; 17],
             ] {
-                let d = distribute(total, &weights);
-                assert_eq!(d.iter().sum::<usize>(), total, "{total} {weights:?}");
+                let parts = distribute(total, &weights);
+                assert_eq!(parts.iter().sum::<usize>(), total, "{total} {weights:?}");
             }
         }
         assert_eq!(distribute(10, &[1.0, 1.0]), [5, 5]);
@@ -155,11 +155,11 @@ mod tests {
 
     #[test]
     fn streams_are_stable_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| Rng::stream(1, 2).next_u64()).collect();
-        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        let draws: Vec<u64> = (0..4).map(|_| Rng::stream(1, 2).next_u64()).collect();
+        assert!(draws.windows(2).all(|w| w[0] == w[1]));
         assert_ne!(Rng::stream(1, 2).next_u64(), Rng::stream(1, 3).next_u64());
         assert_ne!(Rng::stream(1, 2).next_u64(), Rng::stream(2, 2).next_u64());
-        let u = Rng::stream(0, 0).uuid();
-        assert_eq!(u.len(), 36);
+        let uuid = Rng::stream(0, 0).uuid();
+        assert_eq!(uuid.len(), 36);
     }
 }

@@ -11,17 +11,17 @@ use super::names::{CI_TOOLS, COMPONENTS, ENVS, SECRET_NAMES};
 /// A leaf below an environment folder: a secret name, then `<component>/<name>`, then
 /// `<component>/<name>-2` … (distinct for distinct `slot`).
 fn leaf(slot: usize, out: &mut String) {
-    let n = SECRET_NAMES.len();
-    if slot < n {
+    let names = SECRET_NAMES.len();
+    if slot < names {
         out.push_str(SECRET_NAMES[slot]);
         return;
     }
-    let s = slot - n;
-    let c = COMPONENTS.len();
-    let comp = COMPONENTS[s % c];
-    let r = s / c;
-    let name = SECRET_NAMES[r % n];
-    let round = r / n;
+    let beyond = slot - names;
+    let components = COMPONENTS.len();
+    let comp = COMPONENTS[beyond % components];
+    let cycle = beyond / components;
+    let name = SECRET_NAMES[cycle % names];
+    let round = cycle / names;
     let _ = write!(out, "{comp}/{name}");
     if round > 0 {
         let _ = write!(out, "-{}", round + 1);
@@ -30,20 +30,25 @@ fn leaf(slot: usize, out: &mut String) {
 
 /// KV v2 key `i` of a team: `<team>/<app>/<env>/<leaf>`.
 pub(crate) fn team_kv2(team: &str, apps: &[String], i: usize, out: &mut String) {
-    let a = apps.len();
-    let rest = i / a;
-    let _ = write!(out, "{team}/{}/{}/", apps[i % a], ENVS[rest % ENVS.len()]);
+    let app_count = apps.len();
+    let rest = i / app_count;
+    let _ = write!(
+        out,
+        "{team}/{}/{}/",
+        apps[i % app_count],
+        ENVS[rest % ENVS.len()]
+    );
     leaf(rest / ENVS.len(), out);
 }
 
 /// KV v2 key `i` shared by a namespace: `ci/shared/<tool>-token`, `ci/shared/<tool>/<leaf>`,
 /// `shared/<component>/<leaf>`.
 pub(crate) fn shared_kv2(i: usize, out: &mut String) {
-    let s = i / 2;
+    let half = i / 2;
     if i % 2 == 0 {
-        let t = CI_TOOLS.len();
-        let tool = CI_TOOLS[s % t];
-        match s / t {
+        let tools = CI_TOOLS.len();
+        let tool = CI_TOOLS[half % tools];
+        match half / tools {
             0 => {
                 let _ = write!(out, "ci/shared/{tool}-token");
             }
@@ -53,17 +58,17 @@ pub(crate) fn shared_kv2(i: usize, out: &mut String) {
             }
         }
     } else {
-        let c = COMPONENTS.len();
-        let _ = write!(out, "shared/{}/", COMPONENTS[s % c]);
-        leaf(s / c, out);
+        let components = COMPONENTS.len();
+        let _ = write!(out, "shared/{}/", COMPONENTS[half % components]);
+        leaf(half / components, out);
     }
 }
 
 /// KV v1 key `i` of a team: `legacy/<team>/<app>/<leaf>`.
 pub(crate) fn team_kv1(team: &str, apps: &[String], i: usize, out: &mut String) {
-    let a = apps.len();
-    let _ = write!(out, "legacy/{team}/{}/", apps[i % a]);
-    leaf(i / a, out);
+    let app_count = apps.len();
+    let _ = write!(out, "legacy/{team}/{}/", apps[i % app_count]);
+    leaf(i / app_count, out);
 }
 
 /// KV v1 key `i` shared by a namespace: `legacy/shared/<leaf>`.
@@ -75,16 +80,16 @@ pub(crate) fn shared_kv1(i: usize, out: &mut String) {
 /// The database collection (`roles` or `static-roles`) and name of a team's entry `i`:
 /// `<team>-<app>-rw`, `<team>-<app>-ro` (roles), `<team>-<app>-report` (static roles).
 pub(crate) fn team_db(team: &str, apps: &[String], i: usize) -> (&'static str, String) {
-    let a = apps.len();
-    let r = i / a;
-    let (collection, kind) = match r % 3 {
+    let app_count = apps.len();
+    let rest = i / app_count;
+    let (collection, kind) = match rest % 3 {
         0 => ("roles", "rw"),
         1 => ("roles", "ro"),
         _ => ("static-roles", "report"),
     };
-    let mut name = format!("{team}-{}-{kind}", apps[i % a]);
-    if r / 3 > 0 {
-        let _ = write!(name, "-{}", r / 3 + 1);
+    let mut name = format!("{team}-{}-{kind}", apps[i % app_count]);
+    if rest / 3 > 0 {
+        let _ = write!(name, "-{}", rest / 3 + 1);
     }
     (collection, name)
 }
@@ -112,25 +117,25 @@ mod tests {
         let apps: Vec<String> = ["api", "web", "worker"].map(String::from).to_vec();
         let mut seen = BTreeSet::new();
         for i in 0..20_000 {
-            let mut k = String::new();
-            team_kv2("payments", &apps, i, &mut k);
-            assert!(seen.insert(k), "duplicate at {i}");
-            let mut k = String::new();
-            shared_kv2(i, &mut k);
-            assert!(seen.insert(k), "duplicate shared at {i}");
-            let mut k = String::new();
-            team_kv1("payments", &apps, i, &mut k);
-            assert!(seen.insert(k), "duplicate kv1 at {i}");
-            let mut k = String::new();
-            shared_kv1(i, &mut k);
-            assert!(seen.insert(k), "duplicate shared kv1 at {i}");
+            let mut key = String::new();
+            team_kv2("payments", &apps, i, &mut key);
+            assert!(seen.insert(key), "duplicate at {i}");
+            let mut key = String::new();
+            shared_kv2(i, &mut key);
+            assert!(seen.insert(key), "duplicate shared at {i}");
+            let mut key = String::new();
+            team_kv1("payments", &apps, i, &mut key);
+            assert!(seen.insert(key), "duplicate kv1 at {i}");
+            let mut key = String::new();
+            shared_kv1(i, &mut key);
+            assert!(seen.insert(key), "duplicate shared kv1 at {i}");
             let (c, n) = team_db("payments", &apps, i);
             assert!(seen.insert(format!("{c}/{n}")));
             let (c, n) = shared_db(i);
             assert!(seen.insert(format!("{c}/{n}")));
         }
-        let mut k = String::new();
-        team_kv2("payments", &apps, 0, &mut k);
-        assert_eq!(k, "payments/api/dev/db-password");
+        let mut key = String::new();
+        team_kv2("payments", &apps, 0, &mut key);
+        assert_eq!(key, "payments/api/dev/db-password");
     }
 }
