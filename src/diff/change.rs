@@ -213,9 +213,9 @@ pub(crate) struct IdentityChange {
 }
 
 fn mount_path(m: &str) -> String {
-    let m = m.trim_matches('/');
-    let m = m.strip_prefix("auth/").unwrap_or(m);
-    format!("{m}/")
+    let path = m.trim_matches('/');
+    let path = path.strip_prefix("auth/").unwrap_or(path);
+    format!("{path}/")
 }
 
 /// Read a `--apply` argument: a directory or file of policies, a change file, or a Terraform
@@ -245,32 +245,34 @@ pub(crate) fn load_changes(
         reason,
     };
     if ext == "json" {
-        let v: Value =
+        let value: Value =
             serde_json::from_str(&text).map_err(|reason| ChangeError::MalformedJson {
                 path: path.to_path_buf(),
                 line: reason.line(),
                 column: reason.column(),
                 reason,
             })?;
-        if v.get("resource_changes").is_some() || v.get("format_version").is_some() {
-            return super::terraform::changes(&v).map_err(|source| ChangeError::TerraformPlan {
-                path: path.to_path_buf(),
-                source,
+        if value.get("resource_changes").is_some() || value.get("format_version").is_some() {
+            return super::terraform::changes(&value).map_err(|source| {
+                ChangeError::TerraformPlan {
+                    path: path.to_path_buf(),
+                    source,
+                }
             });
         }
-        if v.get("path").is_some() {
+        if value.get("path").is_some() {
             // A JSON policy named after its file.
             return Ok((vec![policy_file(path, default_namespace)?], Vec::new()));
         }
-        let cf: ChangeFile = serde_path_to_error::deserialize(v)
+        let parsed: ChangeFile = serde_path_to_error::deserialize(value)
             .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
-        return Ok((change_file(cf, path)?, Vec::new()));
+        return Ok((change_file(parsed, path)?, Vec::new()));
     }
     if ext == "yaml" || ext == "yml" {
-        let de = yaml_serde::Deserializer::from_str(&text);
-        let cf: ChangeFile = serde_path_to_error::deserialize(de)
+        let deserializer = yaml_serde::Deserializer::from_str(&text);
+        let parsed: ChangeFile = serde_path_to_error::deserialize(deserializer)
             .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
-        return Ok((change_file(cf, path)?, Vec::new()));
+        return Ok((change_file(parsed, path)?, Vec::new()));
     }
     Err(ChangeError::UnknownChangeType {
         path: path.to_path_buf(),
@@ -454,7 +456,7 @@ fn ns_obj<'a>(snap: &'a mut Value, ns: &str, create: bool) -> Result<&'a mut Map
     let pos = list
         .iter()
         .position(|n| namespace_path(n["path"].as_str().unwrap_or("")) == ns);
-    let i = match pos {
+    let index = match pos {
         Some(i) => i,
         None if create => {
             list.push(json!({"path": ns, "id": format!("whatif-{}", ns.trim_end_matches('/'))}));
@@ -466,17 +468,17 @@ fn ns_obj<'a>(snap: &'a mut Value, ns: &str, create: bool) -> Result<&'a mut Map
             })
         }
     };
-    list[i]
+    list[index]
         .as_object_mut()
         .ok_or(ChangeError::NotAnObject { what: "namespace" })
 }
 
 fn array<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
-    let v = obj.entry(key).or_insert_with(|| Value::Array(Vec::new()));
-    if !v.is_array() {
-        *v = Value::Array(Vec::new());
+    let entry = obj.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+    if !entry.is_array() {
+        *entry = Value::Array(Vec::new());
     }
-    v.as_array_mut().expect("just made an array")
+    entry.as_array_mut().expect("just made an array")
 }
 
 fn merge(into: &mut Map<String, Value>, fields: &Map<String, Value>) {
@@ -516,15 +518,15 @@ fn upsert_named(
 
 /// Apply changes to a snapshot, giving the new snapshot.
 pub(crate) fn apply(base: &Snapshot, changes: &[Change]) -> Result<Snapshot> {
-    let mut v =
+    let mut snapshot =
         serde_json::to_value(base).map_err(|source| ChangeError::SerializeSnapshot { source })?;
     for c in changes {
-        apply_one(&mut v, c).map_err(|source| ChangeError::Apply {
+        apply_one(&mut snapshot, c).map_err(|source| ChangeError::Apply {
             change: c.describe(),
             source: Box::new(source),
         })?;
     }
-    let text = serde_json::to_string(&v)?;
+    let text = serde_json::to_string(&snapshot)?;
     Snapshot::from_json_str(&text, "<snapshot with changes applied>")
         .map_err(|source| ChangeError::InvalidResult { source })
 }
@@ -540,10 +542,13 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
             text,
         } => {
             let ns = ns_obj(v, namespace, true)?;
-            let ps = array(ns, "policies");
-            match ps.iter_mut().find(|p| p["name"].as_str() == Some(name)) {
+            let policies = array(ns, "policies");
+            match policies
+                .iter_mut()
+                .find(|p| p["name"].as_str() == Some(name))
+            {
                 Some(p) => p["policy"] = json!(text),
-                None => ps.push(json!({"name": name, "policy": text})),
+                None => policies.push(json!({"name": name, "policy": text})),
             }
         }
         Change::DeletePolicy { namespace, name } => {
@@ -617,9 +622,9 @@ fn apply_one(v: &mut Value, c: &Change) -> Result<()> {
         } => add_auth_mount(v, namespace, path, mount_type)?,
         Change::DeleteAuthMount { namespace, path } => {
             let ns = ns_obj(v, namespace, false)?;
-            let p = mount_path(path);
+            let mount = mount_path(path);
             array(ns, "auth_mounts")
-                .retain(|m| m["path"].as_str().map(mount_path).as_deref() != Some(p.as_str()));
+                .retain(|m| m["path"].as_str().map(mount_path).as_deref() != Some(mount.as_str()));
         }
         Change::AddSecretMount {
             namespace,
@@ -648,14 +653,14 @@ fn upsert_role(
     let mount = &role.mount;
     let ns = ns_obj(v, role.namespace, false)?;
     let mounts = array(ns, "auth_mounts");
-    let m = mounts
+    let auth_mount = mounts
         .iter_mut()
         .find(|m| m["path"].as_str().map(mount_path).as_deref() == Some(mount.as_str()))
         .ok_or_else(|| ChangeError::UnknownAuthMount {
             mount: mount.clone(),
             namespace: role.namespace.to_string(),
         })?;
-    let mount_type = m["type"].as_str().unwrap_or("").to_string();
+    let mount_type = auth_mount["type"].as_str().unwrap_or("").to_string();
     let kind = match role.kind {
         Some(k) => k.to_string(),
         None => role_kind(&mount_type)
@@ -666,7 +671,7 @@ fn upsert_role(
             .to_string(),
     };
     let not_an_object = |what| ChangeError::NotAnObject { what };
-    let mount_object = m.as_object_mut().ok_or(not_an_object("mount"))?;
+    let mount_object = auth_mount.as_object_mut().ok_or(not_an_object("mount"))?;
     let roles = mount_object.entry("roles").or_insert_with(|| json!({}));
     let roles = roles.as_object_mut().ok_or(not_an_object("roles"))?;
     let list = roles.entry(kind.clone()).or_insert_with(|| json!([]));

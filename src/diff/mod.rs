@@ -287,15 +287,15 @@ fn streamed_deltas(
     hp: &PreparedReach<'_, '_>,
     inv: &Inventory,
 ) -> Vec<PipelineDelta> {
-    let n = bp.len();
+    let count = bp.len();
     let (bs, hs) = (&bp.analysis().secrets, &hp.analysis().secrets);
     let changed: Vec<usize> = if std::sync::Arc::ptr_eq(bs, hs) || bs.same_paths(hs) {
-        (0..n)
+        (0..count)
             .into_par_iter()
             .filter(|&i| bp.summary(i) != hp.summary(i))
             .collect()
     } else {
-        (0..n).collect()
+        (0..count).collect()
     };
     let ownership = OwnershipRules::new(inv);
     let mut out = Vec::new();
@@ -305,8 +305,8 @@ fn streamed_deltas(
             .par_iter()
             .zip(after.par_iter())
             .filter_map(|(b, a)| {
-                let d = delta(&a.name, b, a, &ownership);
-                (!d.is_empty()).then_some(d)
+                let pipeline_delta = delta(&a.name, b, a, &ownership);
+                (!pipeline_delta.is_empty()).then_some(pipeline_delta)
             })
             .collect();
         out.extend(deltas);
@@ -340,7 +340,7 @@ fn diff_whole(
     let mut pipelines = Vec::new();
     for name in names {
         let b_owned;
-        let b = match before_by.get(name) {
+        let before = match before_by.get(name) {
             Some(b) => *b,
             None => {
                 b_owned = empty_reach(name);
@@ -348,16 +348,16 @@ fn diff_whole(
             }
         };
         let a_owned;
-        let a = match after_by.get(name) {
+        let after = match after_by.get(name) {
             Some(a) => *a,
             None => {
                 a_owned = empty_reach(name);
                 &a_owned
             }
         };
-        let d = delta(name, b, a, &ownership);
-        if !d.is_empty() {
-            pipelines.push(d);
+        let pipeline_delta = delta(name, before, after, &ownership);
+        if !pipeline_delta.is_empty() {
+            pipelines.push(pipeline_delta);
         }
     }
     pipelines
@@ -376,8 +376,8 @@ fn delta(
     let mut gained = Vec::new();
     let mut lost = Vec::new();
     let mut gain = |s: &SecretReach, bcaps: Caps| {
-        let g = Caps(s.caps.0 & !bcaps.0);
-        if g.is_empty() {
+        let gained_caps = Caps(s.caps.0 & !bcaps.0);
+        if gained_caps.is_empty() {
             return;
         }
         // The owners by the one ownership rule: one team, or the tied teams of a shared
@@ -392,18 +392,18 @@ fn delta(
         gained.push(Gained {
             path: s.path.clone(),
             namespace: s.namespace.clone(),
-            capabilities: g.names(),
+            capabilities: gained_caps.names(),
             via: s.via.to_vec(),
             cross_team,
         });
     };
     let mut lose = |s: &SecretReach, acaps: Caps| {
-        let l = Caps(s.caps.0 & !acaps.0);
-        if !l.is_empty() {
+        let lost_caps = Caps(s.caps.0 & !acaps.0);
+        if !lost_caps.is_empty() {
             lost.push(Lost {
                 path: s.path.clone(),
                 namespace: s.namespace.clone(),
-                capabilities: l.names(),
+                capabilities: lost_caps.names(),
             });
         }
     };
@@ -446,15 +446,15 @@ fn delta(
     // By (namespace, path), as reported.
     gained.sort_by(|x, y| (&x.namespace, &x.path).cmp(&(&y.namespace, &y.path)));
     lost.sort_by(|x, y| (&x.namespace, &x.path).cmp(&(&y.namespace, &y.path)));
-    let rb = roles_of(b);
-    let ra = roles_of(a);
+    let roles_before = roles_of(b);
+    let roles_after = roles_of(a);
     PipelineDelta {
         name: name.to_string(),
         team,
         gained,
         lost,
-        roles_gained: ra.difference(&rb).cloned().collect(),
-        roles_lost: rb.difference(&ra).cloned().collect(),
+        roles_gained: roles_after.difference(&roles_before).cloned().collect(),
+        roles_lost: roles_before.difference(&roles_after).cloned().collect(),
         reach_before: b.secrets.len(),
         reach_after: a.secrets.len(),
     }
@@ -464,32 +464,32 @@ fn delta(
 /// is a code span ([`md_code`], [`md_cell`]): nothing from the estate or the change can become a
 /// link, an image, HTML, a mention or an issue reference (`docs/security.md`).
 pub fn markdown(r: &DiffReport) -> String {
-    let mut s = String::from("## blastmap what-if\n\n");
+    let mut text = String::from("## blastmap what-if\n\n");
     if r.pipelines.is_empty()
         && r.findings.new.is_empty()
         && r.findings.resolved.is_empty()
         && r.findings.changed.is_empty()
     {
-        s.push_str("No change to any pipeline's blast radius.\n");
+        text.push_str("No change to any pipeline's blast radius.\n");
     } else {
-        md_pipelines(&mut s, r);
-        md_gains(&mut s, r);
-        md_findings(&mut s, r);
+        md_pipelines(&mut text, r);
+        md_gains(&mut text, r);
+        md_findings(&mut text, r);
     }
     if !r.changes.is_empty() {
-        s.push_str("\n<details><summary>Changes applied</summary>\n\n");
+        text.push_str("\n<details><summary>Changes applied</summary>\n\n");
         for c in &r.changes {
-            s.push_str(&format!("- {}\n", md_code(c)));
+            text.push_str(&format!("- {}\n", md_code(c)));
         }
-        s.push_str("\n</details>\n");
+        text.push_str("\n</details>\n");
     }
     if !r.unknowns.is_empty() {
-        s.push_str("\n### Unknowns\n\n");
+        text.push_str("\n### Unknowns\n\n");
         for u in &r.unknowns {
-            s.push_str(&format!("- {}\n", md_code(u)));
+            text.push_str(&format!("- {}\n", md_code(u)));
         }
     }
-    s
+    text
 }
 
 fn md_pipelines(s: &mut String, r: &DiffReport) {

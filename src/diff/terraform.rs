@@ -30,13 +30,15 @@ pub(crate) fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>), Terraf
     let mut out = Vec::new();
     let mut unknown = Vec::new();
     for (i, rc) in rcs.iter().enumerate() {
-        let ty = rc.get("type").and_then(Value::as_str).unwrap_or("");
+        let resource_type = rc.get("type").and_then(Value::as_str).unwrap_or("");
         let address = rc
             .get("address")
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format!("resource_changes[{i}]"));
-        if !ty.starts_with("vault_") || rc.get("mode").and_then(Value::as_str) == Some("data") {
+        if !resource_type.starts_with("vault_")
+            || rc.get("mode").and_then(Value::as_str) == Some("data")
+        {
             continue;
         }
         let change = rc.get("change").ok_or_else(|| TerraformError::NoChange {
@@ -75,11 +77,11 @@ pub(crate) fn changes(plan: &Value) -> Result<(Vec<Change>, Vec<String>), Terraf
                 unknown_keys.join(", ")
             ));
         }
-        let mapped = map_resource(ty, deletes, creates, before, after, &mut out);
+        let mapped = map_resource(resource_type, deletes, creates, before, after, &mut out);
         match mapped {
             Ok(true) => {}
             Ok(false) => unknown.push(format!(
-                "{address}: resource type {ty} is not modelled; its effect on reach is unknown"
+                "{address}: resource type {resource_type} is not modelled; its effect on reach is unknown"
             )),
             Err(problem) => return Err(TerraformError::Resource { address, problem }),
         }
@@ -105,12 +107,12 @@ fn role_fields(ty: &str, m: &Map<String, Value>) -> Map<String, Value> {
         "role_id",
         "disable_bound_claims_parsing",
     ];
-    let mut f = Map::new();
+    let mut fields = Map::new();
     for (k, v) in m {
         if SKIP.contains(&k.as_str()) || v.is_null() {
             continue;
         }
-        f.insert(k.clone(), v.clone());
+        fields.insert(k.clone(), v.clone());
     }
     if ty == "vault_jwt_auth_backend_role" {
         let parse = !m
@@ -121,7 +123,7 @@ fn role_fields(ty: &str, m: &Map<String, Value>) -> Map<String, Value> {
             let split: Map<String, Value> = bc
                 .iter()
                 .map(|(k, v)| {
-                    let v = match v.as_str() {
+                    let value = match v.as_str() {
                         Some(s) if s.contains(',') => Value::Array(
                             s.split(',')
                                 .map(|x| Value::String(x.trim().to_string()))
@@ -129,20 +131,20 @@ fn role_fields(ty: &str, m: &Map<String, Value>) -> Map<String, Value> {
                         ),
                         _ => v.clone(),
                     };
-                    (k.clone(), v)
+                    (k.clone(), value)
                 })
                 .collect();
-            f.insert("bound_claims".into(), Value::Object(split));
+            fields.insert("bound_claims".into(), Value::Object(split));
         }
-        if !f.contains_key("role_type") {
-            f.insert("role_type".into(), Value::String("oidc".into()));
+        if !fields.contains_key("role_type") {
+            fields.insert("role_type".into(), Value::String("oidc".into()));
         }
         // Legacy `policies` maps to token_policies.
-        if let Some(p) = f.remove("policies") {
-            f.entry("token_policies").or_insert(p);
+        if let Some(p) = fields.remove("policies") {
+            fields.entry("token_policies").or_insert(p);
         }
     }
-    f
+    fields
 }
 
 fn map_resource(
@@ -218,18 +220,18 @@ impl PlannedResource<'_> {
 
     fn policy(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
         if self.deletes {
-            let b = self.deleted();
+            let before = self.deleted();
             out.push(Change::DeletePolicy {
-                namespace: b.map(ns_of).unwrap_or_default(),
-                name: need(b, "name")?.to_lowercase(),
+                namespace: before.map(ns_of).unwrap_or_default(),
+                name: need(before, "name")?.to_lowercase(),
             });
         }
         if self.writes() {
-            let a = self.after;
+            let after = self.after;
             out.push(Change::UpsertPolicy {
-                namespace: a.map(ns_of).unwrap_or_default(),
-                name: need(a, "name")?.to_lowercase(),
-                text: need(a, "policy")?,
+                namespace: after.map(ns_of).unwrap_or_default(),
+                name: need(after, "name")?.to_lowercase(),
+                text: need(after, "policy")?,
             });
         }
         Ok(())
@@ -249,25 +251,25 @@ impl PlannedResource<'_> {
             "role_name"
         };
         if self.deletes {
-            let b = self.deleted();
+            let before = self.deleted();
             out.push(Change::DeleteRole {
-                namespace: b.map(ns_of).unwrap_or_default(),
-                mount: b
+                namespace: before.map(ns_of).unwrap_or_default(),
+                mount: before
                     .and_then(|m| s(m, "backend"))
                     .unwrap_or(default_backend)
                     .to_string(),
                 kind: Some(kind.to_string()),
-                name: need(b, name_key)?,
+                name: need(before, name_key)?,
             });
         }
         if self.writes() {
-            let a = self.after.ok_or(ResourceProblem::NoAfter)?;
+            let after = self.after.ok_or(ResourceProblem::NoAfter)?;
             out.push(Change::UpsertRole {
-                namespace: ns_of(a),
-                mount: s(a, "backend").unwrap_or(default_backend).to_string(),
+                namespace: ns_of(after),
+                mount: s(after, "backend").unwrap_or(default_backend).to_string(),
                 kind: Some(kind.to_string()),
-                name: need(Some(a), name_key)?,
-                fields: role_fields(self.ty, a),
+                name: need(Some(after), name_key)?,
+                fields: role_fields(self.ty, after),
                 replace: true,
             });
         }
@@ -276,18 +278,18 @@ impl PlannedResource<'_> {
 
     fn entity(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
         if self.deletes {
-            let b = self.deleted();
+            let before = self.deleted();
             out.push(Change::DeleteEntity {
-                namespace: b.map(ns_of).unwrap_or_default(),
-                name: need(b, "name")?,
+                namespace: before.map(ns_of).unwrap_or_default(),
+                name: need(before, "name")?,
             });
         }
         if self.writes() {
-            let a = self.after.ok_or(ResourceProblem::NoAfter)?;
+            let after = self.after.ok_or(ResourceProblem::NoAfter)?;
             out.push(Change::UpsertEntity {
-                namespace: ns_of(a),
-                name: need(Some(a), "name")?,
-                fields: set_fields(a, &["policies", "metadata", "disabled"]),
+                namespace: ns_of(after),
+                name: need(Some(after), "name")?,
+                fields: set_fields(after, &["policies", "metadata", "disabled"]),
             });
         }
         Ok(())
@@ -295,14 +297,14 @@ impl PlannedResource<'_> {
 
     fn group(&self, out: &mut Vec<Change>) -> Result<(), ResourceProblem> {
         if self.deletes {
-            let b = self.deleted();
+            let before = self.deleted();
             out.push(Change::DeleteGroup {
-                namespace: b.map(ns_of).unwrap_or_default(),
-                name: need(b, "name")?,
+                namespace: before.map(ns_of).unwrap_or_default(),
+                name: need(before, "name")?,
             });
         }
         if self.writes() {
-            let a = self.after.ok_or(ResourceProblem::NoAfter)?;
+            let after = self.after.ok_or(ResourceProblem::NoAfter)?;
             let keys = [
                 "policies",
                 "metadata",
@@ -311,30 +313,30 @@ impl PlannedResource<'_> {
                 "type",
             ];
             out.push(Change::UpsertGroup {
-                namespace: ns_of(a),
-                name: need(Some(a), "name")?,
-                fields: set_fields(a, &keys),
+                namespace: ns_of(after),
+                name: need(Some(after), "name")?,
+                fields: set_fields(after, &keys),
             });
         }
         Ok(())
     }
 
     fn auth_backend(&self, out: &mut Vec<Change>) {
-        let m = self.after.or(self.before);
+        let attributes = self.after.or(self.before);
         let default_type = if self.ty == "vault_jwt_auth_backend" {
             "jwt"
         } else {
             ""
         };
-        let mount_type = m
+        let mount_type = attributes
             .and_then(|m| s(m, "type"))
             .unwrap_or(default_type)
             .to_string();
-        let path = m
+        let path = attributes
             .and_then(|m| s(m, "path"))
             .map(str::to_string)
             .unwrap_or_else(|| mount_type.clone());
-        let namespace = m.map(ns_of).unwrap_or_default();
+        let namespace = attributes.map(ns_of).unwrap_or_default();
         out.push(if self.deletes && !self.creates {
             Change::DeleteAuthMount { namespace, path }
         } else {
@@ -434,12 +436,15 @@ mod tests {
     fn malformed_plans_are_errors() {
         assert!(changes(&json!({"format_version": "2.0", "resource_changes": []})).is_err());
         assert!(changes(&json!({"format_version": "1.0"})).is_err());
-        let e = changes(
+        let message = changes(
             &json!({"resource_changes": [{"address": "vault_policy.p", "type": "vault_policy",
             "change": {"actions": ["create"], "before": null, "after": {"name": "p"}}}]}),
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("vault_policy.p") && e.contains("policy"), "{e}");
+        assert!(
+            message.contains("vault_policy.p") && message.contains("policy"),
+            "{message}"
+        );
     }
 }
