@@ -250,23 +250,23 @@ pub(crate) fn strip_config(config: &mut Map<String, Value>) {
 }
 
 fn is_sensitive_name(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
-    if SENSITIVE_CONFIG_FIELDS.contains(&k.as_str()) {
+    let lower = k.to_ascii_lowercase();
+    if SENSITIVE_CONFIG_FIELDS.contains(&lower.as_str()) {
         return true;
     }
-    let public = k.contains("pubkey") || k.contains("public") || k == "pem_keys";
+    let public = lower.contains("pubkey") || lower.contains("public") || lower == "pem_keys";
     if public {
         return false;
     }
-    k.contains("secret") && !k.ends_with("_set")
-        || k.contains("password")
-        || k.contains("private")
-        || k == "credentials"
-        || k.ends_with("_jwt")
-        || k.ends_with("tls_key")
-        || k == "bindpass"
+    lower.contains("secret") && !lower.ends_with("_set")
+        || lower.contains("password")
+        || lower.contains("private")
+        || lower == "credentials"
+        || lower.ends_with("_jwt")
+        || lower.ends_with("tls_key")
+        || lower == "bindpass"
         // An AWS access key id is half of a credential: kept out with its secret.
-        || k.ends_with("access_key")
+        || lower.ends_with("access_key")
 }
 
 /// One listed collection, mapped into the model.
@@ -422,15 +422,15 @@ mod tests {
 
     #[test]
     fn strips_secrets_keeps_public_material() {
-        let mut m: Map<String, Value> = serde_json::from_str(
+        let mut config: Map<String, Value> = serde_json::from_str(
             r#"{"bound_issuer":"https://x","jwt_validation_pubkeys":["PEM"],"oidc_client_secret":"s",
                 "token_reviewer_jwt":"j","bindpass":"p","client_tls_key":"k","client_tls_cert":"c",
                 "pem_keys":["k"],"kubernetes_ca_cert":"ca","token_reviewer_jwt_set":true,
                 "secret_key":"x","credentials":"{}","oidc_client_id":"id"}"#,
         )
         .unwrap();
-        strip_config(&mut m);
-        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
+        strip_config(&mut config);
+        let keys: Vec<&str> = config.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
             [

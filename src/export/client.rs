@@ -613,11 +613,11 @@ mod tests {
 
     #[test]
     fn classification() {
-        let nf = ApiError::Http {
+        let not_found = ApiError::Http {
             status: 404,
             errors: vec![],
         };
-        assert!(nf.is_not_found() && !nf.is_unsupported());
+        assert!(not_found.is_not_found() && !not_found.is_unsupported());
         let unsup = ApiError::Http {
             status: 404,
             errors: vec!["1 error occurred:\n\t* unsupported path\n\n".into()],
@@ -639,10 +639,10 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_caps() {
-        let b = Duration::from_millis(100);
-        assert!(backoff(b, 1) >= Duration::from_millis(100));
-        assert!(backoff(b, 1) < Duration::from_millis(130));
-        assert!(backoff(b, 3) >= Duration::from_millis(400));
-        assert!(backoff(b, 30) <= MAX_BACKOFF.mul_f64(1.25));
+        let base = Duration::from_millis(100);
+        assert!(backoff(base, 1) >= Duration::from_millis(100));
+        assert!(backoff(base, 1) < Duration::from_millis(130));
+        assert!(backoff(base, 3) >= Duration::from_millis(400));
+        assert!(backoff(base, 30) <= MAX_BACKOFF.mul_f64(1.25));
     }
 }

@@ -54,20 +54,22 @@ pub(crate) fn resolve_namespace(flag: Option<&str>, env: Env<'_>) -> Result<Stri
 
 /// `""`, `"/"`, `"root"` → `""`; `"a/b"` → `"a/b/"`. Refuses characters a namespace cannot have.
 pub(crate) fn normalize_namespace(raw: &str) -> Result<String, ExportError> {
-    let p = crate::model::namespace_path(raw)
+    let path = crate::model::namespace_path(raw)
         .trim_end_matches('/')
         .to_string();
-    if p.is_empty() || p == "root" {
+    if path.is_empty() || path == "root" {
         return Ok(String::new());
     }
-    if p.chars().any(|c| c.is_control() || c.is_whitespace())
-        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+    if path.chars().any(|c| c.is_control() || c.is_whitespace())
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
     {
         return Err(ExportError::Config(format!(
             "{raw:?} is not a valid namespace path (use names separated by /, e.g. team-a/sub)"
         )));
     }
-    Ok(format!("{p}/"))
+    Ok(format!("{path}/"))
 }
 
 /// TLS settings (rustls; no OpenSSL).
@@ -156,9 +158,9 @@ impl Credentials {
             Credentials::AppRole {
                 role_id, secret_id, ..
             } => {
-                let mut v = vec![role_id.as_str()];
-                v.extend(secret_id.as_deref());
-                v
+                let mut secrets = vec![role_id.as_str()];
+                secrets.extend(secret_id.as_deref());
+                secrets
             }
         }
     }
@@ -276,10 +278,10 @@ pub(crate) fn resolve_credentials(
         }
     }
     if let Some(home) = home {
-        let f = home.join(".vault-token");
-        if f.is_file() {
-            let token = read_secret_file(&f, "token")?;
-            return checked_token(token, f.display().to_string());
+        let token_file = home.join(".vault-token");
+        if token_file.is_file() {
+            let token = read_secret_file(&token_file, "token")?;
+            return checked_token(token, token_file.display().to_string());
         }
     }
     Err(ExportError::Config(
@@ -315,14 +317,14 @@ fn read_secret_file(path: &Path, what: &str) -> Result<String, ExportError> {
             path.display()
         ))
     })?;
-    let t = text.trim().to_owned();
-    if t.is_empty() {
+    let trimmed = text.trim().to_owned();
+    if trimmed.is_empty() {
         return Err(ExportError::Config(format!(
             "the {what} file {} is empty",
             path.display()
         )));
     }
-    Ok(t)
+    Ok(trimmed)
 }
 
 /// Install ring as the process-wide rustls provider (reqwest is built without one so that no
@@ -486,11 +488,11 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs
+        let vars: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |k| m.get(k).cloned()
+        move |k| vars.get(k).cloned()
     }
 
     #[test]
@@ -530,16 +532,18 @@ mod tests {
             ("VAULT_TOKEN", "hvs.fromvault"),
             ("BAO_TOKEN", "hvs.frombao"),
         ]);
-        let c = resolve_credentials(&args, "", &env, Some(dir.path())).unwrap();
-        assert!(matches!(&c, Credentials::Token { token, .. } if token == "hvs.frombao"));
-        assert!(!format!("{c:?}").contains("frombao"));
-        let c = resolve_credentials(&args, "", &env_of(&[]), Some(dir.path())).unwrap();
-        assert!(matches!(&c, Credentials::Token { token, .. } if token == "hvs.fromhome"));
+        let credentials = resolve_credentials(&args, "", &env, Some(dir.path())).unwrap();
+        assert!(matches!(&credentials, Credentials::Token { token, .. } if token == "hvs.frombao"));
+        assert!(!format!("{credentials:?}").contains("frombao"));
+        let credentials = resolve_credentials(&args, "", &env_of(&[]), Some(dir.path())).unwrap();
+        assert!(
+            matches!(&credentials, Credentials::Token { token, .. } if token == "hvs.fromhome")
+        );
         let bad = env_of(&[("VAULT_TOKEN", "hvs.secret withspace")]);
-        let e = resolve_credentials(&args, "", &bad, None)
+        let message = resolve_credentials(&args, "", &bad, None)
             .unwrap_err()
             .to_string();
-        assert!(!e.contains("secret"), "{e}");
+        assert!(!message.contains("secret"), "{message}");
         assert!(resolve_credentials(&args, "", &env_of(&[]), None).is_err());
     }
 
@@ -591,9 +595,9 @@ mod tests {
     #[test]
     fn tls_from_env() {
         let env = env_of(&[("VAULT_CACERT", "/ca.pem"), ("VAULT_SKIP_VERIFY", "true")]);
-        let t = TlsOptions::default().with_env(&env);
-        assert_eq!(t.ca_cert.as_deref(), Some(Path::new("/ca.pem")));
-        assert!(t.skip_verify);
+        let tls = TlsOptions::default().with_env(&env);
+        assert_eq!(tls.ca_cert.as_deref(), Some(Path::new("/ca.pem")));
+        assert!(tls.skip_verify);
         let env = env_of(&[("VAULT_SKIP_VERIFY", "false")]);
         assert!(!TlsOptions::default().with_env(&env).skip_verify);
     }

@@ -82,8 +82,8 @@ impl Coverage {
 
     /// The gaps in a stable order (namespace, endpoint, operation).
     pub fn into_sorted(self) -> Vec<CoverageGap> {
-        let mut v = self.gaps.into_inner().unwrap_or_default();
-        v.sort_by(|a, b| {
+        let mut gaps = self.gaps.into_inner().unwrap_or_default();
+        gaps.sort_by(|a, b| {
             (&a.namespace, &a.endpoint, &a.operation, &a.object).cmp(&(
                 &b.namespace,
                 &b.endpoint,
@@ -91,7 +91,7 @@ impl Coverage {
                 &b.object,
             ))
         });
-        v
+        gaps
     }
 }
 

@@ -51,8 +51,8 @@ pub struct Redactor {
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secrets themselves.
-        let n = self.secrets.read().map(|s| s.len()).unwrap_or(0);
-        write!(f, "Redactor({n} secrets)")
+        let count = self.secrets.read().map(|s| s.len()).unwrap_or(0);
+        write!(f, "Redactor({count} secrets)")
     }
 }
 
@@ -67,13 +67,13 @@ impl Redactor {
 
     /// Remember a secret; it is scrubbed from every text cleaned from now on.
     pub fn add(&self, secret: &str) {
-        let s = secret.trim();
-        if s.len() < MIN_SECRET_LEN {
+        let trimmed = secret.trim();
+        if trimmed.len() < MIN_SECRET_LEN {
             return;
         }
         if let Ok(mut v) = self.secrets.write() {
-            if !v.iter().any(|x| x == s) {
-                v.push(s.to_owned());
+            if !v.iter().any(|x| x == trimmed) {
+                v.push(trimmed.to_owned());
                 // Longest first, so a secret containing another is replaced whole.
                 v.sort_by_key(|x| std::cmp::Reverse(x.len()));
             }
@@ -203,9 +203,9 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {
-        let t = s.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
+        let message = s.to_string();
+        if !parts.iter().any(|p| p.contains(&message)) {
+            parts.push(message);
         }
         cur = s.source();
     }
@@ -218,17 +218,17 @@ mod tests {
 
     #[test]
     fn redacts_longest_first_and_ignores_short() {
-        let r = Redactor::new();
-        r.add("s.abcdef");
-        r.add("s.abcdefghij");
-        r.add("abc");
+        let redactor = Redactor::new();
+        redactor.add("s.abcdef");
+        redactor.add("s.abcdefghij");
+        redactor.add("abc");
         assert_eq!(
-            r.clean("token s.abcdefghij and s.abcdef and abc"),
+            redactor.clean("token s.abcdefghij and s.abcdef and abc"),
             "token <redacted> and <redacted> and abc"
         );
-        assert!(r.leaks("x s.abcdef y"));
-        assert!(!r.leaks("nothing"));
-        assert!(!format!("{r:?}").contains("abcdef"));
+        assert!(redactor.leaks("x s.abcdef y"));
+        assert!(!redactor.leaks("nothing"));
+        assert!(!format!("{redactor:?}").contains("abcdef"));
     }
 
     #[test]
@@ -254,9 +254,10 @@ mod tests {
         ] {
             assert_eq!(redact_token_shapes(text), text);
         }
-        let r = Redactor::new();
-        let v = serde_json::json!({"keys": [format!("hvb.{body}"), "ok"], format!("r.{body}"): 1});
-        let cleaned = r.clean_value(v).to_string();
+        let redactor = Redactor::new();
+        let value =
+            serde_json::json!({"keys": [format!("hvb.{body}"), "ok"], format!("r.{body}"): 1});
+        let cleaned = redactor.clean_value(value).to_string();
         assert!(!cleaned.contains(body), "{cleaned}");
         assert!(cleaned.contains("\"ok\""));
     }

@@ -130,15 +130,15 @@ mod tests {
 
     #[test]
     fn approle_alias_names_are_redacted() {
-        let mut a = json!({"name": "83145702-944c", "mount_type": "approle", "mount_accessor": "auth_approle_1"});
-        redact_alias(&mut a);
-        assert_eq!(a["name"], REDACTED_ROLE_ID);
-        let mut b = json!({"name": "x", "mount_accessor": "auth_approle_1"});
-        redact_alias(&mut b);
-        assert_eq!(b["name"], REDACTED_ROLE_ID);
-        let mut c =
+        let mut approle = json!({"name": "83145702-944c", "mount_type": "approle", "mount_accessor": "auth_approle_1"});
+        redact_alias(&mut approle);
+        assert_eq!(approle["name"], REDACTED_ROLE_ID);
+        let mut no_type = json!({"name": "x", "mount_accessor": "auth_approle_1"});
+        redact_alias(&mut no_type);
+        assert_eq!(no_type["name"], REDACTED_ROLE_ID);
+        let mut jwt =
             json!({"name": "repo:acme/app", "mount_type": "jwt", "mount_accessor": "auth_jwt_1"});
-        redact_alias(&mut c);
-        assert_eq!(c["name"], "repo:acme/app");
+        redact_alias(&mut jwt);
+        assert_eq!(jwt["name"], "repo:acme/app");
     }
 }

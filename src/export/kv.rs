@@ -53,8 +53,8 @@ pub(crate) async fn inventory(
     let list = |prefix: String, depth: u32| {
         let endpoint = format!("{base}{prefix}");
         async move {
-            let r = ctx.api.call(ns, Op::List, &endpoint).await;
-            (prefix, depth, endpoint, r)
+            let listing = ctx.api.call(ns, Op::List, &endpoint).await;
+            (prefix, depth, endpoint, listing)
         }
     };
 

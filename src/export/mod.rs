@@ -139,12 +139,12 @@ pub fn export_blocking(options: ExportOptions) -> Result<ExportReport, ExportErr
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 4);
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| ExportError::Other(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(export(options))
+    runtime.block_on(export(options))
 }
 
 /// Export the estate.

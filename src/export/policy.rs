@@ -201,9 +201,9 @@ mod tests {
 
     #[test]
     fn prefixes_per_depth() {
-        let p = exporter_policy(2);
-        assert!(p.contains("path \"+/+/auth/+/role/+/role-id\" { capabilities = [\"deny\"] }"));
-        assert_eq!(p.matches("path \"sys/audit\"").count(), 1);
-        assert!(!p.contains("path \"+/sys/audit\""));
+        let policy = exporter_policy(2);
+        assert!(policy.contains("path \"+/+/auth/+/role/+/role-id\" { capabilities = [\"deny\"] }"));
+        assert_eq!(policy.matches("path \"sys/audit\"").count(), 1);
+        assert!(!policy.contains("path \"+/sys/audit\""));
     }
 }

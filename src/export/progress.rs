@@ -50,21 +50,21 @@ impl Progress {
 
     fn refresh(&self) {
         if let Some(bar) = &self.bar {
-            let c = &self.counters;
+            let counters = &self.counters;
             bar.set_message(format!(
                 "{} requests, {} namespaces, {} KV keys, {} gaps",
-                c.requests.load(Ordering::Relaxed),
-                c.namespaces.load(Ordering::Relaxed),
-                c.keys.load(Ordering::Relaxed),
-                c.gaps.load(Ordering::Relaxed),
+                counters.requests.load(Ordering::Relaxed),
+                counters.namespaces.load(Ordering::Relaxed),
+                counters.keys.load(Ordering::Relaxed),
+                counters.gaps.load(Ordering::Relaxed),
             ));
         }
     }
 
     pub fn request_done(&self) {
-        let n = self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let done = self.counters.requests.fetch_add(1, Ordering::Relaxed);
         // Redrawing the message on every request costs more than the request at high rates.
-        if n % 16 == 0 {
+        if done % 16 == 0 {
             self.refresh();
         }
     }

@@ -76,9 +76,9 @@ pub(crate) async fn read_system_ttls(
     let endpoint = "sys/mounts/cubbyhole/tune";
     match ctx.api.call(ns, Op::Read, endpoint).await {
         Ok(v) => {
-            let d = data(&v);
-            server.default_lease_ttl = d.get("default_lease_ttl").and_then(Value::as_i64);
-            server.max_lease_ttl = d.get("max_lease_ttl").and_then(Value::as_i64);
+            let body = data(&v);
+            server.default_lease_ttl = body.get("default_lease_ttl").and_then(Value::as_i64);
+            server.max_lease_ttl = body.get("max_lease_ttl").and_then(Value::as_i64);
             Ok(())
         }
         Err(e) => ctx.coverage.record(
