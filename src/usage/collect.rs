@@ -293,11 +293,11 @@ pub fn accessor_key(s: &str) -> u128 {
             }
         }
     }
-    let mut a = FxHasher::default();
-    s.hash(&mut a);
-    let mut b = FxHasher::default();
-    (s, 0x9e37_79b9_7f4a_7c15u64).hash(&mut b);
-    ((a.finish() as u128) << 64) | b.finish() as u128
+    let mut high = FxHasher::default();
+    s.hash(&mut high);
+    let mut low = FxHasher::default();
+    (s, 0x9e37_79b9_7f4a_7c15u64).hash(&mut low);
+    ((high.finish() as u128) << 64) | low.finish() as u128
 }
 
 /// `auth/<mount…>/login` or `auth/<mount…>/login/<name>` (userpass, LDAP, cert).
@@ -340,11 +340,11 @@ impl Collector {
 
     /// Read one log file to the end.
     pub fn read_file(&mut self, path: &Path) -> Result<(), LogFileError> {
-        let f = File::open(path).map_err(|source| LogFileError::Open {
+        let file = File::open(path).map_err(|source| LogFileError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        let reader = BufReader::with_capacity(1 << 20, f);
+        let reader = BufReader::with_capacity(1 << 20, file);
         self.read(reader, &path.display().to_string())
             .map_err(|source| LogFileError::Read {
                 path: path.to_path_buf(),
@@ -354,7 +354,7 @@ impl Collector {
 
     /// Read a stream of log lines; `name` is used in malformed-line reports.
     pub fn read(&mut self, reader: impl std::io::BufRead, name: &str) -> std::io::Result<()> {
-        let mut fs = FileStats {
+        let mut file_stats = FileStats {
             path: name.to_string(),
             ..Default::default()
         };
@@ -364,15 +364,15 @@ impl Collector {
             let err = match lines.next_line(&mut buf)? {
                 ReadLine::Eof => break,
                 ReadLine::TooLong(no, n) => {
-                    fs.lines += 1;
+                    file_stats.lines += 1;
                     Some((no, parse::LineError::TooLong(n)))
                 }
                 ReadLine::Line(no) => {
-                    fs.lines += 1;
+                    file_stats.lines += 1;
                     match parse::parse_line(&buf) {
                         Ok(None) => None,
                         Ok(Some(entry)) => {
-                            fs.entries += 1;
+                            file_stats.entries += 1;
                             self.entry(&entry);
                             None
                         }
@@ -381,7 +381,7 @@ impl Collector {
                 }
             };
             if let Some((line, e)) = err {
-                fs.malformed += 1;
+                file_stats.malformed += 1;
                 self.stats.malformed += 1;
                 if self.malformed.len() < MAX_MALFORMED {
                     self.malformed.push(Malformed {
@@ -392,27 +392,27 @@ impl Collector {
                 }
             }
         }
-        self.stats.lines += fs.lines;
-        self.files.push(fs);
+        self.stats.lines += file_stats.lines;
+        self.files.push(file_stats);
         Ok(())
     }
 
     /// The aggregate of (role, entity id of the login; empty when none).
     fn role_id(&mut self, key: RoleKey, entity: &str) -> u32 {
-        let k = (key, entity.to_string());
-        if let Some(&id) = self.role_ids.get(&k) {
+        let role_entity = (key, entity.to_string());
+        if let Some(&id) = self.role_ids.get(&role_entity) {
             return id;
         }
         let id = self.roles.len() as u32;
         let mut agg = RoleAgg {
-            key: Some(k.0.clone()),
+            key: Some(role_entity.0.clone()),
             ..Default::default()
         };
         if !entity.is_empty() {
             agg.entities.insert(entity.to_string());
         }
         self.roles.push(agg);
-        self.role_ids.insert(k, id);
+        self.role_ids.insert(role_entity, id);
         id
     }
 
@@ -471,8 +471,8 @@ impl Collector {
             self.stats.unauthenticated += 1;
             return;
         };
-        let op = req.operation.as_deref().unwrap_or("");
-        if op == "help" {
+        let operation = req.operation.as_deref().unwrap_or("");
+        if operation == "help" {
             self.stats.help += 1;
             return;
         }
@@ -484,7 +484,7 @@ impl Collector {
             key: UseKey {
                 namespace: ns,
                 path: path.to_string(),
-                operation: op.to_string(),
+                operation: operation.to_string(),
             },
             time,
             caller: accessor_key(caller),

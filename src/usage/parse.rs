@@ -123,9 +123,9 @@ impl Auth<'_> {
     /// (JWT/OIDC, Kubernetes), `role_name` (AppRole), `cert_name` (cert), `username`
     /// (userpass, LDAP).
     pub fn role_hint(&self) -> Option<String> {
-        let m = self.metadata.as_ref()?;
+        let metadata = self.metadata.as_ref()?;
         for k in ["role", "role_name", "cert_name", "username"] {
-            match m.get(k) {
+            match metadata.get(k) {
                 Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
                 Some(v @ (Value::Number(_) | Value::Bool(_))) => return Some(v.to_string()),
                 _ => {}
@@ -136,7 +136,7 @@ impl Auth<'_> {
 
     /// `policies`, or the union of `token_policies` and `identity_policies`, sorted.
     pub fn all_policies(&self) -> Vec<String> {
-        let mut v: Vec<String> = match &self.policies {
+        let mut policies: Vec<String> = match &self.policies {
             Some(p) => p.clone(),
             None => self
                 .token_policies
@@ -146,9 +146,9 @@ impl Auth<'_> {
                 .cloned()
                 .collect(),
         };
-        v.sort();
-        v.dedup();
-        v
+        policies.sort();
+        policies.dedup();
+        policies
     }
 }
 

@@ -222,7 +222,7 @@ pub fn suggest(
             capabilities: cap_names(caps),
         })
         .collect();
-    let mut sp = SuggestedPolicy {
+    let mut suggested = SuggestedPolicy {
         name: String::new(),
         file: String::new(),
         renamed: false,
@@ -231,20 +231,20 @@ pub fn suggest(
         covered_without_rule: covered,
         hcl: String::new(),
     };
-    sp.hcl = render_hcl(key, &sp, requests, first, last);
-    if let Err(why) = grants_exactly(&sp.hcl, &sp.rules) {
+    suggested.hcl = render_hcl(key, &suggested, requests, first, last);
+    if let Err(why) = grants_exactly(&suggested.hcl, &suggested.rules) {
         // Never hand out a text that would grant something else than what was used.
         notes.push(format!(
             "the suggested policy for {} did not read back as written ({why}); no rule written",
             key.display()
         ));
-        sp.rules.clear();
-        sp.hcl = format!(
+        suggested.rules.clear();
+        suggested.hcl = format!(
             "# The suggestion could not be written safely: see the report's notes.\n{}",
-            render_hcl(key, &sp, requests, first, last)
+            render_hcl(key, &suggested, requests, first, last)
         );
     }
-    sp
+    suggested
 }
 
 /// Why a suggested policy text does not read back as the rules it was written from.
@@ -300,46 +300,46 @@ fn render_hcl(
     first: Option<&str>,
     last: Option<&str>,
 ) -> String {
-    let mut s = String::new();
-    s.push_str(&format!(
+    let mut text = String::new();
+    text.push_str(&format!(
         "# Suggested least-privilege policy for {}\n",
         comment_text(&key.display())
     ));
-    s.push_str(
+    text.push_str(
         "# Written by `blastmap usage`: exact-path rules for what the role's tokens used in the audit logs,\n",
     );
     match (first, last) {
-        (Some(f), Some(l)) => s.push_str(&format!(
+        (Some(f), Some(l)) => text.push_str(&format!(
             "# {requests} requests from {} to {}.\n",
             comment_text(f),
             comment_text(l)
         )),
-        _ => s.push_str("# No requests were logged for this role.\n"),
+        _ => text.push_str("# No requests were logged for this role.\n"),
     }
     if !key.namespace.is_empty() {
-        s.push_str(&format!(
+        text.push_str(&format!(
             "# Write it in namespace \"{}\" (paths are relative to it).\n",
             comment_text(&key.namespace)
         ));
     }
-    s.push_str("# A logged `create` also gets `update`: the same write is an update once the object exists.\n");
+    text.push_str("# A logged `create` also gets `update`: the same write is an update once the object exists.\n");
     if !sp.covered_without_rule.is_empty() {
-        s.push_str("# Used, but needs no rule here:\n");
+        text.push_str("# Used, but needs no rule here:\n");
         for c in &sp.covered_without_rule {
-            s.push_str(&format!("#   {}\n", comment_text(c)));
+            text.push_str(&format!("#   {}\n", comment_text(c)));
         }
     }
     if sp.rules.is_empty() {
-        s.push_str("# Nothing to grant: the role needs no policy beyond `default`.\n");
+        text.push_str("# Nothing to grant: the role needs no policy beyond `default`.\n");
     }
     for r in &sp.rules {
-        s.push('\n');
-        s.push_str(&format!("path {} {{\n", hcl_quote(&r.path)));
+        text.push('\n');
+        text.push_str(&format!("path {} {{\n", hcl_quote(&r.path)));
         let caps: Vec<String> = r.capabilities.iter().map(|c| format!("\"{c}\"")).collect();
-        s.push_str(&format!("  capabilities = [{}]\n", caps.join(", ")));
-        s.push_str("}\n");
+        text.push_str(&format!("  capabilities = [{}]\n", caps.join(", ")));
+        text.push_str("}\n");
     }
-    s
+    text
 }
 
 /// The longest policy name (and file name less `.hcl`) written; longer role names are cut and

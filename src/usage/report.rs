@@ -601,28 +601,28 @@ fn role_snapshot(
     tokens: &mut Vec<TokenReach>,
     token_keys: &mut FxHashMap<String, usize>,
 ) -> RoleSnapshot {
-    let mut rs = RoleSnapshot {
+    let mut snapshot = RoleSnapshot {
         in_snapshot: false,
         tokens: Vec::new(),
         notes: Vec::new(),
         policy_names: BTreeSet::new(),
     };
     let Some(ns) = analysis.index.namespace(&key.namespace) else {
-        rs.notes.push(format!(
+        snapshot.notes.push(format!(
             "namespace {:?} is not in the snapshot: grants unknown",
             key.namespace
         ));
-        return rs;
+        return snapshot;
     };
     let Some(mount) = analysis.index.auth_mount(&key.namespace, &key.mount) else {
-        rs.notes.push(format!(
+        snapshot.notes.push(format!(
             "auth mount auth/{}/ is not in the snapshot: grants unknown",
             key.mount
         ));
-        return rs;
+        return snapshot;
     };
     let Some(role) = mount.role(&key.role) else {
-        rs.notes.push(if key.role.is_empty() {
+        snapshot.notes.push(if key.role.is_empty() {
             "the logins' metadata names no role: grants unknown".to_string()
         } else {
             format!(
@@ -630,16 +630,16 @@ fn role_snapshot(
                 key.role, key.mount
             )
         });
-        return rs;
+        return snapshot;
     };
     let Some(token) = role.token() else {
-        rs.notes.push(
+        snapshot.notes.push(
             "the role's policies come from a program (CEL): grants unknown from the snapshot"
                 .to_string(),
         );
-        return rs;
+        return snapshot;
     };
-    rs.in_snapshot = true;
+    snapshot.in_snapshot = true;
     let entities: Vec<Option<&String>> = if agg.entities.is_empty() {
         vec![None]
     } else {
@@ -665,34 +665,35 @@ fn role_snapshot(
         if let Some(eid) = ent {
             match analysis.index.entity(eid) {
                 Some((ens, e)) => add_entity(analysis, &mut id, ens, e),
-                None => rs.notes.push(format!(
+                None => snapshot.notes.push(format!(
                     "entity {eid} is not in the snapshot: its entity and group policies are not counted"
                 )),
             }
         }
-        rs.policy_names
+        snapshot
+            .policy_names
             .extend(id.policies.iter().map(|p| p.name.clone()));
-        let k = id.cache_key(true);
-        let idx = match token_keys.get(&k) {
+        let cache_key = id.cache_key(true);
+        let idx = match token_keys.get(&cache_key) {
             Some(&i) => i,
             None => {
-                let t = analysis.token_reach(id);
-                for u in &t.unknowns {
-                    let s = format!("{}: {}", u.kind, u.detail);
-                    if !rs.notes.contains(&s) {
-                        rs.notes.push(s);
+                let reach = analysis.token_reach(id);
+                for u in &reach.unknowns {
+                    let note = format!("{}: {}", u.kind, u.detail);
+                    if !snapshot.notes.contains(&note) {
+                        snapshot.notes.push(note);
                     }
                 }
-                tokens.push(t);
-                token_keys.insert(k, tokens.len() - 1);
+                tokens.push(reach);
+                token_keys.insert(cache_key, tokens.len() - 1);
                 tokens.len() - 1
             }
         };
-        if !rs.tokens.contains(&idx) {
-            rs.tokens.push(idx);
+        if !snapshot.tokens.contains(&idx) {
+            snapshot.tokens.push(idx);
         }
     }
-    rs
+    snapshot
 }
 
 /// Add an entity's policies, its groups' (direct and inherited, in the token's namespace or
@@ -731,9 +732,9 @@ fn used_entries(
             let snapshot_capabilities = in_snapshot.then(|| {
                 let mut caps = Caps::NONE;
                 for t in tokens {
-                    let d = t.acl.capabilities(&k.namespace, &k.path);
-                    if !d.caps.is_deny() {
-                        caps |= d.caps;
+                    let decision = t.acl.capabilities(&k.namespace, &k.path);
+                    if !decision.caps.is_deny() {
+                        caps |= decision.caps;
                     }
                 }
                 caps.names()
@@ -759,9 +760,9 @@ fn used_entries(
 /// `policy_results` (older Vault): token self-service, cubbyhole, wrapping, leases renew/lookup,
 /// `sys/capabilities-self`, tools/hash, and the paths any token may call without a policy.
 pub fn default_covers(path: &str, op: &str) -> bool {
-    let p = path.trim_end_matches('/');
+    let trimmed = path.trim_end_matches('/');
     let update = matches!(op, "update" | "create");
-    match p {
+    match trimmed {
         "auth/token/lookup-self" => op == "read",
         "auth/token/renew-self"
         | "auth/token/revoke-self"
@@ -775,11 +776,11 @@ pub fn default_covers(path: &str, op: &str) -> bool {
         | "sys/tools/hash" => update,
         "sys/internal/ui/resultant-acl" => op == "read",
         _ => {
-            p == "cubbyhole"
-                || p.starts_with("cubbyhole/")
-                || (p.starts_with("sys/tools/hash/") && update)
-                || p == "sys/internal/ui/mounts"
-                || p.starts_with("sys/internal/ui/mounts/")
+            trimmed == "cubbyhole"
+                || trimmed.starts_with("cubbyhole/")
+                || (trimmed.starts_with("sys/tools/hash/") && update)
+                || trimmed == "sys/internal/ui/mounts"
+                || trimmed.starts_with("sys/internal/ui/mounts/")
         }
     }
 }
@@ -826,12 +827,12 @@ fn unused_grants<'k>(
     let mut out: Vec<Unused> = granted
         .into_iter()
         .filter_map(|(sid, caps)| {
-            let s = analysis.secrets.get(sid);
+            let secret = analysis.secrets.get(sid);
             let used = used_caps
-                .get(&(s.namespace.as_str(), s.path.as_str()))
+                .get(&(secret.namespace.as_str(), secret.path.as_str()))
                 .copied()
                 .unwrap_or(Caps::NONE);
-            unused_entry(&s.namespace, &s.path, caps, used)
+            unused_entry(&secret.namespace, &secret.path, caps, used)
         })
         .collect();
     out.sort();

@@ -32,7 +32,7 @@ fn bao_call(
         .iter()
         .map(|g| format!(r#"{{"name":"{g}","namespace_id":"root","type":"acl"}}"#))
         .collect();
-    let pr = if granting.is_empty() {
+    let policy_results = if granting.is_empty() {
         format!(r#"{{"allowed":{allowed}}}"#)
     } else {
         format!(
@@ -51,7 +51,7 @@ fn bao_call(
         ""
     };
     format!(
-        r#"{{"time":"{time}","type":"{kind}","auth":{{"client_token":"hmac-sha256:9f","accessor":"{accessor}","display_name":"approle","policies":["default","p1"],"token_policies":["default","p1"],"policy_results":{pr},"metadata":{{"role_name":"r1"}},"entity_id":"0e361534-5e08-327d-7923-4da68a8f6f39","token_type":"service","token_ttl":2764800,"token_issue_time":"2026-11-25T23:51:32Z"}},"request":{{"id":"2ca6","operation":"{op}","mount_point":"secret/","mount_type":"kv","client_token":"hmac-sha256:9f","client_token_accessor":"{accessor}","namespace":{{"id":"root"}},"path":"{path}","remote_address":"127.0.0.1"}}{resp}{err}}}"#
+        r#"{{"time":"{time}","type":"{kind}","auth":{{"client_token":"hmac-sha256:9f","accessor":"{accessor}","display_name":"approle","policies":["default","p1"],"token_policies":["default","p1"],"policy_results":{policy_results},"metadata":{{"role_name":"r1"}},"entity_id":"0e361534-5e08-327d-7923-4da68a8f6f39","token_type":"service","token_ttl":2764800,"token_issue_time":"2026-11-25T23:51:32Z"}},"request":{{"id":"2ca6","operation":"{op}","mount_point":"secret/","mount_type":"kv","client_token":"hmac-sha256:9f","client_token_accessor":"{accessor}","namespace":{{"id":"root"}},"path":"{path}","remote_address":"127.0.0.1"}}{resp}{err}}}"#
     )
 }
 
@@ -70,11 +70,12 @@ fn vault_login(time: &str, accessor: &str) -> String {
 }
 
 fn run(lines: &[String], since: Option<&str>) -> Collector {
-    let mut c = Collector::new(since.map(|s| parse_time(s).unwrap()));
+    let mut collector = Collector::new(since.map(|s| parse_time(s).unwrap()));
     let text = lines.join("\n");
-    c.read(std::io::Cursor::new(text.into_bytes()), "audit.log")
+    collector
+        .read(std::io::Cursor::new(text.into_bytes()), "audit.log")
         .unwrap();
-    c
+    collector
 }
 
 fn role(c: &Collector, mount: &str, name: &str) -> super::collect::RoleAgg {
@@ -95,12 +96,12 @@ fn key(ns: &str, path: &str, op: &str) -> UseKey {
 
 #[test]
 fn openbao_login_links_later_requests() {
-    let t = "2026-11-25T23:51:32.4Z";
+    let time = "2026-11-25T23:51:32.4Z";
     let lines = vec![
         bao_login("2026-11-25T23:51:32.3Z", ACC, "r1"),
         bao_call(
             "request",
-            t,
+            time,
             ACC,
             "create",
             "secret/data/a/x",
@@ -109,19 +110,35 @@ fn openbao_login_links_later_requests() {
         ),
         bao_call(
             "response",
-            t,
+            time,
             ACC,
             "create",
             "secret/data/a/x",
             true,
             &["p1"],
         ),
-        bao_call("response", t, ACC, "read", "secret/data/a/x", true, &["p1"]),
-        bao_call("response", t, ACC, "read", "secret/data/a/x", true, &["p1"]),
-        bao_call("response", t, ACC, "read", "secret/data/b/x", false, &[]),
         bao_call(
             "response",
-            t,
+            time,
+            ACC,
+            "read",
+            "secret/data/a/x",
+            true,
+            &["p1"],
+        ),
+        bao_call(
+            "response",
+            time,
+            ACC,
+            "read",
+            "secret/data/a/x",
+            true,
+            &["p1"],
+        ),
+        bao_call("response", time, ACC, "read", "secret/data/b/x", false, &[]),
+        bao_call(
+            "response",
+            time,
             ACC,
             "read",
             "auth/token/lookup-self",
@@ -130,7 +147,7 @@ fn openbao_login_links_later_requests() {
         ),
         bao_call(
             "response",
-            t,
+            time,
             ACC,
             "read",
             "sys/internal/ui/mounts/secret/a",
@@ -138,24 +155,33 @@ fn openbao_login_links_later_requests() {
             &[],
         ),
     ];
-    let c = run(&lines, None);
-    assert_eq!(c.stats.logins, 1);
-    assert_eq!(c.stats.request_entries, 1);
-    assert_eq!(c.stats.response_entries, 7);
-    assert_eq!(c.stats.attributed, 6);
-    assert_eq!(c.stats.unattributed, 0);
-    assert_eq!(c.stats.denied, 1);
-    let r = role(&c, "approle", "r1");
-    assert_eq!(r.logins, 1);
-    assert_eq!(r.used[&key("", "secret/data/a/x", "read")].count, 2);
-    assert_eq!(r.used[&key("", "secret/data/a/x", "create")].count, 1);
-    assert!(r.used[&key("", "secret/data/a/x", "read")]
+    let collector = run(&lines, None);
+    assert_eq!(collector.stats.logins, 1);
+    assert_eq!(collector.stats.request_entries, 1);
+    assert_eq!(collector.stats.response_entries, 7);
+    assert_eq!(collector.stats.attributed, 6);
+    assert_eq!(collector.stats.unattributed, 0);
+    assert_eq!(collector.stats.denied, 1);
+    let role_agg = role(&collector, "approle", "r1");
+    assert_eq!(role_agg.logins, 1);
+    assert_eq!(role_agg.used[&key("", "secret/data/a/x", "read")].count, 2);
+    assert_eq!(
+        role_agg.used[&key("", "secret/data/a/x", "create")].count,
+        1
+    );
+    assert!(role_agg.used[&key("", "secret/data/a/x", "read")]
         .granted_by
         .contains("p1"));
-    assert!(r.used[&key("", "sys/internal/ui/mounts/secret/a", "read")].allowed_without_policy);
-    assert_eq!(r.denied.len(), 1);
-    assert!(r.denied.contains_key(&key("", "secret/data/b/x", "read")));
-    assert!(r.entities.contains("0e361534-5e08-327d-7923-4da68a8f6f39"));
+    assert!(
+        role_agg.used[&key("", "sys/internal/ui/mounts/secret/a", "read")].allowed_without_policy
+    );
+    assert_eq!(role_agg.denied.len(), 1);
+    assert!(role_agg
+        .denied
+        .contains_key(&key("", "secret/data/b/x", "read")));
+    assert!(role_agg
+        .entities
+        .contains("0e361534-5e08-327d-7923-4da68a8f6f39"));
 }
 
 #[test]
@@ -171,9 +197,9 @@ fn vault_lines_with_prefix_namespace_and_any_metadata() {
         ),
         vault_call("2026-01-01T00:00:02Z", acc, "read", "secret/data/app/db"),
     ];
-    let c = run(&lines, None);
-    assert_eq!(c.stats.malformed, 0, "{:?}", c.malformed);
-    let (k, r) = c.role_aggs().into_iter().next().unwrap();
+    let collector = run(&lines, None);
+    assert_eq!(collector.stats.malformed, 0, "{:?}", collector.malformed);
+    let (k, r) = collector.role_aggs().into_iter().next().unwrap();
     assert_eq!(
         k,
         RoleKey {
@@ -184,25 +210,44 @@ fn vault_lines_with_prefix_namespace_and_any_metadata() {
     );
     assert_eq!(k.display(), "team-a/auth/jwt/role/deploy");
     assert_eq!(r.used.len(), 2);
-    let u = &r.used[&key("team-a/", "secret/metadata/app/", "list")];
+    let used_entry = &r.used[&key("team-a/", "secret/metadata/app/", "list")];
     // No policy_results in this Vault: allowed unless the error says so, and known to be so.
-    assert!(u.no_policy_results);
-    assert_eq!(c.first_time.as_deref(), Some("2026-01-01T00:00:01.5Z"));
-    assert_eq!(c.last_time.as_deref(), Some("2026-01-01T00:00:02Z"));
+    assert!(used_entry.no_policy_results);
+    assert_eq!(
+        collector.first_time.as_deref(),
+        Some("2026-01-01T00:00:01.5Z")
+    );
+    assert_eq!(collector.last_time.as_deref(), Some("2026-01-01T00:00:02Z"));
 }
 
 #[test]
 fn unlinked_tokens_are_unattributed_with_hints() {
-    let t = "2026-11-25T23:51:32.4Z";
+    let time = "2026-11-25T23:51:32.4Z";
     let lines = vec![
-        bao_call("response", t, ACC, "read", "secret/data/a/x", true, &["p1"]),
-        bao_call("response", t, ACC, "read", "secret/data/a/y", true, &["p1"]),
+        bao_call(
+            "response",
+            time,
+            ACC,
+            "read",
+            "secret/data/a/x",
+            true,
+            &["p1"],
+        ),
+        bao_call(
+            "response",
+            time,
+            ACC,
+            "read",
+            "secret/data/a/y",
+            true,
+            &["p1"],
+        ),
     ];
-    let c = run(&lines, None);
-    assert_eq!(c.stats.attributed, 0);
-    assert_eq!(c.stats.unattributed, 2);
-    assert_eq!(c.unattributed.len(), 1);
-    let (k, g) = c.unattributed.iter().next().unwrap();
+    let collector = run(&lines, None);
+    assert_eq!(collector.stats.attributed, 0);
+    assert_eq!(collector.stats.unattributed, 2);
+    assert_eq!(collector.unattributed.len(), 1);
+    let (k, g) = collector.unattributed.iter().next().unwrap();
     assert_eq!(k.role_hint, "r1");
     assert_eq!(k.display_name, "approle");
     assert_eq!(k.policies, ["default", "p1"]);
@@ -217,12 +262,12 @@ fn entity_fallback_links_tokens_of_the_same_login_identity() {
     // A login seen in the log, then requests of another token of the same entity, display name
     // and role (e.g. its login fell before the log): linked by entity.
     let other = "hmac-sha256:3333333333333333333333333333333333333333333333333333333333333333";
-    let t = "2026-11-25T23:51:33Z";
+    let time = "2026-11-25T23:51:33Z";
     let lines = vec![
         bao_login("2026-11-25T23:51:32Z", ACC, "r1"),
         bao_call(
             "response",
-            t,
+            time,
             other,
             "read",
             "secret/data/a/x",
@@ -230,25 +275,25 @@ fn entity_fallback_links_tokens_of_the_same_login_identity() {
             &["p1"],
         ),
     ];
-    let c = run(&lines, None);
-    assert_eq!(c.stats.attributed, 1);
-    assert_eq!(role(&c, "approle", "r1").linked_by_entity, 1);
+    let collector = run(&lines, None);
+    assert_eq!(collector.stats.attributed, 1);
+    assert_eq!(role(&collector, "approle", "r1").linked_by_entity, 1);
     // Two roles with the same entity/display name/role metadata cannot happen; two roles on two
     // mounts with the same metadata make the hint ambiguous.
 }
 
 #[test]
 fn child_tokens_act_for_the_parent_role() {
-    let t = "2026-11-25T23:51:33Z";
+    let time = "2026-11-25T23:51:33Z";
     let create = format!(
-        r#"{{"time":"{t}","type":"response","auth":{{"accessor":"{ACC}","display_name":"approle","policies":["batch","default"],"metadata":{{"role_name":"batch"}},"policy_results":{{"allowed":true,"granting_policies":[{{"name":"batch","namespace_id":"root","type":"acl"}}]}}}},"request":{{"id":"c1","operation":"update","mount_point":"auth/token/","mount_type":"token","client_token_accessor":"{ACC}","namespace":{{"id":"root"}},"path":"auth/token/create"}},"response":{{"auth":{{"client_token":"hmac-sha256:cc","accessor":"{CHILD}","display_name":"token","policies":["batch","default"],"token_policies":["batch","default"]}}}}}}"#
+        r#"{{"time":"{time}","type":"response","auth":{{"accessor":"{ACC}","display_name":"approle","policies":["batch","default"],"metadata":{{"role_name":"batch"}},"policy_results":{{"allowed":true,"granting_policies":[{{"name":"batch","namespace_id":"root","type":"acl"}}]}}}},"request":{{"id":"c1","operation":"update","mount_point":"auth/token/","mount_type":"token","client_token_accessor":"{ACC}","namespace":{{"id":"root"}},"path":"auth/token/create"}},"response":{{"auth":{{"client_token":"hmac-sha256:cc","accessor":"{CHILD}","display_name":"token","policies":["batch","default"],"token_policies":["batch","default"]}}}}}}"#
     );
     let lines = vec![
         bao_login("2026-11-25T23:51:32Z", ACC, "batch"),
         create,
         bao_call(
             "response",
-            t,
+            time,
             CHILD,
             "read",
             "kv1/legacy/ftp",
@@ -256,13 +301,17 @@ fn child_tokens_act_for_the_parent_role() {
             &["batch"],
         ),
     ];
-    let c = run(&lines, None);
-    let r = role(&c, "approle", "batch");
-    assert_eq!(c.stats.child_tokens, 1);
-    assert_eq!(r.child_tokens, 1);
-    assert!(r.used.contains_key(&key("", "auth/token/create", "update")));
-    assert!(r.used.contains_key(&key("", "kv1/legacy/ftp", "read")));
-    assert_eq!(c.stats.unattributed, 0);
+    let collector = run(&lines, None);
+    let role_agg = role(&collector, "approle", "batch");
+    assert_eq!(collector.stats.child_tokens, 1);
+    assert_eq!(role_agg.child_tokens, 1);
+    assert!(role_agg
+        .used
+        .contains_key(&key("", "auth/token/create", "update")));
+    assert!(role_agg
+        .used
+        .contains_key(&key("", "kv1/legacy/ftp", "read")));
+    assert_eq!(collector.stats.unattributed, 0);
 }
 
 #[test]
@@ -297,14 +346,20 @@ fn since_filters_usage_but_keeps_earlier_logins() {
             &["p1"],
         ),
     ];
-    let c = run(&lines, Some("2026-01-02T00:00:00Z"));
-    assert_eq!(c.stats.before_since, 1);
-    assert_eq!(c.stats.undated, 1);
-    let r = role(&c, "approle", "r1");
-    assert!(!r.used.contains_key(&key("", "secret/data/old", "read")));
-    assert!(r.used.contains_key(&key("", "secret/data/new", "read")));
+    let collector = run(&lines, Some("2026-01-02T00:00:00Z"));
+    assert_eq!(collector.stats.before_since, 1);
+    assert_eq!(collector.stats.undated, 1);
+    let role_agg = role(&collector, "approle", "r1");
+    assert!(!role_agg
+        .used
+        .contains_key(&key("", "secret/data/old", "read")));
+    assert!(role_agg
+        .used
+        .contains_key(&key("", "secret/data/new", "read")));
     // An undated entry is kept (and counted as such): dropping it would hide usage.
-    assert!(r.used.contains_key(&key("", "secret/data/undated", "read")));
+    assert!(role_agg
+        .used
+        .contains_key(&key("", "secret/data/undated", "read")));
     // Offsets other than Z compare by instant.
     assert_eq!(
         parse_time("2026-01-02T01:00:00+01:00"),
@@ -334,20 +389,20 @@ fn malformed_lines_are_reported_with_their_position() {
             &["p1"],
         ),
     ];
-    let c = run(&lines, None);
-    let got: Vec<(u64, String)> = c
+    let collector = run(&lines, None);
+    let got: Vec<(u64, String)> = collector
         .malformed
         .iter()
         .map(|m| (m.line, m.error.clone()))
         .collect();
-    assert_eq!(c.stats.malformed, 5, "{got:?}");
+    assert_eq!(collector.stats.malformed, 5, "{got:?}");
     assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [2, 5, 6, 7, 8]);
     assert!(got[0].1.contains("EOF"), "{got:?}");
-    assert!(c.malformed.iter().all(|m| m.file == "audit.log"));
-    assert_eq!(c.files[0].lines, 9);
-    assert_eq!(c.files[0].entries, 2);
+    assert!(collector.malformed.iter().all(|m| m.file == "audit.log"));
+    assert_eq!(collector.files[0].lines, 9);
+    assert_eq!(collector.files[0].entries, 2);
     // The good lines around them still count.
-    assert_eq!(c.stats.attributed, 1);
+    assert_eq!(collector.stats.attributed, 1);
 }
 
 #[test]
@@ -360,20 +415,20 @@ fn parse_line_errors() {
         Err(LineError::NotAnEntry(_))
     ));
     // Unknown fields of any shape are skipped.
-    let e = parse_line(
+    let entry = parse_line(
         br#"{"type":"request","request":{"path":"a","data":{"x":[1,{"y":null}]},"headers":{"h":["v"]}},"auth":{"metadata":{"role":{"nested":true}}},"forwarded":true}"#,
     )
     .unwrap()
     .unwrap();
-    assert_eq!(e.request.unwrap().path.as_deref(), Some("a"));
+    assert_eq!(entry.request.unwrap().path.as_deref(), Some("a"));
     // A non-string metadata role is not a role.
-    assert_eq!(e.auth.unwrap().role_hint(), None);
+    assert_eq!(entry.auth.unwrap().role_hint(), None);
     // Escaped strings are decoded.
-    let e = parse_line(br#"{"type":"response","request":{"path":"secret/data/a\"b\u00e9"}}"#)
+    let entry = parse_line(br#"{"type":"response","request":{"path":"secret/data/a\"b\u00e9"}}"#)
         .unwrap()
         .unwrap();
     assert_eq!(
-        e.request.unwrap().path.as_deref(),
+        entry.request.unwrap().path.as_deref(),
         Some("secret/data/a\"b\u{e9}")
     );
 }
@@ -382,11 +437,12 @@ fn parse_line_errors() {
 fn line_reader_bounds_long_lines() {
     let long = "x".repeat(100);
     let text = format!("short\n{long}\nafter\r\nlast");
-    let mut r = LineReader::with_max(std::io::BufReader::with_capacity(8, text.as_bytes()), 50);
+    let mut reader =
+        LineReader::with_max(std::io::BufReader::with_capacity(8, text.as_bytes()), 50);
     let mut buf = Vec::new();
     let mut seen = Vec::new();
     loop {
-        match r.next_line(&mut buf).unwrap() {
+        match reader.next_line(&mut buf).unwrap() {
             ReadLine::Eof => break,
             ReadLine::Line(n) => seen.push(format!("{n}:{}", String::from_utf8_lossy(&buf))),
             ReadLine::TooLong(n, len) => seen.push(format!("{n}:too long {len}")),
@@ -466,8 +522,8 @@ fn suggested_policy_rules() {
         used("other/", "secret/data/x", "read", true),
     ];
     let mut notes = Vec::new();
-    let sp = super::policy::suggest(&key, &list, &snap, &mut notes);
-    let rules: Vec<(String, Vec<&str>)> = sp
+    let suggested = super::policy::suggest(&key, &list, &snap, &mut notes);
+    let rules: Vec<(String, Vec<&str>)> = suggested
         .rules
         .iter()
         .map(|r| (r.path.clone(), r.capabilities.clone()))
@@ -484,16 +540,16 @@ fn suggested_policy_rules() {
         ]
     );
     assert_eq!(
-        sp.covered_without_rule,
+        suggested.covered_without_rule,
         ["read team-a/auth/token/lookup-self (default)"]
     );
     assert_eq!(notes.len(), 2, "{notes:?}");
-    assert!(sp
+    assert!(suggested
         .hcl
         .contains("path \"secret/data/app/new\" {\n  capabilities = [\"create\", \"update\"]\n}"));
-    assert!(sp.hcl.contains("namespace \"team-a/\""));
+    assert!(suggested.hcl.contains("namespace \"team-a/\""));
     // The text parses as a policy, with the same rules.
-    let src = crate::acl::PolicySource::root_ns("p", &sp.hcl);
+    let src = crate::acl::PolicySource::root_ns("p", &suggested.hcl);
     let pol = crate::acl::parse_policy(&src, &Default::default()).unwrap();
     assert_eq!(pol.rules.len(), 6);
 }
@@ -504,8 +560,8 @@ fn failed_logins_are_unauthenticated() {
     let failed = format!(
         r#"{{"time":"2026-01-01T00:00:00Z","type":"response","auth":{{"accessor":"{ROOT_ACC}","policies":["root"]}},"request":{{"id":"x","operation":"update","mount_point":"auth/approle/","mount_type":"approle","client_token_accessor":"{ROOT_ACC}","namespace":{{"id":"root"}},"path":"auth/approle/login"}},"error":"invalid role or secret ID"}}"#
     );
-    let c = run(&[failed], None);
-    assert_eq!(c.stats.unauthenticated, 1);
-    assert_eq!(c.stats.unattributed, 0);
-    assert_eq!(c.stats.logins, 0);
+    let collector = run(&[failed], None);
+    assert_eq!(collector.stats.unauthenticated, 1);
+    assert_eq!(collector.stats.unattributed, 0);
+    assert_eq!(collector.stats.logins, 0);
 }
