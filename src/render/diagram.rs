@@ -133,33 +133,33 @@ pub struct Diagram {
 
 /// A stable cluster id (Graphviz only treats subgraphs named `cluster…` as clusters).
 pub fn cluster_id(parts: &[&str]) -> String {
-    let mut s = String::from("cluster");
+    let mut id = String::from("cluster");
     for p in parts {
-        s.push(':');
-        s.push_str(p);
+        id.push(':');
+        id.push_str(p);
     }
-    s
+    id
 }
 
 /// A pastel colour for a team (or any name), stable across runs: the hue comes from a hash of
 /// the name, so adding a team never changes the others' colours.
 pub fn team_colour(name: &str) -> String {
-    let h = (crate::text::fnv(name) % 36) as f64 * 10.0;
+    let hue = (crate::text::fnv(name) % 36) as f64 * 10.0;
     // HSL(h, 70%, 90%) to RGB.
     let (s, l) = (0.7f64, 0.9f64);
-    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
-    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
-    let m = l - c / 2.0;
-    let (r, g, b) = match (h / 60.0) as u32 {
-        0 => (c, x, 0.0),
-        1 => (x, c, 0.0),
-        2 => (0.0, c, x),
-        3 => (0.0, x, c),
-        4 => (x, 0.0, c),
-        _ => (c, 0.0, x),
+    let chroma = (1.0 - (2.0 * l - 1.0).abs()) * s;
+    let second = chroma * (1.0 - ((hue / 60.0) % 2.0 - 1.0).abs());
+    let offset = l - chroma / 2.0;
+    let (r, g, b) = match (hue / 60.0) as u32 {
+        0 => (chroma, second, 0.0),
+        1 => (second, chroma, 0.0),
+        2 => (0.0, chroma, second),
+        3 => (0.0, second, chroma),
+        4 => (second, 0.0, chroma),
+        _ => (chroma, 0.0, second),
     };
-    let to = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
-    format!("#{:02x}{:02x}{:02x}", to(r), to(g), to(b))
+    let to_byte = |v: f64| ((v + offset) * 255.0).round().clamp(0.0, 255.0) as u8;
+    format!("#{:02x}{:02x}{:02x}", to_byte(r), to_byte(g), to_byte(b))
 }
 
 impl Diagram {
@@ -197,7 +197,7 @@ impl Diagram {
     /// Add an edge, or merge into the existing one between the same nodes: weights add up, the
     /// strongest style wins, labels are kept from the first.
     pub fn edge(&mut self, from: &str, to: &str, style: EdgeStyle) -> &mut DEdge {
-        let e = self
+        let edge = self
             .edges
             .entry((from.to_string(), to.to_string()))
             .or_insert(DEdge {
@@ -207,10 +207,10 @@ impl Diagram {
                 weight: 0,
                 write: false,
             });
-        if style_rank(style) > style_rank(e.style) {
-            e.style = style;
+        if style_rank(style) > style_rank(edge.style) {
+            edge.style = style;
         }
-        e
+        edge
     }
 
     /// Nodes counted against `--max-nodes` (the legend included).
@@ -253,11 +253,11 @@ impl Diagram {
         // Nodes grouped by cluster; clusters nested by parent.
         let mut by_cluster: BTreeMap<Option<&str>, Vec<(&String, &DNode)>> = BTreeMap::new();
         for (id, n) in &self.nodes {
-            let c = n
+            let cluster = n
                 .cluster
                 .as_deref()
                 .filter(|c| self.clusters.contains_key(*c));
-            by_cluster.entry(c).or_default().push((id, n));
+            by_cluster.entry(cluster).or_default().push((id, n));
         }
         let mut children: BTreeMap<Option<&str>, BTreeSet<&str>> = BTreeMap::new();
         for (id, c) in &self.clusters {
@@ -288,16 +288,16 @@ impl Diagram {
             }
             stmts.push(Stmt::Edge(edge_stmt(from, to, e)));
         }
-        let g = Graph::DiGraph {
+        let graph = Graph::DiGraph {
             id: Id::Escaped(dot_id("blastmap")),
             strict: false,
             stmts,
         };
         let mut ctx = PrinterContext::default();
         ctx.with_semi();
-        let mut s = g.print(&mut ctx);
-        s.push('\n');
-        s
+        let mut text = graph.print(&mut ctx);
+        text.push('\n');
+        text
     }
 
     fn subgraph(
@@ -310,14 +310,14 @@ impl Diagram {
         if depth > 16 {
             return None;
         }
-        let c = &self.clusters[cid];
+        let cluster = &self.clusters[cid];
         let mut stmts = vec![
-            Stmt::Attribute(attr("label", dot_label(&c.label))),
+            Stmt::Attribute(attr("label", dot_label(&cluster.label))),
             Stmt::Attribute(attr("labeljust", dot_value("l"))),
             Stmt::Attribute(attr("fontsize", dot_value("11"))),
             Stmt::Attribute(attr(
                 "style",
-                dot_value(if c.dashed {
+                dot_value(if cluster.dashed {
                     "dashed,rounded,filled"
                 } else {
                     "rounded,filled"
@@ -325,10 +325,10 @@ impl Diagram {
             )),
             Stmt::Attribute(attr(
                 "fillcolor",
-                dot_value(c.fill.as_deref().unwrap_or("#f8fafc")),
+                dot_value(cluster.fill.as_deref().unwrap_or("#f8fafc")),
             )),
             Stmt::Attribute(attr("color", dot_value("#94a3b8"))),
-            Stmt::Attribute(attr("tooltip", dot_label(&c.label))),
+            Stmt::Attribute(attr("tooltip", dot_label(&cluster.label))),
         ];
         let mut any = false;
         if let Some(kids) = children.get(&Some(cid)) {
@@ -521,9 +521,9 @@ fn capped(lines: &[String]) -> Vec<String> {
     if lines.len() <= MAX {
         return lines.to_vec();
     }
-    let mut v = lines[..MAX - 1].to_vec();
-    v.push(format!("… and {} more", lines.len() - (MAX - 1)));
-    v
+    let mut shown = lines[..MAX - 1].to_vec();
+    shown.push(format!("… and {} more", lines.len() - (MAX - 1)));
+    shown
 }
 
 fn attr(k: &str, v: String) -> Attribute {

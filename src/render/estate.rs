@@ -86,14 +86,14 @@ impl SecretSet {
     /// The ids in the set, ascending.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.reach.iter().enumerate().flat_map(|(w, &bits)| {
-            let mut b = bits;
+            let mut remaining = bits;
             std::iter::from_fn(move || {
-                if b == 0 {
+                if remaining == 0 {
                     return None;
                 }
-                let t = b.trailing_zeros();
-                b &= b - 1;
-                Some(w as u32 * 64 + t)
+                let bit = remaining.trailing_zeros();
+                remaining &= remaining - 1;
+                Some(w as u32 * 64 + bit)
             })
         })
     }
@@ -115,15 +115,15 @@ impl<'a, 'b> EstateReach<'a, 'b> {
             .iter()
             .zip(prepared.logins())
             .map(|(p, (ls, _))| {
-                let mut t: Vec<usize> = ls.iter().filter_map(|l| l.token).collect();
-                t.sort_unstable();
-                t.dedup();
+                let mut tokens: Vec<usize> = ls.iter().filter_map(|l| l.token).collect();
+                tokens.sort_unstable();
+                tokens.dedup();
                 PipelineTokens {
                     name: p.name.clone(),
                     team: p.team.clone(),
                     namespace: p.auth.namespace_path(),
                     consumer: p.ci.as_ref().and_then(|c| c.consumer),
-                    tokens: t,
+                    tokens,
                 }
             })
             .collect();
@@ -225,7 +225,7 @@ pub fn escalation_chains(
                     l.role.clone(),
                 );
                 for r in &found[t] {
-                    let e = by_key.entry(r.key.clone()).or_insert_with(|| EscChain {
+                    let chain = by_key.entry(r.key.clone()).or_insert_with(|| EscChain {
                         roles: Vec::new(),
                         steps: r
                             .chain
@@ -251,23 +251,23 @@ pub fn escalation_chains(
                             _ => None,
                         },
                     });
-                    if !e.roles.contains(&role) {
-                        e.roles.push(role.clone());
+                    if !chain.roles.contains(&role) {
+                        chain.roles.push(role.clone());
                     }
                 }
             }
-            let mut v: Vec<EscChain> = by_key.into_values().collect();
-            for c in &mut v {
+            let mut chains: Vec<EscChain> = by_key.into_values().collect();
+            for c in &mut chains {
                 c.roles.sort();
             }
             // Most rewarding first, then shortest, then by key.
-            v.sort_by(|a, b| {
+            chains.sort_by(|a, b| {
                 b.secrets
                     .cmp(&a.secrets)
                     .then(a.steps.len().cmp(&b.steps.len()))
                     .then(a.key.cmp(&b.key))
             });
-            v
+            chains
         })
         .collect()
 }

@@ -86,13 +86,13 @@ fn key<'a>(it: &Item<'a>, depth: usize) -> (u32, u32, &'a str) {
 
 /// The path prefix of a group (empty above depth 3).
 pub(crate) fn prefix<'a>(items: &[Item<'a>], g: &Group) -> &'a str {
-    let it = &items[g.first()];
+    let first_item = &items[g.first()];
     if g.depth <= 2 {
         ""
     } else if g.leaf {
-        it.path
+        first_item.path
     } else {
-        &it.path[..seg_end(it.path, g.depth - 2)]
+        &first_item.path[..seg_end(first_item.path, g.depth - 2)]
     }
 }
 
@@ -110,35 +110,36 @@ fn children(
     r: Range<usize>,
 ) -> Option<(usize, Vec<Range<usize>>)> {
     let mut depth = depth;
-    let mut r = r;
+    let mut range = r;
     loop {
-        if is_leaf(items, depth, &r) {
+        if is_leaf(items, depth, &range) {
             return None;
         }
-        let d = depth + 1;
+        let child_depth = depth + 1;
         let mut out = Vec::new();
-        let mut start = r.start;
-        for i in r.start + 1..r.end {
-            if key(&items[i], d) != key(&items[i - 1], d) {
+        let mut start = range.start;
+        for i in range.start + 1..range.end {
+            if key(&items[i], child_depth) != key(&items[i - 1], child_depth) {
                 out.push(start..i);
                 start = i;
             }
         }
-        out.push(start..r.end);
+        out.push(start..range.end);
         if out.len() == 1 {
             // Same set one level down: keep going (a path cannot be deeper than its length).
             if depth > 2
-                && seg_end(items[r.start].path, d - 2) == seg_end(items[r.start].path, depth - 2)
-                && r.len() > 1
+                && seg_end(items[range.start].path, child_depth - 2)
+                    == seg_end(items[range.start].path, depth - 2)
+                && range.len() > 1
             {
                 // Identical paths (should not happen): stop.
                 return None;
             }
-            depth = d;
-            r = out.pop().unwrap();
+            depth = child_depth;
+            range = out.pop().unwrap();
             continue;
         }
-        return Some((d, out));
+        return Some((child_depth, out));
     }
 }
 
@@ -168,11 +169,11 @@ pub(crate) fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<
     heap.push((0 < min_depth, Reverse(0), items.len(), Reverse(0), 0));
     let mut deferred: Vec<(usize, usize, Vec<Range<usize>>)> = Vec::new(); // (slot, depth, children)
     while let Some((_, _, _, _, slot)) = heap.pop() {
-        let g = slots[slot].as_ref().unwrap();
-        let Some((d, kids)) = children(items, g.depth, g.ranges[0].clone()) else {
-            let g = slots[slot].as_mut().unwrap();
-            g.leaf = true;
-            g.depth = g.depth.max(3);
+        let parent = slots[slot].as_ref().unwrap();
+        let Some((d, kids)) = children(items, parent.depth, parent.ranges[0].clone()) else {
+            let parent = slots[slot].as_mut().unwrap();
+            parent.leaf = true;
+            parent.depth = parent.depth.max(3);
             // Normalise the depth of a leaf so `prefix` returns its path.
             continue;
         };
@@ -182,7 +183,7 @@ pub(crate) fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<
             count += extra;
             for k in kids {
                 let leaf = is_leaf(items, d, &k);
-                let s = slots.len();
+                let new_slot = slots.len();
                 let size = k.len();
                 let first = k.start;
                 slots.push(Some(Group {
@@ -194,7 +195,7 @@ pub(crate) fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<
                     leaf,
                 }));
                 if !leaf {
-                    heap.push((d < min_depth, Reverse(d), size, Reverse(first), s));
+                    heap.push((d < min_depth, Reverse(d), size, Reverse(first), new_slot));
                 }
             }
         } else {
@@ -205,8 +206,8 @@ pub(crate) fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<
     let remaining = budget - count;
     if remaining > 0 {
         deferred.sort_by_key(|(slot, _, _)| {
-            let g = slots[*slot].as_ref().unwrap();
-            (Reverse(g.count), g.first())
+            let parent = slots[*slot].as_ref().unwrap();
+            (Reverse(parent.count), parent.first())
         });
         if let Some((slot, d, mut kids)) = deferred.into_iter().next() {
             // Largest children first (ties: position), the rest lumped.
@@ -248,13 +249,13 @@ pub(crate) fn group(items: &[Item<'_>], budget: usize, min_depth: usize) -> Vec<
 
 /// For each item index, the index of its group.
 pub(crate) fn membership(groups: &[Group], n: usize) -> Vec<u32> {
-    let mut of = vec![u32::MAX; n];
+    let mut group_of = vec![u32::MAX; n];
     for (gi, g) in groups.iter().enumerate() {
         for i in g.indices() {
-            of[i] = gi as u32;
+            group_of[i] = gi as u32;
         }
     }
-    of
+    group_of
 }
 
 #[cfg(test)]
@@ -262,7 +263,7 @@ mod tests {
     use super::*;
 
     fn items<'a>(paths: &[&'a str]) -> Vec<Item<'a>> {
-        let mut v: Vec<Item> = paths
+        let mut list: Vec<Item> = paths
             .iter()
             .enumerate()
             .map(|(i, p)| Item {
@@ -271,17 +272,17 @@ mod tests {
                 id: i as u32,
             })
             .collect();
-        v.sort();
-        v
+        list.sort();
+        list
     }
 
     #[test]
     fn fits_without_grouping() {
-        let it = items(&["secret/data/a/x", "secret/data/a/y", "secret/data/b/z"]);
-        let g = group(&it, 10, 2);
-        assert_eq!(g.len(), 3);
-        assert!(g.iter().all(|g| g.leaf));
-        assert_eq!(prefix(&it, &g[0]), "secret/data/a/x");
+        let item_list = items(&["secret/data/a/x", "secret/data/a/y", "secret/data/b/z"]);
+        let groups = group(&item_list, 10, 2);
+        assert_eq!(groups.len(), 3);
+        assert!(groups.iter().all(|g| g.leaf));
+        assert_eq!(prefix(&item_list, &groups[0]), "secret/data/a/x");
     }
 
     #[test]
@@ -290,22 +291,22 @@ mod tests {
             .map(|i| format!("secret/data/team{}/app{}/key", i % 4, i))
             .collect();
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        let it = items(&refs);
+        let item_list = items(&refs);
         for budget in 1..20 {
-            let g = group(&it, budget, 2);
-            assert!(g.len() <= budget, "{} > {budget}", g.len());
-            assert_eq!(g.iter().map(|g| g.count).sum::<usize>(), 100);
-            let m = membership(&g, it.len());
-            assert!(m.iter().all(|&x| x != u32::MAX));
+            let groups = group(&item_list, budget, 2);
+            assert!(groups.len() <= budget, "{} > {budget}", groups.len());
+            assert_eq!(groups.iter().map(|g| g.count).sum::<usize>(), 100);
+            let member_of = membership(&groups, item_list.len());
+            assert!(member_of.iter().all(|&x| x != u32::MAX));
         }
-        let g = group(&it, 4, 2);
-        assert_eq!(g.len(), 4);
-        assert_eq!(prefix(&it, &g[0]), "secret/data/team0/");
-        assert_eq!(g[0].count, 25);
+        let groups = group(&item_list, 4, 2);
+        assert_eq!(groups.len(), 4);
+        assert_eq!(prefix(&item_list, &groups[0]), "secret/data/team0/");
+        assert_eq!(groups[0].count, 25);
         // Five groups: four teams do not leave room for a split, so a partial one is made.
-        let g = group(&it, 6, 2);
-        assert_eq!(g.len(), 6);
-        assert!(g.iter().any(|g| g.rest));
+        let groups = group(&item_list, 6, 2);
+        assert_eq!(groups.len(), 6);
+        assert!(groups.iter().any(|g| g.rest));
     }
 
     #[test]
@@ -314,13 +315,13 @@ mod tests {
             .map(|i| format!("kv/{}/{}/{}", i % 7, i % 13, i))
             .collect();
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        let it = items(&refs);
-        assert_eq!(group(&it, 30, 2), group(&it, 30, 2));
+        let item_list = items(&refs);
+        assert_eq!(group(&item_list, 30, 2), group(&item_list, 30, 2));
     }
 
     #[test]
     fn heads_split_first() {
-        let mut it = vec![
+        let mut item_list = vec![
             Item {
                 head: [1, 0],
                 path: "a/x",
@@ -337,10 +338,10 @@ mod tests {
                 id: 2,
             },
         ];
-        it.sort();
-        let g = group(&it, 2, 2);
-        assert_eq!(g.len(), 2);
-        assert_eq!(g[0].count, 2);
-        assert_eq!(g[1].count, 1);
+        item_list.sort();
+        let groups = group(&item_list, 2, 2);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].count, 2);
+        assert_eq!(groups[1].count, 1);
     }
 }

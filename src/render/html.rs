@@ -411,7 +411,7 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
         0xc67178f2,
     ];
-    let mut hs: [u32; 8] = [
+    let mut state: [u32; 8] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
         0x5be0cd19,
     ];
@@ -423,9 +423,9 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     }
     msg.extend_from_slice(&bits.to_be_bytes());
     for chunk in msg.chunks(64) {
-        let mut w = [0u32; 64];
+        let mut schedule = [0u32; 64];
         for i in 0..16 {
-            w[i] = u32::from_be_bytes([
+            schedule[i] = u32::from_be_bytes([
                 chunk[4 * i],
                 chunk[4 * i + 1],
                 chunk[4 * i + 2],
@@ -433,40 +433,44 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
             ]);
         }
         for i in 16..64 {
-            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
-            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16]
-                .wrapping_add(s0)
-                .wrapping_add(w[i - 7])
-                .wrapping_add(s1);
+            let sigma0 = schedule[i - 15].rotate_right(7)
+                ^ schedule[i - 15].rotate_right(18)
+                ^ (schedule[i - 15] >> 3);
+            let sigma1 = schedule[i - 2].rotate_right(17)
+                ^ schedule[i - 2].rotate_right(19)
+                ^ (schedule[i - 2] >> 10);
+            schedule[i] = schedule[i - 16]
+                .wrapping_add(sigma0)
+                .wrapping_add(schedule[i - 7])
+                .wrapping_add(sigma1);
         }
-        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = hs;
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = state;
         for i in 0..64 {
-            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-            let ch = (e & f) ^ (!e & g);
-            let t1 = hh
-                .wrapping_add(s1)
-                .wrapping_add(ch)
+            let big_sigma1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let choose = (e & f) ^ (!e & g);
+            let temp1 = hh
+                .wrapping_add(big_sigma1)
+                .wrapping_add(choose)
                 .wrapping_add(K[i])
-                .wrapping_add(w[i]);
-            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+                .wrapping_add(schedule[i]);
+            let big_sigma0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
             let maj = (a & b) ^ (a & c) ^ (b & c);
-            let t2 = s0.wrapping_add(maj);
+            let temp2 = big_sigma0.wrapping_add(maj);
             hh = g;
             g = f;
             f = e;
-            e = d.wrapping_add(t1);
+            e = d.wrapping_add(temp1);
             d = c;
             c = b;
             b = a;
-            a = t1.wrapping_add(t2);
+            a = temp1.wrapping_add(temp2);
         }
-        for (x, y) in hs.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+        for (x, y) in state.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
             *x = x.wrapping_add(y);
         }
     }
     let mut out = [0u8; 32];
-    for (i, v) in hs.iter().enumerate() {
+    for (i, v) in state.iter().enumerate() {
         out[4 * i..4 * i + 4].copy_from_slice(&v.to_be_bytes());
     }
     out
@@ -477,17 +481,17 @@ pub(crate) fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for c in data.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(A[(n >> 18) as usize & 63] as char);
-        out.push(A[(n >> 12) as usize & 63] as char);
+        let bytes = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let triple = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
+        out.push(A[(triple >> 18) as usize & 63] as char);
+        out.push(A[(triple >> 12) as usize & 63] as char);
         out.push(if c.len() > 1 {
-            A[(n >> 6) as usize & 63] as char
+            A[(triple >> 6) as usize & 63] as char
         } else {
             '='
         });
         out.push(if c.len() > 2 {
-            A[n as usize & 63] as char
+            A[triple as usize & 63] as char
         } else {
             '='
         });
@@ -519,17 +523,17 @@ fn finding_rows(out: &mut String, findings: &[Finding]) {
 
 /// The page.
 pub(crate) fn page(d: &ReportData<'_>) -> String {
-    let mut o = String::with_capacity(1 << 20);
-    write_head(&mut o, d);
+    let mut out = String::with_capacity(1 << 20);
+    write_head(&mut out, d);
     let rows = pipeline_numbers(d);
-    write_summary(&mut o, d);
-    write_findings(&mut o, d);
-    write_blast_radius(&mut o, d, &rows);
-    write_diagrams(&mut o, d);
-    write_pipelines(&mut o, d, &rows);
-    write_gaps(&mut o, d);
-    write_footer(&mut o, d);
-    o
+    write_summary(&mut out, d);
+    write_findings(&mut out, d);
+    write_blast_radius(&mut out, d, &rows);
+    write_diagrams(&mut out, d);
+    write_pipelines(&mut out, d, &rows);
+    write_gaps(&mut out, d);
+    write_footer(&mut out, d);
+    out
 }
 
 /// The document head, the header and the navigation.
@@ -846,8 +850,8 @@ fn write_pipeline(
     r: &PipelineNumbers,
     max_rows: usize,
 ) {
-    let p = &d.reach[i];
-    let team = match p.team.as_deref() {
+    let reach = &d.reach[i];
+    let team = match reach.team.as_deref() {
         Some(t) => format!("team {t}"),
         None => "no team".into(),
     };
@@ -856,19 +860,19 @@ fn write_pipeline(
         "<details id=\"p{i}\"{}><summary>{} <span class=\"muted\">· {} · {} secrets, {} writable, \
          {} of other teams · {} escalation chains</span></summary>",
         if d.reach.len() <= 12 { " open" } else { "" },
-        h(&p.name),
+        h(&reach.name),
         h(&team),
-        p.secrets.len(),
+        reach.secrets.len(),
         r.writable,
         r.cross,
         r.esc
     );
-    write_logins(o, p);
+    write_logins(o, reach);
     write_secrets(o, d, i, max_rows);
     write_escalations(o, &d.chains[i]);
-    if !p.unknowns.is_empty() {
+    if !reach.unknowns.is_empty() {
         o.push_str("<h3>Unknowns</h3><ul class=\"tight\">");
-        for u in &p.unknowns {
+        for u in &reach.unknowns {
             let _ = write!(o, "<li><b>{}</b>: {}</li>", h(u.kind), h(&u.detail));
         }
         o.push_str("</ul>");
@@ -876,7 +880,7 @@ fn write_pipeline(
     o.push_str("<h3>Diagram</h3>");
     o.push_str(&diagram_html(
         &d.pipeline_svgs[i],
-        &format!("blast radius of {}", p.name),
+        &format!("blast radius of {}", reach.name),
     ));
     o.push_str("</details>\n");
 }
@@ -914,8 +918,8 @@ fn write_logins(o: &mut String, p: &PipelineReach) {
 }
 
 fn write_secrets(o: &mut String, d: &ReportData<'_>, i: usize, max_rows: usize) {
-    let p = &d.reach[i];
-    let _ = write!(o, "<h3>Secrets ({})</h3>", p.secrets.len());
+    let reach = &d.reach[i];
+    let _ = write!(o, "<h3>Secrets ({})</h3>", reach.secrets.len());
     let sid = format!("secrets-p{i}");
     o.push_str(&search_box(
         &sid,
@@ -929,9 +933,9 @@ fn write_secrets(o: &mut String, d: &ReportData<'_>, i: usize, max_rows: usize) 
     o.push_str(&th("owner", false));
     o.push_str(&th("via (role → policy → rule)", false));
     o.push_str("</tr></thead><tbody>");
-    for s in p.secrets.iter().take(max_rows) {
+    for s in reach.secrets.iter().take(max_rows) {
         let owner = d.owners.of(s.secret_id);
-        let cross = d.owners.is_cross_team(owner, p.team.as_deref());
+        let cross = d.owners.is_cross_team(owner, reach.team.as_deref());
         let via: BTreeSet<String> = s
             .via
             .iter()
@@ -948,11 +952,11 @@ fn write_secrets(o: &mut String, d: &ReportData<'_>, i: usize, max_rows: usize) 
         );
     }
     o.push_str("</tbody></table>");
-    if p.secrets.len() > max_rows {
+    if reach.secrets.len() > max_rows {
         let _ = write!(
             o,
             "<p class=\"muted\">{} more secrets not listed; <code>blastmap reach --pipeline …</code> lists them all.</p>",
-            p.secrets.len() - max_rows
+            reach.secrets.len() - max_rows
         );
     }
 }

@@ -85,9 +85,9 @@ pub(crate) fn render(dot: &str, format: Format, extra: &[String]) -> Result<Vec<
     });
     let mut stderr = child.stderr.take().expect("piped stderr");
     let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
+        let mut message = String::new();
+        let _ = stderr.read_to_string(&mut message);
+        message
     });
     let mut out = Vec::new();
     child
@@ -127,18 +127,18 @@ pub(crate) fn render(dot: &str, format: Format, extra: &[String]) -> Result<Vec<
 /// comments (which carry node names) removed.
 pub(crate) fn inline_svg(svg: &str) -> String {
     let start = svg.find("<svg").unwrap_or(0);
-    let mut s = &svg[start..];
-    let mut out = String::with_capacity(s.len());
-    while let Some(i) = s.find("<!--") {
-        out.push_str(&s[..i]);
-        match s[i..].find("-->") {
-            Some(j) => s = &s[i + j + 3..],
+    let mut rest = &svg[start..];
+    let mut out = String::with_capacity(rest.len());
+    while let Some(i) = rest.find("<!--") {
+        out.push_str(&rest[..i]);
+        match rest[i..].find("-->") {
+            Some(j) => rest = &rest[i + j + 3..],
             None => {
-                s = "";
+                rest = "";
                 break;
             }
         }
     }
-    out.push_str(s);
+    out.push_str(rest);
     out
 }

@@ -192,12 +192,12 @@ fn draw_secret_groups(
                 Some(o) => vec![format!("owned by team {o}")],
                 None => vec!["owned by no team".to_string()],
             };
-            let c = d.cluster(&owner_cluster, None, label);
-            c.fill = Some(match owner {
+            let cluster = d.cluster(&owner_cluster, None, label);
+            cluster.fill = Some(match owner {
                 Some(o) => team_colour(o),
                 None => "#f8fafc".to_string(),
             });
-            c.dashed = owner.is_none();
+            cluster.dashed = owner.is_none();
         }
         if g.depth >= 2 {
             d.cluster(
@@ -206,7 +206,7 @@ fn draw_secret_groups(
                 vec![format!("namespace {}", ns_name(ns))],
             );
         }
-        let p = group::prefix(items, g);
+        let prefix = group::prefix(items, g);
         let (id, kind, label, tip) = if g.leaf && g.count == 1 {
             let full = format!("{ns}{}", first.path);
             (
@@ -250,7 +250,7 @@ fn draw_secret_groups(
                 vec![what, plural(g.count, "secret", "secrets")],
             )
         } else {
-            let full = format!("{ns}{p}");
+            let full = format!("{ns}{prefix}");
             (
                 format!("group:{owner_key}:{full}"),
                 Kind::SecretGroup,
@@ -264,23 +264,23 @@ fn draw_secret_groups(
         // Mixed owners inside a group (possible above depth 1) are shown in the tooltip.
         let mut tip = tip;
         if g.depth < 1 {
-            let mut os: BTreeSet<String> = BTreeSet::new();
+            let mut owners: BTreeSet<String> = BTreeSet::new();
             for i in g.indices().take(10_000) {
-                os.insert(owner_of_item(i).unwrap_or_else(|| "(no team)".into()));
+                owners.insert(owner_of_item(i).unwrap_or_else(|| "(no team)".into()));
             }
             tip.push(format!(
                 "owners: {}",
-                os.into_iter().collect::<Vec<_>>().join(", ")
+                owners.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
-        let n = d.node(id.clone(), kind, label);
-        n.tooltip = tip;
-        n.tone = if g.depth >= 1 {
+        let node = d.node(id.clone(), kind, label);
+        node.tooltip = tip;
+        node.tone = if g.depth >= 1 {
             tone(ownership, owner, team)
         } else {
             Tone::Neutral
         };
-        n.cluster = match g.depth {
+        node.cluster = match g.depth {
             0 => None,
             1 => Some(owner_cluster.clone()),
             _ => Some(ns_cluster.clone()),

@@ -181,7 +181,7 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
     let max_nodes = max_nodes.max(MIN_NODES);
     let analysis = est.analysis;
     let index = &analysis.secrets;
-    let mut d = Diagram::new(vec![
+    let mut diagram = Diagram::new(vec![
         "estate overview: secrets by namespace, mount and prefix; teams' reach".to_string(),
         format!(
             "{}, {} in {}, {}",
@@ -197,11 +197,11 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
     ]);
     let legend = 1;
     let teams = OverviewTeams::collect(est, ((max_nodes - legend) / 3).max(1));
-    teams.draw(&mut d, est);
-    let group_of_secret = draw_estate_groups(&mut d, est, max_nodes - legend);
+    teams.draw(&mut diagram, est);
+    let group_of_secret = draw_estate_groups(&mut diagram, est, max_nodes - legend);
     for (i, set) in teams.sets.iter().enumerate() {
         draw_team_reach(
-            &mut d,
+            &mut diagram,
             est,
             &teams.node_of(i),
             &teams.keys[i],
@@ -209,7 +209,7 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
             &group_of_secret,
         );
     }
-    d
+    diagram
 }
 
 /// The secrets keyed [namespace, mount] and grouped by prefix; returns each secret's group node.

@@ -234,9 +234,9 @@ pub fn pipeline_view(
     max_nodes: usize,
 ) -> Diagram {
     let max_nodes = max_nodes.max(MIN_NODES);
-    let mut d = Diagram::new(title(owners, reach, chains.len()));
+    let mut diagram = Diagram::new(title(owners, reach, chains.len()));
     let pipeline = format!("pipeline:{}", reach.name);
-    draw_pipeline_node(&mut d, reach, consumer, &pipeline);
+    draw_pipeline_node(&mut diagram, reach, consumer, &pipeline);
 
     // Roles shown: possible ones, and the configured one even when refused.
     let roles: Vec<&RoleReach> = reach
@@ -253,7 +253,7 @@ pub fn pipeline_view(
     let kept = if level == Detail::RolesCapped {
         let room = max_nodes.saturating_sub(fixed + secrets_min + 1).max(1);
         let kept = KeptRoles::largest(&roles, room);
-        d.notes.push(format!(
+        diagram.notes.push(format!(
             "{} of {} roles shown (the rest in one node)",
             kept.ids.len(),
             roles.len()
@@ -262,19 +262,19 @@ pub fn pipeline_view(
     } else {
         KeptRoles::all(&roles)
     };
-    note_detail(&mut d, level);
+    note_detail(&mut diagram, level);
 
-    draw_roles(&mut d, &pipeline, &roles, &kept);
+    draw_roles(&mut diagram, &pipeline, &roles, &kept);
     if level <= Detail::Policies {
-        draw_policies(&mut d, &links);
+        draw_policies(&mut diagram, &links);
     }
     if level == Detail::Rules {
         for (policy, rule) in &links.rules {
-            draw_rule_node(&mut d, rule, &links.rule_info[rule]);
-            d.edge(policy, rule, EdgeStyle::Normal);
+            draw_rule_node(&mut diagram, rule, &links.rule_info[rule]);
+            diagram.edge(policy, rule, EdgeStyle::Normal);
         }
     }
-    draw_chains(&mut d, &chains, &kept, &pipeline);
+    draw_chains(&mut diagram, &chains, &kept, &pipeline);
     let view = ReachedSecrets {
         owners,
         reach,
@@ -283,8 +283,8 @@ pub fn pipeline_view(
         kept: &kept,
         pipeline: &pipeline,
     };
-    view.draw(&mut d, max_nodes);
-    d
+    view.draw(&mut diagram, max_nodes);
+    diagram
 }
 
 fn title(owners: &Owners, reach: &PipelineReach, chains: usize) -> Vec<String> {

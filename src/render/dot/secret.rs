@@ -227,9 +227,9 @@ pub fn secret_view(
     let max_nodes = max_nodes.max(MIN_NODES);
     let full = format!("{}{}", who.namespace, who.path);
     let owner = SecretOwner::of(analysis, owners, &full);
-    let mut d = Diagram::new(title(who, &owner, &full));
+    let mut diagram = Diagram::new(title(who, &owner, &full));
     let secret = format!("secret:{full}");
-    draw_secret_node(&mut d, &owner, &secret, &full);
+    draw_secret_node(&mut diagram, &owner, &secret, &full);
 
     let counts = SubjectCounts::of(who);
     let fold = Fold::STEPS
@@ -237,7 +237,7 @@ pub fn secret_view(
         .copied()
         .find(|fold| counts.nodes(*fold) <= max_nodes)
         .unwrap_or(Fold::new(false, false, false, false));
-    d.notes.extend(fold.notes());
+    diagram.notes.extend(fold.notes());
     // Teams beyond the budget in the last resort.
     let team_room = if counts.nodes(fold) > max_nodes {
         max_nodes.saturating_sub(2 + counts.mounts + 1).max(1)
@@ -261,18 +261,19 @@ pub fn secret_view(
     };
     let mut caps_into_secret: BTreeMap<(String, String), Caps> = BTreeMap::new();
     for subject in &who.subjects {
-        view.draw_subject(&mut d, subject, &mut caps_into_secret);
+        view.draw_subject(&mut diagram, subject, &mut caps_into_secret);
     }
     for ((from, to), caps) in caps_into_secret {
-        let edge = d.edge(&from, &to, EdgeStyle::Normal);
+        let edge = diagram.edge(&from, &to, EdgeStyle::Normal);
         edge.label = vec![caps_label(caps)];
         edge.write = caps.intersects(WRITE);
     }
     if who.subjects.is_empty() {
-        d.notes
+        diagram
+            .notes
             .push("no pipeline of the inventory can reach this path".into());
     }
-    d
+    diagram
 }
 
 fn title(who: &WhoCan, owner: &SecretOwner, full: &str) -> Vec<String> {

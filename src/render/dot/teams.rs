@@ -178,9 +178,9 @@ fn team_label(key: &TeamKey) -> String {
 pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usize) -> Diagram {
     let max_nodes = max_nodes.max(MIN_NODES);
     let teams = TeamEstate::collect(shorten_lifetime(est));
-    let mut d = Diagram::new(title(&teams, focus));
+    let mut diagram = Diagram::new(title(&teams, focus));
     if let Some(focus) = focus {
-        return focus::teams_focus(&teams, &mut d, &Some(focus.to_string()), max_nodes);
+        return focus::teams_focus(&teams, &mut diagram, &Some(focus.to_string()), max_nodes);
     }
     let legend = 1;
     let secret_count = est.analysis.secrets.len();
@@ -203,12 +203,12 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
             per_pipeline,
             owner_clusters: owner_clusters.len(),
         };
-        grouped.draw(&mut d, max_nodes);
-        return d;
+        grouped.draw(&mut diagram, max_nodes);
+        return diagram;
     }
     let two_nodes_per_team = teams_with_pipelines + teams.owned.len() + legend <= max_nodes;
-    draw_team_nodes(&mut d, &teams, two_nodes_per_team, max_nodes - legend);
-    d
+    draw_team_nodes(&mut diagram, &teams, two_nodes_per_team, max_nodes - legend);
+    diagram
 }
 
 /// The estate borrowed for the shorter of its two lifetimes: the view only reads it.
