@@ -161,55 +161,55 @@ mod tests {
     use super::*;
 
     fn gap(ns: &str, affects: Affects, mount: Option<&str>) -> CoverageGap {
-        let g = CoverageGap::new(ns, "x", "list", Some(403), "permission denied", affects);
+        let made = CoverageGap::new(ns, "x", "list", Some(403), "permission denied", affects);
         match mount {
-            Some(m) => g.with_mount(m),
-            None => g,
+            Some(m) => made.with_mount(m),
+            None => made,
         }
     }
 
     #[test]
     fn per_mount_gap() {
-        let g = gap("", Affects::Roles, Some("auth/ldap/"));
-        assert!(g.concerns("", &Affects::Roles, Some("auth/ldap")));
-        assert!(g.concerns("", &Affects::Roles, None));
-        assert!(!g.concerns("", &Affects::Roles, Some("auth/gha/")));
-        assert!(!g.concerns("", &Affects::Policies, None));
-        assert!(!g.concerns("team-a/", &Affects::Roles, Some("auth/ldap/")));
+        let ldap_gap = gap("", Affects::Roles, Some("auth/ldap/"));
+        assert!(ldap_gap.concerns("", &Affects::Roles, Some("auth/ldap")));
+        assert!(ldap_gap.concerns("", &Affects::Roles, None));
+        assert!(!ldap_gap.concerns("", &Affects::Roles, Some("auth/gha/")));
+        assert!(!ldap_gap.concerns("", &Affects::Policies, None));
+        assert!(!ldap_gap.concerns("team-a/", &Affects::Roles, Some("auth/ldap/")));
     }
 
     #[test]
     fn namespace_wide_and_implied() {
-        let g = gap("team-a", Affects::AuthMounts, None);
-        assert!(g.concerns("team-a/", &Affects::Roles, Some("auth/gha/")));
-        assert!(g.concerns("team-a/", &Affects::AuthConfig, None));
-        assert!(!g.concerns("team-a/", &Affects::Secrets, None));
-        let s = gap("", Affects::SecretMounts, None);
-        assert!(s.concerns("", &Affects::Secrets, Some("secret/")));
+        let mounts_gap = gap("team-a", Affects::AuthMounts, None);
+        assert!(mounts_gap.concerns("team-a/", &Affects::Roles, Some("auth/gha/")));
+        assert!(mounts_gap.concerns("team-a/", &Affects::AuthConfig, None));
+        assert!(!mounts_gap.concerns("team-a/", &Affects::Secrets, None));
+        let secrets_gap = gap("", Affects::SecretMounts, None);
+        assert!(secrets_gap.concerns("", &Affects::Secrets, Some("secret/")));
     }
 
     #[test]
     fn namespace_listing_gap_covers_descendants() {
-        let g = gap("team-a/", Affects::Namespaces, None);
-        assert!(g.concerns("team-a/sub/", &Affects::Policies, None));
-        assert!(g.concerns("team-a/", &Affects::Namespaces, None));
-        assert!(!g.concerns("team-a/", &Affects::Policies, None));
-        assert!(!g.concerns("team-b/", &Affects::Policies, None));
+        let listing_gap = gap("team-a/", Affects::Namespaces, None);
+        assert!(listing_gap.concerns("team-a/sub/", &Affects::Policies, None));
+        assert!(listing_gap.concerns("team-a/", &Affects::Namespaces, None));
+        assert!(!listing_gap.concerns("team-a/", &Affects::Policies, None));
+        assert!(!listing_gap.concerns("team-b/", &Affects::Policies, None));
         let root = gap("", Affects::Namespaces, None);
         assert!(root.concerns("x/", &Affects::Secrets, None));
     }
 
     #[test]
     fn unknown_affects_round_trips() {
-        let g: CoverageGap = serde_json::from_str(
+        let parsed: CoverageGap = serde_json::from_str(
             r#"{"namespace":"","endpoint":"sys/mfa","operation":"read","status":null,
                 "reason":"x","affects":"mfa_methods","retries":3}"#,
         )
         .unwrap();
-        assert_eq!(g.affects, Affects::Other("mfa_methods".into()));
-        assert_eq!(g.extra["retries"], 3);
-        let s = serde_json::to_string(&g).unwrap();
-        assert!(s.contains(r#""affects":"mfa_methods""#) && s.contains(r#""retries":3"#));
-        assert!(g.concerns("", &Affects::Other("mfa_methods".into()), None));
+        assert_eq!(parsed.affects, Affects::Other("mfa_methods".into()));
+        assert_eq!(parsed.extra["retries"], 3);
+        let json = serde_json::to_string(&parsed).unwrap();
+        assert!(json.contains(r#""affects":"mfa_methods""#) && json.contains(r#""retries":3"#));
+        assert!(parsed.concerns("", &Affects::Other("mfa_methods".into()), None));
     }
 }

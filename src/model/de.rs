@@ -245,8 +245,8 @@ macro_rules! open_string_enum {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-                Ok($name::from(s.as_ref()))
+                let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+                Ok($name::from(text.as_ref()))
             }
         }
 
@@ -284,20 +284,20 @@ mod tests {
             #[serde(default, deserialize_with = "opt_duration")]
             d: Option<i64>,
         }
-        let p = |json: &str| serde_json::from_str::<T>(json).map(|t| t.d);
-        assert_eq!(p(r#"{"d": ""}"#).unwrap(), Some(0));
-        assert_eq!(p(r#"{"d": "3600"}"#).unwrap(), Some(3600));
-        assert_eq!(p(r#"{"d": " 1h "}"#).unwrap(), Some(3600));
-        assert_eq!(p(r#"{"d": "1h30m"}"#).unwrap(), Some(5400));
-        assert_eq!(p(r#"{"d": "768h"}"#).unwrap(), Some(2_764_800));
-        assert_eq!(p(r#"{"d": "1.5h"}"#).unwrap(), Some(5400));
-        assert_eq!(p(r#"{"d": "2d"}"#).unwrap(), Some(172_800));
-        assert_eq!(p(r#"{"d": "1500ms"}"#).unwrap(), Some(1));
-        assert_eq!(p(r#"{"d": "-1"}"#).unwrap(), Some(-1));
-        assert_eq!(p(r#"{"d": "-1s"}"#).unwrap(), Some(-1));
-        assert_eq!(p(r#"{"d": -1}"#).unwrap(), Some(-1));
-        assert_eq!(p(r#"{"d": 90.9}"#).unwrap(), Some(90));
-        assert_eq!(p(r#"{"d": null}"#).unwrap(), None);
+        let parse = |json: &str| serde_json::from_str::<T>(json).map(|t| t.d);
+        assert_eq!(parse(r#"{"d": ""}"#).unwrap(), Some(0));
+        assert_eq!(parse(r#"{"d": "3600"}"#).unwrap(), Some(3600));
+        assert_eq!(parse(r#"{"d": " 1h "}"#).unwrap(), Some(3600));
+        assert_eq!(parse(r#"{"d": "1h30m"}"#).unwrap(), Some(5400));
+        assert_eq!(parse(r#"{"d": "768h"}"#).unwrap(), Some(2_764_800));
+        assert_eq!(parse(r#"{"d": "1.5h"}"#).unwrap(), Some(5400));
+        assert_eq!(parse(r#"{"d": "2d"}"#).unwrap(), Some(172_800));
+        assert_eq!(parse(r#"{"d": "1500ms"}"#).unwrap(), Some(1));
+        assert_eq!(parse(r#"{"d": "-1"}"#).unwrap(), Some(-1));
+        assert_eq!(parse(r#"{"d": "-1s"}"#).unwrap(), Some(-1));
+        assert_eq!(parse(r#"{"d": -1}"#).unwrap(), Some(-1));
+        assert_eq!(parse(r#"{"d": 90.9}"#).unwrap(), Some(90));
+        assert_eq!(parse(r#"{"d": null}"#).unwrap(), None);
         // The server refuses these, so a snapshot cannot hold them.
         for bad in [
             "1x",
@@ -307,7 +307,7 @@ mod tests {
             "99999999999999999999h",
             "10000000000",
         ] {
-            assert!(p(&format!(r#"{{"d": "{bad}"}}"#)).is_err(), "{bad}");
+            assert!(parse(&format!(r#"{{"d": "{bad}"}}"#)).is_err(), "{bad}");
         }
     }
 
@@ -318,13 +318,13 @@ mod tests {
             #[serde(default, deserialize_with = "string_list")]
             l: Vec<String>,
         }
-        let p = |s: &str| serde_json::from_str::<T>(s).map(|t| t.l);
-        assert_eq!(p(r#"{"l": null}"#).unwrap(), Vec::<String>::new());
-        assert_eq!(p(r#"{}"#).unwrap(), Vec::<String>::new());
-        assert_eq!(p(r#"{"l": "a, b,,c"}"#).unwrap(), ["a", "b", "c"]);
-        assert_eq!(p(r#"{"l": ["x", "y"]}"#).unwrap(), ["x", "y"]);
-        assert!(p(r#"{"l": [1]}"#).is_err());
-        assert!(p(r#"{"l": {}}"#).is_err());
+        let parse = |s: &str| serde_json::from_str::<T>(s).map(|t| t.l);
+        assert_eq!(parse(r#"{"l": null}"#).unwrap(), Vec::<String>::new());
+        assert_eq!(parse(r#"{}"#).unwrap(), Vec::<String>::new());
+        assert_eq!(parse(r#"{"l": "a, b,,c"}"#).unwrap(), ["a", "b", "c"]);
+        assert_eq!(parse(r#"{"l": ["x", "y"]}"#).unwrap(), ["x", "y"]);
+        assert!(parse(r#"{"l": [1]}"#).is_err());
+        assert!(parse(r#"{"l": {}}"#).is_err());
     }
 
     #[test]

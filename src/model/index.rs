@@ -54,105 +54,109 @@ impl<'a> EntityGroups<'a> {
 }
 
 fn trimmed(p: &str) -> &str {
-    let p = p.trim_matches('/');
-    p.strip_prefix("auth/").unwrap_or(p)
+    let path = p.trim_matches('/');
+    path.strip_prefix("auth/").unwrap_or(path)
 }
 
 impl<'a> SnapshotIndex<'a> {
     /// Build every index (linear in the size of the snapshot, KV keys excluded).
     pub fn new(snapshot: &'a Snapshot) -> SnapshotIndex<'a> {
-        let n = snapshot.namespaces.len();
-        let mut ix = SnapshotIndex {
+        let count = snapshot.namespaces.len();
+        let mut index = SnapshotIndex {
             snapshot,
-            ns_by_path: HashMap::with_capacity(n),
-            ns_by_id: HashMap::with_capacity(n),
-            policies: Vec::with_capacity(n),
+            ns_by_path: HashMap::with_capacity(count),
+            ns_by_id: HashMap::with_capacity(count),
+            policies: Vec::with_capacity(count),
             auth_by_accessor: HashMap::new(),
-            auth_by_path: Vec::with_capacity(n),
-            secret_by_path: Vec::with_capacity(n),
+            auth_by_path: Vec::with_capacity(count),
+            secret_by_path: Vec::with_capacity(count),
             entities: HashMap::new(),
-            entity_by_name: Vec::with_capacity(n),
+            entity_by_name: Vec::with_capacity(count),
             groups: HashMap::new(),
-            group_by_name: Vec::with_capacity(n),
+            group_by_name: Vec::with_capacity(count),
             entity_aliases: HashMap::new(),
             group_aliases: HashMap::new(),
             direct_groups: HashMap::new(),
             parents: HashMap::new(),
         };
         for (ni, ns) in snapshot.namespaces.iter().enumerate() {
-            ix.ns_by_path
+            index
+                .ns_by_path
                 .entry(namespace_path(&ns.path).into_owned())
                 .or_insert(ni);
-            ix.ns_by_id.entry(ns.id.as_str()).or_insert(ni);
+            index.ns_by_id.entry(ns.id.as_str()).or_insert(ni);
 
             let mut pol = HashMap::with_capacity(ns.policies.len());
             for (pi, p) in ns.policies.iter().enumerate() {
                 pol.entry(normalize_policy_name(&p.name)).or_insert(pi);
             }
-            ix.policies.push(pol);
+            index.policies.push(pol);
 
             let mut auth = HashMap::with_capacity(ns.auth_mounts.len());
             for (mi, m) in ns.auth_mounts.iter().enumerate() {
                 auth.entry(trimmed(&m.path)).or_insert(mi);
                 if !m.accessor.is_empty() {
-                    ix.auth_by_accessor
+                    index
+                        .auth_by_accessor
                         .entry(m.accessor.as_str())
                         .or_insert((ni, mi));
                 }
             }
-            ix.auth_by_path.push(auth);
+            index.auth_by_path.push(auth);
 
             let mut sec = HashMap::with_capacity(ns.secret_mounts.len());
             for (mi, m) in ns.secret_mounts.iter().enumerate() {
                 sec.entry(m.path.trim_matches('/')).or_insert(mi);
             }
-            ix.secret_by_path.push(sec);
+            index.secret_by_path.push(sec);
 
             let mut ent_names = HashMap::with_capacity(ns.entities.len());
             for (ei, e) in ns.entities.iter().enumerate() {
-                ix.entities.entry(e.id.as_str()).or_insert((ni, ei));
+                index.entities.entry(e.id.as_str()).or_insert((ni, ei));
                 ent_names.entry(e.name.as_str()).or_insert(ei);
                 for a in &e.aliases {
-                    ix.entity_aliases
+                    index
+                        .entity_aliases
                         .entry((a.mount_accessor.as_str(), a.name.as_str()))
                         .or_insert((ni, ei));
                 }
             }
-            ix.entity_by_name.push(ent_names);
+            index.entity_by_name.push(ent_names);
 
             let mut grp_names = HashMap::with_capacity(ns.groups.len());
             for (gi, g) in ns.groups.iter().enumerate() {
-                ix.groups.entry(g.id.as_str()).or_insert((ni, gi));
+                index.groups.entry(g.id.as_str()).or_insert((ni, gi));
                 grp_names.entry(g.name.as_str()).or_insert(gi);
                 if let Some(a) = &g.alias {
-                    ix.group_aliases
+                    index
+                        .group_aliases
                         .entry((a.mount_accessor.as_str(), a.name.as_str()))
                         .or_insert((ni, gi));
                 }
             }
-            ix.group_by_name.push(grp_names);
+            index.group_by_name.push(grp_names);
         }
 
         // Membership and ancestry, once every group id is known.
         for (ni, ns) in snapshot.namespaces.iter().enumerate() {
             for (gi, g) in ns.groups.iter().enumerate() {
                 for e in &g.member_entity_ids {
-                    push_unique(ix.direct_groups.entry(e.as_str()).or_default(), (ni, gi));
+                    push_unique(index.direct_groups.entry(e.as_str()).or_default(), (ni, gi));
                 }
                 for p in &g.parent_group_ids {
-                    if let Some(&loc) = ix.groups.get(p.as_str()) {
-                        push_unique(ix.parents.entry(g.id.as_str()).or_default(), loc);
+                    if let Some(&loc) = index.groups.get(p.as_str()) {
+                        push_unique(index.parents.entry(g.id.as_str()).or_default(), loc);
                     }
                 }
                 for child in &g.member_group_ids {
-                    if let Some(&(cn, cg)) = ix.groups.get(child.as_str()) {
+                    if let Some(&(cn, cg)) = index.groups.get(child.as_str()) {
                         let child_id = snapshot.namespaces[cn].groups[cg].id.as_str();
-                        push_unique(ix.parents.entry(child_id).or_default(), (ni, gi));
+                        push_unique(index.parents.entry(child_id).or_default(), (ni, gi));
                     }
                 }
             }
         }
-        ix
+        index
     }
 
     /// The indexed snapshot.
@@ -182,9 +186,9 @@ impl<'a> SnapshotIndex<'a> {
     /// A policy by name in a namespace, looked up as the policy store does (trimmed,
     /// lowercased). The virtual `root` policy is never found here.
     pub fn policy(&self, namespace: &str, name: &str) -> Option<&'a Policy> {
-        let ni = self.ns_index(namespace)?;
-        let pi = *self.policies[ni].get(&normalize_policy_name(name))?;
-        Some(&self.snapshot.namespaces[ni].policies[pi])
+        let ns_index = self.ns_index(namespace)?;
+        let policy_index = *self.policies[ns_index].get(&normalize_policy_name(name))?;
+        Some(&self.snapshot.namespaces[ns_index].policies[policy_index])
     }
 
     /// An auth mount by accessor (accessors are unique across namespaces).
@@ -196,16 +200,16 @@ impl<'a> SnapshotIndex<'a> {
 
     /// An auth mount by path in a namespace (`"gha"`, `"gha/"`, `"auth/gha/"`).
     pub fn auth_mount(&self, namespace: &str, path: &str) -> Option<&'a AuthMount> {
-        let ni = self.ns_index(namespace)?;
-        let mi = *self.auth_by_path[ni].get(trimmed(path))?;
-        Some(&self.snapshot.namespaces[ni].auth_mounts[mi])
+        let ns_index = self.ns_index(namespace)?;
+        let mount_index = *self.auth_by_path[ns_index].get(trimmed(path))?;
+        Some(&self.snapshot.namespaces[ns_index].auth_mounts[mount_index])
     }
 
     /// A secret mount by path in a namespace (`"secret"`, `"secret/"`).
     pub fn secret_mount(&self, namespace: &str, path: &str) -> Option<&'a SecretMount> {
-        let ni = self.ns_index(namespace)?;
-        let mi = *self.secret_by_path[ni].get(path.trim_matches('/'))?;
-        Some(&self.snapshot.namespaces[ni].secret_mounts[mi])
+        let ns_index = self.ns_index(namespace)?;
+        let mount_index = *self.secret_by_path[ns_index].get(path.trim_matches('/'))?;
+        Some(&self.snapshot.namespaces[ns_index].secret_mounts[mount_index])
     }
 
     /// An entity by id.
@@ -217,9 +221,9 @@ impl<'a> SnapshotIndex<'a> {
 
     /// An entity by name in a namespace.
     pub fn entity_by_name(&self, namespace: &str, name: &str) -> Option<&'a Entity> {
-        let ni = self.ns_index(namespace)?;
-        let ei = *self.entity_by_name[ni].get(name)?;
-        Some(&self.snapshot.namespaces[ni].entities[ei])
+        let ns_index = self.ns_index(namespace)?;
+        let entity_index = *self.entity_by_name[ns_index].get(name)?;
+        Some(&self.snapshot.namespaces[ns_index].entities[entity_index])
     }
 
     /// The entity a login maps to: the entity with an alias of this name on the mount with this
@@ -261,9 +265,9 @@ impl<'a> SnapshotIndex<'a> {
 
     /// A group by name in a namespace (exact, then ASCII case-insensitive).
     pub fn group_by_name(&self, namespace: &str, name: &str) -> Option<&'a Group> {
-        let ni = self.ns_index(namespace)?;
-        let ns = &self.snapshot.namespaces[ni];
-        match self.group_by_name[ni].get(name) {
+        let ns_index = self.ns_index(namespace)?;
+        let ns = &self.snapshot.namespaces[ns_index];
+        match self.group_by_name[ns_index].get(name) {
             Some(&gi) => Some(&ns.groups[gi]),
             None => ns.groups.iter().find(|g| g.name.eq_ignore_ascii_case(name)),
         }

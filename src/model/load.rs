@@ -89,12 +89,12 @@ impl SnapshotError {
 /// `deserialize_with` for `schema_version`: anything but the supported version fails at once
 /// (the field is first in files we write, so a wrong version stops the parse immediately).
 pub(crate) fn schema_version<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let v = u64::deserialize(d)?;
-    if v == u64::from(SUPPORTED_SCHEMA_VERSION) {
+    let version = u64::deserialize(d)?;
+    if version == u64::from(SUPPORTED_SCHEMA_VERSION) {
         Ok(SUPPORTED_SCHEMA_VERSION)
     } else {
         Err(serde::de::Error::custom(format!(
-            "unsupported schema_version {v}; this blastmap reads schema_version \
+            "unsupported schema_version {version}; this blastmap reads schema_version \
              {SUPPORTED_SCHEMA_VERSION}"
         )))
     }
@@ -160,8 +160,8 @@ fn diagnose(text: &str, source: &str, first: serde_json::Error) -> SnapshotError
     if let Some(e) = version_error(text, source) {
         return e;
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize::<_, Snapshot>(&mut de) {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, Snapshot>(&mut deserializer) {
         Err(e) => {
             let json_path = e.path().to_string();
             malformed(source, json_path, e.inner())

@@ -166,8 +166,8 @@ impl schemars::JsonSchema for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = Cow::<'de, str>::deserialize(d)?;
-        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+        let text = Cow::<'de, str>::deserialize(d)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -241,10 +241,10 @@ impl ServerInfo {
 /// Remove user info, query and fragment from a server address (`https://u:p@h:8200/?x` →
 /// `https://h:8200/`), so that only scheme, host, port and path are ever stored.
 pub fn redact_address(address: &str) -> String {
-    let a = address.trim();
-    let (scheme, rest) = match a.find("://") {
-        Some(i) => (&a[..i + 3], &a[i + 3..]),
-        None => ("", a),
+    let trimmed = address.trim();
+    let (scheme, rest) = match trimmed.find("://") {
+        Some(i) => (&trimmed[..i + 3], &trimmed[i + 3..]),
+        None => ("", trimmed),
     };
     let rest = rest.split(['?', '#']).next().unwrap_or("");
     let (authority, path) = match rest.find('/') {
@@ -333,13 +333,13 @@ pub fn namespace_path(path: &str) -> Cow<'_, str> {
 
 /// The parent of a namespace path (`"a/b/"` → `"a/"`, `"a/"` → `""`); `None` for the root.
 pub fn parent_namespace_path(path: &str) -> Option<String> {
-    let p = namespace_path(path);
-    if p.is_empty() {
+    let normalised = namespace_path(path);
+    if normalised.is_empty() {
         return None;
     }
-    let t = p.trim_end_matches('/');
-    Some(match t.rfind('/') {
-        Some(i) => t[..=i].to_owned(),
+    let trimmed = normalised.trim_end_matches('/');
+    Some(match trimmed.rfind('/') {
+        Some(i) => trimmed[..=i].to_owned(),
         None => String::new(),
     })
 }
@@ -347,11 +347,11 @@ pub fn parent_namespace_path(path: &str) -> Option<String> {
 /// Normalise a mount path for comparison: no `auth/` prefix when `auth` is set, no leading or
 /// trailing `/`.
 fn mount_key(path: &str, auth: bool) -> &str {
-    let p = path.trim_matches('/');
+    let trimmed = path.trim_matches('/');
     if auth {
-        p.strip_prefix("auth/").unwrap_or(p)
+        trimmed.strip_prefix("auth/").unwrap_or(trimmed)
     } else {
-        p
+        trimmed
     }
 }
 
@@ -395,10 +395,10 @@ impl Namespace {
 
     /// An auth mount by path (`"gha"`, `"gha/"` or `"auth/gha/"`).
     pub fn auth_mount(&self, path: &str) -> Option<&AuthMount> {
-        let k = mount_key(path, true);
+        let key = mount_key(path, true);
         self.auth_mounts
             .iter()
-            .find(|m| mount_key(&m.path, true) == k)
+            .find(|m| mount_key(&m.path, true) == key)
     }
 
     /// An auth mount by accessor.
@@ -408,23 +408,23 @@ impl Namespace {
 
     /// A secret mount by path (`"secret"` or `"secret/"`).
     pub fn secret_mount(&self, path: &str) -> Option<&SecretMount> {
-        let k = mount_key(path, false);
+        let key = mount_key(path, false);
         self.secret_mounts
             .iter()
-            .find(|m| mount_key(&m.path, false) == k)
+            .find(|m| mount_key(&m.path, false) == key)
     }
 
     /// The secret mount an API path (relative to this namespace) falls in: the longest mount
     /// path that is a prefix of it at a segment boundary.
     pub fn secret_mount_for_path(&self, api_path: &str) -> Option<&SecretMount> {
-        let p = api_path.trim_start_matches('/');
+        let path = api_path.trim_start_matches('/');
         self.secret_mounts
             .iter()
             .filter(|m| {
                 let name = m.name();
                 !name.is_empty()
-                    && p.starts_with(name)
-                    && (p.len() == name.len() || p.as_bytes()[name.len()] == b'/')
+                    && path.starts_with(name)
+                    && (path.len() == name.len() || path.as_bytes()[name.len()] == b'/')
             })
             .max_by_key(|m| m.name().len())
     }
@@ -483,18 +483,18 @@ impl Snapshot {
 
     /// A namespace by path (`""`, `"root"`, `"team-a"`, `"team-a/"` …).
     pub fn namespace(&self, path: &str) -> Option<&Namespace> {
-        let p = namespace_path(path);
+        let wanted = namespace_path(path);
         self.namespaces
             .iter()
-            .find(|n| namespace_path(&n.path) == p)
+            .find(|n| namespace_path(&n.path) == wanted)
     }
 
     /// A namespace by path, mutably.
     pub fn namespace_mut(&mut self, path: &str) -> Option<&mut Namespace> {
-        let p = namespace_path(path).into_owned();
+        let wanted = namespace_path(path).into_owned();
         self.namespaces
             .iter_mut()
-            .find(|n| namespace_path(&n.path) == p.as_str())
+            .find(|n| namespace_path(&n.path) == wanted.as_str())
     }
 
     /// A namespace by id (`"root"` for the root namespace).
@@ -509,10 +509,10 @@ impl Snapshot {
 
     /// The direct children of a namespace.
     pub fn children<'a>(&'a self, path: &str) -> impl Iterator<Item = &'a Namespace> + 'a {
-        let p = namespace_path(path).into_owned();
+        let parent = namespace_path(path).into_owned();
         self.namespaces
             .iter()
-            .filter(move |n| n.parent_path().as_deref() == Some(p.as_str()))
+            .filter(move |n| n.parent_path().as_deref() == Some(parent.as_str()))
     }
 
     /// The coverage gaps that leave something about `affects` unknown in `namespace` (for the
@@ -532,15 +532,15 @@ impl Snapshot {
 
     /// Every gap recorded in (or above, for namespace listing) a namespace.
     pub fn gaps_in_namespace<'a>(&'a self, namespace: &str) -> Vec<&'a CoverageGap> {
-        let p = namespace_path(namespace).into_owned();
+        let wanted = namespace_path(namespace).into_owned();
         self.coverage
             .iter()
             .filter(|g| {
-                let gp = namespace_path(&g.namespace);
-                gp == p.as_str()
+                let gap_ns = namespace_path(&g.namespace);
+                gap_ns == wanted.as_str()
                     || (g.affects == Affects::Namespaces
-                        && p.len() > gp.len()
-                        && p.starts_with(gp.as_ref()))
+                        && wanted.len() > gap_ns.len()
+                        && wanted.starts_with(gap_ns.as_ref()))
             })
             .collect()
     }

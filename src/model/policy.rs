@@ -64,8 +64,8 @@ impl Policy {
 
     /// The parsed expiration, `None` when absent, unparsable or the zero time.
     pub fn expiration_time(&self) -> Option<OffsetDateTime> {
-        let t = OffsetDateTime::parse(self.expiration.as_deref()?, &Rfc3339).ok()?;
-        (t.year() > 1).then_some(t)
+        let time = OffsetDateTime::parse(self.expiration.as_deref()?, &Rfc3339).ok()?;
+        (time.year() > 1).then_some(time)
     }
 
     /// True when the policy has an expiration at or before `now` (the server would delete it).
@@ -105,14 +105,14 @@ pub fn is_root_policy(name: &str) -> bool {
 pub fn sanitize_policies<S: AsRef<str>>(policies: &[S], add_default: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(policies.len() + 1);
     for p in policies {
-        let n = normalize_policy_name(p.as_ref());
-        if n.is_empty() || out.contains(&n) {
+        let name = normalize_policy_name(p.as_ref());
+        if name.is_empty() || out.contains(&name) {
             continue;
         }
-        if n == "root" {
+        if name == "root" {
             return vec!["root".to_owned()];
         }
-        out.push(n);
+        out.push(name);
     }
     if add_default && !out.iter().any(|p| p == "default") {
         out.push("default".to_owned());
@@ -137,15 +137,15 @@ mod tests {
 
     #[test]
     fn expiration_parsing() {
-        let mut p = Policy::new("x", "");
-        assert!(p.expiration_time().is_none());
-        p.expiration = Some("0001-01-01T00:00:00Z".into());
-        assert!(p.expiration_time().is_none());
-        p.expiration = Some("2026-01-01T00:00:00Z".into());
+        let mut policy = Policy::new("x", "");
+        assert!(policy.expiration_time().is_none());
+        policy.expiration = Some("0001-01-01T00:00:00Z".into());
+        assert!(policy.expiration_time().is_none());
+        policy.expiration = Some("2026-01-01T00:00:00Z".into());
         let now = OffsetDateTime::parse("2026-06-01T00:00:00Z", &Rfc3339).unwrap();
-        assert!(p.is_expired_at(now));
-        p.expiration = Some("not a time".into());
-        assert!(!p.is_expired_at(now));
+        assert!(policy.is_expired_at(now));
+        policy.expiration = Some("not a time".into());
+        assert!(!policy.is_expired_at(now));
     }
 
     #[test]

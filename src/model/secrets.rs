@@ -323,10 +323,10 @@ impl KeyList {
 
     /// Sort the keys and remove duplicates.
     pub fn sort_dedup(&mut self) {
-        let mut v: Vec<&str> = self.iter().collect();
-        v.sort_unstable();
-        v.dedup();
-        let sorted: KeyList = v.into_iter().collect();
+        let mut keys: Vec<&str> = self.iter().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let sorted: KeyList = keys.into_iter().collect();
         *self = sorted;
     }
 
@@ -349,13 +349,13 @@ impl<'a> Iterator for KeyIter<'a> {
         if self.front >= self.back {
             return None;
         }
-        let k = self.list.get(self.front);
+        let key = self.list.get(self.front);
         self.front += 1;
-        k
+        key
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.back - self.front;
-        (n, Some(n))
+        let left = self.back - self.front;
+        (left, Some(left))
     }
 }
 
@@ -381,9 +381,9 @@ impl<'a> IntoIterator for &'a KeyList {
 
 impl<S: AsRef<str>> FromIterator<S> for KeyList {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> KeyList {
-        let mut l = KeyList::new();
-        l.extend(iter);
-        l
+        let mut list = KeyList::new();
+        list.extend(iter);
+        list
     }
 }
 
@@ -434,11 +434,11 @@ impl<'de> Deserialize<'de> for KeyList {
                 Ok(KeyList::new())
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyList, A::Error> {
-                let mut l = KeyList::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20), 0);
+                let mut list = KeyList::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20), 0);
                 while let Some(k) = seq.next_element::<KeyStr>()? {
-                    l.push(&k.0);
+                    list.push(&k.0);
                 }
-                Ok(l)
+                Ok(list)
             }
         }
         d.deserialize_any(V)
@@ -479,21 +479,21 @@ mod tests {
 
     #[test]
     fn keylist_round_trip_and_ops() {
-        let mut l: KeyList = ["b", "a", "c/d", "a", ""].into_iter().collect();
-        assert_eq!(l.len(), 5);
-        assert_eq!(l.get(2), Some("c/d"));
-        assert_eq!(l.get(4), Some(""));
-        assert_eq!(l.get(5), None);
-        assert_eq!(l.iter().next_back(), Some(""));
-        let json = serde_json::to_string(&l).unwrap();
+        let mut list: KeyList = ["b", "a", "c/d", "a", ""].into_iter().collect();
+        assert_eq!(list.len(), 5);
+        assert_eq!(list.get(2), Some("c/d"));
+        assert_eq!(list.get(4), Some(""));
+        assert_eq!(list.get(5), None);
+        assert_eq!(list.iter().next_back(), Some(""));
+        let json = serde_json::to_string(&list).unwrap();
         assert_eq!(json, r#"["b","a","c/d","a",""]"#);
         let back: KeyList = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, l);
-        l.sort_dedup();
-        assert_eq!(l.iter().collect::<Vec<_>>(), ["", "a", "b", "c/d"]);
-        l.retain(|k| !k.is_empty());
-        assert_eq!(l.iter().collect::<Vec<_>>(), ["a", "b", "c/d"]);
-        assert!(l.contains("b") && !l.contains("x"));
+        assert_eq!(back, list);
+        list.sort_dedup();
+        assert_eq!(list.iter().collect::<Vec<_>>(), ["", "a", "b", "c/d"]);
+        list.retain(|k| !k.is_empty());
+        assert_eq!(list.iter().collect::<Vec<_>>(), ["a", "b", "c/d"]);
+        assert!(list.contains("b") && !list.contains("x"));
         // escapes force the owned path
         let esc: KeyList = serde_json::from_str(r#"["a\"b", "\u00e9"]"#).unwrap();
         assert_eq!(esc.iter().collect::<Vec<_>>(), ["a\"b", "é"]);
@@ -504,41 +504,43 @@ mod tests {
 
     #[test]
     fn kv_versions_and_paths() {
-        let mut m = SecretMount {
+        let mut kv = SecretMount {
             path: "secret/".into(),
             mount_type: "kv".into(),
             ..SecretMount::default()
         };
-        assert_eq!(m.kv_version(), Some(1));
-        m.options.insert("version".into(), "2".into());
-        assert_eq!(m.kv_version(), Some(2));
-        assert_eq!(m.kv_data_path("a/b").unwrap(), "secret/data/a/b");
-        assert_eq!(m.kv_metadata_path("a/b").unwrap(), "secret/metadata/a/b");
-        m.secrets.keys = ["a/b", "c/"].into_iter().collect();
-        let paths = m.secret_paths();
+        assert_eq!(kv.kv_version(), Some(1));
+        kv.options.insert("version".into(), "2".into());
+        assert_eq!(kv.kv_version(), Some(2));
+        assert_eq!(kv.kv_data_path("a/b").unwrap(), "secret/data/a/b");
+        assert_eq!(kv.kv_metadata_path("a/b").unwrap(), "secret/metadata/a/b");
+        kv.secrets.keys = ["a/b", "c/"].into_iter().collect();
+        let paths = kv.secret_paths();
         assert_eq!(paths.len(), 1);
         assert_eq!(paths[0].api_path, "secret/data/a/b");
-        assert_eq!(m.secrets.unexpanded_folders().collect::<Vec<_>>(), ["c/"]);
+        assert_eq!(kv.secrets.unexpanded_folders().collect::<Vec<_>>(), ["c/"]);
 
-        let mut db = SecretMount {
+        let mut database = SecretMount {
             path: "database/".into(),
             mount_type: "database".into(),
             ..SecretMount::default()
         };
-        assert_eq!(db.kv_version(), None);
-        db.secrets
+        assert_eq!(database.kv_version(), None);
+        database
+            .secrets
             .collections
             .insert("roles".into(), vec!["readonly".into()]);
-        db.secrets
+        database
+            .secrets
             .collections
             .insert("weird".into(), vec!["x".into()]);
-        let p: Vec<_> = db
+        let paths: Vec<_> = database
             .secret_paths()
             .into_iter()
             .map(|p| (p.api_path, p.kind))
             .collect();
         assert_eq!(
-            p,
+            paths,
             [
                 ("database/creds/readonly".to_string(), SecretKind::Dynamic),
                 ("database/weird/x".to_string(), SecretKind::Unmodelled)

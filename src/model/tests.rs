@@ -29,14 +29,14 @@ fn load_value(v: &serde_json::Value) -> Result<Snapshot, SnapshotError> {
 
 #[test]
 fn demo_loads_and_validates_clean() {
-    let s = demo();
-    assert_eq!(s.schema_version, 1);
-    assert_eq!(s.server.flavor, Flavor::OpenBao);
-    assert_eq!(s.server.version, "2.7.2");
-    assert_eq!(s.namespaces.len(), 2);
-    let issues = s.validate();
+    let snapshot = demo();
+    assert_eq!(snapshot.schema_version, 1);
+    assert_eq!(snapshot.server.flavor, Flavor::OpenBao);
+    assert_eq!(snapshot.server.version, "2.7.2");
+    assert_eq!(snapshot.namespaces.len(), 2);
+    let issues = snapshot.validate();
     assert!(issues.is_empty(), "demo snapshot has issues: {issues:#?}");
-    let root = s.root().unwrap();
+    let root = snapshot.root().unwrap();
     assert!(root.policy("default").is_some());
     assert!(root.policy("root").is_none());
     let gha = root.auth_mount("gha").unwrap();
@@ -68,7 +68,7 @@ fn demo_loads_and_validates_clean() {
         .all(|d| !d.log_raw() && d.hmac_accessor()));
     // every auth mount type of the demo is typed, none falls back to raw roles, except the
     // cloud methods, whose roles are `other` roles of collection `role` read as cloud roles
-    for ns in &s.namespaces {
+    for ns in &snapshot.namespaces {
         for m in &ns.auth_mounts {
             match m.mount_type.as_str() {
                 "aws" | "gcp" => {
@@ -86,13 +86,13 @@ fn demo_loads_and_validates_clean() {
             }
         }
     }
-    assert!(s.secret_count() > 30);
+    assert!(snapshot.secret_count() > 30);
 }
 
 #[test]
 fn demo_secret_paths_and_coverage() {
-    let s = demo();
-    let root = s.root().unwrap();
+    let snapshot = demo();
+    let root = snapshot.root().unwrap();
     let paths: Vec<String> = root
         .secret_mounts
         .iter()
@@ -106,17 +106,20 @@ fn demo_secret_paths_and_coverage() {
     assert!(paths.contains(&"pki/issue/checkout".to_owned()));
 
     // The 403 on LIST auth/ldap/groups leaves the ldap roles unknown, nothing else.
-    assert_eq!(s.gaps("", &Affects::Roles, Some("auth/ldap/")).len(), 1);
-    assert!(!s.is_known("", &Affects::Roles, Some("auth/ldap")));
-    assert!(s.is_known("", &Affects::Roles, Some("auth/gha/")));
-    assert!(s.is_known("", &Affects::Policies, None));
-    assert!(s.is_known("data/", &Affects::Roles, None));
-    assert_eq!(s.gaps_in_namespace("").len(), 1);
-    assert!(s.gaps_in_namespace("data").is_empty());
+    assert_eq!(
+        snapshot.gaps("", &Affects::Roles, Some("auth/ldap/")).len(),
+        1
+    );
+    assert!(!snapshot.is_known("", &Affects::Roles, Some("auth/ldap")));
+    assert!(snapshot.is_known("", &Affects::Roles, Some("auth/gha/")));
+    assert!(snapshot.is_known("", &Affects::Policies, None));
+    assert!(snapshot.is_known("data/", &Affects::Roles, None));
+    assert_eq!(snapshot.gaps_in_namespace("").len(), 1);
+    assert!(snapshot.gaps_in_namespace("data").is_empty());
     let kv = root.secret_mount("secret").unwrap();
-    assert!(s.secrets_known("", kv));
+    assert!(snapshot.secrets_known("", kv));
     let cubby = root.secret_mount("cubbyhole").unwrap();
-    assert!(!s.secrets_known("", cubby));
+    assert!(!snapshot.secrets_known("", cubby));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,10 +127,10 @@ fn demo_secret_paths_and_coverage() {
 
 #[test]
 fn round_trip_is_lossless() {
-    let s = demo();
-    let text = s.to_json_string();
+    let snapshot = demo();
+    let text = snapshot.to_json_string();
     let back = Snapshot::from_json_str(&text, "again").unwrap();
-    assert_eq!(s, back);
+    assert_eq!(snapshot, back);
     // a second cycle is byte-stable
     assert_eq!(back.to_json_string(), text);
 }
@@ -136,12 +139,12 @@ fn round_trip_is_lossless() {
 fn save_is_atomic_with_private_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("snap.json");
-    let s = demo();
-    s.save(&path).unwrap();
+    let snapshot = demo();
+    snapshot.save(&path).unwrap();
     // overwrite an existing file
-    s.save(&path).unwrap();
+    snapshot.save(&path).unwrap();
     let back = Snapshot::load(&path).unwrap();
-    assert_eq!(s, back);
+    assert_eq!(snapshot, back);
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -166,12 +169,12 @@ fn save_into_missing_directory_fails_cleanly() {
 
 #[test]
 fn unknown_fields_are_preserved_everywhere() {
-    let mut v = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
-    v["future_top"] = json!({"a": 1});
-    v["server"]["license"] = json!("oss");
-    v["scope"]["mounts_filter"] = json!(["secret/"]);
-    v["coverage"][0]["attempts"] = json!(3);
-    let ns = &mut v["namespaces"][0];
+    let mut doc = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
+    doc["future_top"] = json!({"a": 1});
+    doc["server"]["license"] = json!("oss");
+    doc["scope"]["mounts_filter"] = json!(["secret/"]);
+    doc["coverage"][0]["attempts"] = json!(3);
+    let ns = &mut doc["namespaces"][0];
     ns["quota"] = json!(5);
     ns["auth_mounts"][1]["plugin_version"] = json!("v0.20.0");
     ns["auth_mounts"][1]["tune"]["listing_visibility"] = json!("unauth");
@@ -187,9 +190,9 @@ fn unknown_fields_are_preserved_everywhere() {
     ns["secret_mounts"][2]["secrets"]["listing"]["pages"] = json!(12);
     ns["audit_devices"][0]["sink"] = json!("x");
 
-    let s = load_value(&v).unwrap();
-    assert_eq!(s.extra["future_top"], json!({"a": 1}));
-    let root = s.root().unwrap();
+    let snapshot = load_value(&doc).unwrap();
+    assert_eq!(snapshot.extra["future_top"], json!({"a": 1}));
+    let root = snapshot.root().unwrap();
     assert_eq!(root.extra["quota"], 5);
     let gha = root.auth_mount("gha").unwrap();
     assert_eq!(gha.extra["plugin_version"], "v0.20.0");
@@ -199,7 +202,7 @@ fn unknown_fields_are_preserved_everywhere() {
     );
     assert!(gha.roles.extra.contains_key("future_kind"));
     // the round trip writes every one of them back
-    let back: serde_json::Value = serde_json::from_str(&s.to_json_string()).unwrap();
+    let back: serde_json::Value = serde_json::from_str(&snapshot.to_json_string()).unwrap();
     let ns = &back["namespaces"][0];
     assert_eq!(back["future_top"], json!({"a": 1}));
     assert_eq!(back["server"]["license"], "oss");
@@ -232,26 +235,26 @@ fn unknown_fields_are_preserved_everywhere() {
 
 #[test]
 fn unknown_mount_types_keep_raw_roles() {
-    let mut v = minimal();
-    v["namespaces"][0]["auth_mounts"] = json!([{
+    let mut doc = minimal();
+    doc["namespaces"][0]["auth_mounts"] = json!([{
         "path": "github/", "type": "github", "accessor": "auth_github_1",
         "roles": {"other": [
             {"collection": "map/teams", "name": "sre", "value": "sre-policy",
              "token_policies": ["sre"], "nested": {"deep": [1, 2]}}
         ]}
     }]);
-    let s = load_value(&v).unwrap();
-    let m = s.root().unwrap().auth_mount("github").unwrap();
-    let r = m.role("sre").unwrap();
-    assert_eq!(r.kind(), RoleKind::Other);
-    assert_eq!(r.collection(), "map/teams");
-    assert_eq!(r.api_path(m), "auth/github/map/teams/sre");
-    assert_eq!(r.token().unwrap().login_policies(), ["sre", "default"]);
-    assert_eq!(r.extra()["nested"], json!({"deep": [1, 2]}));
-    let back: serde_json::Value = serde_json::from_str(&s.to_json_string()).unwrap();
+    let snapshot = load_value(&doc).unwrap();
+    let mount = snapshot.root().unwrap().auth_mount("github").unwrap();
+    let role = mount.role("sre").unwrap();
+    assert_eq!(role.kind(), RoleKind::Other);
+    assert_eq!(role.collection(), "map/teams");
+    assert_eq!(role.api_path(mount), "auth/github/map/teams/sre");
+    assert_eq!(role.token().unwrap().login_policies(), ["sre", "default"]);
+    assert_eq!(role.extra()["nested"], json!({"deep": [1, 2]}));
+    let back: serde_json::Value = serde_json::from_str(&snapshot.to_json_string()).unwrap();
     assert_eq!(
         back["namespaces"][0]["auth_mounts"][0]["roles"]["other"][0],
-        v["namespaces"][0]["auth_mounts"][0]["roles"]["other"][0]
+        doc["namespaces"][0]["auth_mounts"][0]["roles"]["other"][0]
     );
 }
 
@@ -260,8 +263,8 @@ fn unknown_mount_types_keep_raw_roles() {
 
 #[test]
 fn api_shapes_load() {
-    let mut v = minimal();
-    v["namespaces"][0]["auth_mounts"] = json!([{
+    let mut doc = minimal();
+    doc["namespaces"][0]["auth_mounts"] = json!([{
         "path": "jwt/", "type": "jwt", "accessor": "auth_jwt_1", "options": null,
         "tune": {"default_lease_ttl": "1h", "max_lease_ttl": 0},
         "roles": {"jwt": [{
@@ -272,26 +275,26 @@ fn api_shapes_load() {
             "token_bound_cidrs": null
         }]}
     }]);
-    v["namespaces"][0]["groups"] = json!([
+    doc["namespaces"][0]["groups"] = json!([
         {"id": "g1", "name": "g", "type": "internal", "alias": {}, "metadata": null,
          "member_entity_ids": null, "policies": null}
     ]);
-    let s = load_value(&v).unwrap();
-    let root = s.root().unwrap();
-    let m = root.auth_mount("auth/jwt/").unwrap();
-    assert_eq!(m.tune.default_lease_ttl, Some(3600));
-    assert_eq!(m.tuned_max_ttl(), None);
-    let r = &m.roles.jwt[0];
-    assert_eq!(r.token.token_policies, ["a", "b"]);
-    assert_eq!(r.token.token_ttl, Some(1800));
-    assert_eq!(r.token.token_max_ttl, Some(3600));
-    assert_eq!(r.token.token_no_default_policy, Some(true));
-    assert_eq!(r.token.login_policies(), ["a", "b"]);
-    assert_eq!(r.expiration_leeway, Some(-1));
-    assert!(r.bound_claims.is_empty() && r.bound_audiences.is_empty());
-    assert!(!r.is_unconstrained() || r.token.token_bound_cidrs.is_empty());
-    let g = root.group("g1").unwrap();
-    assert!(g.alias.is_none() && g.metadata.is_empty());
+    let snapshot = load_value(&doc).unwrap();
+    let root = snapshot.root().unwrap();
+    let mount = root.auth_mount("auth/jwt/").unwrap();
+    assert_eq!(mount.tune.default_lease_ttl, Some(3600));
+    assert_eq!(mount.tuned_max_ttl(), None);
+    let role = &mount.roles.jwt[0];
+    assert_eq!(role.token.token_policies, ["a", "b"]);
+    assert_eq!(role.token.token_ttl, Some(1800));
+    assert_eq!(role.token.token_max_ttl, Some(3600));
+    assert_eq!(role.token.token_no_default_policy, Some(true));
+    assert_eq!(role.token.login_policies(), ["a", "b"]);
+    assert_eq!(role.expiration_leeway, Some(-1));
+    assert!(role.bound_claims.is_empty() && role.bound_audiences.is_empty());
+    assert!(!role.is_unconstrained() || role.token.token_bound_cidrs.is_empty());
+    let group = root.group("g1").unwrap();
+    assert!(group.alias.is_none() && group.metadata.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,9 +302,9 @@ fn api_shapes_load() {
 
 #[test]
 fn error_names_file_json_path_and_line() {
-    let mut v = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
-    v["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][0]["bound_audiences"] = json!({"x": 1});
-    let text = serde_json::to_string_pretty(&v).unwrap();
+    let mut doc = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
+    doc["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][0]["bound_audiences"] = json!({"x": 1});
+    let text = serde_json::to_string_pretty(&doc).unwrap();
     let err = Snapshot::from_json_str(&text, "fixtures/broken.json").unwrap_err();
     let SnapshotError::Malformed {
         file,
@@ -339,11 +342,11 @@ fn error_names_file_json_path_and_line() {
 
 #[test]
 fn error_on_wrong_type_deep_in_secrets() {
-    let mut v = minimal();
-    v["namespaces"][0]["secret_mounts"] = json!([
+    let mut doc = minimal();
+    doc["namespaces"][0]["secret_mounts"] = json!([
         {"path": "secret/", "type": "kv", "secrets": {"keys": ["a", "b", 7]}}
     ]);
-    let err = load_value(&v).unwrap_err();
+    let err = load_value(&doc).unwrap_err();
     match &err {
         SnapshotError::Malformed { json_path, .. } => {
             assert_eq!(json_path, "namespaces[0].secret_mounts[0].secrets.keys[2]")
@@ -386,10 +389,10 @@ fn trailing_garbage_is_an_error() {
 
 #[test]
 fn unknown_schema_version() {
-    let mut v = minimal();
-    v["schema_version"] = json!(2);
-    v["blastmap_version"] = json!("0.9.0");
-    let err = load_value(&v).unwrap_err();
+    let mut doc = minimal();
+    doc["schema_version"] = json!(2);
+    doc["blastmap_version"] = json!("0.9.0");
+    let err = load_value(&doc).unwrap_err();
     match &err {
         SnapshotError::UnsupportedVersion {
             found,
@@ -416,9 +419,9 @@ fn unknown_schema_version() {
     );
 
     for bad in [json!("1"), json!(1.5), json!(null), json!(-1)] {
-        let mut v = minimal();
-        v["schema_version"] = bad.clone();
-        let err = load_value(&v).unwrap_err();
+        let mut doc = minimal();
+        doc["schema_version"] = bad.clone();
+        let err = load_value(&doc).unwrap_err();
         assert!(
             matches!(&err, SnapshotError::UnsupportedVersion { found, .. } if found.as_str() == bad.to_string().as_str()),
             "{bad}: {err:?}"
@@ -428,9 +431,9 @@ fn unknown_schema_version() {
 
 #[test]
 fn missing_schema_version() {
-    let mut v = minimal();
-    v.as_object_mut().unwrap().remove("schema_version");
-    let err = load_value(&v).unwrap_err();
+    let mut doc = minimal();
+    doc.as_object_mut().unwrap().remove("schema_version");
+    let err = load_value(&doc).unwrap_err();
     assert!(
         matches!(err, SnapshotError::MissingVersion { .. }),
         "{err:?}"
@@ -446,24 +449,24 @@ fn missing_schema_version() {
 
 #[test]
 fn other_field_errors() {
-    let mut v = minimal();
-    v["server"]["flavor"] = json!("consul");
-    let err = load_value(&v).unwrap_err();
+    let mut doc = minimal();
+    doc["server"]["flavor"] = json!("consul");
+    let err = load_value(&doc).unwrap_err();
     assert!(
         matches!(&err, SnapshotError::Malformed { json_path, .. } if json_path == "server.flavor"),
         "{err:?}"
     );
-    let mut v = minimal();
-    v["exported_at"] = json!("yesterday");
-    let err = load_value(&v).unwrap_err();
+    let mut doc = minimal();
+    doc["exported_at"] = json!("yesterday");
+    let err = load_value(&doc).unwrap_err();
     assert!(
         matches!(&err, SnapshotError::Malformed { json_path, message, .. }
             if json_path == "exported_at" && message.contains("RFC3339")),
         "{err:?}"
     );
-    let mut v = minimal();
-    v.as_object_mut().unwrap().remove("namespaces");
-    let err = load_value(&v).unwrap_err();
+    let mut doc = minimal();
+    doc.as_object_mut().unwrap().remove("namespaces");
+    let err = load_value(&doc).unwrap_err();
     assert!(err.to_string().contains("namespaces"), "{err}");
 }
 
@@ -497,19 +500,22 @@ fn file_errors_name_the_file() {
 
 #[test]
 fn namespace_lookups() {
-    let s = demo();
-    assert_eq!(s.namespace("").unwrap().id, "root");
-    assert_eq!(s.namespace("root").unwrap().id, "root");
-    assert_eq!(s.namespace("/").unwrap().id, "root");
-    assert_eq!(s.namespace("data").unwrap().path, "data/");
-    assert_eq!(s.namespace("/data/").unwrap().path, "data/");
-    assert!(s.namespace("datax").is_none());
-    assert_eq!(s.namespace_by_id("Hq2Tz").unwrap().path, "data/");
+    let snapshot = demo();
+    assert_eq!(snapshot.namespace("").unwrap().id, "root");
+    assert_eq!(snapshot.namespace("root").unwrap().id, "root");
+    assert_eq!(snapshot.namespace("/").unwrap().id, "root");
+    assert_eq!(snapshot.namespace("data").unwrap().path, "data/");
+    assert_eq!(snapshot.namespace("/data/").unwrap().path, "data/");
+    assert!(snapshot.namespace("datax").is_none());
+    assert_eq!(snapshot.namespace_by_id("Hq2Tz").unwrap().path, "data/");
     assert_eq!(
-        s.children("").map(|n| n.path.as_str()).collect::<Vec<_>>(),
+        snapshot
+            .children("")
+            .map(|n| n.path.as_str())
+            .collect::<Vec<_>>(),
         ["data/"]
     );
-    let data = s.namespace("data").unwrap();
+    let data = snapshot.namespace("data").unwrap();
     assert_eq!(data.parent_path().as_deref(), Some(""));
     assert_eq!(data.depth(), 1);
     assert!(data.is_within("") && data.is_within("data") && !data.is_within("dat/"));
@@ -521,58 +527,58 @@ fn namespace_lookups() {
     assert_eq!(namespace_path("/a/"), "a/");
     assert_eq!(namespace_path(" /root/ "), "");
 
-    let ix = s.index();
-    assert_eq!(ix.namespace("data/").unwrap().id, "Hq2Tz");
-    assert_eq!(ix.namespace("root").unwrap().path, "");
-    assert_eq!(ix.namespace_by_id("root").unwrap().path, "");
+    let index = snapshot.index();
+    assert_eq!(index.namespace("data/").unwrap().id, "Hq2Tz");
+    assert_eq!(index.namespace("root").unwrap().path, "");
+    assert_eq!(index.namespace_by_id("root").unwrap().path, "");
 }
 
 #[test]
 fn policy_lookup_is_case_insensitive() {
-    let s = demo();
-    let ix = s.index();
+    let snapshot = demo();
+    let index = snapshot.index();
     assert_eq!(
-        ix.policy("", "Payments-Read ").unwrap().name,
+        index.policy("", "Payments-Read ").unwrap().name,
         "payments-read"
     );
-    assert_eq!(ix.policy("root", "DEFAULT").unwrap().name, "default");
+    assert_eq!(index.policy("root", "DEFAULT").unwrap().name, "default");
     assert!(
-        ix.policy("data", "payments-read").is_none(),
+        index.policy("data", "payments-read").is_none(),
         "policies are per namespace"
     );
-    assert_eq!(ix.policy("data", "data-etl").unwrap().name, "data-etl");
-    assert!(ix.policy("", "root").is_none());
-    assert!(s.root().unwrap().policy("CI-SHARED").is_some());
-    assert!(ix.policy("", "team-kv").unwrap().is_templated());
+    assert_eq!(index.policy("data", "data-etl").unwrap().name, "data-etl");
+    assert!(index.policy("", "root").is_none());
+    assert!(snapshot.root().unwrap().policy("CI-SHARED").is_some());
+    assert!(index.policy("", "team-kv").unwrap().is_templated());
 }
 
 #[test]
 fn mount_lookups() {
-    let s = demo();
-    let ix = s.index();
-    let (ns, m) = ix.auth_mount_by_accessor("auth_jwt_61c0a9d2").unwrap();
+    let snapshot = demo();
+    let index = snapshot.index();
+    let (ns, m) = index.auth_mount_by_accessor("auth_jwt_61c0a9d2").unwrap();
     assert_eq!((ns.path.as_str(), m.path.as_str()), ("data/", "gha/"));
-    assert!(ix.auth_mount_by_accessor("auth_nope").is_none());
+    assert!(index.auth_mount_by_accessor("auth_nope").is_none());
     for p in ["gha", "gha/", "auth/gha", "auth/gha/", "/auth/gha/"] {
         assert_eq!(
-            ix.auth_mount("", p).unwrap().accessor,
+            index.auth_mount("", p).unwrap().accessor,
             "auth_jwt_5d2e8b41",
             "{p}"
         );
     }
     assert_eq!(
-        ix.auth_mount("data", "gha").unwrap().accessor,
+        index.auth_mount("data", "gha").unwrap().accessor,
         "auth_jwt_61c0a9d2"
     );
     assert_eq!(
-        ix.secret_mount("", "secret").unwrap().accessor,
+        index.secret_mount("", "secret").unwrap().accessor,
         "kv_8c1f5e27"
     );
     assert_eq!(
-        ix.secret_mount("data/", "secret/").unwrap().accessor,
+        index.secret_mount("data/", "secret/").unwrap().accessor,
         "kv_3f7b1d90"
     );
-    let root = s.root().unwrap();
+    let root = snapshot.root().unwrap();
     assert_eq!(
         root.secret_mount_for_path("secret/data/payments/db")
             .unwrap()
@@ -591,8 +597,8 @@ fn mount_lookups() {
         ["payments-deploy", "default"]
     );
     let token = root.auth_mount("token").unwrap();
-    let tr = token.role("ci-orphan").unwrap();
-    assert_eq!(tr.api_path(token), "auth/token/roles/ci-orphan");
+    let token_role = token.role("ci-orphan").unwrap();
+    assert_eq!(token_role.api_path(token), "auth/token/roles/ci-orphan");
     assert_eq!(gha.api_prefix(), "auth/gha/");
     let approle = root.auth_mount("approle").unwrap();
     assert!(approle.roles.approle.iter().any(|r| !r.binds_secret_id()));
@@ -600,36 +606,36 @@ fn mount_lookups() {
 
 #[test]
 fn identity_lookups() {
-    let s = demo();
-    let ix = s.index();
-    let (ns, e) = ix
+    let snapshot = demo();
+    let index = snapshot.index();
+    let (ns, e) = index
         .entity_by_alias("auth_jwt_5d2e8b41", "acme/payments")
         .unwrap();
     assert_eq!((ns.path.as_str(), e.name.as_str()), ("", "acme-payments"));
-    assert_eq!(ix.entity(&e.id).unwrap().1.name, "acme-payments");
+    assert_eq!(index.entity(&e.id).unwrap().1.name, "acme-payments");
     assert_eq!(
-        ix.entity_by_name("", "acme-checkout").unwrap().id,
+        index.entity_by_name("", "acme-checkout").unwrap().id,
         "0b6f3c1e-6a53-4e0a-9d55-3f7f0f3a1c02"
     );
-    assert!(ix
+    assert!(index
         .entity_by_alias("auth_jwt_61c0a9d2", "acme/payments")
         .is_none());
-    let (_, j) = ix
+    let (_, j) = index
         .entity_by_alias_metadata("auth_approle_0f6b2d77", "role_name", "jenkins-payments")
         .unwrap();
     assert_eq!(j.name, "jenkins-payments");
     assert!(j.aliases[0].is_redacted());
 
-    let (_, g) = ix.group("3a9f1d7e-0c4b-4e6a-9b2d-5f8e1c3a7d01").unwrap();
+    let (_, g) = index.group("3a9f1d7e-0c4b-4e6a-9b2d-5f8e1c3a7d01").unwrap();
     assert_eq!(g.name, "engineering");
     assert_eq!(
-        ix.group_by_name("", "CI-Pipelines").unwrap().name,
+        index.group_by_name("", "CI-Pipelines").unwrap().name,
         "ci-pipelines"
     );
-    let (_, sre) = ix.group_by_alias("auth_ldap_2b8f7c55", "sre").unwrap();
+    let (_, sre) = index.group_by_alias("auth_ldap_2b8f7c55", "sre").unwrap();
     assert!(sre.is_external());
 
-    let groups = ix.groups_of_entity(&e.id);
+    let groups = index.groups_of_entity(&e.id);
     let direct: Vec<_> = groups.direct.iter().map(|(_, g)| g.name.as_str()).collect();
     let inherited: Vec<_> = groups
         .inherited
@@ -639,48 +645,53 @@ fn identity_lookups() {
     assert_eq!(direct, ["ci-pipelines"]);
     assert_eq!(inherited, ["engineering"]);
     assert_eq!(groups.all().count(), 2);
-    let ci = ix.group_by_name("", "ci-pipelines").unwrap();
+    let ci = index.group_by_name("", "ci-pipelines").unwrap();
     assert_eq!(
-        ix.group_ancestors(&ci.id)
+        index
+            .group_ancestors(&ci.id)
             .iter()
             .map(|(_, g)| g.name.as_str())
             .collect::<Vec<_>>(),
         ["engineering"]
     );
-    assert!(ix.groups_of_entity("no-such-entity").is_empty());
+    assert!(index.groups_of_entity("no-such-entity").is_empty());
 }
 
 #[test]
 fn group_ancestry_is_cycle_safe_and_uses_both_directions() {
-    let mut v = minimal();
+    let mut doc = minimal();
     // a → b → c → a (cycle through parent ids), d lists a as a member group only.
-    v["namespaces"][0]["entities"] = json!([{"id": "e1", "name": "e1"}]);
-    v["namespaces"][0]["groups"] = json!([
+    doc["namespaces"][0]["entities"] = json!([{"id": "e1", "name": "e1"}]);
+    doc["namespaces"][0]["groups"] = json!([
         {"id": "a", "name": "A", "member_entity_ids": ["e1"], "parent_group_ids": ["b"]},
         {"id": "b", "name": "B", "parent_group_ids": ["c"]},
         {"id": "c", "name": "C", "parent_group_ids": ["a"]},
         {"id": "d", "name": "D", "member_group_ids": ["a"]},
         {"id": "x", "name": "X", "member_entity_ids": ["e1", "e1"], "parent_group_ids": ["x", "missing"]}
     ]);
-    let s = load_value(&v).unwrap();
-    let ix = s.index();
-    let g = ix.groups_of_entity("e1");
-    let direct: Vec<_> = g.direct.iter().map(|(_, g)| g.id.as_str()).collect();
-    let mut inherited: Vec<_> = g.inherited.iter().map(|(_, g)| g.id.as_str()).collect();
+    let snapshot = load_value(&doc).unwrap();
+    let index = snapshot.index();
+    let groups = index.groups_of_entity("e1");
+    let direct: Vec<_> = groups.direct.iter().map(|(_, g)| g.id.as_str()).collect();
+    let mut inherited: Vec<_> = groups
+        .inherited
+        .iter()
+        .map(|(_, g)| g.id.as_str())
+        .collect();
     inherited.sort();
     assert_eq!(direct, ["a", "x"]);
     assert_eq!(inherited, ["b", "c", "d"]);
-    let mut anc: Vec<_> = ix
+    let mut anc: Vec<_> = index
         .group_ancestors("b")
         .iter()
         .map(|(_, g)| g.id.clone())
         .collect();
     anc.sort();
     assert_eq!(anc, ["a", "c", "d"]);
-    assert!(ix.group_ancestors("nope").is_empty());
-    assert_eq!(ix.parent_groups("a").len(), 2);
+    assert!(index.group_ancestors("nope").is_empty());
+    assert_eq!(index.parent_groups("a").len(), 2);
     // validate reports the self-membership and the dangling id
-    let issues = s.validate();
+    let issues = snapshot.validate();
     assert!(issues
         .iter()
         .any(|i| i.message.contains("cannot contain itself")));
@@ -689,9 +700,9 @@ fn group_ancestry_is_cycle_safe_and_uses_both_directions() {
 
 #[test]
 fn validate_finds_problems() {
-    let mut v = minimal();
-    v["server"]["address"] = json!("https://user:pw@vault.example:8200");
-    v["namespaces"] = json!([
+    let mut doc = minimal();
+    doc["server"]["address"] = json!("https://user:pw@vault.example:8200");
+    doc["namespaces"] = json!([
         {"path": "", "id": "root",
          "auth_mounts": [
             {"path": "auth/jwt", "type": "jwt", "accessor": "a1",
@@ -707,8 +718,8 @@ fn validate_finds_problems() {
         {"path": "team/sub/", "id": "x"},
         {"path": "team/sub/", "id": "x"}
     ]);
-    let s = load_value(&v).unwrap();
-    let issues = s.validate();
+    let snapshot = load_value(&doc).unwrap();
+    let issues = snapshot.validate();
     let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
     let has = |frag: &str| text.iter().any(|t| t.contains(frag));
     assert!(has("server.address"), "{text:#?}");
@@ -749,29 +760,29 @@ fn address_redaction_and_sensitive_config() {
 
 #[test]
 fn snapshot_new_is_valid_and_saves() {
-    let s = Snapshot::new(ServerInfo {
+    let snapshot = Snapshot::new(ServerInfo {
         flavor: Flavor::Vault,
         version: "1.18.0".into(),
         address: "https://v:8200".into(),
         ..ServerInfo::default()
     });
-    assert!(s.validate().is_empty());
-    let back = Snapshot::from_json_str(&s.to_json_string(), "new").unwrap();
-    assert_eq!(back, s);
+    assert!(snapshot.validate().is_empty());
+    let back = Snapshot::from_json_str(&snapshot.to_json_string(), "new").unwrap();
+    assert_eq!(back, snapshot);
     assert_eq!(back.server.system_default_ttl(), SYSTEM_DEFAULT_TTL);
-    let text = s.to_json_string();
+    let text = snapshot.to_json_string();
     assert!(text.trim_start().starts_with("{\n  \"schema_version\": 1,"));
 }
 
 #[test]
 fn ttl_helpers() {
-    let s = demo();
-    let gha = s.root().unwrap().auth_mount("gha").unwrap();
+    let snapshot = demo();
+    let gha = snapshot.root().unwrap().auth_mount("gha").unwrap();
     assert_eq!(gha.tuned_default_ttl(), Some(3600));
     let lint = gha.roles.jwt.iter().find(|r| r.name == "lint").unwrap();
     assert_eq!(lint.token.ttl(), None);
     assert_eq!(lint.token.max_ttl(), None);
-    let bootstrap = &s
+    let bootstrap = &snapshot
         .root()
         .unwrap()
         .auth_mount("approle")
@@ -789,14 +800,14 @@ fn timestamps_round_trip_at_the_edges() {
         "0000-01-01T00:30:00+01:00",
         "9999-12-31T23:30:00-01:00",
     ] {
-        let mut v = minimal();
-        v["exported_at"] = json!(t);
-        let s = load_value(&v).unwrap();
-        let back = Snapshot::from_json_str(&s.to_json_string(), "again").unwrap();
-        assert_eq!(s.exported_at, back.exported_at, "{t}");
+        let mut doc = minimal();
+        doc["exported_at"] = json!(t);
+        let snapshot = load_value(&doc).unwrap();
+        let back = Snapshot::from_json_str(&snapshot.to_json_string(), "again").unwrap();
+        assert_eq!(snapshot.exported_at, back.exported_at, "{t}");
     }
-    let s = load_value(&minimal()).unwrap();
-    assert_eq!(s.exported_at.to_string(), "2026-11-20T09:30:00Z");
+    let snapshot = load_value(&minimal()).unwrap();
+    assert_eq!(snapshot.exported_at.to_string(), "2026-11-20T09:30:00Z");
 }
 
 #[test]
@@ -807,23 +818,23 @@ fn the_documented_example_loads() {
         .expect("docs/snapshot.md has a JSON example")
         + 8;
     let len = doc[start..].find("```").unwrap();
-    let s = Snapshot::from_json_str(&doc[start..start + len], "docs/snapshot.md").unwrap();
-    assert_eq!(s.namespaces.len(), 2);
-    let ix = s.index();
-    assert!(ix
+    let snapshot = Snapshot::from_json_str(&doc[start..start + len], "docs/snapshot.md").unwrap();
+    assert_eq!(snapshot.namespaces.len(), 2);
+    let index = snapshot.index();
+    assert!(index
         .entity_by_alias("auth_jwt_5d2e8b41", "acme/payments")
         .is_some());
     assert_eq!(
-        s.root().unwrap().secret_mounts[1].secret_paths()[0].api_path,
+        snapshot.root().unwrap().secret_mounts[1].secret_paths()[0].api_path,
         "database/creds/payments-rw"
     );
 }
 
 #[test]
 fn documented_error_message_shape() {
-    let mut v = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
-    v["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][0]["bound_audiences"] = json!({"x": 1});
-    let err = load_value(&v).unwrap_err().to_string();
+    let mut doc = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
+    doc["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][0]["bound_audiences"] = json!({"x": 1});
+    let err = load_value(&doc).unwrap_err().to_string();
     assert!(
         err.contains(": malformed snapshot at JSON path `namespaces[0].auth_mounts[1].roles.jwt[0].bound_audiences`: invalid type: map, expected a list of strings, a comma-separated string, or null"),
         "{err}"
@@ -832,9 +843,9 @@ fn documented_error_message_shape() {
 
 #[test]
 fn errors_in_flattened_token_fields_name_the_role() {
-    let mut v = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
-    v["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][2]["token_ttl"] = json!("soon");
-    let err = load_value(&v).unwrap_err();
+    let mut doc = serde_json::from_str::<serde_json::Value>(DEMO).unwrap();
+    doc["namespaces"][0]["auth_mounts"][1]["roles"]["jwt"][2]["token_ttl"] = json!("soon");
+    let err = load_value(&doc).unwrap_err();
     let SnapshotError::Malformed {
         json_path, message, ..
     } = &err
