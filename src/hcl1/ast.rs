@@ -214,8 +214,8 @@ impl ObjectList {
             let Some(first) = item.keys.first() else {
                 continue;
             };
-            let k = first.go_value()?;
-            if k != key && !equal_fold(k, key) {
+            let value = first.go_value()?;
+            if value != key && !equal_fold(value, key) {
                 continue;
             }
             let mut stripped = item.clone();
@@ -270,10 +270,10 @@ impl ObjectItem {
 /// their single-character lowercase or uppercase mappings meet); exact for ASCII and for the
 /// usual letters, which is all a Vault policy key ever holds.
 pub fn equal_fold(a: &str, b: &str) -> bool {
-    let mut ai = a.chars();
-    let mut bi = b.chars();
+    let mut a_chars = a.chars();
+    let mut b_chars = b.chars();
     loop {
-        match (ai.next(), bi.next()) {
+        match (a_chars.next(), b_chars.next()) {
             (None, None) => return true,
             (Some(x), Some(y)) => {
                 if x != y && !chars_fold(x, y) {
@@ -287,8 +287,8 @@ pub fn equal_fold(a: &str, b: &str) -> bool {
 
 fn chars_fold(x: char, y: char) -> bool {
     fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
-        let c = it.next()?;
-        it.next().is_none().then_some(c)
+        let only = it.next()?;
+        it.next().is_none().then_some(only)
     }
     let (lx, ly) = (single(x.to_lowercase()), single(y.to_lowercase()));
     if lx.is_some() && lx == ly {

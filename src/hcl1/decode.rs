@@ -589,15 +589,15 @@ impl Decode for Value {
             Value::String(s) => decode_string(name, node, s),
             Value::List(items) => {
                 let mut slice = Some(std::mem::take(items));
-                let r = decode_slice(d, name, node, &mut slice);
+                let result = decode_slice(d, name, node, &mut slice);
                 *items = slice.unwrap_or_default();
-                r
+                result
             }
             Value::Map(entries) => {
                 let mut map = Some(GoMap(std::mem::take(entries)));
-                let r = decode_map(d, name, node, &mut map);
+                let result = decode_map(d, name, node, &mut map);
                 *entries = map.unwrap_or_default().0;
-                r
+                result
             }
             Value::MapList(maps) => {
                 let mut slice: Option<Vec<Option<GoMap<Value>>>> = Some(
@@ -606,13 +606,13 @@ impl Decode for Value {
                         .map(|m| Some(GoMap(m)))
                         .collect(),
                 );
-                let r = decode_slice(d, name, node, &mut slice);
+                let result = decode_slice(d, name, node, &mut slice);
                 *maps = slice
                     .unwrap_or_default()
                     .into_iter()
                     .map(|m| m.unwrap_or_default().0)
                     .collect();
-                r
+                result
             }
         }
     }

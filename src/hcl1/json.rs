@@ -100,14 +100,14 @@ impl<'a> JScanner<'a> {
     }
 
     fn scan(&mut self) -> JToken<'a> {
-        let mut ch = self.next();
-        while is_whitespace(ch) {
-            ch = self.next();
+        let mut current = self.next();
+        while is_whitespace(current) {
+            current = self.next();
         }
         let tok_start = self.r.src_pos.offset.saturating_sub(self.r.last_char_len);
         let pos = self.r.token_start_pos();
 
-        let typ = if is_letter(ch) {
+        let typ = if is_letter(current) {
             match self.scan_identifier() {
                 "true" | "false" => JType::Bool,
                 "null" => JType::Null,
@@ -116,20 +116,20 @@ impl<'a> JScanner<'a> {
                     JType::Illegal
                 }
             }
-        } else if is_decimal(ch) {
-            self.scan_number(ch)
+        } else if is_decimal(current) {
+            self.scan_number(current)
         } else {
-            match ch {
+            match current {
                 EOF => JType::Eof,
                 '"' => {
                     self.scan_string();
                     JType::String
                 }
                 '.' => {
-                    let c = self.r.peek();
-                    if is_decimal(c) {
-                        let c = self.scan_mantissa(c);
-                        self.scan_exponent(c);
+                    let peeked = self.r.peek();
+                    if is_decimal(peeked) {
+                        let after_mantissa = self.scan_mantissa(peeked);
+                        self.scan_exponent(after_mantissa);
                         JType::Float
                     } else {
                         JType::Period
@@ -143,15 +143,15 @@ impl<'a> JScanner<'a> {
                 ':' => JType::Colon,
                 '-' => {
                     if is_decimal(self.r.peek()) {
-                        let c = self.next();
-                        self.scan_number(c)
+                        let first_digit = self.next();
+                        self.scan_number(first_digit)
                     } else {
                         self.err("illegal char");
                         JType::Illegal
                     }
                 }
                 _ => {
-                    self.err(&format!("illegal char: {ch}"));
+                    self.err(&format!("illegal char: {current}"));
                     JType::Illegal
                 }
             }
@@ -226,45 +226,45 @@ impl<'a> JScanner<'a> {
     fn scan_string(&mut self) {
         let mut braces = 0u32;
         loop {
-            let ch = self.next();
-            if ch == '\n' || ch == EOF {
+            let current = self.next();
+            if current == '\n' || current == EOF {
                 self.err("literal not terminated");
                 return;
             }
-            if ch == '"' {
+            if current == '"' {
                 break;
             }
-            if braces == 0 && ch == '$' && self.r.peek() == '{' {
+            if braces == 0 && current == '$' && self.r.peek() == '{' {
                 braces += 1;
                 self.next();
-            } else if braces > 0 && ch == '{' {
+            } else if braces > 0 && current == '{' {
                 braces += 1;
             }
-            if braces > 0 && ch == '}' {
+            if braces > 0 && current == '}' {
                 braces -= 1;
             }
-            if ch == '\\' {
+            if current == '\\' {
                 self.scan_escape();
             }
         }
     }
 
     fn scan_escape(&mut self) {
-        let ch = self.next();
-        match ch {
+        let escape = self.next();
+        match escape {
             'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' | '"' => {}
-            '0'..='7' => self.scan_digits(ch, 8, 3),
+            '0'..='7' => self.scan_digits(escape, 8, 3),
             'x' => {
-                let c = self.next();
-                self.scan_digits(c, 16, 2)
+                let first_digit = self.next();
+                self.scan_digits(first_digit, 16, 2)
             }
             'u' => {
-                let c = self.next();
-                self.scan_digits(c, 16, 4)
+                let first_digit = self.next();
+                self.scan_digits(first_digit, 16, 4)
             }
             'U' => {
-                let c = self.next();
-                self.scan_digits(c, 16, 8)
+                let first_digit = self.next();
+                self.scan_digits(first_digit, 16, 8)
             }
             _ => self.err("illegal char escape"),
         }
@@ -287,11 +287,11 @@ impl<'a> JScanner<'a> {
 
     fn scan_identifier(&mut self) -> &'a str {
         let offs = self.r.src_pos.offset.saturating_sub(self.r.last_char_len);
-        let mut ch = self.next();
-        while is_letter(ch) || is_digit(ch) || ch == '-' {
-            ch = self.next();
+        let mut current = self.next();
+        while is_letter(current) || is_digit(current) || current == '-' {
+            current = self.next();
         }
-        if ch != EOF {
+        if current != EOF {
             self.r.unread();
         }
         self.r.src.get(offs..self.r.src_pos.offset).unwrap_or("")
@@ -316,7 +316,7 @@ struct JParser<'a> {
 
 /// Parse JSON text as hcl1's `json/parser.Parse` does, flattening the result.
 pub fn parse_json(src: &str) -> Result<ObjectList, ParseError> {
-    let mut p = JParser {
+    let mut parser = JParser {
         sc: JScanner {
             r: Reader::new(src),
             error: None,
@@ -329,8 +329,8 @@ pub fn parse_json(src: &str) -> Result<ObjectList, ParseError> {
         buffered: false,
         depth: 0,
     };
-    let result = p.object();
-    if let Some((pos, msg)) = p.sc.error.take() {
+    let result = parser.object();
+    if let Some((pos, msg)) = parser.sc.error.take() {
         return Err(ParseError::new(ErrorStyle::JsonScanner, pos, msg));
     }
     let mut list = match result {
@@ -338,7 +338,7 @@ pub fn parse_json(src: &str) -> Result<ObjectList, ParseError> {
         Err(JErr::Eof) => {
             return Err(ParseError::new(
                 ErrorStyle::Plain,
-                p.tok.pos,
+                parser.tok.pos,
                 "EOF token found".into(),
             ))
         }
@@ -572,10 +572,10 @@ pub(super) fn flatten_list(list: &mut ObjectList) {
                         .all(|s| matches!(s.val, Node::ObjectType(_))) =>
             {
                 for sub in ot.list.items {
-                    let mut k = keys.clone();
-                    k.extend(sub.keys);
+                    let mut sub_keys = keys.clone();
+                    sub_keys.extend(sub.keys);
                     frontier.push(ObjectItem {
-                        keys: k,
+                        keys: sub_keys,
                         assign,
                         val: sub.val,
                     });

@@ -44,9 +44,9 @@ pub fn parse_hcl(src: &str) -> Result<ObjectList, ParseError> {
     } else {
         src
     };
-    let mut p = Parser::new(src);
-    let result = p.object_list(false);
-    if let Some((pos, msg)) = p.sc.error.take() {
+    let mut parser = Parser::new(src);
+    let result = parser.object_list(false);
+    if let Some((pos, msg)) = parser.sc.error.take() {
         return Err(ParseError::new(ErrorStyle::Hcl, pos, msg));
     }
     match result {

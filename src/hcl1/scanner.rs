@@ -279,40 +279,40 @@ impl<'a> Scanner<'a> {
 
     /// Scan the next token (`Scan`).
     pub(super) fn scan(&mut self) -> Token<'a> {
-        let mut ch = self.next();
-        while is_whitespace(ch) {
-            ch = self.next();
+        let mut current = self.next();
+        while is_whitespace(current) {
+            current = self.next();
         }
         let tok_start = self.r.src_pos.offset.saturating_sub(self.r.last_char_len);
         let pos = self.r.token_start_pos();
 
-        let typ = if is_letter(ch) {
+        let typ = if is_letter(current) {
             let lit = self.scan_identifier();
             if lit == "true" || lit == "false" {
                 TokenType::Bool
             } else {
                 TokenType::Ident
             }
-        } else if is_decimal(ch) {
-            self.scan_number(ch)
+        } else if is_decimal(current) {
+            self.scan_number(current)
         } else {
-            match ch {
+            match current {
                 EOF => TokenType::Eof,
                 '"' => {
                     self.scan_string();
                     TokenType::String
                 }
                 '#' | '/' => {
-                    self.scan_comment(ch);
+                    self.scan_comment(current);
                     TokenType::Comment
                 }
                 '.' => {
-                    let c = self.peek();
-                    if is_decimal(c) {
+                    let peeked = self.peek();
+                    if is_decimal(peeked) {
                         // hcl1 passes the peeked (unconsumed) character along, so `.5e3` ends
                         // after the `e`: reproduced on purpose.
-                        let c = self.scan_mantissa(c);
-                        self.scan_exponent(c);
+                        let after_mantissa = self.scan_mantissa(peeked);
+                        self.scan_exponent(after_mantissa);
                         TokenType::Float
                     } else {
                         TokenType::Period
@@ -331,8 +331,8 @@ impl<'a> Scanner<'a> {
                 '+' => TokenType::Add,
                 '-' => {
                     if is_decimal(self.peek()) {
-                        let c = self.next();
-                        self.scan_number(c)
+                        let first_digit = self.next();
+                        self.scan_number(first_digit)
                     } else {
                         TokenType::Sub
                     }
@@ -489,23 +489,23 @@ impl<'a> Scanner<'a> {
             return;
         }
         let offs = self.r.src_pos.offset;
-        let mut ch = self.next();
+        let mut current = self.next();
         // Indented heredoc syntax.
-        if ch == '-' {
-            ch = self.next();
+        if current == '-' {
+            current = self.next();
         }
-        while is_letter(ch) || is_digit(ch) {
-            ch = self.next();
+        while is_letter(current) || is_digit(current) {
+            current = self.next();
         }
-        if ch == EOF {
+        if current == EOF {
             self.err("heredoc not terminated");
             return;
         }
         // Ignore the '\r' of a Windows line ending.
-        if ch == '\r' && self.peek() == '\n' {
-            ch = self.next();
+        if current == '\r' && self.peek() == '\n' {
+            current = self.next();
         }
-        if ch != '\n' {
+        if current != '\n' {
             self.err("invalid characters in heredoc anchor");
             return;
         }
@@ -519,8 +519,8 @@ impl<'a> Scanner<'a> {
 
         let mut line_start = self.r.src_pos.offset;
         loop {
-            let ch = self.next();
-            if ch == '\n' {
+            let current = self.next();
+            if current == '\n' {
                 // The line (without its newline) ends the heredoc when it is at least as long
                 // as the anchor as written (`-EOF` for `<<-EOF`) and is
                 // `^[[:space:]]*ANCHOR\r*$`.
@@ -531,7 +531,7 @@ impl<'a> Scanner<'a> {
                 }
                 line_start = self.r.src_pos.offset;
             }
-            if ch == EOF {
+            if current == EOF {
                 self.err("heredoc not terminated");
                 return;
             }
@@ -541,48 +541,48 @@ impl<'a> Scanner<'a> {
     fn scan_string(&mut self) {
         let mut braces = 0u32;
         loop {
-            let ch = self.next();
-            if (ch == '\n' && braces == 0) || ch == EOF {
+            let current = self.next();
+            if (current == '\n' && braces == 0) || current == EOF {
                 self.err("literal not terminated");
                 return;
             }
-            if ch == '"' && braces == 0 {
+            if current == '"' && braces == 0 {
                 break;
             }
             // Inside `${...}` quotes do not end the string.
-            if braces == 0 && ch == '$' && self.peek() == '{' {
+            if braces == 0 && current == '$' && self.peek() == '{' {
                 braces += 1;
                 self.next();
-            } else if braces > 0 && ch == '{' {
+            } else if braces > 0 && current == '{' {
                 braces += 1;
             }
-            if braces > 0 && ch == '}' {
+            if braces > 0 && current == '}' {
                 braces -= 1;
             }
-            if ch == '\\' {
+            if current == '\\' {
                 self.scan_escape();
             }
         }
     }
 
     fn scan_escape(&mut self) {
-        let ch = self.next();
-        match ch {
+        let escape = self.next();
+        match escape {
             'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' | '"' => {}
             '0'..='7' => {
-                self.scan_digits(ch, 8, 3);
+                self.scan_digits(escape, 8, 3);
             }
             'x' => {
-                let c = self.next();
-                self.scan_digits(c, 16, 2);
+                let first_digit = self.next();
+                self.scan_digits(first_digit, 16, 2);
             }
             'u' => {
-                let c = self.next();
-                self.scan_digits(c, 16, 4);
+                let first_digit = self.next();
+                self.scan_digits(first_digit, 16, 4);
             }
             'U' => {
-                let c = self.next();
-                self.scan_digits(c, 16, 8);
+                let first_digit = self.next();
+                self.scan_digits(first_digit, 16, 8);
             }
             _ => self.err("illegal char escape"),
         }
@@ -608,11 +608,11 @@ impl<'a> Scanner<'a> {
 
     fn scan_identifier(&mut self) -> &'a str {
         let offs = self.r.src_pos.offset.saturating_sub(self.r.last_char_len);
-        let mut ch = self.next();
-        while is_letter(ch) || is_digit(ch) || ch == '-' || ch == '.' {
-            ch = self.next();
+        let mut current = self.next();
+        while is_letter(current) || is_digit(current) || current == '-' || current == '.' {
+            current = self.next();
         }
-        if ch != EOF {
+        if current != EOF {
             self.unread();
         }
         self.r.src.get(offs..self.r.src_pos.offset).unwrap_or("")

@@ -38,9 +38,9 @@ fn go_lossy(mut bytes: &[u8]) -> String {
 
 /// Append Go's `utf8.EncodeRune(r)`: surrogates and values above U+10FFFF encode as U+FFFD.
 fn push_rune(buf: &mut Vec<u8>, r: u32) {
-    let c = char::from_u32(r).unwrap_or(RUNE_ERROR);
+    let character = char::from_u32(r).unwrap_or(RUNE_ERROR);
     let mut tmp = [0u8; 4];
-    buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+    buf.extend_from_slice(character.encode_utf8(&mut tmp).as_bytes());
 }
 
 fn unhex(b: u8) -> Option<u32> {
@@ -63,28 +63,28 @@ enum Flavor {
 /// One character of a quoted string (`strconv.UnquoteChar`). `s` is non-empty. Returns the value,
 /// whether it is a code point to encode as UTF-8 (`multibyte`), and the bytes consumed.
 fn unquote_char(s: &[u8], quote: u8, flavor: Flavor) -> Result<(u32, bool, usize), ()> {
-    let c = s[0];
-    if c == quote {
+    let first = s[0];
+    if first == quote {
         return Err(());
     }
-    if c >= 0x80 {
+    if first >= 0x80 {
         // Our input is valid UTF-8, so a full character starts here.
         let text = std::str::from_utf8(&s[..s.len().min(4)])
             .or_else(|e| std::str::from_utf8(&s[..e.valid_up_to()]))
             .unwrap_or("");
-        let ch = text.chars().next().ok_or(())?;
-        return Ok((ch as u32, true, ch.len_utf8()));
+        let decoded = text.chars().next().ok_or(())?;
+        return Ok((decoded as u32, true, decoded.len_utf8()));
     }
-    if c != b'\\' {
-        return Ok((c as u32, false, 1));
+    if first != b'\\' {
+        return Ok((first as u32, false, 1));
     }
     if s.len() <= 1 {
         return Err(());
     }
-    let e = s[1];
+    let escape = s[1];
     let rest = &s[2..];
     let simple = |v: u8| Ok((v as u32, false, 2));
-    match e {
+    match escape {
         b'a' => simple(0x07),
         b'b' => simple(0x08),
         b'f' => simple(0x0c),
@@ -94,52 +94,52 @@ fn unquote_char(s: &[u8], quote: u8, flavor: Flavor) -> Result<(u32, bool, usize
         b'v' => simple(0x0b),
         b'\\' => simple(b'\\'),
         b'\'' | b'"' => {
-            if e != quote {
+            if escape != quote {
                 return Err(());
             }
-            simple(e)
+            simple(escape)
         }
         b'x' | b'u' | b'U' => {
-            let n = match e {
+            let digits = match escape {
                 b'x' => 2,
                 b'u' => 4,
                 _ => 8,
             };
-            if rest.len() < n {
+            if rest.len() < digits {
                 return Err(());
             }
-            let mut v: u32 = 0;
-            for &b in &rest[..n] {
-                v = (v << 4) | unhex(b).ok_or(())?;
+            let mut value: u32 = 0;
+            for &b in &rest[..digits] {
+                value = (value << 4) | unhex(b).ok_or(())?;
             }
-            if e == b'x' {
+            if escape == b'x' {
                 // A single byte, possibly not UTF-8.
-                return Ok((v, false, 2 + n));
+                return Ok((value, false, 2 + digits));
             }
             let ok = match flavor {
-                Flavor::Hcl => v <= 0x10FFFF,
-                Flavor::Go => char::from_u32(v).is_some(),
+                Flavor::Hcl => value <= 0x10FFFF,
+                Flavor::Go => char::from_u32(value).is_some(),
             };
             if !ok {
                 return Err(());
             }
-            Ok((v, true, 2 + n))
+            Ok((value, true, 2 + digits))
         }
         b'0'..=b'7' => {
             if rest.len() < 2 {
                 return Err(());
             }
-            let mut v = (e - b'0') as u32;
+            let mut value = (escape - b'0') as u32;
             for &b in &rest[..2] {
                 if !(b'0'..=b'7').contains(&b) {
                     return Err(());
                 }
-                v = (v << 3) | (b - b'0') as u32;
+                value = (value << 3) | (b - b'0') as u32;
             }
-            if v > 255 {
+            if value > 255 {
                 return Err(());
             }
-            Ok((v, false, 4))
+            Ok((value, false, 4))
         }
         _ => Err(()),
     }
@@ -157,43 +157,43 @@ fn push_char(buf: &mut Vec<u8>, v: u32, multibyte: bool) {
 /// `${...}` interpolation verbatim (escapes inside it are not processed). `Err` is Go's
 /// `ErrSyntax` ("invalid syntax").
 pub(super) fn hcl_unquote(text: &str) -> Result<String, ()> {
-    let b = text.as_bytes();
-    let n = b.len();
-    if n < 2 {
+    let bytes = text.as_bytes();
+    let len = bytes.len();
+    if len < 2 {
         return Err(());
     }
-    let quote = b[0];
-    if quote != b[n - 1] || quote != b'"' {
+    let quote = bytes[0];
+    if quote != bytes[len - 1] || quote != b'"' {
         return Err(());
     }
-    let mut s = &b[1..n - 1];
+    let mut rest = &bytes[1..len - 1];
     let has = |s: &[u8], c: u8| s.contains(&c);
-    if !has(s, b'$') && !has(s, b'{') && has(s, b'\n') {
+    if !has(rest, b'$') && !has(rest, b'{') && has(rest, b'\n') {
         return Err(());
     }
-    if !has(s, b'\\') && !has(s, quote) && !has(s, b'$') {
-        return Ok(go_lossy(s));
+    if !has(rest, b'\\') && !has(rest, quote) && !has(rest, b'$') {
+        return Ok(go_lossy(rest));
     }
-    let mut buf = Vec::with_capacity(s.len());
-    while !s.is_empty() {
-        if s[0] == b'$' && s.len() > 1 && s[1] == b'{' {
+    let mut buf = Vec::with_capacity(rest.len());
+    while !rest.is_empty() {
+        if rest[0] == b'$' && rest.len() > 1 && rest[1] == b'{' {
             buf.extend_from_slice(b"${");
-            s = &s[2..];
+            rest = &rest[2..];
             let mut braces = 1;
-            while !s.is_empty() && braces > 0 {
+            while !rest.is_empty() && braces > 0 {
                 // Go's DecodeRuneInString: a literal U+FFFD is indistinguishable from bad UTF-8,
                 // and both are rejected.
-                let text = std::str::from_utf8(&s[..s.len().min(4)])
-                    .or_else(|e| std::str::from_utf8(&s[..e.valid_up_to()]))
+                let text = std::str::from_utf8(&rest[..rest.len().min(4)])
+                    .or_else(|e| std::str::from_utf8(&rest[..e.valid_up_to()]))
                     .unwrap_or("");
-                let r = text.chars().next().unwrap_or(RUNE_ERROR);
-                if r == RUNE_ERROR {
+                let decoded = text.chars().next().unwrap_or(RUNE_ERROR);
+                if decoded == RUNE_ERROR {
                     return Err(());
                 }
-                let size = r.len_utf8();
-                buf.extend_from_slice(&s[..size]);
-                s = &s[size..];
-                match r {
+                let size = decoded.len_utf8();
+                buf.extend_from_slice(&rest[..size]);
+                rest = &rest[size..];
+                match decoded {
                     '{' => braces += 1,
                     '}' => braces -= 1,
                     _ => {}
@@ -204,11 +204,11 @@ pub(super) fn hcl_unquote(text: &str) -> Result<String, ()> {
             }
             continue;
         }
-        if s[0] == b'\n' {
+        if rest[0] == b'\n' {
             return Err(());
         }
-        let (v, multibyte, used) = unquote_char(s, quote, Flavor::Hcl)?;
-        s = &s[used..];
+        let (v, multibyte, used) = unquote_char(rest, quote, Flavor::Hcl)?;
+        rest = &rest[used..];
         push_char(&mut buf, v, multibyte);
     }
     Ok(go_lossy(&buf))
@@ -217,34 +217,34 @@ pub(super) fn hcl_unquote(text: &str) -> Result<String, ()> {
 /// Go's `strconv.Unquote` for a double-quoted string, which hcl1 uses for JSON string tokens.
 /// `Err` is Go's `ErrSyntax`.
 pub(super) fn go_unquote(text: &str) -> Result<String, ()> {
-    let b = text.as_bytes();
-    if b.len() < 2 || b[0] != b'"' {
+    let bytes = text.as_bytes();
+    if bytes.len() < 2 || bytes[0] != b'"' {
         return Err(());
     }
-    let quote = b[0];
-    let end = match b[1..].iter().position(|&c| c == quote) {
+    let quote = bytes[0];
+    let end = match bytes[1..].iter().position(|&c| c == quote) {
         Some(i) => i + 2,
         None => return Err(()),
     };
-    if !b[..end].contains(&b'\\') && !b[..end].contains(&b'\n') {
+    if !bytes[..end].contains(&b'\\') && !bytes[..end].contains(&b'\n') {
         // No escapes: the text up to the first quote is the value, and nothing may follow.
-        if end != b.len() {
+        if end != bytes.len() {
             return Err(());
         }
         return Ok(text[1..end - 1].to_string());
     }
-    let mut s = &b[1..];
-    let mut buf = Vec::with_capacity(b.len());
-    while !s.is_empty() && s[0] != quote {
-        if s[0] == b'\n' {
+    let mut rest = &bytes[1..];
+    let mut buf = Vec::with_capacity(bytes.len());
+    while !rest.is_empty() && rest[0] != quote {
+        if rest[0] == b'\n' {
             return Err(());
         }
-        let (v, multibyte, used) = unquote_char(s, quote, Flavor::Go)?;
-        s = &s[used..];
+        let (v, multibyte, used) = unquote_char(rest, quote, Flavor::Go)?;
+        rest = &rest[used..];
         push_char(&mut buf, v, multibyte);
     }
     // Exactly one terminating quote must remain.
-    if s != [quote] {
+    if rest != [quote] {
         return Err(());
     }
     Ok(go_lossy(&buf))
@@ -258,27 +258,27 @@ pub(super) fn go_unquote(text: &str) -> Result<String, ()> {
 /// closing line's indentation from every line when all lines have it, and otherwise keeps the
 /// body with trailing spaces and tabs trimmed.
 pub(super) fn unindent_heredoc(text: &str) -> String {
-    let b = text.as_bytes();
-    let Some(idx) = b.iter().position(|&c| c == b'\n') else {
+    let bytes = text.as_bytes();
+    let Some(idx) = bytes.iter().position(|&c| c == b'\n') else {
         // The scanner never produces this; Go would panic.
         return String::new();
     };
     let slice = |lo: usize, hi: usize| -> &[u8] {
-        if lo <= hi && hi <= b.len() {
-            &b[lo..hi]
+        if lo <= hi && hi <= bytes.len() {
+            &bytes[lo..hi]
         } else {
             &[]
         }
     };
-    let unindent = b.get(2) == Some(&b'-');
+    let unindent = bytes.get(2) == Some(&b'-');
     if !unindent {
-        return go_lossy(slice(idx + 1, (b.len() + 1).saturating_sub(idx)));
+        return go_lossy(slice(idx + 1, (bytes.len() + 1).saturating_sub(idx)));
     }
-    let body = slice(idx + 1, (b.len() + 2).saturating_sub(idx));
+    let body = slice(idx + 1, (bytes.len() + 2).saturating_sub(idx));
     let lines: Vec<&[u8]> = body.split(|&c| c == b'\n').collect();
     let prefix = lines[lines.len() - 1];
     if !lines.iter().all(|l| l.starts_with(prefix)) {
-        let kept = slice(idx + 1, (b.len() + 1).saturating_sub(idx));
+        let kept = slice(idx + 1, (bytes.len() + 1).saturating_sub(idx));
         let end = kept
             .iter()
             .rposition(|&c| c != b' ' && c != b'\t')
@@ -338,15 +338,15 @@ pub fn go_quote(s: &str) -> String {
 
 /// Approximation of Go's `strconv.IsPrint` (see [`go_quote`]).
 fn go_is_print(c: char) -> bool {
-    let r = c as u32;
-    if r <= 0xFF {
-        return (0x20..=0x7E).contains(&r) || ((0xA1..=0xFF).contains(&r) && r != 0xAD);
+    let code = c as u32;
+    if code <= 0xFF {
+        return (0x20..=0x7E).contains(&code) || ((0xA1..=0xFF).contains(&code) && code != 0xAD);
     }
     if c.is_whitespace() || c.is_control() {
         return false;
     }
     !matches!(
-        r,
+        code,
         // Format characters (Cf).
         0x600..=0x605
             | 0x61C
@@ -375,7 +375,7 @@ fn go_is_print(c: char) -> bool {
             | 0x4_0000..=0xD_FFFF
             | 0xE_0000..=0xE_00FF
             | 0xE_01F0..=0xE_FFFF
-    ) && (r & 0xFFFE) != 0xFFFE
+    ) && (code & 0xFFFE) != 0xFFFE
 }
 
 /// Go's `strconv.NumError`: which function failed, on what text, and why.
@@ -420,24 +420,27 @@ pub enum IntBase {
 
 /// Go's `underscoreOK`: underscores only between digits (or after a base prefix).
 fn underscore_ok(s: &str) -> bool {
-    let mut b = s.as_bytes();
-    if !b.is_empty() && (b[0] == b'-' || b[0] == b'+') {
-        b = &b[1..];
+    let mut bytes = s.as_bytes();
+    if !bytes.is_empty() && (bytes[0] == b'-' || bytes[0] == b'+') {
+        bytes = &bytes[1..];
     }
     let mut saw = b'^';
     let mut i = 0;
     let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
+    if bytes.len() >= 2
+        && bytes[0] == b'0'
+        && matches!(bytes[1].to_ascii_lowercase(), b'b' | b'o' | b'x')
+    {
         i = 2;
         saw = b'0';
-        hex = b[1].eq_ignore_ascii_case(&b'x');
+        hex = bytes[1].eq_ignore_ascii_case(&b'x');
     }
-    while i < b.len() {
-        let c = b[i];
-        let lc = c.to_ascii_lowercase();
-        if c.is_ascii_digit() || (hex && (b'a'..=b'f').contains(&lc)) {
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let lower = byte.to_ascii_lowercase();
+        if byte.is_ascii_digit() || (hex && (b'a'..=b'f').contains(&lower)) {
             saw = b'0';
-        } else if c == b'_' {
+        } else if byte == b'_' {
             if saw != b'0' {
                 return false;
             }

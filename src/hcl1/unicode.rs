@@ -7,12 +7,12 @@
 
 /// Whether `c` (at or above U+0080) is in one of the sorted inclusive `ranges`.
 fn in_ranges(ranges: &[(u32, u32)], c: char) -> bool {
-    let c = c as u32;
+    let code = c as u32;
     ranges
         .binary_search_by(|&(lo, hi)| {
-            if hi < c {
+            if hi < code {
                 std::cmp::Ordering::Less
-            } else if lo > c {
+            } else if lo > code {
                 std::cmp::Ordering::Greater
             } else {
                 std::cmp::Ordering::Equal

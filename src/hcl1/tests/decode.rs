@@ -26,23 +26,26 @@ fn paths(src: &str) -> Vec<Result<PathRules, String>> {
         .items
         .iter()
         .map(|item| {
-            let mut pc = PathRules::default();
-            let mut sd =
+            let mut rules = PathRules::default();
+            let mut decoder =
                 StructDecoder::new("root", DNode::Node(&item.val)).map_err(|e| e.to_string())?;
             (|| {
-                sd.field("Policy", &mut pc.policy)?;
-                sd.field("Capabilities", &mut pc.capabilities)?;
-                sd.field("min_wrapping_ttl", &mut pc.min_wrapping_ttl)?;
-                sd.field("max_wrapping_ttl", &mut pc.max_wrapping_ttl)?;
-                sd.field("allowed_parameters", &mut pc.allowed)?;
-                sd.field("denied_parameters", &mut pc.denied)?;
-                sd.field("required_parameters", &mut pc.required)?;
-                sd.field("pagination_limit", &mut pc.pagination_limit)?;
-                sd.field("list_scan_response_keys_filter_path", &mut pc.filter_path)?;
+                decoder.field("Policy", &mut rules.policy)?;
+                decoder.field("Capabilities", &mut rules.capabilities)?;
+                decoder.field("min_wrapping_ttl", &mut rules.min_wrapping_ttl)?;
+                decoder.field("max_wrapping_ttl", &mut rules.max_wrapping_ttl)?;
+                decoder.field("allowed_parameters", &mut rules.allowed)?;
+                decoder.field("denied_parameters", &mut rules.denied)?;
+                decoder.field("required_parameters", &mut rules.required)?;
+                decoder.field("pagination_limit", &mut rules.pagination_limit)?;
+                decoder.field(
+                    "list_scan_response_keys_filter_path",
+                    &mut rules.filter_path,
+                )?;
                 Ok::<_, DecodeError>(())
             })()
             .map_err(|e| e.to_string())?;
-            Ok(pc)
+            Ok(rules)
         })
         .collect()
 }
@@ -70,19 +73,20 @@ fn st(v: &str) -> Value {
 
 #[test]
 fn vault_examples_decode() {
-    let pc = one(
+    let rules = one(
         r#"path "secret/*" { capabilities = ["read", "list"] allowed_parameters = { "foo" = [] } }"#,
     );
-    assert_eq!(pc.capabilities.unwrap(), ["read", "list"]);
-    assert_eq!(params(&pc.allowed), [("foo".to_string(), vec![])]);
-    assert_eq!(pc.denied, None);
+    assert_eq!(rules.capabilities.unwrap(), ["read", "list"]);
+    assert_eq!(params(&rules.allowed), [("foo".to_string(), vec![])]);
+    assert_eq!(rules.denied, None);
 
-    let pc = one(r#"path "x" { capabilities = ["read"], policy = "read" }"#);
-    assert_eq!(pc.policy, "read");
+    let rules = one(r#"path "x" { capabilities = ["read"], policy = "read" }"#);
+    assert_eq!(rules.policy, "read");
 
-    let pc = one(r#"path "x" { allowed_parameters { "foo" = [] "bar" = ["a", 1, 2.5, true] } }"#);
+    let rules =
+        one(r#"path "x" { allowed_parameters { "foo" = [] "bar" = ["a", 1, 2.5, true] } }"#);
     assert_eq!(
-        params(&pc.allowed),
+        params(&rules.allowed),
         [
             ("foo".to_string(), vec![]),
             (
@@ -92,16 +96,19 @@ fn vault_examples_decode() {
         ]
     );
 
-    let pc = one("path \"x\" {\n  policy = <<EOF\nwrite\nEOF\n}\n");
-    assert_eq!(pc.policy, "write\n");
+    let rules = one("path \"x\" {\n  policy = <<EOF\nwrite\nEOF\n}\n");
+    assert_eq!(rules.policy, "write\n");
 
     let all = paths(
         r#"{"path": {"a": {"capabilities": ["read"]}, "b": {"capabilities": ["list"], "pagination_limit": 5}}}"#,
     );
     assert_eq!(all.len(), 2);
-    let b = all[1].as_ref().unwrap();
+    let second = all[1].as_ref().unwrap();
     assert_eq!(
-        (b.capabilities.clone().unwrap(), b.pagination_limit),
+        (
+            second.capabilities.clone().unwrap(),
+            second.pagination_limit
+        ),
         (vec!["list".to_string()], 5)
     );
 }
@@ -109,17 +116,17 @@ fn vault_examples_decode() {
 #[test]
 fn repeated_keys_in_one_block() {
     // Slices append, strings: last wins.
-    let pc = one(
+    let rules = one(
         r#"path "x" { capabilities = ["read"] capabilities = ["list"] policy = "read" policy = "write" }"#,
     );
-    assert_eq!(pc.capabilities.unwrap(), ["read", "list"]);
-    assert_eq!(pc.policy, "write");
+    assert_eq!(rules.capabilities.unwrap(), ["read", "list"]);
+    assert_eq!(rules.policy, "write");
     // Maps merge; list values of a repeated map key append.
-    let pc = one(
+    let rules = one(
         r#"path "x" { allowed_parameters = { "a" = [1] "a" = [2] } allowed_parameters { "a" = [3] "b" = [] } }"#,
     );
     assert_eq!(
-        params(&pc.allowed),
+        params(&rules.allowed),
         [
             (
                 "a".to_string(),
@@ -151,11 +158,11 @@ fn repeated_keys_in_one_block() {
 
 #[test]
 fn any_values() {
-    let pc = one(r#"path "x" { min_wrapping_ttl = 1.5 max_wrapping_ttl = { a = 1 } }"#);
-    assert_eq!(pc.min_wrapping_ttl, Value::Float(1.5));
+    let rules = one(r#"path "x" { min_wrapping_ttl = 1.5 max_wrapping_ttl = { a = 1 } }"#);
+    assert_eq!(rules.min_wrapping_ttl, Value::Float(1.5));
     // In a struct field (not the root, not inside a slice) an object is a []map[string]any.
     assert_eq!(
-        pc.max_wrapping_ttl,
+        rules.max_wrapping_ttl,
         Value::MapList(vec![vec![("a".into(), Value::Int(1))]])
     );
     assert_eq!(
@@ -173,10 +180,10 @@ EOF
     assert_eq!(one(r#"path "x" { }"#).min_wrapping_ttl, Value::Nil);
     // At the root an object is a map.
     let list = p("a = { b = 1 }\nc = [{ d = true }]");
-    let mut v = Value::Nil;
-    decode_object(DNode::List(&list), &mut v).unwrap();
+    let mut value = Value::Nil;
+    decode_object(DNode::List(&list), &mut value).unwrap();
     assert_eq!(
-        v,
+        value,
         Value::Map(vec![
             (
                 "a".into(),
@@ -193,14 +200,14 @@ EOF
 #[test]
 fn map_value_shapes() {
     // Block with a label: decoded as the label's entry holding the object.
-    let pc = one(r#"path "x" { allowed_parameters "a" { } }"#);
+    let rules = one(r#"path "x" { allowed_parameters "a" { } }"#);
     assert_eq!(
-        params(&pc.allowed),
+        params(&rules.allowed),
         [("a".to_string(), vec![Value::Map(vec![])])]
     );
-    let pc = one(r#"path "x" { allowed_parameters = { "a" = {x = 1} } }"#);
+    let rules = one(r#"path "x" { allowed_parameters = { "a" = {x = 1} } }"#);
     assert_eq!(
-        params(&pc.allowed),
+        params(&rules.allowed),
         [(
             "a".to_string(),
             vec![Value::Map(vec![("x".into(), Value::Int(1))])]
@@ -253,9 +260,9 @@ fn string_and_slice_coercions() {
         "At 1:21: root.Policy: unknown type for string *ast.LiteralType"
     );
     // Field names match case-insensitively, like hcl1's Filter.
-    let pc = one(r#"path "x" { Policy = "read" CAPABILITIES = ["x"] }"#);
+    let rules = one(r#"path "x" { Policy = "read" CAPABILITIES = ["x"] }"#);
     assert_eq!(
-        (pc.policy.as_str(), pc.capabilities.unwrap()),
+        (rules.policy.as_str(), rules.capabilities.unwrap()),
         ("read", vec!["x".to_string()])
     );
     // An empty list is a non-nil empty slice.
@@ -301,59 +308,59 @@ fn int_coercions() {
 #[test]
 fn bool_and_float() {
     let list = p("a = true\nb = \"true\"\nc = 0x10\nd = 2");
-    let mut sd = StructDecoder::new("root", DNode::List(&list)).unwrap();
-    let mut b = false;
-    assert!(sd.field("a", &mut b).unwrap() && b);
+    let mut decoder = StructDecoder::new("root", DNode::List(&list)).unwrap();
+    let mut flag = false;
+    assert!(decoder.field("a", &mut flag).unwrap() && flag);
     assert_eq!(
-        sd.field("b", &mut b).unwrap_err().to_string(),
+        decoder.field("b", &mut flag).unwrap_err().to_string(),
         "At 2:5: root.b: unknown type *ast.LiteralType"
     );
-    let mut f = 0.0;
+    let mut float = 0.0;
     assert_eq!(
-        sd.field("c", &mut f).unwrap_err().to_string(),
+        decoder.field("c", &mut float).unwrap_err().to_string(),
         r#"strconv.ParseFloat: parsing "0x10": invalid syntax"#
     );
-    assert!(sd.field("d", &mut f).unwrap());
-    assert_eq!(f, 2.0);
-    assert!(!sd.field("missing", &mut f).unwrap());
+    assert!(decoder.field("d", &mut float).unwrap());
+    assert_eq!(float, 2.0);
+    assert!(!decoder.field("missing", &mut float).unwrap());
 }
 
 #[test]
 fn struct_preamble() {
     let list = p("path = [1]");
     let item = &list.filter("path").unwrap().items[0];
-    let e = StructDecoder::new("root", DNode::Node(&item.val))
+    let err = StructDecoder::new("root", DNode::Node(&item.val))
         .err()
         .unwrap();
     assert_eq!(
-        e.to_string(),
+        err.to_string(),
         "At 1:8: root: not an object type for struct (*ast.ListType)"
     );
     // JSON nodes have no position.
     let list = p(r#"{"path": 1}"#);
     let item = &list.filter("path").unwrap().items[0];
-    let e = StructDecoder::new("root", DNode::Node(&item.val))
+    let err = StructDecoder::new("root", DNode::Node(&item.val))
         .err()
         .unwrap();
     assert_eq!(
-        e.to_string(),
+        err.to_string(),
         "At -: root: not an object type for struct (*ast.LiteralType)"
     );
     // An item whose value is a literal decodes as a one-item list of itself.
-    let sd = StructDecoder::new("root", DNode::Item(item)).unwrap();
-    assert_eq!(sd.list().items.len(), 1);
+    let decoder = StructDecoder::new("root", DNode::Item(item)).unwrap();
+    assert_eq!(decoder.list().items.len(), 1);
 }
 
 #[test]
 fn panics_become_errors() {
     let list = p(r#"path "x" { capabilities = ["\400"] }"#);
     let item = &list.filter("path").unwrap().items[0];
-    let mut sd = StructDecoder::new("root", DNode::Node(&item.val)).unwrap();
+    let mut decoder = StructDecoder::new("root", DNode::Node(&item.val)).unwrap();
     let mut caps: Option<Vec<String>> = None;
-    let e = sd.field("capabilities", &mut caps).unwrap_err();
-    assert!(e.go_panic);
+    let err = decoder.field("capabilities", &mut caps).unwrap_err();
+    assert!(err.go_panic);
     assert_eq!(
-        e.to_string(),
+        err.to_string(),
         r#"hcl1 would panic: unquote "\400" err: invalid syntax"#
     );
 }

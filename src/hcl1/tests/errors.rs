@@ -96,10 +96,10 @@ fn bad_characters_and_literals() {
 
 #[test]
 fn error_accessors() {
-    let e = parse("a = \"x").unwrap_err();
-    assert_eq!((e.line(), e.column()), (1, 7));
-    assert_eq!(e.message, "literal not terminated");
-    assert_eq!(e.style, ErrorStyle::Hcl);
+    let err = parse("a = \"x").unwrap_err();
+    assert_eq!((err.line(), err.column()), (1, 7));
+    assert_eq!(err.message, "literal not terminated");
+    assert_eq!(err.style, ErrorStyle::Hcl);
 }
 
 #[test]
@@ -121,15 +121,15 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let deep = "{\"a\": ".repeat(MAX_DEPTH + 10);
     assert!(parse(&deep).is_err());
     // Within the limit, parsing, flattening and decoding fit in a small thread stack.
-    let n = MAX_DEPTH - 1;
+    let depth = MAX_DEPTH - 1;
     let inputs = [
-        format!("a = {}1{}", "[".repeat(n), "]".repeat(n)),
-        format!("a = {}1{}", "{ b = ".repeat(n), "}".repeat(n)),
-        format!("{}1{}", "{\"a\": ".repeat(n), "}".repeat(n)),
+        format!("a = {}1{}", "[".repeat(depth), "]".repeat(depth)),
+        format!("a = {}1{}", "{ b = ".repeat(depth), "}".repeat(depth)),
+        format!("{}1{}", "{\"a\": ".repeat(depth), "}".repeat(depth)),
         format!(
             "{{\"a\": {}{{}}{}}}",
-            "[{\"b\": ".repeat(n / 2),
-            "}]".repeat(n / 2)
+            "[{\"b\": ".repeat(depth / 2),
+            "}]".repeat(depth / 2)
         ),
     ];
     for src in inputs {
@@ -137,8 +137,8 @@ fn deep_nesting_is_an_error_not_a_crash() {
             .stack_size(1 << 20)
             .spawn(move || {
                 let list = parse(&src).expect("parses");
-                let mut v = Value::Nil;
-                let _ = decode_object(DNode::List(&list), &mut v);
+                let mut value = Value::Nil;
+                let _ = decode_object(DNode::List(&list), &mut value);
                 list.items.len()
             })
             .unwrap();
@@ -156,8 +156,8 @@ fn scanner_never_misuses_unread() {
         "a = <<EOF\nx\nEOF\n",
         "x = 1.5e3 // c",
     ] {
-        let mut sc = scanner::Scanner::new(src);
-        while sc.scan().typ != scanner::TokenType::Eof {}
-        assert_eq!(sc.unread_misses(), 0, "{src}");
+        let mut lexer = scanner::Scanner::new(src);
+        while lexer.scan().typ != scanner::TokenType::Eof {}
+        assert_eq!(lexer.unread_misses(), 0, "{src}");
     }
 }

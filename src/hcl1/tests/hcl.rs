@@ -4,76 +4,76 @@ use super::*;
 
 #[test]
 fn vault_one_line_policy() {
-    let l = p(
+    let list = p(
         r#"path "secret/*" { capabilities = ["read", "list"] allowed_parameters = { "foo" = [] } }"#,
     );
-    assert_eq!(l.items.len(), 1);
-    let path = &l.items[0];
+    assert_eq!(list.items.len(), 1);
+    let path = &list.items[0];
     assert_eq!(keys(path), ["path", "secret/*"]);
     assert!(!path.keys[0].quoted);
     assert!(path.keys[1].quoted);
     assert_eq!(path.keys[1].text, "\"secret/*\"");
     assert_eq!(path.assign, None);
-    let b = body(path);
-    assert_eq!(b.items.len(), 2);
-    assert_eq!(keys(&b.items[0]), ["capabilities"]);
-    assert_eq!(strings(&b.items[0].val), ["read", "list"]);
-    assert_eq!(keys(&b.items[1]), ["allowed_parameters"]);
-    let params = body(&b.items[1]);
+    let block = body(path);
+    assert_eq!(block.items.len(), 2);
+    assert_eq!(keys(&block.items[0]), ["capabilities"]);
+    assert_eq!(strings(&block.items[0].val), ["read", "list"]);
+    assert_eq!(keys(&block.items[1]), ["allowed_parameters"]);
+    let params = body(&block.items[1]);
     assert_eq!(keys(&params.items[0]), ["foo"]);
-    assert!(matches!(&params.items[0].val, Node::ListType(l) if l.items.is_empty()));
+    assert!(matches!(&params.items[0].val, Node::ListType(list) if list.items.is_empty()));
 }
 
 #[test]
 fn comma_separated_attributes() {
-    let l = p(r#"path "secret/*" { capabilities = ["read"], policy = "read" }"#);
-    let b = body(&l.items[0]);
-    assert_eq!(b.items.len(), 2);
-    assert_eq!(lit(&b.items[1].val), &s("read"));
+    let list = p(r#"path "secret/*" { capabilities = ["read"], policy = "read" }"#);
+    let block = body(&list.items[0]);
+    assert_eq!(block.items.len(), 2);
+    assert_eq!(lit(&block.items[1].val), &s("read"));
     // Commas between top-level items and a trailing comma in an object are accepted too.
-    let l = p("a = 1, b = 2,\nc { d = 3, }");
-    assert_eq!(l.items.len(), 3);
+    let list = p("a = 1, b = 2,\nc { d = 3, }");
+    assert_eq!(list.items.len(), 3);
 }
 
 #[test]
 fn block_without_assignment() {
-    let l = p(r#"path "x" { allowed_parameters { "foo" = [] "bar" = ["a"] } }"#);
-    let ap = &body(&l.items[0]).items[0];
-    assert_eq!(keys(ap), ["allowed_parameters"]);
-    assert_eq!(ap.assign, None);
-    let inner = body(ap);
+    let list = p(r#"path "x" { allowed_parameters { "foo" = [] "bar" = ["a"] } }"#);
+    let allowed = &body(&list.items[0]).items[0];
+    assert_eq!(keys(allowed), ["allowed_parameters"]);
+    assert_eq!(allowed.assign, None);
+    let inner = body(allowed);
     assert_eq!(keys(&inner.items[0]), ["foo"]);
     assert_eq!(strings(&inner.items[1].val), ["a"]);
 }
 
 #[test]
 fn several_blocks_on_one_line() {
-    let l = p(r#"path "a" { policy = "read" } path "b" { policy = "write" } name = "n""#);
-    assert_eq!(l.items.len(), 3);
-    assert_eq!(keys(&l.items[1]), ["path", "b"]);
-    assert_eq!(keys(&l.items[2]), ["name"]);
+    let list = p(r#"path "a" { policy = "read" } path "b" { policy = "write" } name = "n""#);
+    assert_eq!(list.items.len(), 3);
+    assert_eq!(keys(&list.items[1]), ["path", "b"]);
+    assert_eq!(keys(&list.items[2]), ["name"]);
 }
 
 #[test]
 fn block_forms_and_labels() {
-    let l = p("a = 1\nb { }\nc \"l1\" { }\nd \"l1\" \"l2\" { x = 1 }\ne l1 { }");
-    assert_eq!(keys(&l.items[0]), ["a"]);
-    assert!(l.items[0].assign.is_some());
-    assert_eq!(keys(&l.items[1]), ["b"]);
-    assert_eq!(keys(&l.items[2]), ["c", "l1"]);
-    assert_eq!(keys(&l.items[3]), ["d", "l1", "l2"]);
+    let list = p("a = 1\nb { }\nc \"l1\" { }\nd \"l1\" \"l2\" { x = 1 }\ne l1 { }");
+    assert_eq!(keys(&list.items[0]), ["a"]);
+    assert!(list.items[0].assign.is_some());
+    assert_eq!(keys(&list.items[1]), ["b"]);
+    assert_eq!(keys(&list.items[2]), ["c", "l1"]);
+    assert_eq!(keys(&list.items[3]), ["d", "l1", "l2"]);
     // Identifiers can be labels too.
-    assert_eq!(keys(&l.items[4]), ["e", "l1"]);
-    assert!(!l.items[4].keys[1].quoted);
+    assert_eq!(keys(&list.items[4]), ["e", "l1"]);
+    assert!(!list.items[4].keys[1].quoted);
 }
 
 #[test]
 fn comments() {
     let src =
         "# hash\n// slashes\n/* block\n comment */ a = 1 # trailing\nb = /* inline */ 2 // end";
-    let l = p(src);
-    assert_eq!(l.items.len(), 2);
-    assert_eq!(lit(&l.items[1].val), &LiteralKind::Number("2".into()));
+    let list = p(src);
+    assert_eq!(list.items.len(), 2);
+    assert_eq!(lit(&list.items[1].val), &LiteralKind::Number("2".into()));
     // A comment on the last line without a newline.
     assert_eq!(p("a = 1 # x").items.len(), 1);
     assert_eq!(p("# only a comment").items.len(), 0);
@@ -82,40 +82,40 @@ fn comments() {
 
 #[test]
 fn identifiers() {
-    let l = p("a.b-c_d = 1\n_x = 2\nk8s = 3\nnaïve = 4");
-    assert_eq!(keys(&l.items[0]), ["a.b-c_d"]);
-    assert_eq!(keys(&l.items[1]), ["_x"]);
-    assert_eq!(keys(&l.items[2]), ["k8s"]);
-    assert_eq!(keys(&l.items[3]), ["naïve"]);
+    let list = p("a.b-c_d = 1\n_x = 2\nk8s = 3\nnaïve = 4");
+    assert_eq!(keys(&list.items[0]), ["a.b-c_d"]);
+    assert_eq!(keys(&list.items[1]), ["_x"]);
+    assert_eq!(keys(&list.items[2]), ["k8s"]);
+    assert_eq!(keys(&list.items[3]), ["naïve"]);
 }
 
 #[test]
 fn quoted_keys_and_escapes() {
-    let l = p(r#""my key" = "a\nb\t\"q\" \\ \u00e9 \U0001F600 \x41 \101""#);
-    assert_eq!(keys(&l.items[0]), ["my key"]);
-    assert_eq!(lit(&l.items[0].val), &s("a\nb\t\"q\" \\ é 😀 A A"));
-    assert_eq!(l.items[0].keys[0].text, r#""my key""#);
+    let list = p(r#""my key" = "a\nb\t\"q\" \\ \u00e9 \U0001F600 \x41 \101""#);
+    assert_eq!(keys(&list.items[0]), ["my key"]);
+    assert_eq!(lit(&list.items[0].val), &s("a\nb\t\"q\" \\ é 😀 A A"));
+    assert_eq!(list.items[0].keys[0].text, r#""my key""#);
 }
 
 #[test]
 fn interpolation_is_kept_verbatim() {
-    let l = p(r#"a = "x ${foo("bar\n", {a = 1})} y\n""#);
+    let list = p(r#"a = "x ${foo("bar\n", {a = 1})} y\n""#);
     assert_eq!(
-        lit(&l.items[0].val),
+        lit(&list.items[0].val),
         &s("x ${foo(\"bar\\n\", {a = 1})} y\n")
     );
     // Inside `${...}` a newline does not end the string.
-    let l = p("a = \"${x\ny}\"");
-    assert_eq!(lit(&l.items[0].val), &s("${x\ny}"));
+    let list = p("a = \"${x\ny}\"");
+    assert_eq!(lit(&list.items[0].val), &s("${x\ny}"));
     // Vault templated policies.
-    let l = p(r#"path "secret/{{identity.entity.id}}/*" { capabilities = ["read"] }"#);
-    assert_eq!(keys(&l.items[0])[1], "secret/{{identity.entity.id}}/*");
+    let list = p(r#"path "secret/{{identity.entity.id}}/*" { capabilities = ["read"] }"#);
+    assert_eq!(keys(&list.items[0])[1], "secret/{{identity.entity.id}}/*");
 }
 
 #[test]
 fn numbers_and_bools() {
-    let l = p("a = 1\nb = -2\nc = 0x1F\nd = 017\ne = 1.5\nf = -1.5e-3\ng = 1e10\nh = 2E+3\ni = .5\nj = 0.25\nk = true\nl = false\nm = 0");
-    let kinds: Vec<&LiteralKind> = l.items.iter().map(|i| lit(&i.val)).collect();
+    let list = p("a = 1\nb = -2\nc = 0x1F\nd = 017\ne = 1.5\nf = -1.5e-3\ng = 1e10\nh = 2E+3\ni = .5\nj = 0.25\nk = true\nl = false\nm = 0");
+    let kinds: Vec<&LiteralKind> = list.items.iter().map(|i| lit(&i.val)).collect();
     use LiteralKind::*;
     assert_eq!(
         kinds,
@@ -141,43 +141,43 @@ fn numbers_and_bools() {
 
 #[test]
 fn lists() {
-    let l = p("a = [1, \"two\", 3.0, true,]\nb = []\nc = [[1, 2], [3]]\nd = [[1] [2]]\ne = [{x = 1}, {y = 2}]\nf = [\n  \"a\", # c\n  \"b\",\n]");
-    let Node::ListType(a) = &l.items[0].val else {
+    let list = p("a = [1, \"two\", 3.0, true,]\nb = []\nc = [[1, 2], [3]]\nd = [[1] [2]]\ne = [{x = 1}, {y = 2}]\nf = [\n  \"a\", # c\n  \"b\",\n]");
+    let Node::ListType(a) = &list.items[0].val else {
         panic!()
     };
     assert_eq!(a.items.len(), 4);
-    let Node::ListType(d) = &l.items[3].val else {
+    let Node::ListType(d) = &list.items[3].val else {
         panic!()
     };
     // No comma is needed after a nested list.
     assert_eq!(d.items.len(), 2);
-    let Node::ListType(e) = &l.items[4].val else {
+    let Node::ListType(e) = &list.items[4].val else {
         panic!()
     };
     assert!(matches!(e.items[1], Node::ObjectType(_)));
-    assert_eq!(strings(&l.items[5].val), ["a", "b"]);
+    assert_eq!(strings(&list.items[5].val), ["a", "b"]);
 }
 
 #[test]
 fn nested_objects() {
-    let l = p("a = { b = { c = 1 } d = [] }\ne { f { g = 2 } }");
-    let b = body(&l.items[0]);
-    assert_eq!(keys(&b.items[0]), ["b"]);
-    assert_eq!(keys(&body(&b.items[0]).items[0]), ["c"]);
-    let f = &body(&l.items[1]).items[0];
-    assert_eq!(keys(&body(f).items[0]), ["g"]);
+    let list = p("a = { b = { c = 1 } d = [] }\ne { f { g = 2 } }");
+    let block = body(&list.items[0]);
+    assert_eq!(keys(&block.items[0]), ["b"]);
+    assert_eq!(keys(&body(&block.items[0]).items[0]), ["c"]);
+    let f_block = &body(&list.items[1]).items[0];
+    assert_eq!(keys(&body(f_block).items[0]), ["g"]);
 }
 
 #[test]
 fn heredocs() {
     let src = "path \"x\" {\n  policy = <<EOF\nwrite\nEOF\n  capabilities = [<<-EOT\n    read\n      list\n    EOT\n  ]\n}\n";
-    let l = p(src);
-    let b = body(&l.items[0]);
+    let list = p(src);
+    let block = body(&list.items[0]);
     assert_eq!(
-        lit(&b.items[0].val),
+        lit(&block.items[0].val),
         &LiteralKind::Heredoc("write\n".into())
     );
-    let Node::ListType(caps) = &b.items[1].val else {
+    let Node::ListType(caps) = &block.items[1].val else {
         panic!()
     };
     assert_eq!(
@@ -207,17 +207,17 @@ fn heredocs() {
 
 #[test]
 fn duplicate_keys_are_kept() {
-    let l = p(
+    let list = p(
         "path \"a\" { policy = \"read\" }\npath \"a\" { policy = \"write\" }\nname = 1\nname = 2",
     );
-    assert_eq!(l.items.len(), 4);
-    assert_eq!(keys(&l.items[1]), ["path", "a"]);
+    assert_eq!(list.items.len(), 4);
+    assert_eq!(keys(&list.items[1]), ["path", "a"]);
 }
 
 #[test]
 fn positions() {
-    let l = p("# c\npath \"é/x\" {\n  capabilities = [\"read\"]\n}");
-    let item = &l.items[0];
+    let list = p("# c\npath \"é/x\" {\n  capabilities = [\"read\"]\n}");
+    let item = &list.items[0];
     assert_eq!(
         item.keys[0].pos,
         Pos {
@@ -287,9 +287,9 @@ fn positions() {
 
 #[test]
 fn crlf_is_normalised_like_hcl1() {
-    let l = p("a = 1\r\nb = \"x\"\r\n");
+    let list = p("a = 1\r\nb = \"x\"\r\n");
     assert_eq!(
-        l.items[1].keys[0].pos,
+        list.items[1].keys[0].pos,
         Pos {
             offset: 6,
             line: 2,
@@ -309,17 +309,17 @@ fn hcl1_leniencies() {
 
 #[test]
 fn filter_children_elem() {
-    let l = p("path \"a\" { }\nPATH \"b\" { }\npath = 1\nname = \"x\"");
-    let f = l.filter("path").unwrap();
+    let list = p("path \"a\" { }\nPATH \"b\" { }\npath = 1\nname = \"x\"");
+    let filtered = list.filter("path").unwrap();
     // Case-insensitive like Go's strings.EqualFold; the matched key is stripped.
-    assert_eq!(f.items.len(), 3);
-    assert_eq!(keys(&f.items[0]), ["a"]);
-    assert_eq!(keys(&f.items[1]), ["b"]);
-    assert!(f.items[2].keys.is_empty());
-    assert_eq!(f.children().items.len(), 2);
-    assert_eq!(f.elem().items.len(), 1);
-    assert!(l.filter("nope").unwrap().items.is_empty());
-    assert_eq!(f.items[2].pos(), Pos::default());
+    assert_eq!(filtered.items.len(), 3);
+    assert_eq!(keys(&filtered.items[0]), ["a"]);
+    assert_eq!(keys(&filtered.items[1]), ["b"]);
+    assert!(filtered.items[2].keys.is_empty());
+    assert_eq!(filtered.children().items.len(), 2);
+    assert_eq!(filtered.elem().items.len(), 1);
+    assert!(list.filter("nope").unwrap().items.is_empty());
+    assert_eq!(filtered.items[2].pos(), Pos::default());
 }
 
 #[test]
@@ -333,16 +333,16 @@ fn equal_fold_matches_go() {
 #[test]
 fn unquote_failures_surface_lazily() {
     // hcl1's scanner accepts `\400`, but unquoting it fails (Go panics in Token.Value()).
-    let l = p(r#"comment = "\400""#);
-    let Node::Literal(lit) = &l.items[0].val else {
+    let list = p(r#"comment = "\400""#);
+    let Node::Literal(lit) = &list.items[0].val else {
         panic!()
     };
     assert!(lit.value_error.is_some());
-    let e = lit.string_value().unwrap().unwrap_err();
-    assert!(e.go_panic);
-    assert_eq!(e.msg, r#"unquote "\400" err: invalid syntax"#);
-    let l = p(r#""\U00110000" = 1"#);
-    assert!(l.filter("x").is_err());
+    let err = lit.string_value().unwrap().unwrap_err();
+    assert!(err.go_panic);
+    assert_eq!(err.msg, r#"unquote "\400" err: invalid syntax"#);
+    let list = p(r#""\U00110000" = 1"#);
+    assert!(list.filter("x").is_err());
     // Surrogate escapes become U+FFFD in HCL strings.
     assert_eq!(lit_kind(r#"a = "\ud800""#), s("\u{FFFD}"));
 }

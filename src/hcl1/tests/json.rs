@@ -17,9 +17,9 @@ fn detection_follows_hclutil() {
 
 #[test]
 fn single_path_flattens_into_labelled_block() {
-    let l = p(r#"{"path": {"secret/sample": {"capabilities": ["read"]}}}"#);
-    assert_eq!(l.items.len(), 1);
-    let item = &l.items[0];
+    let list = p(r#"{"path": {"secret/sample": {"capabilities": ["read"]}}}"#);
+    assert_eq!(list.items.len(), 1);
+    let item = &list.items[0];
     assert_eq!(keys(item), ["path", "secret/sample"]);
     // JSON keys and values carry no position in hcl1; the colon does.
     assert_eq!(item.keys[0].pos, Pos::default());
@@ -31,9 +31,9 @@ fn single_path_flattens_into_labelled_block() {
             column: 8
         })
     );
-    let b = body(item);
-    assert_eq!(keys(&b.items[0]), ["capabilities"]);
-    assert_eq!(strings(&b.items[0].val), ["read"]);
+    let block = body(item);
+    assert_eq!(keys(&block.items[0]), ["capabilities"]);
+    assert_eq!(strings(&block.items[0].val), ["read"]);
 }
 
 #[test]
@@ -45,72 +45,72 @@ fn several_paths() {
   },
   "name": "n"
 }"#;
-    let l = p(src);
-    assert_eq!(l.items.len(), 3);
-    assert_eq!(keys(&l.items[0]), ["path", "secret/a"]);
-    assert_eq!(keys(&l.items[1]), ["path", "secret/b"]);
-    assert_eq!(keys(&l.items[2]), ["name"]);
+    let list = p(src);
+    assert_eq!(list.items.len(), 3);
+    assert_eq!(keys(&list.items[0]), ["path", "secret/a"]);
+    assert_eq!(keys(&list.items[1]), ["path", "secret/b"]);
+    assert_eq!(keys(&list.items[2]), ["name"]);
     // Inside secret/b, allowed_parameters stays one item: its values are lists, not objects.
-    let b = body(&l.items[1]);
-    assert_eq!(keys(&b.items[1]), ["allowed_parameters"]);
-    assert_eq!(body(&b.items[1]).items.len(), 2);
+    let block = body(&list.items[1]);
+    assert_eq!(keys(&block.items[1]), ["allowed_parameters"]);
+    assert_eq!(body(&block.items[1]).items.len(), 2);
 }
 
 #[test]
 fn arrays_of_objects_flatten_to_repeated_items() {
-    let l = p(r#"{"path": [{"a": {"policy": "read"}}, {"b": {"policy": "deny"}}]}"#);
-    assert_eq!(l.items.len(), 2);
-    assert_eq!(keys(&l.items[0]), ["path", "a"]);
-    assert_eq!(keys(&l.items[1]), ["path", "b"]);
+    let list = p(r#"{"path": [{"a": {"policy": "read"}}, {"b": {"policy": "deny"}}]}"#);
+    assert_eq!(list.items.len(), 2);
+    assert_eq!(keys(&list.items[0]), ["path", "a"]);
+    assert_eq!(keys(&list.items[1]), ["path", "b"]);
 }
 
 #[test]
 fn objects_of_only_objects_flatten_further() {
     // hcl1 flattens any object whose entries are all objects: a path body holding only
     // allowed_parameters becomes a three-key item (which Vault then rejects).
-    let l = p(r#"{"path": {"secret/a": {"allowed_parameters": {"foo": []}}}}"#);
+    let list = p(r#"{"path": {"secret/a": {"allowed_parameters": {"foo": []}}}}"#);
     assert_eq!(
-        keys(&l.items[0]),
+        keys(&list.items[0]),
         ["path", "secret/a", "allowed_parameters"]
     );
-    assert_eq!(keys(&body(&l.items[0]).items[0]), ["foo"]);
+    assert_eq!(keys(&body(&list.items[0]).items[0]), ["foo"]);
     // Empty objects and lists are left alone.
-    let l = p(r#"{"a": {}, "b": [], "c": {"d": {}}}"#);
-    assert_eq!(l.items.len(), 3);
-    assert_eq!(keys(&l.items[2]), ["c", "d"]);
+    let list = p(r#"{"a": {}, "b": [], "c": {"d": {}}}"#);
+    assert_eq!(list.items.len(), 3);
+    assert_eq!(keys(&list.items[2]), ["c", "d"]);
 }
 
 #[test]
 fn duplicate_keys_are_kept_in_order() {
-    let l = p(
+    let list = p(
         r#"{"a": 1, "a": 2, "path": {"x": {"policy": "read"}}, "path": {"x": {"policy": "write"}}}"#,
     );
-    assert_eq!(l.items.len(), 4);
-    assert_eq!(lit(&l.items[0].val), &LiteralKind::Number("1".into()));
-    assert_eq!(lit(&l.items[1].val), &LiteralKind::Number("2".into()));
-    assert_eq!(keys(&l.items[3]), ["path", "x"]);
+    assert_eq!(list.items.len(), 4);
+    assert_eq!(lit(&list.items[0].val), &LiteralKind::Number("1".into()));
+    assert_eq!(lit(&list.items[1].val), &LiteralKind::Number("2".into()));
+    assert_eq!(keys(&list.items[3]), ["path", "x"]);
 }
 
 #[test]
 fn literals() {
-    let l = p(
+    let list = p(
         r#"{"i": -12, "f": 1.5e3, "t": true, "n": null, "s": "a\"b\u00e9", "x": "${foo(\"y\")}"}"#,
     );
     use LiteralKind::*;
-    assert_eq!(lit(&l.items[0].val), &Number("-12".into()));
-    assert_eq!(lit(&l.items[1].val), &Float("1.5e3".into()));
-    assert_eq!(lit(&l.items[2].val), &Bool(true));
+    assert_eq!(lit(&list.items[0].val), &Number("-12".into()));
+    assert_eq!(lit(&list.items[1].val), &Float("1.5e3".into()));
+    assert_eq!(lit(&list.items[2].val), &Bool(true));
     // null is an empty string, with empty token text, as in hcl1.
-    let Node::Literal(null) = &l.items[3].val else {
+    let Node::Literal(null) = &list.items[3].val else {
         panic!()
     };
     assert_eq!((&null.kind, null.text.as_str()), (&s(""), ""));
-    assert_eq!(lit(&l.items[4].val), &s("a\"bé"));
+    assert_eq!(lit(&list.items[4].val), &s("a\"bé"));
     // JSON strings are unquoted with Go's strconv: escapes inside ${} are processed.
-    assert_eq!(lit(&l.items[5].val), &s("${foo(\"y\")}"));
+    assert_eq!(lit(&list.items[5].val), &s("${foo(\"y\")}"));
     // A lone surrogate cannot be unquoted by Go's strconv (hcl1 would panic on use).
-    let l = p(r#"{"a": "\ud800"}"#);
-    let Node::Literal(bad) = &l.items[0].val else {
+    let list = p(r#"{"a": "\ud800"}"#);
+    let Node::Literal(bad) = &list.items[0].val else {
         panic!()
     };
     assert!(bad.value_error.is_some());
@@ -119,13 +119,13 @@ fn literals() {
 #[test]
 fn array_quirks() {
     // Booleans in arrays are dropped; nested arrays' brackets are skipped.
-    let l = p(r#"{"a": ["x", true, 1, 2.5]}"#);
-    let Node::ListType(a) = &l.items[0].val else {
+    let list = p(r#"{"a": ["x", true, 1, 2.5]}"#);
+    let Node::ListType(a) = &list.items[0].val else {
         panic!()
     };
     assert_eq!(a.items.len(), 3);
-    let l = p(r#"{"a": [["x", "y"]]}"#);
-    assert_eq!(strings(&l.items[0].val), ["x", "y"]);
+    let list = p(r#"{"a": [["x", "y"]]}"#);
+    assert_eq!(strings(&list.items[0].val), ["x", "y"]);
     assert_eq!(
         err(r#"{"a": ["x", null]}"#),
         "unexpected token while parsing list: NULL"
@@ -164,8 +164,11 @@ fn json_errors() {
         "expected: STRING got: RBRACK"
     );
     // Plain (unpositioned) errors still carry the offending token's position.
-    let e = parse(r#"{"a": ]}"#).unwrap_err();
-    assert_eq!((e.line(), e.column(), e.style), (1, 7, ErrorStyle::Plain));
+    let plain_err = parse(r#"{"a": ]}"#).unwrap_err();
+    assert_eq!(
+        (plain_err.line(), plain_err.column(), plain_err.style),
+        (1, 7, ErrorStyle::Plain)
+    );
     // A truncated escape makes hcl1 panic; here it is an error.
     assert_eq!(err(r#"{"a": "\u00"#), "1:13: literal not terminated");
     assert_eq!(parse_json("").unwrap_err().to_string(), "EOF token found");
