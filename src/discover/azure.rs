@@ -155,10 +155,10 @@ impl Reader<'_> {
             return Ok(());
         };
         for (i, stage) in items.iter().enumerate() {
-            let mut p = path.to_vec();
-            p.push(Seg::Item(i));
+            let mut stage_path = path.to_vec();
+            stage_path.push(Seg::Item(i));
             if let Some(t) = get(stage, "template").and_then(scalar) {
-                let Some(tf) = self.template(f, &t, &p, stage, depth)? else {
+                let Some(tf) = self.template(f, &t, &stage_path, stage, depth)? else {
                     continue;
                 };
                 if let Some(inner) = get(&tf.value, "stages") {
@@ -173,9 +173,9 @@ impl Reader<'_> {
             scope.condition(stage);
             variables(get(stage, "variables"), &mut scope, &f.name, self.out);
             let jobs = get(stage, "jobs").unwrap_or(&Value::Null);
-            let mut jp = p.clone();
-            jp.push(Seg::Key("jobs"));
-            self.jobs(f, jobs, &jp, &name, &scope, depth)?;
+            let mut jobs_path = stage_path.clone();
+            jobs_path.push(Seg::Key("jobs"));
+            self.jobs(f, jobs, &jobs_path, &name, &scope, depth)?;
         }
         Ok(())
     }
@@ -193,10 +193,10 @@ impl Reader<'_> {
             return Ok(());
         };
         for (i, job) in items.iter().enumerate() {
-            let mut p = path.to_vec();
-            p.push(Seg::Item(i));
+            let mut job_path = path.to_vec();
+            job_path.push(Seg::Item(i));
             if let Some(t) = get(job, "template").and_then(scalar) {
-                let Some(tf) = self.template(f, &t, &p, job, depth)? else {
+                let Some(tf) = self.template(f, &t, &job_path, job, depth)? else {
                     continue;
                 };
                 if let Some(inner) = get(&tf.value, "jobs") {
@@ -213,12 +213,12 @@ impl Reader<'_> {
             } else {
                 format!("{stage}/{id}")
             };
-            let mut j = inherited.child(full, f.line(&p));
-            j.condition(job);
-            variables(get(job, "variables"), &mut j, &f.name, self.out);
-            let (steps, steps_path) = job_steps(job, &p);
-            self.steps(f, steps, &steps_path, &mut j, depth)?;
-            self.jobs.push(j);
+            let mut job_scope = inherited.child(full, f.line(&job_path));
+            job_scope.condition(job);
+            variables(get(job, "variables"), &mut job_scope, &f.name, self.out);
+            let (steps, steps_path) = job_steps(job, &job_path);
+            self.steps(f, steps, &steps_path, &mut job_scope, depth)?;
+            self.jobs.push(job_scope);
         }
         Ok(())
     }
@@ -235,10 +235,10 @@ impl Reader<'_> {
             return Ok(());
         };
         for (i, step) in items.iter().enumerate() {
-            let mut p = path.to_vec();
-            p.push(Seg::Item(i));
+            let mut step_path = path.to_vec();
+            step_path.push(Seg::Item(i));
             if let Some(t) = get(step, "template").and_then(scalar) {
-                let Some(tf) = self.template(f, &t, &p, step, depth)? else {
+                let Some(tf) = self.template(f, &t, &step_path, step, depth)? else {
                     continue;
                 };
                 if let Some(inner) = get(&tf.value, "steps") {
@@ -246,7 +246,7 @@ impl Reader<'_> {
                 }
                 continue;
             }
-            read_step(f, step, &p, i, job);
+            read_step(f, step, &step_path, i, job);
         }
         Ok(())
     }
@@ -356,10 +356,10 @@ fn with_parameters(mut text: String, node: &Value) -> String {
 
 /// The steps of a job: `steps`, or a deployment job's `strategy.runOnce.deploy.steps`.
 fn job_steps<'a>(job: &'a Value, path: &[Seg<'a>]) -> (&'a Value, Vec<Seg<'a>>) {
-    let mut p = path.to_vec();
+    let mut steps_path = path.to_vec();
     if let Some(s) = get(job, "steps") {
-        p.push(Seg::Key("steps"));
-        return (s, p);
+        steps_path.push(Seg::Key("steps"));
+        return (s, steps_path);
     }
     for strategy in ["runOnce", "rolling", "canary"] {
         if let Some(s) = get(job, "strategy")
@@ -367,16 +367,16 @@ fn job_steps<'a>(job: &'a Value, path: &[Seg<'a>]) -> (&'a Value, Vec<Seg<'a>>) 
             .and_then(|x| get(x, "deploy"))
             .and_then(|x| get(x, "steps"))
         {
-            p.extend([
+            steps_path.extend([
                 Seg::Key("strategy"),
                 Seg::Key(strategy),
                 Seg::Key("deploy"),
                 Seg::Key("steps"),
             ]);
-            return (s, p);
+            return (s, steps_path);
         }
     }
-    (&Value::Null, p)
+    (&Value::Null, steps_path)
 }
 
 /// One step: a script (its text with variables substituted) or a Vault task.
@@ -384,13 +384,13 @@ fn read_step(f: &YamlFile, step: &Value, path: &[Seg], index: usize, job: &mut J
     let label = format!("step {}", index + 1);
     for key in SCRIPT_KEYS {
         if let Some(text) = get(step, key).and_then(scalar) {
-            let mut p = path.to_vec();
-            p.push(Seg::Key(key));
+            let mut script_path = path.to_vec();
+            script_path.push(Seg::Key(key));
             job.scripts.push((
                 f.name.clone(),
                 Script {
                     text: macros(&text, &job.variables),
-                    line: f.scalar_line(&p, 0),
+                    line: f.scalar_line(&script_path, 0),
                     label: label.clone(),
                 },
             ));
@@ -411,13 +411,13 @@ fn read_step(f: &YamlFile, step: &Value, path: &[Seg], index: usize, job: &mut J
     let bare = task.split('@').next().unwrap_or(&task).to_ascii_lowercase();
     if let Some((_, input)) = SCRIPT_TASKS.iter().find(|(t, _)| *t == bare) {
         if let Some(text) = inputs.get(*input) {
-            let mut p = path.to_vec();
-            p.extend([Seg::Key("inputs"), Seg::Key(input)]);
+            let mut input_path = path.to_vec();
+            input_path.extend([Seg::Key("inputs"), Seg::Key(input)]);
             job.scripts.push((
                 f.name.clone(),
                 Script {
                     text: text.clone(),
-                    line: f.scalar_line(&p, 0).or_else(|| f.line(path)),
+                    line: f.scalar_line(&input_path, 0).or_else(|| f.line(path)),
                     label,
                 },
             ));
@@ -634,12 +634,12 @@ fn task_draft(name: String, t: &Task, ci: CiEvidence) -> Draft {
         Some(d) => d,
         None => {
             // A method the inventory cannot describe: kept as a token login, the method said.
-            let mut d = Draft::new(name, AuthMethod::Token, "token", ci);
-            d.dynamic(
+            let mut draft = Draft::new(name, AuthMethod::Token, "token", ci);
+            draft.dynamic(
                 "auth.method",
                 format!("task {} input method {method}", t.name),
             );
-            d
+            draft
         }
     };
     if let Some(c) = &how.connection {
@@ -728,11 +728,11 @@ fn task_reads(t: &Task) -> Vec<String> {
     );
     let version = input(t, &["version", "kvversion", "engineversion"])
         .map(|v| v.trim_start_matches(['v', 'V']).to_string());
-    let v1 = version.as_deref() == Some("1");
+    let kv1 = version.as_deref() == Some("1");
     path.split([',', ';', '\n'])
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| match (engine, v1) {
+        .map(|p| match (engine, kv1) {
             (Some(e), true) => format!("{}/{}", e.trim_matches('/'), p.trim_matches('/')),
             (Some(e), false) => super::kv2_data(e, p),
             (None, true) => p.trim_matches('/').to_string(),
@@ -791,8 +791,8 @@ fn claims(
     let literal = |b: &String| !b.contains('*') && !super::is_expression(b);
     match (&triggers.push, triggers.pull_request) {
         (Some(list), false) if list.len() == 1 && literal(&list[0]) => {
-            let b = list[0].trim_start_matches("refs/heads/");
-            draft.claim("rpo_ref", Val::Known(format!("refs/heads/{b}")));
+            let branch = list[0].trim_start_matches("refs/heads/");
+            draft.claim("rpo_ref", Val::Known(format!("refs/heads/{branch}")));
         }
         _ => draft.dynamic(
             "auth.claims.rpo_ref",
@@ -819,7 +819,7 @@ mod tests {
 
     #[test]
     fn task_paths() {
-        let t = Task {
+        let task = Task {
             name: "HashiVaultRead@1".into(),
             inputs: BTreeMap::from([
                 ("enginename".to_string(), "kv".to_string()),
@@ -828,6 +828,6 @@ mod tests {
             file: "azure-pipelines.yml".into(),
             line: None,
         };
-        assert_eq!(task_reads(&t), ["kv/data/app/db", "kv/data/app/api"]);
+        assert_eq!(task_reads(&task), ["kv/data/app/db", "kv/data/app/api"]);
     }
 }

@@ -102,7 +102,7 @@ pub fn discover(
     );
     let shown = file.display().to_string();
     let config = YamlFile::read(&file, &shown)?;
-    let cx = FileContext {
+    let context = FileContext {
         config: &config,
         label: repo
             .map(|r| format!("{}/{}", r.owner, r.name))
@@ -117,7 +117,7 @@ pub fn discover(
     };
     for run in runs(&config) {
         for step in &run.steps {
-            if let Some(draft) = pipeline(&cx, &run, step, out) {
+            if let Some(draft) = pipeline(&context, &run, step, out) {
                 out.pipelines.push(draft.finish());
             }
         }
@@ -215,8 +215,8 @@ fn collect<'a>(
             let mut inner_path = item_path.clone();
             inner_path.extend([Seg::Key("stage"), Seg::Key("steps")]);
             let inner = get(stage, "steps").unwrap_or(&Value::Null);
-            let d = stage_deployment.as_deref().or(deployment);
-            collect(config, inner, inner_path, d, depth + 1, out);
+            let deployment_name = stage_deployment.as_deref().or(deployment);
+            collect(config, inner, inner_path, deployment_name, depth + 1, out);
         }
     }
 }

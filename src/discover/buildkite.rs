@@ -459,10 +459,10 @@ fn claims(
 
 /// The value of an optional claim that the pipeline's ids give (`organization_id`, `pipeline_id`).
 fn optional_claim(claim: &str, pipeline: Option<&RepoName>) -> Option<String> {
-    let p = pipeline?;
+    let pipeline = pipeline?;
     match claim {
-        "organization_id" => p.owner_id.clone(),
-        "pipeline_id" => p.repo_id.clone(),
+        "organization_id" => pipeline.owner_id.clone(),
+        "pipeline_id" => pipeline.repo_id.clone(),
         _ => None,
     }
 }

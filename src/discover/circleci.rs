@@ -462,11 +462,11 @@ fn claims(
     }
     let org_part = org.unwrap_or("<organization id>");
     let project_part = project.id.as_deref().unwrap_or("<project id>");
-    let v2 = token_var == Some("CIRCLE_OIDC_TOKEN_V2");
+    let v2_token = token_var == Some("CIRCLE_OIDC_TOKEN_V2");
     let mut sub = format!(
         "org/{org_part}/project/{project_part}/user/<id of the user who triggers the pipeline>"
     );
-    if v2 {
+    if v2_token {
         let ref_part = match &run.vcs_ref {
             Val::Known(r) => r.clone(),
             Val::Dynamic(d) => d.clone(),

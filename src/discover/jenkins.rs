@@ -94,8 +94,8 @@ impl P<'_> {
                     if let Some(k) = self.key() {
                         if self.peek() == Some(b':') {
                             self.i += 1;
-                            let v = self.value()?;
-                            map.push((k, v));
+                            let value = self.value()?;
+                            map.push((k, value));
                         } else {
                             self.i = save;
                             items.push(self.value()?);
@@ -116,14 +116,14 @@ impl P<'_> {
                 })
             }
             b'\'' | b'"' => {
-                let q = self.s[self.i];
-                let triple = self.s[self.i..].starts_with(&[q, q, q]);
+                let quote = self.s[self.i];
+                let triple = self.s[self.i..].starts_with(&[quote, quote, quote]);
                 let start = self.i + if triple { 3 } else { 1 };
                 let end = if triple {
-                    start + find(&self.s[start..], &[q, q, q])?
+                    start + find(&self.s[start..], &[quote, quote, quote])?
                 } else {
                     let mut j = start;
-                    while j < self.s.len() && self.s[j] != q {
+                    while j < self.s.len() && self.s[j] != quote {
                         if self.s[j] == b'\\' {
                             j += 1;
                         }
@@ -134,7 +134,7 @@ impl P<'_> {
                 let text =
                     String::from_utf8_lossy(&self.s[start..end.min(self.s.len())]).to_string();
                 self.i = end + if triple { 3 } else { 1 };
-                Some(if q == b'"' && super::is_expression(&text) {
+                Some(if quote == b'"' && super::is_expression(&text) {
                     G::Dyn(text)
                 } else {
                     G::Str(text)
@@ -146,25 +146,25 @@ impl P<'_> {
                 while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
                     self.i += 1;
                 }
-                let t = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-                Some(G::Num(t.parse().ok()?))
+                let digits = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+                Some(G::Num(digits.parse().ok()?))
             }
             _ => {
                 let start = self.i;
                 while self.i < self.s.len() {
-                    let c = self.s[self.i];
-                    if c == b',' || c == b']' || c == b')' || c == b'\n' {
+                    let byte = self.s[self.i];
+                    if byte == b',' || byte == b']' || byte == b')' || byte == b'\n' {
                         break;
                     }
                     self.i += 1;
                 }
-                let t = String::from_utf8_lossy(&self.s[start..self.i])
+                let word = String::from_utf8_lossy(&self.s[start..self.i])
                     .trim()
                     .to_string();
-                Some(match t.as_str() {
+                Some(match word.as_str() {
                     "true" => G::Bool(true),
                     "false" => G::Bool(false),
-                    _ => self.vars.get(&t).cloned().unwrap_or(G::Ref(t)),
+                    _ => self.vars.get(&word).cloned().unwrap_or(G::Ref(word)),
                 })
             }
         }
@@ -172,8 +172,8 @@ impl P<'_> {
 
     /// A map key: an identifier or a quoted string.
     fn key(&mut self) -> Option<String> {
-        let c = self.peek()?;
-        if c == b'\'' || c == b'"' {
+        let first = self.peek()?;
+        if first == b'\'' || first == b'"' {
             let save = self.i;
             if let Some(G::Str(s)) = self.value() {
                 return Some(s);
@@ -222,9 +222,9 @@ pub fn parse_literal(s: &str, vars: &BTreeMap<String, G>) -> Option<G> {
 fn assignments(text: &str) -> BTreeMap<String, G> {
     let mut vars = BTreeMap::new();
     for (pos, _) in text.match_indices('=') {
-        let b = text.as_bytes();
-        if b.get(pos + 1) == Some(&b'=')
-            || pos > 0 && matches!(b[pos - 1], b'=' | b'!' | b'<' | b'>')
+        let bytes = text.as_bytes();
+        if bytes.get(pos + 1) == Some(&b'=')
+            || pos > 0 && matches!(bytes[pos - 1], b'=' | b'!' | b'<' | b'>')
         {
             continue;
         }
@@ -253,23 +253,23 @@ fn assignments(text: &str) -> BTreeMap<String, G> {
 /// The argument of a `withVault(` call: a map literal, or named arguments.
 fn call_arg(text: &str, open: usize, vars: &BTreeMap<String, G>) -> Option<G> {
     let inner = &text[open + 1..];
-    let t = inner.trim_start();
-    if t.starts_with('[') {
-        return parse_literal(t, vars);
+    let trimmed = inner.trim_start();
+    if trimmed.starts_with('[') {
+        return parse_literal(trimmed, vars);
     }
     // Named arguments `configuration: x, vaultSecrets: y`: parse as a map without brackets.
-    let wrapped = format!("[{}", t.replacen(')', "]", 1));
+    let wrapped = format!("[{}", trimmed.replacen(')', "]", 1));
     parse_literal(&wrapped, vars)
 }
 
 /// The name of the innermost `stage('…')` before `pos`.
 fn stage_before(text: &str, pos: usize) -> Option<String> {
     let head = &text[..pos];
-    let i = head.rfind("stage(")?;
-    let rest = &head[i + 6..];
-    let q = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let start = head.rfind("stage(")?;
+    let rest = &head[start + 6..];
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let rest = &rest[1..];
-    Some(rest[..rest.find(q)?].to_string())
+    Some(rest[..rest.find(quote)?].to_string())
 }
 
 fn s(g: Option<&G>) -> Option<String> {
@@ -380,11 +380,11 @@ impl Jenkinsfile<'_> {
             .jenkins_mount
             .clone()
             .unwrap_or_else(|| "approle".into());
-        let mut d = Draft::new(name, AuthMethod::Approle, &mount, ci);
-        self.login(&mut d, config);
-        let env_vars = self.secret_needs(&mut d, config, &secrets, line, out);
-        self.sh_steps(&mut d, pos, &env_vars);
-        Some(d)
+        let mut draft = Draft::new(name, AuthMethod::Approle, &mount, ci);
+        self.login(&mut draft, config);
+        let env_vars = self.secret_needs(&mut draft, config, &secrets, line, out);
+        self.sh_steps(&mut draft, pos, &env_vars);
+        Some(draft)
     }
 
     /// The AppRole (from `--jenkins-role` for the block's credential) and the namespace.
@@ -580,11 +580,11 @@ struct StageAt<'a> {
 /// A stage pipeline's name (`jenkins/<job>/<stage>`, then `#2`, `#3` … for a stage name seen again,
 /// counted across the file in `count`) and its CI evidence.
 fn stage_pipeline(at: &StageAt<'_>, count: &mut BTreeMap<String, usize>) -> (String, CiEvidence) {
-    let n = count.entry(at.stage.to_string()).or_insert(0);
-    *n += 1;
+    let count = count.entry(at.stage.to_string()).or_insert(0);
+    *count += 1;
     let mut name = format!("jenkins/{}/{}", at.job, at.stage);
-    if *n > 1 {
-        name.push_str(&format!("#{n}"));
+    if *count > 1 {
+        name.push_str(&format!("#{count}"));
     }
     let ci = CiEvidence {
         provider: "jenkins".into(),
@@ -678,7 +678,7 @@ mod tests {
         assert!(
             matches!(vars["list"], G::List(ref l) if matches!(l[0].get("path"), Some(G::Dyn(_))))
         );
-        let g = parse_literal("[configuration: cfg, vaultSecrets: []]", &vars).unwrap();
-        assert_eq!(g.get("configuration"), Some(&vars["cfg"]));
+        let parsed = parse_literal("[configuration: cfg, vaultSecrets: []]", &vars).unwrap();
+        assert_eq!(parsed.get("configuration"), Some(&vars["cfg"]));
     }
 }

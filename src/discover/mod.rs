@@ -48,11 +48,11 @@ pub struct RepoName {
 impl RepoName {
     /// `owner/repo`, or `owner@123/repo@456` for the immutable-id `sub` form.
     pub fn parse(s: &str) -> Result<RepoName> {
-        let s = s.trim().trim_end_matches(".git");
+        let trimmed = s.trim().trim_end_matches(".git");
         let syntax = || DiscoverError::RepositorySyntax {
-            text: s.to_string(),
+            text: trimmed.to_string(),
         };
-        let Some((o, r)) = s.split_once('/') else {
+        let Some((o, r)) = trimmed.split_once('/') else {
             return Err(syntax());
         };
         let split = |x: &str| match x.split_once('@') {
@@ -66,7 +66,7 @@ impl RepoName {
         }
         if owner_id.is_some() != repo_id.is_some() {
             return Err(DiscoverError::RepositoryIds {
-                text: s.to_string(),
+                text: trimmed.to_string(),
             });
         }
         Ok(RepoName {
@@ -233,10 +233,10 @@ pub fn discover(sources: &[Source], opts: &Options) -> Result<Discovery> {
     // Unique names: a second pipeline of the same name gets `#2`, `#3` …
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for p in &mut out.pipelines {
-        let n = seen.entry(p.name.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            p.name = format!("{}#{n}", p.name);
+        let count = seen.entry(p.name.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            p.name = format!("{}#{count}", p.name);
         }
     }
     Ok(out)
@@ -276,21 +276,21 @@ pub fn merge(hand: &Inventory, found: &Inventory) -> Inventory {
                         p.auth.role = d.auth.role.clone();
                     }
                     if let Some(dc) = &d.auth.claims {
-                        let pc = p.auth.claims.get_or_insert_with(Map::new);
+                        let claims = p.auth.claims.get_or_insert_with(Map::new);
                         for (k, v) in dc {
-                            pc.entry(k.clone()).or_insert_with(|| v.clone());
+                            claims.entry(k.clone()).or_insert_with(|| v.clone());
                         }
                     }
                 }
             }
             None => {
-                let mut d = d.clone();
-                if let Some(t) = &d.team {
+                let mut draft = d.clone();
+                if let Some(t) = &draft.team {
                     if out.team(t).is_none() {
-                        d.team = None;
+                        draft.team = None;
                     }
                 }
-                out.pipelines.push(d);
+                out.pipelines.push(draft);
             }
         }
     }
@@ -328,12 +328,12 @@ impl Draft {
     }
 
     pub(crate) fn dynamic(&mut self, field: impl Into<String>, expression: impl Into<String>) {
-        let d = DynamicValue {
+        let value = DynamicValue {
             field: field.into(),
             expression: expression.into(),
         };
-        if !self.dynamic.contains(&d) {
-            self.dynamic.push(d);
+        if !self.dynamic.contains(&value) {
+            self.dynamic.push(value);
         }
     }
 
@@ -368,14 +368,14 @@ impl Draft {
 
     /// Add a need, or record it as dynamic.
     pub(crate) fn need(&mut self, path: &str) {
-        let p = path.trim().trim_start_matches('/');
-        if p.is_empty() {
+        let trimmed = path.trim().trim_start_matches('/');
+        if trimmed.is_empty() {
             return;
         }
-        if is_expression(p) {
-            self.dynamic("needs", p);
+        if is_expression(trimmed) {
+            self.dynamic("needs", trimmed);
         } else {
-            self.needs.insert(p.to_string());
+            self.needs.insert(trimmed.to_string());
         }
     }
 
@@ -438,30 +438,31 @@ pub fn is_expression(s: &str) -> bool {
     if s.contains("${{") || s.contains("$[[") {
         return true;
     }
-    let b = s.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| {
+    let bytes = s.as_bytes();
+    bytes.iter().enumerate().any(|(i, &c)| {
         c == b'$'
-            && b.get(i + 1)
+            && bytes
+                .get(i + 1)
                 .is_some_and(|&n| n == b'{' || n == b'_' || n.is_ascii_alphabetic())
     })
 }
 
 /// The KV v2 API path of a logical path: `data/` inserted after the mount.
 pub fn kv2_data(mount: &str, path: &str) -> String {
-    let m = mount.trim_matches('/');
-    let p = path.trim_matches('/');
-    let p = p.strip_prefix("data/").unwrap_or(p);
-    format!("{m}/data/{p}")
+    let mount = mount.trim_matches('/');
+    let path = path.trim_matches('/');
+    let path = path.strip_prefix("data/").unwrap_or(path);
+    format!("{mount}/data/{path}")
 }
 
 /// A logical KV v2 path whose first segment is the mount (`secret/app/db` →
 /// `secret/data/app/db`); unchanged when it already names `data/`.
 pub fn kv2_from_logical(path: &str) -> String {
-    let p = path.trim_matches('/');
-    match p.split_once('/') {
+    let path = path.trim_matches('/');
+    match path.split_once('/') {
         Some((m, rest)) if rest.starts_with("data/") => format!("{m}/{rest}"),
         Some((m, rest)) => kv2_data(m, rest),
-        None => p.to_string(),
+        None => path.to_string(),
     }
 }
 
@@ -554,7 +555,7 @@ pub fn dir_label(dir: &std::path::Path) -> Option<String> {
 
 /// Names that look like they hold a credential.
 pub fn credential_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
+    let upper = name.to_ascii_uppercase();
     [
         "TOKEN",
         "SECRET",
@@ -565,7 +566,7 @@ pub fn credential_name(name: &str) -> bool {
         "API_KEY",
     ]
     .iter()
-    .any(|w| n.contains(w))
+    .any(|w| upper.contains(w))
 }
 
 #[cfg(test)]
@@ -597,9 +598,9 @@ mod tests {
 
     #[test]
     fn repo_names() {
-        let r = RepoName::parse("acme@41870000/payments@998877").unwrap();
-        assert_eq!(r.sub_repo(), "acme@41870000/payments@998877");
-        assert_eq!(r.full(), "acme/payments");
+        let repo = RepoName::parse("acme@41870000/payments@998877").unwrap();
+        assert_eq!(repo.sub_repo(), "acme@41870000/payments@998877");
+        assert_eq!(repo.full(), "acme/payments");
         assert!(RepoName::parse("acme").is_err());
         assert!(RepoName::parse("acme@1/payments").is_err());
     }

@@ -94,11 +94,11 @@ pub fn words(line: &str) -> Vec<String> {
 
 /// Shell statements of a line: split on `;`, `&&`, `||`, `|`, `$(` (roughly).
 fn statements(line: &str) -> Vec<String> {
-    let mut s = line.to_string();
+    let mut text = line.to_string();
     for sep in ["&&", "||", "$(", "`"] {
-        s = s.replace(sep, ";");
+        text = text.replace(sep, ";");
     }
-    s.split([';', '|', ')'])
+    text.split([';', '|', ')'])
         .map(|x| x.trim().to_string())
         .filter(|x| !x.is_empty())
         .collect()
@@ -110,15 +110,15 @@ fn is_cli(w: &str) -> bool {
 }
 
 fn flag_value(ws: &[String], i: &mut usize, name: &str) -> Option<String> {
-    let w = &ws[*i];
-    let w2 = w.trim_start_matches('-');
-    if !w.starts_with('-') {
+    let word = &ws[*i];
+    let bare = word.trim_start_matches('-');
+    if !word.starts_with('-') {
         return None;
     }
-    if let Some(v) = w2.strip_prefix(&format!("{name}=")) {
+    if let Some(v) = bare.strip_prefix(&format!("{name}=")) {
         return Some(v.to_string());
     }
-    if w2 == name && *i + 1 < ws.len() {
+    if bare == name && *i + 1 < ws.len() {
         *i += 1;
         return Some(ws[*i].clone());
     }
@@ -158,17 +158,17 @@ fn logical_lines(script: &str) -> Vec<LogicalLine> {
     let mut lines: Vec<LogicalLine> = Vec::new();
     let mut pending: Option<LogicalLine> = None;
     for (i, raw) in script.lines().enumerate() {
-        let t = raw.trim_end();
+        let trimmed = raw.trim_end();
         let mut line = pending.take().unwrap_or(LogicalLine {
             number: i,
             text: String::new(),
         });
-        if let Some(x) = t.strip_suffix('\\') {
+        if let Some(x) = trimmed.strip_suffix('\\') {
             line.text.push_str(x);
             line.text.push(' ');
             pending = Some(line);
         } else {
-            line.text.push_str(t);
+            line.text.push_str(trimmed);
             lines.push(line);
         }
     }
@@ -555,14 +555,17 @@ pub fn referenced(line: &str, names: &BTreeSet<String>) -> Vec<String> {
 
 /// The file a line's output goes to (`> f`, `>> f`, `| tee f`), if any.
 fn redirect_target(line: &str) -> Option<String> {
-    let ws = words(line);
-    for (i, w) in ws.iter().enumerate() {
+    let all_words = words(line);
+    for (i, w) in all_words.iter().enumerate() {
         if w == "tee" || w == "tee -a" {
-            return ws[i + 1..].iter().find(|x| !x.starts_with('-')).cloned();
+            return all_words[i + 1..]
+                .iter()
+                .find(|x| !x.starts_with('-'))
+                .cloned();
         }
         for op in [">>", ">"] {
             if w == op {
-                return ws.get(i + 1).cloned();
+                return all_words.get(i + 1).cloned();
             }
             if let Some(rest) = w.strip_prefix(op) {
                 if !rest.is_empty() && !rest.starts_with('&') && !rest.starts_with('>') {
@@ -668,8 +671,8 @@ fn cli(args: &[String], ln: usize, out: &mut ScriptScan) -> bool {
             let Some(p) = positional.first() else {
                 return false;
             };
-            let p = p.trim_start_matches('/');
-            if let Some(rest) = p.strip_prefix("auth/") {
+            let path = p.trim_start_matches('/');
+            if let Some(rest) = path.strip_prefix("auth/") {
                 if let Some(i) = rest.find("/login") {
                     let mount = rest[..i].to_string();
                     let last = mount.split('/').next_back().unwrap_or("");
@@ -714,11 +717,11 @@ fn cli(args: &[String], ln: usize, out: &mut ScriptScan) -> bool {
                 }
             }
             out.accesses.push(ShellAccess {
-                path: p.to_string(),
+                path: path.to_string(),
                 write: cmd == "write",
                 line: ln,
             });
-            cmd == "read" && secret_path(p)
+            cmd == "read" && secret_path(path)
         }
         _ => false,
     }
@@ -787,8 +790,8 @@ fn secret_path(p: &str) -> bool {
 /// `"field": "value"` or `"field":"value"` in a line (for JSON bodies in curl calls).
 fn find_json_field(s: &str, field: &str) -> Option<String> {
     let key = format!("\"{field}\"");
-    let i = s.find(&key)?;
-    let rest = s[i + key.len()..]
+    let start = s.find(&key)?;
+    let rest = s[start + key.len()..]
         .trim_start()
         .strip_prefix(':')?
         .trim_start();
@@ -809,7 +812,7 @@ mod tests {
 
     #[test]
     fn cli_reads_and_logins() {
-        let s = scan(
+        let found = scan(
             "export VAULT_TOKEN=$(vault write -field=token auth/gitlab/login role=deploy jwt=$VAULT_ID_TOKEN)\n\
              DB=$(vault kv get -mount=secret -field=password app/db)\n\
              bao read database/creds/app\n\
@@ -818,11 +821,11 @@ mod tests {
             &BTreeSet::new(),
             &BTreeSet::new(),
         );
-        assert_eq!(s.logins.len(), 1);
-        assert_eq!(s.logins[0].mount, "gitlab");
-        assert_eq!(s.logins[0].role.as_deref(), Some("deploy"));
-        assert_eq!(s.logins[0].jwt_var.as_deref(), Some("VAULT_ID_TOKEN"));
-        let paths: Vec<&str> = s.accesses.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(found.logins.len(), 1);
+        assert_eq!(found.logins[0].mount, "gitlab");
+        assert_eq!(found.logins[0].role.as_deref(), Some("deploy"));
+        assert_eq!(found.logins[0].jwt_var.as_deref(), Some("VAULT_ID_TOKEN"));
+        let paths: Vec<&str> = found.accesses.iter().map(|a| a.path.as_str()).collect();
         assert_eq!(
             paths,
             [
@@ -832,12 +835,12 @@ mod tests {
                 "secret/data/ci/x"
             ]
         );
-        assert!(s.assigned.contains("DB"));
+        assert!(found.assigned.contains("DB"));
     }
 
     #[test]
     fn cloud_and_github_logins() {
-        let s = scan(
+        let found = scan(
             "vault login -method=aws -path=aws-prod role=deploy header_value=vault.acme.example\n\
              vault login -method=gcp role=build service_account=ci@acme.iam.gserviceaccount.com\n\
              vault login -method=github token=$GH_TOKEN\n\
@@ -848,7 +851,7 @@ mod tests {
             &BTreeSet::new(),
             &BTreeSet::new(),
         );
-        let got: Vec<(&str, &str, Option<&str>)> = s
+        let got: Vec<(&str, &str, Option<&str>)> = found
             .logins
             .iter()
             .map(|l| (l.method.as_str(), l.mount.as_str(), l.role.as_deref()))
@@ -875,12 +878,12 @@ mod tests {
 
     #[test]
     fn echo_files_and_tracing() {
-        let s = scan(
+        let found = scan(
             "set -x\ncurl -u \"$NPM_TOKEN\" https://registry\nset +x\necho \"::add-mask::$NPM_TOKEN\"\necho $NPM_TOKEN\necho \"$NPM_TOKEN\" > dist/.npmrc\nprintf '%s' \"${NPM_TOKEN}x\" | base64\n",
             &set(&["NPM_TOKEN"]),
             &BTreeSet::new(),
         );
-        let kinds: Vec<String> = s
+        let kinds: Vec<String> = found
             .uses
             .iter()
             .map(|u| match u {

@@ -143,11 +143,11 @@ fn units(path: &Path) -> Result<Vec<Unit>> {
             resources: resources(&load(json)?),
         });
     }
-    let tf: Vec<PathBuf> = files.iter().filter(|p| is_tf(p)).cloned().collect();
-    if !tf.is_empty() {
+    let tf_files: Vec<PathBuf> = files.iter().filter(|p| is_tf(p)).cloned().collect();
+    if !tf_files.is_empty() {
         out.push(Unit {
             shown: path.display().to_string(),
-            resources: hcl_resources(&tf)?,
+            resources: hcl_resources(&tf_files)?,
         });
     }
     Ok(out)
@@ -281,8 +281,8 @@ fn config_references(
         .flatten()
     {
         if let Some(inner) = call.get("module") {
-            let p = format!("{prefix}module.{name}.");
-            config_references(inner, &p, depth + 1, out);
+            let module_prefix = format!("{prefix}module.{name}.");
+            config_references(inner, &module_prefix, depth + 1, out);
         }
     }
 }
@@ -459,7 +459,7 @@ fn pipeline(login: &Login, phase: Phase, opts: &Options, out: &mut Discovery) ->
         tag,
         file,
     } = *login;
-    let n = names(ws, all);
+    let workspace_names = names(ws, all);
     let label = |v: &Val| match v {
         Val::Known(s) => s.clone(),
         Val::Dynamic(_) => "?".into(),
@@ -471,8 +471,8 @@ fn pipeline(login: &Login, phase: Phase, opts: &Options, out: &mut Discovery) ->
     };
     let name = format!(
         "{}/{}/{}{tag_part}",
-        label(&n.organization),
-        label(&n.workspace),
+        label(&workspace_names.organization),
+        label(&workspace_names.workspace),
         phase.name()
     );
     let ci = CiEvidence {
@@ -516,9 +516,9 @@ fn pipeline(login: &Login, phase: Phase, opts: &Options, out: &mut Discovery) ->
             phase.name()
         )),
     }
-    claims(&mut draft, &n, settings, tag, phase, opts);
+    claims(&mut draft, &workspace_names, settings, tag, phase, opts);
     same_role(&mut draft, settings, tag, phase, ws);
-    if let Some(config) = n
+    if let Some(config) = workspace_names
         .workspace
         .known()
         .and_then(|w| opts.terraform_configs.get(w))
@@ -637,7 +637,7 @@ mod tests {
 
     #[test]
     fn tagged_settings_fall_back_to_defaults() {
-        let s = Settings {
+        let settings = Settings {
             values: BTreeMap::from([
                 ("TFC_VAULT_PROVIDER_AUTH".to_string(), "true".to_string()),
                 (
@@ -651,10 +651,13 @@ mod tests {
                 ("TFC_VAULT_RUN_ROLE".to_string(), "app".to_string()),
             ]),
         };
-        assert_eq!(s.tags(), ["", "OPS"]);
-        assert_eq!(s.get("RUN_ROLE", "").map(String::as_str), Some("app"));
+        assert_eq!(settings.tags(), ["", "OPS"]);
         assert_eq!(
-            s.get("RUN_ROLE", "OPS").map(String::as_str),
+            settings.get("RUN_ROLE", "").map(String::as_str),
+            Some("app")
+        );
+        assert_eq!(
+            settings.get("RUN_ROLE", "OPS").map(String::as_str),
             Some("fallback")
         );
     }

@@ -188,19 +188,19 @@ data "vault_kv_secret_v2" "db" {
   name  = "app/${data.tfe_outputs.x.values.env}/db"
 }
 "#;
-        let r = resources(text, "main.tf").unwrap();
-        assert_eq!(r[0].address, "tfe_workspace.app");
-        assert_eq!(r[0].values["name"], "app-prod");
-        assert!(r[0].values.get("organization").is_none());
+        let found = resources(text, "main.tf").unwrap();
+        assert_eq!(found[0].address, "tfe_workspace.app");
+        assert_eq!(found[0].values["name"], "app-prod");
+        assert!(found[0].values.get("organization").is_none());
         assert_eq!(
-            r[1].references["workspace_id"],
+            found[1].references["workspace_id"],
             ["tfe_workspace.app.id", "tfe_workspace.app"]
         );
-        assert_eq!(r[2].address, "data.vault_kv_secret_v2.db");
-        assert!(r[2].values.get("name").is_none(), "interpolated");
-        let e = resources("resource \"a\" {\n  x = \n", "bad.tf")
+        assert_eq!(found[2].address, "data.vault_kv_secret_v2.db");
+        assert!(found[2].values.get("name").is_none(), "interpolated");
+        let err = resources("resource \"a\" {\n  x = \n", "bad.tf")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("bad.tf:"), "{e}");
+        assert!(err.starts_with("bad.tf:"), "{err}");
     }
 }

@@ -164,8 +164,8 @@ impl YamlFile {
     /// The line of line `offset` (0-based) of a block scalar (`key: |`) at `path`; the key's
     /// own line when the value is not a block scalar.
     pub fn scalar_line(&self, path: &[Seg], offset: usize) -> Option<usize> {
-        let l = self.line(path)?;
-        let text = self.lines.get(l - 1)?;
+        let line = self.line(path)?;
+        let text = self.lines.get(line - 1)?;
         // A sequence item's scalar follows its `- `; a key's follows its colon.
         let item = matches!(path.last(), Some(Seg::Item(_)));
         let after = match text.trim_start().strip_prefix('-') {
@@ -175,12 +175,12 @@ impl YamlFile {
         let after = after.split(" #").next().unwrap_or("").trim();
         if after.starts_with('|') || after.starts_with('>') {
             // Skip blank lines? Block scalars keep them; offsets count them too.
-            Some(l + 1 + offset)
+            Some(line + 1 + offset)
         } else if after.is_empty() {
             // A plain multi-line scalar starting on the next line.
-            Some(l + 1 + offset)
+            Some(line + 1 + offset)
         } else {
-            Some(l + offset)
+            Some(line + offset)
         }
     }
 
@@ -190,8 +190,8 @@ impl YamlFile {
             let col = r.col.min(line.len());
             (col, &line[col..])
         } else {
-            let t = line.trim_start_matches(' ');
-            (line.len() - t.len(), t)
+            let content = line.trim_start_matches(' ');
+            (line.len() - content.len(), content)
         }
     }
 
@@ -211,13 +211,13 @@ impl YamlFile {
         let mut i = after;
         while i < self.lines.len() {
             let line = &self.lines[i];
-            let t = line.trim_start_matches(' ');
-            if t.trim().is_empty() || t.starts_with('#') {
+            let content = line.trim_start_matches(' ');
+            if content.trim().is_empty() || content.starts_with('#') {
                 i += 1;
                 continue;
             }
-            let ind = line.len() - t.len();
-            if ind > indent || (allow_seq_same && ind == indent && t.starts_with('-')) {
+            let ind = line.len() - content.len();
+            if ind > indent || (allow_seq_same && ind == indent && content.starts_with('-')) {
                 i += 1;
                 end = i;
             } else {
@@ -272,12 +272,12 @@ impl YamlFile {
         if !first.starts_with('-') {
             return None;
         }
-        let mut n = 0;
+        let mut count = 0;
         for (i, ind, t) in self.content_lines(r) {
             if ind != sc || !(t == "-" || t.starts_with("- ")) {
                 continue;
             }
-            if n == idx {
+            if count == idx {
                 let rest = t[1..].trim_start();
                 let body_end = self.body(i + 1, ind, false).end.max(i + 1);
                 return Some(if rest.is_empty() || rest.starts_with('#') {
@@ -301,7 +301,7 @@ impl YamlFile {
                     )
                 });
             }
-            n += 1;
+            count += 1;
         }
         None
     }
@@ -317,18 +317,18 @@ struct Region {
 
 /// The key of a `key: value` line (quotes removed), if it is one.
 fn key_of(t: &str) -> Option<String> {
-    let t = t.trim_end();
-    let (k, rest) = if let Some(q) = t.strip_prefix('"') {
+    let trimmed = t.trim_end();
+    let (k, rest) = if let Some(q) = trimmed.strip_prefix('"') {
         let end = q.find('"')?;
         (q[..end].to_string(), &q[end + 1..])
-    } else if let Some(q) = t.strip_prefix('\'') {
+    } else if let Some(q) = trimmed.strip_prefix('\'') {
         let end = q.find('\'')?;
         (q[..end].to_string(), &q[end + 1..])
     } else {
         let mut idx = None;
-        for (i, c) in t.char_indices() {
+        for (i, c) in trimmed.char_indices() {
             if c == ':'
-                && t[i + 1..]
+                && trimmed[i + 1..]
                     .chars()
                     .next()
                     .is_none_or(|n| n == ' ' || n == '\t')
@@ -337,8 +337,8 @@ fn key_of(t: &str) -> Option<String> {
                 break;
             }
         }
-        let i = idx?;
-        (t[..i].trim().to_string(), &t[i..])
+        let end = idx?;
+        (trimmed[..end].trim().to_string(), &trimmed[end..])
     };
     rest.trim_start().starts_with(':').then_some(k)
 }
@@ -384,10 +384,10 @@ mod tests {
     #[test]
     fn lines_of_keys_and_items() {
         let text = "name: x\non:\n  push:\n    branches: [main]\njobs:\n  build:\n    runs-on: ubuntu\n    steps:\n    - uses: a\n    - name: b\n      run: |\n        echo 1\n        echo 2\n  deploy:\n    steps:\n      - run: x\n";
-        let f = YamlFile::parse(text, "w.yml").unwrap();
-        assert_eq!(f.line(&[Seg::Key("jobs"), Seg::Key("build")]), Some(6));
+        let file = YamlFile::parse(text, "w.yml").unwrap();
+        assert_eq!(file.line(&[Seg::Key("jobs"), Seg::Key("build")]), Some(6));
         assert_eq!(
-            f.line(&[
+            file.line(&[
                 Seg::Key("jobs"),
                 Seg::Key("build"),
                 Seg::Key("steps"),
@@ -397,7 +397,7 @@ mod tests {
             Some(11)
         );
         assert_eq!(
-            f.scalar_line(
+            file.scalar_line(
                 &[
                     Seg::Key("jobs"),
                     Seg::Key("build"),
@@ -410,7 +410,7 @@ mod tests {
             Some(13)
         );
         assert_eq!(
-            f.line(&[
+            file.line(&[
                 Seg::Key("jobs"),
                 Seg::Key("deploy"),
                 Seg::Key("steps"),
@@ -420,18 +420,18 @@ mod tests {
             Some(16)
         );
         assert_eq!(
-            f.line(&[Seg::Key("on"), Seg::Key("push"), Seg::Key("branches")]),
+            file.line(&[Seg::Key("on"), Seg::Key("push"), Seg::Key("branches")]),
             Some(4)
         );
     }
 
     #[test]
     fn malformed_yaml_names_file_and_line() {
-        let e = YamlFile::parse("a: 1\nb: [1, 2\nc: 3\n", "ci.yml")
+        let err = YamlFile::parse("a: 1\nb: [1, 2\nc: 3\n", "ci.yml")
             .err()
             .unwrap();
-        let m = e.to_string();
-        assert!(m.starts_with("ci.yml:"), "{m}");
-        assert!(m.contains("malformed YAML"), "{m}");
+        let message = err.to_string();
+        assert!(message.starts_with("ci.yml:"), "{message}");
+        assert!(message.contains("malformed YAML"), "{message}");
     }
 }

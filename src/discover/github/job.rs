@@ -1185,21 +1185,21 @@ impl JobDrafts<'_> {
             (Val::Dynamic(_), _) => login.method.clone(),
         };
         let name = self.pipeline_name(index, login, trigger);
-        let mut d = Draft::new(name, method, &mount, ci);
+        let mut draft = Draft::new(name, method, &mount, ci);
         if method == AuthMethod::Dynamic {
-            d.dynamic("auth.method", login.method.clone());
+            draft.dynamic("auth.method", login.method.clone());
             // Should the method turn out to be jwt, this is the audience it would ask for.
             if let Some(audience) = &login.audience {
-                d.claim("aud", audience.clone());
+                draft.claim("aud", audience.clone());
             }
         }
-        apply_login(&mut d, login, method);
+        apply_login(&mut draft, login, method);
         if method == AuthMethod::Aws {
-            self.aws_identity(&mut d, login);
+            self.aws_identity(&mut draft, login);
         }
         if method == AuthMethod::Jwt {
             if login.self_signed {
-                d.dynamic(
+                draft.dynamic(
                     "auth.claims",
                     "a self-signed JWT (jwtPrivateKey): its claims are not GitHub's",
                 );
@@ -1211,19 +1211,19 @@ impl JobDrafts<'_> {
                     login,
                     settings: self.settings,
                 };
-                claims(&mut d, &token, self.opts);
+                claims(&mut draft, &token, self.opts);
             }
         }
         for need in &self.scan.needs {
             if self.login_at(need.step) == index {
-                d.need(&subst(&need.path, &self.call.inputs));
+                draft.need(&subst(&need.path, &self.call.inputs));
             }
         }
         for exposure in &self.scan.exposures {
-            d.expose(exposure.clone());
+            draft.expose(exposure.clone());
         }
-        self.fork_exposures(&mut d, trigger);
-        d
+        self.fork_exposures(&mut draft, trigger);
+        draft
     }
 
     /// The AWS identity of an `aws` login: the role the last `configure-aws-credentials` step
@@ -1462,16 +1462,16 @@ fn caller_claims_unknown(d: &mut Draft) {
 /// the keys of a customised subject template.
 fn sub_claim(d: &Draft, token: &TokenContext<'_>, opts: &Options) -> Val {
     let repo = token.ctx.repo;
-    let t = token.trigger;
+    let trigger = token.trigger;
     let context: Val = if let Some(e) = &token.settings.environment {
         match e {
             Val::Known(e) => Val::Known(format!("environment:{}", enc(e))),
             Val::Dynamic(x) => Val::Dynamic(format!("environment:{x}")),
         }
-    } else if t.event == "pull_request" {
+    } else if trigger.event == "pull_request" {
         Val::Known("pull_request".into())
     } else {
-        match &t.ref_ {
+        match &trigger.ref_ {
             Val::Known(r) => Val::Known(format!("ref:{}", enc(r))),
             Val::Dynamic(x) => Val::Dynamic(format!("ref:<{x}>")),
         }

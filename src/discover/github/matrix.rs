@@ -127,9 +127,9 @@ fn product_of(keys: &[(String, Vec<String>)]) -> Vec<Combination> {
         let mut next = Vec::with_capacity(combos.len() * values.len());
         for combo in &combos {
             for value in values {
-                let mut c = combo.clone();
-                c.set(key, value);
-                next.push(c);
+                let mut extended = combo.clone();
+                extended.set(key, value);
+                next.push(extended);
             }
         }
         combos = next;
@@ -244,11 +244,11 @@ mod tests {
     fn product_exclude_and_include_as_github_computes_them() {
         // The documented example: include entries extend the combinations they fit, and one
         // that fits none is added.
-        let m = read(&job(
+        let matrix = read(&job(
             "strategy:\n  matrix:\n    fruit: [apple, pear]\n    animal: [cat, dog]\n    include:\n      - color: green\n      - color: pink\n        animal: cat\n      - fruit: apple\n        shape: circle\n      - fruit: banana\n      - fruit: banana\n        animal: cat\n",
         ));
         assert_eq!(
-            labels(m),
+            labels(matrix),
             [
                 "fruit=apple,animal=cat,color=pink,shape=circle",
                 "fruit=apple,animal=dog,color=green,shape=circle",
@@ -258,10 +258,10 @@ mod tests {
                 "fruit=banana,animal=cat",
             ]
         );
-        let m = read(&job(
+        let matrix = read(&job(
             "strategy:\n  matrix:\n    os: [a, b]\n    v: ['1', '2']\n    exclude:\n      - os: a\n        v: '2'\n",
         ));
-        assert_eq!(labels(m), ["os=a,v=1", "os=b,v=1", "os=b,v=2"]);
+        assert_eq!(labels(matrix), ["os=a,v=1", "os=b,v=1", "os=b,v=2"]);
     }
 
     #[test]
@@ -282,13 +282,13 @@ mod tests {
 
     #[test]
     fn references_are_replaced_and_others_kept() {
-        let c = Combination {
+        let combo = Combination {
             values: vec![("svc".into(), "api".into())],
         };
         assert_eq!(
             replace_refs(
                 "kv/${{ matrix.svc }}/${{matrix.svc}} ${{ matrix.os }} ${{ x",
-                &c
+                &combo
             ),
             "kv/api/api ${{ matrix.os }} ${{ x"
         );

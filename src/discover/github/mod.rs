@@ -82,11 +82,11 @@ pub fn discover(
             f.file_name().unwrap_or_default().to_string_lossy()
         );
         let shown = f.display().to_string();
-        let y = YamlFile::read(f, &shown)?;
-        if !y.value.is_mapping() {
+        let workflow = YamlFile::read(f, &shown)?;
+        if !workflow.value.is_mapping() {
             return Err(DiscoverError::NotAWorkflow { shown });
         }
-        workflows.insert(rel, y);
+        workflows.insert(rel, workflow);
     }
     for (rel, wf) in &workflows {
         let triggers = triggers(wf, opts);
@@ -350,8 +350,8 @@ fn triggers(wf: &YamlFile, opts: &Options) -> Vec<Trigger> {
             }
             "pull_request_target" => {
                 // The token's ref is the base branch.
-                let b = list("branches").unwrap_or_default();
-                if b.is_empty() {
+                let branches = list("branches").unwrap_or_default();
+                if branches.is_empty() {
                     out.push(Trigger {
                         event: event.clone(),
                         ref_: Val::Dynamic("the pull request's base branch".into()),
@@ -359,16 +359,16 @@ fn triggers(wf: &YamlFile, opts: &Options) -> Vec<Trigger> {
                         base_ref: None,
                     });
                 }
-                for b in b {
+                for branch in branches {
                     out.push(Trigger {
                         event: event.clone(),
-                        ref_: if literal(&b) {
-                            Val::Known(format!("refs/heads/{b}"))
+                        ref_: if literal(&branch) {
+                            Val::Known(format!("refs/heads/{branch}"))
                         } else {
-                            Val::Dynamic(format!("refs/heads/{b}"))
+                            Val::Dynamic(format!("refs/heads/{branch}"))
                         },
                         ref_type: Some("branch"),
-                        base_ref: literal(&b).then(|| b.clone()),
+                        base_ref: literal(&branch).then(|| branch.clone()),
                     });
                 }
             }
@@ -692,24 +692,24 @@ mod tests {
 
     #[test]
     fn secrets_grammar() {
-        let s = parse_secrets(
+        let parsed = parse_secrets(
             "secret/data/ci/aws accessKey | AWS_ACCESS_KEY_ID ;\n secret/data/ci/aws secretKey | AWS_SECRET_ACCESS_KEY ;\nsecret/data/ci npm.token\nsecret/data/ci/all * | CI_ ;",
         );
-        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(parsed.len(), 2, "{parsed:?}");
         // Newlines do not separate entries: the third piece has four words and is dropped.
         assert_eq!(
-            s[0],
+            parsed[0],
             (
                 "secret/data/ci/aws".into(),
                 "accessKey".into(),
                 Some("AWS_ACCESS_KEY_ID".into())
             )
         );
-        let m = parse_secrets("secret/data/ci/${{ matrix.app }} dsn | DSN");
-        assert_eq!(m[0].0, "secret/data/ci/${{ matrix.app }}");
-        let t = parse_secrets("secret/data/ci npm.token ; secret/data/ci/all ** ");
-        assert_eq!(t[0].2.as_deref(), Some("NPM__TOKEN"));
-        assert_eq!(t[1].2, None);
+        let parsed = parse_secrets("secret/data/ci/${{ matrix.app }} dsn | DSN");
+        assert_eq!(parsed[0].0, "secret/data/ci/${{ matrix.app }}");
+        let parsed = parse_secrets("secret/data/ci npm.token ; secret/data/ci/all ** ");
+        assert_eq!(parsed[0].2.as_deref(), Some("NPM__TOKEN"));
+        assert_eq!(parsed[1].2, None);
         assert_eq!(malformed_secrets("a b ; c"), vec!["c".to_string()]);
     }
 }

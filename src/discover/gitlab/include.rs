@@ -183,8 +183,8 @@ mod tests {
 
     #[test]
     fn forms() {
-        let v: Value = yaml_serde::from_str("[a.yml, 'https://x/y.yml', {project: g/p, file: f.yml}, {component: $CI_SERVER_FQDN/g/c@1}, {template: Auto.yml}, {local: b.yml, rules: [{if: $X}]}, {bogus: 1}]").unwrap();
-        let kinds: Vec<String> = v
+        let value: Value = yaml_serde::from_str("[a.yml, 'https://x/y.yml', {project: g/p, file: f.yml}, {component: $CI_SERVER_FQDN/g/c@1}, {template: Auto.yml}, {local: b.yml, rules: [{if: $X}]}, {bogus: 1}]").unwrap();
+        let kinds: Vec<String> = value
             .as_sequence()
             .unwrap()
             .iter()

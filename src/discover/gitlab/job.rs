@@ -467,25 +467,25 @@ impl JobDrafts<'_> {
         };
         let login = self.login;
         let mount = login.mount.known().unwrap_or("jwt").to_string();
-        let mut d = Draft::new(name, login.method, &mount, ci);
-        d.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
+        let mut draft = Draft::new(name, login.method, &mount, ci);
+        draft.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
         if !matches!(login.method, AuthMethod::Jwt | AuthMethod::Oidc) {
-            self.runner_identity(&mut d);
-            self.needs_and_exposures(&mut d);
-            return d;
+            self.runner_identity(&mut draft);
+            self.needs_and_exposures(&mut draft);
+            return draft;
         }
-        self.issuer_and_audience(&mut d);
+        self.issuer_and_audience(&mut draft);
         let project = source.project;
         let group = project.rsplit_once('/').map(|x| x.0).unwrap_or("");
-        d.claim("project_path", Val::Known(project.to_string()));
-        d.claim("namespace_path", Val::Known(group.to_string()));
-        d.claim("pipeline_source", run.source.clone());
-        ref_claims(&mut d, run, project, self.opts);
+        draft.claim("project_path", Val::Known(project.to_string()));
+        draft.claim("namespace_path", Val::Known(group.to_string()));
+        draft.claim("pipeline_source", run.source.clone());
+        ref_claims(&mut draft, run, project, self.opts);
         if let Some(e) = &self.environment {
-            d.claim("environment", e.clone());
+            draft.claim("environment", e.clone());
         }
-        self.needs_and_exposures(&mut d);
-        d
+        self.needs_and_exposures(&mut draft);
+        draft
     }
 
     fn needs_and_exposures(&self, d: &mut Draft) {

@@ -174,14 +174,14 @@ fn read_job(merged: &Merged<'_>, name: &str, opts: &Options, out: &mut Discovery
     };
     let locate = |sub: &[Seg]| -> At {
         for n in &chain {
-            let f = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
-            let mut p = vec![Seg::Key(n)];
-            p.extend_from_slice(sub);
-            let deep = f.line(&p);
-            let shallow = f.line(&[Seg::Key(n)]);
+            let file = &cfg.files[cfg.origin.get(n).copied().unwrap_or(0)];
+            let mut key_path = vec![Seg::Key(n)];
+            key_path.extend_from_slice(sub);
+            let deep = file.line(&key_path);
+            let shallow = file.line(&[Seg::Key(n)]);
             if deep.is_some() && deep != shallow || sub.is_empty() {
                 return At {
-                    file: (f.name != jfile.name).then(|| f.name.clone()),
+                    file: (file.name != jfile.name).then(|| file.name.clone()),
                     line: deep,
                 };
             }
@@ -287,7 +287,7 @@ impl Loader<'_> {
         })?;
         let split = inputs::split_header(&text);
         let mut set_aside = Vec::new();
-        let mut y =
+        let mut yaml =
             YamlFile::parse_setting_aside_tagged_merges(&split.body, file.shown, &mut |merge| {
                 set_aside.push(merge)
             })?;
@@ -298,30 +298,30 @@ impl Loader<'_> {
             ));
         }
         let mut values = inputs::Inputs::of(split.header.as_ref(), file.inputs);
-        values.interpolate(&mut y.value, 0);
+        values.interpolate(&mut yaml.value, 0);
         self.note_inputs(file.shown, &values);
-        if !(y.value.is_mapping() || y.value.is_null()) {
+        if !(yaml.value.is_mapping() || yaml.value.is_null()) {
             return Err(DiscoverError::NotAGitlabConfiguration {
                 shown: file.shown.to_string(),
             });
         }
-        let entries_with_line: Vec<(Value, Option<usize>)> = match get(&y.value, "include") {
+        let entries_with_line: Vec<(Value, Option<usize>)> = match get(&yaml.value, "include") {
             Some(Value::Sequence(s)) => s
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let line = y.line(&[Seg::Key("include"), Seg::Item(i)]);
+                    let line = yaml.line(&[Seg::Key("include"), Seg::Item(i)]);
                     (v.clone(), line)
                 })
                 .collect(),
-            Some(v) => vec![(v.clone(), y.line(&[Seg::Key("include")]))],
+            Some(v) => vec![(v.clone(), yaml.line(&[Seg::Key("include")]))],
             None => Vec::new(),
         };
         for (entry, line) in entries_with_line {
             let at = format!("{}:{}", file.shown, line.unwrap_or(0));
             self.include(&at, &entry, file.depth)?;
         }
-        self.merge(y);
+        self.merge(yaml);
         Ok(())
     }
 
@@ -462,15 +462,15 @@ impl Loader<'_> {
 fn deep_merge(base: &Value, over: &Value) -> Value {
     match (base, over) {
         (Value::Mapping(b), Value::Mapping(o)) => {
-            let mut m = b.clone();
+            let mut merged = b.clone();
             for (k, v) in o {
-                let nv = match m.get(k) {
+                let merged_value = match merged.get(k) {
                     Some(old) => deep_merge(old, v),
                     None => v.clone(),
                 };
-                m.insert(k.clone(), nv);
+                merged.insert(k.clone(), merged_value);
             }
-            Value::Mapping(m)
+            Value::Mapping(merged)
         }
         _ => over.clone(),
     }
@@ -620,13 +620,13 @@ impl Run {
 }
 
 fn quoted(s: &str) -> Option<String> {
-    let s = s.trim();
-    let q = s.chars().next()?;
-    if q != '"' && q != '\'' {
+    let trimmed = s.trim();
+    let quote = trimmed.chars().next()?;
+    if quote != '"' && quote != '\'' {
         return None;
     }
-    let rest = &s[1..];
-    let end = rest.find(q)?;
+    let rest = &trimmed[1..];
+    let end = rest.find(quote)?;
     Some(rest[..end].to_string())
 }
 
@@ -658,31 +658,33 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
                 continue;
             };
             for clause in cond.split("||") {
-                let cl = clause.trim();
-                let eq = |var: &str| -> Option<String> {
-                    let i = cl.find(&format!("{var} =="))?;
-                    quoted(&cl[i + var.len() + 3..])
+                let trimmed = clause.trim();
+                let value_of = |var: &str| -> Option<String> {
+                    let start = trimmed.find(&format!("{var} =="))?;
+                    quoted(&trimmed[start + var.len() + 3..])
                 };
-                if let Some(b) = eq("$CI_COMMIT_BRANCH").or_else(|| eq("$CI_COMMIT_REF_NAME")) {
+                if let Some(b) =
+                    value_of("$CI_COMMIT_BRANCH").or_else(|| value_of("$CI_COMMIT_REF_NAME"))
+                {
                     out.push(branch(Val::of(&b)));
                 } else if [
                     "$CI_COMMIT_BRANCH==$CI_DEFAULT_BRANCH",
                     "$CI_COMMIT_REF_NAME==$CI_DEFAULT_BRANCH",
                 ]
                 .iter()
-                .any(|x| cl.replace(' ', "").contains(x))
+                .any(|x| trimmed.replace(' ', "").contains(x))
                 {
                     out.push(branch(default_branch()));
-                } else if cl.contains("$CI_COMMIT_TAG") {
+                } else if trimmed.contains("$CI_COMMIT_TAG") {
                     out.push(Run {
                         source: Val::Known("push".into()),
-                        ref_: Val::Dynamic(format!("a tag ({cl})")),
+                        ref_: Val::Dynamic(format!("a tag ({trimmed})")),
                         ref_type: Some("tag"),
                     });
-                } else if let Some(src) = eq("$CI_PIPELINE_SOURCE") {
-                    let mr = src == "merge_request_event";
+                } else if let Some(src) = value_of("$CI_PIPELINE_SOURCE") {
+                    let merge_request = src == "merge_request_event";
                     out.push(Run {
-                        ref_: if mr {
+                        ref_: if merge_request {
                             Val::Dynamic("the merge request's source branch".into())
                         } else if src == "schedule" {
                             default_branch()
@@ -692,12 +694,12 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
                         source: Val::Known(src),
                         ref_type: Some("branch"),
                     });
-                } else if cl.contains("$CI_COMMIT_BRANCH") {
-                    out.push(branch(Val::Dynamic(format!("a branch matching {cl}"))));
+                } else if trimmed.contains("$CI_COMMIT_BRANCH") {
+                    out.push(branch(Val::Dynamic(format!("a branch matching {trimmed}"))));
                 } else {
                     out.push(Run {
-                        source: Val::Dynamic(format!("pipelines where {cl}")),
-                        ref_: Val::Dynamic(format!("refs where {cl}")),
+                        source: Val::Dynamic(format!("pipelines where {trimmed}")),
+                        ref_: Val::Dynamic(format!("refs where {trimmed}")),
                         ref_type: None,
                     });
                 }

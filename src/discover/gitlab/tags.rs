@@ -148,8 +148,8 @@ mod tests {
 
     #[test]
     fn references_resolve_nested_and_missing_ones_are_recorded() {
-        let t = top(".vars:\n  role: deployer\n.login:\n  script: [\"vault login role=x\"]\n  role: !reference [.vars, role]\njob:\n  script: !reference [.login, script]\n  variables:\n    VAULT_AUTH_ROLE: !reference [.login, role]\n    OTHER: !reference [.gone, x]\n    TAGGED: !vault secret\n");
-        let (resolved, unresolved) = resolve_tags(&t);
+        let top_level = top(".vars:\n  role: deployer\n.login:\n  script: [\"vault login role=x\"]\n  role: !reference [.vars, role]\njob:\n  script: !reference [.login, script]\n  variables:\n    VAULT_AUTH_ROLE: !reference [.login, role]\n    OTHER: !reference [.gone, x]\n    TAGGED: !vault secret\n");
+        let (resolved, unresolved) = resolve_tags(&top_level);
         let job = resolved.get("job").unwrap();
         assert_eq!(
             get(get(job, "variables").unwrap(), "VAULT_AUTH_ROLE").and_then(scalar),
@@ -163,8 +163,8 @@ mod tests {
 
     #[test]
     fn self_references_are_bounded() {
-        let t = top("a:\n  x: !reference [a, x]\n");
-        let (_, unresolved) = resolve_tags(&t);
+        let top_level = top("a:\n  x: !reference [a, x]\n");
+        let (_, unresolved) = resolve_tags(&top_level);
         assert!(unresolved[0].reason.contains("deeper"), "{unresolved:?}");
     }
 }

@@ -192,14 +192,14 @@ mod tests {
 
     #[test]
     fn expansion() {
-        let v = vars("APP: billing\nENV: {value: prod, description: target}\nPATH_: \"${APP}/$ENV\"\nRAW: {value: $APP, expand: false}\nLOOP: $LOOP\n");
+        let variables = vars("APP: billing\nENV: {value: prod, description: target}\nPATH_: \"${APP}/$ENV\"\nRAW: {value: $APP, expand: false}\nLOOP: $LOOP\n");
         assert_eq!(
-            v.expand("kv/$PATH_/db"),
+            variables.expand("kv/$PATH_/db"),
             Val::Known("kv/billing/prod/db".into())
         );
-        assert_eq!(v.get("RAW"), Some(Val::Known("$APP".into())));
-        assert_eq!(v.expand("cost $$5"), Val::Known("cost $5".into()));
-        let Val::Dynamic(why) = v.expand("kv/$CI_PROJECT_NAME/${TEAM}") else {
+        assert_eq!(variables.get("RAW"), Some(Val::Known("$APP".into())));
+        assert_eq!(variables.expand("cost $$5"), Val::Known("cost $5".into()));
+        let Val::Dynamic(why) = variables.expand("kv/$CI_PROJECT_NAME/${TEAM}") else {
             panic!()
         };
         assert!(why.starts_with("kv/$CI_PROJECT_NAME/${TEAM} ("), "{why}");
@@ -207,8 +207,8 @@ mod tests {
             why.contains("predefined") && why.contains("project, group"),
             "{why}"
         );
-        assert!(matches!(v.expand("$LOOP"), Val::Dynamic(_)));
-        assert_eq!(v.expand("a $ b"), Val::Known("a $ b".into()));
+        assert!(matches!(variables.expand("$LOOP"), Val::Dynamic(_)));
+        assert_eq!(variables.expand("a $ b"), Val::Known("a $ b".into()));
     }
 
     #[test]
@@ -216,8 +216,8 @@ mod tests {
         let global = vars("A: 1\nB: 2\n");
         let job: Value =
             yaml_serde::from_str("inherit: {variables: [B]}\nvariables: {C: 3}\n").unwrap();
-        let v = Variables::for_job(&global, &job);
-        assert!(!v.contains("A") && v.contains("B") && v.contains("C"));
+        let variables = Variables::for_job(&global, &job);
+        assert!(!variables.contains("A") && variables.contains("B") && variables.contains("C"));
         let job: Value = yaml_serde::from_str("inherit: {variables: false}\n").unwrap();
         assert!(Variables::for_job(&global, &job).values.is_empty());
     }

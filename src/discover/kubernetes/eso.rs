@@ -57,15 +57,15 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 if !admitted(&store, o, out) {
                     continue;
                 }
-                let mut d = draft(&origin, &login);
-                static_token(&mut d, &store);
-                conditions(&mut d, &store, o, out);
+                let mut draft = draft(&origin, &login);
+                static_token(&mut draft, &store);
+                conditions(&mut draft, &store, o, out);
                 if kind == "ExternalSecret" {
-                    reads(&mut d, &store, o, spec);
+                    reads(&mut draft, &store, o, spec);
                 } else {
-                    pushes(&mut d, &store, spec);
+                    pushes(&mut draft, &store, spec);
                 }
-                drafts.push(d);
+                drafts.push(draft);
             }
         }
     }
@@ -511,12 +511,12 @@ fn reads(d: &mut Draft, store: &Store, o: &Object, spec: &Value) {
             .filter(|p| !p.trim_matches('/').is_empty());
         let mount = store.mount();
         let below = |kind: &str| {
-            let m = mount.trim_matches('/');
+            let mount_path = mount.trim_matches('/');
             match root.as_deref().map(|r| r.trim_matches('/')) {
-                Some(r) if store.v2() => format!("{m}/{kind}/{r}/*"),
-                Some(r) => format!("{m}/{r}/*"),
-                None if store.v2() => format!("{m}/{kind}/*"),
-                None => format!("{m}/*"),
+                Some(r) if store.v2() => format!("{mount_path}/{kind}/{r}/*"),
+                Some(r) => format!("{mount_path}/{r}/*"),
+                None if store.v2() => format!("{mount_path}/{kind}/*"),
+                None => format!("{mount_path}/*"),
             }
         };
         need(d, &below("data"));
@@ -567,11 +567,14 @@ fn pushes(d: &mut Draft, store: &Store, spec: &Value) {
 /// not prefixed again; without a path, the key's first segment is the mount.
 fn key_path(store: &Store, key: &str) -> String {
     let mount = store.mount();
-    let m = mount.trim_matches('/');
-    let k = key.trim_matches('/');
-    let k = match k.strip_prefix(m).and_then(|r| r.strip_prefix('/')) {
-        Some(rest) if !m.is_empty() => rest,
-        _ => k,
+    let mount_path = mount.trim_matches('/');
+    let relative = key.trim_matches('/');
+    let relative = match relative
+        .strip_prefix(mount_path)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        Some(rest) if !mount_path.is_empty() => rest,
+        _ => relative,
     };
-    kv_path(m, k, store.v2())
+    kv_path(mount_path, relative, store.v2())
 }

@@ -34,11 +34,11 @@ pub(super) fn pod_template(o: &Object) -> Option<(&Value, Vec<Seg<'static>>)> {
         return None;
     }
     let (_, path) = WORKLOADS.iter().find(|(k, _)| *k == o.kind)?;
-    let mut v = o.value();
+    let mut value = o.value();
     for key in path.iter() {
-        v = get(v, key)?;
+        value = get(value, key)?;
     }
-    Some((v, path.iter().map(|k| Seg::Key(k)).collect()))
+    Some((value, path.iter().map(|k| Seg::Key(k)).collect()))
 }
 
 /// The service account a pod runs as (`default` when the pod spec names none).
@@ -85,7 +85,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             consumer: ConsumerKind::Injector,
             via: None,
         };
-        let mut d = draft(&origin, &login);
+        let mut draft = draft(&origin, &login);
         if login.role.is_none() && login.method == AuthMethod::Kubernetes {
             out.notes.push(format!(
                 "{}: {} sets no vault.hashicorp.com/role: the injector refuses to start its agent",
@@ -99,15 +99,15 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
             };
             let Some(text) = scalar(v) else { continue };
             if name.starts_with("agent-inject-secret-") {
-                need(&mut d, &text);
+                need(&mut draft, &text);
             } else if name.starts_with("agent-inject-template-") {
-                template_needs(&mut d, &text);
+                template_needs(&mut draft, &text);
             }
         }
         if ann("agent-inject-token").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
             let line = line_of(&format!("{PREFIX}agent-inject-token"));
             expose(
-                &mut d,
+                &mut draft,
                 "agent-inject-token",
                 &o.file,
                 line,
@@ -118,7 +118,7 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 ),
             );
         }
-        drafts.push(d);
+        drafts.push(draft);
     }
 }
 

@@ -410,14 +410,14 @@ impl Walk {
         };
         let shown = self.shown(&file);
         let text = self.text(&file, &shown)?;
-        let k = YamlFile::parse(&text, &shown)?;
-        let namespace = get(&k.value, "namespace").and_then(scalar);
-        let resources = self.listed_paths(&k, &shown, "resources", dir, out);
-        let components = self.listed_paths(&k, &shown, "components", dir, out);
+        let kustomization = YamlFile::parse(&text, &shown)?;
+        let namespace = get(&kustomization.value, "namespace").and_then(scalar);
+        let resources = self.listed_paths(&kustomization, &shown, "resources", dir, out);
+        let components = self.listed_paths(&kustomization, &shown, "components", dir, out);
         Ok(Some(Kustomization {
             dir: dir.to_path_buf(),
             shown,
-            file: k,
+            file: kustomization,
             namespace,
             resources,
             components,
@@ -635,13 +635,15 @@ fn list_item(list: &Value, i: usize) -> Option<&Value> {
 /// A document (or an item of a `List`) as an object, when it is one (it has a `kind` and a
 /// name).
 fn object(doc: Arc<YamlFile>, place: &Place<'_>) -> Option<Object> {
-    let v = match place.item {
+    let value = match place.item {
         Some(i) => list_item(&doc.value, i)?,
         None => &doc.value,
     };
-    let kind = get(v, "kind").and_then(scalar)?;
-    let api = get(v, "apiVersion").and_then(scalar).unwrap_or_default();
-    let metadata = get(v, "metadata");
+    let kind = get(value, "kind").and_then(scalar)?;
+    let api = get(value, "apiVersion")
+        .and_then(scalar)
+        .unwrap_or_default();
+    let metadata = get(value, "metadata");
     let name = metadata.and_then(|m| get(m, "name")).and_then(scalar)?;
     let own = metadata
         .and_then(|m| get(m, "namespace"))

@@ -171,15 +171,15 @@ struct Origin<'o> {
 
 /// A draft for a consumer, with its login applied.
 fn draft(origin: &Origin, login: &Login) -> Draft {
-    let o = origin.object;
-    let ns = o.namespace.as_deref().unwrap_or("?");
+    let object = origin.object;
+    let ns = object.namespace.as_deref().unwrap_or("?");
     let ci = CiEvidence {
         provider: "kubernetes".into(),
-        file: o.file.clone(),
-        job: o.id(),
-        line: o.own_line(),
+        file: object.file.clone(),
+        job: object.id(),
+        line: object.own_line(),
         consumer: Some(origin.consumer),
-        namespace: o.namespace.clone(),
+        namespace: object.namespace.clone(),
         via: origin.via.map(Object::id),
         via_file: origin.via.map(|v| v.file.clone()),
         via_line: origin.via.and_then(Object::own_line),
@@ -192,18 +192,18 @@ fn draft(origin: &Origin, login: &Login) -> Draft {
         (Val::Known(mount), _) => mount.clone(),
         (Val::Dynamic(_), method) => method.as_str().to_string(),
     };
-    let name = format!("k8s/{ns}/{}/{}", o.kind, o.name);
-    let mut d = Draft::new(name, login.method, &mount, ci);
-    d.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
-    apply_account(&mut d, login);
-    apply_identity(&mut d, login);
-    if o.namespace.is_none() {
-        d.dynamic(
+    let name = format!("k8s/{ns}/{}/{}", object.kind, object.name);
+    let mut draft = Draft::new(name, login.method, &mount, ci);
+    draft.login(&login.mount, login.role.as_ref(), login.namespace.as_ref());
+    apply_account(&mut draft, login);
+    apply_identity(&mut draft, login);
+    if object.namespace.is_none() {
+        draft.dynamic(
             "ci.namespace",
             "(the namespace the manifest is applied to: the manifest names none)",
         );
     }
-    d
+    draft
 }
 
 /// The service account and the token's audiences, as the login method reads them.

@@ -20,18 +20,18 @@ fn helm_values_are_dynamic() {
 #[test]
 fn template_secrets() {
     let ci = CiEvidence::default();
-    let mut d = Draft::new("x".into(), AuthMethod::Kubernetes, "kubernetes", ci);
+    let mut draft = Draft::new("x".into(), AuthMethod::Kubernetes, "kubernetes", ci);
     injector::template_needs(
-        &mut d,
+        &mut draft,
         "{{- with secret \"secret/data/a\" -}}{{ end }}{{ with secret (printf \"s/%s\" .x) }}{{ end }}\
          mysecret \"no\" {{ pkiCert \"pki/issue/web\" }} secret",
     );
     assert_eq!(
-        d.needs.iter().map(String::as_str).collect::<Vec<_>>(),
+        draft.needs.iter().map(String::as_str).collect::<Vec<_>>(),
         ["pki/issue/web", "secret/data/a"]
     );
-    assert_eq!(d.dynamic.len(), 1);
-    assert!(d.dynamic[0].expression.starts_with("secret (printf"));
+    assert_eq!(draft.dynamic.len(), 1);
+    assert!(draft.dynamic[0].expression.starts_with("secret (printf"));
 }
 
 #[test]

@@ -45,13 +45,13 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                 consumer: ConsumerKind::Vso,
                 via: Some(auth),
             };
-            let mut d = draft(&origin, &login);
+            let mut draft = draft(&origin, &login);
             let auth_ns = field(Some(&auth_spec), "namespace");
             let secret_ns = field(Some(spec), "namespace");
             if let Some(path) = secret_path(o, spec, out) {
                 match relative_namespace(auth_ns.as_deref(), secret_ns.as_deref()) {
-                    Some(prefix) => need(&mut d, &format!("{prefix}{path}")),
-                    None => d.dynamic(
+                    Some(prefix) => need(&mut draft, &format!("{prefix}{path}")),
+                    None => draft.dynamic(
                         "needs",
                         format!(
                             "{path} in Vault namespace {:?}, outside the login's namespace {:?}",
@@ -61,8 +61,8 @@ pub(super) fn read(index: &Index, drafts: &mut Vec<Draft>, out: &mut Discovery) 
                     ),
                 }
             }
-            shared(&mut d, auth);
-            drafts.push(d);
+            shared(&mut draft, auth);
+            drafts.push(draft);
         }
     }
 }

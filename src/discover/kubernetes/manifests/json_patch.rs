@@ -122,8 +122,8 @@ fn operation(item: &Value) -> Result<Operation, String> {
             .cloned()
             .ok_or_else(|| "no `value`".to_string())
     };
-    let op = text("op")?;
-    Ok(match op.as_str() {
+    let operation = text("op")?;
+    Ok(match operation.as_str() {
         "add" => Operation::Add {
             path: pointer("path")?,
             value: value()?,
@@ -280,8 +280,8 @@ fn get_mut<'v>(doc: &'v mut Value, tokens: &[String]) -> Option<&'v mut Value> {
     tokens.iter().try_fold(doc, |v, t| match v {
         Value::Mapping(map) => map.get_mut(t.as_str()),
         Value::Sequence(items) => {
-            let i = index(t, items.len())?;
-            items.get_mut(i)
+            let position = index(t, items.len())?;
+            items.get_mut(position)
         }
         _ => None,
     })
@@ -299,9 +299,9 @@ fn steps(doc: &Value, tokens: &[String], shifting: bool) -> Vec<Step> {
                 if shifting && last {
                     break;
                 }
-                let n = index(t, usize::MAX).unwrap_or(items.len());
-                out.push(Step::Item(n));
-                at = items.get(n);
+                let position = index(t, usize::MAX).unwrap_or(items.len());
+                out.push(Step::Item(position));
+                at = items.get(position);
             }
             Some(Value::Mapping(map)) => {
                 out.push(Step::Key(t.clone()));
@@ -329,9 +329,10 @@ mod tests {
 
     #[test]
     fn pointers_unescape_and_refuse_bad_escapes() {
-        let p = Pointer::parse("/metadata/annotations/vault.hashicorp.com~1role/~0x").unwrap();
+        let pointer =
+            Pointer::parse("/metadata/annotations/vault.hashicorp.com~1role/~0x").unwrap();
         assert_eq!(
-            p.tokens,
+            pointer.tokens,
             ["metadata", "annotations", "vault.hashicorp.com/role", "~x"]
         );
         assert!(Pointer::parse("a/b").is_err());

@@ -346,10 +346,10 @@ mod tests {
     }
 
     fn merged(object: &str, patch: &str, lists: Lists) -> Value {
-        let mut v = yaml(object);
-        let out = strategic_merge(&mut v, &yaml(patch), lists, &mut Vec::new()).unwrap();
+        let mut doc = yaml(object);
+        let out = strategic_merge(&mut doc, &yaml(patch), lists, &mut Vec::new()).unwrap();
         assert_eq!(out, Merged::Kept);
-        v
+        doc
     }
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        vault.hashicorp.com/role: web\n        keep: k\n    spec:\n      containers:\n        - name: app\n          image: a:1\n          env: [{name: A, value: a}]\n        - name: side\n          image: s:1\n      tolerations: [{key: x}]\n";
@@ -428,9 +428,9 @@ mod tests {
             Lists::Replace,
         );
         assert_eq!(out["spec"], yaml("c: 2"));
-        let mut v = yaml("kind: X\n");
+        let mut doc = yaml("kind: X\n");
         let gone = strategic_merge(
-            &mut v,
+            &mut doc,
             &yaml("kind: X\n$patch: delete\n"),
             Lists::Replace,
             &mut Vec::new(),
@@ -440,25 +440,25 @@ mod tests {
 
     #[test]
     fn kind_disagreements_fail_and_leave_the_object() {
-        let mut v = yaml("spec:\n  a: {b: 1}\n");
-        let before = v.clone();
+        let mut doc = yaml("spec:\n  a: {b: 1}\n");
+        let before = doc.clone();
         let err = strategic_merge(
-            &mut v,
+            &mut doc,
             &yaml("spec:\n  a: [1]\n"),
             Lists::Replace,
             &mut Vec::new(),
         );
         assert!(err.is_err());
-        assert_eq!(v, before);
-        assert!(strategic_merge(&mut v, &yaml("[1]"), Lists::Replace, &mut Vec::new()).is_err());
+        assert_eq!(doc, before);
+        assert!(strategic_merge(&mut doc, &yaml("[1]"), Lists::Replace, &mut Vec::new()).is_err());
     }
 
     #[test]
     fn changed_paths() {
-        let mut v = yaml(DEPLOYMENT);
+        let mut doc = yaml(DEPLOYMENT);
         let mut changed = Vec::new();
         strategic_merge(
-            &mut v,
+            &mut doc,
             &yaml("spec:\n  template:\n    metadata:\n      annotations:\n        vault.hashicorp.com/role: web-prod\n        keep: k\n    spec:\n      containers:\n        - name: app\n          image: a:2\n"),
             Lists::ByMergeKey,
             &mut changed,
@@ -490,8 +490,8 @@ mod tests {
     #[test]
     fn nesting_is_bounded() {
         let deep = format!("{}1{}", "{a: ".repeat(120), "}".repeat(120));
-        let mut v = yaml("x: 1\n");
+        let mut doc = yaml("x: 1\n");
         let patch: Value = yaml(&deep);
-        assert!(strategic_merge(&mut v, &patch, Lists::Replace, &mut Vec::new()).is_err());
+        assert!(strategic_merge(&mut doc, &patch, Lists::Replace, &mut Vec::new()).is_err());
     }
 }

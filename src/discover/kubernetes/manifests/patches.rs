@@ -317,18 +317,18 @@ impl Walk {
             if !self.count_application(out) {
                 break;
             }
-            let o = &mut objects[i];
-            let lists = Lists::of_group(&o.group);
+            let object = &mut objects[i];
+            let lists = Lists::of_group(&object.group);
             let mut changed = Vec::new();
-            match strategic_merge(o.value_mut(), doc, lists, &mut changed) {
-                Ok(Merged::Kept) => o.changed(changed),
+            match strategic_merge(object.value_mut(), doc, lists, &mut changed) {
+                Ok(Merged::Kept) => object.changed(changed),
                 Ok(Merged::Deleted) => deleted.push(i),
                 Err(e) => self.note(
                     out,
                     format!(
                         "{}: cannot merge the patch into {}: {}: that object is read without it",
                         patch.at,
-                        o.id(),
+                        object.id(),
                         e.0
                     ),
                 ),
@@ -362,12 +362,12 @@ impl Walk {
             if !self.count_application(out) {
                 break;
             }
-            let o = &mut objects[i];
+            let object = &mut objects[i];
             let mut changed = Vec::new();
-            match json_patch::apply(o.value_mut(), operations, &mut changed) {
+            match json_patch::apply(object.value_mut(), operations, &mut changed) {
                 Ok(()) => {
-                    o.changed(changed);
-                    o.reidentify();
+                    object.changed(changed);
+                    object.reidentify();
                 }
                 Err(e) => self.note(
                     out,
@@ -375,7 +375,7 @@ impl Walk {
                         "{}: operation {} fails on {}: {}: that object is read without the patch",
                         patch.at,
                         e.index + 1,
-                        o.id(),
+                        object.id(),
                         e.message
                     ),
                 ),

@@ -66,8 +66,8 @@ impl Target {
                 .map(Some)
                 .map_err(|e| {
                     // The crate's message spans lines; its last one says what is wrong.
-                    let e = e.to_string();
-                    let why = e.lines().last().unwrap_or_default().trim();
+                    let message = e.to_string();
+                    let why = message.lines().last().unwrap_or_default().trim();
                     format!("target {field} {text:?} is not a regular expression: {why}")
                 })
         };
@@ -219,16 +219,16 @@ mod tests {
     #[test]
     fn names_are_anchored_regular_expressions() {
         let object = yaml("metadata: {name: checkout-api}\n");
-        let t = Target::parse(&yaml("name: checkout-.*\nkind: Deploy.*")).unwrap();
-        assert!(t.selects(&candidate(&object, "checkout-api", None)));
-        let t = Target::parse(&yaml("name: checkout")).unwrap();
+        let target = Target::parse(&yaml("name: checkout-.*\nkind: Deploy.*")).unwrap();
+        assert!(target.selects(&candidate(&object, "checkout-api", None)));
+        let target = Target::parse(&yaml("name: checkout")).unwrap();
         assert!(
-            !t.selects(&candidate(&object, "checkout-api", None)),
+            !target.selects(&candidate(&object, "checkout-api", None)),
             "anchored"
         );
-        let t = Target::parse(&yaml("namespace: default")).unwrap();
-        assert!(t.selects(&candidate(&object, "checkout-api", None)));
-        assert!(!t.selects(&candidate(&object, "checkout-api", Some("shop"))));
+        let target = Target::parse(&yaml("namespace: default")).unwrap();
+        assert!(target.selects(&candidate(&object, "checkout-api", None)));
+        assert!(!target.selects(&candidate(&object, "checkout-api", Some("shop"))));
         assert!(Target::parse(&yaml("name: '('")).is_err());
         assert!(
             Target::parse(&yaml("name: 'a{1000}{1000}'")).is_err(),
