@@ -1,6 +1,6 @@
 //! What-if: the blast-radius delta between two estates (a base and a head snapshot, or one
 //! snapshot with changes applied), per pipeline, with the chain behind every gain, and the
-//! findings delta ([`findings`]), as a CI gate.
+//! findings delta (`findings`), as a CI gate.
 //!
 //! Both sides are reviews: the head is derived from the base (`Review::derive`), so it takes over
 //! whatever the change leaves equal.
@@ -167,7 +167,7 @@ pub enum HeadSource<'a> {
     /// A second snapshot.
     Snapshot(&'a Path),
     /// Changes applied to the base: policy files, change files, Terraform plans
-    /// ([`change::load_changes`]), policy files in `namespace`.
+    /// (`change::load_changes`), policy files in `namespace`.
     Changes {
         files: &'a [PathBuf],
         namespace: &'a str,

@@ -1,7 +1,7 @@
 //! HCP Terraform / Terraform Enterprise dynamic provider credentials for Vault, read from the
 //! Terraform code that manages the workspaces (`tfe_workspace`, `tfe_variable`,
 //! `tfe_variable_set` and its attachments): its `terraform show -json` output (state or plan),
-//! or its HCL2 source (`*.tf`, read by [`super::tfhcl`]).
+//! or its HCL2 source (`*.tf`, read by `super::tfhcl`).
 //!
 //! A workspace whose environment variables say `TFC_VAULT_PROVIDER_AUTH=true` logs in to Vault
 //! in each run, once per phase: the plan and the apply are two pipelines, each with its role

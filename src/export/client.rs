@@ -230,14 +230,14 @@ impl Default for Bounds {
     }
 }
 
-/// Knobs of [`Api`].
+/// Knobs of `Api`.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Requests in flight at most.
     pub concurrency: usize,
     /// Retries of a transient failure (so `retries + 1` attempts).
     pub retries: u32,
-    /// First backoff; doubled on each retry, capped at [`MAX_BACKOFF`].
+    /// First backoff; doubled on each retry, capped at `MAX_BACKOFF`.
     pub backoff: Duration,
     pub bounds: Bounds,
 }

@@ -1,7 +1,7 @@
 //! The blast-radius graph: one petgraph of an estate, built once from a review's logins,
 //! compiled tokens and escalation steps, and the source of `blastmap path` (chains from a
 //! pipeline to a secret, [`path`]) and `blastmap graph` (exports for graph engines,
-//! [`export`]).
+//! `export`).
 //!
 //! **Exact by construction.** Following edges forward from a pipeline reaches exactly what the
 //! pipeline can reach, because the only edges on that walk are real access:

@@ -11,10 +11,10 @@
 //! - [`parse`]: `hclutil.ParseConfig`: text whose trimmed form starts with `{` goes to the JSON
 //!   parser ([`parse_json`], hcl1's `json/parser`), anything else to the HCL parser
 //!   ([`parse_hcl`], hcl1's `hcl/parser` with duplicate keys allowed). Both give the same
-//!   [`ast`] (JSON objects are flattened into multi-key items the way hcl1 does).
+//!   `ast` (JSON objects are flattened into multi-key items the way hcl1 does).
 //! - [`decode`]: hcl1's `decoder.go` for the Go types Vault's policy structs use, with the
 //!   same coercions, duplicate-key behaviour and error texts.
-//! - [`hclutil`]: Vault's key checks (`CheckHCLKeys`) on the tree.
+//! - `hclutil`: Vault's key checks (`CheckHCLKeys`) on the tree.
 //!
 //! Errors print like hcl1's (`At 2:7: expected: IDENT | STRING got: LBRACE`), and nothing here
 //! panics. Where hcl1 itself would panic, an error is returned instead, at the same point: a JSON

@@ -3,12 +3,12 @@
 //!
 //! * [`escape`]: the old home of the escapers, now in [`crate::text`]; every name goes through
 //!   [`crate::text`] before it reaches DOT or HTML.
-//! * [`group`]: secrets grouped by prefix, with counts, under a node budget.
+//! * `group`: secrets grouped by prefix, with counts, under a node budget.
 //! * [`estate`]: token-level reach of every pipeline, owners and escalation chains.
 //! * [`diagram`]: the diagram model and its DOT printer (graphviz-rust's syntax tree).
 //! * [`dot`]: the views (`pipeline`, `secret`, `teams`, `overview`).
-//! * [`svg`]: running `dot`.
-//! * [`html`]: the report.
+//! * `svg`: running `dot`.
+//! * `html`: the report.
 
 pub mod diagram;
 pub mod dot;

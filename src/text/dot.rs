@@ -35,7 +35,7 @@ fn dot_escape_into(out: &mut String, shown: &str, label: bool) {
 }
 
 /// A DOT id (node or cluster name), quoted. Ids are never shown as text (every node has a
-/// label), so only the DOT lexer's rules apply. An id longer than [`DOT_ID_MAX`] becomes its
+/// label), so only the DOT lexer's rules apply. An id longer than `DOT_ID_MAX` becomes its
 /// shortened form and the hash of the whole name.
 pub fn dot_id(s: &str) -> String {
     let shown = visible(s);
@@ -52,8 +52,8 @@ pub fn dot_id(s: &str) -> String {
 }
 
 /// A DOT label (or tooltip) of one or more lines, quoted and escaped for Graphviz's label
-/// processing. Each line is escaped on its own (and shortened to [`DOT_LINE_MAX`]); lines are
-/// joined with Graphviz's `\n`; lines past [`DOT_LABEL_MAX`] characters are left out and
+/// processing. Each line is escaped on its own (and shortened to `DOT_LINE_MAX`); lines are
+/// joined with Graphviz's `\n`; lines past `DOT_LABEL_MAX` characters are left out and
 /// counted.
 pub fn dot_label<S: AsRef<str>>(lines: &[S]) -> String {
     let mut out = String::from("\"");

@@ -7,17 +7,17 @@
 //! KV key (escape sequences, newlines, bidi overrides, Markdown, HTML, quotes). Every output path
 //! turns them into inert text:
 //!
-//! * [`terminal`]: [`visible`] shows control characters, separators and bidi controls as
+//! * `terminal`: [`visible`] shows control characters, separators and bidi controls as
 //!   escapes (`\x1b`, `\n`, `\u{202e}`); [`pad`] and [`column_width`] lay out tables by hand,
 //!   because Rust's `{:width$}` panics above 65,535.
-//! * [`markdown`]: data as code spans whose fence is longer than any backtick run inside, so no
+//! * `markdown`: data as code spans whose fence is longer than any backtick run inside, so no
 //!   link, image, HTML, mention or issue reference can come from data.
-//! * [`dot`]: quoted DOT ids, labels and tooltips, shortened under Graphviz's label limit.
-//! * [`html`](mod@html): HTML text and attribute values.
-//! * [`uri`]: RFC 3986 percent-encoding of a relative path, for SARIF artifact locations.
-//! * [`shell`]: one POSIX shell word, for the commands blastmap suggests running next.
-//! * [`csv`]: CSV cells of the graph's bulk-import files (inert, never a formula, one line).
-//!   GraphML is XML: its text and attributes use [`html`](mod@html), whose escapes are XML's.
+//! * `dot`: quoted DOT ids, labels and tooltips, shortened under Graphviz's label limit.
+//! * `html`: HTML text and attribute values.
+//! * `uri`: RFC 3986 percent-encoding of a relative path, for SARIF artifact locations.
+//! * `shell`: one POSIX shell word, for the commands blastmap suggests running next.
+//! * `csv`: CSV cells of the graph's bulk-import files (inert, never a formula, one line).
+//!   GraphML is XML: its text and attributes use `html`, whose escapes are XML's.
 
 pub(crate) mod csv;
 pub(crate) mod dot;

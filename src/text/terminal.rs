@@ -69,7 +69,7 @@ pub(crate) use writeln_visible;
 pub(crate) const MAX_COLUMN: usize = 120;
 
 /// The width of a column holding these cells (in characters, as [`pad`] counts), at least `min`
-/// and at most [`MAX_COLUMN`] (unless `min` is larger).
+/// and at most `MAX_COLUMN` (unless `min` is larger).
 pub fn column_width<I, S>(cells: I, min: usize) -> usize
 where
     I: IntoIterator<Item = S>,

@@ -1,7 +1,7 @@
 //! Usage from the audit log: what each role's tokens actually did, against what the
 //! snapshot grants them, and the least-privilege policy that covers exactly the use.
 //!
-//! * [`parse`] reads file-device audit logs (JSON lines, Vault and OpenBao) with a bounded line
+//! * `parse` reads file-device audit logs (JSON lines, Vault and OpenBao) with a bounded line
 //!   buffer, deserializing only the fields needed.
 //! * [`collect`] links each token to the login (or parent token) that minted it through the
 //!   HMAC'd accessor, falling back to entity + display name + role metadata, and aggregates

@@ -9,7 +9,7 @@
 //!   reach into it.
 //!
 //! When a view would exceed the budget it is reduced step by step (each step is named in the
-//! diagram's notes): secrets are grouped by prefix with counts (the [`super::group`] module),
+//! diagram's notes): secrets are grouped by prefix with counts (the `super::group` module),
 //! rules fold into their policies, policies into roles, pipelines into their team, teams beyond the
 //! budget into one "… N more" node.
 
