@@ -90,21 +90,17 @@ store_object_places(ps) := sort([[p.ci.via_file, object.get(p, ["ci", "via_line"
 	object.get(p, ["ci", "via_file"], "") != ""
 ])
 
-store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": places[0][0], "line": places[0][1]}) if {
-	places := store_places(ps, kinds)
+# The exposures' places come first: the object's place is used only when none is known.
+store_place(ps, kinds) := places[0] if {
+	places := array.concat(store_places(ps, kinds), store_object_places(ps))
 	count(places) > 0
 }
 
-store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": places[0][0], "line": places[0][1]}) if {
-	count(store_places(ps, kinds)) == 0
-	places := store_object_places(ps)
-	count(places) > 0
+store_evidence(evidence, ps, kinds) := object.union(evidence, {"file": place[0], "line": place[1]}) if {
+	place := store_place(ps, kinds)
 }
 
-store_evidence(evidence, ps, kinds) := evidence if {
-	count(store_places(ps, kinds)) == 0
-	count(store_object_places(ps)) == 0
-}
+store_evidence(evidence, ps, kinds) := evidence if not store_place(ps, kinds)
 
 store_severity(teams) := "high" if count(teams) > 1
 

@@ -30,6 +30,12 @@ impl Source {
         }
     }
 
+    /// Whether `p` is one of this source's pipelines (compared in place: the overview asks
+    /// this of every pipeline for every source).
+    fn holds(&self, p: &PipelineTokens) -> bool {
+        self.workloads == p.consumer.is_some() && self.team == p.team
+    }
+
     /// Who reaches, in an edge's tooltip.
     fn who(&self) -> String {
         if self.workloads {
@@ -61,7 +67,7 @@ impl OverviewTeams {
         let keys: Vec<Source> = sorted_distinct(est.pipelines.iter().map(Source::of));
         let sets: Vec<SecretSet> = keys
             .par_iter()
-            .map(|k| est.reach_of(est.pipelines.iter().filter(|p| &Source::of(p) == k)))
+            .map(|k| est.reach_of(est.pipelines.iter().filter(|p| k.holds(p))))
             .collect();
         let mut order: Vec<usize> = (0..keys.len()).collect();
         order.sort_by(|&a, &b| {
@@ -124,11 +130,7 @@ impl OverviewTeams {
     /// consumers as a consumer (with the operators they read through).
     fn node_label(&self, source: usize, est: &EstateReach<'_, '_>) -> (Kind, Vec<String>) {
         let key = &self.keys[source];
-        let members: Vec<&PipelineTokens> = est
-            .pipelines
-            .iter()
-            .filter(|p| &Source::of(p) == key)
-            .collect();
+        let members: Vec<&PipelineTokens> = est.pipelines.iter().filter(|p| key.holds(p)).collect();
         let reach = self.sets[source].len();
         if !key.workloads {
             let count = plural(members.len(), "pipeline", "pipelines");
