@@ -36,54 +36,55 @@ pub(super) fn admit(
             role.name
         ));
     }
-    let mut a = Admission::new(Verdict::Admitted, String::new());
+    let mut admission = Admission::new(Verdict::Admitted, String::new());
     if role.binds_secret_id() {
-        let mut c = "the pipeline holds the role-id and a valid secret-id (unexpired, with uses \
+        let mut condition =
+            "the pipeline holds the role-id and a valid secret-id (unexpired, with uses \
                      left, its own CIDR list containing the client)"
-            .to_owned();
+                .to_owned();
         if let Some(ttl) = role.secret_id_ttl.filter(|t| *t > 0) {
-            c.push_str(&format!("; secret-ids expire after {ttl}s"));
+            condition.push_str(&format!("; secret-ids expire after {ttl}s"));
         }
         if let Some(n) = role.secret_id_num_uses.filter(|n| *n > 0) {
-            c.push_str(&format!("; each secret-id allows {n} logins"));
+            condition.push_str(&format!("; each secret-id allows {n} logins"));
         }
-        a.conditions.push(c);
+        admission.conditions.push(condition);
     } else {
-        a.conditions.push(
+        admission.conditions.push(
             "the pipeline knows the role-id (bind_secret_id = false: no secret-id is needed)"
                 .to_owned(),
         );
     }
     let mut cidrs = role.secret_id_bound_cidrs.clone();
     // Legacy `bound_cidr_list` (pre-1.0 roles), if the read still shows it.
-    if let Some(Value::Array(xs)) = role.extra.get("bound_cidr_list") {
+    if let Some(Value::Array(legacy_cidrs)) = role.extra.get("bound_cidr_list") {
         if cidrs.is_empty() {
-            cidrs = xs
+            cidrs = legacy_cidrs
                 .iter()
                 .filter_map(|x| x.as_str().map(str::to_owned))
                 .collect();
         }
     }
-    a.require_login_cidrs("secret_id_bound_cidrs", &cidrs);
+    admission.require_login_cidrs("secret_id_bound_cidrs", &cidrs);
 
     let mut metadata = BTreeMap::new();
     metadata.insert("role_name".to_owned(), role.name.clone());
-    a.alias = Some(Alias {
+    admission.alias = Some(Alias {
         mount_accessor: mount.accessor.clone(),
         name: REDACTED_ROLE_ID.to_owned(),
         name_known: false,
         match_metadata: metadata.clone(),
         metadata,
     });
-    a.token = resolve(&role.token, role.token.configured_policies(), mount, server);
+    admission.token = resolve(&role.token, role.token.configured_policies(), mount, server);
     if role.binds_secret_id() {
-        a.unknowns.push(format!(
+        admission.unknowns.push(format!(
             "secret-id metadata and per-secret-id token_bound_cidrs of AppRole role {:?} (they \
              override the role's token_bound_cidrs and add alias metadata)",
             role.name
         ));
     }
-    a.why = format!(
+    admission.why = format!(
         "the pipeline holds AppRole credentials for role {:?}{}",
         role.name,
         if role.binds_secret_id() {
@@ -92,5 +93,5 @@ pub(super) fn admit(
             " (role-id only: bind_secret_id = false)"
         }
     );
-    a
+    admission
 }

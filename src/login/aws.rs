@@ -70,13 +70,13 @@ pub(super) fn admit(
                 .unwrap_or_else(|| "the EC2 instance".to_owned())
         }
     };
-    let mut a = checks.admission(&o.name, &subject);
-    if !a.is_possible() {
-        return a;
+    let mut admission = checks.admission(&o.name, &subject);
+    if !admission.is_possible() {
+        return admission;
     }
-    a.alias = Some(alias(mount, &role, id, role_type, &mut a.unknowns));
-    a.token = resolve(&o.token, o.token.configured_policies(), mount, server);
-    a
+    admission.alias = Some(alias(mount, &role, id, role_type, &mut admission.unknowns));
+    admission.token = resolve(&o.token, o.token.configured_policies(), mount, server);
+    admission
 }
 
 /// The `iam` login: server id header, principal ARN, then the inferred instance.

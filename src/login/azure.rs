@@ -45,25 +45,25 @@ pub(super) fn admit(
         .clone()
         .map(|p| format!("service principal {p}"))
         .unwrap_or_else(|| "the managed identity".to_owned());
-    let mut a = checks.admission(&o.name, &subject);
-    if !a.is_possible() {
-        return a;
+    let mut admission = checks.admission(&o.name, &subject);
+    if !admission.is_possible() {
+        return admission;
     }
-    a.require_login_cidrs("token_bound_cidrs", &o.token.token_bound_cidrs);
-    a.alias = Some(alias(mount, id, &mut a.unknowns));
-    a.group_aliases = id
+    admission.require_login_cidrs("token_bound_cidrs", &o.token.token_bound_cidrs);
+    admission.alias = Some(alias(mount, id, &mut admission.unknowns));
+    admission.group_aliases = id
         .group_ids
         .iter()
         .filter(|g| !g.is_empty())
         .cloned()
         .collect();
     if id.group_ids.is_empty() {
-        a.unknowns.push(
+        admission.unknowns.push(
             "the groups claim of the managed identity's token (its group aliases)".to_owned(),
         );
     }
-    a.token = resolve(&o.token, o.token.configured_policies(), mount, server);
-    a
+    admission.token = resolve(&o.token, o.token.configured_policies(), mount, server);
+    admission
 }
 
 fn is_star(xs: &[String]) -> bool {

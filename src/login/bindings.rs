@@ -106,7 +106,7 @@ impl Checks {
         if let Some(why) = self.refusal {
             return Admission::refused(format!("role {role:?}: {why}"));
         }
-        let mut a = if self.unknowns.is_empty() {
+        let mut admission = if self.unknowns.is_empty() {
             let passed = if self.passed.is_empty() {
                 "no binding restricts it".to_owned()
             } else {
@@ -117,15 +117,15 @@ impl Checks {
                 format!("role {role:?} admits {subject}: {passed}"),
             )
         } else {
-            let mut a = Admission::new(
+            let mut admission = Admission::new(
                 Verdict::Unknown,
                 format!("role {role:?} binds what the inventory does not state about {subject}"),
             );
-            a.unknowns = self.unknowns;
-            a
+            admission.unknowns = self.unknowns;
+            admission
         };
-        a.conditions = self.conditions;
-        a
+        admission.conditions = self.conditions;
+        admission
     }
 }
 

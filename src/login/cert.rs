@@ -27,13 +27,13 @@ pub(super) fn admit(
     server: &ServerInfo,
 ) -> Admission {
     let cn_vec: Option<Vec<String>> = cred.common_name.map(|c| vec![c.to_owned()]);
-    let cn = cn_vec.as_deref();
+    let common_names = cn_vec.as_deref();
     let checks = [
         constraint(
             "allowed_names",
             &entry.allowed_names,
             &[
-                ("CN", cn),
+                ("CN", common_names),
                 ("DNS SAN", cred.dns_sans),
                 ("email SAN", cred.email_sans),
             ],
@@ -41,7 +41,7 @@ pub(super) fn admit(
         constraint(
             "allowed_common_names",
             &entry.allowed_common_names,
-            &[("CN", cn)],
+            &[("CN", common_names)],
         ),
         constraint(
             "allowed_dns_sans",
@@ -81,8 +81,8 @@ pub(super) fn admit(
             Check::Unknown(s) => unknown.push(s),
         }
     }
-    let mut a = Admission::new(Verdict::Admitted, String::new());
-    a.conditions.push(format!(
+    let mut admission = Admission::new(Verdict::Admitted, String::new());
+    admission.conditions.push(format!(
         "the client certificate chains to certificate entry {:?}'s certificate and is not \
          revoked{}",
         entry.name,
@@ -97,7 +97,7 @@ pub(super) fn admit(
             ""
         }
     ));
-    a.require_login_cidrs("token_bound_cidrs", &entry.token.token_bound_cidrs);
+    admission.require_login_cidrs("token_bound_cidrs", &entry.token.token_bound_cidrs);
     match cred.common_name {
         Some("") => {
             return Admission::refused(
@@ -105,46 +105,46 @@ pub(super) fn admit(
                  server refuses",
             )
         }
-        Some(cn) => {
-            a.alias = Some(Alias {
+        Some(common_name) => {
+            admission.alias = Some(Alias {
                 mount_accessor: mount.accessor.clone(),
-                name: cn.to_owned(),
+                name: common_name.to_owned(),
                 name_known: true,
                 metadata: BTreeMap::new(),
                 match_metadata: BTreeMap::new(),
             })
         }
-        None => a
+        None => admission
             .unknowns
             .push("the client certificate's CN (the alias name)".to_owned()),
     }
-    a.token = resolve(
+    admission.token = resolve(
         &entry.token,
         entry.token.configured_policies(),
         mount,
         server,
     );
     if !unknown.is_empty() {
-        a.verdict = Verdict::Unknown;
-        a.why = format!(
+        admission.verdict = Verdict::Unknown;
+        admission.why = format!(
             "certificate entry {:?}: not decidable offline: {}",
             entry.name,
             unknown.join("; ")
         );
-        a.unknowns.extend(unknown);
+        admission.unknowns.extend(unknown);
     } else if passed.is_empty() {
-        a.why = format!(
+        admission.why = format!(
             "certificate entry {:?} constrains no name: any certificate it trusts is admitted",
             entry.name
         );
     } else {
-        a.why = format!(
+        admission.why = format!(
             "certificate entry {:?} admits the certificate: {}",
             entry.name,
             passed.join("; ")
         );
     }
-    a
+    admission
 }
 
 /// One any-of constraint; `None` when the list is empty (unconstrained).

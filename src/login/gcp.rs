@@ -59,17 +59,24 @@ pub(super) fn admit(
         GcpLoginType::Iam => iam_checks(&role, id, &mut checks),
         GcpLoginType::Gce => gce_checks(&role, id, &mut checks),
     };
-    let mut a = checks.admission(&o.name, &subject);
-    if !a.is_possible() {
-        return a;
+    let mut admission = checks.admission(&o.name, &subject);
+    if !admission.is_possible() {
+        return admission;
     }
-    a.require_login_cidrs("token_bound_cidrs", &o.token.token_bound_cidrs);
-    a.alias = Some(alias(mount, &o.name, &role, id, role_type, &mut a.unknowns));
+    admission.require_login_cidrs("token_bound_cidrs", &o.token.token_bound_cidrs);
+    admission.alias = Some(alias(
+        mount,
+        &o.name,
+        &role,
+        id,
+        role_type,
+        &mut admission.unknowns,
+    ));
     if role.add_group_aliases == Some(true) {
-        group_aliases(id, &mut a);
+        group_aliases(id, &mut admission);
     }
-    a.token = resolve(&o.token, o.token.configured_policies(), mount, server);
-    a
+    admission.token = resolve(&o.token, o.token.configured_policies(), mount, server);
+    admission
 }
 
 fn iam_checks(role: &GcpRole, id: &GcpIdentity, checks: &mut Checks) -> String {

@@ -67,16 +67,16 @@ fn login(
         )));
     };
     let id = cred.github.cloned().unwrap_or_default();
-    let mut a = Admission::new(Verdict::Admitted, String::new());
-    a.conditions.push(format!(
+    let mut admission = Admission::new(Verdict::Admitted, String::new());
+    admission.conditions.push(format!(
         "the pipeline holds a GitHub token of user {user:?} with read:org"
     ));
-    if let Some(refusal) = organisation(mount, &id, user, &mut a) {
+    if let Some(refusal) = organisation(mount, &id, user, &mut admission) {
         return Err(Box::new(refusal));
     }
     let team_keys = team_keys(&id.teams);
     if team_keys.is_empty() {
-        a.unknowns.push(format!(
+        admission.unknowns.push(format!(
             "the teams of GitHub user {user:?} (only default mappings are counted)"
         ));
     }
@@ -88,17 +88,17 @@ fn login(
             raw.extend(m.policies.iter().cloned());
         }
     }
-    a.require_login_cidrs(
+    admission.require_login_cidrs(
         "token_bound_cidrs of the mount config",
         &cfg.token_bound_cidrs,
     );
-    a.alias = Some(alias(mount, user));
-    a.group_aliases = id.teams.iter().filter(|t| !t.is_empty()).cloned().collect();
-    a.token = resolve(&cfg, &raw, mount, server);
+    admission.alias = Some(alias(mount, user));
+    admission.group_aliases = id.teams.iter().filter(|t| !t.is_empty()).cloned().collect();
+    admission.token = resolve(&cfg, &raw, mount, server);
     Ok(Login {
         user: user.to_owned(),
         team_keys,
-        admission: a,
+        admission,
     })
 }
 
@@ -123,10 +123,10 @@ pub fn github_member(
             raw.extend(m.policies.iter().cloned());
         }
     }
-    let mut a = Admission::new(Verdict::Admitted, String::new());
-    a.group_aliases = team.map(str::to_owned).into_iter().collect();
-    a.token = resolve(&cfg, &raw, mount, server);
-    Some(a)
+    let mut admission = Admission::new(Verdict::Admitted, String::new());
+    admission.group_aliases = team.map(str::to_owned).into_iter().collect();
+    admission.token = resolve(&cfg, &raw, mount, server);
+    Some(admission)
 }
 
 /// The organisation check: by id when the config pins one (else pinned from the name on first
@@ -224,7 +224,7 @@ pub(super) fn admit(
     cred: &Credential<'_>,
     server: &ServerInfo,
 ) -> Admission {
-    let Some(m) = GithubMapping::from_other(o) else {
+    let Some(mapping) = GithubMapping::from_other(o) else {
         return Admission::unknown(
             format!(
                 "{:?} ({}) is not a GitHub team or user mapping",
@@ -236,51 +236,54 @@ pub(super) fn admit(
             ),
         );
     };
-    let l = match login(mount, cred, server) {
-        Ok(l) => l,
+    let github_login = match login(mount, cred, server) {
+        Ok(github_login) => github_login,
         Err(a) => return *a,
     };
-    let mut a = l.admission;
-    let key = m.key.to_lowercase();
-    let entry = format!("{} {:?}", o.collection.trim_matches('/'), m.key);
-    if m.is_default() {
-        a.why = format!("{entry} applies to every login of the mount");
-        return a;
+    let mut admission = github_login.admission;
+    let key = mapping.key.to_lowercase();
+    let entry = format!("{} {:?}", o.collection.trim_matches('/'), mapping.key);
+    if mapping.is_default() {
+        admission.why = format!("{entry} applies to every login of the mount");
+        return admission;
     }
-    match m.kind {
-        GithubMapKind::User if key == l.user.to_lowercase() => {
-            a.why = format!("{entry} maps the pipeline's GitHub user");
+    match mapping.kind {
+        GithubMapKind::User if key == github_login.user.to_lowercase() => {
+            admission.why = format!("{entry} maps the pipeline's GitHub user");
         }
         GithubMapKind::User => {
             return Admission::refused(format!(
                 "the pipeline logs in as GitHub user {:?}, not {:?}",
-                l.user, m.key
+                github_login.user, mapping.key
             ))
         }
-        GithubMapKind::Team if l.team_keys.contains(&key) => {
-            a.why = format!("{entry} applies: user {:?} is in that team", l.user);
-        }
-        GithubMapKind::Team if l.team_keys.is_empty() => {
-            a.verdict = Verdict::Unknown;
-            a.why = format!(
-                "{entry} applies only if user {:?} is in that team, which is not known",
-                l.user
+        GithubMapKind::Team if github_login.team_keys.contains(&key) => {
+            admission.why = format!(
+                "{entry} applies: user {:?} is in that team",
+                github_login.user
             );
-            a.unknowns.push(format!(
+        }
+        GithubMapKind::Team if github_login.team_keys.is_empty() => {
+            admission.verdict = Verdict::Unknown;
+            admission.why = format!(
+                "{entry} applies only if user {:?} is in that team, which is not known",
+                github_login.user
+            );
+            admission.unknowns.push(format!(
                 "whether GitHub user {:?} is in team {:?}",
-                l.user, m.key
+                github_login.user, mapping.key
             ));
         }
         GithubMapKind::Team => {
             return Admission::refused(format!(
                 "user {:?} is not in team {:?} (its teams: {})",
-                l.user,
-                m.key,
+                github_login.user,
+                mapping.key,
                 show(&cred.github.map(|g| g.teams.clone()).unwrap_or_default())
             ))
         }
     }
-    a
+    admission
 }
 
 /// The login of a user without a `map/users/` entry (named after the user), or `None` when the
@@ -290,24 +293,24 @@ pub(super) fn bare_login(
     cred: &Credential<'_>,
     server: &ServerInfo,
 ) -> Option<(String, Admission)> {
-    let l = login(mount, cred, server).ok()?;
+    let github_login = login(mount, cred, server).ok()?;
     let has_entry = mappings(mount)
-        .any(|m| m.kind == GithubMapKind::User && m.key.eq_ignore_ascii_case(&l.user));
+        .any(|m| m.kind == GithubMapKind::User && m.key.eq_ignore_ascii_case(&github_login.user));
     if has_entry {
         return None;
     }
-    let mut a = l.admission;
-    if a.verdict == Verdict::Admitted {
-        a.why = format!(
+    let mut admission = github_login.admission;
+    if admission.verdict == Verdict::Admitted {
+        admission.why = format!(
             "any member of the organization can log in: user {:?} gets the config's policies and \
              its teams' and the default mappings' policies",
-            l.user
+            github_login.user
         );
     } else {
-        a.why = format!(
+        admission.why = format!(
             "user {:?} can log in if it is a member of the organization",
-            l.user
+            github_login.user
         );
     }
-    Some((l.user, a))
+    Some((github_login.user, admission))
 }

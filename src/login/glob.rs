@@ -10,23 +10,23 @@
 
 /// `glob.Glob(pattern, subj)`.
 pub fn go_glob(pattern: &str, subj: &str) -> bool {
-    let p = pattern.as_bytes();
-    let mut s = subj.as_bytes();
-    if p.is_empty() {
-        return s.is_empty();
+    let pattern_bytes = pattern.as_bytes();
+    let mut rest = subj.as_bytes();
+    if pattern_bytes.is_empty() {
+        return rest.is_empty();
     }
-    if p == b"*" {
+    if pattern_bytes == b"*" {
         return true;
     }
-    let parts: Vec<&[u8]> = p.split(|&b| b == b'*').collect();
+    let parts: Vec<&[u8]> = pattern_bytes.split(|&b| b == b'*').collect();
     if parts.len() == 1 {
-        return s == p;
+        return rest == pattern_bytes;
     }
-    let leading = p[0] == b'*';
-    let trailing = p[p.len() - 1] == b'*';
+    let leading = pattern_bytes[0] == b'*';
+    let trailing = pattern_bytes[pattern_bytes.len() - 1] == b'*';
     let end = parts.len() - 1;
     for (i, part) in parts[..end].iter().enumerate() {
-        let idx = find(s, part);
+        let idx = find(rest, part);
         match (i, idx) {
             (0, Some(0)) => {}
             (0, _) if !leading => return false,
@@ -34,9 +34,9 @@ pub fn go_glob(pattern: &str, subj: &str) -> bool {
             _ => {}
         }
         let idx = idx.unwrap_or(0);
-        s = &s[idx + part.len()..];
+        rest = &rest[idx + part.len()..];
     }
-    trailing || s.ends_with(parts[end])
+    trailing || rest.ends_with(parts[end])
 }
 
 /// `strutil.StrListContainsGlob`: any pattern of the list matches.

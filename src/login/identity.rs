@@ -289,12 +289,12 @@ impl IamArn {
     /// `canonicalArn`: `arn:<partition>:iam::<account>:<type>/<name>`, `assumed-role` read as
     /// `role` and the path dropped.
     pub fn canonical(&self) -> String {
-        let t = match self.entity_type.as_str() {
+        let entity_type = match self.entity_type.as_str() {
             "assumed-role" => "role",
-            t => t,
+            entity_type => entity_type,
         };
         format!(
-            "arn:{}:iam::{}:{t}/{}",
+            "arn:{}:iam::{}:{entity_type}/{}",
             self.partition, self.account, self.name
         )
     }
@@ -310,35 +310,35 @@ impl IamArn {
 
     /// The IAM ARN of the principal under a given path (`""` = none).
     pub fn full_with_path(&self, path: &str) -> String {
-        let t = match self.entity_type.as_str() {
+        let entity_type = match self.entity_type.as_str() {
             "assumed-role" => "role",
-            t => t,
+            entity_type => entity_type,
         };
         let path = path.trim_matches('/');
         let sep = if path.is_empty() { "" } else { "/" };
         format!(
-            "arn:{}:iam::{}:{t}/{path}{sep}{}",
+            "arn:{}:iam::{}:{entity_type}/{path}{sep}{}",
             self.partition, self.account, self.name
         )
     }
 }
 
 fn de_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let Some(s) = Option::<String>::deserialize(d)? else {
+    let Some(arn) = Option::<String>::deserialize(d)? else {
         return Ok(None);
     };
-    IamArn::parse(&s).map_err(serde::de::Error::custom)?;
-    Ok(Some(s))
+    IamArn::parse(&arn).map_err(serde::de::Error::custom)?;
+    Ok(Some(arn))
 }
 
 fn de_account<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let Some(s) = Option::<String>::deserialize(d)? else {
+    let Some(account) = Option::<String>::deserialize(d)? else {
         return Ok(None);
     };
-    if s.len() != 12 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err(serde::de::Error::custom(format!(
-            "an AWS account id is 12 digits (quote it in YAML), got {s:?}"
+            "an AWS account id is 12 digits (quote it in YAML), got {account:?}"
         )));
     }
-    Ok(Some(s))
+    Ok(Some(account))
 }

@@ -290,15 +290,15 @@ pub(super) fn admit_cel(
             unknown,
         );
     };
-    let mut a = Admission::new(Verdict::Unknown, String::new());
-    a.conditions.push(signature_condition(mount));
+    let mut admission = Admission::new(Verdict::Unknown, String::new());
+    admission.conditions.push(signature_condition(mount));
     let mut passed = Vec::new();
     let mut parsed = None;
     let reg = match registered(pre, claims, server, &mut parsed) {
         Ok(r) => r,
         Err(e) => return Admission::refused(e.to_string()),
     };
-    if let Err(e) = check_issuer(mount, reg, &mut a, &mut passed) {
+    if let Err(e) = check_issuer(mount, reg, &mut admission, &mut passed) {
         return Admission::refused(e.0);
     }
     if !role.bound_audiences.is_empty() && !role.bound_audiences.iter().any(|b| reg.aud.contains(b))
@@ -310,16 +310,16 @@ pub(super) fn admit_cel(
             show_list(&role.bound_audiences)
         ));
     }
-    a.conditions.push(format!(
+    admission.conditions.push(format!(
         "CEL program of role {:?} accepts the claims",
         role.name
     ));
-    a.why = format!(
+    admission.why = format!(
         "CEL role {:?}: the issuer and audience checks pass; its program decides the rest",
         role.name
     );
-    a.unknowns.push(unknown);
-    a
+    admission.unknowns.push(unknown);
+    admission
 }
 
 fn signature_condition(mount: &AuthMount) -> String {
@@ -445,40 +445,40 @@ impl Registered {
     ) -> Result<Registered, ClaimsError> {
         let mut keys: Vec<&String> = claims.keys().collect();
         keys.sort();
-        let mut r = Registered::default();
-        for k in keys {
-            let v = &claims[k.as_str()];
+        let mut registered = Registered::default();
+        for key in keys {
+            let value = &claims[key.as_str()];
             let Some(field) = ["iss", "sub", "aud", "jti", "exp", "nbf", "iat"]
                 .into_iter()
-                .find(|f| fold_eq(k, f))
+                .find(|f| fold_eq(key, f))
             else {
                 continue;
             };
-            if strict && k != field {
+            if strict && key != field {
                 return Err(ClaimsError::Ambiguous {
-                    key: k.clone(),
+                    key: key.clone(),
                     field,
                 });
             }
             let bad = |expected: &'static str| ClaimsError::WrongType {
-                key: k.clone(),
-                shown: show(v),
+                key: key.clone(),
+                shown: show(value),
                 expected,
             };
             match field {
-                "iss" | "sub" | "jti" => match v {
+                "iss" | "sub" | "jti" => match value {
                     Value::String(s) => match field {
-                        "iss" => r.iss = Some(s.clone()),
-                        "sub" => r.sub = Some(s.clone()),
+                        "iss" => registered.iss = Some(s.clone()),
+                        "sub" => registered.sub = Some(s.clone()),
                         _ => {}
                     },
                     Value::Null => {}
                     _ => return Err(bad("a string")),
                 },
-                "aud" => match v {
-                    Value::String(s) => r.aud = vec![s.clone()],
+                "aud" => match value {
+                    Value::String(s) => registered.aud = vec![s.clone()],
                     Value::Array(xs) => {
-                        r.aud = xs
+                        registered.aud = xs
                             .iter()
                             .map(|x| x.as_str().map(str::to_owned))
                             .collect::<Option<Vec<_>>>()
@@ -486,30 +486,30 @@ impl Registered {
                     }
                     _ => return Err(bad("a string or a list of strings")),
                 },
-                _ => match v {
+                _ => match value {
                     Value::Number(_) | Value::Null => {}
                     _ => return Err(bad("a number")),
                 },
             }
             if field == "iss" {
-                r.iss_listed = true;
+                registered.iss_listed = true;
             }
         }
-        Ok(r)
+        Ok(registered)
     }
 }
 
 /// `bytes.EqualFold(key, name)` for an ASCII lowercase `name`: the only non-ASCII characters that
 /// fold onto ASCII letters are ſ (s) and the Kelvin sign (k).
 fn fold_eq(key: &str, name: &str) -> bool {
-    let mut k = key.chars().map(|c| match c {
+    let mut key_chars = key.chars().map(|c| match c {
         'ſ' => 's',
         '\u{212A}' => 'k',
         c => c.to_ascii_lowercase(),
     });
-    let mut n = name.chars();
+    let mut name_chars = name.chars();
     loop {
-        match (k.next(), n.next()) {
+        match (key_chars.next(), name_chars.next()) {
             (None, None) => return true,
             (Some(a), Some(b)) if a == b => {}
             _ => return false,
@@ -520,12 +520,12 @@ fn fold_eq(key: &str, name: &str) -> bool {
 /// `getClaim`: a JSON pointer (RFC 6901, via `pointerstructure`) when the name starts with `/`,
 /// else the top-level key. `null` is absent.
 pub(crate) fn lookup<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    let v = if name.starts_with('/') {
+    let value = if name.starts_with('/') {
         pointer(claims, name)?
     } else {
         claims.get(name)?
     };
-    (!v.is_null()).then_some(v)
+    (!value.is_null()).then_some(value)
 }
 
 fn pointer<'a>(claims: &'a Map<String, Value>, ptr: &str) -> Option<&'a Value> {
@@ -539,8 +539,8 @@ fn pointer<'a>(claims: &'a Map<String, Value>, ptr: &str) -> Option<&'a Value> {
             (Some(m), _) => m.get(&part)?,
             (None, Some(Value::Object(m))) => m.get(&part)?,
             (None, Some(Value::Array(xs))) => {
-                let i: i64 = part.parse().ok()?;
-                xs.get(usize::try_from(i).ok()?)?
+                let index: i64 = part.parse().ok()?;
+                xs.get(usize::try_from(index).ok()?)?
             }
             _ => return None,
         };

@@ -44,8 +44,8 @@ fn login<'m>(
     server: &ServerInfo,
 ) -> Option<Login<'m>> {
     let raw_user = cred.user?.trim();
-    let cs = case_sensitive(mount);
-    let user = if cs {
+    let case_sensitive_names = case_sensitive(mount);
+    let user = if case_sensitive_names {
         raw_user.to_owned()
     } else {
         raw_user.to_lowercase()
@@ -54,7 +54,7 @@ fn login<'m>(
         .roles
         .ldap_users
         .iter()
-        .find(|u| same(&u.name, &user, cs));
+        .find(|u| same(&u.name, &user, case_sensitive_names));
     let mut all_groups: Vec<String> = entry.map(|e| e.groups.clone()).unwrap_or_default();
     all_groups.extend(cred.groups.iter().cloned());
 
@@ -64,7 +64,7 @@ fn login<'m>(
             .roles
             .ldap_groups
             .iter()
-            .find(|e| same(&e.name, g, cs))
+            .find(|e| same(&e.name, g, case_sensitive_names))
         {
             policies.extend(ge.token.configured_policies().iter().cloned());
         }
@@ -80,20 +80,20 @@ fn login<'m>(
     let mut raw = cfg.configured_policies().to_vec();
     raw.extend(policies);
 
-    let mut a = Admission::new(Verdict::Admitted, String::new());
+    let mut admission = Admission::new(Verdict::Admitted, String::new());
     let url = mount
         .config_str("url")
         .map(|u| format!(" ({u})"))
         .unwrap_or_default();
-    a.conditions.push(format!(
+    admission.conditions.push(format!(
         "user {user:?} binds to the directory{url} with its password"
     ));
-    a.require_login_cidrs(
+    admission.require_login_cidrs(
         "token_bound_cidrs of the mount config",
         &cfg.token_bound_cidrs,
     );
     if cred.groups.is_empty() {
-        a.unknowns.push(format!(
+        admission.unknowns.push(format!(
             "the directory groups of LDAP user {user:?} (only local groups are counted)"
         ));
     }
@@ -105,7 +105,7 @@ fn login<'m>(
         .unwrap_or(false);
     let mut metadata = BTreeMap::new();
     metadata.insert("name".to_owned(), user.clone());
-    a.alias = Some(if username_as_alias {
+    admission.alias = Some(if username_as_alias {
         Alias {
             mount_accessor: mount.accessor.clone(),
             name: user.clone(),
@@ -115,7 +115,7 @@ fn login<'m>(
         }
     } else {
         let attr = mount.config_str("userattr").unwrap_or("cn");
-        a.unknowns.push(format!(
+        admission.unknowns.push(format!(
             "the alias name of LDAP user {user:?} is its directory attribute {attr:?}; the entity \
              is found by alias metadata name = {user:?}"
         ));
@@ -133,13 +133,13 @@ fn login<'m>(
             seen.push(g.clone());
         }
     }
-    a.group_aliases = seen;
-    a.token = resolve(&cfg, &raw, mount, server);
+    admission.group_aliases = seen;
+    admission.token = resolve(&cfg, &raw, mount, server);
     Some(Login {
         user,
         entry,
         all_groups,
-        admission: a,
+        admission,
     })
 }
 
@@ -149,7 +149,7 @@ pub(super) fn admit(
     cred: &Credential<'_>,
     server: &ServerInfo,
 ) -> Admission {
-    let Some(l) = login(mount, cred, server) else {
+    let Some(ldap_login) = login(mount, cred, server) else {
         return Admission::unknown(
             "the pipeline's LDAP user is not known",
             format!(
@@ -158,50 +158,56 @@ pub(super) fn admit(
             ),
         );
     };
-    let cs = case_sensitive(mount);
-    let mut a = l.admission;
+    let case_sensitive_names = case_sensitive(mount);
+    let mut admission = ldap_login.admission;
     match role {
         RoleRef::LdapUser(u) => {
-            if !same(&u.name, &l.user, cs) {
+            if !same(&u.name, &ldap_login.user, case_sensitive_names) {
                 return Admission::refused(format!(
                     "the pipeline logs in as LDAP user {:?}, not {:?}",
-                    l.user, u.name
+                    ldap_login.user, u.name
                 ));
             }
-            a.why = format!(
+            admission.why = format!(
                 "user entry {:?} applies to the pipeline's LDAP login",
                 u.name
             );
         }
         RoleRef::LdapGroup(g) => {
-            let local = l
-                .entry
-                .is_some_and(|e| e.groups.iter().any(|x| same(x, &g.name, cs)));
+            let local = ldap_login.entry.is_some_and(|e| {
+                e.groups
+                    .iter()
+                    .any(|x| same(x, &g.name, case_sensitive_names))
+            });
             if local {
-                a.why = format!(
+                admission.why = format!(
                     "group entry {:?} applies: users/{} lists it as a local group",
-                    g.name, l.user
+                    g.name, ldap_login.user
                 );
-            } else if l.all_groups.iter().any(|x| same(x, &g.name, cs)) {
-                a.why = format!(
+            } else if ldap_login
+                .all_groups
+                .iter()
+                .any(|x| same(x, &g.name, case_sensitive_names))
+            {
+                admission.why = format!(
                     "group entry {:?} applies: user {:?} is in directory group {:?}",
-                    g.name, l.user, g.name
+                    g.name, ldap_login.user, g.name
                 );
             } else if cred.groups.is_empty() {
-                a.verdict = Verdict::Unknown;
-                a.why = format!(
+                admission.verdict = Verdict::Unknown;
+                admission.why = format!(
                     "group entry {:?} applies only if user {:?} is in that directory group, which \
                      is not known",
-                    g.name, l.user
+                    g.name, ldap_login.user
                 );
-                a.unknowns.push(format!(
+                admission.unknowns.push(format!(
                     "whether LDAP user {:?} is in directory group {:?}",
-                    l.user, g.name
+                    ldap_login.user, g.name
                 ));
             } else {
                 return Admission::refused(format!(
                     "user {:?} is not in group {:?} (its groups: {:?})",
-                    l.user, g.name, l.all_groups
+                    ldap_login.user, g.name, ldap_login.all_groups
                 ));
             }
         }
@@ -212,7 +218,7 @@ pub(super) fn admit(
             ))
         }
     }
-    a
+    admission
 }
 
 /// The directory login of a user without a `users/` entry (named after the user), or `None`
@@ -222,15 +228,15 @@ pub(super) fn bare_login(
     cred: &Credential<'_>,
     server: &ServerInfo,
 ) -> Option<(String, Admission)> {
-    let l = login(mount, cred, server)?;
-    if l.entry.is_some() {
+    let ldap_login = login(mount, cred, server)?;
+    if ldap_login.entry.is_some() {
         return None;
     }
-    let mut a = l.admission;
-    a.why = format!(
+    let mut admission = ldap_login.admission;
+    admission.why = format!(
         "any directory user can log in: user {:?} has no users/ entry and gets the mount's and \
          its groups' policies",
-        l.user
+        ldap_login.user
     );
-    Some((l.user, a))
+    Some((ldap_login.user, admission))
 }

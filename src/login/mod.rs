@@ -121,10 +121,10 @@ impl Method {
 
     /// Parse the inventory spelling (case-insensitive).
     pub fn parse(s: &str) -> Option<Method> {
-        let s = s.trim();
+        let spelling = s.trim();
         Method::ALL
             .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+            .find(|m| m.as_str().eq_ignore_ascii_case(spelling))
     }
 
     /// Whether a credential of this method is presented to an auth mount of this type (`jwt` and
@@ -346,9 +346,9 @@ impl Admission {
     }
 
     pub(crate) fn unknown(why: impl Into<String>, unknown: impl Into<String>) -> Admission {
-        let mut a = Admission::new(Verdict::Unknown, why);
-        a.unknowns.push(unknown.into());
-        a
+        let mut admission = Admission::new(Verdict::Unknown, why);
+        admission.unknowns.push(unknown.into());
+        admission
     }
 
     pub fn is_admitted(&self) -> bool {
@@ -486,7 +486,7 @@ fn admit_pre(
             cred.method, mount.path, mount.mount_type
         ));
     }
-    let a = match (cred.method, role) {
+    let admission = match (cred.method, role) {
         (Method::Jwt | Method::Oidc, RoleRef::Jwt(r)) => {
             jwt::admit(mount, r, cred, server, registered)
         }
@@ -521,8 +521,8 @@ fn admit_pre(
         )),
     };
     match cred.source_addresses {
-        Some(sources) => a.finish().judge_sources(sources),
-        None => a.finish(),
+        Some(sources) => admission.finish().judge_sources(sources),
+        None => admission.finish(),
     }
 }
 
@@ -545,22 +545,22 @@ pub fn admit_all(
     let mut out: Vec<(String, Admission)> = mount
         .roles()
         .map(|r| {
-            let a = admit_pre(mount, r, cred, server, registered.as_ref());
-            (r.name().to_owned(), a)
+            let admission = admit_pre(mount, r, cred, server, registered.as_ref());
+            (r.name().to_owned(), admission)
         })
         .collect();
     if cred.method == Method::Ldap && cred.method.serves_mount_type(&mount.mount_type) {
-        if let Some((name, a)) = ldap::bare_login(mount, cred, server) {
-            out.push((name, a.finish()));
+        if let Some((name, admission)) = ldap::bare_login(mount, cred, server) {
+            out.push((name, admission.finish()));
         }
     }
     if cred.method == Method::Github && cred.method.serves_mount_type(&mount.mount_type) {
-        if let Some((name, a)) = github::bare_login(mount, cred, server) {
-            let a = match cred.source_addresses {
-                Some(sources) => a.finish().judge_sources(sources),
-                None => a.finish(),
+        if let Some((name, admission)) = github::bare_login(mount, cred, server) {
+            let admission = match cred.source_addresses {
+                Some(sources) => admission.finish().judge_sources(sources),
+                None => admission.finish(),
             };
-            out.push((name, a));
+            out.push((name, admission));
         }
     }
     out

@@ -133,27 +133,27 @@ pub fn go_format_float(f: f64) -> String {
         return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
     }
     let sign = if f < 0.0 { "-" } else { "" };
-    let e = format!("{:e}", f.abs());
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let scientific = format!("{:e}", f.abs());
+    let (mant, exp) = scientific.split_once('e').unwrap_or((&scientific, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mant.chars().filter(|c| *c != '.').collect();
     if !(-4..6).contains(&exp) {
-        let m = if digits.len() > 1 {
+        let mantissa = if digits.len() > 1 {
             format!("{}.{}", &digits[..1], &digits[1..])
         } else {
             digits
         };
         format!(
-            "{sign}{m}e{}{:02}",
+            "{sign}{mantissa}e{}{:02}",
             if exp < 0 { '-' } else { '+' },
             exp.abs()
         )
     } else if exp >= 0 {
-        let dp = exp as usize + 1;
-        if digits.len() <= dp {
-            format!("{sign}{digits}{}", "0".repeat(dp - digits.len()))
+        let int_digits = exp as usize + 1;
+        if digits.len() <= int_digits {
+            format!("{sign}{digits}{}", "0".repeat(int_digits - digits.len()))
         } else {
-            format!("{sign}{}.{}", &digits[..dp], &digits[dp..])
+            format!("{sign}{}.{}", &digits[..int_digits], &digits[int_digits..])
         }
     } else {
         format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))

@@ -156,8 +156,8 @@ pub fn calculate_ttl(
     match period.filter(|p| *p > 0) {
         Some(p) => (p.min(max), max, explicit_max_ttl.filter(|e| *e > 0)),
         None => {
-            let t = ttl.filter(|t| *t > 0).unwrap_or(sys_default);
-            (t.min(max), max, Some(max))
+            let effective_ttl = ttl.filter(|t| *t > 0).unwrap_or(sys_default);
+            (effective_ttl.min(max), max, Some(max))
         }
     }
 }

@@ -31,14 +31,15 @@ pub(super) fn admit(
             role.name
         ));
     }
-    let mut a = Admission::new(
+    let mut admission = Admission::new(
         Verdict::Admitted,
         format!(
             "the pipeline holds a token created from token role {:?}",
             role.name
         ),
     );
-    a.conditions
+    admission
+        .conditions
         .push("the pipeline holds a live token (static token)".to_owned());
     let restricted = !role.allowed_policies.is_empty()
         || !role.disallowed_policies.is_empty()
@@ -64,12 +65,12 @@ pub(super) fn admit(
         unresolved.push("<the parent token's policies>".to_owned());
         Vec::new()
     };
-    a.token = resolve(&fields, &raw, mount, server);
-    a.token.unresolved_policies = unresolved;
+    admission.token = resolve(&fields, &raw, mount, server);
+    admission.token.unresolved_policies = unresolved;
     if role.renewable == Some(false) {
-        a.token.renewable = false;
+        admission.token.renewable = false;
     }
-    entity_alias(a, mount, role, cred.entity_alias)
+    entity_alias(admission, mount, role, cred.entity_alias)
 }
 
 /// The entity a token of the role carries: with `allowed_entity_aliases`, the creation request

@@ -29,22 +29,22 @@ pub(super) fn admit(
             user.name
         ));
     }
-    let mut a = Admission::new(
+    let mut admission = Admission::new(
         Verdict::Admitted,
         format!("the pipeline logs in as userpass user {:?}", user.name),
     );
-    a.conditions.push(format!(
+    admission.conditions.push(format!(
         "the pipeline knows the password of user {:?}",
         user.name
     ));
-    a.require_login_cidrs("token_bound_cidrs", &user.token.token_bound_cidrs);
-    a.alias = Some(Alias {
+    admission.require_login_cidrs("token_bound_cidrs", &user.token.token_bound_cidrs);
+    admission.alias = Some(Alias {
         mount_accessor: mount.accessor.clone(),
         name: login,
         name_known: true,
         metadata: BTreeMap::new(),
         match_metadata: BTreeMap::new(),
     });
-    a.token = resolve(&user.token, user.token.configured_policies(), mount, server);
-    a
+    admission.token = resolve(&user.token, user.token.configured_policies(), mount, server);
+    admission
 }
