@@ -93,11 +93,11 @@ fn arn_breadth(pattern: &str) -> ArnBreadth {
 }
 
 pub(crate) fn aws(role: &OtherRole) -> Option<AwsFacts> {
-    let r = AwsRole::from_other(role).ok()?;
-    let ec2 = r.auth_type.as_deref() == Some("ec2") || r.infers_ec2();
+    let aws_role = AwsRole::from_other(role).ok()?;
+    let ec2 = aws_role.auth_type.as_deref() == Some("ec2") || aws_role.infers_ec2();
     Some(AwsFacts {
-        auth_type: r.auth_type.clone().unwrap_or_default(),
-        principal_wildcards: r
+        auth_type: aws_role.auth_type.clone().unwrap_or_default(),
+        principal_wildcards: aws_role
             .bound_iam_principal_arn
             .iter()
             .filter(|p| p.ends_with('*'))
@@ -106,43 +106,46 @@ pub(crate) fn aws(role: &OtherRole) -> Option<AwsFacts> {
                 breadth: arn_breadth(p),
             })
             .collect(),
-        account_unbound: ec2 && r.bound_account_id.is_empty(),
-        bound_iam_principal_arn: r.bound_iam_principal_arn,
-        bound_account_id: r.bound_account_id,
+        account_unbound: ec2 && aws_role.bound_account_id.is_empty(),
+        bound_iam_principal_arn: aws_role.bound_iam_principal_arn,
+        bound_account_id: aws_role.bound_account_id,
     })
 }
 
 pub(crate) fn gcp(role: &OtherRole) -> Option<GcpFacts> {
-    let r = GcpRole::from_other(role).ok()?;
-    let role_type = r.role_type.clone().unwrap_or_default();
+    let gcp_role = GcpRole::from_other(role).ok()?;
+    let role_type = gcp_role.role_type.clone().unwrap_or_default();
     let project_only = role_type == "gce"
-        && r.bound_service_accounts.is_empty()
-        && r.bound_zones.is_empty()
-        && r.bound_regions.is_empty()
-        && r.bound_instance_groups.is_empty()
-        && r.bound_labels.is_empty();
+        && gcp_role.bound_service_accounts.is_empty()
+        && gcp_role.bound_zones.is_empty()
+        && gcp_role.bound_regions.is_empty()
+        && gcp_role.bound_instance_groups.is_empty()
+        && gcp_role.bound_labels.is_empty();
     Some(GcpFacts {
-        any_service_account: role_type == "iam" && is_star(&r.bound_service_accounts),
+        any_service_account: role_type == "iam" && is_star(&gcp_role.bound_service_accounts),
         project_only,
         role_type,
-        bound_service_accounts: r.bound_service_accounts,
-        bound_projects: r.bound_projects,
+        bound_service_accounts: gcp_role.bound_service_accounts,
+        bound_projects: gcp_role.bound_projects,
     })
 }
 
 pub(crate) fn azure(role: &OtherRole) -> Option<AzureFacts> {
-    let r = AzureRole::from_other(role).ok()?;
+    let azure_role = AzureRole::from_other(role).ok()?;
     let loose = |xs: &[String]| xs.is_empty() || is_star(xs);
-    let (sps, groups) = (&r.bound_service_principal_ids, &r.bound_group_ids);
+    let (sps, groups) = (
+        &azure_role.bound_service_principal_ids,
+        &azure_role.bound_group_ids,
+    );
     let admits_none = (is_star(sps) && is_star(groups)) || (sps.is_empty() && groups.is_empty());
     Some(AzureFacts {
         admits_none,
-        any_principal: loose(&r.bound_service_principal_ids),
-        any_group: loose(&r.bound_group_ids),
-        bound_subscription_ids: r.bound_subscription_ids,
-        bound_resource_groups: r.bound_resource_groups,
-        bound_scale_sets: r.bound_scale_sets,
-        bound_locations: r.bound_locations,
+        any_principal: loose(&azure_role.bound_service_principal_ids),
+        any_group: loose(&azure_role.bound_group_ids),
+        bound_subscription_ids: azure_role.bound_subscription_ids,
+        bound_resource_groups: azure_role.bound_resource_groups,
+        bound_scale_sets: azure_role.bound_scale_sets,
+        bound_locations: azure_role.bound_locations,
     })
 }
 

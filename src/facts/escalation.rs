@@ -129,11 +129,11 @@ impl<'a, 'b> Escalations<'a, 'b> {
         base: &'b Analysis<'b>,
         compiled: &'b FxHashMap<String, Arc<TokenReach>>,
     ) -> Self {
-        let mut e = Self::new(analysis, depth);
+        let mut escalations = Self::new(analysis, depth);
         if analysis.tokens_comparable(base) {
-            e.seed = Some((base, compiled));
+            escalations.seed = Some((base, compiled));
         }
-        e
+        escalations
     }
 
     /// The tokens compiled so far, by identity key.
@@ -143,8 +143,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
 
     fn compile(&self, id: TokenIdentity) -> Arc<TokenReach> {
         let key = id.cache_key(true);
-        if let Some(t) = self.tokens.lock().unwrap().get(&key) {
-            return t.clone();
+        if let Some(cached) = self.tokens.lock().unwrap().get(&key) {
+            return cached.clone();
         }
         let seeded = self.seed.and_then(|(base, compiled)| {
             compiled
@@ -152,15 +152,15 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 .filter(|t| t.identity == id && self.analysis.same_policies(&id, base))
                 .cloned()
         });
-        let t = match seeded {
-            Some(t) => t,
+        let reach = match seeded {
+            Some(reach) => reach,
             None => Arc::new(self.analysis.token_reach(id)),
         };
         self.tokens
             .lock()
             .unwrap()
             .entry(key)
-            .or_insert_with(|| t.clone())
+            .or_insert_with(|| reach.clone())
             .clone()
     }
 
@@ -194,9 +194,9 @@ impl<'a, 'b> Escalations<'a, 'b> {
                     if !seen.insert(key.clone()) {
                         continue;
                     }
-                    let mut c = chain.clone();
-                    c.push(step);
-                    self.record(key, c, gain, true, &mut out, &mut frontier);
+                    let mut next_chain = chain.clone();
+                    next_chain.push(step);
+                    self.record(key, next_chain, gain, true, &mut out, &mut frontier);
                 }
             }
             level += 1;
@@ -375,10 +375,11 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 .iter()
                 .find_map(|base| {
                     let path = format!("{base}{name}");
-                    let d = cx.acl.capabilities(cx.ns, &path);
-                    (d.caps.intersects(WRITE) && !d.caps.is_deny()).then_some((path, d))
+                    let decision = cx.acl.capabilities(cx.ns, &path);
+                    (decision.caps.intersects(WRITE) && !decision.caps.is_deny())
+                        .then_some((path, decision))
                 });
-            let Some((path, d)) = hit else {
+            let Some((path, decision)) = hit else {
                 continue;
             };
             let held = cx
@@ -403,7 +404,15 @@ impl<'a, 'b> Escalations<'a, 'b> {
                     Gain::Nothing,
                 )
             };
-            cx.push("policy-write", &path, d, name.clone(), effect, vec![], gain);
+            cx.push(
+                "policy-write",
+                &path,
+                decision,
+                name.clone(),
+                effect,
+                vec![],
+                gain,
+            );
         }
         create
     }
@@ -432,8 +441,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
         };
         for coll in collections {
             let probe = format!("auth/{mname}/{coll}/{PROBE}");
-            let d = cx.acl.capabilities(cx.ns, &probe);
-            if d.caps.intersects(WRITE) && !d.caps.is_deny() {
+            let decision = cx.acl.capabilities(cx.ns, &probe);
+            if decision.caps.intersects(WRITE) && !decision.caps.is_deny() {
                 let effect = format!(
                     "create or rewrite {} entries of auth/{mname} with any non-root token policies, bound to the attacker's own credential",
                     coll
@@ -441,7 +450,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 cx.push(
                     "auth-role-write",
                     &format!("auth/{mname}/{coll}/*"),
-                    d,
+                    decision,
                     format!("auth/{mname}"),
                     effect,
                     vec![],
@@ -451,15 +460,15 @@ impl<'a, 'b> Escalations<'a, 'b> {
             }
             for r in m.roles().filter(|r| r.collection() == *coll) {
                 let path = format!("auth/{mname}/{coll}/{}", r.name());
-                let d = cx.acl.capabilities(cx.ns, &path);
-                if d.caps.intersects(WRITE) && !d.caps.is_deny() {
+                let decision = cx.acl.capabilities(cx.ns, &path);
+                if decision.caps.intersects(WRITE) && !decision.caps.is_deny() {
                     let effect = format!(
                         "rewrite {path} (token_policies, bindings) so it admits the attacker with any non-root policy"
                     );
                     cx.push(
                         "auth-role-write",
                         &path,
-                        d,
+                        decision,
                         path.clone(),
                         effect,
                         vec![],
@@ -479,8 +488,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
             "jwt" | "oidc" | "kubernetes" | "ldap"
         ) {
             let path = format!("auth/{mname}/config");
-            let d = cx.acl.capabilities(cx.ns, &path);
-            if d.caps.intersects(WRITE) && !d.caps.is_deny() {
+            let decision = cx.acl.capabilities(cx.ns, &path);
+            if decision.caps.intersects(WRITE) && !decision.caps.is_deny() {
                 let what = match m.mount_type.as_str() {
                     "kubernetes" => "point the mount at a Kubernetes API the attacker runs",
                     "ldap" => "point the mount at a directory the attacker runs",
@@ -495,15 +504,15 @@ impl<'a, 'b> Escalations<'a, 'b> {
                     .filter_map(|r| r.token())
                     .flat_map(|t| t.login_policies())
                     .collect();
-                let id = self.policies_identity(cx.ns, policies);
+                let identity = self.policies_identity(cx.ns, policies);
                 cx.push(
                     "auth-config-write",
                     &path,
-                    d,
+                    decision,
                     format!("auth/{mname}"),
                     effect,
                     vec![],
-                    Gain::Identity(Box::new(id)),
+                    Gain::Identity(Box::new(identity)),
                 );
             }
         }
@@ -528,8 +537,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
             let mut minted = false;
             for suffix in ["secret-id", "custom-secret-id"] {
                 let path = format!("auth/{mname}/role/{}/{suffix}", r.name);
-                let d = cx.acl.capabilities(cx.ns, &path);
-                if !d.caps.intersects(WRITE) || d.caps.is_deny() {
+                let decision = cx.acl.capabilities(cx.ns, &path);
+                if !decision.caps.intersects(WRITE) || decision.caps.is_deny() {
                     continue;
                 }
                 minted = true;
@@ -544,7 +553,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
                     cx.push(
                         "secret-id-mint",
                         &path,
-                        d,
+                        decision,
                         format!("auth/{mname}/role/{}", r.name),
                         format!("mint a secret-id and log in as AppRole role {:?}", r.name),
                         conds,
@@ -577,15 +586,15 @@ impl<'a, 'b> Escalations<'a, 'b> {
         let mname = m.name().to_string();
         for u in m.roles.userpass.iter() {
             let path = format!("auth/{mname}/users/{}/password", u.name);
-            let d = cx.acl.capabilities(cx.ns, &path);
-            if !d.caps.intersects(WRITE) || d.caps.is_deny() {
+            let decision = cx.acl.capabilities(cx.ns, &path);
+            if !decision.caps.intersects(WRITE) || decision.caps.is_deny() {
                 continue;
             }
             if let Some(id) = self.login_as(n, m, RoleRef::Userpass(u), Some(&u.name)) {
                 cx.push(
                     "password-reset",
                     &path,
-                    d,
+                    decision,
                     format!("auth/{mname}/users/{}", u.name),
                     format!("reset the password of {:?} and log in as that user", u.name),
                     vec![],
@@ -653,8 +662,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
         let existing: BTreeSet<String> = n.policies.iter().map(|p| p.key()).collect();
         for r in m.roles.token.iter() {
             let path = format!("auth/token/create/{}", r.name);
-            let d = cx.acl.capabilities(cx.ns, &path);
-            if !d.caps.intersects(WRITE) || d.caps.is_deny() {
+            let decision = cx.acl.capabilities(cx.ns, &path);
+            if !decision.caps.intersects(WRITE) || decision.caps.is_deny() {
                 continue;
             }
             if r.allowed_policies.is_empty() && r.allowed_policies_glob.is_empty() {
@@ -669,8 +678,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
             for g in &r.allowed_policies_glob {
                 policies.extend(existing.iter().filter(|p| login::go_glob(g, p)).cloned());
             }
-            for d in &r.disallowed_policies {
-                policies.remove(&crate::model::normalize_policy_name(d));
+            for decision in &r.disallowed_policies {
+                policies.remove(&crate::model::normalize_policy_name(decision));
             }
             policies.retain(|p| {
                 !r.disallowed_policies_glob
@@ -681,18 +690,18 @@ impl<'a, 'b> Escalations<'a, 'b> {
             if !r.token.token_no_default_policy.unwrap_or(false) {
                 policies.insert("default".to_string());
             }
-            let id = self.policies_identity(cx.ns, policies);
+            let identity = self.policies_identity(cx.ns, policies);
             cx.push(
                 "token-create-role",
                 &path,
-                d,
+                decision,
                 format!("auth/token/roles/{}", r.name),
                 format!(
                     "create tokens from token role {:?} with its allowed policies, whatever the pipeline's own",
                     r.name
                 ),
                 vec![],
-                Gain::Identity(Box::new(id)),
+                Gain::Identity(Box::new(identity)),
             );
         }
     }
@@ -700,12 +709,12 @@ impl<'a, 'b> Escalations<'a, 'b> {
     fn identity_writes(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace) {
         let has_entity = cx.tok.identity.entity.is_some();
         // New groups (and updates by name through the collection endpoint).
-        let d = cx.acl.capabilities(cx.ns, "identity/group");
-        if d.caps.intersects(WRITE) && !d.caps.is_deny() && has_entity {
+        let decision = cx.acl.capabilities(cx.ns, "identity/group");
+        if decision.caps.intersects(WRITE) && !decision.caps.is_deny() && has_entity {
             cx.push(
                 "identity-group-create",
                 "identity/group",
-                d,
+                decision,
                 "identity/group".to_string(),
                 "create a group with any policies and put the pipeline's entity in it".to_string(),
                 vec![],
@@ -715,24 +724,26 @@ impl<'a, 'b> Escalations<'a, 'b> {
             for g in n.groups.iter().filter(|g| !g.is_external()) {
                 let by_id = format!("identity/group/id/{}", g.id);
                 let by_name = format!("identity/group/name/{}", g.name);
-                let (path, d) = [by_id, by_name]
+                let (path, decision) = [by_id, by_name]
                     .into_iter()
                     .map(|p| {
-                        let d = cx.acl.capabilities(cx.ns, &p);
-                        (p, d)
+                        let decision = cx.acl.capabilities(cx.ns, &p);
+                        (p, decision)
                     })
-                    .find(|(_, d)| d.caps.intersects(WRITE) && !d.caps.is_deny())
+                    .find(|(_, decision)| {
+                        decision.caps.intersects(WRITE) && !decision.caps.is_deny()
+                    })
                     .unzip_opt();
-                let (Some(path), Some(d)) = (path, d) else {
+                let (Some(path), Some(decision)) = (path, decision) else {
                     continue;
                 };
-                let mut id = cx.tok.identity.clone();
+                let mut identity = cx.tok.identity.clone();
                 let mut groups = vec![(n, g)];
                 groups.extend(self.analysis.index.group_ancestors(&g.id));
                 for (gns, grp) in groups {
                     let gns_path = crate::model::namespace_path(&gns.path).into_owned();
                     for p in &grp.policies {
-                        id.policies.push(PolicyRef {
+                        identity.policies.push(PolicyRef {
                             namespace: gns_path.clone(),
                             name: crate::model::normalize_policy_name(p),
                             origin: PolicyOrigin::Group {
@@ -745,7 +756,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 cx.push(
                     "identity-group-write",
                     &path,
-                    d,
+                    decision,
                     format!("group {}", g.name),
                     format!(
                         "add the pipeline's entity to group {:?} and get its policies ({})",
@@ -753,7 +764,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
                         g.policies.join(", ")
                     ),
                     vec![],
-                    Gain::Identity(Box::new(id)),
+                    Gain::Identity(Box::new(identity)),
                 );
             }
         }
@@ -766,18 +777,18 @@ impl<'a, 'b> Escalations<'a, 'b> {
             } else {
                 paths.push(format!("identity/entity/id/{PROBE}"));
             }
-            if let Some((path, d)) = paths
+            if let Some((path, decision)) = paths
                 .into_iter()
                 .map(|p| {
-                    let d = cx.acl.capabilities(cx.ns, &p);
-                    (p, d)
+                    let decision = cx.acl.capabilities(cx.ns, &p);
+                    (p, decision)
                 })
-                .find(|(_, d)| d.caps.intersects(WRITE) && !d.caps.is_deny())
+                .find(|(_, decision)| decision.caps.intersects(WRITE) && !decision.caps.is_deny())
             {
                 cx.push(
                     "identity-entity-write",
                     &path.clone(),
-                    d,
+                    decision,
                     "the pipeline's entity".to_string(),
                     "set the policies of the pipeline's own entity to anything".to_string(),
                     vec![],
@@ -801,11 +812,11 @@ impl<'a, 'b> Escalations<'a, 'b> {
             ),
         ] {
             let probe = format!("{kind_path}/id/{PROBE}");
-            let d = [kind_path.to_string(), probe]
+            let decision = [kind_path.to_string(), probe]
                 .into_iter()
                 .map(|p| cx.acl.capabilities(cx.ns, &p))
-                .find(|d| d.caps.intersects(WRITE) && !d.caps.is_deny());
-            let Some(d) = d else { continue };
+                .find(|decision| decision.caps.intersects(WRITE) && !decision.caps.is_deny());
+            let Some(decision) = decision else { continue };
             let mut policies: BTreeSet<String> = BTreeSet::new();
             if kind_path == "identity/group-alias" {
                 for g in n.groups.iter().filter(|g| g.is_external()) {
@@ -834,16 +845,16 @@ impl<'a, 'b> Escalations<'a, 'b> {
                     }
                 }
             }
-            let mut id = self.policies_identity(cx.ns, policies);
-            id.entity = cx.tok.identity.entity.clone();
+            let mut identity = self.policies_identity(cx.ns, policies);
+            identity.entity = cx.tok.identity.entity.clone();
             cx.push(
                 "identity-alias-write",
                 kind_path,
-                d,
+                decision,
                 kind_path.to_string(),
                 format!("{what} and get its identity policies"),
                 vec![],
-                Gain::Identity(Box::new(id)),
+                Gain::Identity(Box::new(identity)),
             );
         }
     }
@@ -887,8 +898,8 @@ impl<'a, 'b> Escalations<'a, 'b> {
             } else {
                 base.to_string()
             };
-            let d = cx.acl.capabilities(cx.ns, &path);
-            if !(d.caps.contains(Caps::SUDO) && d.caps.intersects(need)) {
+            let decision = cx.acl.capabilities(cx.ns, &path);
+            if !(decision.caps.contains(Caps::SUDO) && decision.caps.intersects(need)) {
                 continue;
             }
             let (gain, conds) = match kind {
@@ -907,7 +918,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
             cx.push(
                 kind,
                 &shown,
-                d,
+                decision,
                 base.trim_end_matches('/').to_string(),
                 effect.to_string(),
                 conds,
@@ -965,11 +976,11 @@ struct Ctx<'t, 'o> {
 
 impl Ctx<'_, '_> {
     fn caps(&self, path: &str) -> Caps {
-        let d = self.acl.capabilities(self.ns, path);
-        if d.caps.is_deny() {
+        let decision = self.acl.capabilities(self.ns, path);
+        if decision.caps.is_deny() {
             Caps::NONE
         } else {
-            d.caps
+            decision.caps
         }
     }
 

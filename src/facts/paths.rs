@@ -9,20 +9,20 @@ use crate::passes::{Secret, SecretIndex};
 
 /// Compare the first `prefix.len()` bytes of `ns + path` with `prefix` (`Equal` = starts with).
 fn cmp_prefix(ns: &str, path: &str, prefix: &str) -> Ordering {
-    let p = prefix.as_bytes();
-    let a = ns.as_bytes();
-    let b = path.as_bytes();
+    let prefix_bytes = prefix.as_bytes();
+    let ns_bytes = ns.as_bytes();
+    let path_bytes = path.as_bytes();
     let mut i = 0;
-    while i < p.len() {
-        let c = if i < a.len() {
-            a[i]
-        } else if i - a.len() < b.len() {
-            b[i - a.len()]
+    while i < prefix_bytes.len() {
+        let byte = if i < ns_bytes.len() {
+            ns_bytes[i]
+        } else if i - ns_bytes.len() < path_bytes.len() {
+            path_bytes[i - ns_bytes.len()]
         } else {
             // The full path is shorter than the prefix and equal so far.
             return Ordering::Less;
         };
-        match c.cmp(&p[i]) {
+        match byte.cmp(&prefix_bytes[i]) {
             Ordering::Equal => i += 1,
             o => return o,
         }
@@ -32,10 +32,11 @@ fn cmp_prefix(ns: &str, path: &str, prefix: &str) -> Ordering {
 
 /// Ids of the secrets whose namespace-qualified path starts with `prefix`.
 pub(crate) fn range(index: &SecretIndex, prefix: &str) -> std::ops::Range<usize> {
-    let s = &index.secrets;
-    let start = s.partition_point(|x| cmp_prefix(&x.namespace, &x.path, prefix) == Ordering::Less);
+    let secrets = &index.secrets;
+    let start =
+        secrets.partition_point(|x| cmp_prefix(&x.namespace, &x.path, prefix) == Ordering::Less);
     let end = start
-        + s[start..]
+        + secrets[start..]
             .partition_point(|x| cmp_prefix(&x.namespace, &x.path, prefix) == Ordering::Equal);
     start..end
 }
@@ -127,25 +128,25 @@ fn segment_match(pattern: &str, path: &str) -> bool {
         Some(p) => (p, true),
         None => (pattern, false),
     };
-    let mut ps = pat.split('/').peekable();
-    let mut xs = path.split('/');
-    while let Some(p) = ps.next() {
-        let last = ps.peek().is_none();
-        let Some(x) = xs.next() else {
+    let mut pattern_segments = pat.split('/').peekable();
+    let mut path_segments = path.split('/');
+    while let Some(pattern_segment) = pattern_segments.next() {
+        let last = pattern_segments.peek().is_none();
+        let Some(path_segment) = path_segments.next() else {
             return false;
         };
-        let ok = if p == "+" {
+        let ok = if pattern_segment == "+" {
             true
         } else if prefix && last {
-            x.starts_with(p)
+            path_segment.starts_with(pattern_segment)
         } else {
-            p == x
+            pattern_segment == path_segment
         };
         if !ok {
             return false;
         }
     }
-    prefix || xs.next().is_none()
+    prefix || path_segments.next().is_none()
 }
 
 /// The number of key segments a pattern's literal part fixes below its secret mount's data root

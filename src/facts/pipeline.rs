@@ -437,10 +437,10 @@ impl PipelineBuilder<'_, '_> {
                 facts.deleted += 1;
             }
             // Secrets are sorted by namespace first: insert each run once.
-            let ns = secrets.get(reached.secret).namespace.as_str();
-            if last_ns != Some(ns) {
-                namespaces.insert(ns);
-                last_ns = Some(ns);
+            let namespace = secrets.get(reached.secret).namespace.as_str();
+            if last_ns != Some(namespace) {
+                namespaces.insert(namespace);
+                last_ns = Some(namespace);
             }
         }
         facts.namespaces = namespaces.into_iter().map(str::to_string).collect();

@@ -67,16 +67,16 @@ pub(super) fn matches<'b>(
     opts: &FactsOptions,
     head: Head<'_, '_>,
 ) -> Vec<Option<&'b PipelineFacts>> {
-    let n = head.logins.len();
+    let pipeline_count = head.logins.len();
     let ours = &base.built.kept;
     let theirs = &base.built.facts;
     let comparable = base.same_secrets(analysis)
         && theirs.config == *opts
         && ours.templated_rules == head.kept.templated_rules
-        && base.logins.len() == n
-        && theirs.pipelines.len() == n;
+        && base.logins.len() == pipeline_count
+        && theirs.pipelines.len() == pipeline_count;
     if !comparable {
-        return vec![None; n];
+        return vec![None; pipeline_count];
     }
     let by_key: FxHashMap<String, usize> = base
         .tokens
@@ -152,21 +152,21 @@ pub(super) fn matches<'b>(
             .collect();
         theirs.is_some_and(|t| t.windows(2).all(|w| w[0] < w[1]))
     };
-    (0..n)
+    (0..pipeline_count)
         .into_par_iter()
         .map(|i| {
-            let (lh, uh) = &head.logins[i];
-            let (lb, ub) = &base.logins[i];
+            let (head_logins, head_unknowns) = &head.logins[i];
+            let (base_logins, base_unknowns) = &base.logins[i];
             // The facts read possible logins only.
-            let ph: Vec<&Login<'_>> = possible(lh);
-            let pb: Vec<&Login<'_>> = possible(lb);
-            let same = uh == ub
-                && ph.len() == pb.len()
-                && ph
+            let head_possible: Vec<&Login<'_>> = possible(head_logins);
+            let base_possible: Vec<&Login<'_>> = possible(base_logins);
+            let same = head_unknowns == base_unknowns
+                && head_possible.len() == base_possible.len()
+                && head_possible
                     .iter()
-                    .zip(&pb)
+                    .zip(&base_possible)
                     .all(|(a, b)| same_login(a, b, &token_match))
-                && same_source_order(&ph);
+                && same_source_order(&head_possible);
             same.then(|| &theirs.pipelines[i])
         })
         .collect()
@@ -197,15 +197,25 @@ type TokenSide<'x> = (&'x TokenReach, &'x TokenInfo, &'x [SourceKey], &'x [Strin
 /// Two tokens whose identity, unknowns, grants, deciding policies and wildcard rules per ACL
 /// rule, and escalations are equal (interned ids resolved: each side interns in its own order).
 fn same_token(h: TokenSide<'_>, b: TokenSide<'_>) -> bool {
-    let (th, ih, sh, nh) = h;
-    let (tb, ib, sb, nb) = b;
-    th.identity == tb.identity
-        && th.unknowns == tb.unknowns
-        && th.grants == tb.grants
-        && ih.policy_labels == ib.policy_labels
-        && same_resolved(&ih.wildcard_sources, sh, &ib.wildcard_sources, sb)
-        && same_resolved(&ih.policy_ids, nh, &ib.policy_ids, nb)
-        && same_reached(&ih.escalations, &ib.escalations)
+    let (head_reach, head_info, head_source_keys, head_policy_names) = h;
+    let (base_reach, base_info, base_source_keys, base_policy_names) = b;
+    head_reach.identity == base_reach.identity
+        && head_reach.unknowns == base_reach.unknowns
+        && head_reach.grants == base_reach.grants
+        && head_info.policy_labels == base_info.policy_labels
+        && same_resolved(
+            &head_info.wildcard_sources,
+            head_source_keys,
+            &base_info.wildcard_sources,
+            base_source_keys,
+        )
+        && same_resolved(
+            &head_info.policy_ids,
+            head_policy_names,
+            &base_info.policy_ids,
+            base_policy_names,
+        )
+        && same_reached(&head_info.escalations, &base_info.escalations)
 }
 
 /// Per ACL rule, the same set of interned values once resolved in each side's table.
@@ -215,11 +225,11 @@ fn same_resolved<T: Ord>(x: &[Vec<u32>], xt: &[T], y: &[Vec<u32>], yt: &[T]) -> 
             if a.len() != b.len() {
                 return false;
             }
-            let mut ra: Vec<&T> = a.iter().map(|&i| &xt[i as usize]).collect();
-            let mut rb: Vec<&T> = b.iter().map(|&i| &yt[i as usize]).collect();
-            ra.sort_unstable();
-            rb.sort_unstable();
-            ra == rb
+            let mut resolved_a: Vec<&T> = a.iter().map(|&i| &xt[i as usize]).collect();
+            let mut resolved_b: Vec<&T> = b.iter().map(|&i| &yt[i as usize]).collect();
+            resolved_a.sort_unstable();
+            resolved_b.sort_unstable();
+            resolved_a == resolved_b
         })
 }
 

@@ -443,8 +443,8 @@ pub(crate) fn jwt(mount: &AuthMount, role: &JwtRole, fallback_iss: Option<&str>)
         }
     }
     let shared: &[&str] = provider.map(|p| p.shared_claims).unwrap_or(GENERIC_SHARED);
-    let uc = role.user_claim.trim_start_matches('/');
-    let user_claim_unique = !(shared.contains(&uc) || GENERIC_SHARED.contains(&uc));
+    let user_claim = role.user_claim.trim_start_matches('/');
+    let user_claim_unique = !(shared.contains(&user_claim) || GENERIC_SHARED.contains(&user_claim));
     JwtFacts {
         role_type: role.effective_role_type().to_string(),
         owner_bound: !owner_binding.is_empty(),
