@@ -111,12 +111,13 @@ impl<'a> Answers<'a> {
 
     /// Write the answer on `path` as one JSON object.
     pub(crate) fn write_json(&mut self, w: &mut dyn Write, path: &str) -> io::Result<()> {
-        let d = self.acl.capabilities(self.ns, path);
+        let decision = self.acl.capabilities(self.ns, path);
         let tail = self
             .json_tails
-            .entry(DecisionKey::of(&d))
+            .entry(DecisionKey::of(&decision))
             .or_insert_with(|| {
-                let whole = serde_json::to_vec(&answer_of(&d, "")).expect("an answer serialises");
+                let whole =
+                    serde_json::to_vec(&answer_of(&decision, "")).expect("an answer serialises");
                 // `{"path":""` then the tail.
                 whole[PATH_FIELD.len() + 2..].to_vec()
             });
@@ -128,20 +129,22 @@ impl<'a> Answers<'a> {
     /// The answer on `path` as table cells: the capabilities joined with commas, and the
     /// rules behind them (`policy (path "rule", line n); …`, `-` for none), not yet escaped.
     pub(crate) fn cells(&mut self, path: &str) -> &(String, String) {
-        let d = self.acl.capabilities(self.ns, path);
-        self.cells.entry(DecisionKey::of(&d)).or_insert_with(|| {
-            let a = answer_of(&d, "");
-            let by: Vec<String> = a
-                .granted_by
-                .iter()
-                .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
-                .collect();
-            let by = if by.is_empty() {
-                "-".to_string()
-            } else {
-                by.join("; ")
-            };
-            (a.capabilities.join(","), by)
-        })
+        let decision = self.acl.capabilities(self.ns, path);
+        self.cells
+            .entry(DecisionKey::of(&decision))
+            .or_insert_with(|| {
+                let answer = answer_of(&decision, "");
+                let granted_by: Vec<String> = answer
+                    .granted_by
+                    .iter()
+                    .map(|g| format!("{} (path \"{}\", line {})", g.policy, g.rule, g.line))
+                    .collect();
+                let granted_by = if granted_by.is_empty() {
+                    "-".to_string()
+                } else {
+                    granted_by.join("; ")
+                };
+                (answer.capabilities.join(","), granted_by)
+            })
     }
 }

@@ -107,16 +107,16 @@ pub struct OpResult {
 /// Split a path on `/` without allocating for ordinary depths.
 fn with_parts<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
     let mut buf: [&str; 16] = [""; 16];
-    let mut n = 0;
+    let mut part_count = 0;
     for part in path.split('/') {
-        if n == buf.len() {
-            let v: Vec<&str> = path.split('/').collect();
-            return f(&v);
+        if part_count == buf.len() {
+            let parts: Vec<&str> = path.split('/').collect();
+            return f(&parts);
         }
-        buf[n] = part;
-        n += 1;
+        buf[part_count] = part;
+        part_count += 1;
     }
-    f(&buf[..n])
+    f(&buf[..part_count])
 }
 
 impl Acl {
@@ -133,15 +133,15 @@ impl Acl {
             (None, Some((_, id))) => Some(id),
             (Some((plen, pid)), Some((sp, sid))) => {
                 // The prefix candidate's key: (len, prefix rule, 0 wildcards, len, prefix).
-                let pk = (plen, false, 0i64, plen, &path[..plen]);
-                let sk = (
+                let prefix_key = (plen, false, 0i64, plen, &path[..plen]);
+                let segment_key = (
                     sp.first_wc_or_glob,
                     sp.non_prefix,
                     sp.neg_wildcards,
                     sp.len,
                     &*sp.wc_path,
                 );
-                if pk > sk {
+                if prefix_key > segment_key {
                     Some(*pid)
                 } else {
                     Some(sid)
@@ -225,12 +225,12 @@ impl Acl {
         full: &str,
     ) -> (Decision<'_>, Option<u32>) {
         if let Some(applies) = self.root_applies(request_namespace) {
-            let d = Decision {
+            let decision = Decision {
                 is_root: applies,
                 caps: Caps::NONE,
                 rule: None,
             };
-            return (d, None);
+            return (decision, None);
         }
         let id = self.lookup(full, Operation::List);
         (self.decision_of(id), id)
@@ -301,8 +301,8 @@ impl Acl {
             return ret;
         };
         let rule = &self.rules[id as usize];
-        let p = &rule.perms;
-        let caps = p.caps;
+        let perms = &rule.perms;
+        let caps = perms.caps;
         ret.root_privs = caps.intersects(Caps::SUDO);
         let needed = op.capability();
         if !caps.intersects(needed) {
@@ -316,23 +316,25 @@ impl Acl {
             .unwrap_or_default();
 
         let zero = GoDuration::ZERO;
-        if p.max_wrapping_ttl > zero && req.wrap_ttl.is_none_or(|t| t > p.max_wrapping_ttl) {
+        if perms.max_wrapping_ttl > zero && req.wrap_ttl.is_none_or(|t| t > perms.max_wrapping_ttl)
+        {
             return ret;
         }
-        if p.min_wrapping_ttl > zero && req.wrap_ttl.is_none_or(|t| t < p.min_wrapping_ttl) {
+        if perms.min_wrapping_ttl > zero && req.wrap_ttl.is_none_or(|t| t < perms.min_wrapping_ttl)
+        {
             return ret;
         }
-        if p.min_wrapping_ttl != zero
-            && p.max_wrapping_ttl != zero
-            && p.max_wrapping_ttl < p.min_wrapping_ttl
+        if perms.min_wrapping_ttl != zero
+            && perms.max_wrapping_ttl != zero
+            && perms.max_wrapping_ttl < perms.min_wrapping_ttl
         {
             return ret;
         }
         let conditions_met = match op {
             Operation::Read | Operation::Update | Operation::Create | Operation::Patch => {
-                parameters_allowed(p, &req.data)
+                parameters_allowed(perms, &req.data)
             }
-            Operation::List | Operation::Scan => pagination_allowed(p, &req.data),
+            Operation::List | Operation::Scan => pagination_allowed(perms, &req.data),
             _ => true,
         };
         if !conditions_met {

@@ -345,48 +345,59 @@ fn granting_for(
 
 /// Merge a rule into an existing one with the same pattern (`NewACL`).
 fn merge(existing: &mut MergedRule, new: &Permissions, policy: &str) {
-    let e = &mut existing.perms;
-    if e.caps.is_deny() {
+    let existing_perms = &mut existing.perms;
+    if existing_perms.caps.is_deny() {
         return;
     }
     if new.caps.is_deny() {
-        e.caps = Caps::DENY;
-        e.allowed_parameters = None;
-        e.denied_parameters = None;
+        existing_perms.caps = Caps::DENY;
+        existing_perms.allowed_parameters = None;
+        existing_perms.denied_parameters = None;
     } else {
-        e.caps |= new.caps;
+        existing_perms.caps |= new.caps;
         existing.granting = granting_for(new.caps, policy, std::mem::take(&mut existing.granting));
     }
     let zero = GoDuration::ZERO;
     if new.max_wrapping_ttl > zero
-        && (e.max_wrapping_ttl == zero || new.max_wrapping_ttl < e.max_wrapping_ttl)
+        && (existing_perms.max_wrapping_ttl == zero
+            || new.max_wrapping_ttl < existing_perms.max_wrapping_ttl)
     {
-        e.max_wrapping_ttl = new.max_wrapping_ttl;
+        existing_perms.max_wrapping_ttl = new.max_wrapping_ttl;
     }
     if new.min_wrapping_ttl > zero
-        && (e.min_wrapping_ttl == zero || new.min_wrapping_ttl < e.min_wrapping_ttl)
+        && (existing_perms.min_wrapping_ttl == zero
+            || new.min_wrapping_ttl < existing_perms.min_wrapping_ttl)
     {
-        e.min_wrapping_ttl = new.min_wrapping_ttl;
+        existing_perms.min_wrapping_ttl = new.min_wrapping_ttl;
     }
-    merge_params(&mut e.allowed_parameters, &new.allowed_parameters);
-    merge_params(&mut e.denied_parameters, &new.denied_parameters);
+    merge_params(
+        &mut existing_perms.allowed_parameters,
+        &new.allowed_parameters,
+    );
+    merge_params(
+        &mut existing_perms.denied_parameters,
+        &new.denied_parameters,
+    );
     for r in &new.required_parameters {
-        if !e.required_parameters.contains(r) {
-            e.required_parameters.push(r.clone());
+        if !existing_perms.required_parameters.contains(r) {
+            existing_perms.required_parameters.push(r.clone());
         }
     }
     for m in &new.mfa_methods {
-        if !e.mfa_methods.contains(m) {
-            e.mfa_methods.push(m.clone());
+        if !existing_perms.mfa_methods.contains(m) {
+            existing_perms.mfa_methods.push(m.clone());
         }
     }
     if new.pagination_limit > 0
-        && (e.pagination_limit <= 0 || new.pagination_limit < e.pagination_limit)
+        && (existing_perms.pagination_limit <= 0
+            || new.pagination_limit < existing_perms.pagination_limit)
     {
-        e.pagination_limit = new.pagination_limit;
+        existing_perms.pagination_limit = new.pagination_limit;
     }
-    if !new.response_keys_filter_path.is_empty() && e.response_keys_filter_path.is_empty() {
-        e.response_keys_filter_path = new.response_keys_filter_path.clone();
+    if !new.response_keys_filter_path.is_empty()
+        && existing_perms.response_keys_filter_path.is_empty()
+    {
+        existing_perms.response_keys_filter_path = new.response_keys_filter_path.clone();
     }
 }
 

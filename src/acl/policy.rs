@@ -349,9 +349,9 @@ pub fn parse_policy(src: &PolicySource, opts: &ParseOptions) -> Result<Policy, P
     // `hcl.DecodeObject(&p, list)`: of the Policy struct's fields only `name` can be present
     // (every other key was refused above).
     let mut text_name = String::new();
-    let mut sd =
+    let mut decoder =
         StructDecoder::new("root", DNode::List(&root)).map_err(|e| fail(None, e.to_string()))?;
-    let has_name = sd
+    let has_name = decoder
         .field("name", &mut text_name)
         .map_err(|e| fail(line_of(&e), e.to_string()))?;
 
@@ -428,23 +428,23 @@ struct RawRule {
 }
 
 fn decode_rule(node: &Node) -> Result<RawRule, DecodeError> {
-    let mut r = RawRule::default();
-    let mut sd = StructDecoder::new("root", DNode::Node(node))?;
-    sd.field("policy", &mut r.policy)?;
-    sd.field("capabilities", &mut r.capabilities)?;
-    sd.field("expiration", &mut r.expiration)?;
-    sd.field("min_wrapping_ttl", &mut r.min_wrapping_ttl)?;
-    sd.field("max_wrapping_ttl", &mut r.max_wrapping_ttl)?;
-    sd.field("allowed_parameters", &mut r.allowed_parameters)?;
-    sd.field("denied_parameters", &mut r.denied_parameters)?;
-    sd.field("required_parameters", &mut r.required_parameters)?;
-    sd.field("mfa_methods", &mut r.mfa_methods)?;
-    sd.field("pagination_limit", &mut r.pagination_limit)?;
-    sd.field(
+    let mut rule = RawRule::default();
+    let mut decoder = StructDecoder::new("root", DNode::Node(node))?;
+    decoder.field("policy", &mut rule.policy)?;
+    decoder.field("capabilities", &mut rule.capabilities)?;
+    decoder.field("expiration", &mut rule.expiration)?;
+    decoder.field("min_wrapping_ttl", &mut rule.min_wrapping_ttl)?;
+    decoder.field("max_wrapping_ttl", &mut rule.max_wrapping_ttl)?;
+    decoder.field("allowed_parameters", &mut rule.allowed_parameters)?;
+    decoder.field("denied_parameters", &mut rule.denied_parameters)?;
+    decoder.field("required_parameters", &mut rule.required_parameters)?;
+    decoder.field("mfa_methods", &mut rule.mfa_methods)?;
+    decoder.field("pagination_limit", &mut rule.pagination_limit)?;
+    decoder.field(
         "list_scan_response_keys_filter_path",
-        &mut r.list_scan_response_keys_filter_path,
+        &mut rule.list_scan_response_keys_filter_path,
     )?;
-    Ok(r)
+    Ok(rule)
 }
 
 fn parse_path(
@@ -467,16 +467,16 @@ fn parse_path(
 
     let mut expiration = None;
     if !raw.expiration.is_empty() {
-        let t = parse_absolute_time(&raw.expiration).ok_or_else(|| {
+        let expires_at = parse_absolute_time(&raw.expiration).ok_or_else(|| {
             let path = normalize(key, &src.namespace_path)
                 .map(|n| n.path)
                 .unwrap_or_else(|_| key.to_string());
             RuleError::Expiration { path }
         })?;
-        if opts.now_unix_nanos > t {
+        if opts.now_unix_nanos > expires_at {
             return Ok(None);
         }
-        expiration = Some(t);
+        expiration = Some(expires_at);
     }
 
     normalize(key, &src.namespace_path)?;
@@ -548,13 +548,13 @@ fn parse_path(
         return Err(RuleError::WrappingTtlOrder);
     }
     perms.required_parameters = raw.required_parameters.unwrap_or_default();
-    let fp = raw.list_scan_response_keys_filter_path;
-    if !fp.is_empty() {
+    let filter_path = raw.list_scan_response_keys_filter_path;
+    if !filter_path.is_empty() {
         if !perms.caps.intersects(Caps::LIST) {
             return Err(RuleError::FilterPathWithoutList);
         }
-        validate_filter_template(&fp)?;
-        perms.response_keys_filter_path = fp;
+        validate_filter_template(&filter_path)?;
+        perms.response_keys_filter_path = filter_path;
     }
     perms.pagination_limit = raw.pagination_limit;
     perms.control_group = control_group;
@@ -643,11 +643,13 @@ fn parse_control_group(block: &Node) -> Result<Option<ControlGroup>, ControlGrou
         let mut ttl_raw = Value::Nil;
         // Decoded only for the server's type check; blastmap does not model self-approval.
         let mut self_auth = false;
-        let mut sd = StructDecoder::new("root", DNode::Node(&item.val))
+        let mut decoder = StructDecoder::new("root", DNode::Node(&item.val))
             .map_err(ControlGroupError::Decode)?;
-        sd.field("ttl", &mut ttl_raw)
+        decoder
+            .field("ttl", &mut ttl_raw)
             .map_err(ControlGroupError::Decode)?;
-        sd.field("self_auth_allowed", &mut self_auth)
+        decoder
+            .field("self_auth_allowed", &mut self_auth)
             .map_err(ControlGroupError::Decode)?;
         let list = hcl1::object_list_of(DNode::Node(&item.val)).expect("checked above");
         let factors = list
@@ -709,9 +711,10 @@ fn parse_factor(item: &ObjectItem) -> Result<Factor, ControlGroupError> {
         .map(|k| k.value.clone())
         .ok_or(ControlGroupError::FactorName)?;
     let mut caps: Option<Vec<String>> = None;
-    let mut fd = StructDecoder::new("root", DNode::Node(&item.val))
+    let mut decoder = StructDecoder::new("root", DNode::Node(&item.val))
         .map_err(ControlGroupError::FactorDecode)?;
-    fd.field("controlled_capabilities", &mut caps)
+    decoder
+        .field("controlled_capabilities", &mut caps)
         .map_err(ControlGroupError::FactorDecode)?;
     let mut group_names: Option<Vec<String>> = None;
     let mut approvals = 0i64;
@@ -721,11 +724,13 @@ fn parse_factor(item: &ObjectItem) -> Result<Factor, ControlGroupError> {
             .first()
             .is_some_and(|k| k.value.eq_ignore_ascii_case("identity"))
     }) {
-        let mut idd = StructDecoder::new("root", DNode::Node(&identity.val))
+        let mut identity_decoder = StructDecoder::new("root", DNode::Node(&identity.val))
             .map_err(ControlGroupError::FactorDecode)?;
-        idd.field("group_names", &mut group_names)
+        identity_decoder
+            .field("group_names", &mut group_names)
             .map_err(ControlGroupError::FactorDecode)?;
-        idd.field("approvals", &mut approvals)
+        identity_decoder
+            .field("approvals", &mut approvals)
             .map_err(ControlGroupError::FactorDecode)?;
     }
     Ok(Factor {

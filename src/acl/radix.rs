@@ -48,10 +48,11 @@ impl<V> Radix<V> {
     }
 
     fn child(&self, node: usize, b: u8) -> Option<usize> {
-        let ch = &self.nodes[node].children;
-        ch.binary_search_by_key(&b, |(k, _)| *k)
+        let children = &self.nodes[node].children;
+        children
+            .binary_search_by_key(&b, |(k, _)| *k)
             .ok()
-            .map(|i| ch[i].1 as usize)
+            .map(|i| children[i].1 as usize)
     }
 
     /// The value stored for `key`, creating it with `make` when absent.
@@ -73,27 +74,27 @@ impl<V> Radix<V> {
                     self.attach(node, rest[0], new);
                     return self.nodes[new].value.as_mut().expect("just set");
                 }
-                Some(c) => {
-                    let n = common_prefix(&self.nodes[c].label, rest);
-                    if n == self.nodes[c].label.len() {
-                        node = c;
-                        rest = &rest[n..];
+                Some(child) => {
+                    let shared_len = common_prefix(&self.nodes[child].label, rest);
+                    if shared_len == self.nodes[child].label.len() {
+                        node = child;
+                        rest = &rest[shared_len..];
                         continue;
                     }
-                    // Split the edge into c at n.
-                    let old_label = std::mem::take(&mut self.nodes[c].label);
-                    let mid = self.push(&old_label[..n], None);
-                    self.nodes[c].label = old_label[n..].into();
-                    let c_first = self.nodes[c].label[0];
-                    self.nodes[mid].children.push((c_first, c as u32));
+                    // Split the edge into `child` at `shared_len`.
+                    let old_label = std::mem::take(&mut self.nodes[child].label);
+                    let mid = self.push(&old_label[..shared_len], None);
+                    self.nodes[child].label = old_label[shared_len..].into();
+                    let child_first = self.nodes[child].label[0];
+                    self.nodes[mid].children.push((child_first, child as u32));
                     // Re-point the parent's edge to the middle node.
-                    let ch = &mut self.nodes[node].children;
-                    let i = ch
+                    let children = &mut self.nodes[node].children;
+                    let edge_index = children
                         .binary_search_by_key(&old_label[0], |(k, _)| *k)
                         .expect("edge exists");
-                    ch[i].1 = mid as u32;
+                    children[edge_index].1 = mid as u32;
                     node = mid;
-                    rest = &rest[n..];
+                    rest = &rest[shared_len..];
                 }
             }
         }
@@ -109,9 +110,9 @@ impl<V> Radix<V> {
     }
 
     fn attach(&mut self, parent: usize, first: u8, child: usize) {
-        let ch = &mut self.nodes[parent].children;
-        let at = ch.partition_point(|(k, _)| *k < first);
-        ch.insert(at, (first, child as u32));
+        let children = &mut self.nodes[parent].children;
+        let position = children.partition_point(|(k, _)| *k < first);
+        children.insert(position, (first, child as u32));
     }
 
     /// The value stored exactly at `key`.
@@ -123,13 +124,13 @@ impl<V> Radix<V> {
             if rest.is_empty() {
                 return self.nodes[node].value.as_ref();
             }
-            let c = self.child(node, rest[0])?;
-            let label = &self.nodes[c].label;
+            let child = self.child(node, rest[0])?;
+            let label = &self.nodes[child].label;
             if !rest.starts_with(label) {
                 return None;
             }
             rest = &rest[label.len()..];
-            node = c;
+            node = child;
         }
     }
 

@@ -102,13 +102,13 @@ impl SegTrie {
             return c as usize;
         }
         self.nodes.push(SegNode::default());
-        let c = (self.nodes.len() - 1) as u32;
+        let child = (self.nodes.len() - 1) as u32;
         if seg == "+" {
-            self.nodes[node].plus = Some(c);
+            self.nodes[node].plus = Some(child);
         } else {
-            self.nodes[node].literal.insert(seg.into(), c);
+            self.nodes[node].literal.insert(seg.into(), child);
         }
-        c as usize
+        child as usize
     }
 
     /// The best matching rule for `parts` (the request path split on `/`), as
@@ -127,18 +127,18 @@ impl SegTrie {
     }
 
     fn walk(&self, node: usize, parts: &[&str], depth: usize, best: &mut Option<u32>) {
-        let n = &self.nodes[node];
+        let seg_node = &self.nodes[node];
         if depth < parts.len() {
-            if let Some((_, entry)) = n.prefixes.longest_prefix(parts[depth].as_bytes()) {
+            if let Some((_, entry)) = seg_node.prefixes.longest_prefix(parts[depth].as_bytes()) {
                 self.consider(*entry, best);
             }
-            if let Some(&c) = n.literal.get(parts[depth]) {
+            if let Some(&c) = seg_node.literal.get(parts[depth]) {
                 self.walk(c as usize, parts, depth + 1, best);
             }
-            if let Some(c) = n.plus {
+            if let Some(c) = seg_node.plus {
                 self.walk(c as usize, parts, depth + 1, best);
             }
-        } else if let Some(e) = n.end {
+        } else if let Some(e) = seg_node.end {
             self.consider(e, best);
         }
     }

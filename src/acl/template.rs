@@ -171,12 +171,12 @@ pub fn blocked_substitutions(allow_wildcards: bool, allow_slashes: bool) -> Vec<
 /// was found. Errors stop at the first failing piece, left to right, so an unresolvable directive
 /// is reported before a later unbalanced `{{`.
 pub fn populate(input: &PopulateInput) -> Result<(bool, String), TemplateError> {
-    let s = input.string;
-    if s.is_empty() {
+    let template = input.string;
+    if template.is_empty() {
         return Ok((false, String::new()));
     }
 
-    let mut pieces = s.split("{{");
+    let mut pieces = template.split("{{");
     // `split` always yields at least one piece.
     let head = pieces.next().unwrap_or_default();
     if head.contains("}}") {
@@ -184,12 +184,12 @@ pub fn populate(input: &PopulateInput) -> Result<(bool, String), TemplateError> 
     }
     let mut pieces = pieces.peekable();
     if pieces.peek().is_none() {
-        return Ok((false, s.to_string()));
+        return Ok((false, template.to_string()));
     }
 
     let mut out = String::new();
     if !input.validity_check_only {
-        out.reserve(2 * s.len());
+        out.reserve(2 * template.len());
         out.push_str(head);
     }
     let mut has_templating = false;
