@@ -257,12 +257,12 @@ impl RuleSet {
             }
         }
         let mut findings = Vec::with_capacity(raw.len());
-        for v in raw {
-            let f = to_finding(v, &rules, opts)?;
-            if !opts.only.is_empty() && !opts.only.contains(&f.rule) {
+        for raw_finding in raw {
+            let finding = to_finding(raw_finding, &rules, opts)?;
+            if !opts.only.is_empty() && !opts.only.contains(&finding.rule) {
                 continue;
             }
-            findings.push(f);
+            findings.push(finding);
         }
         sort_findings(&mut findings);
         let mut unused = Vec::new();
@@ -294,13 +294,13 @@ impl RuleSet {
 }
 
 fn collect_rego(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let p = e.path();
-        if e.file_type()?.is_dir() {
-            collect_rego(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "rego") {
-            out.push(p);
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            collect_rego(&path, out)?;
+        } else if path.extension().is_some_and(|x| x == "rego") {
+            out.push(path);
         }
     }
     Ok(())
@@ -308,13 +308,13 @@ fn collect_rego(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Resul
 
 fn eval_unit(u: &Unit, input: regorus::Value) -> Result<(Vec<RuleMeta>, Vec<Value>)> {
     let clock = crate::timings::Clock::start("rules");
-    let r = eval_unit_inner(u, input, true);
+    let result = eval_unit_inner(u, input, true);
     log::info!(
         "rules: {} evaluated in {:.3}s",
         u.sources.first().map(|s| s.name.as_str()).unwrap_or(""),
         clock.seconds()
     );
-    r
+    result
 }
 
 fn eval_unit_inner(
@@ -397,19 +397,19 @@ fn eval(engine: &mut regorus::Engine, path: &str, file: &str) -> Result<Option<V
     if v == regorus::Value::Undefined {
         return Ok(None);
     }
-    let j = serde_json::to_value(&v).map_err(|source| RulesError::Convert {
+    let json = serde_json::to_value(&v).map_err(|source| RulesError::Convert {
         path: path.to_string(),
         file: file.to_string(),
         source,
     })?;
-    Ok(Some(j))
+    Ok(Some(json))
 }
 
 fn short(v: &Value) -> String {
-    let s = v.to_string();
-    match s.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s,
+    let text = v.to_string();
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
     }
 }
 
@@ -519,7 +519,7 @@ fn to_finding(v: Value, rules: &BTreeMap<String, RuleMeta>, opts: &RunOptions) -
     if let Some(s) = opts.severity.get(&rule) {
         severity = *s;
     }
-    let fp = fingerprint(&rule, &subject);
+    let fingerprint = fingerprint(&rule, &subject);
     Ok(Finding {
         severity,
         practice: meta.practice.clone(),
@@ -529,7 +529,7 @@ fn to_finding(v: Value, rules: &BTreeMap<String, RuleMeta>, opts: &RunOptions) -
         message,
         evidence,
         suppressed: None,
-        fingerprint: fp,
+        fingerprint,
         rule,
     })
 }

@@ -381,12 +381,12 @@ impl ser::SerializeStruct for Map<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        let k = self.ser.key(key);
-        let v = match self.given {
+        let json_key = self.ser.key(key);
+        let json_value = match self.given {
             Some(given) if given.field == key => given.value.clone(),
             _ => value.serialize(self.ser)?,
         };
-        self.insert(k, v);
+        self.insert(json_key, json_value);
         Ok(())
     }
     fn end(self) -> Result<Value, Error> {

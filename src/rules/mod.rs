@@ -180,13 +180,13 @@ impl Finding {
 
 /// FNV-1a, 64 bits: a stable fingerprint without another dependency.
 pub fn fingerprint(rule: &str, subject: &Map<String, Value>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let canon = canonical(&Value::Object(subject.clone()));
     for b in rule.bytes().chain([0u8]).chain(canon.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{h:016x}")
+    format!("{hash:016x}")
 }
 
 /// JSON with object keys sorted, for hashing.
@@ -233,16 +233,16 @@ impl Report {
 
     /// Per-severity counts of unsuppressed findings, and the number suppressed.
     pub fn counts(&self) -> (BTreeMap<Severity, usize>, usize) {
-        let mut by = BTreeMap::new();
+        let mut by_severity = BTreeMap::new();
         let mut suppressed = 0;
         for f in &self.findings {
             if f.suppressed.is_some() {
                 suppressed += 1;
             } else {
-                *by.entry(f.severity).or_insert(0) += 1;
+                *by_severity.entry(f.severity).or_insert(0) += 1;
             }
         }
-        (by, suppressed)
+        (by_severity, suppressed)
     }
 
     /// Keep findings at or above `sev` (suppressed ones included).

@@ -58,12 +58,12 @@ pub(crate) struct Summary {
 }
 
 pub(crate) fn summary(r: &Report) -> Summary {
-    let (by, suppressed) = r.counts();
+    let (by_severity, suppressed) = r.counts();
     Summary {
         total: r.findings.len(),
         by_severity: Severity::ALL
             .iter()
-            .map(|s| (s.as_str(), by.get(s).copied().unwrap_or(0)))
+            .map(|s| (s.as_str(), by_severity.get(s).copied().unwrap_or(0)))
             .collect(),
         suppressed,
         rules: r.rules.len(),
@@ -82,12 +82,12 @@ pub(crate) fn json(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
 }
 
 fn summary_line(r: &Report) -> String {
-    let (by, suppressed) = r.counts();
-    let total: usize = by.values().sum();
+    let (by_severity, suppressed) = r.counts();
+    let total: usize = by_severity.values().sum();
     let parts: Vec<String> = Severity::ALL
         .iter()
         .rev()
-        .filter_map(|s| by.get(s).map(|n| format!("{n} {s}")))
+        .filter_map(|s| by_severity.get(s).map(|n| format!("{n} {s}")))
         .collect();
     let mut line = format!("{total} finding{}", if total == 1 { "" } else { "s" });
     if !parts.is_empty() {
@@ -186,11 +186,15 @@ fn md_line(s: &str) -> String {
 pub(crate) fn markdown(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
     writeln!(out, "# blastmap findings\n")?;
     writeln!(out, "{}\n", summary_line(r))?;
-    let (by, suppressed) = r.counts();
+    let (by_severity, suppressed) = r.counts();
     writeln!(out, "| severity | findings |")?;
     writeln!(out, "|---|---|")?;
     for s in Severity::ALL.iter().rev() {
-        writeln!(out, "| {s} | {} |", by.get(s).copied().unwrap_or(0))?;
+        writeln!(
+            out,
+            "| {s} | {} |",
+            by_severity.get(s).copied().unwrap_or(0)
+        )?;
     }
     writeln!(out, "| suppressed | {suppressed} |\n")?;
     if r.findings.is_empty() {

@@ -270,9 +270,9 @@ fn rule_name(id: &str) -> String {
     id.split(['.', '-', '/'])
         .filter(|w| !w.is_empty())
         .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
                 None => String::new(),
             }
         })
@@ -295,12 +295,12 @@ fn rule(r: &RuleMeta) -> Rule {
     );
     props.insert("precision".into(), Value::String("high".into()));
     props.insert("practice".into(), Value::String(r.practice.clone()));
-    let mut md = format!(
+    let mut markdown = format!(
         "**{}**\n\n{}\n\n**Fix:** {}",
         r.title, r.description, r.remediation
     );
     if let Some(h) = &r.help {
-        md.push_str(&format!("\n\nSee `{h}` in the blastmap repository."));
+        markdown.push_str(&format!("\n\nSee `{h}` in the blastmap repository."));
     }
     Rule {
         id: r.id.clone(),
@@ -313,7 +313,7 @@ fn rule(r: &RuleMeta) -> Rule {
         },
         help: MultiformatText {
             text: format!("{}\n\nFix: {}", r.description, r.remediation),
-            markdown: md,
+            markdown,
         },
         default_configuration: Configuration {
             level: level(r.severity),
@@ -337,8 +337,8 @@ pub(crate) fn log(report: &Report, artifacts: &Artifacts<'_>) -> Log {
         .map(|f| {
             let spot = locate(f, artifacts);
             let (uri, line) = (uri(&spot.file), spot.line);
-            let mut fp = Map::new();
-            fp.insert(
+            let mut fingerprints = Map::new();
+            fingerprints.insert(
                 "blastmapFinding/v1".into(),
                 Value::String(f.fingerprint.clone()),
             );
@@ -369,7 +369,7 @@ pub(crate) fn log(report: &Report, artifacts: &Artifacts<'_>) -> Log {
             .into_result(
                 f,
                 index.get(f.rule.as_str()).copied().unwrap_or(0),
-                fp,
+                fingerprints,
                 props,
             )
         })

@@ -55,16 +55,16 @@ pub struct Suppressions {
 }
 
 fn expiry(s: &str) -> Result<OffsetDateTime, InvalidExpiry> {
-    let t = s.trim();
-    if let Ok(t) = OffsetDateTime::parse(t, &Rfc3339) {
-        return Ok(t);
+    let trimmed = s.trim();
+    if let Ok(timestamp) = OffsetDateTime::parse(trimmed, &Rfc3339) {
+        return Ok(timestamp);
     }
     let date = || -> Option<Date> {
-        let mut it = t.splitn(3, '-');
-        let y: i32 = it.next()?.parse().ok()?;
-        let m: u8 = it.next()?.parse().ok()?;
-        let d: u8 = it.next()?.parse().ok()?;
-        Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()
+        let mut parts = trimmed.splitn(3, '-');
+        let year: i32 = parts.next()?.parse().ok()?;
+        let month: u8 = parts.next()?.parse().ok()?;
+        let day: u8 = parts.next()?.parse().ok()?;
+        Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
     };
     date()
         .map(|d| {
@@ -103,11 +103,11 @@ impl Suppressions {
             }
         }
         let file: File = if json {
-            let mut de = serde_json::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(&mut de).map_err(invalid(name))?
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(&mut deserializer).map_err(invalid(name))?
         } else {
-            let de = yaml_serde::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(de).map_err(invalid(name))?
+            let deserializer = yaml_serde::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(deserializer).map_err(invalid(name))?
         };
         for (index, s) in file.suppressions.iter().enumerate() {
             let file = name.to_string();
@@ -164,16 +164,16 @@ impl Suppressions {
             .enumerate()
             .filter(|(i, _)| !used[*i])
             .map(|(i, s)| {
-                let mut s = s.clone();
-                s.status = Some(if active[i] {
+                let mut suppression = s.clone();
+                suppression.status = Some(if active[i] {
                     "matched no finding".to_string()
                 } else {
                     format!(
                         "expired on {}: the findings it covered are reported again",
-                        s.expires.clone().unwrap_or_default()
+                        suppression.expires.clone().unwrap_or_default()
                     )
                 });
-                s
+                suppression
             })
             .collect()
     }
