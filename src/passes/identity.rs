@@ -59,38 +59,38 @@ impl TokenIdentity {
             .collect();
         names.sort_unstable();
         names.dedup();
-        let mut k = format!("{}|", self.token_namespace);
+        let mut key = format!("{}|", self.token_namespace);
         for (ns, n) in names {
-            k.push_str(ns);
-            k.push(':');
-            k.push_str(n);
-            k.push(',');
+            key.push_str(ns);
+            key.push(':');
+            key.push_str(n);
+            key.push(',');
         }
         if let Some(e) = self.entity.as_ref().filter(|_| templated) {
-            k.push_str("|e=");
-            k.push_str(&e.id);
-            k.push('/');
-            k.push_str(&e.name);
+            key.push_str("|e=");
+            key.push_str(&e.id);
+            key.push('/');
+            key.push_str(&e.name);
             for a in &e.aliases {
-                k.push('/');
-                k.push_str(&a.mount_accessor);
-                k.push('=');
-                k.push_str(&a.name);
+                key.push('/');
+                key.push_str(&a.mount_accessor);
+                key.push('=');
+                key.push_str(&a.name);
                 // The login rewrites alias metadata: logins of one entity with different
                 // claims resolve templates differently.
                 for (mk, mv) in &a.metadata {
-                    k.push_str(&format!("&{mk:?}={mv:?}"));
+                    key.push_str(&format!("&{mk:?}={mv:?}"));
                 }
             }
             for g in &self.groups {
-                k.push_str("|g=");
-                k.push_str(&g.id);
+                key.push_str("|g=");
+                key.push_str(&g.id);
             }
         }
         if self.entity_disabled {
-            k.push_str("|disabled");
+            key.push_str("|disabled");
         }
-        k
+        key
     }
 }
 
@@ -130,19 +130,19 @@ pub(crate) fn resolve(
     admission: &Admission,
 ) -> TokenIdentity {
     let token_ns_path = crate::model::namespace_path(&token_ns.path).into_owned();
-    let mut id = TokenIdentity {
+    let mut identity = TokenIdentity {
         token_namespace: token_ns_path.clone(),
         ..Default::default()
     };
     for p in &admission.token.policies {
-        id.policies.push(PolicyRef {
+        identity.policies.push(PolicyRef {
             namespace: token_ns_path.clone(),
             name: p.clone(),
             origin: PolicyOrigin::Role,
         });
     }
     for p in &admission.token.unresolved_policies {
-        id.notes.push(format!(
+        identity.notes.push(format!(
             "token policy {p:?} cannot be resolved offline; its grants are unknown"
         ));
     }
@@ -161,12 +161,12 @@ pub(crate) fn resolve(
         };
         match found {
             Some((ens, e)) => {
-                attach_entity(&mut id, ens, e);
-                apply_login_metadata(&mut id, e, alias);
+                attach_entity(&mut identity, ens, e);
+                apply_login_metadata(&mut identity, e, alias);
             }
             None => {
                 // The first login creates an entity with just this alias.
-                id.entity = Some(template::Entity {
+                identity.entity = Some(template::Entity {
                     id: String::new(),
                     name: String::new(),
                     metadata: Default::default(),
@@ -187,7 +187,7 @@ pub(crate) fn resolve(
                     &crate::model::Affects::Entities,
                     None,
                 ) {
-                    id.notes.push(
+                    identity.notes.push(
                         "identity entities could not be exported: entity and group policies of this login are unknown"
                             .to_string(),
                     );
@@ -201,7 +201,7 @@ pub(crate) fn resolve(
     // stored memberships of this mount's external groups are replaced, not added to. Other
     // memberships (internal groups, external groups of other mounts) stay as exported.
     let mut groups: Vec<(&Namespace, &crate::model::Group)> = Vec::new();
-    if let Some((eid, _)) = &id.entity_ref {
+    if let Some((eid, _)) = &identity.entity_ref {
         for (gns, g) in index.groups_of_entity(eid).direct {
             if !recomputed_by_login(g, &mount.accessor) {
                 groups.push((gns, g));
@@ -215,8 +215,8 @@ pub(crate) fn resolve(
             groups.extend(index.group_ancestors(&g.id));
         }
     }
-    attach_groups(&mut id, groups);
-    id
+    attach_groups(&mut identity, groups);
+    identity
 }
 
 /// Whether the login on the mount with `accessor` rewrites the entity's membership of `group`:

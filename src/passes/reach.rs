@@ -275,10 +275,10 @@ impl PreparedReach<'_, '_> {
         indices
             .par_iter()
             .map(|&i| {
-                let (ls, unknowns) = &prepared.logins[i];
+                let (logins, unknowns) = &prepared.logins[i];
                 self.analysis.assemble(
                     prepared.selected[i],
-                    ls,
+                    logins,
                     unknowns,
                     &prepared.tokens,
                     &prepared.opts,
@@ -507,8 +507,8 @@ impl<'a> Analysis<'a> {
 
     /// The credential a pipeline presents; `None` when its method is only known at run time.
     fn credential<'p>(p: &'p Pipeline) -> Option<Credential<'p>> {
-        let a = &p.auth;
-        let method = match a.method {
+        let auth = &p.auth;
+        let method = match auth.method {
             AuthMethod::Dynamic => return None,
             AuthMethod::Jwt => Method::Jwt,
             AuthMethod::Oidc => Method::Oidc,
@@ -523,24 +523,25 @@ impl<'a> Analysis<'a> {
             AuthMethod::Azure => Method::Azure,
             AuthMethod::Github => Method::Github,
         };
-        let mut c = Credential::new(method);
-        c.claims = a.claims.as_ref();
-        c.service_account = a.service_account.as_deref();
-        c.service_account_namespace = a.service_account_namespace.as_deref();
-        c.role_name = match method {
-            Method::AppRole | Method::Token => a.configured_role(),
+        let mut credential = Credential::new(method);
+        credential.claims = auth.claims.as_ref();
+        credential.service_account = auth.service_account.as_deref();
+        credential.service_account_namespace = auth.service_account_namespace.as_deref();
+        credential.role_name = match method {
+            Method::AppRole | Method::Token => auth.configured_role(),
             _ => None,
         };
-        c.common_name = a.common_name.as_deref();
-        c.user = a.user.as_deref();
-        c.groups = &a.groups;
-        c.source_addresses = (!a.source_addresses.is_empty()).then_some(&a.source_addresses[..]);
-        c.entity_alias = a.entity_alias.as_deref();
-        c.aws = a.aws.as_ref();
-        c.gcp = a.gcp.as_ref();
-        c.azure = a.azure.as_ref();
-        c.github = a.github.as_ref();
-        Some(c)
+        credential.common_name = auth.common_name.as_deref();
+        credential.user = auth.user.as_deref();
+        credential.groups = &auth.groups;
+        credential.source_addresses =
+            (!auth.source_addresses.is_empty()).then_some(&auth.source_addresses[..]);
+        credential.entity_alias = auth.entity_alias.as_deref();
+        credential.aws = auth.aws.as_ref();
+        credential.gcp = auth.gcp.as_ref();
+        credential.azure = auth.azure.as_ref();
+        credential.github = auth.github.as_ref();
+        Some(credential)
     }
 
     /// The logins a pipeline can attempt on its mount, and what is unknown about them.
@@ -708,26 +709,26 @@ impl<'a> Analysis<'a> {
         let mut grants = Vec::new();
         if !identity.entity_disabled && !acl.is_forbidden() {
             for id in self.secrets.candidates(&acl) {
-                let s = self.secrets.get(id);
-                if !s.namespace.starts_with(&identity.token_namespace) {
+                let secret = self.secrets.get(id);
+                if !secret.namespace.starts_with(&identity.token_namespace) {
                     continue;
                 }
                 let full = self.secrets.full_path(id);
-                let (d, rule_id) = if full.starts_with('/') {
+                let (decision, rule_id) = if full.starts_with('/') {
                     // Not produced by the index today; keep the general path exact anyway.
-                    let d = acl.capabilities(&s.namespace, &s.path);
-                    let rid = d
+                    let decision = acl.capabilities(&secret.namespace, &secret.path);
+                    let rid = decision
                         .rule
                         .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
                         .map(|i| i as u32);
-                    (d, rid)
+                    (decision, rid)
                 } else {
-                    acl.capabilities_full(&s.namespace, full)
+                    acl.capabilities_full(&secret.namespace, full)
                 };
-                if d.caps.is_deny() || d.caps.is_empty() {
+                if decision.caps.is_deny() || decision.caps.is_empty() {
                     continue;
                 }
-                grants.push((id, d.caps, rule_id.unwrap_or(0)));
+                grants.push((id, decision.caps, rule_id.unwrap_or(0)));
             }
         }
         // Inventories that are incomplete where this ACL grants something.
@@ -803,8 +804,8 @@ impl<'a> Analysis<'a> {
                             Some(&(ns, mount))
                                 if std::ptr::eq(r.selected[i], *p) && !refused_by_entity =>
                             {
-                                let (ls, unknowns) = &r.logins[i];
-                                let ls = ls
+                                let (base_logins, unknowns) = &r.logins[i];
+                                let logins = base_logins
                                     .iter()
                                     .map(|l| Login {
                                         namespace: ns,
@@ -816,7 +817,7 @@ impl<'a> Analysis<'a> {
                                         token: None,
                                     })
                                     .collect();
-                                (ls, unknowns.clone())
+                                (logins, unknowns.clone())
                             }
                             _ => self.logins(p),
                         }
@@ -882,10 +883,10 @@ impl<'a> Analysis<'a> {
             .collect();
         keys.into_par_iter()
             .filter_map(|(ns_path, mount_path)| {
-                let ns = self.index.namespace(&ns_path)?;
+                let namespace = self.index.namespace(&ns_path)?;
                 let mount = self.index.auth_mount(&ns_path, &mount_path)?;
                 let theirs = base.index.auth_mount(&ns_path, &mount_path)?;
-                (mount == theirs).then_some(((ns_path, mount_path), (ns, mount)))
+                (mount == theirs).then_some(((ns_path, mount_path), (namespace, mount)))
             })
             .collect()
     }
@@ -903,8 +904,8 @@ impl<'a> Analysis<'a> {
     /// policy, the same parse error, or absent in both).
     pub fn same_policies(&self, id: &TokenIdentity, base: &Analysis<'_>) -> bool {
         id.policies.iter().all(|p| {
-            let k = (p.namespace.clone(), p.name.clone());
-            match (self.live_policy(&k), base.live_policy(&k)) {
+            let key = (p.namespace.clone(), p.name.clone());
+            match (self.live_policy(&key), base.live_policy(&key)) {
                 (None, None) => true,
                 (Some(Ok(a)), Some(Ok(b))) => Arc::ptr_eq(a, b),
                 (Some(Err(a)), Some(Err(b))) => a == b,
@@ -1175,15 +1176,15 @@ impl<'a> Analysis<'a> {
         let secrets = by_secret
             .into_iter()
             .map(|(sid, caps, conf, via)| {
-                let s = self.secrets.get(sid);
-                if s.kind == SecretKind::Unmodelled {
+                let secret = self.secrets.get(sid);
+                if secret.kind == SecretKind::Unmodelled {
                     unknowns.push(Unknown::new(
                         "unmodelled",
-                        format!("{} is an object of an engine blastmap has no endpoint table for; the path is a guess", s.path),
+                        format!("{} is an object of an engine blastmap has no endpoint table for; the path is a guess", secret.path),
                     ));
                 }
                 let configured = has_configured.then(|| conf.unwrap_or(Caps::NONE));
-                secret_reach(s, sid, caps, configured, via)
+                secret_reach(secret, sid, caps, configured, via)
             })
             .collect();
         unknowns.sort();

@@ -62,14 +62,14 @@ impl SecretIndex {
             .par_iter()
             .flat_map_iter(|(ns_path, m)| {
                 m.secret_paths().into_iter().map(move |sp| {
-                    let s = Secret {
+                    let secret = Secret {
                         namespace: ns_path.clone(),
                         mount: m.path.clone(),
                         key: sp.key,
                         path: sp.api_path,
                         kind: sp.kind,
                     };
-                    (s.full_path().into_boxed_str(), s)
+                    (secret.full_path().into_boxed_str(), secret)
                 })
             })
             .collect();
@@ -198,19 +198,22 @@ fn segment_may_match(pattern: &str, path: &str) -> bool {
         None => (pattern, false),
     };
     // Walk both in lockstep, without allocating: every pattern segment needs a path segment.
-    let mut ps = pat.split('/').peekable();
-    let mut xs = path.split('/');
-    while let Some(p) = ps.next() {
-        let Some(x) = xs.next() else {
+    let mut pattern_segments = pat.split('/').peekable();
+    let mut path_segments = path.split('/');
+    while let Some(pattern_segment) = pattern_segments.next() {
+        let Some(path_segment) = path_segments.next() else {
             return false;
         };
-        let last = ps.peek().is_none();
-        if !(p == "+" || p == x || (prefix && last && x.starts_with(p))) {
+        let last = pattern_segments.peek().is_none();
+        if !(pattern_segment == "+"
+            || pattern_segment == path_segment
+            || (prefix && last && path_segment.starts_with(pattern_segment)))
+        {
             return false;
         }
     }
     // An exact pattern needs exactly as many segments; a prefix pattern at least as many.
-    prefix || xs.next().is_none()
+    prefix || path_segments.next().is_none()
 }
 
 #[cfg(test)]

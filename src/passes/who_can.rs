@@ -45,23 +45,26 @@ impl Analysis<'_> {
         for (p, (ls, u)) in selected.iter().zip(&logins) {
             let mut relevant = false;
             for l in ls {
-                let Some(t) = l.token.map(|i| &tokens[i]) else {
+                let Some(token) = l.token.map(|i| &tokens[i]) else {
                     continue;
                 };
-                if !namespace.starts_with(&t.identity.token_namespace) {
+                if !namespace.starts_with(&token.identity.token_namespace) {
                     continue;
                 }
-                let d = t.acl.capabilities(namespace, path);
-                relevant |= !t.unknowns.is_empty();
-                if d.caps.is_deny() || d.caps.is_empty() || t.identity.entity_disabled {
+                let decision = token.acl.capabilities(namespace, path);
+                relevant |= !token.unknowns.is_empty();
+                if decision.caps.is_deny()
+                    || decision.caps.is_empty()
+                    || token.identity.entity_disabled
+                {
                     continue;
                 }
-                if capability.is_some_and(|c| !d.caps.intersects(c)) {
+                if capability.is_some_and(|c| !decision.caps.intersects(c)) {
                     continue;
                 }
                 let mut via = BTreeSet::new();
-                let ident = l.identity.as_ref().unwrap_or(&t.identity);
-                if let Some(rule) = d.rule {
+                let ident = l.identity.as_ref().unwrap_or(&token.identity);
+                if let Some(rule) = decision.rule {
                     for src in rule.deciding_sources() {
                         for r in ident
                             .policies
@@ -87,7 +90,7 @@ impl Analysis<'_> {
                     role: l.role.clone(),
                     mount: l.mount.path.trim_end_matches('/').to_string(),
                     namespace: crate::model::namespace_path(&l.namespace.path).into_owned(),
-                    capabilities: d.caps.names(),
+                    capabilities: decision.caps.names(),
                     via: via.into_iter().collect(),
                     admission: l.admission.verdict,
                 });
@@ -101,8 +104,8 @@ impl Analysis<'_> {
                     });
                 }
                 for l in ls {
-                    if let Some(t) = l.token.map(|i| &tokens[i]) {
-                        for x in &t.unknowns {
+                    if let Some(token) = l.token.map(|i| &tokens[i]) {
+                        for x in &token.unknowns {
                             unknowns.push(Unknown {
                                 kind: x.kind,
                                 detail: format!(
