@@ -37,7 +37,7 @@ impl Review<'_> {
                 let unknown = || ReviewError::UnknownPipeline {
                     name: name.to_string(),
                 };
-                let p = inv.pipeline(name).ok_or_else(unknown)?;
+                let pipeline = inv.pipeline(name).ok_or_else(unknown)?;
                 let reach = self
                     .reach(&ReachOptions {
                         pipelines: vec![name.to_string()],
@@ -47,21 +47,21 @@ impl Review<'_> {
                     .next()
                     .ok_or_else(unknown)?;
                 let depth = self.options().facts.escalation_depth;
-                let chains = escalation_chains(analysis, &[p], depth)
+                let chains = escalation_chains(analysis, &[pipeline], depth)
                     .into_iter()
                     .next()
                     .unwrap_or_default();
                 let owners = Owners::build(&analysis.secrets, inv);
-                let consumer = p.ci.as_ref().and_then(|c| c.consumer);
+                let consumer = pipeline.ci.as_ref().and_then(|c| c.consumer);
                 views::pipeline_view(&owners, &reach, consumer, &chains, max_nodes)
             }
             DiagramView::Secret { path, namespace } => {
-                let (ns, rel) = self.resolve_path(path, namespace);
-                if rel.is_empty() {
+                let (secret_namespace, relative_path) = self.resolve_path(path, namespace);
+                if relative_path.is_empty() {
                     return Err(ReviewError::EmptyPath);
                 }
                 let owners = Owners::build(&analysis.secrets, inv);
-                let who = self.who_can(&ns, &rel, None);
+                let who = self.who_can(&secret_namespace, &relative_path, None);
                 views::secret_view(analysis, &owners, &who, max_nodes)
             }
             DiagramView::Teams(team) => {
@@ -92,18 +92,18 @@ impl Review<'_> {
             );
         }
         if let Some(sid) = analysis.secrets.find(path) {
-            let s = analysis.secrets.get(sid);
-            return (s.namespace.clone(), s.path.clone());
+            let secret = analysis.secrets.get(sid);
+            return (secret.namespace.clone(), secret.path.clone());
         }
         let mut best = String::new();
         for ns in &analysis.snapshot.namespaces {
-            let p = crate::model::namespace_path(&ns.path);
-            if !p.is_empty()
-                && path.starts_with(p.as_ref())
-                && p.len() > best.len()
-                && path.len() > p.len()
+            let ns_path = crate::model::namespace_path(&ns.path);
+            if !ns_path.is_empty()
+                && path.starts_with(ns_path.as_ref())
+                && ns_path.len() > best.len()
+                && path.len() > ns_path.len()
             {
-                best = p.into_owned();
+                best = ns_path.into_owned();
             }
         }
         let rel = path[best.len()..].to_string();
