@@ -137,6 +137,25 @@ pub struct CiEvidence {
     /// Provider `kubernetes`: 1-based line of `via` in `via_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via_line: Option<usize>,
+    /// GitLab: the conditional includes (`include:` entries with `rules:`) that change this
+    /// job, and whether this pipeline is the variant read with or without each. Discover reads
+    /// the configuration both ways because only the pipeline that runs decides the rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<IncludeCondition>,
+}
+
+/// A conditional include a GitLab pipeline variant was read with or without (`ci.conditions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncludeCondition {
+    /// The include as written (`ci/deploy.yml`, `.gitlab/*.yml`).
+    pub include: String,
+    /// Where the `include:` entry is, as `file:line`.
+    pub at: String,
+    /// Its `rules:`, as one line of JSON (`[{"if":"$CI_COMMIT_BRANCH == \"main\""}]`).
+    pub rules: String,
+    /// `true`: this variant is read with the include (its rules apply); `false`: without it.
+    pub included: bool,
 }
 
 /// How a Kubernetes workload reads Vault (`ci.consumer`).

@@ -39,7 +39,7 @@ fn monorepo_is_the_expected_inventory() {
         ".gitlab-ci.yml:23: include template: Security/Secret-Detection.gitlab-ci.yml (template)",
         ".gitlab-ci.yml:24: include component: $CI_SERVER_FQDN/acme/components/notify@2.1.0",
         ".gitlab-ci.yml:27: include https://ci.acme.example/shared/cache.yml (remote)",
-        ".gitlab-ci.yml:15: include \"/ci/nightly.yml\" is conditional (- if: $CI_PIPELINE_SOURCE == \"schedule\")",
+        ".gitlab-ci.yml:15: include \"/ci/nightly.yml\" is conditional ([{\"if\":\"$CI_PIPELINE_SOURCE == \\\"schedule\\\"\"}]): the jobs it changes are read both with and without it",
         "inputs without a default, given when the pipeline is created: release_channel",
         "`unit tests.script`: !reference [.shared-test-steps, script]: no such job",
         "job `release:channel`: `extends: .from-another-project`: no such job",

@@ -29,8 +29,20 @@ struct Login {
     user: Option<Val>,
     /// `jwtPrivateKey`: a self-signed JWT, not GitHub's OIDC token.
     self_signed: bool,
+    /// The login is made by the code of another repository's action (`uses: owner/repo@ref`),
+    /// which a static reader cannot see: what it does is said here, the fields are dynamic.
+    by_action: Option<ActionLogin>,
     step: usize,
     line: Option<usize>,
+}
+
+/// A login another repository's action makes in its own code, in words.
+#[derive(Debug, Clone)]
+struct ActionLogin {
+    /// The action, its step and the inputs it is given.
+    login: String,
+    /// What it reads: its inputs may name it, its code decides.
+    reads: String,
 }
 
 /// What makes two logins the same configuration: method, mount, role and namespace.
@@ -69,6 +81,7 @@ impl Login {
             audience: None,
             user: None,
             self_signed: false,
+            by_action: None,
             step: 0,
             line,
         }
@@ -231,6 +244,39 @@ fn vault_action_copy(
 
 /// Whether a `uses:` names code this repository does not hold and Vault does not ship: not a
 /// local action, not a reusable workflow, not `hashicorp/vault-action`.
+/// An input or variable name that says Vault (or OpenBao): `vault-url`, `vaultRole`,
+/// `VAULT_ADDR`, `bao_namespace`.
+fn names_vault(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    lower.contains("vault")
+        || lower.contains("openbao")
+        || lower
+            .split(['-', '_'])
+            .next()
+            .is_some_and(|first| first == "bao")
+}
+
+/// A URL whose host names Vault or OpenBao (`https://vault.acme.example:8200`).
+fn vault_url(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    host.contains("vault")
+        || host.contains("openbao")
+        || host.split('.').any(|label| label == "bao")
+}
+
+/// At most this many characters of an action's inputs are quoted in a dynamic field.
+const MAX_QUOTED_SETTINGS: usize = 400;
+
 fn third_party(uses: &str) -> bool {
     !uses.is_empty()
         && !uses.starts_with("./")
@@ -258,6 +304,7 @@ impl HandedCredential {
             audience: None,
             user: None,
             self_signed: false,
+            by_action: None,
             step,
             line,
         }
@@ -564,6 +611,7 @@ impl StepScan {
     /// policy it carries. A job whose only contact with Vault is such a hand-off still logs in
     /// (through the action): it gets that login, so it is not dropped.
     fn credential_handoff(&mut self, place: &JobPlace<'_>, i: usize, uses: &str, step: &Value) {
+        let mut handed = false;
         for section in ["with", "env"] {
             for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
                 let Some(text) = scalar(value) else { continue };
@@ -580,12 +628,56 @@ impl StepScan {
                     ),
                     ..Default::default()
                 });
+                handed = true;
                 if self.logins.is_empty() {
                     self.logins
                         .push(credential.login(i, place.step_line(i, "uses")));
                 }
             }
         }
+        if !handed {
+            self.action_login(place, i, uses, step);
+        }
+    }
+
+    /// Another repository's action given Vault settings and no credential: an input or env
+    /// named for Vault (`vault-url`, `vault_role`, `VAULT_ADDR`) or a URL to a Vault host.
+    /// It logs in itself, in code that is not in the checkout, so the job is a pipeline whose
+    /// method, mount, role and reads are dynamic, its inputs quoted, rather than a job that
+    /// reaches nothing.
+    fn action_login(&mut self, place: &JobPlace<'_>, i: usize, uses: &str, step: &Value) {
+        let mut settings = Vec::new();
+        let mut for_vault = false;
+        for section in ["with", "env"] {
+            for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
+                let shown = scalar(value).unwrap_or_default();
+                for_vault |= names_vault(&key) || vault_url(&shown);
+                settings.push(format!("{section}.{key}={shown}"));
+            }
+        }
+        if !for_vault {
+            return;
+        }
+        let quoted = crate::text::shorten(&settings.join(", "), MAX_QUOTED_SETTINGS);
+        let what = format!(
+            "the login made by {uses} (step {}), another repository's action whose code is not read; it is given {quoted}",
+            i + 1
+        );
+        self.logins.push(Login {
+            method: "dynamic".into(),
+            mount: Val::Dynamic(format!("the auth mount {uses} logs in to")),
+            role: Some(Val::Dynamic(format!("the role {uses} logs in with"))),
+            namespace: None,
+            audience: None,
+            user: None,
+            self_signed: false,
+            by_action: Some(ActionLogin {
+                login: what,
+                reads: format!("the secrets {uses} reads (step {})", i + 1),
+            }),
+            step: i,
+            line: place.step_line(i, "uses"),
+        });
     }
 
     /// Step env: names bound to secret outputs of earlier vault-action steps, debug switches.
@@ -632,6 +724,7 @@ impl StepScan {
                 .map(|a| Val::of(&a)),
             user: with.get("username").map(|u| Val::of(&u)),
             self_signed: with.get("jwtPrivateKey").is_some(),
+            by_action: None,
             step: i,
             line: place.step_line(i, "uses"),
         });
@@ -750,6 +843,7 @@ impl StepScan {
                 audience: self.requested_audience.clone(),
                 user: None,
                 self_signed: false,
+                by_action: None,
                 step: i,
                 line: line_of(login.line),
             });
@@ -1107,8 +1201,9 @@ struct JobDrafts<'j> {
 impl JobDrafts<'_> {
     fn emit(&self, out: &mut Discovery) {
         for (index, login) in self.distinct.iter().enumerate() {
+            let dynamic = is_expression(&login.method) || login.by_action.is_some();
             let method = super::super::jobscan::login_method(&login.method)
-                .or_else(|| is_expression(&login.method).then_some(AuthMethod::Dynamic));
+                .or_else(|| dynamic.then_some(AuthMethod::Dynamic));
             let Some(method) = method else {
                 out.notes.push(format!(
                     "{}:{}: job `{}` logs in with method `{}`, which the inventory cannot describe: skipped",
@@ -1187,7 +1282,8 @@ impl JobDrafts<'_> {
         let name = self.pipeline_name(index, login, trigger);
         let mut draft = Draft::new(name, method, &mount, ci);
         if method == AuthMethod::Dynamic {
-            draft.dynamic("auth.method", login.method.clone());
+            let what = login.by_action.as_ref().map_or(&login.method, |a| &a.login);
+            draft.dynamic("auth.method", what.clone());
             // Should the method turn out to be jwt, this is the audience it would ask for.
             if let Some(audience) = &login.audience {
                 draft.claim("aud", audience.clone());
@@ -1218,6 +1314,9 @@ impl JobDrafts<'_> {
             if self.login_at(need.step) == index {
                 draft.need(&subst(&need.path, &self.call.inputs));
             }
+        }
+        if let Some(action) = &login.by_action {
+            draft.dynamic("needs", action.reads.clone());
         }
         for exposure in &self.scan.exposures {
             draft.expose(exposure.clone());

@@ -15,7 +15,7 @@ pub(super) enum Include {
         pattern: String,
         /// The entry's `inputs:`, for the included file's `spec:` header.
         inputs: Option<Value>,
-        /// The entry's `rules:`, shown in the note: the file is read as if they apply.
+        /// The entry's `rules:`: the configuration is read both with and without the file.
         rules: Option<Value>,
     },
     /// Read by the server only: `project:`, `remote:`, `template:`, `component:`.

@@ -14,6 +14,7 @@ mod include;
 mod inputs;
 mod job;
 mod tags;
+mod variants;
 mod vars;
 
 use super::yaml::{entries, get, scalar, strings, Seg, YamlFile};
@@ -69,46 +70,85 @@ pub fn discover(
     if !project.contains('/') {
         return Err(DiscoverError::ProjectSyntax { project });
     }
-    let mut loader = Loader {
+    let reading = Reading {
         root: &root,
-        cfg: Config {
-            files: Vec::new(),
-            top: Mapping::new(),
-            origin: BTreeMap::new(),
-        },
-        seen: BTreeSet::new(),
-        out,
-    };
-    loader.load(Loading {
-        path: file,
-        shown: &file.display().to_string(),
-        inputs: None,
-        depth: 0,
-    })?;
-    let mut cfg = loader.cfg;
-    let (top, unresolved) = tags::resolve_tags(&cfg.top);
-    cfg.top = top;
-    note_unresolved(&cfg, &unresolved, out);
-    let top = Value::Mapping(cfg.top.clone());
-    let default = get(&top, "default").cloned().unwrap_or(Value::Null);
-    note_default_secrets(&default, &cfg, out);
-    let merged = Merged {
-        cfg: &cfg,
-        global_vars: Variables::of(get(&top, "variables")),
-        default,
-        top: &top,
-        unresolved: &unresolved,
+        file,
         project: &project,
+        opts,
     };
-    let jobs: Vec<String> = entries(&top)
-        .into_iter()
-        .filter(|(k, v)| !RESERVED.contains(&k.as_str()) && !k.starts_with('.') && v.is_mapping())
-        .map(|(k, _)| k)
-        .collect();
-    for name in jobs {
-        read_job(&merged, &name, opts, out);
+    let first = out.pipelines.len();
+    let conditional = reading.read(None, out)?;
+    variants::add_variants(&reading, &conditional, first, out)
+}
+
+/// One `.gitlab-ci.yml` to read, and what every reading of it shares.
+struct Reading<'a> {
+    root: &'a Path,
+    file: &'a Path,
+    project: &'a str,
+    opts: &'a Options,
+}
+
+impl Reading<'_> {
+    /// Read the configuration, leaving out the conditional include at `without` when given,
+    /// and discover its jobs into `out`. Returns the conditional includes met.
+    fn read(&self, without: Option<&str>, out: &mut Discovery) -> Result<Vec<ConditionalInclude>> {
+        let mut loader = Loader {
+            root: self.root,
+            cfg: Config {
+                files: Vec::new(),
+                top: Mapping::new(),
+                origin: BTreeMap::new(),
+            },
+            seen: BTreeSet::new(),
+            without,
+            conditional: Vec::new(),
+            out,
+        };
+        loader.load(Loading {
+            path: self.file,
+            shown: &self.file.display().to_string(),
+            inputs: None,
+            depth: 0,
+        })?;
+        let conditional = loader.conditional;
+        let mut cfg = loader.cfg;
+        let (top, unresolved) = tags::resolve_tags(&cfg.top);
+        cfg.top = top;
+        note_unresolved(&cfg, &unresolved, out);
+        let top = Value::Mapping(cfg.top.clone());
+        let default = get(&top, "default").cloned().unwrap_or(Value::Null);
+        note_default_secrets(&default, &cfg, out);
+        let merged = Merged {
+            cfg: &cfg,
+            global_vars: Variables::of(get(&top, "variables")),
+            default,
+            top: &top,
+            unresolved: &unresolved,
+            project: self.project,
+        };
+        let jobs: Vec<String> = entries(&top)
+            .into_iter()
+            .filter(|(k, v)| {
+                !RESERVED.contains(&k.as_str()) && !k.starts_with('.') && v.is_mapping()
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for name in jobs {
+            read_job(&merged, &name, self.opts, out);
+        }
+        Ok(conditional)
     }
-    Ok(())
+}
+
+/// An `include:` entry with `rules:`: whether GitLab reads it depends on the pipeline.
+#[derive(Debug, Clone)]
+struct ConditionalInclude {
+    /// The entry's place, `file:line`, which tells it apart from every other entry.
+    at: String,
+    pattern: String,
+    /// The `rules:` as one line of JSON.
+    rules: String,
 }
 
 /// The configuration once read and merged, and what every job shares.
@@ -267,6 +307,10 @@ struct Loader<'a> {
     root: &'a Path,
     cfg: Config,
     seen: BTreeSet<PathBuf>,
+    /// The conditional include left out of this reading (its `at`), if any.
+    without: Option<&'a str>,
+    /// The conditional includes met, in the order read.
+    conditional: Vec<ConditionalInclude>,
     out: &'a mut Discovery,
 }
 
@@ -375,13 +419,19 @@ impl Loader<'_> {
             return Ok(());
         }
         if let Some(rules) = &rules {
-            let conditions = yaml_serde::to_string(rules)
-                .unwrap_or_default()
-                .trim()
-                .replace('\n', " ");
+            if self.without == Some(at) {
+                return Ok(());
+            }
+            // One line, in JSON's flow form, so that it reads in a note and in one field.
+            let rules = serde_json::to_string(rules).unwrap_or_default();
             self.out.notes.push(format!(
-                "{at}: include {pattern:?} is conditional ({conditions}): read as if its rules apply"
+                "{at}: include {pattern:?} is conditional ({rules}): the jobs it changes are read both with and without it (`ci.conditions`)"
             ));
+            self.conditional.push(ConditionalInclude {
+                at: at.to_string(),
+                pattern: pattern.clone(),
+                rules,
+            });
         }
         let paths = if pattern.contains('*') {
             let found = include::expand_wildcard(self.root, &pattern);

@@ -21,16 +21,16 @@ pub(super) struct ServiceAccount {
 /// The IAM role of the service account (IRSA), or the unknown principal and why.
 pub(super) fn aws_from_account(index: &Index, login: &mut Login, account: &ServiceAccount) {
     match annotation(index, account, EKS_ROLE_ARN) {
-        Ok(arn) => aws_principal(login, &arn),
-        Err(why) => login.unknown("auth.aws.iam_principal_arn", why),
+        Val::Known(arn) => aws_principal(login, &arn),
+        Val::Dynamic(why) => login.unknown("auth.aws.iam_principal_arn", why),
     }
 }
 
 /// The Google service account of the Kubernetes one (Workload Identity), or why it is unknown.
 pub(super) fn gcp_from_account(index: &Index, login: &mut Login, account: &ServiceAccount) {
     match annotation(index, account, GKE_SERVICE_ACCOUNT) {
-        Ok(email) => gcp_account(login, &email),
-        Err(why) => login.unknown("auth.gcp.service_account_email", why),
+        Val::Known(email) => gcp_account(login, &email),
+        Val::Dynamic(why) => login.unknown("auth.gcp.service_account_email", why),
     }
 }
 
@@ -71,22 +71,21 @@ pub(super) fn aws_region(login: &mut Login, region: Option<String>) {
     }
 }
 
-/// An annotation of a service account in the manifests, or why it is not known.
-fn annotation(index: &Index, account: &ServiceAccount, key: &str) -> Result<String, String> {
+/// An annotation of a service account in the manifests, or (dynamic) why it is not known.
+fn annotation(index: &Index, account: &ServiceAccount, key: &str) -> Val {
     let Val::Known(name) = &account.name else {
-        return Err(format!(
+        return Val::Dynamic(format!(
             "(the cloud identity of a service account named by an expression: {:?})",
             account_name(&account.name)
         ));
     };
-    index
-        .account_annotation(account.namespace.as_deref(), name, key)
-        .ok_or_else(|| {
-            format!(
-                "(the cloud identity of service account {}/{name}: the manifests hold no {key} annotation for it)",
-                account.namespace.as_deref().unwrap_or("?")
-            )
-        })
+    match index.account_annotation(account.namespace.as_deref(), name, key) {
+        Some(value) => Val::Known(value),
+        None => Val::Dynamic(format!(
+            "(the cloud identity of service account {}/{name}: the manifests hold no {key} annotation for it)",
+            account.namespace.as_deref().unwrap_or("?")
+        )),
+    }
 }
 
 fn account_name(name: &Val) -> &str {

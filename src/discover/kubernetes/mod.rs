@@ -27,6 +27,25 @@ use crate::inventory::{AuthMethod, CiEvidence, CiExposure, ConsumerKind};
 use crate::login::{AwsIdentity, GcpIdentity};
 use manifests::Object;
 
+/// Why a setting in the manifests cannot be used as written: where Kustomize would fail the
+/// build or an operator would refuse the object. It becomes a note (or a dynamic field's
+/// reason); the rest of the manifests is still read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct Unusable(String);
+
+impl From<String> for Unusable {
+    fn from(reason: String) -> Self {
+        Unusable(reason)
+    }
+}
+
+impl From<&str> for Unusable {
+    fn from(reason: &str) -> Self {
+        Unusable(reason.to_string())
+    }
+}
+
 /// Read every consumer of the manifests under `dir`.
 pub(crate) fn discover(dir: &Path, out: &mut Discovery) -> Result<()> {
     let objects = manifests::read(dir, out)?;

@@ -19,7 +19,7 @@ use yaml_serde::{Mapping, Value};
 use super::super::yaml::{get, scalar, strings};
 use super::super::Discovery;
 use super::manifests::Object;
-use super::{field, Index};
+use super::{field, Index, Unusable};
 
 const GROUP: &str = "secrets.hashicorp.com";
 /// Keys of a global method block that are not the method's own settings.
@@ -170,14 +170,16 @@ fn default_global<'o>(
 }
 
 /// The `VaultAuth`'s spec with the global's settings filled in, or why the operator refuses.
-fn merge(mut spec: Value, global: &Value) -> Result<Value, String> {
+fn merge(mut spec: Value, global: &Value) -> Result<Value, Unusable> {
     let method = field(Some(&spec), "method")
         .or_else(|| field(Some(global), "defaultAuthMethod"))
         .ok_or("no method in the VaultAuth and no defaultAuthMethod in the global")?;
     let own_block = get(&spec, &method).cloned();
     let global_block = get(global, &method);
     if own_block.is_none() && global_block.is_none() {
-        return Err(format!("method {method:?} is configured in neither"));
+        return Err(Unusable::from(format!(
+            "method {method:?} is configured in neither"
+        )));
     }
     let block = match global_block {
         Some(g) => fill_block(own_block.unwrap_or(Value::Null), g),

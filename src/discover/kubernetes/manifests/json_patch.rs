@@ -6,6 +6,7 @@
 
 use yaml_serde::Value;
 
+use super::super::Unusable;
 use super::Step;
 
 /// Operations read at most from one patch.
@@ -34,23 +35,25 @@ pub(super) struct Pointer {
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct OperationError {
     pub index: usize,
-    pub message: String,
+    pub message: Unusable,
 }
 
 impl Pointer {
     /// Parse a JSON pointer (`""` is the whole document).
-    pub(super) fn parse(text: &str) -> Result<Pointer, String> {
+    pub(super) fn parse(text: &str) -> Result<Pointer, Unusable> {
         if text.is_empty() {
             return Ok(Pointer { tokens: Vec::new() });
         }
         let Some(rest) = text.strip_prefix('/') else {
-            return Err(format!("JSON pointer {text:?} does not start with `/`"));
+            return Err(Unusable::from(format!(
+                "JSON pointer {text:?} does not start with `/`"
+            )));
         };
         let raw: Vec<&str> = rest.split('/').collect();
         if raw.len() > MAX_POINTER_DEPTH {
-            return Err(format!(
+            return Err(Unusable::from(format!(
                 "JSON pointer deeper than {MAX_POINTER_DEPTH} tokens"
-            ));
+            )));
         }
         let tokens = raw
             .iter()
@@ -94,33 +97,37 @@ fn unescape(token: &str) -> Option<String> {
 }
 
 /// The operations of a patch document (a sequence of `{op, path, ...}` mappings).
-pub(super) fn parse(doc: &Value) -> Result<Vec<Operation>, String> {
+pub(super) fn parse(doc: &Value) -> Result<Vec<Operation>, Unusable> {
     let Some(items) = doc.as_sequence() else {
         return Err("a JSON patch is a list of operations".into());
     };
     if items.len() > MAX_OPERATIONS {
-        return Err(format!("more than {MAX_OPERATIONS} operations"));
+        return Err(Unusable::from(format!(
+            "more than {MAX_OPERATIONS} operations"
+        )));
     }
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| operation(item).map_err(|e| format!("operation {}: {e}", i + 1)))
+        .map(|(i, item)| {
+            operation(item).map_err(|e| Unusable::from(format!("operation {}: {e}", i + 1)))
+        })
         .collect()
 }
 
-fn operation(item: &Value) -> Result<Operation, String> {
+fn operation(item: &Value) -> Result<Operation, Unusable> {
     let field = |name: &str| item.as_mapping().and_then(|m| m.get(name));
-    let text = |name: &str| -> Result<String, String> {
+    let text = |name: &str| -> Result<String, Unusable> {
         field(name)
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| format!("no `{name}`"))
+            .ok_or_else(|| Unusable::from(format!("no `{name}`")))
     };
     let pointer = |name: &str| text(name).and_then(|t| Pointer::parse(&t));
     let value = || {
         field("value")
             .cloned()
-            .ok_or_else(|| "no `value`".to_string())
+            .ok_or_else(|| Unusable::from("no `value`"))
     };
     let operation = text("op")?;
     Ok(match operation.as_str() {
@@ -147,7 +154,7 @@ fn operation(item: &Value) -> Result<Operation, String> {
             path: pointer("path")?,
             value: value()?,
         },
-        other => return Err(format!("unknown op {other:?}")),
+        other => return Err(Unusable::from(format!("unknown op {other:?}"))),
     })
 }
 
@@ -169,7 +176,11 @@ pub(super) fn apply(
     Ok(())
 }
 
-fn apply_one(doc: &mut Value, op: &Operation, changed: &mut Vec<Vec<Step>>) -> Result<(), String> {
+fn apply_one(
+    doc: &mut Value,
+    op: &Operation,
+    changed: &mut Vec<Vec<Step>>,
+) -> Result<(), Unusable> {
     match op {
         Operation::Add { path, value } => add(doc, path, value.clone(), changed),
         Operation::Remove { path } => remove(doc, path, changed).map(drop),
@@ -182,7 +193,11 @@ fn apply_one(doc: &mut Value, op: &Operation, changed: &mut Vec<Vec<Step>>) -> R
         }
         Operation::Move { from, path } => {
             if path.tokens.len() > from.tokens.len() && path.tokens.starts_with(&from.tokens) {
-                return Err(format!("move: {} is inside {}", path.shown(), from.shown()));
+                return Err(Unusable::from(format!(
+                    "move: {} is inside {}",
+                    path.shown(),
+                    from.shown()
+                )));
             }
             let value = remove(doc, from, changed)?;
             add(doc, path, value, changed)
@@ -195,8 +210,14 @@ fn apply_one(doc: &mut Value, op: &Operation, changed: &mut Vec<Vec<Step>>) -> R
         }
         Operation::Test { path, value } => match get(doc, &path.tokens) {
             Some(found) if found == value => Ok(()),
-            Some(_) => Err(format!("test: {} has another value", path.shown())),
-            None => Err(format!("test: {} does not exist", path.shown())),
+            Some(_) => Err(Unusable::from(format!(
+                "test: {} has another value",
+                path.shown()
+            ))),
+            None => Err(Unusable::from(format!(
+                "test: {} does not exist",
+                path.shown()
+            ))),
         },
     }
 }
@@ -206,7 +227,7 @@ fn add(
     path: &Pointer,
     value: Value,
     changed: &mut Vec<Vec<Step>>,
-) -> Result<(), String> {
+) -> Result<(), Unusable> {
     let Some((parent, last)) = path.parent() else {
         *doc = value;
         changed.push(Vec::new());
@@ -230,21 +251,25 @@ fn add(
             return Ok(());
         }
         _ => {
-            return Err(format!(
+            return Err(Unusable::from(format!(
                 "add: the parent of {} is not a container",
                 path.shown()
-            ))
+            )))
         }
     }
     changed.push(steps(doc, &path.tokens, false));
     Ok(())
 }
 
-fn remove(doc: &mut Value, path: &Pointer, changed: &mut Vec<Vec<Step>>) -> Result<Value, String> {
+fn remove(
+    doc: &mut Value,
+    path: &Pointer,
+    changed: &mut Vec<Vec<Step>>,
+) -> Result<Value, Unusable> {
     let Some((parent, last)) = path.parent() else {
         return Err("remove: cannot remove the whole document".into());
     };
-    let missing = || format!("remove: {} does not exist", path.shown());
+    let missing = || Unusable::from(format!("remove: {} does not exist", path.shown()));
     // The path is recorded before the removal: afterwards the key no longer resolves.
     let before = steps(doc, &path.tokens, true);
     let removed = match get_mut(doc, parent).ok_or_else(missing)? {

@@ -19,6 +19,7 @@
 
 use yaml_serde::{Mapping, Value};
 
+use super::super::Unusable;
 use super::Step;
 
 /// Nesting of mappings and lists followed at most.
@@ -73,10 +74,6 @@ pub(super) enum Merged {
     Deleted,
 }
 
-/// A merge that cannot be made (Kustomize fails the build on it).
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct MergeError(pub String);
-
 /// Merge `patch` into the object `target`; `changed` hears the paths whose value changed (a
 /// list whose items moved is changed as a whole). On an error `target` is unchanged.
 pub(super) fn strategic_merge(
@@ -84,9 +81,9 @@ pub(super) fn strategic_merge(
     patch: &Value,
     lists: Lists,
     changed: &mut Vec<Vec<Step>>,
-) -> Result<Merged, MergeError> {
+) -> Result<Merged, Unusable> {
     let Some(patch) = patch.as_mapping() else {
-        return Err(MergeError("a strategic merge patch is a mapping".into()));
+        return Err(Unusable::from("a strategic merge patch is a mapping"));
     };
     if directive(patch) == Some("delete") {
         return Ok(Merged::Deleted);
@@ -94,7 +91,7 @@ pub(super) fn strategic_merge(
     let patch = without_identity(patch);
     let mut work = target.clone();
     let Some(map) = work.as_mapping_mut() else {
-        return Err(MergeError("the object is not a mapping".into()));
+        return Err(Unusable::from("the object is not a mapping"));
     };
     let mut merge = Merge {
         lists,
@@ -145,7 +142,7 @@ impl Merge {
         target: &mut Mapping,
         patch: &Mapping,
         depth: usize,
-    ) -> Result<(), MergeError> {
+    ) -> Result<(), Unusable> {
         let depth = nested(depth)?;
         if directive(patch) == Some("replace") {
             *target = clean_mapping(patch, depth)?;
@@ -172,7 +169,7 @@ impl Merge {
         key: &Value,
         value: &Value,
         depth: usize,
-    ) -> Result<(), MergeError> {
+    ) -> Result<(), Unusable> {
         let deletes = value.is_null()
             || value
                 .as_mapping()
@@ -199,7 +196,7 @@ impl Merge {
         }
         let container = |v: &Value| matches!(v, Value::Mapping(_) | Value::Sequence(_));
         if !current.is_null() && (container(current) || container(value)) {
-            return Err(MergeError(format!(
+            return Err(Unusable::from(format!(
                 "{}: the patch and the object disagree on the kind of value (mapping, list or scalar)",
                 shown(&self.path)
             )));
@@ -213,7 +210,7 @@ impl Merge {
         current: &mut Value,
         value: &Value,
         depth: usize,
-    ) -> Result<(), MergeError> {
+    ) -> Result<(), Unusable> {
         let new = clean(value, depth)?;
         if *current != new {
             *current = new;
@@ -229,7 +226,7 @@ impl Merge {
         patch: &[Value],
         merge_key: &str,
         depth: usize,
-    ) -> Result<(), MergeError> {
+    ) -> Result<(), Unusable> {
         let depth = nested(depth)?;
         // A `- $patch: replace` item: the list becomes the patch's other items.
         let replaces = patch.iter().any(|item| {
@@ -259,7 +256,7 @@ impl Merge {
                 (Some(i), Some(m)) => {
                     self.path.push(Step::Item(i));
                     let into = target[i].as_mapping_mut().ok_or_else(|| {
-                        MergeError(format!("{}: not a mapping", shown(&self.path)))
+                        Unusable::from(format!("{}: not a mapping", shown(&self.path)))
                     })?;
                     self.mapping(into, m, depth)?;
                     self.path.pop();
@@ -278,7 +275,7 @@ impl Merge {
 
 /// A patch's value as it lands in the object: directives and `null` keys removed, list items
 /// carrying a `$patch` directive (deleting themselves, or marking a list to replace) dropped.
-fn clean(value: &Value, depth: usize) -> Result<Value, MergeError> {
+fn clean(value: &Value, depth: usize) -> Result<Value, Unusable> {
     match value {
         Value::Mapping(map) => clean_mapping(map, depth).map(Value::Mapping),
         Value::Sequence(items) => clean_list(items, depth).map(Value::Sequence),
@@ -286,7 +283,7 @@ fn clean(value: &Value, depth: usize) -> Result<Value, MergeError> {
     }
 }
 
-fn clean_mapping(map: &Mapping, depth: usize) -> Result<Mapping, MergeError> {
+fn clean_mapping(map: &Mapping, depth: usize) -> Result<Mapping, Unusable> {
     let depth = nested(depth)?;
     let mut out = Mapping::new();
     for (k, v) in map {
@@ -303,7 +300,7 @@ fn clean_mapping(map: &Mapping, depth: usize) -> Result<Mapping, MergeError> {
     Ok(out)
 }
 
-fn clean_list(items: &[Value], depth: usize) -> Result<Vec<Value>, MergeError> {
+fn clean_list(items: &[Value], depth: usize) -> Result<Vec<Value>, Unusable> {
     let depth = nested(depth)?;
     items
         .iter()
@@ -312,9 +309,9 @@ fn clean_list(items: &[Value], depth: usize) -> Result<Vec<Value>, MergeError> {
         .collect()
 }
 
-fn nested(depth: usize) -> Result<usize, MergeError> {
+fn nested(depth: usize) -> Result<usize, Unusable> {
     if depth >= MAX_NESTING {
-        return Err(MergeError(format!(
+        return Err(Unusable::from(format!(
             "the patch nests deeper than {MAX_NESTING} levels"
         )));
     }

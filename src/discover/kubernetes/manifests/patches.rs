@@ -19,6 +19,7 @@ use yaml_serde::Value;
 
 use super::super::super::yaml::{get, scalar, Seg, YamlFile};
 use super::super::super::{confine, shown_path, Confined, Discovery, Result};
+use super::super::Unusable;
 use super::json_patch::{self, Operation};
 use super::merge::{strategic_merge, Lists, Merged};
 use super::selector::{Candidate, Target};
@@ -51,7 +52,7 @@ impl Field {
 }
 
 /// A patch that can be used, or why not (a note: the patch is not applied).
-type Usable<T> = std::result::Result<T, String>;
+type Usable<T> = std::result::Result<T, Unusable>;
 
 /// One entry of a kustomization's patch field.
 struct Entry<'e> {
@@ -329,7 +330,7 @@ impl Walk {
                         "{}: cannot merge the patch into {}: {}: that object is read without it",
                         patch.at,
                         object.id(),
-                        e.0
+                        e
                     ),
                 ),
             }
@@ -487,11 +488,13 @@ fn named(doc: &Value, objects: &[Object]) -> Usable<usize> {
     let shown = format!("{kind}/{}/{name}", namespace.as_deref().unwrap_or(""));
     match matches.as_slice() {
         [one] => Ok(*one),
-        [] => Err(format!("the patch for {shown} ({api}) matches no object")),
-        _ => Err(format!(
+        [] => Err(Unusable::from(format!(
+            "the patch for {shown} ({api}) matches no object"
+        ))),
+        _ => Err(Unusable::from(format!(
             "the patch for {shown} matches {} objects",
             matches.len()
-        )),
+        ))),
     }
 }
 
@@ -512,9 +515,9 @@ fn body(source: &Source) -> Result<Usable<Body>> {
     // Kustomize reads a patch that starts with `[` as JSON, not YAML.
     if source.text.trim_start().starts_with('[') {
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&source.text) {
-            return Ok(Err(format!(
+            return Ok(Err(Unusable::from(format!(
                 "a patch starting with `[` is read as JSON, and this is not JSON ({e})"
-            )));
+            ))));
         }
     }
     let mut docs = Vec::new();
@@ -526,7 +529,7 @@ fn body(source: &Source) -> Result<Usable<Body>> {
     Ok(match docs.as_slice() {
         [Value::Sequence(_)] => json_patch::parse(&docs[0])
             .map(Body::Json)
-            .map_err(|e| format!("not a JSON patch: {e}")),
+            .map_err(|e| Unusable::from(format!("not a JSON patch: {e}"))),
         [] => Err("the patch is empty".into()),
         _ if docs.iter().all(Value::is_mapping) => Ok(Body::Strategic(docs)),
         _ => Err("neither a strategic merge patch (a mapping) nor a JSON patch (a list)".into()),

@@ -10,6 +10,7 @@ use regex::{Regex, RegexBuilder};
 use yaml_serde::Value;
 
 use super::super::super::yaml::{entries, get, scalar};
+use super::super::Unusable;
 
 /// Compiled size of one target's regular expression at most.
 const MAX_REGEX_BYTES: usize = 1 << 20;
@@ -52,11 +53,11 @@ enum Requirement {
 }
 
 impl Target {
-    pub(super) fn parse(v: &Value) -> Result<Target, String> {
+    pub(super) fn parse(v: &Value) -> Result<Target, Unusable> {
         if v.as_mapping().is_none() {
             return Err("`target` is not a mapping".into());
         }
-        let pattern = |field: &str| -> Result<Option<Regex>, String> {
+        let pattern = |field: &str| -> Result<Option<Regex>, Unusable> {
             let Some(text) = get(v, field).and_then(scalar).filter(|t| !t.is_empty()) else {
                 return Ok(None);
             };
@@ -68,14 +69,15 @@ impl Target {
                     // The crate's message spans lines; its last one says what is wrong.
                     let message = e.to_string();
                     let why = message.lines().last().unwrap_or_default().trim();
-                    format!("target {field} {text:?} is not a regular expression: {why}")
+                    Unusable::from(format!(
+                        "target {field} {text:?} is not a regular expression: {why}"
+                    ))
                 })
         };
-        let selector = |field: &str| -> Result<Vec<Requirement>, String> {
+        let selector = |field: &str| -> Result<Vec<Requirement>, Unusable> {
             match get(v, field).and_then(scalar) {
-                Some(text) => {
-                    requirements(&text).map_err(|e| format!("target {field} {text:?}: {e}"))
-                }
+                Some(text) => requirements(&text)
+                    .map_err(|e| Unusable::from(format!("target {field} {text:?}: {e}"))),
                 None => Ok(Vec::new()),
             }
         };
@@ -127,10 +129,12 @@ fn matches_all(requirements: &[Requirement], labels: &BTreeMap<String, String>) 
 
 /// Parse a label selector: comma-separated `key=value`, `key==value`, `key!=value`, `key`,
 /// `!key`, `key in (a,b)`, `key notin (a,b)`. The numeric `gt`/`lt` forms are refused.
-fn requirements(text: &str) -> Result<Vec<Requirement>, String> {
+fn requirements(text: &str) -> Result<Vec<Requirement>, Unusable> {
     let parts = split_top_level(text);
     if parts.len() > MAX_REQUIREMENTS {
-        return Err(format!("more than {MAX_REQUIREMENTS} requirements"));
+        return Err(Unusable::from(format!(
+            "more than {MAX_REQUIREMENTS} requirements"
+        )));
     }
     parts
         .iter()
@@ -158,7 +162,7 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-fn requirement(text: &str) -> Result<Requirement, String> {
+fn requirement(text: &str) -> Result<Requirement, Unusable> {
     if let Some(key) = text.strip_prefix('!') {
         return Ok(Requirement::Absent(key.trim().to_string()));
     }
@@ -175,7 +179,9 @@ fn requirement(text: &str) -> Result<Requirement, String> {
         }
     }
     if text.contains('<') || text.contains('>') {
-        return Err(format!("{text:?}: `<` and `>` are not supported"));
+        return Err(Unusable::from(format!(
+            "{text:?}: `<` and `>` are not supported"
+        )));
     }
     let words: Vec<&str> = text.splitn(3, char::is_whitespace).collect();
     match words.as_slice() {
@@ -188,7 +194,7 @@ fn requirement(text: &str) -> Result<Requirement, String> {
                 Requirement::NotIn(key.to_string(), values)
             })
         }
-        _ => Err(format!("{text:?} is not a requirement")),
+        _ => Err(Unusable::from(format!("{text:?} is not a requirement"))),
     }
 }
 
