@@ -708,9 +708,18 @@ impl<'a, 'b> Escalations<'a, 'b> {
 
     fn identity_writes(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace) {
         let has_entity = cx.tok.identity.entity.is_some();
-        // New groups (and updates by name through the collection endpoint).
+        if has_entity {
+            self.identity_group_writes(cx, n);
+            Self::identity_entity_write(cx);
+        }
+        self.identity_alias_writes(cx, n);
+    }
+
+    /// New groups (and updates by name through the collection endpoint), else the existing
+    /// internal groups the pipeline may write: its entity joins them and gets their policies.
+    fn identity_group_writes(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace) {
         let decision = cx.acl.capabilities(cx.ns, "identity/group");
-        if decision.caps.intersects(WRITE) && !decision.caps.is_deny() && has_entity {
+        if decision.caps.intersects(WRITE) && !decision.caps.is_deny() {
             cx.push(
                 "identity-group-create",
                 "identity/group",
@@ -720,7 +729,7 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 vec![],
                 Gain::AnyPolicy(cx.ns.to_string()),
             );
-        } else if has_entity {
+        } else {
             for g in n.groups.iter().filter(|g| !g.is_external()) {
                 let by_id = format!("identity/group/id/{}", g.id);
                 let by_name = format!("identity/group/name/{}", g.name);
@@ -768,35 +777,39 @@ impl<'a, 'b> Escalations<'a, 'b> {
                 );
             }
         }
-        // The pipeline's own entity: set its policies.
-        if has_entity {
-            let mut paths = vec!["identity/entity".to_string()];
-            if let Some((eid, ename)) = &cx.tok.identity.entity_ref {
-                paths.push(format!("identity/entity/id/{eid}"));
-                paths.push(format!("identity/entity/name/{ename}"));
-            } else {
-                paths.push(format!("identity/entity/id/{PROBE}"));
-            }
-            if let Some((path, decision)) = paths
-                .into_iter()
-                .map(|p| {
-                    let decision = cx.acl.capabilities(cx.ns, &p);
-                    (p, decision)
-                })
-                .find(|(_, decision)| decision.caps.intersects(WRITE) && !decision.caps.is_deny())
-            {
-                cx.push(
-                    "identity-entity-write",
-                    &path.clone(),
-                    decision,
-                    "the pipeline's entity".to_string(),
-                    "set the policies of the pipeline's own entity to anything".to_string(),
-                    vec![],
-                    Gain::AnyPolicy(cx.ns.to_string()),
-                );
-            }
+    }
+
+    /// The pipeline's own entity: set its policies.
+    fn identity_entity_write(cx: &mut Ctx<'_, '_>) {
+        let mut paths = vec!["identity/entity".to_string()];
+        if let Some((eid, ename)) = &cx.tok.identity.entity_ref {
+            paths.push(format!("identity/entity/id/{eid}"));
+            paths.push(format!("identity/entity/name/{ename}"));
+        } else {
+            paths.push(format!("identity/entity/id/{PROBE}"));
         }
-        // Aliases and merges: become any entity, or join any external group.
+        if let Some((path, decision)) = paths
+            .into_iter()
+            .map(|p| {
+                let decision = cx.acl.capabilities(cx.ns, &p);
+                (p, decision)
+            })
+            .find(|(_, decision)| decision.caps.intersects(WRITE) && !decision.caps.is_deny())
+        {
+            cx.push(
+                "identity-entity-write",
+                &path.clone(),
+                decision,
+                "the pipeline's entity".to_string(),
+                "set the policies of the pipeline's own entity to anything".to_string(),
+                vec![],
+                Gain::AnyPolicy(cx.ns.to_string()),
+            );
+        }
+    }
+
+    /// Aliases and merges: become any entity, or join any external group.
+    fn identity_alias_writes(&self, cx: &mut Ctx<'_, '_>, n: &'a Namespace) {
         for (kind_path, what) in [
             (
                 "identity/entity-alias",

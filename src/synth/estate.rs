@@ -158,6 +158,23 @@ impl TeamPlan {
 
 /// Build the whole estate.
 pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
+    let mut nss = plan_namespaces(p);
+    let teams = plan_teams(p, &mut nss);
+    let mut snap = new_snapshot(p);
+    let mut targets: Vec<Vec<Target>> = (0..teams.len()).map(|_| Vec::new()).collect();
+    snap.namespaces = nss
+        .iter()
+        .enumerate()
+        .map(|(i, ns)| build_namespace(p, i, ns, &teams, &mut targets))
+        .collect();
+
+    let inventory = build_inventory(p, &nss, &teams, &targets);
+    (snap, inventory)
+}
+
+/// The namespaces' plans: root, then business units, every fourth nested (a few two deep),
+/// each with its own auth accessors.
+fn plan_namespaces(p: &Params) -> Vec<NsPlan> {
     let mut used_accessors = BTreeSet::new();
     let mut accessor = |rng: &mut Rng, kind: &str| loop {
         let accessor_id = format!("auth_{kind}_{}", rng.hex(8));
@@ -166,7 +183,6 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
         }
     };
 
-    // Namespaces: root, then business units, every fourth nested (a few two deep).
     let mut nss: Vec<NsPlan> = Vec::with_capacity(p.namespaces);
     let mut top_level: Vec<usize> = Vec::new();
     let mut nested: Vec<usize> = Vec::new();
@@ -227,6 +243,12 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
         });
     }
 
+    nss
+}
+
+/// The teams' plans, with their share of pipelines, roles, secrets and policies; the
+/// namespaces get their teams and their shared parts.
+fn plan_teams(p: &Params, nss: &mut [NsPlan]) -> Vec<TeamPlan> {
     // Teams: one per ~20 pipelines, round-robin over the namespaces, random sizes.
     let n_teams = p.pipelines.div_ceil(20).max(1);
     let weights: Vec<f64> = (0..n_teams)
@@ -292,7 +314,11 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
         ns.shared = shared;
     }
 
-    // The snapshot.
+    teams
+}
+
+/// An empty snapshot of the synthetic server.
+fn new_snapshot(p: &Params) -> Snapshot {
     let mut server = ServerInfo {
         flavor: crate::model::Flavor::OpenBao,
         version: "2.7.2".into(),
@@ -307,15 +333,7 @@ pub(super) fn build(p: &Params) -> (Snapshot, Inventory) {
         kv_max_depth: Some(16),
         ..ExportScope::default()
     };
-    let mut targets: Vec<Vec<Target>> = (0..n_teams).map(|_| Vec::new()).collect();
-    snap.namespaces = nss
-        .iter()
-        .enumerate()
-        .map(|(i, ns)| build_namespace(p, i, ns, &teams, &mut targets))
-        .collect();
-
-    let inventory = build_inventory(p, &nss, &teams, &targets);
-    (snap, inventory)
+    snap
 }
 
 /// A fixed export time derived from the seed: within 2026.
@@ -1052,97 +1070,11 @@ fn build_inventory(
                 let list = &kinds[k as usize];
                 list[rng.below(list.len())]
             });
-            let configured = j % 5 != 4;
-            let foreign = j % 25 == 7;
-            let (base, auth, flavour) = match target {
-                Some(Target::Jwt {
-                    role,
-                    app,
-                    flavour,
-                    audience,
-                }) => {
-                    let app = if *flavour == Flavour::TeamGlob {
-                        j % team.apps.len()
-                    } else {
-                        *app
-                    };
-                    let claim_flavour = if *flavour == Flavour::TeamGlob {
-                        Flavour::Ci
-                    } else {
-                        *flavour
-                    };
-                    let claims =
-                        github_claims(&mut rng, team, app, claim_flavour, audience, foreign, j);
-                    let auth = PipelineAuth {
-                        method: AuthMethod::Jwt,
-                        mount: "gha".into(),
-                        namespace: ns.path.clone(),
-                        role: configured.then(|| role.clone()),
-                        claims: Some(claims),
-                        ..PipelineAuth::default()
-                    };
-                    (
-                        format!("{}-{}", team.name, team.apps[app]),
-                        auth,
-                        claim_flavour.as_str(),
-                    )
-                }
-                Some(Target::Kubernetes {
-                    role,
-                    service_account,
-                }) => {
-                    let auth = PipelineAuth {
-                        method: AuthMethod::Kubernetes,
-                        mount: "k8s".into(),
-                        namespace: ns.path.clone(),
-                        role: configured.then(|| role.clone()),
-                        service_account: Some(service_account.clone()),
-                        service_account_namespace: Some(team.name.clone()),
-                        ..PipelineAuth::default()
-                    };
-                    (
-                        role.trim_end_matches("-runner").to_string(),
-                        auth,
-                        "k8s-deploy",
-                    )
-                }
-                Some(Target::AppRole { role }) => {
-                    let auth = PipelineAuth {
-                        method: AuthMethod::Approle,
-                        mount: "approle".into(),
-                        namespace: ns.path.clone(),
-                        role: Some(role.clone()),
-                        role_name: Some(role.clone()),
-                        ..PipelineAuth::default()
-                    };
-                    (
-                        role.trim_end_matches("-jenkins").to_string(),
-                        auth,
-                        "jenkins",
-                    )
-                }
-                None => {
-                    // No role at all for this team: a token nobody trusts.
-                    let app = j % team.apps.len();
-                    let claims = github_claims(
-                        &mut rng,
-                        team,
-                        app,
-                        Flavour::Ci,
-                        GITHUB_AUDIENCE,
-                        foreign,
-                        j,
-                    );
-                    let auth = PipelineAuth {
-                        method: AuthMethod::Jwt,
-                        mount: "gha".into(),
-                        namespace: ns.path.clone(),
-                        claims: Some(claims),
-                        ..PipelineAuth::default()
-                    };
-                    (format!("{}-{}", team.name, team.apps[app]), auth, "ci")
-                }
-            };
+            let PipelineLogin {
+                stem: base,
+                auth,
+                flavour,
+            } = pipeline_login(&mut rng, ns, team, target, j);
             let base = format!("{base}-{flavour}");
             let count = names.entry(base.clone()).or_insert(0);
             *count += 1;
@@ -1162,6 +1094,110 @@ fn build_inventory(
         }
     }
     inv
+}
+
+/// A synthetic pipeline's login: the stem of its name, its auth, and the flavour its name ends with.
+struct PipelineLogin {
+    stem: String,
+    auth: PipelineAuth,
+    flavour: &'static str,
+}
+
+/// The login of a team's pipeline `j` towards `target`; with none, a token no role trusts.
+/// Every fifth pipeline names no role; one in 25 carries a foreign repository's claims.
+fn pipeline_login(
+    rng: &mut Rng,
+    ns: &NsPlan,
+    team: &TeamPlan,
+    target: Option<&Target>,
+    j: usize,
+) -> PipelineLogin {
+    let configured = j % 5 != 4;
+    let foreign = j % 25 == 7;
+    match target {
+        Some(Target::Jwt {
+            role,
+            app,
+            flavour,
+            audience,
+        }) => {
+            let app = if *flavour == Flavour::TeamGlob {
+                j % team.apps.len()
+            } else {
+                *app
+            };
+            let claim_flavour = if *flavour == Flavour::TeamGlob {
+                Flavour::Ci
+            } else {
+                *flavour
+            };
+            let claims = github_claims(rng, team, app, claim_flavour, audience, foreign, j);
+            let auth = PipelineAuth {
+                method: AuthMethod::Jwt,
+                mount: "gha".into(),
+                namespace: ns.path.clone(),
+                role: configured.then(|| role.clone()),
+                claims: Some(claims),
+                ..PipelineAuth::default()
+            };
+            PipelineLogin {
+                stem: format!("{}-{}", team.name, team.apps[app]),
+                auth,
+                flavour: claim_flavour.as_str(),
+            }
+        }
+        Some(Target::Kubernetes {
+            role,
+            service_account,
+        }) => {
+            let auth = PipelineAuth {
+                method: AuthMethod::Kubernetes,
+                mount: "k8s".into(),
+                namespace: ns.path.clone(),
+                role: configured.then(|| role.clone()),
+                service_account: Some(service_account.clone()),
+                service_account_namespace: Some(team.name.clone()),
+                ..PipelineAuth::default()
+            };
+            PipelineLogin {
+                stem: role.trim_end_matches("-runner").to_string(),
+                auth,
+                flavour: "k8s-deploy",
+            }
+        }
+        Some(Target::AppRole { role }) => {
+            let auth = PipelineAuth {
+                method: AuthMethod::Approle,
+                mount: "approle".into(),
+                namespace: ns.path.clone(),
+                role: Some(role.clone()),
+                role_name: Some(role.clone()),
+                ..PipelineAuth::default()
+            };
+            PipelineLogin {
+                stem: role.trim_end_matches("-jenkins").to_string(),
+                auth,
+                flavour: "jenkins",
+            }
+        }
+        None => {
+            // No role at all for this team: a token nobody trusts.
+            let app = j % team.apps.len();
+            let claims = github_claims(rng, team, app, Flavour::Ci, GITHUB_AUDIENCE, foreign, j);
+            let auth = PipelineAuth {
+                method: AuthMethod::Jwt,
+                mount: "gha".into(),
+                namespace: ns.path.clone(),
+                claims: Some(claims),
+                ..PipelineAuth::default()
+            };
+            PipelineLogin {
+                stem: format!("{}-{}", team.name, team.apps[app]),
+                auth,
+                flavour: "ci",
+            }
+        }
+    }
 }
 
 /// The claims of a GitHub Actions OIDC token for `team`/`app` in a job of this flavour.
