@@ -570,7 +570,7 @@ impl StepScan {
                 let sub = actions.scan(place, at, local, step_inputs, job_env, out);
                 scan.absorb(sub, i, place.step_line(i, "uses"));
             } else if third_party(&uses) {
-                scan.credential_handoff(place, i, &uses, step);
+                scan.credential_handoff(place, i, &uses, step, &call.inputs);
             } else if let Some(run) = get(step, "run").and_then(scalar) {
                 let mut env = job_env.clone();
                 env.extend(literal_env(step));
@@ -610,12 +610,22 @@ impl StepScan {
     /// holding a Vault token, role-id or secret-id. The action's code can use it with every
     /// policy it carries. A job whose only contact with Vault is such a hand-off still logs in
     /// (through the action): it gets that login, so it is not dropped.
-    fn credential_handoff(&mut self, place: &JobPlace<'_>, i: usize, uses: &str, step: &Value) {
+    ///
+    /// `inputs` are the caller's: inside a composite action, `${{ inputs.x }}` is what the
+    /// workflow gave it (`${{ secrets.VAULT_ROLE_ID }}`), which decides what is handed on.
+    fn credential_handoff(
+        &mut self,
+        place: &JobPlace<'_>,
+        i: usize,
+        uses: &str,
+        step: &Value,
+        inputs: &BTreeMap<String, String>,
+    ) {
         let mut handed = false;
         for section in ["with", "env"] {
             for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
                 let Some(text) = scalar(value) else { continue };
-                let Some(credential) = vault_credential(&text) else {
+                let Some(credential) = vault_credential(&subst(&text, inputs)) else {
                     continue;
                 };
                 self.exposures.push(CiExposure {
@@ -636,7 +646,7 @@ impl StepScan {
             }
         }
         if !handed {
-            self.action_login(place, i, uses, step);
+            self.action_login(place, i, uses, step, inputs);
         }
     }
 
@@ -645,12 +655,19 @@ impl StepScan {
     /// It logs in itself, in code that is not in the checkout, so the job is a pipeline whose
     /// method, mount, role and reads are dynamic, its inputs quoted, rather than a job that
     /// reaches nothing.
-    fn action_login(&mut self, place: &JobPlace<'_>, i: usize, uses: &str, step: &Value) {
+    fn action_login(
+        &mut self,
+        place: &JobPlace<'_>,
+        i: usize,
+        uses: &str,
+        step: &Value,
+        inputs: &BTreeMap<String, String>,
+    ) {
         let mut settings = Vec::new();
         let mut for_vault = false;
         for section in ["with", "env"] {
             for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
-                let shown = scalar(value).unwrap_or_default();
+                let shown = subst(&scalar(value).unwrap_or_default(), inputs);
                 for_vault |= names_vault(&key) || vault_url(&shown);
                 settings.push(format!("{section}.{key}={shown}"));
             }
