@@ -242,8 +242,6 @@ fn vault_action_copy(
     scan
 }
 
-/// Whether a `uses:` names code this repository does not hold and Vault does not ship: not a
-/// local action, not a reusable workflow, not `hashicorp/vault-action`.
 /// An input or variable name that says Vault (or OpenBao): `vault-url`, `vaultRole`,
 /// `VAULT_ADDR`, `bao_namespace`.
 fn names_vault(key: &str) -> bool {
@@ -277,6 +275,32 @@ fn vault_url(text: &str) -> bool {
 /// At most this many characters of an action's inputs are quoted in a dynamic field.
 const MAX_QUOTED_SETTINGS: usize = 400;
 
+/// A `with:` or `env:` entry of a step, the caller's inputs substituted in its value.
+struct StepSetting {
+    section: &'static str,
+    key: String,
+    /// `None` when the value is not a scalar.
+    value: Option<String>,
+}
+
+/// The step's `with:` and `env:` entries. `inputs` are the caller's: inside a composite
+/// action, `${{ inputs.x }}` is what the workflow gave it (`${{ secrets.VAULT_ROLE_ID }}`).
+fn step_settings(step: &Value, inputs: &BTreeMap<String, String>) -> Vec<StepSetting> {
+    let mut settings = Vec::new();
+    for section in ["with", "env"] {
+        for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
+            settings.push(StepSetting {
+                section,
+                key,
+                value: scalar(value).map(|text| subst(&text, inputs)),
+            });
+        }
+    }
+    settings
+}
+
+/// Whether a `uses:` names code this repository does not hold and Vault does not ship: not a
+/// local action, not a reusable workflow, not `hashicorp/vault-action`.
 fn third_party(uses: &str) -> bool {
     !uses.is_empty()
         && !uses.starts_with("./")
@@ -570,7 +594,8 @@ impl StepScan {
                 let sub = actions.scan(place, at, local, step_inputs, job_env, out);
                 scan.absorb(sub, i, place.step_line(i, "uses"));
             } else if third_party(&uses) {
-                scan.credential_handoff(place, i, &uses, step, &call.inputs);
+                let settings = step_settings(step, &call.inputs);
+                scan.credential_handoff(place, i, &uses, &settings);
             } else if let Some(run) = get(step, "run").and_then(scalar) {
                 let mut env = job_env.clone();
                 env.extend(literal_env(step));
@@ -610,43 +635,38 @@ impl StepScan {
     /// holding a Vault token, role-id or secret-id. The action's code can use it with every
     /// policy it carries. A job whose only contact with Vault is such a hand-off still logs in
     /// (through the action): it gets that login, so it is not dropped.
-    ///
-    /// `inputs` are the caller's: inside a composite action, `${{ inputs.x }}` is what the
-    /// workflow gave it (`${{ secrets.VAULT_ROLE_ID }}`), which decides what is handed on.
     fn credential_handoff(
         &mut self,
         place: &JobPlace<'_>,
         i: usize,
         uses: &str,
-        step: &Value,
-        inputs: &BTreeMap<String, String>,
+        settings: &[StepSetting],
     ) {
         let mut handed = false;
-        for section in ["with", "env"] {
-            for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
-                let Some(text) = scalar(value) else { continue };
-                let Some(credential) = vault_credential(&subst(&text, inputs)) else {
-                    continue;
-                };
-                self.exposures.push(CiExposure {
-                    kind: "credential-to-action".into(),
-                    line: place.step_field_line(i, section, &key),
-                    detail: format!(
-                        "step {} passes {} to {uses} as {section}.{key}: the action's code holds a Vault credential",
-                        i + 1,
-                        credential.what
-                    ),
-                    ..Default::default()
-                });
-                handed = true;
-                if self.logins.is_empty() {
-                    self.logins
-                        .push(credential.login(i, place.step_line(i, "uses")));
-                }
+        for setting in settings {
+            let Some(text) = &setting.value else { continue };
+            let Some(credential) = vault_credential(text) else {
+                continue;
+            };
+            let (section, key) = (setting.section, &setting.key);
+            self.exposures.push(CiExposure {
+                kind: "credential-to-action".into(),
+                line: place.step_field_line(i, section, key),
+                detail: format!(
+                    "step {} passes {} to {uses} as {section}.{key}: the action's code holds a Vault credential",
+                    i + 1,
+                    credential.what
+                ),
+                ..Default::default()
+            });
+            handed = true;
+            if self.logins.is_empty() {
+                self.logins
+                    .push(credential.login(i, place.step_line(i, "uses")));
             }
         }
         if !handed {
-            self.action_login(place, i, uses, step, inputs);
+            self.action_login(place, i, uses, settings);
         }
     }
 
@@ -660,22 +680,19 @@ impl StepScan {
         place: &JobPlace<'_>,
         i: usize,
         uses: &str,
-        step: &Value,
-        inputs: &BTreeMap<String, String>,
+        settings: &[StepSetting],
     ) {
-        let mut settings = Vec::new();
+        let mut quoted = Vec::new();
         let mut for_vault = false;
-        for section in ["with", "env"] {
-            for (key, value) in entries(get(step, section).unwrap_or(&Value::Null)) {
-                let shown = subst(&scalar(value).unwrap_or_default(), inputs);
-                for_vault |= names_vault(&key) || vault_url(&shown);
-                settings.push(format!("{section}.{key}={shown}"));
-            }
+        for setting in settings {
+            let shown = setting.value.as_deref().unwrap_or_default();
+            for_vault |= names_vault(&setting.key) || vault_url(shown);
+            quoted.push(format!("{}.{}={shown}", setting.section, setting.key));
         }
         if !for_vault {
             return;
         }
-        let quoted = crate::text::shorten(&settings.join(", "), MAX_QUOTED_SETTINGS);
+        let quoted = crate::text::shorten(&quoted.join(", "), MAX_QUOTED_SETTINGS);
         let what = format!(
             "the login made by {uses} (step {}), another repository's action whose code is not read; it is given {quoted}",
             i + 1

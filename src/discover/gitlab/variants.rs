@@ -40,17 +40,16 @@ pub(super) fn add_variants(
     }
     let mut changes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut variants = Vec::new();
+    // The reading with every include is the same for each comparison: grouped once.
+    let with = by_job(&out.pipelines[first..]);
     for (index, include) in conditional.iter().take(MAX_VARIANTS).enumerate() {
         let mut without = Discovery::default();
         reading.read(Some(&include.at), &mut without)?;
-        let changed = changed_jobs(
-            &by_job(&out.pipelines[first..]),
-            &by_job(&without.pipelines),
-        );
+        let changed = changed_jobs(&with, &by_job(&without.pipelines));
         for job in &changed {
             changes.entry(job.clone()).or_default().push(index);
         }
-        carry_notes(include, without.notes, out);
+        carry_notes(include, without.notes, &mut out.notes);
         let pipelines = without
             .pipelines
             .into_iter()
@@ -88,11 +87,11 @@ fn changed_jobs(with: &ByJob<'_>, without: &ByJob<'_>) -> BTreeSet<String> {
 }
 
 /// Notes that only the reading without the include gives, said as such.
-fn carry_notes(include: &ConditionalInclude, notes: Vec<String>, out: &mut Discovery) {
-    let known: BTreeSet<String> = out.notes.iter().cloned().collect();
+fn carry_notes(include: &ConditionalInclude, notes: Vec<String>, out: &mut Vec<String>) {
+    let known: BTreeSet<String> = out.iter().cloned().collect();
     for note in notes {
         if !known.contains(&note) {
-            out.notes.push(format!(
+            out.push(format!(
                 "without include {:?} ({}): {note}",
                 include.pattern, include.at
             ));
