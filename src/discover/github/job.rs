@@ -107,6 +107,71 @@ struct ActionStep {
 /// Composite actions nested deeper than this are not followed (GitHub itself stops at 10).
 const MAX_ACTION_DEPTH: usize = 10;
 
+/// What a local action turned out to be.
+enum LocalAction {
+    /// A composite action or a copy of vault-action: its steps were read.
+    Read(StepScan),
+    /// Code blastmap does not read (JavaScript, a Docker image) or an `action.yml` it could not
+    /// read: only what the step hands it is known.
+    Code(ActionCode),
+}
+
+/// Code a step runs whose Vault calls a static reader cannot see: another repository's action,
+/// a local JavaScript or Docker action, a local action it could not read.
+struct ActionCode {
+    /// How texts name it after its `uses:` ("another repository's action").
+    kind: String,
+    /// The literal defaults of the inputs it declares: a local action given no `vault-url`
+    /// still logs in to the one its `action.yml` defaults to.
+    defaults: BTreeMap<String, String>,
+}
+
+impl ActionCode {
+    fn other_repository() -> Self {
+        ActionCode {
+            kind: "another repository's action".into(),
+            defaults: BTreeMap::new(),
+        }
+    }
+
+    fn unread() -> Self {
+        ActionCode {
+            kind: "a local action whose action.yml is not read".into(),
+            defaults: BTreeMap::new(),
+        }
+    }
+
+    fn local(using: &str, defaults: BTreeMap<String, String>) -> Self {
+        let runtime = if using == "docker" {
+            "Docker".to_string()
+        } else {
+            crate::text::shorten(using, 40)
+        };
+        ActionCode {
+            kind: format!("a local {runtime} action"),
+            defaults,
+        }
+    }
+
+    /// The step's settings, then the defaults of declared inputs the step does not give.
+    fn settings(&self, given: Vec<StepSetting>) -> Vec<StepSetting> {
+        let mut settings = given;
+        for (key, value) in &self.defaults {
+            if !settings
+                .iter()
+                .any(|s| s.section == "with" && &s.key == key)
+            {
+                settings.push(StepSetting {
+                    section: "default",
+                    key: key.clone(),
+                    value: Some(value.clone()),
+                });
+            }
+        }
+        settings
+    }
+}
+
 impl LocalActions<'_> {
     fn scan(
         &self,
@@ -116,7 +181,7 @@ impl LocalActions<'_> {
         inputs: BTreeMap<String, String>,
         job_env: &BTreeMap<String, String>,
         out: &mut Discovery,
-    ) -> StepScan {
+    ) -> LocalAction {
         let step = at_step.step;
         let at = format!(
             "{}:{}",
@@ -125,17 +190,18 @@ impl LocalActions<'_> {
         );
         if self.depth >= MAX_ACTION_DEPTH {
             out.notes.push(format!("{at}: local action ./{local} is nested more than {MAX_ACTION_DEPTH} deep: not read"));
-            return StepScan::default();
+            return LocalAction::Code(ActionCode::unread());
         }
         let Some(action) = self.read(local, &at, out) else {
-            return StepScan::default();
+            return LocalAction::Code(ActionCode::unread());
         };
         let runs = get(&action.value, "runs");
         let using = runs
             .and_then(|r| get(r, "using"))
             .and_then(scalar)
             .unwrap_or_default();
-        let mut inputs_with_defaults = declared_defaults(&action.value);
+        let defaults = declared_defaults(&action.value);
+        let mut inputs_with_defaults = defaults.clone();
         inputs_with_defaults.extend(inputs);
         if using == "composite" {
             let steps: Vec<&Value> = runs
@@ -166,12 +232,13 @@ impl LocalActions<'_> {
             for e in &mut sub.exposures {
                 e.file.get_or_insert_with(|| action.name.clone());
             }
-            return sub;
+            return LocalAction::Read(sub);
         }
         if is_vault_action_copy(&action.value) {
-            return vault_action_copy(place, at_step, &inputs_with_defaults, out);
+            let scan = vault_action_copy(place, at_step, &inputs_with_defaults, out);
+            return LocalAction::Read(scan);
         }
-        StepScan::default()
+        LocalAction::Code(ActionCode::local(&using, defaults))
     }
 
     /// The action's `action.yml` (or `action.yaml`), when it is inside the checkout.
@@ -591,11 +658,17 @@ impl StepScan {
                     step: i,
                     step_count: steps.len(),
                 };
-                let sub = actions.scan(place, at, local, step_inputs, job_env, out);
-                scan.absorb(sub, i, place.step_line(i, "uses"));
+                match actions.scan(place, at, local, step_inputs, job_env, out) {
+                    LocalAction::Read(sub) => scan.absorb(sub, i, place.step_line(i, "uses")),
+                    LocalAction::Code(code) => {
+                        let settings = code.settings(step_settings(step, &call.inputs));
+                        scan.credential_handoff(place, i, &uses, &code, &settings);
+                    }
+                }
             } else if third_party(&uses) {
                 let settings = step_settings(step, &call.inputs);
-                scan.credential_handoff(place, i, &uses, &settings);
+                let code = ActionCode::other_repository();
+                scan.credential_handoff(place, i, &uses, &code, &settings);
             } else if let Some(run) = get(step, "run").and_then(scalar) {
                 let mut env = job_env.clone();
                 env.extend(literal_env(step));
@@ -630,7 +703,8 @@ impl StepScan {
         }
     }
 
-    /// Vault credentials in the `with:` or `env:` of a third-party action: the token a
+    /// Vault credentials in the `with:` or `env:` of an action whose code is not read (another
+    /// repository's, a local JavaScript or Docker action): the token a
     /// vault-action step outputs, an exported `VAULT_TOKEN`, or a repository secret or variable
     /// holding a Vault token, role-id or secret-id. The action's code can use it with every
     /// policy it carries. A job whose only contact with Vault is such a hand-off still logs in
@@ -640,6 +714,7 @@ impl StepScan {
         place: &JobPlace<'_>,
         i: usize,
         uses: &str,
+        code: &ActionCode,
         settings: &[StepSetting],
     ) {
         let mut handed = false;
@@ -666,13 +741,14 @@ impl StepScan {
             }
         }
         if !handed {
-            self.action_login(place, i, uses, settings);
+            self.action_login(place, i, uses, code, settings);
         }
     }
 
-    /// Another repository's action given Vault settings and no credential: an input or env
-    /// named for Vault (`vault-url`, `vault_role`, `VAULT_ADDR`) or a URL to a Vault host.
-    /// It logs in itself, in code that is not in the checkout, so the job is a pipeline whose
+    /// An action whose code is not read, given Vault settings and no credential: an input or
+    /// env named for Vault (`vault-url`, `vault_role`, `VAULT_ADDR`), or a URL to a Vault host,
+    /// given by the step or defaulted by a local action's `action.yml`. It logs in itself, in
+    /// code blastmap does not read, so the job is a pipeline whose
     /// method, mount, role and reads are dynamic, its inputs quoted, rather than a job that
     /// reaches nothing.
     fn action_login(
@@ -680,6 +756,7 @@ impl StepScan {
         place: &JobPlace<'_>,
         i: usize,
         uses: &str,
+        code: &ActionCode,
         settings: &[StepSetting],
     ) {
         let mut quoted = Vec::new();
@@ -694,8 +771,9 @@ impl StepScan {
         }
         let quoted = crate::text::shorten(&quoted.join(", "), MAX_QUOTED_SETTINGS);
         let what = format!(
-            "the login made by {uses} (step {}), another repository's action whose code is not read; it is given {quoted}",
-            i + 1
+            "the login made by {uses} (step {}), {} whose code is not read; it is given {quoted}",
+            i + 1,
+            code.kind
         );
         self.logins.push(Login {
             method: "dynamic".into(),
