@@ -621,6 +621,13 @@ pub enum Confined {
 /// blastmap read the reviewer's other files, so the path is resolved (`..` and symbolic links,
 /// as the kernel would) and must stay under the resolved root.
 pub fn confine(root: &std::path::Path, candidate: &std::path::Path) -> Confined {
+    // The parent of a bare file name (`--gitlab .gitlab-ci.yml`) is the empty path: the
+    // current directory, which `canonicalize` does not take by that name.
+    let root = if root.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        root
+    };
     let Ok(root) = root.canonicalize() else {
         return Confined::Missing;
     };

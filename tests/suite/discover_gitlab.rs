@@ -170,6 +170,33 @@ fn wildcard_includes_stay_in_the_repository_and_loops_end() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("kv/data/a/b"));
 }
 
+/// `--gitlab .gitlab-ci.yml`, run in the repository: the root is the current directory, and
+/// its local includes are read like those of a path with a directory.
+#[test]
+fn a_bare_file_name_reads_its_local_includes() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        ".gitlab-ci.yml",
+        "include:\n  - local: ci/vault.yml\njob:\n  extends: .reads\n  script: [x]\n",
+    );
+    write(
+        d.path(),
+        "ci/vault.yml",
+        ".reads:\n  secrets:\n    A:\n      vault: app/db/password@kv\n",
+    );
+    let out = assert_cmd::Command::cargo_bin("blastmap")
+        .unwrap()
+        .current_dir(d.path())
+        .args(["discover", "--gitlab", ".gitlab-ci.yml", "--project", "g/p"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("not found"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kv/data/app/db"));
+}
+
 #[test]
 fn malformed_yaml_is_still_an_error_and_a_spec_header_is_not_one() {
     let d = tempfile::tempdir().unwrap();
