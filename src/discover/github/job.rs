@@ -900,11 +900,25 @@ impl StepScan {
         let Some(secrets) = with.get("secrets") else {
             return outputs;
         };
+        let line = place.step_field_line(i, "with", "secrets").unwrap_or(0);
         for bad in malformed_secrets(&secrets) {
+            if bad.contains("${{") {
+                // An expression may stand for any number of entries: GitHub substitutes it
+                // before the action splits the input, so the paths are known only then.
+                out.notes.push(format!(
+                    "{}:{line}: job `{}`: vault-action secrets entry {bad:?} is an expression: the paths it names are known when the step runs (needs dynamic)",
+                    place.file.name, place.id
+                ));
+                self.needs.push(StepNeed {
+                    step: i,
+                    path: format!("{bad} (vault-action secrets given by an expression: known when the step runs)"),
+                });
+                continue;
+            }
             out.notes.push(format!(
                 "{}:{}: job `{}`: vault-action secrets entry {bad:?} is not `<path> <selector> [| NAME]` (entries are separated by `;`, not by newlines): ignored",
                 place.file.name,
-                place.step_field_line(i, "with", "secrets").unwrap_or(0),
+                line,
                 place.id
             ));
         }
