@@ -476,6 +476,9 @@ impl Jenkinsfile<'_> {
         let body = block_after(self.text, pos);
         let archived = archive_patterns(self.text);
         for (off, script) in sh_scripts(body) {
+            // `"${env.TOKEN}"` in a Groovy string is the same variable as the shell's `$TOKEN`
+            // (Groovy puts its value into the command before the shell runs).
+            let script = script.replace("${env.", "${");
             let scan = shell::scan(&script, env_vars, &BTreeSet::new());
             let base = line_at(self.text, pos + off);
             for u in scan.uses {
