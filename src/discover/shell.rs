@@ -109,6 +109,19 @@ fn is_cli(w: &str) -> bool {
     base == "vault" || base == "bao"
 }
 
+/// Where the Vault CLI's arguments start: after `vault` or `bao`, or after `d8 stronghold`
+/// (Deckhouse's Vault-compatible CLI, its binary often in a variable: `$D8 stronghold`).
+fn cli_at(ws: &[String]) -> Option<usize> {
+    ws.iter().enumerate().position(|(i, w)| {
+        is_cli(w)
+            || (w == "stronghold" && i > 0 && {
+                let before = &ws[i - 1];
+                let base = before.rsplit('/').next().unwrap_or(before);
+                base == "d8" || base.starts_with("d8-") || before.starts_with('$')
+            })
+    })
+}
+
 fn flag_value(ws: &[String], i: &mut usize, name: &str) -> Option<String> {
     let word = &ws[*i];
     let bare = word.trim_start_matches('-');
@@ -263,7 +276,7 @@ impl Scanner<'_> {
         let mut output = false;
         for statement in statements(trimmed) {
             let words = words(&statement);
-            if let Some(pos) = words.iter().position(|w| is_cli(w)) {
+            if let Some(pos) = cli_at(&words) {
                 output |= cli(&words[pos + 1..], number, &mut self.out);
             }
             if words.first().is_some_and(|w| w == "curl") {
@@ -471,18 +484,7 @@ impl VarRef<'_> {
 /// `script` with `$NAME` and `${NAME}` replaced by the literal values `env` gives, except names
 /// the script assigns itself (their value changes as it runs). `$$` stays as written.
 pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
-    // The names assigned anywhere in the script, found once.
-    let assigned: BTreeSet<&str> = script
-        .lines()
-        .filter_map(|line| {
-            let line = line.trim_start();
-            let line = line
-                .strip_prefix("export ")
-                .or_else(|| line.strip_prefix("local "))
-                .unwrap_or(line);
-            line.split_once('=').map(|(name, _)| name)
-        })
-        .collect();
+    let assigned = assigned_names(script);
     let mut out = String::with_capacity(script.len());
     let mut rest = script;
     while let Some(dollar) = rest.find('$') {
@@ -512,6 +514,34 @@ pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The names a script assigns anywhere (`X=…`, `export X=…`, `local X=…`, `for X in`,
+/// `read … X`): their value is the script's, changing as it runs.
+pub fn assigned_names(script: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for statement in script.lines().flat_map(|l| l.split([';', '&', '|', '('])) {
+        let ws = words(statement.trim());
+        let ws: Vec<&str> = ws.iter().map(String::as_str).collect();
+        if let Some(read) = ws.iter().position(|w| *w == "read") {
+            names.extend(ws[read + 1..].iter().map(|w| w.to_string()));
+            continue;
+        }
+        match ws.as_slice() {
+            ["for", name, "in", ..] => {
+                names.insert(name.to_string());
+            }
+            [first, second, ..] if matches!(*first, "export" | "local" | "declare") => {
+                names.extend(second.split_once('=').map(|(n, _)| n.to_string()));
+            }
+            [first, ..] => {
+                names.extend(first.split_once('=').map(|(n, _)| n.to_string()));
+            }
+            [] => {}
+        }
+    }
+    names.retain(|n| is_ident(n));
+    names
 }
 
 fn describe(refs: &[String], vault: bool) -> String {
@@ -752,10 +782,12 @@ fn curl(ws: &[String], st: &str, ln: usize, out: &mut ScriptScan) -> bool {
     if let Some(rest) = path.strip_prefix("auth/") {
         if let Some(i) = rest.find("/login") {
             let mount = rest[..i].to_string();
-            let role = find_json_field(st, "role");
-            let method = if st.contains("\"jwt\"") || st.contains("jwt=") {
+            // A body inside a double-quoted shell string has its quotes escaped (`\"role\"`).
+            let body = st.replace("\\\"", "\"");
+            let role = find_json_field(&body, "role");
+            let method = if body.contains("\"jwt\"") || body.contains("jwt=") {
                 "jwt"
-            } else if st.contains("role_id") {
+            } else if body.contains("role_id") {
                 "approle"
             } else {
                 mount.split('/').next_back().unwrap_or("jwt")

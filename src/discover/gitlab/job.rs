@@ -154,6 +154,8 @@ struct SecretFile {
 struct ScriptScan {
     logins: Vec<ShellLogin>,
     needs: Vec<String>,
+    /// Paths a script builds from values not in the configuration, with the reason.
+    dynamic_needs: Vec<String>,
     files: Vec<SecretFile>,
     exposures: Vec<CiExposure>,
 }
@@ -186,7 +188,11 @@ impl ScriptScan {
     }
 
     fn add(&mut self, source: &JobSource<'_>, native: &NativeSecrets, script: &ShellScript) {
-        let found = shell::scan(&script.text, &native.secret_vars, &native.file_vars);
+        // The job's literal variables are what the shell sees: a path built from them is read
+        // as it runs; any other `$NAME` left in a path makes it dynamic, with the reason.
+        let text = shell::with_env(&script.text, &source.vars.literals());
+        let assigned = shell::assigned_names(&script.text);
+        let found = shell::scan(&text, &native.secret_vars, &native.file_vars);
         let at = |offset: usize| {
             let Some(&(key, index, line)) = script.origin.get(offset) else {
                 return At::default();
@@ -200,8 +206,12 @@ impl ScriptScan {
         };
         let key = |offset: usize| script.origin.get(offset).map(|m| m.0).unwrap_or("script");
         self.logins.extend(found.logins.iter().cloned());
-        self.needs
-            .extend(found.accesses.iter().map(|access| access.path.clone()));
+        for access in &found.accesses {
+            match source.vars.script_value(&access.path, &assigned) {
+                Val::Known(path) => self.needs.push(path),
+                Val::Dynamic(why) => self.dynamic_needs.push(why),
+            }
+        }
         for secret_use in found.uses {
             match secret_use {
                 SecretUse::Echoed { var, line } => self.exposures.push(exposure(
@@ -255,7 +265,20 @@ fn artifact_exposures(job: &Value, files: &[SecretFile]) -> Vec<CiExposure> {
 }
 
 /// Debug switches in job and global variables, and credentials in global variables.
-fn variable_exposures(source: &JobSource<'_>) -> Vec<CiExposure> {
+/// A global variable named like a credential whose value the job's Vault paths are built from
+/// (`SHOP_SECRET: checkout` in `vault kv get … $SHOP_SECRET`) names a secret; it is not one.
+fn names_a_path(text: &str, needs: &[String]) -> bool {
+    let segments: Vec<&str> = text.split('/').filter(|s| !s.is_empty()).collect();
+    !segments.is_empty()
+        && needs.iter().any(|need| {
+            let parts: Vec<&str> = need.split('/').collect();
+            parts
+                .windows(segments.len())
+                .any(|w| w == segments.as_slice())
+        })
+}
+
+fn variable_exposures(source: &JobSource<'_>, needs: &[String]) -> Vec<CiExposure> {
     let mut exposures = Vec::new();
     for (scope, variables, is_global) in [
         ("job", get(source.job, "variables"), false),
@@ -287,7 +310,9 @@ fn variable_exposures(source: &JobSource<'_>) -> Vec<CiExposure> {
                 && !text.is_empty()
                 && (key == "VAULT_TOKEN"
                     || key == "BAO_TOKEN"
-                    || super::super::credential_name(&key) && !super::super::is_expression(&text))
+                    || super::super::credential_name(&key)
+                        && !super::super::is_expression(&text)
+                        && !names_a_path(&text, needs))
             {
                 exposures.push(exposure(
                     "workflow-env-token",
@@ -395,18 +420,20 @@ pub(super) fn analyze_job(source: &JobSource<'_>, opts: &Options, out: &mut Disc
     let scripts = ScriptScan::of(source, &native);
     let mut needs = native.needs.clone();
     needs.extend(scripts.needs.iter().cloned());
+    let mut dynamic_needs = native.dynamic_needs.clone();
+    dynamic_needs.extend(scripts.dynamic_needs.iter().cloned());
     let gaps = GapDynamics::of(source);
     // A job whose secrets could not be read still reads Vault: it is never dropped.
     let touches_vault = !needs.is_empty()
         || !scripts.logins.is_empty()
-        || !native.dynamic_needs.is_empty()
+        || !dynamic_needs.is_empty()
         || gaps.in_secrets;
     if !touches_vault {
         return;
     }
     let mut exposures = scripts.exposures.clone();
     exposures.extend(artifact_exposures(source.job, &scripts.files));
-    exposures.extend(variable_exposures(source));
+    exposures.extend(variable_exposures(source, &needs));
     let login = JobLogin::of(source, &scripts, &native);
     let token = presented_token(source, &login, out);
     let drafts = JobDrafts {
@@ -421,7 +448,7 @@ pub(super) fn analyze_job(source: &JobSource<'_>, opts: &Options, out: &mut Disc
             })
             .map(|name| source.vars.expand(&name)),
         needs: &needs,
-        dynamic_needs: &native.dynamic_needs,
+        dynamic_needs: &dynamic_needs,
         gaps: &gaps,
         exposures: &exposures,
     };

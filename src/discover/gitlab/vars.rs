@@ -5,7 +5,7 @@
 //! one defined nowhere in the files (a project, group or instance CI/CD variable) is only
 //! known when the pipeline runs: the value stays dynamic, with the reason.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::Value;
 
@@ -76,6 +76,45 @@ impl Variables {
         self.values.contains_key(name)
     }
 
+    /// The variables whose expanded value is a literal on one line, as a script sees them:
+    /// substituted before a script is read, so that a path or a mount built from them is
+    /// read as GitLab's shell would run it.
+    pub(super) fn literals(&self) -> BTreeMap<String, String> {
+        self.values
+            .iter()
+            .filter_map(|(name, v)| match self.expand_variable(v, 0) {
+                Val::Known(value) if !value.contains(['\n', '$']) => Some((name.clone(), value)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A value read from a script after [`Variables::literals`] were substituted: what is left
+    /// of `$NAME` is a variable the script sets as it runs (`assigned`), or one the
+    /// configuration does not give.
+    pub(super) fn script_value(&self, text: &str, assigned: &BTreeSet<String>) -> Val {
+        let mut expanded = self.expand_at(text, 0);
+        let mut rest = text;
+        while let Some(dollar) = rest.find('$') {
+            let after = &rest[dollar + 1..];
+            let Some(reference) = VarRef::parse(after) else {
+                rest = after;
+                continue;
+            };
+            if assigned.contains(reference.name) {
+                let own = why_unknown(reference.name);
+                expanded.unknown.retain(|why| *why != own);
+                expanded.unknown.push(format!(
+                    "${} is set by the script as it runs",
+                    reference.name
+                ));
+            }
+            rest = &after[reference.len..];
+        }
+        expanded.unknown.dedup();
+        expanded.into_val()
+    }
+
     /// A variable's value, expanded.
     pub(super) fn get(&self, name: &str) -> Option<Val> {
         self.values.get(name).map(|v| self.expand_variable(v, 0))
@@ -119,6 +158,13 @@ impl Variables {
             };
             let written = &rest[dollar..dollar + 1 + reference.len];
             match self.values.get(reference.name) {
+                Some(v) if !v.raw && refers_to(&v.value, reference.name) => {
+                    out.push_str(written);
+                    unknown.push(format!(
+                        "${} refers to itself: a project, group or instance CI/CD variable of that name, which takes precedence",
+                        reference.name
+                    ));
+                }
                 Some(v) if depth < MAX_EXPANSION_DEPTH => {
                     match self.expand_variable(v, depth + 1) {
                         Val::Known(value) => out.push_str(&value),
@@ -171,6 +217,25 @@ impl Expanded {
             Val::Dynamic(format!("{text} ({})", self.unknown.join("; ")))
         }
     }
+}
+
+/// Whether `text` refers to the variable `name` (`$NAME`, `${NAME}`): a variable set to
+/// itself (`VAULT_ROLE: $VAULT_ROLE`) hands on the value a CI/CD setting gives.
+fn refers_to(text: &str, name: &str) -> bool {
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        let after = &rest[dollar + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            rest = tail;
+            continue;
+        }
+        match VarRef::parse(after) {
+            Some(reference) if reference.name == name => return true,
+            Some(reference) => rest = &after[reference.len..],
+            None => rest = after,
+        }
+    }
+    false
 }
 
 /// Why a variable's value is not in the configuration.
