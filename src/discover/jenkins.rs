@@ -302,6 +302,7 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
         shown: shown.clone(),
         source,
     })?;
+    let text = without_comments(&text);
     let job = file
         .parent()
         .and_then(|p| p.file_name())
@@ -323,6 +324,62 @@ pub fn discover(file: &Path, opts: &Options, out: &mut Discovery) -> Result<()> 
     }
     script_pipelines(&text, &shown, &job, &mut count, out);
     Ok(())
+}
+
+/// `text` with its Groovy comments (`// …` to the line end, `/* … */`) blanked out: code
+/// commented out (an old `withVault` block, a disabled stage) does not run. Comment characters
+/// become spaces and newlines stay, so offsets and line numbers are those of the file; a `//`
+/// or `/*` inside a string (`'http://vault:8200'`) is not a comment.
+fn without_comments(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<&str> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let rest = &chars[i..];
+        let starts = |p: &str| p.chars().zip(rest).filter(|(a, b)| a == *b).count() == p.len();
+        if let Some(q) = quote {
+            if rest[0] == '\\' && rest.len() > 1 {
+                out.extend(&rest[..2]);
+                i += 2;
+                continue;
+            }
+            if starts(q) {
+                quote = None;
+                out.push_str(q);
+                i += q.chars().count();
+                continue;
+            }
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        }
+        let end = if starts("//") {
+            rest.iter().position(|c| *c == '\n').unwrap_or(rest.len())
+        } else if starts("/*") {
+            (2..rest.len())
+                .find(|&k| rest[k - 1] == '*' && rest[k] == '/')
+                .map_or(rest.len(), |k| k + 1)
+        } else {
+            if let Some(q) = ["'''", "\"\"\"", "'", "\""].into_iter().find(|q| starts(q)) {
+                quote = Some(q);
+                out.push_str(q);
+                i += q.chars().count();
+            } else {
+                out.push(rest[0]);
+                i += 1;
+            }
+            continue;
+        };
+        for c in &rest[..end] {
+            match c {
+                '\n' => out.push('\n'),
+                c => out.extend(std::iter::repeat_n(' ', c.len_utf8())),
+            }
+        }
+        i += end;
+    }
+    out
 }
 
 /// One Jenkinsfile being read, with what every `withVault` block of it shares.
