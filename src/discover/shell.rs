@@ -523,7 +523,11 @@ pub fn assigned_names(script: &str) -> BTreeSet<String> {
     for statement in script.lines().flat_map(|l| l.split([';', '&', '|', '('])) {
         let ws = words(statement.trim());
         let ws: Vec<&str> = ws.iter().map(String::as_str).collect();
-        if let Some(read) = ws.iter().position(|w| *w == "read") {
+        // The shell's `read NAMES`, not `vault read PATH`.
+        let shell_read = ws.iter().enumerate().position(|(i, w)| {
+            *w == "read" && (i == 0 || !(is_cli(ws[i - 1]) || ws[i - 1] == "stronghold"))
+        });
+        if let Some(read) = shell_read {
             names.extend(ws[read + 1..].iter().map(|w| w.to_string()));
             continue;
         }
