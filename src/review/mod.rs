@@ -316,7 +316,7 @@ impl<'e> Review<'e> {
                     }
                     Err(e) => Err(Arc::clone(e)),
                 },
-                None => RuleSet::input_of(self.facts()).map_err(Arc::new),
+                None => RuleSet::input_of_facts(self.facts()).map_err(Arc::new),
             };
             clock.lap("input built");
             input

@@ -180,6 +180,36 @@ impl RuleSet {
         })
     }
 
+    /// [`input_of`](Self::input_of) of a whole facts document, its three large lists
+    /// (pipelines, policies, roles) built in parallel: the same value, in half the time on two
+    /// cores.
+    pub fn input_of_facts(facts: &crate::facts::Facts) -> Result<regorus::Value> {
+        use super::input::{to_input_par, to_input_with, Given};
+        let (pipelines, (policies, roles)) = rayon::join(
+            || to_input_par(&facts.pipelines),
+            || {
+                rayon::join(
+                    || to_input_par(&facts.policies),
+                    || to_input_par(&facts.roles),
+                )
+            },
+        );
+        let given =
+            |field, value: Result<regorus::Value, _>| value.map(|value| Given { field, value });
+        let given = [
+            given("pipelines", pipelines),
+            given("policies", policies),
+            given("roles", roles),
+        ]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>();
+        given
+            .and_then(|given| to_input_with(facts, &given))
+            .map_err(|e| RulesError::Input {
+                reason: e.to_string(),
+            })
+    }
+
     /// [`input_of`](Self::input_of) for facts most of whose pipelines are copies of another
     /// document's (a what-if's head and its base, see `Review::derive`): a pipeline marked in
     /// `copied` takes its value from `base_input` (shared, not built again), the others are
@@ -198,7 +228,7 @@ impl RuleSet {
             .and_then(|p| p.as_array().ok())
             .filter(|p| p.len() == facts.pipelines.len() && copied.len() == p.len());
         let Some(theirs) = theirs else {
-            return Self::input_of(facts);
+            return Self::input_of_facts(facts);
         };
         let pipelines: Vec<regorus::Value> = facts
             .pipelines

@@ -34,21 +34,50 @@ pub(crate) fn to_input_given<T: Serialize + ?Sized>(
     field: &'static str,
     given: Value,
 ) -> Result<Value, Error> {
+    to_input_with(
+        value,
+        &[Given {
+            field,
+            value: given,
+        }],
+    )
+}
+
+/// [`to_input_given`] for several fields of the outermost struct.
+pub(crate) fn to_input_with<T: Serialize + ?Sized>(
+    value: &T,
+    given: &[Given],
+) -> Result<Value, Error> {
     let keys = RefCell::new(FxHashMap::default());
-    let given = Given {
-        field,
-        value: given,
-    };
     value.serialize(Ser {
         keys: &keys,
-        given: Some(&given),
+        given: Some(given),
     })
 }
 
+/// The input of every item of a list, built in parallel, in chunks that share their field
+/// names: the same array [`to_input`] gives for the list.
+pub(crate) fn to_input_par<T: Serialize + Sync>(items: &[T]) -> Result<Value, Error> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 64;
+    let chunks: Vec<Value> = items
+        .par_chunks(CHUNK)
+        .map(to_input)
+        .collect::<Result<_, _>>()?;
+    let mut all = Vec::with_capacity(items.len());
+    for chunk in &chunks {
+        let array = chunk
+            .as_array()
+            .map_err(|_| Error("a list did not become an array".into()))?;
+        all.extend(array.iter().cloned());
+    }
+    Ok(Value::from(all))
+}
+
 /// A field whose input value is known ([`to_input_given`]).
-struct Given {
-    field: &'static str,
-    value: Value,
+pub(crate) struct Given {
+    pub(crate) field: &'static str,
+    pub(crate) value: Value,
 }
 
 /// Why a value cannot be an input (what serde_json would also refuse).
@@ -75,8 +104,8 @@ type Keys = RefCell<FxHashMap<&'static str, Value>>;
 #[derive(Clone, Copy)]
 struct Ser<'k> {
     keys: &'k Keys,
-    /// For the outermost struct only: the field whose value is given.
-    given: Option<&'k Given>,
+    /// For the outermost struct only: the fields whose values are given.
+    given: Option<&'k [Given]>,
 }
 
 impl Ser<'_> {
@@ -333,7 +362,7 @@ pub(crate) struct Map<'k> {
     entries: BTreeMap<Value, Value>,
     key: Option<Value>,
     variant: Option<&'static str>,
-    given: Option<&'k Given>,
+    given: Option<&'k [Given]>,
 }
 
 impl Map<'_> {
@@ -382,9 +411,12 @@ impl ser::SerializeStruct for Map<'_> {
         value: &T,
     ) -> Result<(), Error> {
         let json_key = self.ser.key(key);
-        let json_value = match self.given {
-            Some(given) if given.field == key => given.value.clone(),
-            _ => value.serialize(self.ser)?,
+        let given = self
+            .given
+            .and_then(|given| given.iter().find(|g| g.field == key));
+        let json_value = match given {
+            Some(given) => given.value.clone(),
+            None => value.serialize(self.ser)?,
         };
         self.insert(json_key, json_value);
         Ok(())

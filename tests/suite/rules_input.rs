@@ -1,5 +1,5 @@
 //! The rules read the facts as a value built directly from the facts (`RuleSet::input_of`); it
-//! must be exactly the value the facts' JSON text gives (`RuleSet::input`), which is what users'
+//! (and `RuleSet::input_of_facts`, its large lists built in parallel) must be exactly the value the facts' JSON text gives (`RuleSet::input`), which is what users'
 //! `--queries` rules were written against and what `blastmap facts` prints.
 
 use std::path::Path;
@@ -18,6 +18,15 @@ fn same_input(snapshot: &Snapshot, inventory: &Inventory, what: &str) {
     assert!(
         direct == via_json,
         "{what}: the direct input differs from the JSON one"
+    );
+    let parallel = RuleSet::input_of_facts(f).unwrap();
+    assert!(
+        parallel == via_json,
+        "{what}: the input built in parallel differs from the JSON one"
+    );
+    assert!(
+        review.rule_input().unwrap() == &via_json,
+        "{what}: the review's rule input differs from the JSON one"
     );
 }
 
