@@ -680,6 +680,73 @@ fn quoted(s: &str) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
+/// Parentheses nested deeper than this in a `rules: if:` are not taken apart.
+const MAX_CONDITION_DEPTH: usize = 16;
+
+/// The alternatives of a `rules: if:` condition: its `||` operands at the top level, each
+/// wholly parenthesised operand taken apart in turn. An `||` inside parentheses, a quoted
+/// string or a `/regex/` belongs to its operand: `$A == "x" || ($S == "push" && ($T == "a" ||
+/// $T == "b"))` has two alternatives, the second a push pipeline.
+fn alternatives(cond: &str, depth: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for operand in top_level_or(cond) {
+        let operand = operand.trim();
+        match unwrap_parentheses(operand) {
+            Some(inner) if depth < MAX_CONDITION_DEPTH => {
+                out.extend(alternatives(inner, depth + 1))
+            }
+            _ => out.push(operand.to_string()),
+        }
+    }
+    out
+}
+
+/// `cond` split at each `||` outside parentheses, quotes and regular expressions.
+fn top_level_or(cond: &str) -> Vec<&str> {
+    let bytes = cond.as_bytes();
+    let (mut parts, mut start, mut depth) = (Vec::new(), 0, 0usize);
+    let mut closing: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match closing {
+            Some(_) if b == b'\\' => i += 1,
+            Some(end) if b == end => closing = None,
+            Some(_) => {}
+            None => match b {
+                b'"' | b'\'' => closing = Some(b),
+                b'/' if cond[..i].trim_end().ends_with('~') => closing = Some(b'/'),
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                b'|' if depth == 0 && bytes.get(i + 1) == Some(&b'|') => {
+                    parts.push(&cond[start..i]);
+                    start = i + 2;
+                    i += 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    parts.push(&cond[start..]);
+    parts
+}
+
+/// The inside of `(…)` when the parentheses enclose the whole operand.
+fn unwrap_parentheses(operand: &str) -> Option<&str> {
+    let inner = operand.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0usize;
+    for b in inner.bytes() {
+        match b {
+            b'(' => depth += 1,
+            b')' if depth == 0 => return None,
+            b')' => depth -= 1,
+            _ => {}
+        }
+    }
+    (depth == 0).then_some(inner)
+}
+
 fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
     let default_branch = || match &opts.default_branch {
         Some(b) => Val::Known(b.clone()),
@@ -707,8 +774,8 @@ fn runs(job: &Value, top: &Value, opts: &Options) -> Vec<Run> {
                 });
                 continue;
             };
-            for clause in cond.split("||") {
-                let trimmed = clause.trim();
+            for trimmed in alternatives(&cond, 0) {
+                let trimmed = trimmed.as_str();
                 let value_of = |var: &str| -> Option<String> {
                     let start = trimmed.find(&format!("{var} =="))?;
                     quoted(&trimmed[start + var.len() + 3..])
