@@ -323,6 +323,20 @@ impl<'e> Review<'e> {
         })
     }
 
+    /// Build the rules' input, then drop what only led to it: the logins and tokens (with
+    /// their millions of grants on a large estate) once the facts are built, and the facts once
+    /// the input is. For a command that needs nothing but findings from here on (`findings`):
+    /// the rules' evaluation is its peak, and it no longer holds three forms of the same
+    /// answer. Anything dropped is computed again if asked for.
+    pub fn keep_only_rule_input(&mut self) -> Result<()> {
+        self.built();
+        self.prepared.take();
+        self.rule_input()?;
+        self.facts.take();
+        return_free_memory();
+        Ok(())
+    }
+
     /// The findings of `rules` over the facts.
     pub fn findings(&self, rules: &RuleSet, run: &RunOptions) -> Result<Report> {
         Ok(rules.run_input(self.rule_input()?, run)?)
