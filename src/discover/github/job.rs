@@ -119,7 +119,8 @@ enum LocalAction {
 /// Code a step runs whose Vault calls a static reader cannot see: another repository's action,
 /// a local JavaScript or Docker action, a local action it could not read.
 struct ActionCode {
-    /// How texts name it after its `uses:` ("another repository's action").
+    /// How texts name it after its `uses:` ("another repository's action whose code is not
+    /// read").
     kind: String,
     /// The literal defaults of the inputs it declares: a local action given no `vault-url`
     /// still logs in to the one its `action.yml` defaults to.
@@ -129,14 +130,14 @@ struct ActionCode {
 impl ActionCode {
     fn other_repository() -> Self {
         ActionCode {
-            kind: "another repository's action".into(),
+            kind: "another repository's action whose code is not read".into(),
             defaults: BTreeMap::new(),
         }
     }
 
     fn unread() -> Self {
         ActionCode {
-            kind: "a local action whose action.yml is not read".into(),
+            kind: "a local action whose action.yml could not be read".into(),
             defaults: BTreeMap::new(),
         }
     }
@@ -148,7 +149,7 @@ impl ActionCode {
             crate::text::shorten(using, 40)
         };
         ActionCode {
-            kind: format!("a local {runtime} action"),
+            kind: format!("a local {runtime} action whose code is not read"),
             defaults,
         }
     }
@@ -771,7 +772,7 @@ impl StepScan {
         }
         let quoted = crate::text::shorten(&quoted.join(", "), MAX_QUOTED_SETTINGS);
         let what = format!(
-            "the login made by {uses} (step {}), {} whose code is not read; it is given {quoted}",
+            "the login made by {uses} (step {}), {}; it is given {quoted}",
             i + 1,
             code.kind
         );
