@@ -107,7 +107,7 @@ impl Pattern {
             // Namespaces end in `/`, so when the pattern starts with the secret's namespace the
             // segments line up and the namespace-relative rest decides; otherwise (a `+` in
             // the namespace part) compare full paths.
-            RuleKind::Segment => match self.path.strip_prefix(s.namespace.as_str()) {
+            RuleKind::Segment => match self.path.strip_prefix(&*s.namespace) {
                 Some(rest) => segment_match(rest, &s.path),
                 None => segment_match(&self.path, &s.full_path()),
             },

@@ -437,7 +437,7 @@ impl PipelineBuilder<'_, '_> {
                 facts.deleted += 1;
             }
             // Secrets are sorted by namespace first: insert each run once.
-            let namespace = secrets.get(reached.secret).namespace.as_str();
+            let namespace = &*secrets.get(reached.secret).namespace;
             if last_ns != Some(namespace) {
                 namespaces.insert(namespace);
                 last_ns = Some(namespace);
@@ -641,7 +641,7 @@ impl PipelineBuilder<'_, '_> {
                 None => "",
             };
             let tally = by_folder
-                .entry((secret.namespace.as_str(), folder))
+                .entry((&*secret.namespace, folder))
                 .or_insert(FolderTally::EMPTY);
             tally.secrets += 1;
             tally.caps |= reached.caps;

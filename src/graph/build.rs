@@ -127,19 +127,19 @@ impl BlastGraph {
         self.secrets.reserve(analysis.secrets.len());
         let mut mounts: FxHashMap<(&str, &str), NodeIndex> = FxHashMap::default();
         for secret in &analysis.secrets.secrets {
-            let mount = match mounts.get(&(secret.namespace.as_str(), secret.mount.as_str())) {
+            let mount = match mounts.get(&(&*secret.namespace, &*secret.mount)) {
                 Some(&mount) => mount,
                 None => {
                     let mount = self.node(Node::SecretMount {
-                        namespace: secret.namespace.clone(),
-                        path: secret.mount.clone(),
+                        namespace: secret.namespace.to_string(),
+                        path: secret.mount.to_string(),
                     });
                     mounts.insert((&secret.namespace, &secret.mount), mount);
                     mount
                 }
             };
             let node = self.graph.add_node(Node::Secret {
-                namespace: secret.namespace.clone(),
+                namespace: secret.namespace.to_string(),
                 path: secret.path.clone(),
             });
             self.new_edge(mount, node, Edge::Holds);

@@ -1234,9 +1234,9 @@ fn secret_reach(
 ) -> SecretReach {
     SecretReach {
         path: secret.path.clone(),
-        mount: secret.mount.clone(),
+        mount: secret.mount.to_string(),
         key: secret.key.clone(),
-        namespace: secret.namespace.clone(),
+        namespace: secret.namespace.to_string(),
         capabilities: caps.names(),
         via,
         configured_role_capabilities: configured.map(Caps::names),

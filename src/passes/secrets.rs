@@ -18,10 +18,10 @@ use crate::model::{SecretKind, Snapshot};
 /// One secret: where it lives and the API path that decides access to it.
 #[derive(Debug, Clone)]
 pub struct Secret {
-    /// Namespace path (`""` or `"team-a/"`).
-    pub namespace: String,
-    /// Secret mount path (`"secret/"`).
-    pub mount: String,
+    /// Namespace path (`""` or `"team-a/"`), shared by every secret of the namespace.
+    pub namespace: Arc<str>,
+    /// Secret mount path (`"secret/"`), shared by every secret of the mount.
+    pub mount: Arc<str>,
     /// The inventory key (`payments/db`, or `<collection>/<name>` for dynamic engines).
     pub key: String,
     /// The API path relative to the namespace (`secret/data/payments/db`).
@@ -49,22 +49,24 @@ pub struct SecretIndex {
 
 impl SecretIndex {
     pub fn build(snapshot: &Snapshot) -> SecretIndex {
-        let mounts: Vec<(String, &crate::model::SecretMount)> = snapshot
+        let mounts: Vec<(Arc<str>, Arc<str>, &crate::model::SecretMount)> = snapshot
             .namespaces
             .iter()
             .flat_map(|ns| {
-                let ns_path = crate::model::namespace_path(&ns.path).into_owned();
-                ns.secret_mounts.iter().map(move |m| (ns_path.clone(), m))
+                let ns_path: Arc<str> = crate::model::namespace_path(&ns.path).into();
+                ns.secret_mounts
+                    .iter()
+                    .map(move |m| (ns_path.clone(), Arc::<str>::from(m.path.as_str()), m))
             })
             .collect();
         // Mounts in parallel; collected in snapshot order (rayon keeps it).
         let mut all: Vec<(Box<str>, Secret)> = mounts
             .par_iter()
-            .flat_map_iter(|(ns_path, m)| {
+            .flat_map_iter(|(ns_path, mount, m)| {
                 m.secret_paths().into_iter().map(move |sp| {
                     let secret = Secret {
                         namespace: ns_path.clone(),
-                        mount: m.path.clone(),
+                        mount: mount.clone(),
                         key: sp.key,
                         path: sp.api_path,
                         kind: sp.kind,

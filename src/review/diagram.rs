@@ -93,7 +93,7 @@ impl Review<'_> {
         }
         if let Some(sid) = analysis.secrets.find(path) {
             let secret = analysis.secrets.get(sid);
-            return (secret.namespace.clone(), secret.path.clone());
+            return (secret.namespace.to_string(), secret.path.clone());
         }
         let mut best = String::new();
         for ns in &analysis.snapshot.namespaces {

@@ -829,7 +829,7 @@ fn unused_grants<'k>(
         .filter_map(|(sid, caps)| {
             let secret = analysis.secrets.get(sid);
             let used = used_caps
-                .get(&(secret.namespace.as_str(), secret.path.as_str()))
+                .get(&(&*secret.namespace, secret.path.as_str()))
                 .copied()
                 .unwrap_or(Caps::NONE);
             unused_entry(&secret.namespace, &secret.path, caps, used)

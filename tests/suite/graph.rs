@@ -399,7 +399,7 @@ fn a_secret_nobody_reaches_has_no_pipeline() {
         .secrets
         .secrets
         .iter()
-        .map(|s| (s.namespace.clone(), s.path.clone()))
+        .map(|s| (s.namespace.to_string(), s.path.clone()))
         .collect();
     let reached: BTreeSet<(String, String)> = review
         .paths(

@@ -290,7 +290,7 @@ fn reach_across_namespaces_and_engines_equals_real_logins() {
         .secrets
         .secrets
         .iter()
-        .map(|s| (s.namespace.clone(), s.path.clone()))
+        .map(|s| (s.namespace.to_string(), s.path.clone()))
         .collect();
     let engines: BTreeSet<&str> = paths
         .iter()

@@ -275,7 +275,7 @@ fn reach_equals_real_logins() {
         .secrets
         .secrets
         .iter()
-        .map(|s| (s.namespace.clone(), s.path.clone()))
+        .map(|s| (s.namespace.to_string(), s.path.clone()))
         .collect();
     assert_eq!(
         paths.len(),

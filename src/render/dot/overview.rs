@@ -217,8 +217,8 @@ pub fn overview_view(est: &EstateReach<'_, '_>, max_nodes: usize) -> Diagram {
 /// The secrets keyed [namespace, mount] and grouped by prefix; returns each secret's group node.
 fn draw_estate_groups(d: &mut Diagram, est: &EstateReach<'_, '_>, room: usize) -> Vec<String> {
     let index = &est.analysis.secrets;
-    let namespaces = sorted_distinct(index.secrets.iter().map(|s| s.namespace.clone()));
-    let mounts = sorted_distinct(index.secrets.iter().map(|s| s.mount.clone()));
+    let namespaces = sorted_distinct(index.secrets.iter().map(|s| s.namespace.to_string()));
+    let mounts = sorted_distinct(index.secrets.iter().map(|s| s.mount.to_string()));
     let mut items: Vec<Item> = index
         .secrets
         .iter()

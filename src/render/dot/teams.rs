@@ -101,7 +101,7 @@ impl<'e> TeamEstate<'e> {
             *owned_by_namespace
                 .entry(owner)
                 .or_default()
-                .entry(index.get(sid).namespace.as_str())
+                .entry(&*index.get(sid).namespace)
                 .or_insert(0) += 1;
         }
         let key = |owner: Option<&str>| owner.map(str::to_string);
@@ -186,7 +186,7 @@ pub fn teams_view(est: &EstateReach<'_, '_>, focus: Option<&str>, max_nodes: usi
     let secret_count = est.analysis.secrets.len();
     let owner_clusters: BTreeSet<(Option<&str>, &str)> = (0..secret_count as u32)
         .map(|sid| {
-            let namespace = est.analysis.secrets.get(sid).namespace.as_str();
+            let namespace = &*est.analysis.secrets.get(sid).namespace;
             (est.owner(sid), namespace)
         })
         .collect();
@@ -345,7 +345,7 @@ impl GroupedSecrets<'_> {
                 .namespaces
                 .iter()
                 .map(|n| crate::model::namespace_path(&n.path).into_owned())
-                .chain(index.secrets.iter().map(|s| s.namespace.clone())),
+                .chain(index.secrets.iter().map(|s| s.namespace.to_string())),
         );
         let mut items: Vec<Item> = (0..secret_count as u32)
             .map(|sid| {

@@ -206,7 +206,11 @@ fn draw_focus_secrets(
     room: usize,
 ) -> BTreeMap<u32, String> {
     let index = &teams.est.analysis.secrets;
-    let namespaces = sorted_distinct(team.secrets.iter().map(|&s| index.get(s).namespace.clone()));
+    let namespaces = sorted_distinct(
+        team.secrets
+            .iter()
+            .map(|&s| index.get(s).namespace.to_string()),
+    );
     let ranks = OwnerRanks::new(std::iter::once(Some(team.name)), Some(team.name));
     let mut items: Vec<Item> = team
         .secrets
