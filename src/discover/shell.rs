@@ -484,7 +484,15 @@ impl VarRef<'_> {
 /// `script` with `$NAME` and `${NAME}` replaced by the literal values `env` gives, except names
 /// the script assigns itself (their value changes as it runs). `$$` stays as written.
 pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
-    let assigned = assigned_names(script);
+    with_env_except(script, env, &assigned_names(script))
+}
+
+/// [`with_env`] for a caller that already has the script's [`assigned_names`].
+pub fn with_env_except(
+    script: &str,
+    env: &BTreeMap<String, String>,
+    assigned: &BTreeSet<String>,
+) -> String {
     let mut out = String::with_capacity(script.len());
     let mut rest = script;
     while let Some(dollar) = rest.find('$') {
@@ -521,12 +529,14 @@ pub fn with_env(script: &str, env: &BTreeMap<String, String>) -> String {
 pub fn assigned_names(script: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for statement in script.lines().flat_map(|l| l.split([';', '&', '|', '('])) {
-        let ws = words(statement.trim());
-        let ws: Vec<&str> = ws.iter().map(String::as_str).collect();
-        // The shell's `read NAMES`, not `vault read PATH`.
-        let shell_read = ws.iter().enumerate().position(|(i, w)| {
-            *w == "read" && (i == 0 || !(is_cli(ws[i - 1]) || ws[i - 1] == "stronghold"))
-        });
+        let owned = words(statement.trim());
+        // The shell's `read NAMES`, not the CLI's `vault read PATH`.
+        let cli = cli_at(&owned);
+        let shell_read = owned
+            .iter()
+            .enumerate()
+            .position(|(i, w)| w == "read" && (i == 0 || cli != Some(i - 1)));
+        let ws: Vec<&str> = owned.iter().map(String::as_str).collect();
         if let Some(read) = shell_read {
             names.extend(ws[read + 1..].iter().map(|w| w.to_string()));
             continue;

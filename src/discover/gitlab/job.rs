@@ -1,7 +1,7 @@
 //! One resolved GitLab job: its native `secrets:`, its scripts, what exposes the secrets, the
 //! login it performs and one pipeline per way the job runs, with the claims of its ID token.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::Value;
 
@@ -173,6 +173,7 @@ impl ScriptScan {
     fn of(source: &JobSource<'_>, native: &NativeSecrets) -> Self {
         let mut scan = ScriptScan::default();
         let items = scripts(source.job);
+        let literals = source.vars.literals();
         for shell_keys in [&["before_script", "script"][..], &["after_script"][..]] {
             let mut script = ShellScript::default();
             for (key, index, text) in items.iter().filter(|x| shell_keys.contains(&x.0)) {
@@ -182,16 +183,23 @@ impl ScriptScan {
                     script.origin.push((key, *index, line));
                 }
             }
-            scan.add(source, native, &script);
+            scan.add(source, native, &literals, &script);
         }
         scan
     }
 
-    fn add(&mut self, source: &JobSource<'_>, native: &NativeSecrets, script: &ShellScript) {
-        // The job's literal variables are what the shell sees: a path built from them is read
-        // as it runs; any other `$NAME` left in a path makes it dynamic, with the reason.
-        let text = shell::with_env(&script.text, &source.vars.literals());
+    /// `literals` are the job's literal variables ([`Variables::literals`]): what the shell
+    /// sees, so a path built from them is read as it runs; any other `$NAME` left in a path
+    /// makes it dynamic, with the reason.
+    fn add(
+        &mut self,
+        source: &JobSource<'_>,
+        native: &NativeSecrets,
+        literals: &BTreeMap<String, String>,
+        script: &ShellScript,
+    ) {
         let assigned = shell::assigned_names(&script.text);
+        let text = shell::with_env_except(&script.text, literals, &assigned);
         let found = shell::scan(&text, &native.secret_vars, &native.file_vars);
         let at = |offset: usize| {
             let Some(&(key, index, line)) = script.origin.get(offset) else {
