@@ -199,7 +199,7 @@ pub(crate) fn scan(plan: ScanPlan) -> Result<ScanOutcome, ScanError> {
         snapshot,
         inventory: inventory.inventory,
     };
-    let review = estate.review(plan.review.clone());
+    let mut review = estate.review(plan.review.clone());
     let findings = review.findings(&plan.rules, &plan.run)?;
     write_findings(&findings, &files)?;
     let report_options = ReportOptions {

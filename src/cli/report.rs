@@ -51,7 +51,7 @@ pub(super) fn run(args: Args) -> Result<Outcome> {
         rules.add_dir(dir)?;
     }
     let estate = Estate::load(&args.snapshot, Some(&args.pipelines))?;
-    let review = estate.review(ReviewOptions {
+    let mut review = estate.review(ReviewOptions {
         facts: FactsOptions {
             escalation_depth: args.escalation_depth,
             ..FactsOptions::default()

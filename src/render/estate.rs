@@ -14,9 +14,8 @@ use rayon::prelude::*;
 
 use crate::acl::Caps;
 use crate::facts::escalation::{self, Escalations, Gained};
-use crate::inventory::Pipeline;
 use crate::ownership::Owners;
-use crate::passes::reach::{Analysis, Prepared, ReachOptions};
+use crate::passes::reach::{Analysis, PipelineLogins, Prepared, ReachOptions, TokenReach};
 
 /// Capabilities that change or destroy a secret (`Caps::WRITE_OR_DELETE`): "writable" in
 /// diagrams and the report.
@@ -200,17 +199,19 @@ pub struct EscChain {
     pub namespace: Option<String>,
 }
 
-/// The escalation chains of each given pipeline (same order), searched `depth` steps deep.
-/// Tokens shared by several pipelines are searched once.
+/// The escalation chains of each pipeline of `logins` (same order), searched `depth` steps
+/// deep from the tokens its logins hold. The logins and tokens are those the pipelines' reach
+/// was prepared with, so a command that shows both computes them once. Tokens shared by
+/// several pipelines are searched once.
 pub fn escalation_chains(
     analysis: &Analysis<'_>,
-    pipelines: &[&Pipeline],
+    logins: &[PipelineLogins<'_>],
+    tokens: &[TokenReach],
     depth: usize,
 ) -> Vec<Vec<EscChain>> {
     if depth == 0 {
-        return vec![Vec::new(); pipelines.len()];
+        return vec![Vec::new(); logins.len()];
     }
-    let (logins, tokens) = analysis.prepare(pipelines);
     let esc = Escalations::new(analysis, depth);
     let found: Vec<Vec<escalation::Reached>> = tokens.par_iter().map(|t| esc.search(t)).collect();
     logins

@@ -14,12 +14,13 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
-use crate::inventory::{Inventory, Pipeline};
+use crate::inventory::Inventory;
 use crate::model::Snapshot;
 use crate::ownership::Owners;
 use crate::passes::identity::PolicyOrigin;
-use crate::passes::reach::{Analysis, PipelineReach, ReachOptions};
+use crate::passes::reach::{PipelineReach, PreparedReach};
 use crate::rules::{Finding, Report as FindingsReport, Severity, PRACTICES};
+use crate::timings::Clock;
 
 use super::diagram::Diagram;
 use super::dot as views;
@@ -75,21 +76,25 @@ pub struct ReportStats {
     pub graphviz: bool,
 }
 
-/// Render diagrams to inline SVG (in parallel), or to notes when Graphviz is missing.
-pub(crate) fn render_all(diagrams: &[(String, Diagram)], graphviz: bool) -> Vec<Rendered> {
-    diagrams
-        .par_iter()
-        .map(|(id, d)| {
-            let dot = d.to_dot();
-            if !graphviz {
-                return Rendered::NoGraphviz(dot);
-            }
-            match svg::render(&dot, svg::Format::Svg, &[format!("-Gid={id}")]) {
-                Ok(bytes) => Rendered::Svg(svg::inline_svg(&String::from_utf8_lossy(&bytes))),
-                Err(e) => Rendered::Failed(e.to_string(), dot),
-            }
-        })
-        .collect()
+/// One diagram as inline SVG, or a note when Graphviz is missing. `id` becomes the SVG's id.
+fn render_one(id: &str, diagram: &Diagram, graphviz: bool) -> Rendered {
+    let dot = diagram.to_dot();
+    if !graphviz {
+        return Rendered::NoGraphviz(dot);
+    }
+    match svg::render(&dot, svg::Format::Svg, &[format!("-Gid={id}")]) {
+        Ok(bytes) => Rendered::Svg(svg::inline_svg(&String::from_utf8_lossy(&bytes))),
+        Err(e) => Rendered::Failed(e.to_string(), dot),
+    }
+}
+
+/// A diagram of the page, before it is laid out.
+#[derive(Debug, Clone, Copy)]
+enum PageDiagram {
+    Teams,
+    Overview,
+    /// The pipeline at this index of the reach.
+    Pipeline(usize),
 }
 
 /// Everything the page shows.
@@ -108,17 +113,23 @@ pub(crate) struct ReportData<'a> {
     pub opts: &'a ReportOptions,
 }
 
-/// [`build`] on an existing analysis.
+/// The page of a review: its findings, and every pipeline's reach, escalation chains and
+/// diagrams, all from `everyone` (the logins and tokens of every pipeline of the inventory,
+/// prepared once for the findings and shared here).
 pub(crate) fn build_with(
-    analysis: &Analysis<'_>,
+    everyone: &PreparedReach<'_, '_>,
     findings: &FindingsReport,
     opts: &ReportOptions,
 ) -> (String, ReportStats) {
+    let clock = Clock::start("report");
+    let analysis = everyone.analysis();
     let inventory = analysis.inventory;
-    let reach = analysis.reach(&ReachOptions::default());
-    let pipes: Vec<&Pipeline> = inventory.pipelines.iter().collect();
-    let chains = escalation_chains(analysis, &pipes, opts.escalation_depth);
-    let est = EstateReach::build(analysis);
+    let reach = everyone.assemble(0..everyone.len());
+    clock.lap("reach assembled");
+    let (logins, tokens) = everyone.parts();
+    let chains = escalation_chains(analysis, logins, tokens, opts.escalation_depth);
+    clock.lap("escalation chains");
+    let est = EstateReach::from_prepared(analysis, everyone.prepared().clone());
     let owners = &est.owners;
     // Diagrams: teams, overview, then pipelines by blast radius.
     let mut order: Vec<usize> = (0..reach.len()).collect();
@@ -130,44 +141,48 @@ pub(crate) fn build_with(
             .then(reach[a].name.cmp(&reach[b].name))
     });
     let drawn: BTreeSet<usize> = order.iter().take(opts.max_diagrams).copied().collect();
-    let mut diagrams: Vec<(String, Diagram)> = vec![
-        (
-            "teams".into(),
-            views::teams_view(&est, None, opts.max_nodes),
-        ),
-        (
-            "overview".into(),
-            views::overview_view(&est, opts.max_nodes),
-        ),
-    ];
-    let mut slot: Vec<Option<usize>> = vec![None; reach.len()];
-    for (i, r) in reach.iter().enumerate() {
-        if drawn.contains(&i) {
-            slot[i] = Some(diagrams.len());
-            diagrams.push((
-                format!("p{i}"),
-                views::pipeline_view(
-                    owners,
-                    r,
-                    inventory
-                        .pipeline(&r.name)
-                        .and_then(|p| p.ci.as_ref())
-                        .and_then(|c| c.consumer),
-                    &chains[i],
-                    opts.max_nodes,
-                ),
-            ));
-        }
-    }
+    let mut wanted = vec![PageDiagram::Teams, PageDiagram::Overview];
+    wanted.extend(drawn.iter().map(|&i| PageDiagram::Pipeline(i)));
     let graphviz = svg::available();
-    let mut rendered = render_all(&diagrams, graphviz);
-    let pipeline_svgs: Vec<Rendered> = slot
-        .iter()
-        .map(|s| match s {
-            Some(k) => std::mem::replace(&mut rendered[*k], Rendered::Skipped),
-            None => Rendered::Skipped,
+    // Each diagram is laid out and drawn on its own: while one waits for Graphviz, another is
+    // laid out.
+    let mut rendered: Vec<Rendered> = wanted
+        .par_iter()
+        .map(|wanted| {
+            let (id, diagram) = match *wanted {
+                PageDiagram::Teams => (
+                    "teams".to_string(),
+                    views::teams_view(&est, None, opts.max_nodes),
+                ),
+                PageDiagram::Overview => (
+                    "overview".to_string(),
+                    views::overview_view(&est, opts.max_nodes),
+                ),
+                PageDiagram::Pipeline(i) => {
+                    let consumer = inventory
+                        .pipeline(&reach[i].name)
+                        .and_then(|p| p.ci.as_ref())
+                        .and_then(|c| c.consumer);
+                    let diagram = views::pipeline_view(
+                        owners,
+                        &reach[i],
+                        consumer,
+                        &chains[i],
+                        opts.max_nodes,
+                    );
+                    (format!("p{i}"), diagram)
+                }
+            };
+            render_one(&id, &diagram, graphviz)
         })
         .collect();
+    clock.lap("diagrams laid out and drawn");
+    let mut pipeline_svgs: Vec<Rendered> = vec![Rendered::Skipped; reach.len()];
+    for (wanted, drawing) in wanted.iter().zip(&mut rendered) {
+        if let PageDiagram::Pipeline(i) = *wanted {
+            pipeline_svgs[i] = std::mem::replace(drawing, Rendered::Skipped);
+        }
+    }
     let overview_svg = std::mem::replace(&mut rendered[1], Rendered::Skipped);
     let teams_svg = std::mem::replace(&mut rendered[0], Rendered::Skipped);
     let data = ReportData {
@@ -184,6 +199,7 @@ pub(crate) fn build_with(
         opts,
     };
     let page = page(&data);
+    clock.lap("page written");
     let stats = ReportStats {
         pipelines: reach.len(),
         secrets: analysis.secrets.len(),

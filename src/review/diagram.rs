@@ -38,16 +38,18 @@ impl Review<'_> {
                     name: name.to_string(),
                 };
                 let pipeline = inv.pipeline(name).ok_or_else(unknown)?;
-                let reach = self
-                    .reach(&ReachOptions {
-                        pipelines: vec![name.to_string()],
-                        all_roles: false,
-                    })
+                let prepared = self.prepare_reach(&ReachOptions {
+                    pipelines: vec![name.to_string()],
+                    all_roles: false,
+                });
+                let reach = prepared
+                    .assemble(0..prepared.len())
                     .into_iter()
                     .next()
                     .ok_or_else(unknown)?;
                 let depth = self.options().facts.escalation_depth;
-                let chains = escalation_chains(analysis, &[pipeline], depth)
+                let (logins, tokens) = prepared.parts();
+                let chains = escalation_chains(analysis, logins, tokens, depth)
                     .into_iter()
                     .next()
                     .unwrap_or_default();

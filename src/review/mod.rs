@@ -344,9 +344,23 @@ impl<'e> Review<'e> {
 
     /// The review report (`docs/report.md`): one self-contained HTML page with the findings of
     /// `rules`, every pipeline's blast radius and the diagrams.
-    pub fn report(&self, rules: &RuleSet, opts: &ReportOptions) -> Result<(String, ReportStats)> {
+    ///
+    /// The facts and the rules' input are dropped once the findings are judged: the page is
+    /// drawn from the logins and tokens the facts were built from, and a large estate would
+    /// otherwise hold every form of the same answer at once.
+    pub fn report(
+        &mut self,
+        rules: &RuleSet,
+        opts: &ReportOptions,
+    ) -> Result<(String, ReportStats)> {
+        self.built();
+        self.rule_input()?;
+        self.facts.take();
+        return_free_memory();
         let findings = self.findings(rules, &RunOptions::default())?;
-        Ok(html::build_with(&self.analysis, &findings, opts))
+        self.input.take();
+        return_free_memory();
+        Ok(html::build_with(&self.prepared(), &findings, opts))
     }
 
     /// Usage from audit logs (`docs/usage.md`): what each role used against what this estate

@@ -56,7 +56,8 @@ fn run(params: Params, budgets: &[usize]) {
             all_roles: false,
         })
         .remove(0);
-    let chains = escalation_chains(&analysis, &[pipe], 3).remove(0);
+    let (logins, tokens) = analysis.prepare(&[pipe]);
+    let chains = escalation_chains(&analysis, &logins, &tokens, 3).remove(0);
     // The secret most pipelines reach.
     let mut hits = vec![0u32; analysis.secrets.len()];
     for s in &per {

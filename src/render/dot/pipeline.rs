@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use crate::acl::Caps;
 use crate::login::Verdict;
 use crate::ownership::Owners;
@@ -51,6 +53,40 @@ struct PolicyInfo {
     namespace: String,
 }
 
+/// What makes two grants of a reach the same edges in a diagram.
+#[derive(PartialEq, Eq, Hash)]
+struct GrantKey<'r> {
+    mount: &'r str,
+    role: &'r str,
+    policy_namespace: &'r str,
+    policy: &'r str,
+    line: u32,
+    rule: &'r str,
+    origin: &'r PolicyOrigin,
+}
+
+impl<'r> GrantKey<'r> {
+    fn of(grant: &'r Via) -> Self {
+        GrantKey {
+            mount: &grant.mount,
+            role: &grant.role,
+            policy_namespace: &grant.policy_namespace,
+            policy: &grant.policy,
+            line: grant.line,
+            rule: &grant.rule,
+            origin: &grant.origin,
+        }
+    }
+}
+
+/// The node ids of one grant: its role, policy and rule.
+#[derive(Clone)]
+struct GrantNodes {
+    role: String,
+    policy: String,
+    rule: String,
+}
+
 /// The role → policy → rule structure behind a pipeline's grants, and each secret's upstream
 /// node ids at every detail level.
 #[derive(Default)]
@@ -71,18 +107,27 @@ impl GrantLinks {
             .map(|r| ((r.mount.as_str(), r.role.as_str()), r.namespace.as_str()))
             .collect();
         let mut links = GrantLinks::default();
+        // A large reach repeats the same few grants over thousands of secrets: each distinct
+        // grant's node ids are made once.
+        let mut known: FxHashMap<GrantKey<'_>, GrantNodes> = FxHashMap::default();
         links.upstream = reach
             .secrets
             .iter()
             .map(|secret| {
                 let mut upstream: BTreeMap<Detail, BTreeSet<String>> = BTreeMap::new();
                 for grant in secret.via.iter() {
-                    let namespace = role_namespace
-                        .get(&(grant.mount.as_str(), grant.role.as_str()))
-                        .copied()
-                        .unwrap_or_default();
-                    let role = role_id(namespace, &grant.mount, &grant.role);
-                    let (policy, rule) = links.add_grant(grant, &role);
+                    let GrantNodes { role, policy, rule } = known
+                        .entry(GrantKey::of(grant))
+                        .or_insert_with(|| {
+                            let namespace = role_namespace
+                                .get(&(grant.mount.as_str(), grant.role.as_str()))
+                                .copied()
+                                .unwrap_or_default();
+                            let role = role_id(namespace, &grant.mount, &grant.role);
+                            let (policy, rule) = links.add_grant(grant, &role);
+                            GrantNodes { role, policy, rule }
+                        })
+                        .clone();
                     upstream.entry(Detail::Rules).or_default().insert(rule);
                     upstream.entry(Detail::Policies).or_default().insert(policy);
                     upstream
