@@ -104,6 +104,14 @@ pub struct OpResult {
     pub granting_policies: Vec<String>,
 }
 
+/// Whether a segment-wildcard rule may match the path looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segments {
+    MayMatch,
+    /// The caller knows none can: the segment rules are not walked.
+    CannotMatch,
+}
+
 /// Split a path on `/` without allocating for ordinary depths.
 fn with_parts<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
     let mut buf: [&str; 16] = [""; 16];
@@ -121,9 +129,10 @@ fn with_parts<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
 
 impl Acl {
     /// `CheckAllowedFromNonExactPaths` (not bare-mount): the best prefix or segment-wildcard rule.
-    fn non_exact(&self, path: &str) -> Option<u32> {
+    /// `segments` is false when the caller knows no segment-wildcard rule can match `path`.
+    fn non_exact(&self, path: &str, segments: Segments) -> Option<u32> {
         let prefix = self.prefix.longest_prefix(path.as_bytes());
-        if self.seg.is_empty() {
+        if self.seg.is_empty() || segments == Segments::CannotMatch {
             return prefix.map(|(_, id)| *id);
         }
         let seg = with_parts(path, |parts| self.seg.best(parts));
@@ -152,6 +161,10 @@ impl Acl {
 
     /// The rule that decides `op` on `full` (already namespace-prefixed, leading `/` stripped).
     fn lookup(&self, full: &str, op: Operation) -> Option<u32> {
+        self.lookup_with(full, op, Segments::MayMatch)
+    }
+
+    fn lookup_with(&self, full: &str, op: Operation, segments: Segments) -> Option<u32> {
         if let Some(id) = self.exact.get(full) {
             return Some(*id);
         }
@@ -164,22 +177,22 @@ impl Acl {
         }
         match self.flavor {
             Flavor::OpenBao => {
-                if let Some(id) = self.non_exact(full) {
+                if let Some(id) = self.non_exact(full, segments) {
                     return Some(id);
                 }
                 if let (true, Some(t)) = (listing, trimmed) {
-                    return self.non_exact(t);
+                    return self.non_exact(t, segments);
                 }
                 None
             }
             Flavor::Vault => {
                 // Vault (and OpenBao ≤ 2.5) try the trimmed path first, for LIST only.
                 if let (Operation::List, Some(t)) = (op, trimmed) {
-                    if let Some(id) = self.non_exact(t) {
+                    if let Some(id) = self.non_exact(t, segments) {
                         return Some(id);
                     }
                 }
-                self.non_exact(full)
+                self.non_exact(full, segments)
             }
         }
     }
@@ -233,6 +246,23 @@ impl Acl {
             return (decision, None);
         }
         let id = self.lookup(full, Operation::List);
+        (self.decision_of(id), id)
+    }
+
+    /// [`capabilities_full`](Self::capabilities_full) for a path that no segment-wildcard
+    /// (`+`) rule of this ACL can match, which the caller knows from an index of the paths each
+    /// such rule may match: the same answer, without walking the segment rules.
+    pub fn capabilities_full_outside_segments(
+        &self,
+        request_namespace: &str,
+        full: &str,
+    ) -> (Decision<'_>, Option<u32>) {
+        if self.root_applies(request_namespace).is_some() || full.ends_with('/') {
+            // A listing path is also looked up without its trailing slash, which the caller's
+            // index did not check.
+            return self.capabilities_full(request_namespace, full);
+        }
+        let id = self.lookup_with(full, Operation::List, Segments::CannotMatch);
         (self.decision_of(id), id)
     }
 

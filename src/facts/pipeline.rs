@@ -632,20 +632,19 @@ impl PipelineBuilder<'_, '_> {
     /// parents (at the deepest level that fits) so the document stays small.
     fn folders(&self, reach: &[SecretCaps]) -> (Vec<FolderReach>, bool) {
         let secrets = &self.analysis.secrets;
-        // (namespace, folder) → tally, borrowed from the index.
-        let mut by_folder: FxHashMap<(&str, &str), FolderTally> = FxHashMap::default();
+        let mut by_folder_id: FxHashMap<u32, FolderTally> = FxHashMap::default();
         for reached in reach {
-            let secret = secrets.get(reached.secret);
-            let folder = match secret.path.rfind('/') {
-                Some(end) => &secret.path[..end],
-                None => "",
-            };
-            let tally = by_folder
-                .entry((&*secret.namespace, folder))
+            let tally = by_folder_id
+                .entry(secrets.get(reached.secret).folder)
                 .or_insert(FolderTally::EMPTY);
             tally.secrets += 1;
             tally.caps |= reached.caps;
         }
+        // (namespace, folder) → tally, borrowed from the index.
+        let by_folder: FxHashMap<(&str, &str), FolderTally> = by_folder_id
+            .into_iter()
+            .map(|(id, tally)| (secrets.folder(id), tally))
+            .collect();
         let cap = self.opts.folder_cap.max(1);
         let (depth, collapsed) = if by_folder.len() > cap {
             (collapse_depth(&by_folder, cap), true)

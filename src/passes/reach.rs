@@ -708,11 +708,17 @@ impl<'a> Analysis<'a> {
         }
         let mut grants = Vec::new();
         if !identity.entity_disabled && !acl.is_forbidden() {
+            // Walking the segment-wildcard rules is most of a lookup's cost; most candidates
+            // are outside every such rule, and their lookups skip it.
+            let segment_matches = self.secrets.segment_rule_matches(&acl);
+            let mut segment_matches = segment_matches.iter().copied().peekable();
             for id in self.secrets.candidates(&acl) {
                 let secret = self.secrets.get(id);
                 if !secret.namespace.starts_with(&identity.token_namespace) {
                     continue;
                 }
+                while segment_matches.next_if(|&matched| matched < id).is_some() {}
+                let segments_may_match = segment_matches.peek() == Some(&id);
                 let full = self.secrets.full_path(id);
                 let (decision, rule_id) = if full.starts_with('/') {
                     // Not produced by the index today; keep the general path exact anyway.
@@ -722,8 +728,10 @@ impl<'a> Analysis<'a> {
                         .and_then(|r| acl.rules().iter().position(|x| std::ptr::eq(x, r)))
                         .map(|i| i as u32);
                     (decision, rid)
-                } else {
+                } else if segments_may_match {
                     acl.capabilities_full(&secret.namespace, full)
+                } else {
+                    acl.capabilities_full_outside_segments(&secret.namespace, full)
                 };
                 if decision.caps.is_deny() || decision.caps.is_empty() {
                     continue;

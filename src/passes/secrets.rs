@@ -27,6 +27,8 @@ pub struct Secret {
     /// The API path relative to the namespace (`secret/data/payments/db`).
     pub path: String,
     pub kind: SecretKind,
+    /// The folder it sits in (see [`SecretIndex::folder`]).
+    pub folder: u32,
 }
 
 impl Secret {
@@ -42,6 +44,8 @@ pub struct SecretIndex {
     pub secrets: Vec<Secret>,
     /// Full paths in sorted order, parallel to `secrets` (looked up by binary search).
     full: Vec<Box<str>>,
+    /// By folder id ([`Secret::folder`]), the index of a secret in that folder.
+    folders: Vec<u32>,
     /// The secrets each segment-wildcard pattern may match, computed once per pattern: tokens
     /// share policies, so the same `+` rule is seen by many ACLs.
     segment_matches: Mutex<FxHashMap<Box<str>, Arc<[u32]>>>,
@@ -70,6 +74,7 @@ impl SecretIndex {
                         key: sp.key,
                         path: sp.api_path,
                         kind: sp.kind,
+                        folder: 0,
                     };
                     (secret.full_path().into_boxed_str(), secret)
                 })
@@ -78,12 +83,20 @@ impl SecretIndex {
         // Stable, so the first of equal full paths is kept, as before.
         all.par_sort_by(|a, b| a.0.cmp(&b.0));
         all.dedup_by(|a, b| a.0 == b.0);
-        let (full, secrets) = all.into_iter().unzip();
+        let (full, mut secrets): (Vec<Box<str>>, Vec<Secret>) = all.into_iter().unzip();
+        let folders = number_folders(&mut secrets);
         SecretIndex {
             secrets,
             full,
+            folders,
             segment_matches: Mutex::default(),
         }
+    }
+
+    /// The namespace and path of a folder ([`Secret::folder`]): the secret's path up to its
+    /// last `/` (`""` at the top of the namespace).
+    pub fn folder(&self, id: u32) -> (&str, &str) {
+        folder_of(&self.secrets[self.folders[id as usize] as usize])
     }
 
     pub fn len(&self) -> usize {
@@ -166,6 +179,20 @@ impl SecretIndex {
 }
 
 impl SecretIndex {
+    /// The secrets some segment-wildcard rule of `acl` may match, whether it grants or denies,
+    /// ascending. For any other secret the ACL's segment rules take no part in the decision.
+    pub fn segment_rule_matches(&self, acl: &Acl) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        for rule in acl.rules() {
+            if matches!(rule.kind, RuleKind::Segment) {
+                out.extend_from_slice(&self.segment_candidates(&rule.pattern));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The secrets a segment-wildcard pattern (namespace-qualified, `+` segments, optionally
     /// ending in `*`) matches, ascending; memoized per pattern.
     pub fn segment_candidates(&self, pattern: &str) -> Arc<[u32]> {
@@ -177,11 +204,14 @@ impl SecretIndex {
         {
             return hit.clone();
         }
-        // Everything up to the first `+` is literal.
+        // Everything up to the first `+` is literal, and every path of its range starts with
+        // it: the whole segments of that literal need no second look.
         let lit = &pattern[..pattern.find('+').unwrap_or(0)];
+        let same_segments = lit.rfind('/').map_or(0, |slash| slash + 1);
+        let rest = &pattern[same_segments..];
         let ids: Arc<[u32]> = self
             .range(lit)
-            .filter(|&i| segment_may_match(pattern, &self.full[i]))
+            .filter(|&i| segment_may_match(rest, &self.full[i][same_segments..]))
             .map(|i| i as u32)
             .collect();
         self.segment_matches
@@ -190,6 +220,86 @@ impl SecretIndex {
             .insert(pattern.into(), ids.clone());
         ids
     }
+}
+
+/// The namespace and folder of a secret: its path up to the last `/`.
+fn folder_of(secret: &Secret) -> (&str, &str) {
+    let path = secret.path.rfind('/').map_or("", |end| &secret.path[..end]);
+    (&secret.namespace, path)
+}
+
+/// Give each secret the id of its folder; returns, by folder id, the index of a secret in it.
+/// Facts tally reach per folder for every pipeline: an id is cheaper to look up than the two
+/// strings. Chunks of the index number their folders side by side, then the chunks' numbers
+/// are made one.
+fn number_folders(secrets: &mut [Secret]) -> Vec<u32> {
+    const CHUNK: usize = 1 << 16;
+    let chunk_folders: Vec<Vec<u32>> = secrets
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(chunk, secrets)| number_chunk(secrets, (chunk * CHUNK) as u32))
+        .collect();
+    let mut folders: Vec<u32> = Vec::new();
+    let renumbered: Vec<Vec<u32>> = {
+        let mut known: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+        chunk_folders
+            .iter()
+            .map(|local| {
+                local
+                    .iter()
+                    .map(|&member| {
+                        let key = folder_of(&secrets[member as usize]);
+                        *known.entry(key).or_insert_with(|| {
+                            folders.push(member);
+                            (folders.len() - 1) as u32
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    secrets
+        .par_chunks_mut(CHUNK)
+        .zip(renumbered)
+        .for_each(|(chunk, global)| {
+            for secret in chunk {
+                secret.folder = global[secret.folder as usize];
+            }
+        });
+    folders
+}
+
+/// Number the folders of one chunk of secrets (the first at index `offset`) from 0; returns,
+/// by number, the index of a secret in each.
+fn number_chunk(secrets: &mut [Secret], offset: u32) -> Vec<u32> {
+    let mut folders: Vec<u32> = Vec::new();
+    let ids: Vec<u32> = {
+        let mut known: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+        // Sorted by path, neighbours mostly share their folder.
+        let mut previous: Option<((&str, &str), u32)> = None;
+        secrets
+            .iter()
+            .enumerate()
+            .map(|(at, secret)| {
+                let key = folder_of(secret);
+                if let Some((previous_key, id)) = previous {
+                    if previous_key == key {
+                        return id;
+                    }
+                }
+                let id = *known.entry(key).or_insert_with(|| {
+                    folders.push(offset + at as u32);
+                    (folders.len() - 1) as u32
+                });
+                previous = Some((key, id));
+                id
+            })
+            .collect()
+    };
+    for (secret, id) in secrets.iter_mut().zip(ids) {
+        secret.folder = id;
+    }
+    folders
 }
 
 /// A quick filter for segment-wildcard patterns (the exact decision is the ACL's): segment
@@ -221,6 +331,45 @@ fn segment_may_match(pattern: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segment_candidates_equal_the_filter_on_whole_paths() {
+        let mut paths = vec![
+            "ns/secret/data/a/x",
+            "ns/secret/data/a/x/y",
+            "ns/secret/data/ab+c/x",
+            "ns/secret/data/ab+c/z",
+            "ns/secret/data/abd/x",
+            "ns/secret/data/b/xyz",
+            "ns/secret/data/b/",
+            "ns/secret/metadata/a/x",
+            "other/secret/data/a/x",
+        ];
+        paths.sort();
+        let index = SecretIndex {
+            full: paths.iter().map(|p| (*p).into()).collect(),
+            ..SecretIndex::default()
+        };
+        for pattern in [
+            "ns/secret/data/+/x",
+            "ns/secret/data/ab+c/+",
+            "ns/secret/+/a/x",
+            "ns/secret/data/+/x*",
+            "+/secret/data/a/x",
+            "ns/secret/data/+/",
+            "ns/secret/data/a+",
+        ] {
+            let expected: Vec<u32> = (0..paths.len())
+                .filter(|&i| segment_may_match(pattern, paths[i]))
+                .map(|i| i as u32)
+                .collect();
+            assert_eq!(
+                &*index.segment_candidates(pattern),
+                &expected[..],
+                "{pattern}"
+            );
+        }
+    }
 
     #[test]
     fn segment_filter() {
