@@ -63,25 +63,37 @@ impl SecretIndex {
                     .map(move |m| (ns_path.clone(), Arc::<str>::from(m.path.as_str()), m))
             })
             .collect();
-        // Mounts in parallel; collected in snapshot order (rayon keeps it).
-        let mut all: Vec<(Box<str>, Secret)> = mounts
+        // Each mount's secrets in path order, mounts in parallel (an export lists them in
+        // order already: checking costs one comparison per secret).
+        let groups: Vec<Vec<Listed>> = mounts
             .par_iter()
-            .flat_map_iter(|(ns_path, mount, m)| {
-                m.secret_paths().into_iter().map(move |sp| {
-                    let secret = Secret {
-                        namespace: ns_path.clone(),
-                        mount: mount.clone(),
-                        key: sp.key,
-                        path: sp.api_path,
-                        kind: sp.kind,
-                        folder: 0,
-                    };
-                    (secret.full_path().into_boxed_str(), secret)
-                })
+            .map(|(ns_path, mount, m)| {
+                let mut group: Vec<Listed> = m
+                    .secret_paths()
+                    .into_iter()
+                    .map(|sp| {
+                        let secret = Secret {
+                            namespace: ns_path.clone(),
+                            mount: mount.clone(),
+                            key: sp.key,
+                            path: sp.api_path,
+                            kind: sp.kind,
+                            folder: 0,
+                        };
+                        (secret.full_path().into_boxed_str(), secret)
+                    })
+                    .collect();
+                if !group.windows(2).all(|pair| pair[0].0 <= pair[1].0) {
+                    group.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+                group
             })
             .collect();
-        // Stable, so the first of equal full paths is kept, as before.
-        all.par_sort_by(|a, b| a.0.cmp(&b.0));
+        let prefixes: Vec<String> = mounts
+            .iter()
+            .map(|(ns_path, mount, _)| format!("{ns_path}{mount}"))
+            .collect();
+        let mut all = in_path_order(groups, &prefixes);
         all.dedup_by(|a, b| a.0 == b.0);
         let (full, mut secrets): (Vec<Box<str>>, Vec<Secret>) = all.into_iter().unzip();
         let folders = number_folders(&mut secrets);
@@ -220,6 +232,33 @@ impl SecretIndex {
             .insert(pattern.into(), ids.clone());
         ids
     }
+}
+
+/// A secret with its full path (namespace and API path), as one mount lists it.
+type Listed = (Box<str>, Secret);
+
+/// The secrets of every mount (`groups`, each sorted by full path, in snapshot order, with
+/// their `prefixes`: namespace and mount path) sorted by full path, equal paths in snapshot
+/// order, as one stable sort of them all would give. When no prefix starts another, no path is
+/// in two groups, and the groups in prefix order are the whole in order; otherwise (nested or
+/// repeated mount paths, which a server should not give) they are sorted together.
+fn in_path_order(groups: Vec<Vec<Listed>>, prefixes: &[String]) -> Vec<Listed> {
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| prefixes[a].cmp(&prefixes[b]));
+    let nested = order
+        .windows(2)
+        .any(|pair| prefixes[pair[1]].starts_with(prefixes[pair[0]].as_str()));
+    if nested {
+        let mut all: Vec<Listed> = groups.into_iter().flatten().collect();
+        all.par_sort_by(|a, b| a.0.cmp(&b.0));
+        return all;
+    }
+    let mut groups: Vec<Option<Vec<Listed>>> = groups.into_iter().map(Some).collect();
+    let mut all = Vec::with_capacity(groups.iter().flatten().map(Vec::len).sum());
+    for at in order {
+        all.extend(groups[at].take().unwrap_or_default());
+    }
+    all
 }
 
 /// The namespace and folder of a secret: its path up to the last `/`.
@@ -368,6 +407,75 @@ mod tests {
                 &expected[..],
                 "{pattern}"
             );
+        }
+    }
+
+    /// Groups as `build` makes them: (namespace, mount, keys in order); the key names which
+    /// group a secret came from, to tell equal paths apart.
+    fn groups(spec: &[(&str, &str, &[&str])]) -> (Vec<Vec<Listed>>, Vec<String>) {
+        let groups = spec
+            .iter()
+            .enumerate()
+            .map(|(at, (namespace, mount, paths))| {
+                paths
+                    .iter()
+                    .map(|path| {
+                        let secret = Secret {
+                            namespace: (*namespace).into(),
+                            mount: (*mount).into(),
+                            key: format!("group {at}"),
+                            path: format!("{mount}{path}"),
+                            kind: SecretKind::Kv,
+                            folder: 0,
+                        };
+                        (secret.full_path().into_boxed_str(), secret)
+                    })
+                    .collect()
+            })
+            .collect();
+        let prefixes = spec
+            .iter()
+            .map(|(ns, mount, _)| format!("{ns}{mount}"))
+            .collect();
+        (groups, prefixes)
+    }
+
+    fn stable_sort_of_all(groups: &[Vec<Listed>]) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = groups
+            .iter()
+            .flatten()
+            .map(|(full, secret)| (full.to_string(), secret.key.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    #[test]
+    fn mounts_in_prefix_order_equal_one_stable_sort() {
+        let cases: [&[(&str, &str, &[&str])]; 2] = [
+            // Disjoint mounts, listed out of order.
+            &[
+                ("b/", "secret/", &["x", "y"]),
+                ("", "z/", &["a"]),
+                ("", "kv/", &["a", "b/c"]),
+                ("b/", "a-b/", &["k"]),
+            ],
+            // A mount whose path is also a namespace: one path is in two groups, and the
+            // first in snapshot order must come first.
+            &[
+                ("a/b/", "secret/", &["x", "y"]),
+                ("a/", "b/", &["secret/x", "z"]),
+                ("", "kv/", &["a"]),
+            ],
+        ];
+        for spec in cases {
+            let (groups, prefixes) = groups(spec);
+            let expected = stable_sort_of_all(&groups);
+            let got: Vec<(String, String)> = in_path_order(groups, &prefixes)
+                .into_iter()
+                .map(|(full, secret)| (full.to_string(), secret.key))
+                .collect();
+            assert_eq!(got, expected);
         }
     }
 
