@@ -476,6 +476,8 @@ impl<'a> Analysis<'a> {
             || shared_secrets.unwrap_or_else(|| Arc::new(SecretIndex::build(snapshot))),
         );
         policies.extend(parsed);
+        // Building the index left its per-mount lists free in the worker threads' arenas.
+        crate::review::return_free_memory();
         Analysis {
             snapshot,
             index: snapshot.index(),

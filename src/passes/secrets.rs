@@ -93,9 +93,19 @@ impl SecretIndex {
             .iter()
             .map(|(ns_path, mount, _)| format!("{ns_path}{mount}"))
             .collect();
-        let mut all = in_path_order(groups, &prefixes);
-        all.dedup_by(|a, b| a.0 == b.0);
-        let (full, mut secrets): (Vec<Box<str>>, Vec<Secret>) = all.into_iter().unzip();
+        let ordered = in_path_order(groups, &prefixes);
+        let total = ordered.iter().map(Vec::len).sum();
+        let mut full: Vec<Box<str>> = Vec::with_capacity(total);
+        let mut secrets: Vec<Secret> = Vec::with_capacity(total);
+        // Each group is freed once moved; of equal paths the first is kept.
+        for group in ordered {
+            for (path, secret) in group {
+                if full.last() != Some(&path) {
+                    full.push(path);
+                    secrets.push(secret);
+                }
+            }
+        }
         let folders = number_folders(&mut secrets);
         SecretIndex {
             secrets,
@@ -238,11 +248,12 @@ impl SecretIndex {
 type Listed = (Box<str>, Secret);
 
 /// The secrets of every mount (`groups`, each sorted by full path, in snapshot order, with
-/// their `prefixes`: namespace and mount path) sorted by full path, equal paths in snapshot
-/// order, as one stable sort of them all would give. When no prefix starts another, no path is
-/// in two groups, and the groups in prefix order are the whole in order; otherwise (nested or
-/// repeated mount paths, which a server should not give) they are sorted together.
-fn in_path_order(groups: Vec<Vec<Listed>>, prefixes: &[String]) -> Vec<Listed> {
+/// their `prefixes`: namespace and mount path) put in full-path order, equal paths in snapshot
+/// order, as one stable sort of them all would give; returned as groups to concatenate. When no
+/// prefix starts another, no path is in two groups, and the groups in prefix order are the
+/// whole in order; otherwise (nested or repeated mount paths, which a server should not give)
+/// they are sorted together, as one group.
+fn in_path_order(groups: Vec<Vec<Listed>>, prefixes: &[String]) -> Vec<Vec<Listed>> {
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by(|&a, &b| prefixes[a].cmp(&prefixes[b]));
     let nested = order
@@ -251,14 +262,13 @@ fn in_path_order(groups: Vec<Vec<Listed>>, prefixes: &[String]) -> Vec<Listed> {
     if nested {
         let mut all: Vec<Listed> = groups.into_iter().flatten().collect();
         all.par_sort_by(|a, b| a.0.cmp(&b.0));
-        return all;
+        return vec![all];
     }
     let mut groups: Vec<Option<Vec<Listed>>> = groups.into_iter().map(Some).collect();
-    let mut all = Vec::with_capacity(groups.iter().flatten().map(Vec::len).sum());
-    for at in order {
-        all.extend(groups[at].take().unwrap_or_default());
-    }
-    all
+    order
+        .into_iter()
+        .filter_map(|at| groups[at].take())
+        .collect()
 }
 
 /// The namespace and folder of a secret: its path up to the last `/`.
@@ -473,6 +483,7 @@ mod tests {
             let expected = stable_sort_of_all(&groups);
             let got: Vec<(String, String)> = in_path_order(groups, &prefixes)
                 .into_iter()
+                .flatten()
                 .map(|(full, secret)| (full.to_string(), secret.key))
                 .collect();
             assert_eq!(got, expected);
