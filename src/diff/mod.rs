@@ -391,7 +391,7 @@ fn delta(
         };
         gained.push(Gained {
             path: s.path.clone(),
-            namespace: s.namespace.clone(),
+            namespace: s.namespace.to_string(),
             capabilities: gained_caps.names(),
             via: s.via.to_vec(),
             cross_team,
@@ -402,7 +402,7 @@ fn delta(
         if !lost_caps.is_empty() {
             lost.push(Lost {
                 path: s.path.clone(),
-                namespace: s.namespace.clone(),
+                namespace: s.namespace.to_string(),
                 capabilities: lost_caps.names(),
             });
         }

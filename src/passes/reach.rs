@@ -100,9 +100,11 @@ pub struct RoleReach {
 pub struct SecretReach {
     /// The API path whose capabilities are given (namespace-relative).
     pub path: String,
-    pub mount: String,
+    // Shared by every secret of the mount (the secret index's string).
+    pub mount: Arc<str>,
     pub key: String,
-    pub namespace: String,
+    // Shared by every secret of the namespace (the secret index's string).
+    pub namespace: Arc<str>,
     /// Union over every role the pipeline can log into.
     pub capabilities: Vec<&'static str>,
     /// Shared between the secrets a rule decides for the same login (serialised as a list).
@@ -1244,9 +1246,9 @@ fn secret_reach(
 ) -> SecretReach {
     SecretReach {
         path: secret.path.clone(),
-        mount: secret.mount.to_string(),
+        mount: secret.mount.clone(),
         key: secret.key.clone(),
-        namespace: secret.namespace.to_string(),
+        namespace: secret.namespace.clone(),
         capabilities: caps.names(),
         via,
         configured_role_capabilities: configured.map(Caps::names),

@@ -646,22 +646,21 @@ fn pipeline_numbers(d: &ReportData<'_>) -> Vec<PipelineNumbers> {
 
 fn write_summary(o: &mut String, d: &ReportData<'_>) {
     let snap = d.snapshot;
-    let reachable: BTreeSet<u32> = d
-        .reach
-        .iter()
-        .flat_map(|p| p.secrets.iter().map(|s| s.secret_id))
-        .collect();
-    let cross_total: BTreeSet<u32> = d
-        .reach
-        .iter()
-        .flat_map(|p| {
-            p.secrets.iter().filter_map(move |s| {
-                d.owners
-                    .is_cross_team(d.owners.of(s.secret_id), p.team.as_deref())
-                    .then_some(s.secret_id)
-            })
-        })
-        .collect();
+    // Millions of (pipeline, secret) pairs on a large estate: one flag per secret of the index.
+    let mut reachable = vec![false; d.secrets_total];
+    let mut cross = vec![false; d.secrets_total];
+    for p in d.reach {
+        for s in &p.secrets {
+            reachable[s.secret_id as usize] = true;
+            if d.owners
+                .is_cross_team(d.owners.of(s.secret_id), p.team.as_deref())
+            {
+                cross[s.secret_id as usize] = true;
+            }
+        }
+    }
+    let reachable_count = reachable.iter().filter(|&&flag| flag).count();
+    let cross_count = cross.iter().filter(|&&flag| flag).count();
     let (by_sev, suppressed) = d.findings.counts();
     let unsuppressed: usize = by_sev.values().sum();
     let unknowns_total: usize = d.reach.iter().map(|p| p.unknowns.len()).sum();
@@ -671,8 +670,8 @@ fn write_summary(o: &mut String, d: &ReportData<'_>) {
         (d.reach.len(), "pipelines"),
         (d.inventory.teams.len(), "teams"),
         (d.secrets_total, "secrets inventoried"),
-        (reachable.len(), "secrets reachable by some pipeline"),
-        (cross_total.len(), "reachable by another team's pipeline"),
+        (reachable_count, "secrets reachable by some pipeline"),
+        (cross_count, "reachable by another team's pipeline"),
         (unsuppressed, "findings (unsuppressed)"),
         (snap.coverage.len(), "coverage gaps"),
         (unknowns_total, "unknowns"),

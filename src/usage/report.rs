@@ -452,7 +452,7 @@ fn pipeline_usage(
         .iter()
         .filter_map(|s| {
             let used = used_caps
-                .get(&(s.namespace.clone(), s.path.clone()))
+                .get(&(s.namespace.to_string(), s.path.clone()))
                 .copied()
                 .unwrap_or(Caps::NONE);
             unused_entry(&s.namespace, &s.path, s.caps, used)

@@ -48,7 +48,7 @@ fn reach_both_ways(review: &Review<'_>, answer: &PathsAnswer) -> Vec<(String, Ca
                 .iter()
                 .map(|s| {
                     let caps = s.capabilities.iter().map(|c| c.to_string()).collect();
-                    ((s.namespace.clone(), s.path.clone()), caps)
+                    ((s.namespace.to_string(), s.path.clone()), caps)
                 })
                 .collect();
             let found: Caps = by_name

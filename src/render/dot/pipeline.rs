@@ -636,7 +636,7 @@ impl ReachedSecrets<'_> {
             .map(|s| self.owners.of(s.secret_id))
             .collect();
         let ranks = OwnerRanks::new(owner_names.iter().copied(), team);
-        let namespaces = sorted_distinct(reach.secrets.iter().map(|s| s.namespace.clone()));
+        let namespaces = sorted_distinct(reach.secrets.iter().map(|s| s.namespace.to_string()));
         let mut items: Vec<Item> = reach
             .secrets
             .iter()
