@@ -129,7 +129,8 @@ fn with_parts<R>(path: &str, f: impl FnOnce(&[&str]) -> R) -> R {
 
 impl Acl {
     /// `CheckAllowedFromNonExactPaths` (not bare-mount): the best prefix or segment-wildcard rule.
-    /// `segments` is false when the caller knows no segment-wildcard rule can match `path`.
+    /// `segments` is `CannotMatch` when the caller knows no segment-wildcard rule can match
+    /// `path`.
     fn non_exact(&self, path: &str, segments: Segments) -> Option<u32> {
         let prefix = self.prefix.longest_prefix(path.as_bytes());
         if self.seg.is_empty() || segments == Segments::CannotMatch {

@@ -186,6 +186,16 @@ pub(crate) struct Built {
 }
 
 impl Built {
+    /// Take the escalations the facts searched from each token (in the tokens' order), for a
+    /// caller that draws them once the facts themselves are no longer needed.
+    pub(crate) fn take_escalations(&mut self) -> Vec<Vec<Reached>> {
+        self.kept
+            .infos
+            .iter_mut()
+            .map(|info| std::mem::take(&mut info.escalations))
+            .collect()
+    }
+
     /// For each pipeline (in inventory order), whether its facts were copied from a base.
     pub(crate) fn taken_over(&self) -> &[bool] {
         &self.kept.taken_over

@@ -453,6 +453,7 @@ impl<'a> Analysis<'a> {
         let shared_secrets = base
             .filter(|b| same_secret_mounts(b.snapshot, snapshot))
             .map(|b| b.secrets.clone());
+        let index_shared = shared_secrets.is_some();
         let now = time::OffsetDateTime::now_utc();
         let expired: BTreeSet<(String, String)> = snapshot
             .namespaces
@@ -478,8 +479,10 @@ impl<'a> Analysis<'a> {
             || shared_secrets.unwrap_or_else(|| Arc::new(SecretIndex::build(snapshot))),
         );
         policies.extend(parsed);
-        // Building the index left its per-mount lists free in the worker threads' arenas.
-        crate::review::return_free_memory();
+        if !index_shared {
+            // Building the index left its per-mount lists free in the worker threads' arenas.
+            crate::review::return_free_memory();
+        }
         Analysis {
             snapshot,
             index: snapshot.index(),

@@ -214,6 +214,16 @@ pub fn escalation_chains(
     }
     let esc = Escalations::new(analysis, depth);
     let found: Vec<Vec<escalation::Reached>> = tokens.par_iter().map(|t| esc.search(t)).collect();
+    escalation_chains_of(analysis, logins, &found)
+}
+
+/// [`escalation_chains`] from the escalations already searched from each token (`found`, in
+/// the tokens' order): the facts search them too, and a command that shows both searches once.
+pub(crate) fn escalation_chains_of(
+    analysis: &Analysis<'_>,
+    logins: &[PipelineLogins<'_>],
+    found: &[Vec<escalation::Reached>],
+) -> Vec<Vec<EscChain>> {
     logins
         .iter()
         .map(|(ls, _)| {

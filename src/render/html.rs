@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 
+use crate::facts::escalation::Reached;
 use crate::inventory::Inventory;
 use crate::model::Snapshot;
 use crate::ownership::Owners;
@@ -24,7 +25,7 @@ use crate::timings::Clock;
 
 use super::diagram::Diagram;
 use super::dot as views;
-use super::estate::{escalation_chains, EscChain, EstateReach, WRITE};
+use super::estate::{escalation_chains, escalation_chains_of, EscChain, EstateReach, WRITE};
 use super::svg;
 use crate::text::html as h;
 
@@ -116,8 +117,12 @@ pub(crate) struct ReportData<'a> {
 /// The page of a review: its findings, and every pipeline's reach, escalation chains and
 /// diagrams, all from `everyone` (the logins and tokens of every pipeline of the inventory,
 /// prepared once for the findings and shared here).
+///
+/// `searched`: the escalations the facts searched from each token, when they were searched to
+/// the report's depth; they are searched here otherwise.
 pub(crate) fn build_with(
     everyone: &PreparedReach<'_, '_>,
+    searched: Option<Vec<Vec<Reached>>>,
     findings: &FindingsReport,
     opts: &ReportOptions,
 ) -> (String, ReportStats) {
@@ -127,7 +132,10 @@ pub(crate) fn build_with(
     let reach = everyone.assemble(0..everyone.len());
     clock.lap("reach assembled");
     let (logins, tokens) = everyone.parts();
-    let chains = escalation_chains(analysis, logins, tokens, opts.escalation_depth);
+    let chains = match searched {
+        Some(found) => escalation_chains_of(analysis, logins, &found),
+        None => escalation_chains(analysis, logins, tokens, opts.escalation_depth),
+    };
     clock.lap("escalation chains");
     let est = EstateReach::from_prepared(analysis, everyone.prepared().clone());
     let owners = &est.owners;

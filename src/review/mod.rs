@@ -355,12 +355,20 @@ impl<'e> Review<'e> {
     ) -> Result<(String, ReportStats)> {
         self.built();
         self.rule_input()?;
-        self.facts.take();
+        let searched_to = self.options.facts.escalation_depth;
+        let escalations = self.facts.take().and_then(|mut built| {
+            (opts.escalation_depth == searched_to).then(|| built.take_escalations())
+        });
         return_free_memory();
         let findings = self.findings(rules, &RunOptions::default())?;
         self.input.take();
         return_free_memory();
-        Ok(html::build_with(&self.prepared(), &findings, opts))
+        Ok(html::build_with(
+            &self.prepared(),
+            escalations,
+            &findings,
+            opts,
+        ))
     }
 
     /// Usage from audit logs (`docs/usage.md`): what each role used against what this estate
