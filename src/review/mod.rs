@@ -382,7 +382,8 @@ impl<'e> Review<'e> {
 /// freed in per-thread arenas, where the next stage's allocations (made on other threads)
 /// cannot reuse it, so the peaks of successive stages would add up; a command that drops one
 /// review before opening the next (`blastmap graph`: findings, then the graph) calls this in
-/// between.
+/// between. The binary allocates with mimalloc, which returns what it holds free on its own; this
+/// call matters for the library under the system allocator (the benchmarks, other programs).
 pub fn return_free_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases memory the allocator holds free.
